@@ -1,0 +1,41 @@
+"""Typed errors for the Commerce client, carrying Commerce's own message."""
+
+from __future__ import annotations
+
+
+class CommerceError(Exception):
+    """Commerce answered with an error (``{"errors": [...]}``) or an unexpected body."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_key: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_key = error_key
+        self.error_code = error_code
+
+
+class CommerceUnavailable(CommerceError):
+    """Commerce could not be reached, timed out, or answered 5xx (after retries for reads)."""
+
+
+class CommerceAuthError(CommerceError):
+    """Login failed, or the session stayed invalid after logging in again."""
+
+
+class CommerceForbidden(CommerceError):
+    """The Commerce user may not do this (403)."""
+
+
+class ApprovalNotFound(CommerceError):
+    """No approval_status record with that id (404, or an empty resultList)."""
+
+
+class ApprovalRejectedByCommerce(CommerceError):
+    """The update POST returned ``viewTaskName: approvalsFailed`` or a 400."""

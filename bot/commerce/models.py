@@ -1,0 +1,90 @@
+"""Typed view of HCL Commerce approval_status records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum, IntEnum
+
+
+class ApprovalState(IntEnum):
+    """Commerce ``status`` field: 0 pending, 1 approved, 2 rejected."""
+
+    PENDING = 0
+    APPROVED = 1
+    REJECTED = 2
+
+
+class ApprovalKind(str, Enum):
+    """What is being approved; maps to the Commerce ``q`` query name."""
+
+    ORDER = "order"
+    BUYER = "buyer"
+
+    @property
+    def query_name(self) -> str:
+        return "orderApprovals" if self is ApprovalKind.ORDER else "buyerApprovals"
+
+
+class Decision(str, Enum):
+    """What an approver decides; ``aprv_act`` values in the POST body."""
+
+    APPROVE = "1"
+    REJECT = "2"
+
+    @property
+    def verb(self) -> str:
+        return "approved" if self is Decision.APPROVE else "rejected"
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: str
+    state: ApprovalState
+    entity_id: str
+    submitter_id: str
+    flow_type_id: str | None = None
+    submitter_name: str | None = None
+    submit_time: datetime | None = None
+    approve_time: datetime | None = None
+    approver_id: str | None = None
+    approver_group_id: str | None = None
+    comment: str | None = None
+    kind: ApprovalKind | None = None
+    """Known when the record came from a kind-specific query; otherwise guessed (see ``guessed_kind``)."""
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state is ApprovalState.PENDING
+
+    @property
+    def guessed_kind(self) -> ApprovalKind:
+        """Buyer approvals carry the buyer's member id as entity id (entity == submitter)."""
+        if self.kind is not None:
+            return self.kind
+        return ApprovalKind.BUYER if self.entity_id == self.submitter_id else ApprovalKind.ORDER
+
+
+@dataclass(frozen=True)
+class ApprovalPage:
+    items: list[Approval]
+    total: int
+    start: int = 0
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class ApprovalQuery:
+    """Filters for ``GET /store/{storeId}/approval_status?q=...``. ``kind=None`` means ``q=all``."""
+
+    kind: ApprovalKind | None = None
+    state: ApprovalState | None = ApprovalState.PENDING
+    submitter_first_name: str | None = None
+    submitter_last_name: str | None = None
+    start_submit_time: date | None = None
+    end_submit_time: date | None = None
+    entity_id: str | None = None
+    page_number: int = 1
+    page_size: int = 20
+    order_by: str | None = "D-submitTime"
+    extra: dict[str, str] = field(default_factory=dict)

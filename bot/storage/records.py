@@ -1,0 +1,63 @@
+"""Plain records the store reads and writes. No SQL here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+
+class CardState(str, Enum):
+    POSTING = "posting"  # claimed, chat.postMessage not yet confirmed
+    PENDING = "pending"  # posted, approval still pending
+    APPROVED = "approved"  # decided from Slack
+    REJECTED = "rejected"  # decided from Slack
+    DECIDED_ELSEWHERE = "decided_elsewhere"  # no longer pending, decided in Commerce
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    approval_id: str
+    kind: str
+    state: CardState
+    channel: str | None = None
+    ts: str | None = None
+    posted_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class DecisionState(str, Enum):
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class DecisionClaim:
+    approval_id: str
+    slack_user_id: str
+    action: str  # "approve" | "reject"
+    state: DecisionState
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    slack_user_id: str
+    action: str  # approve | reject | refused | failed | ...
+    approval_id: str | None
+    outcome: str  # ok | refused | error | not_pending | already_in_progress
+    comment: str | None = None
+    detail: str | None = None
+    at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Watch:
+    process_status_id: str
+    channel: str
+    slack_user_id: str
+    created_at: datetime
+    last_state: str | None = None
+    message_ts: str | None = None
+    finished_at: datetime | None = None

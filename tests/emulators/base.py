@@ -1,0 +1,163 @@
+"""A tiny threaded HTTP server that emulators build on.
+
+Every emulator is a real HTTP server on an ephemeral loopback port. Requests are
+recorded (method, path, query, headers, raw body) so tests can assert on exactly
+what the bot sent over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
+    def q(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    def encoded(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+Handler = Callable[[RecordedRequest], Response]
+
+
+class EmulatorServer:
+    """Base class: subclasses implement ``handle(request) -> Response``."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._injected: list[Callable[[RecordedRequest], Response | None]] = []
+
+    # -- lifecycle -----------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "emulator not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmulatorServer:
+        emulator = self
+
+        class _RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                recorded = RecordedRequest(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                with emulator.lock:
+                    emulator.requests.append(recorded)
+                response = emulator._dispatch(recorded)
+                payload = response.encoded()
+                self.send_response(response.status)
+                if payload:
+                    self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for key, value in response.headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = _serve
+            do_POST = _serve
+            do_PUT = _serve
+            do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # -- fault injection -----------------------------------------------------
+    def inject(self, rule: Callable[[RecordedRequest], Response | None]) -> None:
+        """Add a rule consulted before ``handle``; return a Response to override."""
+        with self.lock:
+            self._injected.append(rule)
+
+    def fail_next(self, count: int, response: Response, when: Callable[[RecordedRequest], bool] | None = None) -> None:
+        """Answer the next ``count`` matching requests with ``response``."""
+        remaining = [count]
+
+        def rule(request: RecordedRequest) -> Response | None:
+            if remaining[0] <= 0 or (when is not None and not when(request)):
+                return None
+            remaining[0] -= 1
+            return response
+
+        self.inject(rule)
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._injected.clear()
+
+    def _dispatch(self, request: RecordedRequest) -> Response:
+        with self.lock:
+            rules = list(self._injected)
+        for rule in rules:
+            override = rule(request)
+            if override is not None:
+                return override
+        return self.handle(request)
+
+    # -- to override -----------------------------------------------------------
+    def handle(self, request: RecordedRequest) -> Response:
+        raise NotImplementedError
+
+    # -- helpers for assertions ------------------------------------------------
+    def requests_to(self, method: str, path_suffix: str) -> list[RecordedRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.method == method and r.path.endswith(path_suffix)]
