@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr
     slack_app_token: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_post_interval_seconds: float = Field(default=1.0, ge=0)
+    """Minimum gap between two messages posted in one channel (Slack allows about one per second)."""
 
     commerce_base_url: str
     commerce_store_id: str
@@ -27,7 +29,7 @@ class Settings(BaseSettings):
     bol_client_id: str
     bol_client_secret: SecretStr
     bol_api_url: str = "https://api.bol.com"
-    bol_token_url: str = "https://login.bol.com/token"
+    bol_token_url: str = "https://login.bol.com/token"  # noqa: S105 - a URL, not a secret
     bol_timeout_seconds: float = Field(default=10.0, gt=0)
 
     approvals_channel: str

@@ -70,6 +70,7 @@ class EmulatorServer:
     def url(self) -> str:
         assert self._server is not None, "emulator not started"
         host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:
@@ -112,7 +113,9 @@ class EmulatorServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -128,7 +131,9 @@ class EmulatorServer:
         with self.lock:
             self._injected.append(rule)
 
-    def fail_next(self, count: int, response: Response, when: Callable[[RecordedRequest], bool] | None = None) -> None:
+    def fail_next(
+        self, count: int, response: Response, when: Callable[[RecordedRequest], bool] | None = None
+    ) -> None:
         """Answer the next ``count`` matching requests with ``response``."""
         remaining = [count]
 

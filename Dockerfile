@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+#
+# commerce-approvals-bot image.
+#   docker build -t commerce-approvals-bot .
+#   docker run --env-file .env -p 3000:3000 -v approvals-data:/data commerce-approvals-bot
+#   docker run --env-file .env commerce-approvals-bot check
+# No secret is baked in: SLACK_*, COMMERCE_*, BOL_* are passed at run time.
+
+# ---- builder: install the project and its dependencies into a self-contained venv ----
+FROM python:3.11-slim-bookworm AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+RUN python -m venv /opt/venv
+ENV PATH="/opt/venv/bin:${PATH}"
+
+WORKDIR /src
+# Only what the build needs (pyproject.toml declares README.md as the readme).
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+RUN pip install --no-cache-dir .
+
+# ---- runtime ----
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH="/opt/venv/bin:${PATH}" \
+    PORT=3000 \
+    DATABASE_URL=sqlite:////data/approvals-bot.db
+
+# Unprivileged user app (uid/gid 10001); /data holds the SQLite file and must be writable by it.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-log-init --no-create-home --shell /usr/sbin/nologin app \
+    && mkdir -p /data /app \
+    && chown app:app /data
+
+COPY --from=builder /opt/venv /opt/venv
+
+WORKDIR /app
+VOLUME ["/data"]
+EXPOSE 3000
+
+# Liveness via the bot's own /healthz (slim has no curl; use the image's Python).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '3000'), timeout=4)"]
+
+# The user "app", by number: resolvable on any host, and Kubernetes' runAsNonRoot can verify it
+# (hadolint DL3066).
+USER 10001:10001
+
+ENTRYPOINT ["approvals-bot"]
+CMD ["serve"]

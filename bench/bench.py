@@ -1,0 +1,159 @@
+"""Benchmarks: prints figures for the bot's hot paths, run against the loopback emulators.
+
+    .venv/bin/python bench/bench.py [--quick]
+
+Figures (no pass/fail, nothing is asserted on time):
+- slash command ack latency (signed `/approvals help` round trips to the running bot);
+- click-to-card latency (Approve click -> Commerce POST -> chat.update);
+- notifier: first poll posting N new cards, then a steady-state poll with nothing new;
+- process-status poll over N watches (bulk calls of 1000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.commerce.models import ApprovalKind
+from bot.settings import Settings
+from bot.slack.blocks.ids import APPROVE_ACTION_ID
+from tests.bot_runner import RunningBot
+from tests.emulators.bol import BolEmulator
+from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.slack_requests import SlackRequestSender
+from tests.waiting import wait_for
+
+SECRET = "bench-signing-secret"
+BOT_TOKEN = "xoxb-bench-token"
+APPROVER = "U_BENCH"
+CHANNEL = "C_BENCH"
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def report(name: str, samples_ms: list[float]) -> None:
+    print(
+        f"{name:<40} n={len(samples_ms):<6} p50={statistics.median(samples_ms):8.2f} ms"
+        f"  p95={percentile(samples_ms, 0.95):8.2f} ms  max={max(samples_ms):8.2f} ms"
+    )
+
+
+def card_updated(slack: SlackEmulator, ts: str) -> bool:
+    return any(update.get("ts") == ts for update in slack.calls("chat.update"))
+
+
+def timed(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    commands, clicks, cards, watches = (50, 10, 100, 2000) if args.quick else (300, 50, 1000, 10000)
+
+    slack, commerce, bol = SlackEmulator(token=BOT_TOKEN), CommerceEmulator(), BolEmulator()
+    for emulator in (slack, commerce, bol):
+        emulator.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            _env_file=None,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SECRET,
+            slack_api_url=slack.api_url,
+            slack_post_interval_seconds=0,
+            commerce_base_url=commerce.base_url,
+            commerce_store_id=commerce.store_id,
+            commerce_logon_id=commerce.logon_id,
+            commerce_logon_password=commerce.password,
+            bol_client_id=bol.client_id,
+            bol_client_secret=bol.client_secret,
+            bol_api_url=bol.api_url,
+            bol_token_url=bol.token_url,
+            approvals_channel=CHANNEL,
+            process_status_channel=CHANNEL,
+            approvers=APPROVER,
+            notifier_enabled=False,
+            database_url=f"sqlite:///{tmp}/bench.db",
+            port=0,
+        )
+        bot = RunningBot(settings)
+        sender = SlackRequestSender(bot.url, SECRET)
+        try:
+            print(f"commerce-approvals-bot benchmarks ({'quick' if args.quick else 'full'})")
+            report(
+                "slash command ack (/approvals help)",
+                [
+                    timed(
+                        lambda: sender.slash_command(
+                            "/approvals",
+                            "help",
+                            user_id=APPROVER,
+                            channel_id=CHANNEL,
+                            response_url=slack.new_response_url(),
+                        )
+                    )
+                    for _ in range(commands)
+                ],
+            )
+
+            for _ in range(cards):
+                commerce.add_approval(ApprovalKind.ORDER)
+            first_poll = timed(bot.poll_approvals)
+            steady_poll = timed(bot.poll_approvals)
+            print(
+                f"{'notifier first poll':<40} {cards} new cards in {first_poll:8.1f} ms"
+                f" ({cards / first_poll * 1000:7.1f} cards/s)"
+            )
+            print(f"{'notifier steady poll':<40} {cards} pending, 0 new in {steady_poll:8.1f} ms")
+
+            posted = [c for c in slack.calls("chat.postMessage") if c.get("channel") == CHANNEL]
+            latencies = []
+            for card in posted[:clicks]:
+                approval_id = next(
+                    e["value"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+                )
+                ts = slack.message_ts(card)
+                start = time.perf_counter()
+                sender.block_action(
+                    APPROVE_ACTION_ID,
+                    approval_id,
+                    user_id=APPROVER,
+                    channel_id=CHANNEL,
+                    message_ts=ts,
+                    response_url=slack.new_response_url(),
+                )
+                wait_for(partial(card_updated, slack, ts), interval=0.001, what="card update")
+                latencies.append((time.perf_counter() - start) * 1000)
+            report("approve click -> card updated", latencies)
+
+            for _ in range(watches):
+                process_id = bol.add_process()
+                bot.call(bot.runtime.store.add_watch(process_id, CHANNEL, APPROVER))
+            bulk_before = len(bol.requests_to("POST", "/shared/process-status"))
+            poll_ms = timed(bot.poll_processes)
+            bulk_calls = len(bol.requests_to("POST", "/shared/process-status")) - bulk_before
+            print(f"{'process-status poll':<40} {watches} watches in {poll_ms:8.1f} ms ({bulk_calls} bulk)")
+        finally:
+            bot.stop()
+            for emulator in (slack, commerce, bol):
+                emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Prometheus metrics, on a registry of our own so several bots can live in one process (tests)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "approvals_decisions",
+            "Approve/reject attempts from Slack, by decision and outcome.",
+            ["decision", "outcome"],
+            registry=self.registry,
+        )
+        self.cards_posted = Counter(
+            "approvals_cards_posted", "Approval cards posted to Slack.", registry=self.registry
+        )
+        self.cards_closed = Counter(
+            "approvals_cards_closed_elsewhere",
+            "Cards updated because the approval was decided in Commerce.",
+            registry=self.registry,
+        )
+        self.polls = Counter(
+            "notifier_polls",
+            "Notifier poll rounds, by poller and outcome.",
+            ["poller", "outcome"],
+            registry=self.registry,
+        )
+        self.process_notifications = Counter(
+            "process_status_notifications",
+            "Messages posted for finished bol.com processes, by final state.",
+            ["state"],
+            registry=self.registry,
+        )
+        self.watches = Gauge(
+            "process_status_watches_active", "Process statuses being watched.", registry=self.registry
+        )
+        self.commands = Counter(
+            "slack_commands",
+            "Slash commands received, by command and subcommand.",
+            ["command", "subcommand"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,90 @@
+"""Polls watched bol.com process statuses in bulk and posts when they finish."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.bol.client import BolClient
+from bot.bol.models import ProcessStatus
+from bot.metrics import Metrics
+from bot.slack.blocks.process_status import process_purged_message, process_status_message
+from bot.slack.poster import Blocks, SlackPoster
+from bot.storage.records import Watch
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+PURGED = "PURGED"
+UNDELIVERABLE = ("channel_not_found", "not_in_channel", "is_archived", "channel_is_archived")
+
+
+class ProcessStatusNotifier:
+    def __init__(
+        self,
+        bol: BolClient,
+        store: Store,
+        poster: SlackPoster,
+        metrics: Metrics,
+        *,
+        fallback_channel: str,
+    ) -> None:
+        self._bol = bol
+        self._store = store
+        self._poster = poster
+        self._metrics = metrics
+        self._fallback_channel = fallback_channel
+
+    async def poll_once(self) -> int:
+        """One round over every active watch (ceil(N/1000) bulk calls); returns messages posted."""
+        watches = await self._store.active_watches()
+        self._metrics.watches.set(len(watches))
+        if not watches:
+            return 0
+        result = await self._bol.get_process_statuses([w.process_status_id for w in watches])
+        posted = 0
+        for watch in watches:
+            try:
+                posted += await self._handle(
+                    watch, result.found.get(watch.process_status_id), watch.process_status_id in result.purged
+                )
+            except SlackApiError as error:
+                # Leave the watch active: the next round tries again.
+                log.warning(
+                    "could not notify %s about %s: %s",
+                    watch.channel,
+                    watch.process_status_id,
+                    error.response.get("error"),
+                )
+        return posted
+
+    async def _handle(self, watch: Watch, status: ProcessStatus | None, purged: bool) -> int:
+        if purged or status is None:
+            ts = await self._post(watch, *process_purged_message(watch.process_status_id))
+            await self._store.finish_watch(watch.process_status_id, watch.channel, PURGED, ts)
+            return 1
+        if status.state.is_final:
+            ts = await self._post(watch, *process_status_message(status))
+            await self._store.finish_watch(watch.process_status_id, watch.channel, status.state.value, ts)
+            self._metrics.process_notifications.labels(status.state.value).inc()
+            return 1
+        return 0
+
+    async def _post(self, watch: Watch, text: str, blocks: Blocks) -> str:
+        """Posts in the watch's channel, falling back to the default channel if the bot can't post there."""
+        try:
+            if watch.message_ts:
+                await self._poster.update(watch.channel, watch.message_ts, text, blocks)
+                return watch.message_ts
+            return await self._poster.post(watch.channel, text, blocks)
+        except SlackApiError as error:
+            if error.response.get("error") not in UNDELIVERABLE or watch.channel == self._fallback_channel:
+                raise
+            log.warning(
+                "cannot post in %s (%s); using %s",
+                watch.channel,
+                error.response.get("error"),
+                self._fallback_channel,
+            )
+            return await self._poster.post(self._fallback_channel, text, blocks)

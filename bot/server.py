@@ -1,0 +1,111 @@
+"""Runs the whole bot in one process: HTTP (or Socket Mode) for Slack, plus the notifier loops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.notifier.runner import run_periodically
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack.app import build_bolt_app
+from bot.web.server import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+DRAIN_SECONDS = 10.0
+
+
+async def drain_in_flight_work(seconds: float) -> None:
+    """Lets work that Slack has already been acked for (a decision, a card update) finish before closing."""
+    current = asyncio.current_task()
+    in_flight = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    if in_flight:
+        _, still_running = await asyncio.wait(in_flight, timeout=seconds)
+        if still_running:
+            log.warning("%d task(s) still running after %.0fs; stopping anyway", len(still_running), seconds)
+
+
+class BotServer:
+    """Start with ``await start()``, stop with ``await stop()``; ``port`` is the bound HTTP port."""
+
+    def __init__(self, settings: Settings, *, host: str = "0.0.0.0") -> None:  # noqa: S104 - a container listens on all interfaces
+        self.settings = settings
+        self.host = host
+        self.port: int | None = None
+        self.runtime: Runtime | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket_mode: AsyncSocketModeHandler | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> int:
+        runtime = self.runtime = await Runtime.create(self.settings)
+        bolt_app = build_bolt_app(runtime)
+        self._runner = web.AppRunner(build_web_app(bolt_app, runtime), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.settings.port)
+        await site.start()
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else self.settings.port
+        if self.settings.socket_mode and self.settings.slack_app_token is not None:
+            self._socket_mode = AsyncSocketModeHandler(
+                bolt_app, self.settings.slack_app_token.get_secret_value()
+            )
+            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
+            log.info("connected to Slack in Socket Mode")
+        if self.settings.notifier_enabled:
+            self._tasks = [
+                asyncio.create_task(
+                    run_periodically(
+                        "approvals",
+                        self.settings.approvals_poll_seconds,
+                        runtime.approvals_notifier.poll_once,
+                        runtime.metrics,
+                    )
+                ),
+                asyncio.create_task(
+                    run_periodically(
+                        "process_status",
+                        self.settings.process_status_poll_seconds,
+                        runtime.process_notifier.poll_once,
+                        runtime.metrics,
+                    )
+                ),
+            ]
+        log.info(
+            "approvals-bot listening on %s:%s (notifier %s)",
+            self.host,
+            self.port,
+            "on" if self.settings.notifier_enabled else "off",
+        )
+        return self.port
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await drain_in_flight_work(DRAIN_SECONDS)
+        if self.runtime is not None:
+            await self.runtime.close()
+        log.info("approvals-bot stopped")
+
+
+async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
+    server = BotServer(settings)
+    await server.start()
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

@@ -1,0 +1,216 @@
+"""Approve or reject one approval on behalf of a Slack user: authorise, claim, re-read, decide, record.
+
+Exactly-once is enforced by a claim row in the store (primary key on the approval id): of any number of
+concurrent attempts, from one process or several, only the one that inserted the claim talks to Commerce.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from bot.commerce.client import CommerceClient
+from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
+from bot.commerce.models import Approval, Decision
+from bot.metrics import Metrics
+from bot.slack.approvers import ApproverDirectory
+from bot.slack.blocks.approval_card import decided_card, decided_elsewhere_card, not_found_card
+from bot.slack.cards import CardUpdater
+from bot.storage.records import AuditEntry, CardState, DecisionState
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+COMMERCE_COMMENT_LIMIT = 254  # APRVSTATUS.COMMENTS is VARCHAR(254)
+REFUSAL_MESSAGE = "You are not allowed to approve or reject requests. Ask an admin to add you to APPROVERS."
+
+
+class Outcome(str, Enum):
+    DONE = "ok"
+    REFUSED = "refused"
+    IN_PROGRESS = "already_in_progress"
+    ALREADY_DECIDED = "already_decided"
+    NOT_PENDING = "not_pending"
+    NOT_FOUND = "not_found"
+    FAILED = "error"
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    approval_id: str
+    decision: Decision
+    slack_user_id: str
+    slack_user_name: str | None
+    comment: str | None
+    channel: str | None = None
+    """Where the click came from (a card), if anywhere."""
+    message_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    outcome: Outcome
+    message: str
+    approval: Approval | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.DONE
+
+
+def commerce_comment(request: DecisionRequest) -> str:
+    """The comment stored in Commerce names the Slack user, so Commerce's own history shows who acted."""
+    who = (
+        f"@{request.slack_user_name} ({request.slack_user_id})"
+        if request.slack_user_name
+        else request.slack_user_id
+    )
+    text = f"{request.decision.verb.capitalize()} in Slack by {who}"
+    if request.comment:
+        text = f"{text}: {request.comment}"
+    return text[:COMMERCE_COMMENT_LIMIT]
+
+
+def action_name(decision: Decision) -> str:
+    return "approve" if decision is Decision.APPROVE else "reject"
+
+
+class DecisionService:
+    def __init__(
+        self,
+        commerce: CommerceClient,
+        store: Store,
+        approvers: ApproverDirectory,
+        cards: CardUpdater,
+        metrics: Metrics,
+    ) -> None:
+        self._commerce = commerce
+        self._store = store
+        self._approvers = approvers
+        self._cards = cards
+        self._metrics = metrics
+
+    async def decide(self, request: DecisionRequest) -> DecisionResult:
+        result = await self._decide(request)
+        await self._record(request, result)
+        return result
+
+    async def refusal(self, request: DecisionRequest) -> DecisionResult | None:
+        """The refusal (recorded in the audit log) when the user may not decide, else None."""
+        if await self._approvers.is_approver(request.slack_user_id):
+            return None
+        result = DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+        await self._record(request, result)
+        return result
+
+    async def _record(self, request: DecisionRequest, result: DecisionResult) -> None:
+        self._metrics.decisions.labels(action_name(request.decision), result.outcome.value).inc()
+        await self._store.record_audit(
+            AuditEntry(
+                slack_user_id=request.slack_user_id,
+                action=action_name(request.decision),
+                approval_id=request.approval_id,
+                outcome=result.outcome.value,
+                comment=request.comment,
+                detail=None if result.ok else result.message,
+            )
+        )
+
+    async def _decide(self, request: DecisionRequest) -> DecisionResult:
+        if not await self._approvers.is_approver(request.slack_user_id):
+            return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+        existing = await self._store.claim_decision(
+            request.approval_id, request.slack_user_id, action_name(request.decision)
+        )
+        if existing is not None:
+            return self._already_claimed(request, existing.slack_user_id, existing.action, existing.state)
+        try:
+            return await self._decide_claimed(request)
+        except BaseException:
+            await self._store.release_decision(request.approval_id)
+            raise
+
+    @staticmethod
+    def _already_claimed(
+        request: DecisionRequest, user: str, action: str, state: DecisionState
+    ) -> DecisionResult:
+        if state is DecisionState.IN_PROGRESS:
+            return DecisionResult(
+                Outcome.IN_PROGRESS,
+                f"<@{user}> is already deciding approval {request.approval_id}; nothing was sent.",
+            )
+        verb = "approved" if action == "approve" else "rejected"
+        return DecisionResult(
+            Outcome.ALREADY_DECIDED,
+            f"Approval {request.approval_id} was already {verb} in Slack by <@{user}>.",
+        )
+
+    async def _decide_claimed(self, request: DecisionRequest) -> DecisionResult:
+        approval_id = request.approval_id
+        try:
+            approval = await self._commerce.get_approval(approval_id)
+        except ApprovalNotFound:
+            await self._store.release_decision(approval_id)
+            await self._close_card(approval_id, request, None)
+            return DecisionResult(Outcome.NOT_FOUND, f"Approval {approval_id} no longer exists in Commerce.")
+        except CommerceError as error:
+            await self._store.release_decision(approval_id)
+            return DecisionResult(Outcome.FAILED, _commerce_failure("read", approval_id, error))
+
+        if not approval.is_pending:
+            await self._store.release_decision(approval_id)
+            await self._close_card(approval_id, request, approval)
+            return DecisionResult(
+                Outcome.NOT_PENDING,
+                f"Approval {approval_id} is no longer pending "
+                f"(it was {approval.state.name.lower()} in Commerce); nothing was sent.",
+                approval,
+            )
+
+        try:
+            await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
+        except CommerceError as error:
+            await self._store.release_decision(approval_id)
+            return DecisionResult(
+                Outcome.FAILED, _commerce_failure(action_name(request.decision), approval_id, error)
+            )
+
+        await self._store.finish_decision(approval_id)
+        state = CardState.APPROVED if request.decision is Decision.APPROVE else CardState.REJECTED
+        text, blocks = decided_card(
+            approval,
+            decision=request.decision,
+            decided_by=request.slack_user_id,
+            decided_at=datetime.now(UTC),
+            comment=request.comment,
+        )
+        await self._cards.replace(
+            approval_id, state, text, blocks, also=(request.channel, request.message_ts)
+        )
+        log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
+        return DecisionResult(Outcome.DONE, f"Approval {approval_id} {request.decision.verb}.", approval)
+
+    async def _close_card(
+        self, approval_id: str, request: DecisionRequest, approval: Approval | None
+    ) -> None:
+        text, blocks = (
+            decided_elsewhere_card(approval) if approval is not None else not_found_card(approval_id)
+        )
+        await self._cards.replace(
+            approval_id, CardState.DECIDED_ELSEWHERE, text, blocks, also=(request.channel, request.message_ts)
+        )
+
+
+def _commerce_failure(what: str, approval_id: str, error: CommerceError) -> str:
+    if isinstance(error, CommerceUnavailable):
+        if what == "read":
+            return (
+                f"Commerce is not reachable right now ({error.message}). Nothing was sent; try again shortly."
+            )
+        return (
+            f"Commerce did not confirm the {what} of approval {approval_id} ({error.message}). "
+            "Trying again is safe: the bot re-checks the approval before acting."
+        )
+    return f"Commerce refused to {what} approval {approval_id}: {error.message}"

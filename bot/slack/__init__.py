@@ -1,0 +1,1 @@
+"""Slack side of the bot: Block Kit builders, command parsing, Bolt listeners."""

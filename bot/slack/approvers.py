@@ -1,0 +1,57 @@
+"""Who may approve: Slack user ids and user-group ids from APPROVERS. Empty means nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+GROUP_PREFIX = "S"
+
+
+class ApproverDirectory:
+    def __init__(self, client: AsyncWebClient, entries: list[str], *, cache_seconds: float = 300.0) -> None:
+        self._client = client
+        self._users = {e for e in entries if not e.startswith(GROUP_PREFIX)}
+        self._groups = [e for e in entries if e.startswith(GROUP_PREFIX)]
+        self._cache_seconds = cache_seconds
+        self._group_members: set[str] = set()
+        self._loaded_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._users or self._groups)
+
+    async def is_approver(self, user_id: str) -> bool:
+        if user_id in self._users:
+            return True
+        if not self._groups:
+            return False
+        return user_id in await self._members_of_groups()
+
+    async def _members_of_groups(self) -> set[str]:
+        async with self._lock:
+            fresh = self._loaded_at is not None and time.monotonic() - self._loaded_at < self._cache_seconds
+            if not fresh:
+                members: set[str] = set()
+                complete = True
+                for group in self._groups:
+                    try:
+                        response = await self._client.usergroups_users_list(usergroup=group)
+                    except SlackApiError as error:
+                        # Fail closed: members of a group we cannot read are not approvers.
+                        log.warning("cannot read user group %s: %s", group, error.response.get("error"))
+                        complete = False
+                        continue
+                    users: list[str] = response.get("users") or []
+                    members.update(str(u) for u in users)
+                self._group_members = members
+                # A failed lookup is not cached: the next click asks Slack again.
+                self._loaded_at = time.monotonic() if complete else None
+            return self._group_members

@@ -1,0 +1,68 @@
+"""Help for both slash commands, and ephemeral error messages."""
+
+from __future__ import annotations
+
+from bot.bol.models import EVENT_TYPES
+from bot.slack.blocks.text import context, escape, escape_keeping_references, fallback, section
+from bot.slack.blocks.types import Block, Message
+
+APPROVALS_USAGE: tuple[tuple[str, str], ...] = (
+    (
+        "/approvals list [orders|buyers|all] [status=pending|approved|rejected|any] [first=NAME] [last=NAME] "
+        "[from=YYYY-MM-DD] [to=YYYY-MM-DD] [page=N] [size=1..100] [sort=newest|oldest]",
+        "List approval requests (default: all kinds, pending, newest first, 10 per page). "
+        'e.g. `/approvals list orders from=2026-01-01 first="Anne Marie"`',
+    ),
+    ("/approvals show <id>", "Show one approval request; approvers get Approve/Reject buttons."),
+    ("/approvals approve <id> [comment]", "Approve a request, e.g. `/approvals approve 12345 fine by me`"),
+    (
+        "/approvals reject <id> <reason>",
+        "Reject a request; a reason is required, e.g. `/approvals reject 12345 over budget`",
+    ),
+    ("/approvals help", "This help."),
+)
+
+PROCESS_STATUS_USAGE: tuple[tuple[str, str], ...] = (
+    ("/process-status <id>", "Show one bol.com process status, e.g. `/process-status 1234567`"),
+    (
+        "/process-status watch <id>",
+        "Post the result in this channel when the process finishes "
+        "(direct messages use the default channel).",
+    ),
+    ("/process-status unwatch <id>", "Stop watching a process status."),
+    (
+        "/process-status entity <entity-id> <EVENT_TYPE> [page]",
+        "List process statuses of one entity, 50 per page, "
+        "e.g. `/process-status entity 987654321 CREATE_SHIPMENT`",
+    ),
+    ("/process-status help", "This help."),
+)
+
+
+def _help(title: str, usage: tuple[tuple[str, str], ...], error: str | None, extra: str | None) -> Message:
+    blocks: list[Block] = []
+    if error:
+        blocks.append(section(f"⚠️ {escape(error)}"))
+    lines = [f"*{title}*"]
+    lines.extend(f"• `{escape(command)}`\n    {escape_keeping_references(text)}" for command, text in usage)
+    blocks.append(section("\n".join(lines)))
+    if extra:
+        blocks.append(context(extra))
+    text = f"⚠️ {escape(error)}" if error else title
+    return fallback(text), blocks
+
+
+def approvals_help(error: str | None = None) -> Message:
+    return _help("How to use /approvals", APPROVALS_USAGE, error, None)
+
+
+def process_status_help(error: str | None = None) -> Message:
+    event_types = "Event types: " + ", ".join(f"`{t}`" for t in EVENT_TYPES)
+    return _help("How to use /process-status", PROCESS_STATUS_USAGE, error, event_types)
+
+
+def error_message(text: str) -> Message:
+    """An ephemeral error. Plain user/channel mentions (``<@U1>``, ``<#C1>``) written by the bot stay
+    clickable; everything else (remote error texts, ``<!channel>``, links) is escaped."""
+    shown = f"⚠️ {escape_keeping_references(text)}"
+    return fallback(shown), [section(shown)]

@@ -1,0 +1,10 @@
+"""Ids that tie the posted Block Kit to the listeners that handle it."""
+
+from __future__ import annotations
+
+APPROVE_ACTION_ID = "approval_approve"
+REJECT_ACTION_ID = "approval_reject"
+APPROVAL_ACTIONS_BLOCK_PREFIX = "approval_actions:"
+REJECT_MODAL_CALLBACK_ID = "reject_modal"
+REASON_BLOCK_ID = "reject_reason"
+REASON_ACTION_ID = "reason_input"

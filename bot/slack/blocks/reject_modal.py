@@ -1,0 +1,88 @@
+"""The modal that asks for a reject reason, and the context it carries in ``private_metadata``."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.slack.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID, REJECT_MODAL_CALLBACK_ID
+from bot.slack.blocks.text import MODAL_TITLE_LIMIT, code, plain, section
+
+REASON_MIN_LENGTH = 3
+REASON_MAX_LENGTH = 500
+PRIVATE_METADATA_LIMIT = 3000
+
+_APPROVAL_ID = re.compile(r"^\d{1,19}$")
+_CHANNEL_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+_MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
+@dataclass(frozen=True)
+class RejectContext:
+    """What the modal was opened for: the approval and (when opened from a card) that card."""
+
+    approval_id: str
+    channel: str | None = None
+    message_ts: str | None = None
+
+
+def _validated(approval_id: object, channel: object, message_ts: object) -> RejectContext:
+    if not isinstance(approval_id, str) or not _APPROVAL_ID.match(approval_id):
+        raise ValueError(f"invalid approval id in reject metadata: {approval_id!r}")
+    if channel is not None and (not isinstance(channel, str) or not _CHANNEL_ID.match(channel)):
+        raise ValueError(f"invalid channel in reject metadata: {channel!r}")
+    if message_ts is not None and (not isinstance(message_ts, str) or not _MESSAGE_TS.match(message_ts)):
+        raise ValueError(f"invalid message ts in reject metadata: {message_ts!r}")
+    return RejectContext(approval_id, channel or None, message_ts or None)
+
+
+def reject_metadata(context: RejectContext) -> str:
+    data = {"approval_id": context.approval_id, "channel": context.channel, "message_ts": context.message_ts}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def parse_reject_metadata(private_metadata: str) -> RejectContext:
+    """Reads back what ``reject_modal`` stored; ``ValueError`` for anything else."""
+    if not private_metadata or len(private_metadata) > PRIVATE_METADATA_LIMIT:
+        raise ValueError("missing or oversized reject metadata")
+    data: Any = json.loads(private_metadata)  # JSONDecodeError is a ValueError
+    if not isinstance(data, dict):
+        raise ValueError("reject metadata is not an object")
+    return _validated(data.get("approval_id"), data.get("channel"), data.get("message_ts"))
+
+
+def reject_modal(approval_id: str, *, channel: str | None, message_ts: str | None) -> dict[str, Any]:
+    """A modal view with one required reason field; submitting it rejects ``approval_id``."""
+    context = _validated(approval_id, channel, message_ts)
+    return {
+        "type": "modal",
+        "callback_id": REJECT_MODAL_CALLBACK_ID,
+        "title": plain("Reject request", MODAL_TITLE_LIMIT),
+        "submit": plain("Reject", MODAL_TITLE_LIMIT),
+        "close": plain("Cancel", MODAL_TITLE_LIMIT),
+        "private_metadata": reject_metadata(context),
+        "notify_on_close": False,
+        "blocks": [
+            section(
+                f"You are rejecting approval {code(approval_id)}. "
+                "The reason is sent to Commerce and shown on the card."
+            ),
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK_ID,
+                "optional": False,
+                "label": plain("Reason", 2000),
+                "hint": plain(f"Between {REASON_MIN_LENGTH} and {REASON_MAX_LENGTH} characters.", 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_ACTION_ID,
+                    "multiline": True,
+                    "min_length": REASON_MIN_LENGTH,
+                    "max_length": REASON_MAX_LENGTH,
+                    "placeholder": plain("Why is this request rejected?", 150),
+                },
+            },
+        ],
+    }

@@ -1,0 +1,87 @@
+"""Approve / Reject buttons on approval cards."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+
+from bot.commerce.models import Decision
+from bot.runtime import Runtime
+from bot.services.decisions import DecisionRequest, Outcome
+from bot.slack.blocks.help import error_message
+from bot.slack.blocks.reject_modal import reject_modal
+from bot.slack.listeners.replies import Respond, reply, reply_unexpected
+
+APPROVAL_ID = re.compile(r"^\d{1,19}$")
+CLOSES_THE_QUESTION = (Outcome.DONE, Outcome.NOT_PENDING, Outcome.NOT_FOUND, Outcome.ALREADY_DECIDED)
+
+
+def decision_request(
+    body: dict[str, Any], approval_id: str, decision: Decision, comment: str | None
+) -> DecisionRequest:
+    user = body.get("user") or {}
+    container = body.get("container") or {}
+    ephemeral = bool(container.get("is_ephemeral"))
+    return DecisionRequest(
+        approval_id=approval_id,
+        decision=decision,
+        slack_user_id=str(user.get("id", "")),
+        slack_user_name=user.get("username") or user.get("name"),
+        comment=comment,
+        channel=container.get("channel_id"),
+        message_ts=None if ephemeral else container.get("message_ts"),
+    )
+
+
+class ApprovalButtons:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def on_approve(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        await ack()
+        approval_id = str(action.get("value", ""))
+        if not APPROVAL_ID.match(approval_id):
+            await reply(respond, error_message("This button does not carry a valid approval id."))
+            return
+        try:
+            result = await self._runtime.decisions.decide(
+                decision_request(body, approval_id, Decision.APPROVE, None)
+            )
+        except Exception:
+            await reply_unexpected(respond, "the Approve button")
+            return
+        ephemeral_card = bool((body.get("container") or {}).get("is_ephemeral"))
+        if ephemeral_card and result.outcome in CLOSES_THE_QUESTION:
+            await reply(respond, (result.message, []), replace_original=True)
+        elif not result.ok:
+            await reply(respond, error_message(result.message))
+
+    async def on_reject(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        await ack()
+        approval_id = str(action.get("value", ""))
+        if not APPROVAL_ID.match(approval_id):
+            await reply(respond, error_message("This button does not carry a valid approval id."))
+            return
+        request = decision_request(body, approval_id, Decision.REJECT, None)
+        try:
+            # Refuse before the modal: a non-approver should not type a reason for nothing.
+            refusal = await self._runtime.decisions.refusal(request)
+            if refusal is not None:
+                await reply(respond, error_message(refusal.message))
+                return
+            view = reject_modal(approval_id, channel=request.channel, message_ts=request.message_ts)
+            await self._runtime.slack.views_open(trigger_id=body.get("trigger_id"), view=view)
+        except SlackApiError as error:
+            await reply(
+                respond,
+                error_message(f"Slack could not open the reject dialog ({error.response.get('error')})."),
+            )
+        except Exception:
+            await reply_unexpected(respond, "the Reject button")

@@ -1,0 +1,75 @@
+"""``/approvals list|show|approve|reject|help``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.commerce.errors import ApprovalNotFound, CommerceError
+from bot.commerce.models import Decision
+from bot.runtime import Runtime
+from bot.services.decisions import DecisionRequest
+from bot.slack.blocks.approval_card import approval_detail, approvals_list
+from bot.slack.blocks.help import approvals_help, error_message
+from bot.slack.blocks.types import Message
+from bot.slack.command_parsing import (
+    ApproveApproval,
+    ListApprovals,
+    RejectApproval,
+    ShowApproval,
+    ShowHelp,
+    parse_approvals_command,
+)
+from bot.slack.listeners.replies import Respond, reply, reply_unexpected
+
+
+class ApprovalsCommand:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def handle(self, ack: AsyncAck, command: dict[str, Any], respond: Respond) -> None:
+        await ack()
+        parsed = parse_approvals_command(command.get("text") or "")
+        self._runtime.metrics.commands.labels("/approvals", type(parsed).__name__).inc()
+        try:
+            message = await self._answer(parsed, command)
+        except ApprovalNotFound as error:
+            message = error_message(f"Commerce has no approval with that id ({error.message}).")
+        except CommerceError as error:
+            message = error_message(f"Commerce could not answer: {error.message}")
+        except Exception:
+            await reply_unexpected(respond, "/approvals")
+            return
+        await reply(respond, message)
+
+    async def _answer(self, parsed: object, command: dict[str, Any]) -> Message:
+        runtime = self._runtime
+        user_id = str(command.get("user_id", ""))
+        match parsed:
+            case ListApprovals(query=query):
+                return approvals_list(await runtime.commerce.list_approvals(query), query)
+            case ShowApproval(approval_id=approval_id):
+                approval = await runtime.commerce.get_approval(approval_id)
+                return approval_detail(approval, can_act=await runtime.approvers.is_approver(user_id))
+            case ApproveApproval(approval_id=approval_id, comment=comment):
+                return await self._decide(command, approval_id, Decision.APPROVE, comment)
+            case RejectApproval(approval_id=approval_id, reason=reason):
+                return await self._decide(command, approval_id, Decision.REJECT, reason)
+            case ShowHelp(error=error):
+                return approvals_help(error)
+        return approvals_help(None)
+
+    async def _decide(
+        self, command: dict[str, Any], approval_id: str, decision: Decision, comment: str | None
+    ) -> Message:
+        result = await self._runtime.decisions.decide(
+            DecisionRequest(
+                approval_id=approval_id,
+                decision=decision,
+                slack_user_id=str(command.get("user_id", "")),
+                slack_user_name=command.get("user_name"),
+                comment=comment,
+            )
+        )
+        return (result.message, []) if result.ok else error_message(result.message)

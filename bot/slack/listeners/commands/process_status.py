@@ -1,0 +1,84 @@
+"""``/process-status <id>|watch|unwatch|entity|help``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.bol.errors import BolError
+from bot.runtime import Runtime
+from bot.slack.blocks.help import error_message, process_status_help
+from bot.slack.blocks.process_status import process_status_list, process_status_message, watch_confirmation
+from bot.slack.blocks.types import Message
+from bot.slack.command_parsing import (
+    ProcessesByEntity,
+    ShowHelp,
+    ShowProcess,
+    UnwatchProcess,
+    WatchProcess,
+    parse_process_status_command,
+)
+from bot.slack.listeners.replies import Respond, reply, reply_unexpected
+
+POSTABLE_CHANNEL_PREFIXES = ("C", "G")
+
+
+def unknown_process(process_status_id: str) -> Message:
+    return error_message(
+        f"bol.com has no process status `{process_status_id}` (it never existed or has been purged)."
+    )
+
+
+class ProcessStatusCommand:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def handle(self, ack: AsyncAck, command: dict[str, Any], respond: Respond) -> None:
+        await ack()
+        parsed = parse_process_status_command(command.get("text") or "")
+        self._runtime.metrics.commands.labels("/process-status", type(parsed).__name__).inc()
+        try:
+            message = await self._answer(parsed, command)
+        except BolError as error:
+            message = error_message(f"bol.com could not answer: {error.message}")
+        except Exception:
+            await reply_unexpected(respond, "/process-status")
+            return
+        await reply(respond, message)
+
+    def _watch_channel(self, command: dict[str, Any]) -> str:
+        """Watches post where they were asked for; DMs and unknown places use PROCESS_STATUS_CHANNEL."""
+        channel = str(command.get("channel_id") or "")
+        if channel.startswith(POSTABLE_CHANNEL_PREFIXES):
+            return channel
+        return self._runtime.settings.process_status_channel
+
+    async def _answer(self, parsed: object, command: dict[str, Any]) -> Message:
+        runtime = self._runtime
+        match parsed:
+            case ShowProcess(process_status_id=process_id):
+                status = await runtime.bol.get_process_status(process_id)
+                return process_status_message(status) if status else unknown_process(process_id)
+            case WatchProcess(process_status_id=process_id):
+                status = await runtime.bol.get_process_status(process_id)
+                if status is None:
+                    return unknown_process(process_id)
+                channel = self._watch_channel(command)
+                if not await runtime.store.add_watch(process_id, channel, str(command.get("user_id", ""))):
+                    return error_message(f"`{process_id}` is already being watched in <#{channel}>.")
+                return watch_confirmation(process_id, channel, status)
+            case UnwatchProcess(process_status_id=process_id):
+                channels = dict.fromkeys(
+                    [self._watch_channel(command), runtime.settings.process_status_channel]
+                )
+                for channel in channels:
+                    if await runtime.store.remove_watch(process_id, channel):
+                        return (f"Stopped watching `{process_id}` in <#{channel}>.", [])
+                return error_message(f"`{process_id}` is not being watched here.")
+            case ProcessesByEntity(entity_id=entity_id, event_type=event_type, page=page):
+                statuses = await runtime.bol.get_by_entity(entity_id, event_type, page)
+                return process_status_list(statuses, entity_id=entity_id, event_type=event_type, page=page)
+            case ShowHelp(error=error):
+                return process_status_help(error)
+        return process_status_help(None)

@@ -1,0 +1,77 @@
+"""The reject modal's submission: a required reason, then the decision."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+
+from bot.commerce.models import Decision
+from bot.runtime import Runtime
+from bot.services.decisions import DecisionRequest
+from bot.slack.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
+from bot.slack.blocks.reject_modal import parse_reject_metadata
+
+log = logging.getLogger(__name__)
+
+MIN_REASON_LENGTH = 3
+
+
+def submitted_reason(view: dict[str, Any]) -> str:
+    values = (view.get("state") or {}).get("values") or {}
+    return str(((values.get(REASON_BLOCK_ID) or {}).get(REASON_ACTION_ID) or {}).get("value") or "").strip()
+
+
+class RejectModal:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = submitted_reason(view)
+        if len(reason) < MIN_REASON_LENGTH:
+            await ack(
+                response_action="errors",
+                errors={REASON_BLOCK_ID: "Please give a reason (at least 3 characters)."},
+            )
+            return
+        try:
+            context = parse_reject_metadata(str(view.get("private_metadata") or ""))
+        except ValueError:
+            await ack(
+                response_action="errors",
+                errors={REASON_BLOCK_ID: "This dialog is broken; close it and click Reject again."},
+            )
+            return
+        await ack()
+        user = body.get("user") or {}
+        user_id = str(user.get("id", ""))
+        request = DecisionRequest(
+            approval_id=context.approval_id,
+            decision=Decision.REJECT,
+            slack_user_id=user_id,
+            slack_user_name=user.get("username") or user.get("name"),
+            comment=reason,
+            channel=context.channel,
+            message_ts=context.message_ts,
+        )
+        try:
+            result = await self._runtime.decisions.decide(request)
+            message = result.message
+        except Exception:
+            log.exception("rejecting approval %s failed", context.approval_id)
+            message = (
+                f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
+            )
+        await self._tell(user_id, context.channel, message)
+
+    async def _tell(self, user_id: str, channel: str | None, text: str) -> None:
+        """Modals have no response_url: the outcome goes to the user as an ephemeral in the card's channel."""
+        if not channel:
+            log.info("no channel to report the reject outcome to %s: %s", user_id, text)
+            return
+        try:
+            await self._runtime.poster.post_ephemeral(channel, user_id, text)
+        except SlackApiError as error:
+            log.warning("could not tell %s the reject outcome: %s", user_id, error.response.get("error"))

@@ -1,0 +1,40 @@
+"""Outgoing Slack messages: paced per channel (Slack allows about one message per second per channel)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+Blocks = list[dict[str, Any]]
+
+
+class SlackPoster:
+    def __init__(self, client: AsyncWebClient, *, min_interval_seconds: float = 1.0) -> None:
+        self._client = client
+        self._min_interval = min_interval_seconds
+        self._next_slot: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def _wait_for_slot(self, channel: str) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(channel, 0.0))
+            self._next_slot[channel] = slot + self._min_interval
+        delay = slot - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def post(self, channel: str, text: str, blocks: Blocks) -> str:
+        """Posts a message and returns its ``ts``."""
+        await self._wait_for_slot(channel)
+        response = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None:
+        await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def post_ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
+        await self._client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks or [])

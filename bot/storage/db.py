@@ -1,0 +1,294 @@
+"""Engine, schema and migrations: one SQLAlchemy Core code path for SQLite and PostgreSQL.
+
+* :func:`to_async_url` turns the configured ``DATABASE_URL`` into an async driver URL.
+* :func:`create_engine` builds a pooled :class:`AsyncEngine`; for SQLite it creates the file's parent
+  folder, enables WAL and a busy timeout on every connection and lets SQLAlchemy (not the ``sqlite3``
+  module) emit ``BEGIN``, so DDL is transactional and writers can take the lock up front.
+* :func:`migrate` brings the schema to the latest version in one transaction, serialised between
+  processes (``BEGIN IMMEDIATE`` on SQLite, ``pg_advisory_xact_lock`` on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any fixed 64-bit key works; it only has to be the same in every process of this bot.
+MIGRATION_LOCK_KEY = 0x6170_7072_6F76_616C  # "approval"
+# Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write lock at BEGIN.
+SQLITE_BEGIN_OPTION = "approvals_bot_sqlite_begin"
+
+_SYNC_TO_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg2": "postgresql+psycopg",
+}
+
+
+def to_async_url(database_url: str) -> str:
+    """``sqlite:///x.db`` -> ``sqlite+aiosqlite:///x.db``, ``postgres(ql)://`` -> ``postgresql+psycopg://``.
+
+    URLs that already name an async driver (or one this function doesn't know) are returned untouched;
+    only the scheme is rewritten, so the rest of the URL (and any escaping in it) is kept byte for byte.
+    """
+    scheme, sep, rest = database_url.partition("://")
+    if not sep:
+        return database_url
+    replacement = _SYNC_TO_ASYNC_DRIVERS.get(scheme.lower())
+    return f"{replacement}://{rest}" if replacement else database_url
+
+
+def safe_url(database_url: str) -> str:
+    """The URL with its password masked, for logs and error messages."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"://[^@/]*@", "://***@", database_url)
+
+
+# --------------------------------------------------------------------------------------------- types
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that only accepts aware datetimes, stores UTC and always returns aware UTC.
+
+    PostgreSQL hands back ``timestamptz`` in the session time zone; SQLite keeps no zone at all and
+    returns naive values. Both come back as UTC-aware datetimes. Storing everything as UTC also keeps
+    SQLite's text comparison (``<``) correct.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime (e.g. datetime.now(UTC))")
+        utc = value.astimezone(UTC)
+        # SQLite's DATETIME format has no zone: store the UTC wall time.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -------------------------------------------------------------------------------------------- schema
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", String(200), nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+
+def _define_v1(md: MetaData) -> tuple[Table, Table, Table, Table]:
+    """The tables as migration step 1 creates them.
+
+    The module-level tables below are built from this function while the schema is still at version 1.
+    When a later step changes a table, define the new shape for the runtime tables separately and leave
+    this function as it is: step 1 must keep creating the version-1 shape so later steps apply on top.
+    ``tests/test_store.py`` checks that a migrated database has exactly the columns the runtime tables have.
+    """
+    cards = Table(
+        "approval_cards",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("kind", String(32), nullable=False),
+        Column("state", String(32), nullable=False, index=True),
+        Column("channel", String(64)),
+        Column("ts", String(64)),
+        Column("posted_at", UTCDateTime),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
+    claims = Table(
+        "decision_claims",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("slack_user_id", String(64), nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("state", String(32), nullable=False),
+        Column("claimed_at", UTCDateTime, nullable=False),
+    )
+    audit = Table(
+        "audit_log",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime, nullable=False),
+        Column("slack_user_id", String(64), nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("approval_id", String(64), index=True),
+        Column("outcome", String(32), nullable=False),
+        Column("comment", Text),
+        Column("detail", Text),
+    )
+    watches = Table(
+        "process_watches",
+        md,
+        Column("process_status_id", String(64), primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("slack_user_id", String(64), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("last_state", String(32)),
+        Column("message_ts", String(64)),
+        Column("finished_at", UTCDateTime, index=True),
+    )
+    return cards, claims, audit, watches
+
+
+approval_cards, decision_claims, audit_log, process_watches = _define_v1(metadata)
+
+
+# ---------------------------------------------------------------------------------------- migrations
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _initial_tables(conn: Connection) -> None:
+    v1 = MetaData()
+    _define_v1(v1)
+    v1.create_all(conn)
+
+
+# Append only; never edit a step that has shipped.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
+)
+assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def _migrate_sync(conn: Connection) -> int:
+    if conn.dialect.name == "postgresql":
+        # Held until this transaction ends; a second process waits here, then finds nothing to do.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    schema_version.create(conn, checkfirst=True)
+    current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
+    if current > LATEST_VERSION:
+        raise RuntimeError(
+            f"database schema is at version {current}, newer than this bot knows ({LATEST_VERSION}); "
+            "upgrade the bot"
+        )
+    for step in MIGRATIONS:
+        if step.version <= current:
+            continue
+        log.info("applying database migration %d: %s", step.version, step.description)
+        step.apply(conn)
+        conn.execute(
+            insert(schema_version).values(
+                version=step.version, description=step.description, applied_at=utcnow()
+            )
+        )
+    return LATEST_VERSION
+
+
+async def migrate(engine: AsyncEngine) -> int:
+    """Creates or upgrades the schema in one transaction; safe to run from several processes at once."""
+    async with writer(engine).begin() as conn:
+        return await conn.run_sync(_migrate_sync)
+
+
+# ------------------------------------------------------------------------------------------- engines
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (same pool), but SQLite transactions begin with ``BEGIN IMMEDIATE``.
+
+    Taking the write lock at BEGIN means a writer waits (busy_timeout) instead of failing when it would
+    have to upgrade a read lock. PostgreSQL ignores the option.
+    """
+    return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def _ensure_sqlite_parent(url: URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, *, file_backed: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN (see _on_begin) instead of the sqlite3 module's legacy behaviour,
+        # which skips BEGIN before DDL and SELECT.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if file_backed:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """A pooled async engine for ``database_url`` (sync-style URLs are accepted, see :func:`to_async_url`)."""
+    url = make_url(to_async_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        _ensure_sqlite_parent(url)
+        file_backed = bool(url.database) and url.database != ":memory:"
+        engine = create_async_engine(url)
+        _install_sqlite_hooks(engine, file_backed=file_backed)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=5,
+        max_overflow=10,
+        pool_pre_ping=True,  # survive database restarts and idle-connection reaping
+        pool_recycle=1800,
+    )

@@ -1,0 +1,43 @@
+"""HTTP surface: Slack's request URL plus health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.metrics import CONTENT_TYPE_LATEST
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SLACK_EVENTS_PATH = "/slack/events"
+MAX_SLACK_BODY_BYTES = 1024 * 1024
+
+
+def build_web_app(bolt_app: AsyncApp, runtime: Runtime) -> web.Application:
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        database_ok = await runtime.store.ping()
+        status = 200 if database_ok else 503
+        return web.json_response({"database": "ok" if database_ok else "unavailable"}, status=status)
+
+    async def metrics(_: web.Request) -> web.Response:
+        response = web.Response(body=runtime.metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES)
+    app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,389 @@
+"""A Slack Web API emulator (the subset the bot uses) plus ``response_url`` endpoints.
+
+Point slack_sdk at ``api_url``; every API call is recorded with its parsed arguments (form-encoded,
+JSON or query string, JSON-valued fields such as ``blocks`` and ``view`` decoded), and messages are
+kept by ``(channel, ts)`` with their update history. Like Slack, API errors are HTTP 200 with
+``{"ok": false, "error": ...}``; only rate limiting answers 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.emulators.base import EmulatorServer, RecordedRequest, Response
+
+DEFAULT_BOT_TOKEN = "xoxb-test-bot-token-1234"
+API_PREFIX = "/api/"
+RESPONSE_URL_PREFIX = "/hooks/response/"
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "unfurls")
+MAX_MESSAGE_BLOCKS = 50
+MAX_MODAL_BLOCKS = 100
+MAX_TEXT_LENGTH = 40_000
+
+
+@dataclass
+class SlackCall:
+    method: str
+    args: dict[str, Any]
+    response: dict[str, Any]
+
+
+@dataclass
+class StoredMessage:
+    channel: str
+    ts: str
+    text: str | None
+    blocks: list[dict[str, Any]]
+    user: str
+    thread_ts: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """Every version, oldest first: ``{"text": ..., "blocks": ...}`` (the current one is last)."""
+
+
+class SlackApiFailure(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class SlackEmulator(EmulatorServer):
+    def __init__(
+        self,
+        token: str = DEFAULT_BOT_TOKEN,
+        *,
+        team: str = "Emulated Team",
+        team_id: str = "T_EMU",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "B_EMU",
+    ) -> None:
+        super().__init__()
+        self.token = token
+        self.team = team
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.usergroups: dict[str, list[str]] = {}
+        """User-group id -> member ids, for ``usergroups.users.list``."""
+        self.users: dict[str, dict[str, Any]] = {}
+        """Optional ``users.info`` answers by user id; unknown ids get a synthesised user."""
+        self.missing_channels: set[str] = {"C_MISSING"}
+        """Channels that answer ``channel_not_found``."""
+        self.messages: dict[tuple[str, str], StoredMessage] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self.opened_views: list[dict[str, Any]] = []
+        self._calls: list[SlackCall] = []
+        self._responses: dict[int, list[dict[str, Any]]] = {}
+        self._response_numbers = itertools.count(1)
+        self._ts_numbers = itertools.count(1)
+        self._view_numbers = itertools.count(1)
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "views.open": self._views_open,
+            "usergroups.users.list": self._usergroup_members,
+            "users.info": self._users_info,
+        }
+
+    # -- addresses -------------------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        """Base URL for slack_sdk clients (``WebClient(base_url=...)``)."""
+        return f"{self.url}{API_PREFIX}"
+
+    def new_response_url(self) -> str:
+        """A fresh ``response_url`` under this emulator; what is POSTed there shows in ``responses()``."""
+        with self.lock:
+            number = next(self._response_numbers)
+            self._responses[number] = []
+        return f"{self.url}{RESPONSE_URL_PREFIX}{number}"
+
+    # -- assertions ------------------------------------------------------------------------------
+    def calls(self, method: str | None = None) -> list[dict[str, Any]]:
+        """Parsed arguments of every successful-or-not API call to ``method`` (rate-limited/injected
+        failures never reach here), oldest first."""
+        with self.lock:
+            return [c.args for c in self._calls if method is None or c.method == method]
+
+    def call_log(self, method: str | None = None) -> list[SlackCall]:
+        with self.lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def message_ts(self, call: dict[str, Any]) -> str:
+        """The ``ts`` the emulator gave the message posted by ``call`` (an item of ``calls()``)."""
+        with self.lock:
+            for recorded in self._calls:
+                if recorded.args is call:
+                    return str(recorded.response.get("ts") or recorded.response["message_ts"])
+            for recorded in self._calls:
+                if recorded.args == call and ("ts" in recorded.response or "message_ts" in recorded.response):
+                    return str(recorded.response.get("ts") or recorded.response["message_ts"])
+        raise KeyError("no such posted message")
+
+    def message(self, channel: str, ts: str) -> StoredMessage:
+        with self.lock:
+            return self.messages[(channel, ts)]
+
+    def channel_messages(self, channel: str) -> list[StoredMessage]:
+        with self.lock:
+            return [m for (c, _), m in sorted(self.messages.items(), key=lambda i: i[0][1]) if c == channel]
+
+    def responses(self, url_or_number: str | int) -> list[dict[str, Any]]:
+        """JSON bodies POSTed to a ``response_url`` (by URL, path or number)."""
+        number = (
+            url_or_number
+            if isinstance(url_or_number, int)
+            else int(urlsplit(str(url_or_number)).path.rstrip("/").rsplit("/", 1)[-1])
+        )
+        with self.lock:
+            return list(self._responses.get(number, []))
+
+    # -- fault injection -------------------------------------------------------------------------
+    def rate_limit_next(self, method: str, count: int, retry_after: int = 1) -> None:
+        """Answer the next ``count`` calls to ``method`` with HTTP 429 and ``Retry-After``."""
+        self.fail_next(
+            count,
+            Response(
+                status=429,
+                body={"ok": False, "error": "ratelimited"},
+                headers={"Retry-After": str(retry_after)},
+            ),
+            when=lambda request: request.path == f"{API_PREFIX}{method}",
+        )
+
+    # -- HTTP --------------------------------------------------------------------------------------
+    def handle(self, request: RecordedRequest) -> Response:
+        if request.path.startswith(RESPONSE_URL_PREFIX):
+            return self._response_url(request)
+        if not request.path.startswith(API_PREFIX):
+            return Response(status=404, body="not found", content_type="text/plain")
+        method = request.path[len(API_PREFIX) :]
+        try:
+            args = self._parse_args(request)
+        except ValueError:
+            return Response(body={"ok": False, "error": "invalid_json"})
+        token = self._token(request, args)
+        if method not in self._methods:
+            return Response(body={"ok": False, "error": "unknown_method"})
+        if not token:
+            return Response(body={"ok": False, "error": "not_authed"})
+        if token != self.token:
+            return Response(body={"ok": False, "error": "invalid_auth"})
+        try:
+            with self.lock:
+                result = self._methods[method](args)
+        except SlackApiFailure as failure:
+            result = {"ok": False, "error": failure.error}
+        with self.lock:
+            self._calls.append(SlackCall(method, args, result))
+        return Response(body=result)
+
+    @staticmethod
+    def _parse_args(request: RecordedRequest) -> dict[str, Any]:
+        args: dict[str, Any] = {k: v[0] for k, v in request.query.items() if v}
+        content_type = request.headers.get("content-type", "")
+        if request.body:
+            if "application/json" in content_type:
+                body = json.loads(request.body)
+                if not isinstance(body, dict):
+                    raise ValueError("JSON body must be an object")
+                args.update(body)
+            else:
+                args.update(
+                    {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+                )
+        for name in JSON_FIELDS:
+            value = args.get(name)
+            if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+                args[name] = json.loads(value)
+        args.pop("token", None)
+        return args
+
+    @staticmethod
+    def _token(request: RecordedRequest, args: dict[str, Any]) -> str | None:
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            return authorization[len("bearer ") :].strip()
+        token = request.q("token")
+        if token:
+            return token
+        if request.body and "application/json" not in request.headers.get("content-type", ""):
+            form = request.form()
+            return form.get("token")
+        return None
+
+    def _response_url(self, request: RecordedRequest) -> Response:
+        try:
+            number = int(request.path[len(RESPONSE_URL_PREFIX) :].strip("/"))
+        except ValueError:
+            return Response(status=404, body="no_service", content_type="text/plain")
+        if request.method != "POST":
+            return Response(status=405, body="method_not_allowed", content_type="text/plain")
+        try:
+            payload = json.loads(request.body or b"{}")
+        except ValueError:
+            return Response(status=400, body="invalid_payload", content_type="text/plain")
+        with self.lock:
+            if number not in self._responses:
+                return Response(status=404, body="no_service", content_type="text/plain")
+            self._responses[number].append(payload)
+        return Response(body="ok", content_type="text/plain")
+
+    # -- methods -----------------------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        micro = 1_700_000_000_000_000 + next(self._ts_numbers) * 100
+        return f"{micro // 1_000_000}.{micro % 1_000_000:06d}"
+
+    def _channel(self, args: dict[str, Any]) -> str:
+        channel = str(args.get("channel") or "")
+        if not channel or channel in self.missing_channels:
+            raise SlackApiFailure("channel_not_found")
+        return channel
+
+    @staticmethod
+    def _content(args: dict[str, Any], *, required: bool) -> tuple[str | None, list[dict[str, Any]] | None]:
+        text = args.get("text")
+        blocks = args.get("blocks")
+        if blocks is not None:
+            if not isinstance(blocks, list) or not all(
+                isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks
+            ):
+                raise SlackApiFailure("invalid_blocks")
+            if len(blocks) > MAX_MESSAGE_BLOCKS:
+                raise SlackApiFailure("invalid_blocks")
+            block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+            if len(block_ids) != len(set(block_ids)):
+                raise SlackApiFailure("invalid_blocks")
+        if text is not None and len(str(text)) > MAX_TEXT_LENGTH:
+            raise SlackApiFailure("msg_too_long")
+        if required and not text and not blocks and not args.get("attachments"):
+            raise SlackApiFailure("no_text")
+        return (None if text is None else str(text)), blocks
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://emulated.slack.com/",
+            "team": self.team,
+            "user": "approvals-bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _message_json(self, message: StoredMessage) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "user": message.user,
+            "bot_id": self.bot_id,
+            "text": message.text or "",
+            "blocks": message.blocks,
+            "ts": message.ts,
+        }
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        text, blocks = self._content(args, required=True)
+        ts = self._next_ts()
+        message = StoredMessage(
+            channel=channel,
+            ts=ts,
+            text=text,
+            blocks=blocks or [],
+            user=self.bot_user_id,
+            thread_ts=args.get("thread_ts"),
+        )
+        message.history.append({"text": text, "blocks": blocks or []})
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": self._message_json(message)}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        ts = str(args.get("ts") or "")
+        message = self.messages.get((channel, ts))
+        if message is None:
+            raise SlackApiFailure("message_not_found")
+        text, blocks = self._content(args, required=False)
+        if text is not None:
+            message.text = text
+        if blocks is not None:
+            message.blocks = blocks
+        message.history.append({"text": message.text, "blocks": message.blocks})
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": message.text or "",
+            "message": self._message_json(message),
+        }
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        user = str(args.get("user") or "")
+        if not user:
+            raise SlackApiFailure("user_not_found")
+        text, blocks = self._content(args, required=True)
+        message_ts = self._next_ts()
+        self.ephemerals.append(
+            {"channel": channel, "user": user, "text": text, "blocks": blocks or [], "message_ts": message_ts}
+        )
+        return {"ok": True, "message_ts": message_ts}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger_id = str(args.get("trigger_id") or "")
+        if not trigger_id:
+            raise SlackApiFailure("invalid_arguments")
+        if trigger_id.startswith("expired"):
+            raise SlackApiFailure("expired_trigger_id")
+        view = args.get("view")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise SlackApiFailure("invalid_arguments")
+        title = (view.get("title") or {}).get("text", "")
+        blocks = view.get("blocks")
+        if (
+            not title
+            or len(title) > 24
+            or not isinstance(blocks, list)
+            or len(blocks) > MAX_MODAL_BLOCKS
+            or len(str(view.get("private_metadata") or "")) > 3000
+            or len(str(view.get("callback_id") or "")) > 255
+        ):
+            raise SlackApiFailure("invalid_arguments")
+        opened = {
+            **view,
+            "id": f"V{next(self._view_numbers):08d}",
+            "team_id": self.team_id,
+            "state": {"values": {}},
+            "hash": "1700000000.emulated",
+            "bot_id": self.bot_id,
+        }
+        self.opened_views.append(opened)
+        return {"ok": True, "view": opened}
+
+    def _usergroup_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = str(args.get("usergroup") or "")
+        if group not in self.usergroups:
+            raise SlackApiFailure("no_such_subteam")
+        return {"ok": True, "users": list(self.usergroups[group])}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args.get("user") or "")
+        if not user_id:
+            raise SlackApiFailure("user_not_found")
+        user = self.users.get(user_id) or {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": user_id.lower(),
+            "real_name": f"User {user_id}",
+            "is_bot": False,
+            "deleted": False,
+            "profile": {"display_name": user_id.lower(), "real_name": f"User {user_id}"},
+        }
+        return {"ok": True, "user": user}

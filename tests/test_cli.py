@@ -1,0 +1,159 @@
+"""The real ``approvals-bot`` executable: settings errors, ``check``, and ``serve`` as a process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from bot.settings import Settings
+from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
+from tests.emulators.slack import SlackEmulator
+from tests.slack_requests import SlackRequestSender
+from tests.waiting import wait_for
+
+EXECUTABLE = str(Path(sys.executable).with_name("approvals-bot"))
+
+
+def environment(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if isinstance(value, list):
+            value = ",".join(value)
+        env[name.upper()] = str(value)
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_missing_settings_name_each_variable_and_exit_2(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "SLACK_BOT_TOKEN": "xoxb-1", "PORT": "not-a-port"}
+    result = subprocess.run(
+        [EXECUTABLE, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    for name in (
+        "SLACK_SIGNING_SECRET",
+        "COMMERCE_BASE_URL",
+        "BOL_CLIENT_SECRET",
+        "APPROVALS_CHANNEL",
+        "PORT",
+    ):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "xoxb-1" not in result.stderr
+
+
+def test_check_passes_against_reachable_services(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [EXECUTABLE, "check"],
+        env=environment(make_settings()),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "PASS slack",
+        "PASS commerce",
+        "PASS bol",
+        "PASS database",
+    ]
+
+
+def test_check_fails_with_a_clear_line_per_broken_dependency(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(commerce_logon_password="wrong-password", bol_client_secret="wrong-secret")
+    result = subprocess.run(
+        [EXECUTABLE, "check"],
+        env=environment(settings),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "PASS slack" in result.stdout
+    assert "FAIL commerce" in result.stdout
+    assert "FAIL bol" in result.stdout
+    assert "wrong-password" not in result.stdout + result.stderr
+    assert "wrong-secret" not in result.stdout + result.stderr
+
+
+def test_serve_runs_answers_slack_and_stops_cleanly_without_logging_secrets(
+    make_settings: Callable[..., Settings], slack: SlackEmulator, tmp_path: Path
+) -> None:
+    port = free_port()
+    settings = make_settings(port=port, notifier_enabled=True, approvals_poll_seconds=0.2)
+    process = subprocess.Popen(
+        [EXECUTABLE, "serve"],
+        env=environment(settings, LOG_LEVEL="DEBUG"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout=30, what="the bot to listen")
+        sender = SlackRequestSender(base, SIGNING_SECRET)
+        response_url = slack.new_response_url()
+        assert (
+            sender.slash_command(
+                "/approvals",
+                "help",
+                user_id=APPROVER,
+                channel_id=APPROVALS_CHANNEL,
+                response_url=response_url,
+            ).status_code
+            == 200
+        )
+        wait_for(lambda: slack.responses(response_url), what="the help answer")
+        time.sleep(0.5)  # let a few notifier rounds log
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "listening" in output
+    for secret in (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.commerce_logon_password,
+        settings.bol_client_secret,
+    ):
+        assert secret.get_secret_value() not in output
+    assert "Traceback" not in output
+
+
+def test_unknown_subcommand_is_a_usage_error() -> None:
+    result = subprocess.run([EXECUTABLE, "frobnicate"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "usage" in result.stderr

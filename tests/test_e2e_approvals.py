@@ -1,0 +1,350 @@
+"""End to end: Commerce emulator -> notifier -> Slack card -> signed click -> Commerce POST -> card update."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from bot.slack.blocks.ids import (
+    APPROVE_ACTION_ID,
+    REASON_ACTION_ID,
+    REASON_BLOCK_ID,
+    REJECT_ACTION_ID,
+    REJECT_MODAL_CALLBACK_ID,
+)
+
+from bot.commerce.models import ApprovalKind, ApprovalState
+from tests.bot_runner import RunningBot
+from tests.conftest import (
+    APPROVALS_CHANNEL,
+    APPROVER,
+    GROUP_MEMBER,
+    OUTSIDER,
+    SECOND_APPROVER,
+    SIGNING_SECRET,
+)
+from tests.emulators.base import RecordedRequest, Response
+from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.slack_requests import SlackRequestSender
+from tests.waiting import stays, wait_for
+
+
+def posted_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
+    return [c for c in slack.calls("chat.postMessage") if c.get("channel") == APPROVALS_CHANNEL]
+
+
+def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
+    return [e["action_id"] for b in blocks if b.get("type") == "actions" for e in b.get("elements", [])]
+
+
+def blocks_of(call: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = call.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def all_text(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks)
+
+
+def card_updates(slack: SlackEmulator, ts: str) -> list[dict[str, Any]]:
+    return [c for c in slack.calls("chat.update") if c.get("ts") == ts]
+
+
+def decision_posts(commerce: CommerceEmulator, approval_id: str) -> list[RecordedRequest]:
+    return [r for r in commerce.requests_to("POST", f"/approval_status/{approval_id}")]
+
+
+def post_card(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, kind: ApprovalKind = ApprovalKind.ORDER
+) -> tuple[str, str]:
+    approval_id = commerce.add_approval(kind)
+    bot.poll_approvals()
+    card = next(c for c in posted_cards(slack) if approval_id in all_text(blocks_of(c)))
+    ts = slack.message_ts(card)
+    return approval_id, ts
+
+
+def click(
+    sender: SlackRequestSender, slack: SlackEmulator, action_id: str, approval_id: str, user: str, ts: str
+) -> str:
+    response_url = slack.new_response_url()
+    response = sender.block_action(
+        action_id,
+        approval_id,
+        user_id=user,
+        channel_id=APPROVALS_CHANNEL,
+        message_ts=ts,
+        response_url=response_url,
+    )
+    assert response.status_code == 200
+    return response_url
+
+
+def test_pending_approval_is_posted_once_then_approved_from_the_card(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, first_name="Jane", last_name="Smith")
+
+    assert bot.poll_approvals() == 1
+    assert bot.poll_approvals() == 0
+    cards = posted_cards(slack)
+    assert len(cards) == 1
+    blocks = blocks_of(cards[0])
+    assert action_ids(blocks) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    approve_button = next(
+        e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == APPROVE_ACTION_ID
+    )
+    assert approve_button["value"] == approval_id
+    assert "confirm" in approve_button
+    ts = slack.message_ts(cards[0])
+
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    wait_for(lambda: decision_posts(commerce, approval_id), what="the Commerce POST")
+    update = wait_for(lambda: card_updates(slack, ts), what="the card update")[-1]
+    posts = decision_posts(commerce, approval_id)
+    assert len(posts) == 1
+    assert posts[0].q("action") == "updateApprovalStatus"
+    body = posts[0].json()
+    assert body["aprv_act"] == "1"
+    assert APPROVER in body["comments"]
+    assert commerce.approval(approval_id)["status"] == "1"
+    updated = blocks_of(update)
+    assert action_ids(updated) == []
+    assert f"<@{APPROVER}>" in all_text(updated)
+    assert "Approved" in all_text(updated)
+
+    audit = bot.call(bot.runtime.store.audit_entries(approval_id))
+    assert [(a.slack_user_id, a.action, a.outcome) for a in audit] == [(APPROVER, "approve", "ok")]
+
+
+def test_reject_asks_for_a_reason_in_a_modal_then_rejects_with_it(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce, ApprovalKind.BUYER)
+
+    click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == REJECT_MODAL_CALLBACK_ID
+    assert decision_posts(commerce, approval_id) == []
+
+    too_short = sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": " x "}}},
+        user_id=APPROVER,
+    )
+    assert too_short.status_code == 200
+    assert too_short.json()["response_action"] == "errors"
+    assert REASON_BLOCK_ID in too_short.json()["errors"]
+
+    reason = "Credit limit exceeded <!channel>"
+    accepted = sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": reason}}},
+        user_id=APPROVER,
+    )
+    assert accepted.status_code == 200
+
+    update = wait_for(lambda: card_updates(slack, ts), what="the card update")[-1]
+    posts = decision_posts(commerce, approval_id)
+    assert len(posts) == 1
+    assert posts[0].json()["aprv_act"] == "2"
+    assert reason in posts[0].json()["comments"]
+    assert commerce.approval(approval_id)["status"] == "2"
+    text = all_text(blocks_of(update))
+    assert "Rejected" in text and "Credit limit exceeded" in text
+    assert "<!channel>" not in text  # user text is escaped on the card
+    assert action_ids(blocks_of(update)) == []
+
+
+def test_non_approver_is_refused_and_commerce_is_not_called(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    reads_before = len(commerce.requests_to("GET", f"/approval_status/{approval_id}"))
+
+    approve_url = click(sender, slack, APPROVE_ACTION_ID, approval_id, OUTSIDER, ts)
+    reject_url = click(sender, slack, REJECT_ACTION_ID, approval_id, OUTSIDER, ts)
+
+    for url in (approve_url, reject_url):
+        answer = wait_for(lambda url=url: slack.responses(url), what="the refusal")[0]
+        assert answer["response_type"] == "ephemeral"
+        assert "not allowed" in answer["text"]
+    assert decision_posts(commerce, approval_id) == []
+    assert len(commerce.requests_to("GET", f"/approval_status/{approval_id}")) == reads_before
+    assert slack.calls("views.open") == []
+    assert card_updates(slack, ts) == []
+    audit = bot.call(bot.runtime.store.audit_entries(approval_id))
+    assert {(a.slack_user_id, a.outcome) for a in audit} == {(OUTSIDER, "refused")}
+
+
+def test_member_of_an_approver_user_group_may_approve(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, GROUP_MEMBER, ts)
+    wait_for(lambda: decision_posts(commerce, approval_id), what="the Commerce POST")
+    assert slack.calls("usergroups.users.list")
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_concurrent_clicks_cause_exactly_one_commerce_post(
+    database: str,
+    request: pytest.FixtureRequest,
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "fresh_postgres_url")
+    bot = start_bot(database_url=url)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    approval_id, ts = post_card(bot, slack, commerce)
+
+    def slow_reads(req: RecordedRequest) -> Response | None:
+        if req.method == "GET" and req.path.endswith(f"/approval_status/{approval_id}"):
+            time.sleep(0.3)  # widen the window in which both clicks are in flight
+        return None
+
+    commerce.inject(slow_reads)
+    clickers = [APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER]
+    urls = [slack.new_response_url() for _ in clickers]
+    barrier = threading.Barrier(len(clickers))
+
+    def click_now(user: str, url: str) -> None:
+        barrier.wait()
+        response = sender.block_action(
+            APPROVE_ACTION_ID,
+            approval_id,
+            user_id=user,
+            channel_id=APPROVALS_CHANNEL,
+            message_ts=ts,
+            response_url=url,
+        )
+        assert response.status_code == 200
+
+    threads = [
+        threading.Thread(target=click_now, args=(u, url)) for u, url in zip(clickers, urls, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    wait_for(lambda: card_updates(slack, ts), what="the card update")
+    wait_for(
+        lambda: sum(1 for u in urls if slack.responses(u)) == len(clickers) - 1,
+        what="answers to the other clicks",
+    )
+    assert len(decision_posts(commerce, approval_id)) == 1
+    assert stays(lambda: len(decision_posts(commerce, approval_id)) == 1)
+    audit = bot.call(bot.runtime.store.audit_entries(approval_id))
+    assert sorted(a.outcome for a in audit).count("ok") == 1
+
+
+def test_click_on_an_approval_decided_in_commerce_updates_the_card_and_sends_nothing(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    commerce.decide_elsewhere(approval_id, ApprovalState.REJECTED, comment="done by phone")
+
+    url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    answer = wait_for(lambda: slack.responses(url), what="the ephemeral answer")[0]
+    assert answer["response_type"] == "ephemeral"
+    assert "no longer pending" in answer["text"]
+    update = wait_for(lambda: card_updates(slack, ts), what="the card update")[-1]
+    assert action_ids(blocks_of(update)) == []
+    assert "Commerce" in all_text(blocks_of(update))
+    assert decision_posts(commerce, approval_id) == []
+
+
+def test_notifier_closes_cards_decided_in_commerce(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    decided_id, decided_ts = post_card(bot, slack, commerce)
+    _, open_ts = post_card(bot, slack, commerce)
+    commerce.decide_elsewhere(decided_id, ApprovalState.APPROVED, comment="approved at the desk")
+
+    bot.poll_approvals()
+
+    updates = card_updates(slack, decided_ts)
+    assert len(updates) == 1
+    assert action_ids(blocks_of(updates[0])) == []
+    assert "approved at the desk" in all_text(blocks_of(updates[0]))
+    assert card_updates(slack, open_ts) == []
+    bot.poll_approvals()
+    assert len(card_updates(slack, decided_ts)) == 1  # closed once, not on every poll
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_restart_posts_nothing_twice_and_misses_nothing(
+    database: str,
+    request: pytest.FixtureRequest,
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "fresh_postgres_url")
+    first_id = commerce.add_approval(ApprovalKind.ORDER)
+    first = start_bot(database_url=url)
+    assert first.poll_approvals() == 1
+    first.stop()
+
+    second_id = commerce.add_approval(ApprovalKind.BUYER)  # arrives while the bot is down
+    second = start_bot(database_url=url)
+    assert second.poll_approvals() == 1
+
+    texts = [all_text(blocks_of(c)) for c in posted_cards(slack)]
+    assert len(texts) == 2
+    assert sum(first_id in t for t in texts) == 1
+    assert sum(second_id in t for t in texts) == 1
+
+
+def test_many_pending_approvals_are_paged_through_and_each_posted_once(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    ids = [commerce.add_approval(ApprovalKind.ORDER if i % 3 else ApprovalKind.BUYER) for i in range(120)]
+    assert bot.poll_approvals() == 120
+    texts = [all_text(blocks_of(c)) for c in posted_cards(slack)]
+    assert len(texts) == 120
+    for approval_id in ids:
+        assert sum(f'"value": "{approval_id}"' in t for t in texts) == 1
+    assert bot.poll_approvals() == 0
+
+
+def test_slack_rate_limit_is_honoured_and_the_card_posted_once(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    commerce.add_approval(ApprovalKind.ORDER)
+    slack.rate_limit_next("chat.postMessage", 1, retry_after=1)
+    assert bot.poll_approvals() == 1
+    assert len(posted_cards(slack)) == 1
+    assert len(slack.requests_to("POST", "chat.postMessage")) == 2  # the 429, then the retry
+
+
+def test_failed_post_is_retried_on_the_next_poll(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    slack.fail_next(
+        1,
+        Response(status=500, body={"ok": False, "error": "internal_error"}),
+        when=lambda r: r.path.endswith("chat.postMessage"),
+    )
+    with pytest.raises(Exception):  # noqa: B017 - the poller's error surfaces to its runner
+        bot.poll_approvals()
+    assert posted_cards(slack) == []
+    assert bot.poll_approvals() == 1
+    assert approval_id in all_text(blocks_of(posted_cards(slack)[0]))

@@ -1,0 +1,174 @@
+"""End to end: /process-status over signed requests, and the bulk-polling notifier against bol.com."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.bol.models import MAX_BULK_IDS
+from tests.bot_runner import RunningBot
+from tests.conftest import APPROVER, PROCESS_CHANNEL
+from tests.emulators.base import Response
+from tests.emulators.bol import BolEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.slack_requests import SlackRequestSender
+from tests.waiting import wait_for
+
+WATCH_CHANNEL = "C_OPS"
+
+
+def command(
+    sender: SlackRequestSender, slack: SlackEmulator, text: str, channel: str = WATCH_CHANNEL
+) -> dict[str, Any]:
+    response_url = slack.new_response_url()
+    response = sender.slash_command(
+        "/process-status", text, user_id=APPROVER, channel_id=channel, response_url=response_url
+    )
+    assert response.status_code == 200
+    return wait_for(lambda: slack.responses(response_url), what=f"the answer to /process-status {text}")[0]
+
+
+def messages_in(slack: SlackEmulator, channel: str) -> list[dict[str, Any]]:
+    return [c for c in slack.calls("chat.postMessage") if c.get("channel") == channel]
+
+
+def text_of(call: dict[str, Any]) -> str:
+    return json.dumps(call.get("blocks")) + str(call.get("text"))
+
+
+def test_watch_then_success_posts_exactly_one_message_in_the_watch_channel(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    process_id = bol.add_process(event_type="CREATE_SHIPMENT", entity_id="987654321")
+    answer = command(sender, slack, f"watch {process_id}")
+    assert answer["response_type"] == "ephemeral"
+    assert process_id in text_of(answer)
+
+    assert bot.poll_processes() == 0  # still pending
+    assert messages_in(slack, WATCH_CHANNEL) == []
+
+    bol.set_status(process_id, "SUCCESS")
+    assert bot.poll_processes() == 1
+    assert bot.poll_processes() == 0
+    posted = messages_in(slack, WATCH_CHANNEL)
+    assert len(posted) == 1
+    assert "SUCCESS" in text_of(posted[0]) or "Success" in text_of(posted[0])
+    assert "987654321" in text_of(posted[0])
+
+
+def test_failure_message_carries_bol_error_message(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    process_id = bol.add_process(event_type="UPDATE_OFFER_PRICE", entity_id="offer-1")
+    command(sender, slack, f"watch {process_id}")
+    bol.set_status(process_id, "FAILURE", error_message="Price too low for offer-1")
+    assert bot.poll_processes() == 1
+    assert "Price too low for offer-1" in text_of(messages_in(slack, WATCH_CHANNEL)[0])
+
+
+def test_purged_process_ends_the_watch_with_a_note(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    process_id = bol.add_process()
+    command(sender, slack, f"watch {process_id}")
+    bol.purge(process_id)
+    assert bot.poll_processes() == 1
+    assert process_id in text_of(messages_in(slack, WATCH_CHANNEL)[0])
+    assert bot.call(bot.runtime.store.active_watches()) == []
+    assert bot.poll_processes() == 0
+
+
+def test_many_watches_are_polled_in_bulk_calls_of_at_most_1000(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    ids = [bol.add_process() for _ in range(2 * MAX_BULK_IDS + 10)]
+    for process_id in ids:
+        bot.call(bot.runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
+    bulk_before = len(bol.requests_to("POST", "/shared/process-status"))
+
+    assert bot.poll_processes() == 0
+
+    bulk = bol.requests_to("POST", "/shared/process-status")[bulk_before:]
+    assert [len(r.json()["processStatusQueries"]) for r in bulk] == [1000, 1000, 10]
+    bol.set_status(ids[1500], "TIMEOUT")
+    assert bot.poll_processes() == 1
+    assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
+
+
+def test_unwatch_stops_notifications(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    process_id = bol.add_process()
+    command(sender, slack, f"watch {process_id}")
+    duplicate = command(sender, slack, f"watch {process_id}")
+    assert "already" in text_of(duplicate)
+    command(sender, slack, f"unwatch {process_id}")
+    bol.set_status(process_id, "SUCCESS")
+    assert bot.poll_processes() == 0
+    assert messages_in(slack, WATCH_CHANNEL) == []
+
+
+def test_watch_from_a_direct_message_posts_in_the_default_channel(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    process_id = bol.add_process()
+    command(sender, slack, f"watch {process_id}", channel="D_DIRECT")
+    bol.set_status(process_id, "SUCCESS")
+    assert bot.poll_processes() == 1
+    assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
+
+
+def test_show_one_status_and_unknown_ids(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    process_id = bol.add_process(
+        event_type="CANCEL_ORDER", entity_id="1234", description="Cancel order item 1234"
+    )
+    shown = command(sender, slack, process_id)
+    assert "Cancel order item 1234" in text_of(shown)
+    unknown = command(sender, slack, "does-not-exist")
+    assert "no process status" in text_of(unknown)
+    refused = command(sender, slack, "watch does-not-exist")
+    assert "no process status" in text_of(refused)
+    assert bot.call(bot.runtime.store.active_watches()) == []
+
+
+def test_entity_listing_and_bad_event_type(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    for _ in range(3):
+        bol.add_process(event_type="CREATE_SHIPMENT", entity_id="555")
+    listed = command(sender, slack, "entity 555 create_shipment")
+    assert text_of(listed).count("CREATE_SHIPMENT") >= 3
+    entity_calls = [r for r in bol.requests_to("GET", "/shared/process-status") if r.q("entity-id") == "555"]
+    assert entity_calls[-1].q("event-type") == "CREATE_SHIPMENT"
+    bad = command(sender, slack, "entity 555 SHIP_IT")
+    assert "SHIP_IT" in text_of(bad)
+
+
+def test_bol_down_gives_a_clear_ephemeral_error_and_the_notifier_keeps_going(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
+) -> None:
+    process_id = bol.add_process()
+    command(sender, slack, f"watch {process_id}")
+    bol.fail_next(
+        100,
+        Response(
+            status=503,
+            body={
+                "type": "https://api.bol.com/problems",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": "down",
+            },
+        ),
+    )
+
+    answer = command(sender, slack, process_id)
+    assert answer["response_type"] == "ephemeral"
+    assert "bol.com" in text_of(answer)
+    assert "Traceback" not in text_of(answer)
+
+    bol.clear_faults()
+    bol.set_status(process_id, "SUCCESS")
+    assert bot.poll_processes() == 1

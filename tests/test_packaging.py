@@ -1,0 +1,190 @@
+"""Packaging checks: the Slack app manifest, the Dockerfile and hadolint."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "manifest.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+
+EVENTS_PATH = "/slack/events"
+MINIMAL_BOT_SCOPES = {"commands", "chat:write", "usergroups:read"}
+SECRET_NAMES = ("SLACK_BOT_TOKEN", "SIGNING_SECRET", "PASSWORD", "CLIENT_SECRET")
+
+
+# --- manifest.yml -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    data = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), "manifest.yml must be a YAML mapping"
+    return data
+
+
+def _commands(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {cmd["command"]: cmd for cmd in manifest["features"]["slash_commands"]}
+
+
+def test_manifest_metadata_and_bot_user(manifest: dict[str, Any]) -> None:
+    assert manifest["_metadata"]["major_version"] == 1
+    assert manifest["display_information"]["name"] == "Commerce Approvals"
+    assert manifest["display_information"]["description"].strip()
+    bot_user = manifest["features"]["bot_user"]
+    assert bot_user["display_name"] == "approvals-bot"
+    assert bot_user["always_online"] is True
+    assert "app_home" not in manifest["features"]
+
+
+def test_manifest_has_both_slash_commands(manifest: dict[str, Any]) -> None:
+    commands = _commands(manifest)
+    assert set(commands) == {"/approvals", "/process-status"}
+    assert commands["/approvals"]["usage_hint"] == (
+        "list | show <id> | approve <id> [comment] | reject <id> <reason> | help"
+    )
+    assert commands["/process-status"]["usage_hint"] == (
+        "<id> | watch <id> | unwatch <id> | entity <entity-id> <EVENT_TYPE> [page] | help"
+    )
+    for name, command in commands.items():
+        assert command["description"].strip(), name
+        assert command["should_escape"] is False, name
+
+
+def test_manifest_urls_point_at_slack_events(manifest: dict[str, Any]) -> None:
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["is_enabled"] is True
+    urls = [interactivity["request_url"], *(cmd["url"] for cmd in _commands(manifest).values())]
+    assert len(urls) == 3
+    for url in urls:
+        assert url.startswith("https://"), url
+        assert url.endswith(EVENTS_PATH), url
+
+
+def test_manifest_has_exactly_the_minimal_bot_scopes(manifest: dict[str, Any]) -> None:
+    scopes = manifest["oauth_config"]["scopes"]
+    bot_scopes = scopes["bot"]
+    assert len(bot_scopes) == len(set(bot_scopes)), "duplicate scopes"
+    assert set(bot_scopes) == MINIMAL_BOT_SCOPES
+    assert not scopes.get("user"), "the bot needs no user scopes"
+
+
+def test_manifest_settings(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    assert settings["org_deploy_enabled"] is False
+    assert settings["socket_mode_enabled"] is False
+    assert settings["token_rotation_enabled"] is False
+
+
+# --- Dockerfile -----------------------------------------------------------------------------------
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with line continuations joined and comments dropped."""
+    joined = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    result = []
+    for line in joined.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        keyword, _, rest = stripped.partition(" ")
+        result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+def _args(keyword: str) -> list[str]:
+    return [rest for kw, rest in _instructions() if kw == keyword]
+
+
+def test_dockerfile_is_multi_stage() -> None:
+    froms = _args("FROM")
+    assert len(froms) > 1
+    for image in froms:
+        assert not image.split()[0].endswith(":latest"), image
+        assert ":" in image.split()[0], f"untagged base image: {image}"
+
+
+def test_dockerfile_runs_as_non_root_user() -> None:
+    users = _args("USER")
+    assert users, "no USER instruction"
+    final_user = users[-1].split(":")[0]
+    assert final_user not in {"root", "0"}
+    # The USER must come after the last FROM, i.e. apply to the final image.
+    instructions = _instructions()
+    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
+    assert any(kw == "USER" for kw, _ in instructions[last_from:])
+
+
+def test_dockerfile_healthcheck_hits_healthz() -> None:
+    healthchecks = _args("HEALTHCHECK")
+    assert len(healthchecks) == 1
+    assert "/healthz" in healthchecks[0]
+    assert "CMD" in healthchecks[0]
+
+
+def test_dockerfile_entrypoint_serves() -> None:
+    entrypoints, cmds = _args("ENTRYPOINT"), _args("CMD")
+    assert entrypoints and cmds
+    assert yaml.safe_load(entrypoints[-1]) == ["approvals-bot"]
+    assert yaml.safe_load(cmds[-1]) == ["serve"]
+
+
+def test_dockerfile_bakes_in_no_secret() -> None:
+    declared: list[str] = []
+    for keyword, rest in _instructions():
+        if keyword == "ENV":
+            # ENV A=1 B="x y"  |  ENV A 1 (legacy form)
+            tokens = shlex.split(rest)
+            if tokens and "=" not in tokens[0]:
+                declared.append(tokens[0])
+            else:
+                declared.extend(token.split("=", 1)[0] for token in tokens)
+        elif keyword == "ARG":
+            declared.append(rest.split("=", 1)[0].strip())
+    assert declared, "expected at least the runtime ENV settings"
+    for name in declared:
+        for secret in SECRET_NAMES:
+            assert secret not in name.upper(), f"{name} looks like a secret baked into the image"
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert not re.search(r"\bxox[abp]-", text), "a Slack token is baked into the Dockerfile"
+    assert not any(re.match(r"https?://", rest) for rest in _args("ADD")), "ADD of a remote URL"
+
+
+def test_dockerfile_runtime_settings() -> None:
+    env = " ".join(_args("ENV"))
+    assert "DATABASE_URL=sqlite:////data/approvals-bot.db" in env
+    assert "PORT=3000" in env
+    assert "3000" in _args("EXPOSE")
+
+
+# --- hadolint -------------------------------------------------------------------------------------
+
+
+def _hadolint() -> Path | None:
+    candidate = Path(sys.executable).parent / "hadolint"
+    return candidate if candidate.exists() else None
+
+
+def test_hadolint_passes() -> None:
+    hadolint = _hadolint()
+    if hadolint is None:
+        if os.environ.get("CI"):
+            pytest.fail("hadolint is missing next to the Python interpreter (pip install -e '.[dev]')")
+        pytest.skip("hadolint is not installed next to the Python interpreter")
+    done = subprocess.run(
+        [str(hadolint), "--no-color", str(DOCKERFILE)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, f"hadolint reported problems:\n{done.stdout}{done.stderr}"

@@ -1,0 +1,509 @@
+"""Store behaviour, on SQLite and on a real PostgreSQL (every ``database_url`` test runs on both)."""
+
+# The fixtures are imported from tests.pg, so using them as test parameters "redefines" the names.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import StatementError
+
+from bot.storage.db import LATEST_VERSION, create_engine, metadata, safe_url, schema_version, to_async_url
+from bot.storage.records import AuditEntry, CardState, DecisionState
+from bot.storage.store import Store
+from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def with_store(url: str, body: Callable[[Store], Awaitable[T]]) -> T:
+    async def main() -> T:
+        store = await Store.open(url)
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+async def table_names(store: Store) -> set[str]:
+    async with store.engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def version_rows(store: Store) -> list[int]:
+    async with store.engine.connect() as conn:
+        return list((await conn.execute(select(schema_version.c.version))).scalars())
+
+
+def assert_utc(value: datetime | None) -> None:
+    assert value is not None
+    assert value.tzinfo is not None
+    assert value.utcoffset() == timedelta(0)
+
+
+# ------------------------------------------------------------------------------------------ URLs
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+        ("sqlite:////abs/x.db", "sqlite+aiosqlite:////abs/x.db"),
+        ("sqlite+aiosqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+        ("postgresql://u:p%40ss@db:5432/bot", "postgresql+psycopg://u:p%40ss@db:5432/bot"),
+        ("postgres://u:p@db/bot?sslmode=require", "postgresql+psycopg://u:p@db/bot?sslmode=require"),
+        ("postgresql+psycopg://u@db/bot", "postgresql+psycopg://u@db/bot"),
+        ("postgresql+asyncpg://u@db/bot", "postgresql+asyncpg://u@db/bot"),
+    ],
+)
+def test_to_async_url(given: str, expected: str) -> None:
+    assert to_async_url(given) == expected
+
+
+def test_safe_url_hides_password() -> None:
+    shown = safe_url("postgresql://bot:s3cret@db:5432/approvals")
+    assert "s3cret" not in shown
+    assert "bot:***@db:5432/approvals" in shown
+
+
+# ------------------------------------------------------------------------------- schema/migration
+
+
+def test_open_creates_schema_and_reopen_is_idempotent(database_url: str) -> None:
+    async def first(store: Store) -> None:
+        assert await store.ping() is True
+        assert {"schema_version", "approval_cards", "decision_claims", "audit_log", "process_watches"} <= (
+            await table_names(store)
+        )
+        assert await version_rows(store) == [LATEST_VERSION]
+        assert await store.claim_card("A1", "order")
+
+    with_store(database_url, first)
+
+    async def again(store: Store) -> None:
+        assert await version_rows(store) == [LATEST_VERSION]
+        assert (await store.get_card("A1")) is not None  # re-migrating did not recreate the tables
+
+    with_store(database_url, again)
+
+
+def test_two_stores_open_the_same_empty_database_at_once(database_url: str) -> None:
+    async def main() -> None:
+        stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
+        try:
+            for store in stores:
+                assert await version_rows(store) == [LATEST_VERSION]
+            assert await stores[0].claim_card("A1", "order")
+            assert not await stores[1].claim_card("A1", "order")
+        finally:
+            for store in stores:
+                await store.close()
+
+    asyncio.run(main())
+
+
+OPEN_IN_SUBPROCESS = """
+import asyncio, sys
+from bot.storage.store import Store
+
+async def main():
+    store = await Store.open(sys.argv[1])
+    ok = await store.ping()
+    await store.close()
+    sys.exit(0 if ok else 3)
+
+asyncio.run(main())
+"""
+
+
+def test_two_processes_migrate_the_same_empty_database_at_once(database_url: str) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_IN_SUBPROCESS, database_url],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+
+    async def check(store: Store) -> None:
+        assert await version_rows(store) == [LATEST_VERSION]
+
+    with_store(database_url, check)
+
+
+def test_migrated_schema_matches_the_runtime_tables(database_url: str) -> None:
+    """Guards against editing the runtime tables without a migration step (or vice versa)."""
+
+    async def check(store: Store) -> None:
+        async with store.engine.connect() as conn:
+            columns = await conn.run_sync(
+                lambda c: {t: {col["name"] for col in inspect(c).get_columns(t)} for t in metadata.tables}
+            )
+        for name, table in metadata.tables.items():
+            assert columns[name] == {col.name for col in table.columns}, name
+
+    with_store(database_url, check)
+
+
+def test_sqlite_creates_missing_parent_folder_and_accepts_relative_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absolute = tmp_path / "a" / "b" / "bot.db"
+    with_store(f"sqlite:///{absolute}", lambda store: store.claim_card("A1", "order"))
+    assert absolute.exists()
+
+    monkeypatch.chdir(tmp_path)
+    assert with_store("sqlite:///./rel/dir/bot.db", lambda store: store.claim_card("A1", "order"))
+    assert (tmp_path / "rel" / "dir" / "bot.db").exists()
+
+
+def test_sqlite_uses_wal_and_busy_timeout(sqlite_url: str) -> None:
+    async def check(store: Store) -> None:
+        async with store.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+            assert int((await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() or 0) >= 5000
+
+    with_store(sqlite_url, check)
+
+
+def test_ping_is_false_when_the_database_is_unreachable() -> None:
+    async def main() -> bool:
+        store = Store(create_engine("postgresql://nobody@127.0.0.1:1/none"))
+        try:
+            return await store.ping()
+        finally:
+            await store.close()
+
+    assert asyncio.run(main()) is False
+
+
+# ------------------------------------------------------------------------------------- cards
+
+
+def test_card_is_claimed_once_and_can_be_released(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        assert await store.claim_card("A1", "order") is True
+        assert await store.claim_card("A1", "order") is False
+        card = await store.get_card("A1")
+        assert card is not None
+        assert (card.kind, card.state, card.channel, card.ts, card.posted_at) == (
+            "order",
+            CardState.POSTING,
+            None,
+            None,
+            None,
+        )
+        assert await store.open_cards() == []  # not posted yet
+
+        await store.release_card("A1")
+        assert await store.get_card("A1") is None
+        assert await store.claim_card("A1", "order") is True
+
+        await store.card_posted("A1", "C1", "111.222")
+        await store.release_card("A1")  # only POSTING rows are released
+        card = await store.get_card("A1")
+        assert card is not None
+        assert (card.state, card.channel, card.ts) == (CardState.PENDING, "C1", "111.222")
+        assert_utc(card.posted_at)
+        assert await store.claim_card("A1", "order") is False  # posted: never again
+
+    with_store(database_url, body)
+
+
+def test_concurrent_card_claims_from_two_stores_post_once(database_url: str) -> None:
+    async def main() -> None:
+        first, second = await Store.open(database_url), await Store.open(database_url)
+        try:
+            results = await asyncio.gather(
+                *((first if i % 2 else second).claim_card("A1", "buyer") for i in range(20))
+            )
+            assert results.count(True) == 1
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())
+
+
+def test_open_cards_and_card_states(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        for approval_id in ("A1", "A2", "A3"):
+            assert await store.claim_card(approval_id, "order")
+            await store.card_posted(approval_id, "C1", f"ts-{approval_id}")
+        assert [c.approval_id for c in await store.open_cards()] == ["A1", "A2", "A3"]
+
+        await store.set_card_state("A2", CardState.APPROVED)
+        card = await store.get_card("A2")
+        assert card is not None
+        assert card.state is CardState.APPROVED
+        assert [c.approval_id for c in await store.open_cards()] == ["A1", "A3"]
+
+        assert await store.transition_card("A3", CardState.PENDING, CardState.DECIDED_ELSEWHERE) is True
+        assert await store.transition_card("A3", CardState.PENDING, CardState.REJECTED) is False
+        card = await store.get_card("A3")
+        assert card is not None
+        assert card.state is CardState.DECIDED_ELSEWHERE
+        assert [c.approval_id for c in await store.open_cards()] == ["A1"]
+
+    with_store(database_url, body)
+
+
+def test_stale_posting_cards(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        before = datetime.now(UTC)
+        assert await store.claim_card("A1", "order")
+        assert await store.claim_card("A2", "order")
+        await store.card_posted("A2", "C1", "1.2")
+        assert await store.stale_posting_cards(before - timedelta(minutes=1)) == []
+        stale = await store.stale_posting_cards(datetime.now(UTC) + timedelta(seconds=1))
+        assert [c.approval_id for c in stale] == ["A1"]  # the posted card is not stale
+        # an aware cut-off in another zone means the same instant
+        plus_two = timezone(timedelta(hours=2))
+        assert [c.approval_id for c in await store.stale_posting_cards(datetime.now(plus_two))] == ["A1"]
+
+    with_store(database_url, body)
+
+
+# --------------------------------------------------------------------------------- decisions
+
+
+def test_decision_claim_race_across_two_stores_has_one_winner(database_url: str) -> None:
+    async def main() -> None:
+        first, second = await Store.open(database_url), await Store.open(database_url)
+        try:
+            results = await asyncio.gather(
+                *(
+                    (first if i % 2 else second).claim_decision(
+                        "A1", f"U{i}", "approve" if i % 3 else "reject"
+                    )
+                    for i in range(20)
+                )
+            )
+            winners = [i for i, result in enumerate(results) if result is None]
+            assert len(winners) == 1
+            winner = winners[0]
+            losers = [result for result in results if result is not None]
+            assert len(losers) == 19
+            for claim in losers:
+                assert claim.slack_user_id == f"U{winner}"
+                assert claim.action == ("approve" if winner % 3 else "reject")
+                assert claim.state is DecisionState.IN_PROGRESS
+                assert_utc(claim.claimed_at)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())
+
+
+def test_finish_and_release_decision(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        assert await store.claim_decision("A1", "U1", "approve") is None
+        existing = await store.claim_decision("A1", "U2", "reject")
+        assert existing is not None
+        assert (existing.slack_user_id, existing.action, existing.state) == (
+            "U1",
+            "approve",
+            DecisionState.IN_PROGRESS,
+        )
+
+        await store.release_decision("A1")  # Commerce call failed
+        assert await store.get_decision("A1") is None
+        assert await store.claim_decision("A1", "U2", "reject") is None  # retry allowed
+
+        await store.finish_decision("A1")
+        done = await store.claim_decision("A1", "U3", "approve")
+        assert done is not None
+        assert (done.slack_user_id, done.action, done.state) == ("U2", "reject", DecisionState.DONE)
+
+        await store.release_decision("A1")  # a DONE decision is not released
+        kept = await store.get_decision("A1")
+        assert kept is not None
+        assert kept.state is DecisionState.DONE
+
+    with_store(database_url, body)
+
+
+# ------------------------------------------------------------------------------------- audit
+
+
+def test_audit_log_order_filter_and_limit(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        ids = [
+            await store.record_audit(AuditEntry("U1", "approve", "A1", "ok", comment="fine")),
+            await store.record_audit(AuditEntry("U2", "reject", "A2", "refused", detail="not an approver")),
+            await store.record_audit(AuditEntry("U1", "approve", "A1", "already_in_progress")),
+            await store.record_audit(AuditEntry("U3", "help", None, "ok")),
+        ]
+        assert ids == sorted(ids)
+        assert len(set(ids)) == 4
+
+        everything = await store.audit_entries()
+        assert [e.id for e in everything] == ids[::-1]  # newest first
+
+        a1 = await store.audit_entries("A1")
+        assert [(e.id, e.outcome) for e in a1] == [(ids[2], "already_in_progress"), (ids[0], "ok")]
+        assert a1[1].comment == "fine"
+        assert a1[1].detail is None
+        for entry in everything:
+            assert_utc(entry.at)
+
+        refused = await store.audit_entries("A2")
+        assert [(e.slack_user_id, e.action, e.detail) for e in refused] == [
+            ("U2", "reject", "not an approver")
+        ]
+        assert [e.id for e in await store.audit_entries(limit=2)] == [ids[3], ids[2]]
+        assert await store.audit_entries("nope") == []
+
+    with_store(database_url, body)
+
+
+# ----------------------------------------------------------------------------------- watches
+
+
+def test_watch_lifecycle(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        assert await store.add_watch("P1", "C1", "U1") is True
+        assert await store.add_watch("P1", "C1", "U2") is False  # already watched here
+        assert await store.add_watch("P1", "C2", "U2") is True  # another channel
+        assert await store.add_watch("P2", "C1", "U1") is True
+
+        active = await store.active_watches()
+        assert [(w.process_status_id, w.channel) for w in active] == [
+            ("P1", "C1"),
+            ("P1", "C2"),
+            ("P2", "C1"),
+        ]
+        assert active[0].slack_user_id == "U1"
+        assert (active[0].last_state, active[0].message_ts, active[0].finished_at) == (None, None, None)
+
+        await store.set_watch_state("P1", "C1", "PENDING", "9.1")
+        await store.set_watch_state("P1", "C1", "RUNNING")  # keeps message_ts
+        watch = await store.get_watch("P1", "C1")
+        assert watch is not None
+        assert (watch.last_state, watch.message_ts) == ("RUNNING", "9.1")
+
+        await store.finish_watch("P1", "C1", "SUCCESS", None)
+        assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [
+            ("P1", "C2"),
+            ("P2", "C1"),
+        ]
+        finished = await store.get_watch("P1", "C1")
+        assert finished is not None
+        assert (finished.last_state, finished.message_ts) == ("SUCCESS", "9.1")
+        assert_utc(finished.finished_at)
+        assert await store.remove_watch("P1", "C1") is False  # not active any more
+
+        # a finished watch can be armed again, from scratch
+        assert await store.add_watch("P1", "C1", "U9") is True
+        rearmed = await store.get_watch("P1", "C1")
+        assert rearmed is not None
+        assert (rearmed.slack_user_id, rearmed.last_state, rearmed.message_ts, rearmed.finished_at) == (
+            "U9",
+            None,
+            None,
+            None,
+        )
+        assert rearmed.created_at >= finished.created_at
+        assert [(w.process_status_id, w.channel) for w in await store.active_watches()][-1] == ("P1", "C1")
+        assert await store.add_watch("P1", "C1", "U1") is False
+
+        assert await store.remove_watch("P1", "C2") is True
+        assert await store.remove_watch("P1", "C2") is False
+        await store.finish_watch("P2", "C1", "FAILURE", "5.5")
+        assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [("P1", "C1")]
+
+    with_store(database_url, body)
+
+
+def test_concurrent_add_watch_arms_once(database_url: str) -> None:
+    async def main() -> None:
+        first, second = await Store.open(database_url), await Store.open(database_url)
+        try:
+            results = await asyncio.gather(
+                *((first if i % 2 else second).add_watch("P1", "C1", f"U{i}") for i in range(10))
+            )
+            assert results.count(True) == 1
+            assert len(await first.active_watches()) == 1
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())
+
+
+# ------------------------------------------------------------------------------ time and restart
+
+
+def test_datetimes_are_aware_utc_and_keep_the_instant(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        plus_two = timezone(timedelta(hours=2))
+        when = datetime(2024, 3, 31, 1, 30, 15, 123456, tzinfo=plus_two)
+        entry_id = await store.record_audit(AuditEntry("U1", "approve", "A1", "ok", at=when))
+        [entry] = await store.audit_entries("A1")
+        assert entry.id == entry_id
+        assert entry.at == when
+        assert entry.at is not None
+        assert entry.at.tzinfo == UTC
+        assert entry.at.hour == 23  # stored and returned in UTC
+
+        assert await store.claim_card("A1", "order")
+        await store.card_posted("A1", "C1", "1.1")
+        card = await store.get_card("A1")
+        assert card is not None
+        assert_utc(card.posted_at)
+        assert_utc(card.updated_at)
+        assert card.posted_at is not None
+        assert abs(datetime.now(UTC) - card.posted_at) < timedelta(minutes=1)
+
+        assert await store.add_watch("P1", "C1", "U1")
+        [watch] = await store.active_watches()
+        assert_utc(watch.created_at)
+
+        with pytest.raises(StatementError, match="naive datetime"):
+            await store.stale_posting_cards(datetime.now())
+
+    with_store(database_url, body)
+
+
+def test_state_survives_a_restart(database_url: str) -> None:
+    async def before(store: Store) -> None:
+        assert await store.claim_card("A1", "order")
+        await store.card_posted("A1", "C1", "1.1")
+        assert await store.claim_decision("A1", "U1", "approve") is None
+        await store.finish_decision("A1")
+        await store.record_audit(AuditEntry("U1", "approve", "A1", "ok"))
+        assert await store.add_watch("P1", "C1", "U1")
+
+    with_store(database_url, before)
+
+    async def after(store: Store) -> None:
+        assert await store.claim_card("A1", "order") is False
+        assert [c.approval_id for c in await store.open_cards()] == ["A1"]
+        claim = await store.claim_decision("A1", "U2", "reject")
+        assert claim is not None
+        assert (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
+        assert [(e.slack_user_id, e.outcome) for e in await store.audit_entries("A1")] == [("U1", "ok")]
+        assert [w.process_status_id for w in await store.active_watches()] == ["P1"]
+        async with store.engine.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(schema_version))).scalar() == 1
+
+    with_store(database_url, after)
