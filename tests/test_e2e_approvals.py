@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.slack.blocks.ids import (
     APPROVE_ACTION_ID,
     REASON_ACTION_ID,
@@ -16,8 +18,6 @@ from bot.slack.blocks.ids import (
     REJECT_ACTION_ID,
     REJECT_MODAL_CALLBACK_ID,
 )
-
-from bot.commerce.models import ApprovalKind, ApprovalState
 from tests.bot_runner import RunningBot
 from tests.conftest import (
     APPROVALS_CHANNEL,
@@ -348,3 +348,62 @@ def test_failed_post_is_retried_on_the_next_poll(
     assert posted_cards(slack) == []
     assert bot.poll_approvals() == 1
     assert approval_id in all_text(blocks_of(posted_cards(slack)[0]))
+
+
+def test_approve_from_an_ephemeral_show_card_replaces_it_and_updates_the_channel_card(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, channel_ts = post_card(bot, slack, commerce)
+    response_url = slack.new_response_url()
+    response = sender.block_action(
+        APPROVE_ACTION_ID,
+        approval_id,
+        user_id=APPROVER,
+        channel_id=APPROVALS_CHANNEL,
+        message_ts="1700000999.000100",
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+    assert response.status_code == 200
+
+    replaced = wait_for(lambda: slack.responses(response_url), what="the ephemeral card replacement")[0]
+    assert replaced["replace_original"] is True
+    assert "approved" in replaced["text"]
+    update = wait_for(lambda: card_updates(slack, channel_ts), what="the channel card update")[-1]
+    assert action_ids(blocks_of(update)) == []
+    assert [c.get("ts") for c in slack.calls("chat.update")] == [channel_ts]  # never the ephemeral one
+    assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_expired_commerce_session_is_renewed_once_and_the_decision_goes_through(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    logins_before = commerce.logins
+    commerce.expire_tokens()
+
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    wait_for(lambda: card_updates(slack, ts), what="the card update")
+    assert commerce.logins == logins_before + 1
+    assert len(decision_posts(commerce, approval_id)) == 1
+    assert commerce.approval(approval_id)["status"] == "1"
+
+
+def test_commerce_down_during_a_click_tells_the_clicker_and_a_retry_works(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    commerce.fail_next(10, Response(status=503, body="down", content_type="text/plain"))
+
+    first = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+    answer = wait_for(lambda: slack.responses(first), what="the error answer")[0]
+    assert answer["response_type"] == "ephemeral"
+    assert "Commerce" in answer["text"]
+    assert decision_posts(commerce, approval_id) == []
+    assert card_updates(slack, ts) == []
+
+    commerce.clear_faults()
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+    wait_for(lambda: card_updates(slack, ts), what="the card update after the retry")
+    assert len(decision_posts(commerce, approval_id)) == 1

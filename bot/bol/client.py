@@ -16,8 +16,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +25,7 @@ from pydantic import SecretStr
 from bot.bol.auth import TokenProvider
 from bot.bol.errors import BolAuthError, BolBadRequest, BolError, BolRateLimited, BolUnavailable, Violation
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessState, ProcessStatus
+from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ Sleep = Callable[[float], Awaitable[None]]
 E = TypeVar("E", bound=BolError)
 
 
-class BolClient:
+class BolClient(OwnsHttpClient):
     """bol.com process-status client; use as ``async with BolClient(...) as client``."""
 
     def __init__(
@@ -68,21 +68,6 @@ class BolClient:
 
     def __repr__(self) -> str:
         return f"BolClient(api_url={self._api_url!r}, client_id={self._client_id!r})"
-
-    # -- lifecycle -------------------------------------------------------------
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- public API ------------------------------------------------------------
     async def fetch_token(self) -> None:

@@ -14,8 +14,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -37,6 +36,7 @@ from bot.commerce.models import (
     ApprovalState,
     Decision,
 )
+from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ _DIGITS = re.compile(r"[0-9]+")
 _FRACTION = re.compile(r"([.,])([0-9]+)")
 
 
-class CommerceClient:
+class CommerceClient(OwnsHttpClient):
     """HCL Commerce approval_status client; use as ``async with CommerceClient(...) as client``."""
 
     def __init__(
@@ -94,21 +94,6 @@ class CommerceClient:
             f"CommerceClient(base_url={self._base_url!r}, store_id={self._store_id!r}, "
             f"logon_id={self._logon_id!r})"
         )
-
-    # -- lifecycle -------------------------------------------------------------
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- public API ------------------------------------------------------------
     async def login(self) -> None:

@@ -36,6 +36,15 @@ def decision_request(
     )
 
 
+async def button_approval_id(action: dict[str, Any], respond: Respond) -> str | None:
+    """The approval id a button carries, or None after telling the clicker the button is broken."""
+    approval_id = str(action.get("value", ""))
+    if APPROVAL_ID.match(approval_id):
+        return approval_id
+    await reply(respond, error_message("This button does not carry a valid approval id."))
+    return None
+
+
 class ApprovalButtons:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -44,9 +53,8 @@ class ApprovalButtons:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         await ack()
-        approval_id = str(action.get("value", ""))
-        if not APPROVAL_ID.match(approval_id):
-            await reply(respond, error_message("This button does not carry a valid approval id."))
+        approval_id = await button_approval_id(action, respond)
+        if approval_id is None:
             return
         try:
             result = await self._runtime.decisions.decide(
@@ -65,9 +73,8 @@ class ApprovalButtons:
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         await ack()
-        approval_id = str(action.get("value", ""))
-        if not APPROVAL_ID.match(approval_id):
-            await reply(respond, error_message("This button does not carry a valid approval id."))
+        approval_id = await button_approval_id(action, respond)
+        if approval_id is None:
             return
         request = decision_request(body, approval_id, Decision.REJECT, None)
         try:
