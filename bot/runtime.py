@@ -16,6 +16,7 @@ from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.services.decisions import DecisionService
+from bot.services.order_details import OrderDetails
 from bot.settings import Settings
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.cards import CardUpdater
@@ -67,6 +68,7 @@ class Runtime:
     poster: SlackPoster
     approvers: ApproverDirectory
     cards: CardUpdater
+    order_details: OrderDetails
     decisions: DecisionService
     approvals_notifier: ApprovalsNotifier
     process_notifier: ProcessStatusNotifier
@@ -81,6 +83,7 @@ class Runtime:
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
         approvers = ApproverDirectory(slack, settings.approvers)
         cards = CardUpdater(store, poster)
+        order_details = OrderDetails(commerce)
         return cls(
             settings=settings,
             metrics=metrics,
@@ -91,9 +94,23 @@ class Runtime:
             poster=poster,
             approvers=approvers,
             cards=cards,
-            decisions=DecisionService(commerce, store, approvers, cards, metrics),
+            order_details=order_details,
+            decisions=DecisionService(
+                commerce,
+                store,
+                approvers=approvers,
+                cards=cards,
+                order_details=order_details,
+                metrics=metrics,
+            ),
             approvals_notifier=ApprovalsNotifier(
-                commerce, store, poster, cards, metrics, channel=settings.approvals_channel
+                commerce,
+                store,
+                poster,
+                cards,
+                metrics,
+                channel=settings.approvals_channel,
+                order_details=order_details,
             ),
             process_notifier=ProcessStatusNotifier(
                 bol, store, poster, metrics, fallback_channel=settings.process_status_channel

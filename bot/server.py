@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -21,10 +22,18 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
 
 
-async def drain_in_flight_work(seconds: float) -> None:
-    """Lets work that Slack has already been acked for (a decision, a card update) finish before closing."""
+async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any]]) -> None:
+    """Lets work that Slack has already been acked for (a decision, a card update) finish before closing.
+
+    Tasks in ``not_ours`` (those that existed before the bot started, such as whoever awaits it) are
+    not waited for.
+    """
     current = asyncio.current_task()
-    in_flight = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    in_flight = [
+        task
+        for task in asyncio.all_tasks()
+        if task is not current and task not in not_ours and not task.done()
+    ]
     if in_flight:
         _, still_running = await asyncio.wait(in_flight, timeout=seconds)
         if still_running:
@@ -42,8 +51,17 @@ class BotServer:
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._tasks_before_start: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> int:
+        self._tasks_before_start = asyncio.all_tasks()
+        try:
+            return await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings)
         bolt_app = build_bolt_app(runtime)
         self._runner = web.AppRunner(build_web_app(bolt_app, runtime), access_log=None)
@@ -53,10 +71,13 @@ class BotServer:
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self.settings.port
         if self.settings.socket_mode and self.settings.slack_app_token is not None:
-            self._socket_mode = AsyncSocketModeHandler(
+            handler = self._socket_mode = AsyncSocketModeHandler(
                 bolt_app, self.settings.slack_app_token.get_secret_value()
             )
-            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
+            # connect() retries every failure forever, so a wrong app token would hang start-up:
+            # ask for the first WebSocket URL ourselves and let a SlackApiError (invalid_auth) out.
+            handler.client.wss_uri = await handler.client.issue_new_wss_url()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("connected to Slack in Socket Mode")
         if self.settings.notifier_enabled:
             self._tasks = [
@@ -96,7 +117,7 @@ class BotServer:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
-        await drain_in_flight_work(DRAIN_SECONDS)
+        await drain_in_flight_work(DRAIN_SECONDS, not_ours=self._tasks_before_start)
         if self.runtime is not None:
             await self.runtime.close()
         log.info("approvals-bot stopped")

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from bot.bol.models import ENTITY_PAGE_SIZE, ProcessState, ProcessStatus
-from bot.commerce.models import Approval, ApprovalKind, ApprovalPage, ApprovalQuery, ApprovalState, Decision
+from bot.commerce.models import (
+    Approval,
+    ApprovalKind,
+    ApprovalPage,
+    ApprovalQuery,
+    ApprovalState,
+    Decision,
+    OrderSummary,
+)
 from bot.slack.blocks import (
     RejectContext,
     approval_card,
@@ -30,6 +39,7 @@ from bot.slack.blocks import (
     truncate,
     watch_confirmation,
 )
+from bot.slack.blocks.approval_card import format_money
 from bot.slack.blocks.ids import (
     APPROVE_ACTION_ID,
     REASON_ACTION_ID,
@@ -341,6 +351,147 @@ def test_approval_detail_buttons_only_for_approvers_on_pending() -> None:
     rendered = check_message(detail)
     assert action_ids(detail[1]) == []
     assert "Approved" in rendered and "10003" in rendered and "> ok" in rendered
+
+
+# -- order details on order approvals -------------------------------------------------------------------
+
+
+def order(**overrides: Any) -> OrderSummary:
+    values: dict[str, Any] = {
+        "order_id": "5001",
+        "grand_total": Decimal("1234.50000"),
+        "currency": "EUR",
+        "item_count": 3,
+        "status": "W",
+    }
+    values.update(overrides)
+    return OrderSummary(**values)
+
+
+def fields(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """``label -> value`` of every field on the card (``*label*\nvalue``)."""
+    pairs = [f["text"].split("\n", 1) for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+    return {label.strip("*"): value for label, value in pairs}
+
+
+BASE_FIELDS = ["Submitted by", "What", "Order id", "Submitted", "Approval id"]
+
+
+def test_approval_card_without_order_details_is_as_before() -> None:
+    text, blocks = approval_card(approval())
+    assert list(fields(blocks)) == BASE_FIELDS
+    assert text == "Approval requested: Order 5001 from Jane Smith"
+    assert approval_card(approval(), None) == (text, blocks)
+
+
+def test_approval_card_shows_total_items_and_status() -> None:
+    text, blocks = approval_card(approval(), order())
+    check_message((text, blocks))
+    shown = fields(blocks)
+    assert list(shown) == [
+        "Submitted by",
+        "What",
+        "Order id",
+        "Total",
+        "Items",
+        "Order status",
+        "Submitted",
+        "Approval id",
+    ]
+    assert (shown["Total"], shown["Items"], shown["Order status"]) == (
+        "EUR 1,234.50",
+        "3",
+        "Awaiting approval (W)",
+    )
+    assert text == "Approval requested: Order 5001 from Jane Smith (EUR 1,234.50)"
+    assert action_ids(blocks) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+
+
+def test_only_known_order_details_are_shown() -> None:
+    _, blocks = approval_card(approval(), order(grand_total=None, currency=None, status=None))
+    assert list(fields(blocks)) == ["Submitted by", "What", "Order id", "Items", "Submitted", "Approval id"]
+    text, blocks = approval_card(approval(), order(item_count=None, currency=None, status="Q"))
+    shown = fields(blocks)
+    assert (shown["Total"], shown["Order status"]) == ("1,234.50", "`Q`")
+    assert "Items" not in shown
+    assert text.endswith("(1,234.50)")
+    empty = order(grand_total=None, currency=None, item_count=None, status=None)
+    assert list(fields(approval_card(approval(), empty)[1])) == BASE_FIELDS
+
+
+def test_zero_items_are_shown() -> None:
+    assert fields(approval_card(approval(), order(item_count=0))[1])["Items"] == "0"
+
+
+def test_details_of_another_order_are_never_shown() -> None:
+    assert approval_card(approval(), order(order_id="9999")) == approval_card(approval())
+    buyer = approval(kind=ApprovalKind.BUYER, entity_id="2002")
+    assert approval_card(buyer, order(order_id="5001")) == approval_card(buyer)
+
+
+def test_closed_cards_and_detail_keep_order_details_within_ten_fields() -> None:
+    details = order()
+    decided = approval(state=ApprovalState.APPROVED, approve_time=SUBMITTED, approver_id="3003")
+    messages = [
+        decided_card(
+            approval(),
+            decision=Decision.APPROVE,
+            decided_by="U1",
+            decided_at=SUBMITTED,
+            comment=None,
+            order=details,
+        ),
+        decided_elsewhere_card(decided, details),
+        approval_detail(decided, can_act=True, order=details),
+        approval_detail(approval(), can_act=True, order=details),
+    ]
+    for message in messages:
+        check_message(message)
+        shown = fields(message[1])
+        assert shown["Total"] == "EUR 1,234.50" and shown["Items"] == "3"
+        assert len(shown) <= 10
+    assert len(fields(approval_detail(decided, can_act=False, order=details)[1])) == 9
+    assert "State" in fields(messages[2][1])
+    # and without order details, exactly as before
+    plain_decided = decided_card(
+        approval(), decision=Decision.APPROVE, decided_by="U1", decided_at=SUBMITTED, comment=None
+    )
+    assert list(fields(plain_decided[1])) == BASE_FIELDS
+    assert list(fields(decided_elsewhere_card(decided)[1])) == BASE_FIELDS
+    assert list(fields(approval_detail(decided, can_act=True)[1])) == [*BASE_FIELDS, "State"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (Decimal("1234.5"), "EUR", "EUR 1,234.50"),
+        (Decimal("90.00000"), "USD", "USD 90.00"),
+        (Decimal("1234567.891"), "USD", "USD 1,234,567.89"),
+        (Decimal("0.005"), "USD", "USD 0.01"),
+        (Decimal("-10"), "USD", "USD -10.00"),
+        (Decimal("15000.4"), "JPY", "JPY 15,000"),
+        (Decimal("12.3456"), "KWD", "KWD 12.346"),
+        (Decimal("12"), None, "12.00"),
+        (Decimal("12"), " ", "12.00"),
+        (Decimal("1E+40"), "USD", "USD 1E+40"),
+    ],
+)
+def test_format_money(amount: Decimal, currency: str | None, expected: str) -> None:
+    assert format_money(amount, currency) == expected
+
+
+def test_hostile_order_details_are_escaped() -> None:
+    hostile = order(currency=HOSTILE, status=HOSTILE)
+    for message in (
+        approval_card(approval(), hostile),
+        decided_elsewhere_card(approval(state=ApprovalState.REJECTED), hostile),
+        approval_detail(approval(), can_act=False, order=hostile),
+    ):
+        rendered = check_message(message)
+        assert_no_live_markup(rendered)
+        assert "&lt;!channel&gt;" in rendered
+    long = order(currency="X" * 5000, status="S" * 5000)
+    check_message(approval_card(approval(), long))
 
 
 # -- /approvals list ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
@@ -22,8 +23,9 @@ from bot.commerce.errors import (
     CommerceError,
     CommerceForbidden,
     CommerceUnavailable,
+    OrderNotFound,
 )
-from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState, Decision
+from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState, Decision, OrderSummary
 from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 
@@ -697,6 +699,218 @@ def test_unreachable_commerce_is_unavailable() -> None:
 
     with pytest.raises(CommerceUnavailable, match="not reachable"):
         run(scenario())
+
+
+# -- order summaries -----------------------------------------------------------------------------------
+
+
+def order_gets(emulator: CommerceEmulator) -> list[RecordedRequest]:
+    return [r for r in emulator.requests if r.method == "GET" and "/order/" in r.path]
+
+
+def summary_of(emulator: CommerceEmulator, order_id: str, **options: Any) -> OrderSummary:
+    async def scenario() -> OrderSummary:
+        async with client_for(emulator, **options) as client:
+            return await client.get_order_summary(order_id)
+
+    return run(scenario())
+
+
+def test_order_summary_of_an_order_approval(emulator: CommerceEmulator) -> None:
+    approval_id = emulator.add_approval(
+        ApprovalKind.ORDER, order_total="1234.5", order_currency="EUR", order_items=3
+    )
+    order_id = emulator.approval(approval_id)["entityId"]
+    assert emulator.order(order_id)["grandTotal"] == "1234.50000"  # Commerce's wire form
+
+    summary = summary_of(emulator, order_id)
+
+    assert summary == OrderSummary(
+        order_id=order_id, grand_total=Decimal("1234.5"), currency="EUR", item_count=3, status="W"
+    )
+    (request,) = order_gets(emulator)
+    assert request.path == f"/wcs/resources/store/10801/order/{order_id}"
+
+
+def test_order_summary_sends_both_tokens_and_logs_in_again_once_when_expired(
+    emulator: CommerceEmulator,
+) -> None:
+    approval_id = emulator.add_approval(ApprovalKind.ORDER)
+    order_id = emulator.approval(approval_id)["entityId"]
+
+    async def scenario() -> tuple[OrderSummary, OrderSummary]:
+        async with client_for(emulator) as client:
+            first = await client.get_order_summary(order_id)
+            emulator.expire_tokens()
+            return first, await client.get_order_summary(order_id)
+
+    first, second = run(scenario())
+    assert first == second and first.item_count == 2
+    assert len(emulator.requests_to("POST", "/loginidentity")) == 2
+    ((wc_token, trusted),) = emulator.issued_tokens.items()
+    gets = order_gets(emulator)
+    assert len(gets) == 3  # ok, expired, ok again
+    assert (gets[-1].headers["wctoken"], gets[-1].headers["wctrustedtoken"]) == (wc_token, trusted)
+    assert all(r.headers.get("wctoken") and r.headers.get("wctrustedtoken") for r in gets)
+
+
+def test_the_emulator_refuses_order_reads_without_a_session(emulator: CommerceEmulator) -> None:
+    approval_id = emulator.add_approval(ApprovalKind.ORDER)
+    order_id = emulator.approval(approval_id)["entityId"]
+    emulator.inject(only(lambda r: "/order/" in r.path, expired_token_response()))
+
+    with pytest.raises(CommerceAuthError):
+        summary_of(emulator, order_id)
+    assert len(order_gets(emulator)) == 2  # the second one after logging in again
+
+
+def test_order_amounts_as_json_numbers_are_parsed_too() -> None:
+    server = CommerceEmulator(string_numbers=False)
+    server.start()
+    try:
+        approval_id = server.add_approval(
+            ApprovalKind.ORDER, order_total="99.95", order_currency="USD", order_items=1
+        )
+        order_id = server.approval(approval_id)["entityId"]
+        summary = summary_of(server, order_id)
+        assert (summary.grand_total, summary.currency, summary.item_count, summary.status) == (
+            Decimal("99.95"),
+            "USD",
+            1,
+            "W",
+        )
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("grand_total", "expected"),
+    [
+        ("90.00000", Decimal("90")),
+        (" 1234.50000 ", Decimal("1234.5")),
+        (90, Decimal("90")),
+        (0.1, Decimal("0.1")),
+        (1234.5, Decimal("1234.5")),
+        ("-10", Decimal("-10")),
+        ("", None),
+        ("n/a", None),
+        ("NaN", None),
+        ("Infinity", None),
+        (True, None),
+        ({"value": "90"}, None),
+        (None, None),
+    ],
+)
+def test_order_amounts_are_parsed_leniently(
+    emulator: CommerceEmulator, grand_total: Any, expected: Decimal | None
+) -> None:
+    emulator.inject(only(is_get, Response(body={"orderId": "25206", "grandTotal": grand_total})))
+
+    summary = summary_of(emulator, "25206")
+
+    assert summary.grand_total == expected
+    assert (summary.currency, summary.item_count, summary.status) == (None, None, None)
+
+
+def test_spec_example_shape_is_parsed(emulator: CommerceEmulator) -> None:
+    """The 200 example of GET /store/{storeId}/order/{orderId} in the order-capture spec (trimmed)."""
+    example = {
+        "orderId": "25206",
+        "grandTotal": "90.00000",
+        "orderItem": [{"orderItemId": "85205", "quantity": "1.0", "orderItemPrice": "100.00000"}],
+        "totalProductPriceCurrency": "USD",
+        "totalAdjustment": -10,
+        "orderStatus": "M",
+        "grandTotalCurrency": "USD",
+        "recordSetComplete": "true",
+        "recordSetStartNumber": "0",
+        "recordSetCount": "1",
+        "recordSetTotal": "1",
+        "resourceName": "order",
+    }
+    emulator.inject(only(is_get, Response(body=example)))
+
+    assert summary_of(emulator, "25206") == OrderSummary(
+        order_id="25206", grand_total=Decimal("90"), currency="USD", item_count=1, status="M"
+    )
+
+
+def test_item_count_covers_every_page_of_order_items(emulator: CommerceEmulator) -> None:
+    body = {
+        "orderId": "25206",
+        "grandTotal": 500,
+        "totalProductPriceCurrency": "GBP",  # used when grandTotalCurrency is missing
+        "orderItem": [{"orderItemId": str(n)} for n in range(20)],
+        "recordSetCount": "20",
+        "recordSetTotal": "45",
+        "recordSetComplete": "false",
+    }
+    emulator.inject(only(is_get, Response(body=body)))
+
+    summary = summary_of(emulator, "25206")
+
+    assert (summary.item_count, summary.currency) == (45, "GBP")
+
+
+def test_empty_order_has_zero_items(emulator: CommerceEmulator) -> None:
+    approval_id = emulator.add_approval(ApprovalKind.ORDER, order_total="0", order_items=0)
+    order_id = emulator.approval(approval_id)["entityId"]
+
+    assert summary_of(emulator, order_id).item_count == 0
+
+
+def test_unknown_order_is_order_not_found_with_commerce_message(emulator: CommerceEmulator) -> None:
+    with pytest.raises(OrderNotFound) as caught:
+        summary_of(emulator, "424242")
+    assert caught.value.message == "CWXFR0222E: The order 424242 cannot be found."
+    assert (caught.value.status, caught.value.error_key) == (404, "_ERR_ORDER_NOT_FOUND")
+    assert not isinstance(caught.value, ApprovalNotFound)
+
+
+def test_removed_order_is_not_found_while_its_approval_stays(emulator: CommerceEmulator) -> None:
+    approval_id = emulator.add_approval(ApprovalKind.ORDER)
+    order_id = emulator.approval(approval_id)["entityId"]
+    emulator.remove_order(order_id)
+
+    with pytest.raises(OrderNotFound):
+        summary_of(emulator, order_id)
+    assert emulator.approval(approval_id)["status"] == "0"
+
+
+def test_buyer_approvals_create_no_order(emulator: CommerceEmulator) -> None:
+    approval_id = emulator.add_approval(ApprovalKind.BUYER)
+
+    with pytest.raises(OrderNotFound):
+        summary_of(emulator, emulator.approval(approval_id)["entityId"])
+
+
+def test_order_reads_are_retried_then_give_up_as_unavailable(emulator: CommerceEmulator) -> None:
+    approval_id = emulator.add_approval(ApprovalKind.ORDER)
+    order_id = emulator.approval(approval_id)["entityId"]
+    emulator.fail_next(2, Response(status=503, body="down", content_type="text/plain"), when=is_get)
+    assert summary_of(emulator, order_id, read_attempts=3).item_count == 2
+    assert len(order_gets(emulator)) == 3
+
+    emulator.fail_next(100, Response(status=500, body={"errors": []}), when=is_get)
+    with pytest.raises(CommerceUnavailable):
+        summary_of(emulator, order_id, read_attempts=2)
+    assert len(order_gets(emulator)) == 5
+
+
+def test_non_json_order_answer_is_a_commerce_error(emulator: CommerceEmulator) -> None:
+    emulator.inject(only(is_get, Response(body="<html>ok</html>", content_type="text/html")))
+
+    with pytest.raises(CommerceError, match="without a JSON object"):
+        summary_of(emulator, "25206")
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["", "12a", "../approval_status", "1 2", "@self", "\uff11\uff12", "25206\n"]
+)
+def test_order_ids_are_validated_before_any_request(emulator: CommerceEmulator, bad_id: str) -> None:
+    with pytest.raises(ValueError, match="order id"):
+        summary_of(emulator, bad_id)
+    assert emulator.requests == []
 
 
 # -- secrets ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Async client for the HCL Commerce ``approval_status`` REST resource.
+"""Async client for the HCL Commerce ``approval_status`` REST resource (and order summaries).
 
 It logs in with ``loginidentity`` (lazily, once, shared by concurrent callers), sends
 ``WCToken``/``WCTrustedToken`` on every call, logs in again once when the session expired,
@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +28,7 @@ from bot.commerce.errors import (
     CommerceError,
     CommerceForbidden,
     CommerceUnavailable,
+    OrderNotFound,
 )
 from bot.commerce.models import (
     Approval,
@@ -35,6 +37,7 @@ from bot.commerce.models import (
     ApprovalQuery,
     ApprovalState,
     Decision,
+    OrderSummary,
 )
 from bot.http_client import OwnsHttpClient
 
@@ -143,6 +146,19 @@ class CommerceClient(OwnsHttpClient):
         if not matching:
             raise ApprovalNotFound(f"Approval {approval_id} was not found in Commerce.", status=404)
         return _parse_approval(matching[0], kind=None)
+
+    async def get_order_summary(self, order_id: str) -> OrderSummary:
+        """``GET order/{orderId}``: grand total, currency, item count and status of one order.
+
+        A read like the others (retried, re-login once on an expired session). Raises
+        :class:`OrderNotFound` on 404 and the usual typed errors otherwise; details Commerce leaves
+        out or sends in an unexpected form are ``None`` in the summary rather than an error.
+        """
+        path = _order_path(order_id)
+        response = await self._authed("GET", path, idempotent=True)
+        if response.status_code >= 400:
+            raise _error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
+        return _parse_order_summary(_json_object(response), order_id)
 
     async def decide(self, approval_id: str, decision: Decision, comment: str) -> str:
         """Approve or reject; returns Commerce's ``resultmsg`` (``''`` if none). Never retried."""
@@ -313,6 +329,12 @@ def _approval_path(approval_id: str) -> str:
     return f"approval_status/{approval_id}"
 
 
+def _order_path(order_id: str) -> str:
+    if not isinstance(order_id, str) or not _DIGITS.fullmatch(order_id):
+        raise ValueError(f"invalid order id {order_id!r}: digits only")
+    return f"order/{order_id}"
+
+
 def _query_params(query: ApprovalQuery) -> dict[str, str]:
     if query.page_number < 1 or query.page_size < 1:
         raise ValueError("page_number and page_size must be at least 1")
@@ -410,6 +432,51 @@ def _parse_approval(record: Mapping[str, Any], kind: ApprovalKind | None) -> App
         comment=_text(record.get("comment")),
         kind=kind,
     )
+
+
+def _parse_order_summary(body: Mapping[str, Any], order_id: str) -> OrderSummary:
+    """The few order facts a card shows; amounts may come as ``"90.00000"`` or as JSON numbers."""
+    items = body.get("orderItem")
+    item_count: int | None = None
+    if isinstance(items, list):
+        item_count = len(items)
+        # orderItem is paged (pageNumber/pageSize); recordSetTotal then counts every item
+        listed_total = _int(body.get("recordSetTotal"))
+        if listed_total is not None and listed_total > item_count:
+            item_count = listed_total
+    currency = _code(body.get("grandTotalCurrency")) or _code(body.get("totalProductPriceCurrency"))
+    return OrderSummary(
+        order_id=order_id,
+        grand_total=_decimal(body.get("grandTotal")),
+        currency=currency,
+        item_count=item_count,
+        status=_code(body.get("orderStatus")),
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A finite amount from a string (``"1234.50000"``) or a JSON number; anything else is ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        text = repr(value)  # the shortest text that round-trips: 0.1 stays 0.1
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        log.debug("unparseable Commerce amount %r", text)
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _code(value: Any) -> str | None:
+    text = _text(value)
+    return (text.strip() or None) if text is not None else None
 
 
 def _submitter_name(submitter: Any) -> str | None:

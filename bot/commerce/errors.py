@@ -37,5 +37,9 @@ class ApprovalNotFound(CommerceError):
     """No approval_status record with that id (404, or an empty resultList)."""
 
 
+class OrderNotFound(CommerceError):
+    """No order with that id (404 on ``GET /store/{storeId}/order/{orderId}``)."""
+
+
 class ApprovalRejectedByCommerce(CommerceError):
     """The update POST returned ``viewTaskName: approvalsFailed`` or a 400."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum, IntEnum
 
 
@@ -88,3 +89,20 @@ class ApprovalQuery:
     page_size: int = 20
     order_by: str | None = "D-submitTime"
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """What an order approval card shows about the order, from ``GET /store/{storeId}/order/{orderId}``.
+
+    Every detail is optional: Commerce may leave any of them out and the card shows what is known.
+    """
+
+    order_id: str
+    grand_total: Decimal | None = None
+    currency: str | None = None
+    """``grandTotalCurrency`` (ISO 4217, e.g. ``USD``)."""
+    item_count: int | None = None
+    """Number of order items (lines), not the summed quantities."""
+    status: str | None = None
+    """``orderStatus`` code, e.g. ``W`` (awaiting approval)."""

@@ -11,6 +11,7 @@ from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound
 from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.metrics import Metrics
+from bot.services.order_details import OrderDetails
 from bot.slack.blocks.approval_card import approval_card, decided_elsewhere_card, not_found_card
 from bot.slack.cards import CardUpdater
 from bot.slack.poster import SlackPoster
@@ -33,6 +34,7 @@ class ApprovalsNotifier:
         metrics: Metrics,
         *,
         channel: str,
+        order_details: OrderDetails,
     ) -> None:
         self._commerce = commerce
         self._store = store
@@ -40,6 +42,7 @@ class ApprovalsNotifier:
         self._cards = cards
         self._metrics = metrics
         self._channel = channel
+        self._order_details = order_details
 
     async def poll_once(self) -> int:
         """One round: returns how many new cards were posted."""
@@ -51,8 +54,8 @@ class ApprovalsNotifier:
                 pending.add(approval.id)
                 if not await self._store.claim_card(approval.id, kind.value):
                     continue
-                text, blocks = approval_card(approval)
                 try:
+                    text, blocks = approval_card(approval, await self._order_details.for_approval(approval))
                     ts = await self._poster.post(self._channel, text, blocks)
                 except BaseException:
                     await self._store.release_card(approval.id)
@@ -82,7 +85,9 @@ class ApprovalsNotifier:
             else:
                 if approval.is_pending:
                     continue  # listed late; still open
-                text, blocks = decided_elsewhere_card(approval)
+                text, blocks = decided_elsewhere_card(
+                    approval, await self._order_details.for_approval(approval)
+                )
             try:
                 changed = await self._cards.replace(
                     card.approval_id, CardState.DECIDED_ELSEWHERE, text, blocks, only_if_open=True

@@ -15,6 +15,7 @@ from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Approval, Decision
 from bot.metrics import Metrics
+from bot.services.order_details import OrderDetails
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.blocks.approval_card import decided_card, decided_elsewhere_card, not_found_card
 from bot.slack.cards import CardUpdater
@@ -82,14 +83,17 @@ class DecisionService:
         self,
         commerce: CommerceClient,
         store: Store,
+        *,
         approvers: ApproverDirectory,
         cards: CardUpdater,
+        order_details: OrderDetails,
         metrics: Metrics,
     ) -> None:
         self._commerce = commerce
         self._store = store
         self._approvers = approvers
         self._cards = cards
+        self._order_details = order_details
         self._metrics = metrics
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
@@ -181,6 +185,7 @@ class DecisionService:
         state = CardState.APPROVED if request.decision is Decision.APPROVE else CardState.REJECTED
         text, blocks = decided_card(
             approval,
+            order=await self._order_details.for_approval(approval),
             decision=request.decision,
             decided_by=request.slack_user_id,
             decided_at=datetime.now(UTC),

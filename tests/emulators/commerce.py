@@ -1,9 +1,11 @@
-"""HCL Commerce emulator: ``loginidentity`` and ``approval_status``, per the HCL REST docs.
+"""HCL Commerce emulator: ``loginidentity``, ``approval_status`` and ``order/{orderId}`` per the REST docs.
 
-URL layout: ``{url}/wcs/resources/store/{storeId}/...``. Every approval_status call needs the
-``WCToken``/``WCTrustedToken`` pair issued by ``loginidentity``. Records are kept in Commerce's
-wire form (strings, nanosecond timestamps) and list answers carry the ``recordSet*`` paging
-fields as strings, like the documentation's examples.
+URL layout: ``{url}/wcs/resources/store/{storeId}/...``. Every approval_status and order call needs
+the ``WCToken``/``WCTrustedToken`` pair issued by ``loginidentity``. Every order approval comes with
+an order resource awaiting approval (``orderStatus`` ``W``), shaped like the order-capture spec's
+``order-orderDetail`` example. Records are kept in Commerce's wire form (strings, nanosecond
+timestamps) and list answers carry the ``recordSet*`` paging fields as strings, like the
+documentation's examples.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +26,16 @@ FIRST_APPROVAL_ID = 10003
 QUERY_NAMES = {"all": None, "orderApprovals": ORDER_FLOW_TYPE, "buyerApprovals": BUYER_FLOW_TYPE}
 SORTABLE = ("approvalStatusId", "entityId", "submitTime", "approveTime", "status", "flowTypeId", "stateId")
 NUMERIC_FIELDS = ("approvalStatusId", "entityId", "status", "flowTypeId", "stateId")
+ORDER_AMOUNT_FIELDS = (
+    "grandTotal",
+    "totalProductPrice",
+    "totalShippingCharge",
+    "totalSalesTax",
+    "totalShippingTax",
+    "totalAdjustment",
+)
+ITEM_AMOUNT_FIELDS = ("unitPrice", "orderItemPrice", "shippingCharge", "salesTax", "shippingTax")
+ORDER_RECORD_SET_FIELDS = ("recordSetStartNumber", "recordSetCount", "recordSetTotal")
 BAD_LOGON = (
     "Either the logon ID or password entered is incorrect. Enter the information again. "
     "Note that the password is case sensitive."
@@ -90,6 +103,7 @@ class CommerceEmulator(EmulatorServer):
         """Every JSON body received by the update POST, in order."""
         self._approvals: dict[str, dict[str, Any]] = {}
         self._names: dict[str, tuple[str, str, str]] = {}
+        self._orders: dict[str, dict[str, Any]] = {}
         self._tokens: dict[str, str] = {}
         self._next_id = FIRST_APPROVAL_ID
         self._next_order = 7000000000000000903
@@ -110,8 +124,15 @@ class CommerceEmulator(EmulatorServer):
         last_name: str = "Smith",
         middle_name: str = "",
         submit_time: datetime | None = None,
+        order_total: Decimal | str = "1234.50",
+        order_currency: str = "EUR",
+        order_items: int = 2,
     ) -> str:
-        """Add a pending approval; returns its id (10003, 10004, ...)."""
+        """Add a pending approval; returns its id (10003, 10004, ...).
+
+        An order approval also creates its order (unless ``entity_id`` names one that exists):
+        ``order_total`` in ``order_currency`` spread over ``order_items`` order items.
+        """
         with self.lock:
             approval_id = str(self._next_id)
             self._next_id += 1
@@ -120,6 +141,10 @@ class CommerceEmulator(EmulatorServer):
                 flow, state, entity = BUYER_FLOW_TYPE, "10030", submitter  # the buyer is the entity
             else:
                 flow, state, entity = ORDER_FLOW_TYPE, "10035", entity_id or self._new_order()
+                if entity not in self._orders:
+                    self._orders[entity] = self._make_order(
+                        entity, submitter, Decimal(order_total), order_currency, order_items
+                    )
             self._approvals[approval_id] = {
                 "approvalStatusId": approval_id,
                 "approveTime": None,
@@ -147,6 +172,17 @@ class CommerceEmulator(EmulatorServer):
         with self.lock:
             return dict(self._approvals[approval_id])
 
+    def order(self, order_id: str) -> dict[str, Any]:
+        """A copy of the stored order, in Commerce's wire form (amounts as ``"90.00000"`` strings)."""
+        with self.lock:
+            copied: dict[str, Any] = json.loads(json.dumps(self._orders[order_id]))
+            return copied
+
+    def remove_order(self, order_id: str) -> None:
+        """The order is gone (GET answers 404) while its approval stays."""
+        with self.lock:
+            del self._orders[order_id]
+
     def expire_tokens(self) -> None:
         """Invalidate every issued session, as when Commerce's activity tokens time out."""
         with self.lock:
@@ -166,6 +202,64 @@ class CommerceEmulator(EmulatorServer):
         self._next_order += 1
         return str(self._next_order)
 
+    def _make_order(
+        self, order_id: str, buyer_id: str, total: Decimal, currency: str, item_count: int
+    ) -> dict[str, Any]:
+        if item_count < 0:
+            raise ValueError("order_items must not be negative")
+        now = commerce_time(datetime.now(UTC))
+        prices = _split(total, item_count)
+        items = [
+            {
+                "orderItemId": str(85205 + 10 * len(self._orders) + position),
+                "partNumber": f"PART-{position + 1:03d}",
+                "productId": str(10040 + position),
+                "quantity": "1.0",
+                "unitQuantity": "1.0",
+                "UOM": "C62",
+                "unitUom": "C62",
+                "unitPrice": _amount(price),
+                "orderItemPrice": _amount(price),
+                "currency": currency,
+                "shippingCharge": _amount(Decimal(0)),
+                "shippingChargeCurrency": currency,
+                "salesTax": _amount(Decimal(0)),
+                "salesTaxCurrency": currency,
+                "shippingTax": _amount(Decimal(0)),
+                "shippingTaxCurrency": currency,
+                "orderItemStatus": "W",
+                "orderItemInventoryStatus": "Allocated",
+                "fulfillmentCenterId": "10001",
+                "createDate": now,
+                "lastUpdateDate": now,
+            }
+            for position, price in enumerate(prices)
+        ]
+        order: dict[str, Any] = {
+            "orderId": order_id,
+            "orderStatus": "W",
+            "orderTypeCode": "ORD",
+            "buyerId": buyer_id,
+            "storeUniqueID": self.store_id,
+            "storeNameIdentifier": "Aurora",
+            "placedDate": now,
+            "lastUpdateDate": now,
+            "locked": "false",
+            "prepareIndicator": "true",
+            "shipAsComplete": "true",
+            "resourceName": "order",
+            "resourceId": f"{self.base_url}/store/{self.store_id}/order/{order_id}",
+            "recordSetStartNumber": "0",
+            "recordSetCount": str(len(items)),
+            "recordSetTotal": str(len(items)),
+            "recordSetComplete": "true",
+            "orderItem": items,
+        }
+        for field in ORDER_AMOUNT_FIELDS:
+            order[field] = _amount(total if field in ("grandTotal", "totalProductPrice") else Decimal(0))
+            order[f"{field}Currency"] = currency
+        return order
+
     def _set_status(
         self, record: dict[str, Any], state: ApprovalState, comment: str | None, approver_id: str
     ) -> None:
@@ -183,6 +277,8 @@ class CommerceEmulator(EmulatorServer):
         with self.lock:
             if resource == ["loginidentity"] and request.method == "POST":
                 return self._login(request)
+            if resource[0] == "order" and len(resource) == 2 and request.method == "GET":
+                return self._check_session(request) or self._get_order(resource[1])
             if resource[0] != "approval_status" or len(resource) > 2:
                 return errors_body(404, "_ERR_NOT_FOUND", "CWXFR0222E: resource not found.", "CWXFR0222E")
             denied = self._check_session(request)
@@ -369,6 +465,30 @@ class CommerceEmulator(EmulatorServer):
             approval_id,
         )
 
+    # -- order -----------------------------------------------------------------------------------
+    def _get_order(self, order_id: str) -> Response:
+        order = self._orders.get(order_id)
+        if order is None:
+            return errors_body(
+                404,
+                "_ERR_ORDER_NOT_FOUND",
+                f"CWXFR0222E: The order {order_id} cannot be found.",
+                "CWXFR0222E",
+                order_id,
+            )
+        wire: dict[str, Any] = json.loads(json.dumps(order))
+        if not self.string_numbers:
+            for field in ORDER_AMOUNT_FIELDS:
+                wire[field] = float(wire[field])
+            for field in ORDER_RECORD_SET_FIELDS:
+                wire[field] = int(wire[field])
+            wire["recordSetComplete"] = True
+            for item in wire["orderItem"]:
+                for field in ITEM_AMOUNT_FIELDS:
+                    item[field] = float(item[field])
+                item["quantity"] = item["unitQuantity"] = 1.0
+        return Response(body=wire)
+
     # -- serialization -------------------------------------------------------------------------
     def _wire(self, record: dict[str, Any], *, with_submitter: bool) -> dict[str, Any]:
         wire = dict(record)
@@ -405,6 +525,19 @@ def _stringify(obj: dict[str, Any]) -> dict[str, Any]:
         k: (str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, int) else v)
         for k, v in obj.items()
     }
+
+
+def _amount(value: Decimal) -> str:
+    """Commerce's amount format: five decimals as a string, e.g. ``"90.00000"``."""
+    return f"{value:.5f}"
+
+
+def _split(total: Decimal, parts: int) -> list[Decimal]:
+    """``total`` over ``parts`` items, in cents; the last item takes what does not divide evenly."""
+    if parts == 0:
+        return []
+    share = (total / parts).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    return [share] * (parts - 1) + [total - share * (parts - 1)]
 
 
 def _int_param(request: RecordedRequest, name: str) -> int | None:

@@ -4,6 +4,9 @@ Point slack_sdk at ``api_url``; every API call is recorded with its parsed argum
 JSON or query string, JSON-valued fields such as ``blocks`` and ``view`` decoded), and messages are
 kept by ``(channel, ts)`` with their update history. Like Slack, API errors are HTTP 200 with
 ``{"ok": false, "error": ...}``; only rate limiting answers 429 with ``Retry-After``.
+
+``apps.connections.open`` (Socket Mode) takes an app-level ``xapp-`` token instead of the bot token
+and hands out a URL of the ``SocketModeEmulator`` given to ``attach_socket_mode()``.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.emulators.base import EmulatorServer, RecordedRequest, Response
+from tests.emulators.slack_socket_mode import SocketModeEmulator
 
 DEFAULT_BOT_TOKEN = "xoxb-test-bot-token-1234"
+APP_TOKEN_PREFIX = "xapp-"
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+"""Methods that take an app-level token (and only that) instead of the bot token."""
 API_PREFIX = "/api/"
 RESPONSE_URL_PREFIX = "/hooks/response/"
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "unfurls")
@@ -76,6 +83,9 @@ class SlackEmulator(EmulatorServer):
         self.messages: dict[tuple[str, str], StoredMessage] = {}
         self.ephemerals: list[dict[str, Any]] = []
         self.opened_views: list[dict[str, Any]] = []
+        self.app_token: str | None = None
+        """If set, the only app-level token ``apps.connections.open`` accepts (else any ``xapp-``)."""
+        self.socket_mode: SocketModeEmulator | None = None
         self._calls: list[SlackCall] = []
         self._responses: dict[int, list[dict[str, Any]]] = {}
         self._response_numbers = itertools.count(1)
@@ -89,6 +99,7 @@ class SlackEmulator(EmulatorServer):
             "views.open": self._views_open,
             "usergroups.users.list": self._usergroup_members,
             "users.info": self._users_info,
+            "apps.connections.open": self._apps_connections_open,
         }
 
     # -- addresses -------------------------------------------------------------------------------
@@ -103,6 +114,14 @@ class SlackEmulator(EmulatorServer):
             number = next(self._response_numbers)
             self._responses[number] = []
         return f"{self.url}{RESPONSE_URL_PREFIX}{number}"
+
+    def attach_socket_mode(self, server: SocketModeEmulator, app_token: str | None = None) -> None:
+        """Makes ``apps.connections.open`` hand out URLs of ``server`` (restricted to ``app_token``
+        when given)."""
+        with self.lock:
+            self.socket_mode = server
+            if app_token is not None:
+                self.app_token = app_token
 
     # -- assertions ------------------------------------------------------------------------------
     def calls(self, method: str | None = None) -> list[dict[str, Any]]:
@@ -173,7 +192,16 @@ class SlackEmulator(EmulatorServer):
             return Response(body={"ok": False, "error": "unknown_method"})
         if not token:
             return Response(body={"ok": False, "error": "not_authed"})
-        if token != self.token:
+        if method in APP_TOKEN_METHODS:
+            authorization = request.headers.get("authorization", "")
+            if not authorization.lower().startswith("bearer "):
+                # Slack only takes an app-level token from the Authorization header here.
+                return Response(body={"ok": False, "error": "not_authed"})
+            if not token.startswith(APP_TOKEN_PREFIX):
+                return Response(body={"ok": False, "error": "not_allowed_token_type"})
+            if self.app_token is not None and token != self.app_token:
+                return Response(body={"ok": False, "error": "invalid_auth"})
+        elif token != self.token:
             return Response(body={"ok": False, "error": "invalid_auth"})
         try:
             with self.lock:
@@ -366,6 +394,12 @@ class SlackEmulator(EmulatorServer):
         }
         self.opened_views.append(opened)
         return {"ok": True, "view": opened}
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode is None:
+            # No Socket Mode server attached: like an app whose Socket Mode is turned off.
+            raise SlackApiFailure("socket_mode_disabled")
+        return {"ok": True, "url": self.socket_mode.new_url()}
 
     def _usergroup_members(self, args: dict[str, Any]) -> dict[str, Any]:
         group = str(args.get("usergroup") or "")

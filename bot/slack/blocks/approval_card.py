@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from bot.commerce.models import Approval, ApprovalKind, ApprovalPage, ApprovalQuery, ApprovalState, Decision
+from bot.commerce.models import (
+    Approval,
+    ApprovalKind,
+    ApprovalPage,
+    ApprovalQuery,
+    ApprovalState,
+    Decision,
+    OrderSummary,
+)
 from bot.slack.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX, APPROVE_ACTION_ID, REJECT_ACTION_ID
 from bot.slack.blocks.text import (
     BUTTON_TEXT_LIMIT,
@@ -41,6 +50,53 @@ STATE_LABEL = {
     ApprovalState.REJECTED: "❌ Rejected",
 }
 
+ORDER_STATUS_LABEL = {
+    "A": "Payment authorization requires review",
+    "B": "Backordered",
+    "C": "Payment authorized",
+    "D": "Deposited",
+    "E": "Being edited by customer service",
+    "I": "Submitted",
+    "M": "Payment pending",
+    "N": "Approval denied",
+    "P": "Pending",
+    "R": "Released",
+    "S": "Shipped",
+    "W": "Awaiting approval",
+    "X": "Cancelled",
+}
+"""Commerce ``orderStatus`` codes; others are shown as the bare code."""
+
+CURRENCY_DECIMALS = {"BHD": 3, "CLP": 0, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "OMR": 3, "TND": 3}
+"""ISO 4217 minor units where they are not 2."""
+
+
+def format_money(amount: Decimal, currency: str | None) -> str:
+    """``EUR 1,234.50``: escaped currency code, thousands separators, the currency's decimals."""
+    places = CURRENCY_DECIMALS.get((currency or "").strip().upper(), 2)
+    try:
+        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds: show it as sent
+        number = str(amount)
+    else:
+        number = f"{rounded:,.{places}f}"
+    return f"{escape(currency.strip())} {number}" if currency and currency.strip() else number
+
+
+def _order_pairs(approval: Approval, order: OrderSummary | None) -> list[tuple[str, str]]:
+    """Total, item count and order status, for what is known; nothing for another entity's summary."""
+    if order is None or order.order_id != approval.entity_id:
+        return []
+    pairs: list[tuple[str, str]] = []
+    if order.grand_total is not None:
+        pairs.append(("Total", format_money(order.grand_total, order.currency)))
+    if order.item_count is not None:
+        pairs.append(("Items", str(order.item_count)))
+    if order.status:
+        label = ORDER_STATUS_LABEL.get(order.status.upper())
+        pairs.append(("Order status", f"{label} ({escape(order.status)})" if label else code(order.status)))
+    return pairs
+
 
 def _submitter(approval: Approval) -> str:
     if approval.submitter_name and approval.submitter_name.strip():
@@ -53,12 +109,14 @@ def _title(approval: Approval, suffix: str) -> str:
     return f"{noun} approval {suffix}"
 
 
-def _facts(approval: Approval, *, with_state: bool = False) -> Block:
+def _facts(approval: Approval, *, with_state: bool = False, order: OrderSummary | None = None) -> Block:
+    """At most 9 fields (Slack allows 10): 5 facts, up to 3 order details, and the state."""
     kind = approval.guessed_kind
     pairs = [
         ("Submitted by", _submitter(approval)),
         ("What", KIND_NOUN[kind]),
         (ENTITY_LABEL[kind], code(approval.entity_id)),
+        *_order_pairs(approval, order),
         ("Submitted", maybe_date(approval.submit_time)),
         ("Approval id", code(approval.id)),
     ]
@@ -117,10 +175,14 @@ def actions_block(approval: Approval) -> Block:
     }
 
 
-def approval_card(approval: Approval) -> Message:
-    """The card posted for a new pending approval."""
-    blocks = [header(_title(approval, "requested")), _facts(approval), actions_block(approval)]
-    return fallback(f"Approval requested: {_summary(approval)}"), blocks
+def approval_card(approval: Approval, order: OrderSummary | None = None) -> Message:
+    """The card posted for a new pending approval; ``order`` adds the order's total, items and status."""
+    blocks = [header(_title(approval, "requested")), _facts(approval, order=order), actions_block(approval)]
+    text = f"Approval requested: {_summary(approval)}"
+    total = next((value for label, value in _order_pairs(approval, order) if label == "Total"), None)
+    if total is not None:
+        text += f" ({total})"
+    return fallback(text), blocks
 
 
 def decided_card(
@@ -130,13 +192,14 @@ def decided_card(
     decided_by: str,
     decided_at: datetime,
     comment: str | None,
+    order: OrderSummary | None = None,
 ) -> Message:
     """The card after a decision taken in Slack: no buttons, who decided, when, and why."""
     mark, verb = ("✅", "Approved") if decision is Decision.APPROVE else ("❌", "Rejected")
     blocks: list[Block] = [
         header(_title(approval, verb.lower())),
         section(f"{mark} *{verb}* by {user_mention(decided_by)} at {maybe_date(decided_at)}"),
-        _facts(approval),
+        _facts(approval, order=order),
     ]
     if comment and comment.strip():
         blocks.append(section(quote(comment.strip())))
@@ -144,7 +207,7 @@ def decided_card(
     return fallback(text), blocks
 
 
-def decided_elsewhere_card(approval: Approval) -> Message:
+def decided_elsewhere_card(approval: Approval, order: OrderSummary | None = None) -> Message:
     """The card once Commerce shows the approval decided outside Slack: no buttons."""
     if approval.state is ApprovalState.APPROVED:
         line = "✅ *Approved in Commerce*"
@@ -160,7 +223,7 @@ def decided_elsewhere_card(approval: Approval) -> Message:
     blocks: list[Block] = [
         header(_title(approval, "decided in Commerce")),
         section(line),
-        _facts(approval),
+        _facts(approval, order=order),
     ]
     if approval.comment and approval.comment.strip():
         blocks.append(section(quote(approval.comment.strip())))
@@ -178,9 +241,12 @@ def not_found_card(approval_id: str) -> Message:
     return fallback(f"Approval {escape(approval_id)} no longer exists in Commerce"), blocks
 
 
-def approval_detail(approval: Approval, *, can_act: bool) -> Message:
+def approval_detail(approval: Approval, *, can_act: bool, order: OrderSummary | None = None) -> Message:
     """``/approvals show <id>``: every fact and the state; buttons only for an approver on a pending one."""
-    blocks: list[Block] = [header(_title(approval, approval.id)), _facts(approval, with_state=True)]
+    blocks: list[Block] = [
+        header(_title(approval, approval.id)),
+        _facts(approval, with_state=True, order=order),
+    ]
     if not approval.is_pending:
         decided = STATE_LABEL[approval.state]
         if approval.approver_id:

@@ -51,7 +51,11 @@ class ApprovalsCommand:
                 return approvals_list(await runtime.commerce.list_approvals(query), query)
             case ShowApproval(approval_id=approval_id):
                 approval = await runtime.commerce.get_approval(approval_id)
-                return approval_detail(approval, can_act=await runtime.approvers.is_approver(user_id))
+                return approval_detail(
+                    approval,
+                    can_act=await runtime.approvers.is_approver(user_id),
+                    order=await runtime.order_details.for_approval(approval),
+                )
             case ApproveApproval(approval_id=approval_id, comment=comment):
                 return await self._decide(command, approval_id, Decision.APPROVE, comment)
             case RejectApproval(approval_id=approval_id, reason=reason):

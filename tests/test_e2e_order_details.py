@@ -1,0 +1,142 @@
+"""End to end: order approval cards show the order's total and item count when Commerce can tell.
+
+Order details are best effort: when the order read fails (5xx, 404, slowness) the card is posted
+exactly as it would be without them, once.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from bot.commerce.models import ApprovalKind
+from bot.notifier.approvals import ApprovalsNotifier
+from bot.services.order_details import OrderDetails
+from bot.slack.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from tests.bot_runner import RunningBot
+from tests.conftest import APPROVALS_CHANNEL
+from tests.emulators.base import RecordedRequest, Response
+from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.test_e2e_approvals import action_ids, all_text, blocks_of, posted_cards
+
+
+def card_fields(call: dict[str, Any]) -> dict[str, str]:
+    """``label -> value`` of the card's fields (``*label*\\nvalue``)."""
+    texts = [f["text"] for b in blocks_of(call) if b["type"] == "section" for f in b.get("fields", [])]
+    return {label.strip("*"): value for label, _, value in (t.partition("\n") for t in texts)}
+
+
+def order_reads(commerce: CommerceEmulator, order_id: str) -> list[RecordedRequest]:
+    return commerce.requests_to("GET", f"/order/{order_id}")
+
+
+def is_order_read(request: RecordedRequest) -> bool:
+    return request.method == "GET" and "/order/" in request.path
+
+
+def test_order_approval_card_shows_total_and_item_count(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    approval_id = commerce.add_approval(
+        ApprovalKind.ORDER, order_total="1234.50", order_currency="EUR", order_items=3
+    )
+    order_id = commerce.approval(approval_id)["entityId"]
+
+    assert bot.poll_approvals() == 1
+    assert bot.poll_approvals() == 0  # posted once; the order is read once, for the new card
+
+    (card,) = posted_cards(slack)
+    fields = card_fields(card)
+    assert fields["Total"] == "EUR 1,234.50"
+    assert fields["Items"] == "3"
+    assert fields["Order status"] == "Awaiting approval (W)"
+    assert fields["Order id"] == f"`{order_id}`"
+    assert "EUR 1,234.50" in card["text"]
+    assert action_ids(blocks_of(card)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    (read,) = order_reads(commerce, order_id)
+    assert read.headers["wctoken"] in commerce.issued_tokens
+    assert commerce.issued_tokens[read.headers["wctoken"]] == read.headers["wctrustedtoken"]
+
+
+def test_order_endpoint_answering_500_still_posts_the_card_once_without_total(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    boom = Response(
+        status=500,
+        body={"errors": [{"errorKey": "_ERR_GENERIC", "errorMessage": "boom", "errorCode": "CWXFR0230E"}]},
+    )
+    commerce.inject(lambda request: boom if is_order_read(request) else None)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="99.00", order_currency="USD")
+    order_id = commerce.approval(approval_id)["entityId"]
+
+    assert bot.poll_approvals() == 1
+    assert bot.poll_approvals() == 0
+
+    (card,) = posted_cards(slack)
+    fields = card_fields(card)
+    assert list(fields) == ["Submitted by", "What", "Order id", "Submitted", "Approval id"]
+    assert "99.00" not in all_text(blocks_of(card)) and "99.00" not in card["text"]
+    assert approval_id in all_text(blocks_of(card))
+    assert action_ids(blocks_of(card)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    assert len(order_reads(commerce, order_id)) == 3  # a read: retried, then given up on
+    assert bot.runtime.metrics.registry.get_sample_value("approvals_cards_posted_total") == 1
+
+
+def test_unknown_order_still_posts_the_card_without_details(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    commerce.remove_order(commerce.approval(approval_id)["entityId"])
+
+    assert bot.poll_approvals() == 1
+
+    (card,) = posted_cards(slack)
+    assert "Total" not in card_fields(card) and "Items" not in card_fields(card)
+    assert approval_id in all_text(blocks_of(card))
+
+
+def test_buyer_approvals_do_not_read_any_order(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    commerce.add_approval(ApprovalKind.BUYER)
+
+    assert bot.poll_approvals() == 1
+
+    assert [r for r in commerce.requests if is_order_read(r)] == []
+    (card,) = posted_cards(slack)
+    assert "Total" not in card_fields(card)
+
+
+def test_slow_order_details_do_not_hold_the_card_back(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    order_gate = threading.Event()
+
+    def held_orders(request: RecordedRequest) -> Response | None:
+        if is_order_read(request):
+            order_gate.wait(timeout=30)  # Commerce sits on the order read until the test lets go
+        return None
+
+    commerce.inject(held_orders)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    runtime = bot.runtime
+    notifier = ApprovalsNotifier(
+        runtime.commerce,
+        runtime.store,
+        runtime.poster,
+        runtime.cards,
+        runtime.metrics,
+        channel=APPROVALS_CHANNEL,
+        order_details=OrderDetails(runtime.commerce, timeout=0.3),
+    )
+    try:
+        # The poll finishes while the order read is still held: the card did not wait for it.
+        assert bot.call(notifier.poll_once()) == 1
+        assert not order_gate.is_set()
+    finally:
+        order_gate.set()
+
+    (card,) = posted_cards(slack)
+    assert "Total" not in card_fields(card)
+    assert approval_id in all_text(blocks_of(card))
