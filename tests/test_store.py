@@ -228,6 +228,19 @@ def test_card_is_claimed_once_and_can_be_released(database_url: str) -> None:
     with_store(database_url, body)
 
 
+def test_known_card_ids_finds_cards_in_any_state_across_chunks(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        ids = [str(10_000 + i) for i in range(1_200)]  # more than one IN (...) chunk
+        for approval_id in ids[::100]:
+            assert await store.claim_card(approval_id, "order")
+        await store.card_posted(ids[100], "C1", "1.1")
+        await store.set_card_state(ids[100], CardState.DECIDED_ELSEWHERE)
+        assert await store.known_card_ids(ids + ["99"]) == set(ids[::100])
+        assert await store.known_card_ids([]) == set()
+
+    with_store(database_url, body)
+
+
 def test_concurrent_card_claims_from_two_stores_post_once(database_url: str) -> None:
     async def main() -> None:
         first, second = await Store.open(database_url), await Store.open(database_url)

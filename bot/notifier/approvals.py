@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound
-from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.metrics import Metrics
 from bot.services.order_details import OrderDetails
 from bot.slack.blocks.approval_card import approval_card, decided_elsewhere_card, not_found_card
@@ -47,32 +48,39 @@ class ApprovalsNotifier:
     async def poll_once(self) -> int:
         """One round: returns how many new cards were posted."""
         await self._release_stale_claims()
-        pending: set[str] = set()
-        posted = 0
+        pending: dict[str, Approval] = {}
         for kind in (ApprovalKind.ORDER, ApprovalKind.BUYER):
             async for approval in self._commerce.iter_approvals(kind, ApprovalState.PENDING):
-                pending.add(approval.id)
-                if not await self._store.claim_card(approval.id, kind.value):
-                    continue
-                try:
-                    text, blocks = approval_card(approval, await self._order_details.for_approval(approval))
-                    ts = await self._poster.post(self._channel, text, blocks)
-                except BaseException:
-                    await self._store.release_card(approval.id)
-                    raise
-                await self._store.card_posted(approval.id, self._channel, ts)
-                self._metrics.cards_posted.inc()
+                pending.setdefault(approval.id, approval)
+        known = await self._store.known_card_ids(pending)
+        posted = 0
+        for approval in pending.values():
+            if approval.id not in known and await self._post_card(approval):
                 posted += 1
         # Only a complete listing proves that an open card is no longer pending.
         await self._close_decided_cards(pending)
         return posted
+
+    async def _post_card(self, approval: Approval) -> bool:
+        """Posts the card unless another poller claimed it first; a failed post releases the claim."""
+        if not await self._store.claim_card(approval.id, approval.guessed_kind.value):
+            return False
+        try:
+            text, blocks = approval_card(approval, await self._order_details.for_approval(approval))
+            ts = await self._poster.post(self._channel, text, blocks)
+        except BaseException:
+            await self._store.release_card(approval.id)
+            raise
+        await self._store.card_posted(approval.id, self._channel, ts)
+        self._metrics.cards_posted.inc()
+        return True
 
     async def _release_stale_claims(self) -> None:
         for card in await self._store.stale_posting_cards(datetime.now(UTC) - STALE_POSTING_AFTER):
             log.warning("approval %s was claimed but never posted; it will be posted again", card.approval_id)
             await self._store.release_card(card.approval_id)
 
-    async def _close_decided_cards(self, pending: set[str]) -> None:
+    async def _close_decided_cards(self, pending: Collection[str]) -> None:
         for card in await self._store.open_cards():
             if card.approval_id in pending:
                 continue

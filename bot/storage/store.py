@@ -7,6 +7,7 @@ whichever task or process comes second, never on a read-then-write check.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # A row that vanishes between a failed INSERT and the follow-up read (released by its owner) is retried.
 _CLAIM_ATTEMPTS = 5
+# Bound on the ids in one IN (...) list (SQLite caps bound parameters per statement).
+_IN_LIST_CHUNK = 500
 
 
 class Store:
@@ -115,6 +118,19 @@ class Store:
                 await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
             ).first()
         return None if row is None else _card(row)
+
+    async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]:
+        """Which of these approvals already have a card row (in any state): one query per 500 ids."""
+        ids = list(dict.fromkeys(approval_ids))
+        known: set[str] = set()
+        async with self._engine.connect() as conn:
+            for start in range(0, len(ids), _IN_LIST_CHUNK):
+                chunk = ids[start : start + _IN_LIST_CHUNK]
+                result = await conn.execute(
+                    select(approval_cards.c.approval_id).where(approval_cards.c.approval_id.in_(chunk))
+                )
+                known.update(str(row[0]) for row in result)
+        return known
 
     async def open_cards(self) -> list[CardRecord]:
         """Posted cards whose approval is not decided yet (state PENDING), oldest first."""
