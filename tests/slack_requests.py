@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -44,6 +45,11 @@ class SlackRequestSender:
         self.api_app_id = api_app_id
         self.timeout = timeout
         self.path = path
+        # Like Slack: a kept-alive connection with NODELAY (else Nagle + delayed ACK add ~40 ms a request).
+        self._http = httpx.Client(
+            timeout=timeout,
+            transport=httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
+        )
 
     @property
     def url(self) -> str:
@@ -71,7 +77,7 @@ class SlackRequestSender:
         sent = dict(headers)
         if not any(k.lower() == "content-type" for k in sent):
             sent["Content-Type"] = FORM_CONTENT_TYPE
-        return httpx.post(self.url, content=body, headers=sent, timeout=self.timeout)
+        return self._http.post(self.url, content=body, headers=sent)
 
     def send_form(self, fields: Mapping[str, str]) -> httpx.Response:
         body = urlencode(fields).encode()

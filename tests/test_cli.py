@@ -106,11 +106,14 @@ def test_serve_runs_answers_slack_and_stops_cleanly_without_logging_secrets(
 ) -> None:
     port = free_port()
     settings = make_settings(port=port, notifier_enabled=True, approvals_poll_seconds=0.2)
+    # The log goes to a file: a pipe nobody reads fills up and blocks the bot's logging.
+    log_path = tmp_path / "bot.log"
+    log_file = log_path.open("w")
     process = subprocess.Popen(
         [EXECUTABLE, "serve"],
         env=environment(settings, LOG_LEVEL="DEBUG"),
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
+        stdout=log_file,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -140,7 +143,9 @@ def test_serve_runs_answers_slack_and_stops_cleanly_without_logging_secrets(
         time.sleep(0.5)  # let a few notifier rounds log
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        log_file.close()
+    output = log_path.read_text()
     assert process.returncode == 0, output
     assert "listening" in output
     for secret in (

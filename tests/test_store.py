@@ -235,7 +235,7 @@ def test_known_card_ids_finds_cards_in_any_state_across_chunks(database_url: str
             assert await store.claim_card(approval_id, "order")
         await store.card_posted(ids[100], "C1", "1.1")
         await store.set_card_state(ids[100], CardState.DECIDED_ELSEWHERE)
-        assert await store.known_card_ids(ids + ["99"]) == set(ids[::100])
+        assert await store.known_card_ids([*ids, "99"]) == set(ids[::100])
         assert await store.known_card_ids([]) == set()
 
     with_store(database_url, body)
