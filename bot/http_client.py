@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -26,3 +26,11 @@ class OwnsHttpClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The response's JSON body, or ``None`` when it has none (an HTML error page, an empty body)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -19,6 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.bol.errors import BolAuthError, BolError, BolRateLimited, BolUnavailable
+from bot.http_client import json_or_none
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def _cache_seconds(expires_in: float) -> float:
 
 
 def _parse_token_answer(response: httpx.Response) -> tuple[str, float]:
-    body = _json_or_none(response)
+    body = json_or_none(response)
     if not isinstance(body, Mapping):
         raise BolAuthError("the bol.com token endpoint answered without a JSON object", status=200)
     value = body.get("access_token")
@@ -166,16 +167,9 @@ def _expires_in(raw: Any) -> float:
 
 def _oauth_error(response: httpx.Response) -> str:
     """``error`` (and ``error_description``) of an OAuth2 error answer; never the raw body."""
-    body = _json_or_none(response)
+    body = json_or_none(response)
     if not isinstance(body, Mapping):
         return ""
     parts = [body.get("error"), body.get("error_description")]
     text = " - ".join(p for p in parts if isinstance(p, str) and p)
     return text[:MAX_ERROR_TEXT]
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None

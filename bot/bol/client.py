@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from bot.bol.auth import TokenProvider
 from bot.bol.errors import BolAuthError, BolBadRequest, BolError, BolRateLimited, BolUnavailable, Violation
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessState, ProcessStatus
-from bot.http_client import OwnsHttpClient
+from bot.http_client import OwnsHttpClient, json_or_none
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def _rate_limited(response: httpx.Response, waits: int) -> BolRateLimited:
 
 def _error(kind: type[E], response: httpx.Response, message: str) -> E:
     """An error of ``kind`` carrying the Problem fields of ``response`` (if it has a Problem body)."""
-    problem = _json_or_none(response)
+    problem = json_or_none(response)
     if not isinstance(problem, Mapping):
         problem = {}
     title, detail = _text(problem.get("title")), _text(problem.get("detail"))
@@ -272,22 +272,17 @@ def _violations(raw: Any) -> list[Violation]:
 
 
 def _problem_text(response: httpx.Response) -> str:
-    problem = _json_or_none(response)
+    problem = json_or_none(response)
     if isinstance(problem, Mapping):
         return _text(problem.get("detail")) or _text(problem.get("title")) or "no detail"
     return "no detail"
 
 
 # -- responses ----------------------------------------------------------------------------
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _json_object(response: httpx.Response) -> Mapping[str, Any]:
-    body = _json_or_none(response)
+    body = json_or_none(response)
     if not isinstance(body, Mapping):
         raise BolError(
             f"bol.com answered HTTP {response.status_code} without a JSON object", status=response.status_code

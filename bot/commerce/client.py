@@ -39,7 +39,7 @@ from bot.commerce.models import (
     Decision,
     OrderSummary,
 )
-from bot.http_client import OwnsHttpClient
+from bot.http_client import OwnsHttpClient, json_or_none
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class CommerceClient(OwnsHttpClient):
             raise _error_for(
                 response, what=f"{action} approval {approval_id}", bad_request=ApprovalRejectedByCommerce
             )
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if not isinstance(body, Mapping):
             return ""
         message = _text(body.get("resultmsg")) or ""
@@ -214,7 +214,7 @@ class CommerceClient(OwnsHttpClient):
         if _session_expired(response):
             raise _from_errors_body(
                 CommerceAuthError,
-                _json_or_none(response),
+                json_or_none(response),
                 response.status_code,
                 "Commerce rejected the session even after logging in again.",
             )
@@ -259,11 +259,11 @@ class CommerceClient(OwnsHttpClient):
         if response.status_code >= 400:
             raise _from_errors_body(
                 CommerceAuthError,
-                _json_or_none(response),
+                json_or_none(response),
                 response.status_code,
                 f"Commerce login failed (HTTP {response.status_code}).",
             )
-        data = _json_or_none(response)
+        data = json_or_none(response)
         if not isinstance(data, Mapping):
             raise CommerceAuthError(
                 "Commerce login answered without a JSON body.", status=response.status_code
@@ -360,15 +360,10 @@ def _day(value: date | None) -> str | None:
 
 
 # -- response parsing ---------------------------------------------------------------
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _json_object(response: httpx.Response) -> Mapping[str, Any]:
-    body = _json_or_none(response)
+    body = json_or_none(response)
     if not isinstance(body, Mapping):
         raise CommerceError(
             f"Commerce answered {response.status_code} without a JSON object.", status=response.status_code
@@ -555,7 +550,7 @@ def _first_error(body: Any) -> Mapping[str, Any] | None:
 def _session_expired(response: httpx.Response) -> bool:
     if response.status_code == 401:
         return True
-    error = _first_error(_json_or_none(response)) if response.status_code in (400, 403) else None
+    error = _first_error(json_or_none(response)) if response.status_code in (400, 403) else None
     return error is not None and bool(
         {_text(error.get("errorCode")), _text(error.get("errorKey"))} & EXPIRED_SESSION_CODES
     )
@@ -575,7 +570,7 @@ def _from_errors_body(cls: type[CommerceError], body: Any, status: int | None, d
 
 
 def _unavailable(response: httpx.Response) -> CommerceUnavailable:
-    error = _first_error(_json_or_none(response)) or {}
+    error = _first_error(json_or_none(response)) or {}
     detail = _text(error.get("errorMessage"))
     return CommerceUnavailable(
         f"Commerce answered {response.status_code}" + (f": {detail}" if detail else ""),
@@ -602,5 +597,5 @@ def _error_for(
     }
     cls = classes.get(status, CommerceError)
     return _from_errors_body(
-        cls, _json_or_none(response), status, f"Commerce could not {what} (HTTP {status})."
+        cls, json_or_none(response), status, f"Commerce could not {what} (HTTP {status})."
     )
