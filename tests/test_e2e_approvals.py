@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import age_decision_claim
 from tests.waiting import stays, wait_for
 
 
@@ -406,4 +408,22 @@ def test_commerce_down_during_a_click_tells_the_clicker_and_a_retry_works(
     commerce.clear_faults()
     click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
     wait_for(lambda: card_updates(slack, ts), what="the card update after the retry")
+    assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_a_claim_abandoned_by_a_crashed_bot_does_not_block_the_approval_forever(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    store = bot.runtime.store
+    assert bot.call(store.claim_decision(approval_id, SECOND_APPROVER, "approve")) is None  # then "crashed"
+
+    blocked = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+    assert "already deciding" in wait_for(lambda: slack.responses(blocked), what="the answer")[0]["text"]
+    assert decision_posts(commerce, approval_id) == []
+
+    bot.call(age_decision_claim(store, approval_id, timedelta(minutes=6)))
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    wait_for(lambda: card_updates(slack, ts), what="the card update")
     assert len(decision_posts(commerce, approval_id)) == 1

@@ -21,6 +21,7 @@ from bot.storage.db import LATEST_VERSION, create_engine, metadata, safe_url, sc
 from bot.storage.records import AuditEntry, CardState, DecisionState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
+from tests.store_helpers import age_decision_claim
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -520,3 +521,22 @@ def test_state_survives_a_restart(database_url: str) -> None:
             assert (await conn.execute(select(func.count()).select_from(schema_version))).scalar() == 1
 
     with_store(database_url, after)
+
+
+def test_release_decision_claimed_before_drops_only_old_in_progress_claims(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        assert await store.claim_decision("A1", "U1", "approve") is None
+        assert await store.claim_decision("A2", "U1", "approve") is None
+        await age_decision_claim(store, "A1", timedelta(minutes=10))
+        cutoff = datetime.now(UTC) - timedelta(minutes=5)
+
+        assert await store.release_decision("A2", claimed_before=cutoff) is False  # fresh: kept
+        assert await store.release_decision("A1", claimed_before=cutoff) is True
+        assert await store.release_decision("A1", claimed_before=cutoff) is False  # already gone
+        assert await store.claim_decision("A1", "U2", "reject") is None
+
+        await store.finish_decision("A2")
+        await age_decision_claim(store, "A2", timedelta(minutes=10))
+        assert await store.release_decision("A2", claimed_before=cutoff) is False  # DONE claims stay
+
+    with_store(database_url, body)

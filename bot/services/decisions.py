@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from bot.commerce.client import CommerceClient
@@ -19,12 +19,14 @@ from bot.services.order_details import OrderDetails
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.blocks.approval_card import decided_card, decided_elsewhere_card, not_found_card
 from bot.slack.cards import CardUpdater
-from bot.storage.records import AuditEntry, CardState, DecisionState
+from bot.storage.records import AuditEntry, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
 COMMERCE_COMMENT_LIMIT = 254  # APRVSTATUS.COMMENTS is VARCHAR(254)
+ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
+"""Longer than any decision takes (Commerce timeouts and retries included)."""
 REFUSAL_MESSAGE = "You are not allowed to approve or reject requests. Ask an admin to add you to APPROVERS."
 
 
@@ -125,9 +127,7 @@ class DecisionService:
     async def _decide(self, request: DecisionRequest) -> DecisionResult:
         if not await self._approvers.is_approver(request.slack_user_id):
             return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
-        existing = await self._store.claim_decision(
-            request.approval_id, request.slack_user_id, action_name(request.decision)
-        )
+        existing = await self._claim(request)
         if existing is not None:
             return self._already_claimed(request, existing.slack_user_id, existing.action, existing.state)
         try:
@@ -135,6 +135,27 @@ class DecisionService:
         except BaseException:
             await self._store.release_decision(request.approval_id)
             raise
+
+    async def _claim(self, request: DecisionRequest) -> DecisionClaim | None:
+        """Claims the approval; None when we hold the claim, else the claim that stands in the way.
+
+        A claim IN_PROGRESS for longer than any decision takes was left by a process that died
+        mid-decision: it is dropped and claimed afresh (the approval is re-read before acting anyway).
+        """
+        action = action_name(request.decision)
+        existing = await self._store.claim_decision(request.approval_id, request.slack_user_id, action)
+        if existing is None or existing.state is not DecisionState.IN_PROGRESS:
+            return existing
+        abandoned_before = datetime.now(UTC) - ABANDONED_CLAIM_AFTER
+        if existing.claimed_at >= abandoned_before:
+            return existing
+        if await self._store.release_decision(request.approval_id, claimed_before=abandoned_before):
+            log.warning(
+                "approval %s: dropped a decision claim abandoned by %s",
+                request.approval_id,
+                existing.slack_user_id,
+            )
+        return await self._store.claim_decision(request.approval_id, request.slack_user_id, action)
 
     @staticmethod
     def _already_claimed(

@@ -220,15 +220,21 @@ class Store:
                 .values(state=DecisionState.DONE.value)
             )
 
-    async def release_decision(self, approval_id: str) -> None:
-        """Drops an IN_PROGRESS claim (the Commerce call failed) so it can be retried. DONE claims stay."""
+    async def release_decision(self, approval_id: str, *, claimed_before: datetime | None = None) -> bool:
+        """Drops an IN_PROGRESS claim (the Commerce call failed) so it can be retried. DONE claims stay.
+
+        With ``claimed_before`` (aware) only a claim older than that goes: one abandoned by a process
+        that died mid-decision. Returns whether a claim was dropped.
+        """
+        conditions = [
+            decision_claims.c.approval_id == approval_id,
+            decision_claims.c.state == DecisionState.IN_PROGRESS.value,
+        ]
+        if claimed_before is not None:
+            conditions.append(decision_claims.c.claimed_at < claimed_before)
         async with self._writer.begin() as conn:
-            await conn.execute(
-                delete(decision_claims).where(
-                    decision_claims.c.approval_id == approval_id,
-                    decision_claims.c.state == DecisionState.IN_PROGRESS.value,
-                )
-            )
+            result = await conn.execute(delete(decision_claims).where(*conditions))
+        return bool(result.rowcount)
 
     # -------------------------------------------------------------------------------------- audit
 
