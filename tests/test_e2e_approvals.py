@@ -201,15 +201,13 @@ def test_member_of_an_approver_user_group_may_approve(
     assert slack.calls("usergroups.users.list")
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_concurrent_clicks_cause_exactly_one_commerce_post(
-    database: str,
-    request: pytest.FixtureRequest,
+    database_url: str,
     start_bot: Callable[..., RunningBot],
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "fresh_postgres_url")
+    url = database_url  # the test runs once on SQLite and once on PostgreSQL
     bot = start_bot(database_url=url)
     sender = SlackRequestSender(bot.url, SIGNING_SECRET)
     approval_id, ts = post_card(bot, slack, commerce)
@@ -290,15 +288,13 @@ def test_notifier_closes_cards_decided_in_commerce(
     assert len(card_updates(slack, decided_ts)) == 1  # closed once, not on every poll
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_restart_posts_nothing_twice_and_misses_nothing(
-    database: str,
-    request: pytest.FixtureRequest,
+    database_url: str,
     start_bot: Callable[..., RunningBot],
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    url = request.getfixturevalue("sqlite_url" if database == "sqlite" else "fresh_postgres_url")
+    url = database_url  # the test runs once on SQLite and once on PostgreSQL
     first_id = commerce.add_approval(ApprovalKind.ORDER)
     first = start_bot(database_url=url)
     assert first.poll_approvals() == 1
