@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from bot.bol.client import BolClient
 from bot.bol.models import ProcessStatus
 from bot.metrics import Metrics
+from bot.notifier.failures import describe
 from bot.slack.blocks.process_status import process_purged_message, process_status_message
 from bot.slack.poster import Blocks, SlackPoster
 from bot.storage.records import Watch
@@ -17,6 +18,7 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 PURGED = "PURGED"
+
 UNDELIVERABLE = ("channel_not_found", "not_in_channel", "is_archived", "channel_is_archived")
 
 
@@ -49,27 +51,35 @@ class ProcessStatusNotifier:
                 posted += await self._handle(
                     watch, result.found.get(watch.process_status_id), watch.process_status_id in result.purged
                 )
-            except SlackApiError as error:
-                # Leave the watch active: the next round tries again.
+            except Exception as error:
+                # The watch stays active: the next round tries again; the other watches go on.
                 log.warning(
                     "could not notify %s about %s: %s",
                     watch.channel,
                     watch.process_status_id,
-                    error.response.get("error"),
+                    describe(error),
                 )
         return posted
 
     async def _handle(self, watch: Watch, status: ProcessStatus | None, purged: bool) -> int:
         if purged or status is None:
-            ts = await self._post(watch, *process_purged_message(watch.process_status_id))
-            await self._store.finish_watch(watch.process_status_id, watch.channel, PURGED, ts)
-            return 1
-        if status.state.is_final:
-            ts = await self._post(watch, *process_status_message(status))
-            await self._store.finish_watch(watch.process_status_id, watch.channel, status.state.value, ts)
-            self._metrics.process_notifications.labels(status.state.value).inc()
-            return 1
-        return 0
+            final_state, message = PURGED, process_purged_message(watch.process_status_id)
+        elif status.state.is_final:
+            final_state, message = status.state.value, process_status_message(status)
+        else:
+            return 0
+        # Finishing the watch is the claim to announce it: of several pollers (replicas), one wins.
+        if not await self._store.finish_watch(watch.process_status_id, watch.channel, final_state, None):
+            return 0
+        try:
+            ts = await self._post(watch, *message)
+        except BaseException:
+            await self._store.reopen_watch(watch.process_status_id, watch.channel)  # try again next round
+            raise
+        await self._store.record_watch_message(watch.process_status_id, watch.channel, ts)
+        if final_state != PURGED:
+            self._metrics.process_notifications.labels(final_state).inc()
+        return 1
 
     async def _post(self, watch: Watch, text: str, blocks: Blocks) -> str:
         """Posts in the watch's channel, falling back to the default channel if the bot can't post there."""

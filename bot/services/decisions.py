@@ -7,6 +7,7 @@ concurrent attempts, from one process or several, only the one that inserted the
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -99,7 +100,14 @@ class DecisionService:
         self._metrics = metrics
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
-        result = await self._decide(request)
+        try:
+            result = await self._decide(request)
+        except Exception as error:
+            with suppress(Exception):  # the audit entry must not hide the original error
+                await self._record(
+                    request, DecisionResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
+                )
+            raise
         await self._record(request, result)
         return result
 
@@ -202,7 +210,21 @@ class DecisionService:
                 Outcome.FAILED, _commerce_failure(action_name(request.decision), approval_id, error)
             )
 
-        await self._store.finish_decision(approval_id)
+        try:
+            await self._store.finish_decision(approval_id)
+            await self._show_decision(approval, request)
+        except Exception:
+            # Commerce has the decision; what failed is only our record or the card (fixed by later polls
+            # or clicks). The user must still hear that it was done.
+            log.exception(
+                "approval %s was %s in Commerce, but recording or showing it failed",
+                approval_id,
+                request.decision.verb,
+            )
+        log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
+        return DecisionResult(Outcome.DONE, f"Approval {approval_id} {request.decision.verb}.", approval)
+
+    async def _show_decision(self, approval: Approval, request: DecisionRequest) -> None:
         state = CardState.APPROVED if request.decision is Decision.APPROVE else CardState.REJECTED
         text, blocks = decided_card(
             approval,
@@ -213,10 +235,8 @@ class DecisionService:
             comment=request.comment,
         )
         await self._cards.replace(
-            approval_id, state, text, blocks, also=(request.channel, request.message_ts)
+            approval.id, state, text, blocks, also=(request.channel, request.message_ts)
         )
-        log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
-        return DecisionResult(Outcome.DONE, f"Approval {approval_id} {request.decision.verb}.", approval)
 
     async def _close_card(
         self, approval_id: str, request: DecisionRequest, approval: Approval | None

@@ -83,24 +83,36 @@ class Store:
             return False
         return True
 
-    async def card_posted(self, approval_id: str, channel: str, ts: str) -> None:
+    async def card_posted(self, approval_id: str, channel: str, ts: str) -> bool:
+        """Records where the card went. True if it is now PENDING; False if, while it was being posted,
+        the approval was decided from Slack (its state is kept, only channel/ts are recorded)."""
         now = utcnow()
-        values = {"state": CardState.PENDING.value, "channel": channel, "ts": ts, "posted_at": now}
+        where = {"channel": channel, "ts": ts, "posted_at": now, "updated_at": now}
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(approval_cards)
-                .where(approval_cards.c.approval_id == approval_id)
-                .values(updated_at=now, **values)
-            )
-            if result.rowcount == 0:
-                # The claim was released meanwhile (e.g. treated as stale): record the card anyway so
-                # it is tracked; kind is unknown here.
-                log.warning("card for approval %s was posted but its claim was gone", approval_id)
-                await conn.execute(
-                    insert(approval_cards).values(
-                        approval_id=approval_id, kind="unknown", updated_at=now, **values
-                    )
+                .where(
+                    approval_cards.c.approval_id == approval_id,
+                    approval_cards.c.state == CardState.POSTING.value,
                 )
+                .values(state=CardState.PENDING.value, **where)
+            )
+            if result.rowcount == 1:
+                return True
+            result = await conn.execute(
+                update(approval_cards).where(approval_cards.c.approval_id == approval_id).values(**where)
+            )
+            if result.rowcount == 1:
+                return False
+            # The claim was released meanwhile (e.g. treated as stale): record the card anyway so it is
+            # tracked; kind is unknown here.
+            log.warning("card for approval %s was posted but its claim was gone", approval_id)
+            await conn.execute(
+                insert(approval_cards).values(
+                    approval_id=approval_id, kind="unknown", state=CardState.PENDING.value, **where
+                )
+            )
+            return True
 
     async def release_card(self, approval_id: str) -> None:
         """Deletes a POSTING claim (the post failed) so a later poll posts the card again."""
@@ -361,16 +373,39 @@ class Store:
 
     async def finish_watch(
         self, process_status_id: str, channel: str, last_state: str, message_ts: str | None
-    ) -> None:
-        """Marks an active watch finished (final state reached); ``message_ts=None`` keeps the stored one."""
+    ) -> bool:
+        """Marks an active watch finished; ``message_ts=None`` keeps the stored one.
+
+        Returns False when the watch was not active (another poller finished it first): only the
+        caller that gets True may announce the result.
+        """
         values: dict[str, Any] = {"last_state": last_state, "finished_at": utcnow()}
         if message_ts is not None:
             values["message_ts"] = message_ts
         async with self._writer.begin() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 update(process_watches)
                 .where(*_watch_key(process_status_id, channel), process_watches.c.finished_at.is_(None))
                 .values(**values)
+            )
+        return bool(result.rowcount)
+
+    async def reopen_watch(self, process_status_id: str, channel: str) -> None:
+        """Makes a finished watch active again: its announcement could not be posted."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(process_watches)
+                .where(*_watch_key(process_status_id, channel))
+                .values(finished_at=None)
+            )
+
+    async def record_watch_message(self, process_status_id: str, channel: str, message_ts: str) -> None:
+        """Records where a (finished) watch's announcement was posted."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(process_watches)
+                .where(*_watch_key(process_status_id, channel))
+                .values(message_ts=message_ts)
             )
 
 
