@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from bot.bol.models import MAX_BULK_IDS
+from bot.notifier.process_status import ProcessStatusNotifier
+from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL
 from tests.emulators.base import Response
@@ -172,3 +175,40 @@ def test_bol_down_gives_a_clear_ephemeral_error_and_the_notifier_keeps_going(
     bol.clear_faults()
     bol.set_status(process_id, "SUCCESS")
     assert bot.poll_processes() == 1
+
+
+def test_two_replicas_polling_the_same_watches_announce_each_finish_once(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    runtime = bot.runtime
+    process_id = bol.add_process()
+    bot.call(runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
+    bol.set_status(process_id, "SUCCESS")
+
+    async def two_replicas_poll() -> list[int]:
+        other_store = await Store.open(runtime.settings.database_url)  # a second replica's own pool
+        try:
+            other = ProcessStatusNotifier(
+                runtime.bol, other_store, runtime.poster, runtime.metrics, fallback_channel=PROCESS_CHANNEL
+            )
+            return list(await asyncio.gather(runtime.process_notifier.poll_once(), other.poll_once()))
+        finally:
+            await other_store.close()
+
+    assert sorted(bot.call(two_replicas_poll())) == [0, 1]
+    assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
+
+
+def test_an_announcement_that_cannot_be_posted_is_retried(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    process_id = bol.add_process()
+    bot.call(bot.runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
+    bol.set_status(process_id, "FAILURE", error_message="nope")
+    slack.fail_next(1, Response(status=500, body={"ok": False, "error": "internal_error"}))
+
+    assert bot.poll_processes() == 0
+    assert messages_in(slack, PROCESS_CHANNEL) == []
+    assert bot.poll_processes() == 1
+    assert bot.poll_processes() == 0
+    assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
