@@ -593,6 +593,9 @@ def test_private_metadata_round_trip() -> None:
     )
     bare = reject_modal("42", channel=None, message_ts=None)
     assert parse_reject_metadata(bare["private_metadata"]) == RejectContext("42", None, None)
+    url = "https://hooks.slack.com/actions/T1/123/abc"
+    with_url = reject_modal("42", channel="C1", message_ts=None, response_url=url)
+    assert parse_reject_metadata(with_url["private_metadata"]) == RejectContext("42", "C1", None, url)
 
 
 @pytest.mark.parametrize(
@@ -609,6 +612,8 @@ def test_private_metadata_round_trip() -> None:
         '{"approval_id":"10003","channel":"<!channel>"}',
         '{"approval_id":"10003","channel":"C1","message_ts":"yesterday"}',
         '{"approval_id":"10003","channel":5}',
+        '{"approval_id":"10003","response_url":"javascript:alert(1)"}',
+        '{"approval_id":"10003","response_url":"https://hooks.slack.com/a b"}',
         "x" * 4000,
     ],
 )

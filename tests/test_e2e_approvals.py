@@ -136,7 +136,7 @@ def test_reject_asks_for_a_reason_in_a_modal_then_rejects_with_it(
 ) -> None:
     approval_id, ts = post_card(bot, slack, commerce, ApprovalKind.BUYER)
 
-    click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    click_url = click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
     opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
     view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
     assert view["callback_id"] == REJECT_MODAL_CALLBACK_ID
@@ -171,6 +171,10 @@ def test_reject_asks_for_a_reason_in_a_modal_then_rejects_with_it(
     assert "Rejected" in text and "Credit limit exceeded" in text
     assert "<!channel>" not in text  # user text is escaped on the card
     assert action_ids(blocks_of(update)) == []
+    # The outcome reaches the rejecter through the clicked card's response_url (modals have none).
+    outcome = wait_for(lambda: slack.responses(click_url), what="the outcome")[0]
+    assert outcome["response_type"] == "ephemeral"
+    assert f"Approval {approval_id} rejected" in outcome["text"]
 
 
 def test_non_approver_is_refused_and_commerce_is_not_called(

@@ -17,6 +17,7 @@ PRIVATE_METADATA_LIMIT = 3000
 _APPROVAL_ID = re.compile(r"^\d{1,19}$")
 _CHANNEL_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 _MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+_RESPONSE_URL = re.compile(r"^https?://[^\s]{1,500}$")
 
 
 @dataclass(frozen=True)
@@ -26,20 +27,33 @@ class RejectContext:
     approval_id: str
     channel: str | None = None
     message_ts: str | None = None
+    response_url: str | None = None
+    """The clicked message's response_url: how the outcome reaches the user (modals have none)."""
 
 
-def _validated(approval_id: object, channel: object, message_ts: object) -> RejectContext:
+def _validated(
+    approval_id: object, channel: object, message_ts: object, response_url: object = None
+) -> RejectContext:
     if not isinstance(approval_id, str) or not _APPROVAL_ID.match(approval_id):
         raise ValueError(f"invalid approval id in reject metadata: {approval_id!r}")
     if channel is not None and (not isinstance(channel, str) or not _CHANNEL_ID.match(channel)):
         raise ValueError(f"invalid channel in reject metadata: {channel!r}")
     if message_ts is not None and (not isinstance(message_ts, str) or not _MESSAGE_TS.match(message_ts)):
         raise ValueError(f"invalid message ts in reject metadata: {message_ts!r}")
-    return RejectContext(approval_id, channel or None, message_ts or None)
+    if response_url is not None and (
+        not isinstance(response_url, str) or not _RESPONSE_URL.match(response_url)
+    ):
+        raise ValueError("invalid response url in reject metadata")
+    return RejectContext(approval_id, channel or None, message_ts or None, response_url or None)
 
 
 def reject_metadata(context: RejectContext) -> str:
-    data = {"approval_id": context.approval_id, "channel": context.channel, "message_ts": context.message_ts}
+    data = {
+        "approval_id": context.approval_id,
+        "channel": context.channel,
+        "message_ts": context.message_ts,
+        "response_url": context.response_url,
+    }
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -50,12 +64,16 @@ def parse_reject_metadata(private_metadata: str) -> RejectContext:
     data: Any = json.loads(private_metadata)  # JSONDecodeError is a ValueError
     if not isinstance(data, dict):
         raise ValueError("reject metadata is not an object")
-    return _validated(data.get("approval_id"), data.get("channel"), data.get("message_ts"))
+    return _validated(
+        data.get("approval_id"), data.get("channel"), data.get("message_ts"), data.get("response_url")
+    )
 
 
-def reject_modal(approval_id: str, *, channel: str | None, message_ts: str | None) -> dict[str, Any]:
+def reject_modal(
+    approval_id: str, *, channel: str | None, message_ts: str | None, response_url: str | None = None
+) -> dict[str, Any]:
     """A modal view with one required reason field; submitting it rejects ``approval_id``."""
-    context = _validated(approval_id, channel, message_ts)
+    context = _validated(approval_id, channel, message_ts, response_url)
     return {
         "type": "modal",
         "callback_id": REJECT_MODAL_CALLBACK_ID,

@@ -83,7 +83,12 @@ class ApprovalButtons:
             if refusal is not None:
                 await reply(respond, error_message(refusal.message))
                 return
-            view = reject_modal(approval_id, channel=request.channel, message_ts=request.message_ts)
+            view = reject_modal(
+                approval_id,
+                channel=request.channel,
+                message_ts=request.message_ts,
+                response_url=body.get("response_url"),
+            )
             await self._runtime.slack.views_open(trigger_id=body.get("trigger_id"), view=view)
         except SlackApiError as error:
             await reply(

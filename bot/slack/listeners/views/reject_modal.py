@@ -7,12 +7,13 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.commerce.models import Decision
 from bot.runtime import Runtime
 from bot.services.decisions import DecisionRequest
 from bot.slack.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
-from bot.slack.blocks.reject_modal import parse_reject_metadata
+from bot.slack.blocks.reject_modal import RejectContext, parse_reject_metadata
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,26 @@ class RejectModal:
             message = (
                 f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
             )
-        await self._tell(user_id, context.channel, message)
+        await self._tell(user_id, context, message)
 
-    async def _tell(self, user_id: str, channel: str | None, text: str) -> None:
-        """Modals have no response_url: the outcome goes to the user as an ephemeral in the card's channel."""
-        if not channel:
-            log.info("no channel to report the reject outcome to %s: %s", user_id, text)
+    async def _tell(self, user_id: str, context: RejectContext, text: str) -> None:
+        """Modals have no response_url of their own: the outcome goes back through the clicked card's,
+        or else as an ephemeral message in the card's channel."""
+        if context.response_url:
+            try:
+                response = await AsyncWebhookClient(context.response_url).send(
+                    text=text, response_type="ephemeral", replace_original=False
+                )
+            except Exception as error:  # expired or unreachable: fall back to an ephemeral message
+                log.warning("response_url failed for the reject outcome: %s", type(error).__name__)
+            else:
+                if response.status_code == 200:
+                    return
+                log.warning("response_url refused the reject outcome (HTTP %s)", response.status_code)
+        if not context.channel:
+            log.info("no way to report the reject outcome to %s: %s", user_id, text)
             return
         try:
-            await self._runtime.poster.post_ephemeral(channel, user_id, text)
+            await self._runtime.poster.post_ephemeral(context.channel, user_id, text)
         except SlackApiError as error:
             log.warning("could not tell %s the reject outcome: %s", user_id, error.response.get("error"))
