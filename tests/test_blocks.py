@@ -579,7 +579,7 @@ def test_reject_modal_is_a_valid_modal() -> None:
         "action_id": REASON_ACTION_ID,
         "multiline": True,
         "min_length": 3,
-        "max_length": 500,
+        "max_length": 200,
     }
     assert len(view["private_metadata"]) <= 3000
     assert " " not in view["private_metadata"]  # compact JSON

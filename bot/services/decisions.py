@@ -25,7 +25,7 @@ from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-COMMERCE_COMMENT_LIMIT = 254  # APRVSTATUS.COMMENTS is VARCHAR(254)
+COMMERCE_COMMENT_LIMIT = 254  # bytes: APRVSTATUS.COMMENTS is VARCHAR(254)
 ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
 """Longer than any decision takes (Commerce timeouts and retries included)."""
 REFUSAL_MESSAGE = "You are not allowed to approve or reject requests. Ask an admin to add you to APPROVERS."
@@ -74,7 +74,8 @@ def commerce_comment(request: DecisionRequest) -> str:
     text = f"{request.decision.verb.capitalize()} in Slack by {who}"
     if request.comment:
         text = f"{text}: {request.comment}"
-    return text[:COMMERCE_COMMENT_LIMIT]
+    # The column counts bytes on most Commerce databases: cut the UTF-8 form, never inside a character.
+    return text.encode()[:COMMERCE_COMMENT_LIMIT].decode(errors="ignore")
 
 
 def action_name(decision: Decision) -> str:

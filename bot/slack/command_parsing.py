@@ -15,11 +15,11 @@ from bot.bol.models import EVENT_TYPES
 from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState
 
 APPROVAL_ID = re.compile(r"^\d{1,19}$")
-PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ENTITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-MAX_COMMENT_LENGTH = 500
+MAX_COMMENT_LENGTH = 200  # Commerce keeps 254 bytes, with "Rejected in Slack by @who (U…): " in front
 MAX_NAME_LENGTH = 100
 MAX_PAGE = 10_000
 MAX_PAGE_SIZE = 100
@@ -161,7 +161,7 @@ def _approval_id(value: str) -> str:
 def _process_id(value: str) -> str:
     if not PROCESS_ID.match(value):
         raise _Invalid(
-            f"Process status id may only use letters, digits, '-' and '_' (at most 100), got {_echo(value)}"
+            f"Process status id may only use letters, digits, '-' and '_' (at most 64), got {_echo(value)}"
         )
     return value
 

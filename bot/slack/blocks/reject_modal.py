@@ -11,7 +11,7 @@ from bot.slack.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID, REJECT_MODAL
 from bot.slack.blocks.text import MODAL_TITLE_LIMIT, code, plain, section
 
 REASON_MIN_LENGTH = 3
-REASON_MAX_LENGTH = 500
+REASON_MAX_LENGTH = 200  # as MAX_COMMENT_LENGTH in command_parsing: Commerce keeps 254 bytes
 PRIVATE_METADATA_LIMIT = 3000
 
 _APPROVAL_ID = re.compile(r"^\d{1,19}$")
