@@ -74,9 +74,16 @@ def post_card(
 
 
 def click(
-    sender: SlackRequestSender, slack: SlackEmulator, action_id: str, approval_id: str, user: str, ts: str
+    sender: SlackRequestSender,
+    slack: SlackEmulator,
+    action_id: str,
+    approval_id: str,
+    user: str,
+    ts: str,
+    response_url: str | None = None,
 ) -> str:
-    response_url = slack.new_response_url()
+    """A signed click on the card's button; returns the response_url the bot answers at."""
+    response_url = response_url or slack.new_response_url()
     response = sender.block_action(
         action_id,
         approval_id,
@@ -230,15 +237,7 @@ def test_concurrent_clicks_cause_exactly_one_commerce_post(
 
     def click_now(user: str, url: str) -> None:
         barrier.wait()
-        response = sender.block_action(
-            APPROVE_ACTION_ID,
-            approval_id,
-            user_id=user,
-            channel_id=APPROVALS_CHANNEL,
-            message_ts=ts,
-            response_url=url,
-        )
-        assert response.status_code == 200
+        click(sender, slack, APPROVE_ACTION_ID, approval_id, user, ts, response_url=url)
 
     threads = [
         threading.Thread(target=click_now, args=(u, url)) for u, url in zip(clickers, urls, strict=True)

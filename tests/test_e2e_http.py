@@ -16,6 +16,7 @@ from tests.conftest import APPROVALS_CHANNEL, APPROVER, OUTSIDER
 from tests.emulators.base import Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
+from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 
@@ -23,12 +24,7 @@ from tests.waiting import wait_for
 def approvals(
     sender: SlackRequestSender, slack: SlackEmulator, text: str, user: str = APPROVER
 ) -> dict[str, Any]:
-    response_url = slack.new_response_url()
-    response = sender.slash_command(
-        "/approvals", text, user_id=user, channel_id=APPROVALS_CHANNEL, response_url=response_url
-    )
-    assert response.status_code == 200
-    return wait_for(lambda: slack.responses(response_url), what=f"the answer to /approvals {text}")[0]
+    return run_command(sender, slack, "/approvals", text, user=user, channel=APPROVALS_CHANNEL)
 
 
 def text_of(answer: dict[str, Any]) -> str:

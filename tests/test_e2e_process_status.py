@@ -14,8 +14,8 @@ from tests.conftest import APPROVER, PROCESS_CHANNEL
 from tests.emulators.base import Response
 from tests.emulators.bol import BolEmulator
 from tests.emulators.slack import SlackEmulator
+from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
-from tests.waiting import wait_for
 
 WATCH_CHANNEL = "C_OPS"
 
@@ -23,12 +23,7 @@ WATCH_CHANNEL = "C_OPS"
 def command(
     sender: SlackRequestSender, slack: SlackEmulator, text: str, channel: str = WATCH_CHANNEL
 ) -> dict[str, Any]:
-    response_url = slack.new_response_url()
-    response = sender.slash_command(
-        "/process-status", text, user_id=APPROVER, channel_id=channel, response_url=response_url
-    )
-    assert response.status_code == 200
-    return wait_for(lambda: slack.responses(response_url), what=f"the answer to /process-status {text}")[0]
+    return run_command(sender, slack, "/process-status", text, user=APPROVER, channel=channel)
 
 
 def messages_in(slack: SlackEmulator, channel: str) -> list[dict[str, Any]]:
