@@ -657,6 +657,14 @@ def test_process_failure_shows_bol_error_message() -> None:
     assert "Error from bol.com" in rendered
 
 
+def test_announcement_credits_the_watcher_without_letting_a_bad_id_mention_anyone() -> None:
+    rendered = check_message(process_status_message(process(), watched_by="U123ABC"))
+    assert "Watched by <@U123ABC>" in rendered
+    hostile = check_message(process_status_message(process(), watched_by="<!channel>"))
+    assert "<!channel>" not in hostile
+    assert "Watched by" not in check_message(process_status_message(process()))
+
+
 def test_process_purged_message() -> None:
     rendered = check_message(process_purged_message("1234567"))
     assert "1234567" in rendered and "watch has ended" in rendered

@@ -52,6 +52,7 @@ def test_watch_then_success_posts_exactly_one_message_in_the_watch_channel(
     assert len(posted) == 1
     assert "SUCCESS" in text_of(posted[0]) or "Success" in text_of(posted[0])
     assert "987654321" in text_of(posted[0])
+    assert f"<@{APPROVER}>" in text_of(posted[0])  # who asked to be told
 
 
 def test_failure_message_carries_bol_error_message(

@@ -65,7 +65,10 @@ class ProcessStatusNotifier:
         if purged or status is None:
             final_state, message = PURGED, process_purged_message(watch.process_status_id)
         elif status.state.is_final:
-            final_state, message = status.state.value, process_status_message(status)
+            final_state, message = (
+                status.state.value,
+                process_status_message(status, watched_by=watch.slack_user_id),
+            )
         else:
             return 0
         # Finishing the watch is the claim to announce it: of several pollers (replicas), one wins.

@@ -16,6 +16,7 @@ from bot.slack.blocks.text import (
     pack_lines,
     quote,
     section,
+    user_mention,
 )
 from bot.slack.blocks.types import Block, Message
 
@@ -38,8 +39,11 @@ def _headline(status: ProcessStatus) -> str:
     return f"{STATE_EMOJI[status.state]} *{status.state.value}*: {description}"
 
 
-def process_status_message(status: ProcessStatus) -> Message:
-    """One process status: state, what it was, and bol's error message when it failed."""
+def process_status_message(status: ProcessStatus, *, watched_by: str | None = None) -> Message:
+    """One process status: state, what it was, and bol's error message when it failed.
+
+    ``watched_by`` (a Slack user id) credits whoever asked to be told, on the notifier's announcement.
+    """
     blocks: list[Block] = [
         section(_headline(status)),
         fields_section(
@@ -53,6 +57,8 @@ def process_status_message(status: ProcessStatus) -> Message:
     ]
     if status.error_message and status.error_message.strip():
         blocks.append(section(f"*Error from bol.com*\n{quote(status.error_message.strip())}"))
+    if watched_by:
+        blocks.append(context(f"Watched by {user_mention(watched_by)}"))
     entity = f" for {escape(status.entity_id)}" if status.entity_id else ""
     text = (
         f"{STATE_EMOJI[status.state]} {escape(status.event_type)}{entity} {STATE_WORDS[status.state]} "
