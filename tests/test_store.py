@@ -409,13 +409,9 @@ def test_watch_lifecycle(database_url: str) -> None:
         assert active[0].slack_user_id == "U1"
         assert (active[0].last_state, active[0].message_ts, active[0].finished_at) == (None, None, None)
 
-        await store.set_watch_state("P1", "C1", "PENDING", "9.1")
-        await store.set_watch_state("P1", "C1", "RUNNING")  # keeps message_ts
-        watch = await store.get_watch("P1", "C1")
-        assert watch is not None
-        assert (watch.last_state, watch.message_ts) == ("RUNNING", "9.1")
-
-        await store.finish_watch("P1", "C1", "SUCCESS", None)
+        assert await store.finish_watch("P1", "C1", "SUCCESS") is True
+        assert await store.finish_watch("P1", "C1", "SUCCESS") is False  # only one finisher announces
+        await store.record_watch_message("P1", "C1", "9.1")
         assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [
             ("P1", "C2"),
             ("P2", "C1"),
@@ -442,7 +438,7 @@ def test_watch_lifecycle(database_url: str) -> None:
 
         assert await store.remove_watch("P1", "C2") is True
         assert await store.remove_watch("P1", "C2") is False
-        await store.finish_watch("P2", "C1", "FAILURE", "5.5")
+        assert await store.finish_watch("P2", "C1", "FAILURE") is True
         assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [("P1", "C1")]
 
     with_store(database_url, body)

@@ -72,7 +72,7 @@ class ProcessStatusNotifier:
         else:
             return 0
         # Finishing the watch is the claim to announce it: of several pollers (replicas), one wins.
-        if not await self._store.finish_watch(watch.process_status_id, watch.channel, final_state, None):
+        if not await self._store.finish_watch(watch.process_status_id, watch.channel, final_state):
             return 0
         try:
             ts = await self._post(watch, *message)
@@ -87,9 +87,6 @@ class ProcessStatusNotifier:
     async def _post(self, watch: Watch, text: str, blocks: Blocks) -> str:
         """Posts in the watch's channel, falling back to the default channel if the bot can't post there."""
         try:
-            if watch.message_ts:
-                await self._poster.update(watch.channel, watch.message_ts, text, blocks)
-                return watch.message_ts
             return await self._poster.post(watch.channel, text, blocks)
         except SlackApiError as error:
             if error.response.get("error") not in UNDELIVERABLE or watch.channel == self._fallback_channel:

@@ -357,36 +357,17 @@ class Store:
             ).first()
         return None if row is None else _watch(row)
 
-    async def set_watch_state(
-        self, process_status_id: str, channel: str, last_state: str, message_ts: str | None = None
-    ) -> None:
-        """Records progress of an active watch; ``message_ts=None`` keeps the stored one."""
-        values: dict[str, Any] = {"last_state": last_state}
-        if message_ts is not None:
-            values["message_ts"] = message_ts
-        async with self._writer.begin() as conn:
-            await conn.execute(
-                update(process_watches)
-                .where(*_watch_key(process_status_id, channel), process_watches.c.finished_at.is_(None))
-                .values(**values)
-            )
-
-    async def finish_watch(
-        self, process_status_id: str, channel: str, last_state: str, message_ts: str | None
-    ) -> bool:
-        """Marks an active watch finished; ``message_ts=None`` keeps the stored one.
+    async def finish_watch(self, process_status_id: str, channel: str, last_state: str) -> bool:
+        """Marks an active watch finished in ``last_state``.
 
         Returns False when the watch was not active (another poller finished it first): only the
         caller that gets True may announce the result.
         """
-        values: dict[str, Any] = {"last_state": last_state, "finished_at": utcnow()}
-        if message_ts is not None:
-            values["message_ts"] = message_ts
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(process_watches)
                 .where(*_watch_key(process_status_id, channel), process_watches.c.finished_at.is_(None))
-                .values(**values)
+                .values(last_state=last_state, finished_at=utcnow())
             )
         return bool(result.rowcount)
 
