@@ -13,8 +13,8 @@ from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.decisions import ABANDONED_CLAIM_AFTER
-from bot.services.order_details import OrderDetails
-from bot.slack.blocks.approval_card import approval_card, decided_elsewhere_card, not_found_card
+from bot.services.order_details import OrderDetails, closed_card
+from bot.slack.blocks.approval_card import approval_card
 from bot.slack.cards import CardUpdater
 from bot.slack.poster import SlackPoster
 from bot.storage.records import CardState, DecisionState
@@ -91,11 +91,15 @@ class ApprovalsNotifier:
         return 1
 
     async def _redraw_decided(self, approval_id: str, channel: str, ts: str) -> None:
-        try:
-            text, blocks = decided_elsewhere_card(await self._commerce.get_approval(approval_id))
-        except ApprovalNotFound:
-            text, blocks = not_found_card(approval_id)
+        text, blocks = await closed_card(approval_id, await self._current(approval_id), self._order_details)
         await self._poster.update(channel, ts, text, blocks)
+
+    async def _current(self, approval_id: str) -> Approval | None:
+        """The approval as Commerce has it now; ``None`` when Commerce no longer has it."""
+        try:
+            return await self._commerce.get_approval(approval_id)
+        except ApprovalNotFound:
+            return None
 
     async def _release_stale_claims(self) -> None:
         for card in await self._store.stale_posting_cards(datetime.now(UTC) - STALE_POSTING_AFTER):
@@ -121,14 +125,10 @@ class ApprovalsNotifier:
         )
 
     async def _close_card(self, approval_id: str) -> None:
-        try:
-            approval = await self._commerce.get_approval(approval_id)
-        except ApprovalNotFound:
-            text, blocks = not_found_card(approval_id)
-        else:
-            if approval.is_pending:
-                return  # listed late; still open
-            text, blocks = decided_elsewhere_card(approval, await self._order_details.for_approval(approval))
+        approval = await self._current(approval_id)
+        if approval is not None and approval.is_pending:
+            return  # listed late; still open
+        text, blocks = await closed_card(approval_id, approval, self._order_details)
         if await self._cards.replace(
             approval_id, CardState.DECIDED_ELSEWHERE, text, blocks, only_if_open=True
         ):

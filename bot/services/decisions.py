@@ -16,9 +16,9 @@ from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Approval, Decision
 from bot.metrics import Metrics
-from bot.services.order_details import OrderDetails
+from bot.services.order_details import OrderDetails, closed_card
 from bot.slack.approvers import ApproverDirectory
-from bot.slack.blocks.approval_card import decided_card, decided_elsewhere_card, not_found_card
+from bot.slack.blocks.approval_card import decided_card
 from bot.slack.cards import CardUpdater
 from bot.storage.records import AuditEntry, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
@@ -242,9 +242,7 @@ class DecisionService:
     async def _close_card(
         self, approval_id: str, request: DecisionRequest, approval: Approval | None
     ) -> None:
-        text, blocks = (
-            decided_elsewhere_card(approval) if approval is not None else not_found_card(approval_id)
-        )
+        text, blocks = await closed_card(approval_id, approval, self._order_details)
         await self._cards.replace(
             approval_id, CardState.DECIDED_ELSEWHERE, text, blocks, also=(request.channel, request.message_ts)
         )

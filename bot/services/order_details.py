@@ -8,6 +8,8 @@ import logging
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind, OrderSummary
+from bot.slack.blocks.approval_card import decided_elsewhere_card, not_found_card
+from bot.slack.blocks.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +40,10 @@ class OrderDetails:
         except ValueError as error:  # an entity id that is not an order id
             log.debug("no order details for approval %s: %s", approval.id, error)
         return None
+
+
+async def closed_card(approval_id: str, approval: Approval | None, order_details: OrderDetails) -> Message:
+    """The card of an approval no longer pending in Commerce (``None``: no longer there at all)."""
+    if approval is None:
+        return not_found_card(approval_id)
+    return decided_elsewhere_card(approval, await order_details.for_approval(approval))
