@@ -114,11 +114,15 @@ class DecisionService:
 
     async def refusal(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal (recorded in the audit log) when the user may not decide, else None."""
+        result = await self._refused(request)
+        if result is not None:
+            await self._record(request, result)
+        return result
+
+    async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         if await self._approvers.is_approver(request.slack_user_id):
             return None
-        result = DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
-        await self._record(request, result)
-        return result
+        return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
 
     async def _record(self, request: DecisionRequest, result: DecisionResult) -> None:
         self._metrics.decisions.labels(action_name(request.decision), result.outcome.value).inc()
@@ -134,8 +138,9 @@ class DecisionService:
         )
 
     async def _decide(self, request: DecisionRequest) -> DecisionResult:
-        if not await self._approvers.is_approver(request.slack_user_id):
-            return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
         existing = await self._claim(request)
         if existing is not None:
             return self._already_claimed(request, existing.slack_user_id, existing.action, existing.state)
