@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -255,6 +256,24 @@ def _ensure_sqlite_parent(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switches the file to WAL mode (a no-op once it is WAL).
+
+    The switch needs a lock that busy_timeout does not wait for: when two processes open a new
+    database at once, one gets "database is locked" straight away, so it tries again, within the
+    busy timeout. Only a brand-new file ever waits here.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _install_sqlite_hooks(engine: AsyncEngine, *, file_backed: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -265,7 +284,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, file_backed: bool) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             if file_backed:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor)
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
