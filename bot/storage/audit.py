@@ -1,0 +1,49 @@
+"""The audit log: one row per decision attempt from Slack, whatever its outcome; never updated."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from bot.storage.db import audit_log
+from bot.storage.records import AuditEntry
+from bot.storage.rows import Rows
+
+
+class AuditRows(Rows):
+    async def record_audit(self, entry: AuditEntry) -> int:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                insert(audit_log).values(
+                    at=entry.at or self._clock(),
+                    slack_user_id=entry.slack_user_id,
+                    action=entry.action,
+                    approval_id=entry.approval_id,
+                    outcome=entry.outcome,
+                    comment=entry.comment,
+                    detail=entry.detail,
+                )
+            )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def audit_entries(self, approval_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Newest first; only ``approval_id``'s entries when given."""
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if approval_id is not None:
+            query = query.where(audit_log.c.approval_id == approval_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            AuditEntry(
+                slack_user_id=row.slack_user_id,
+                action=row.action,
+                approval_id=row.approval_id,
+                outcome=row.outcome,
+                comment=row.comment,
+                detail=row.detail,
+                at=row.at,
+                id=row.id,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,161 @@
+"""Approval card rows: one per approval, claimed before posting so a card is posted once.
+
+A card goes POSTING (claimed) -> PENDING (posted) -> APPROVED | REJECTED | DECIDED_ELSEWHERE. A
+POSTING claim older than ``STALE_POSTING_AFTER`` was left by a process that died before posting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.db import approval_cards
+from bot.storage.records import CardRecord, CardState
+from bot.storage.rows import IN_LIST_CHUNK, Rows
+
+log = logging.getLogger(__name__)
+
+STALE_POSTING_AFTER = timedelta(minutes=10)
+"""Longer than any post takes, Slack rate-limit waits included."""
+
+
+class CardRows(Rows):
+    async def claim_card(self, approval_id: str, kind: str) -> bool:
+        """Claims the right to post this approval's card (state POSTING); False if any row exists."""
+        try:
+            async with self._writer.begin() as conn:
+                await conn.execute(
+                    insert(approval_cards).values(
+                        approval_id=approval_id,
+                        kind=kind,
+                        state=CardState.POSTING.value,
+                        updated_at=self._clock(),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def card_posted(self, approval_id: str, channel: str, ts: str) -> bool:
+        """Records where the card went. True if it is now PENDING; False if, while it was being posted,
+        the approval was decided from Slack (its state is kept, only channel/ts are recorded)."""
+        now = self._clock()
+        where = {"channel": channel, "ts": ts, "posted_at": now, "updated_at": now}
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(approval_cards)
+                .where(
+                    approval_cards.c.approval_id == approval_id,
+                    approval_cards.c.state == CardState.POSTING.value,
+                )
+                .values(state=CardState.PENDING.value, **where)
+            )
+            if result.rowcount == 1:
+                return True
+            result = await conn.execute(
+                update(approval_cards).where(approval_cards.c.approval_id == approval_id).values(**where)
+            )
+            if result.rowcount == 1:
+                return False
+            # The claim was released meanwhile (e.g. treated as stale): record the card anyway so it is
+            # tracked; kind is unknown here.
+            log.warning("card for approval %s was posted but its claim was gone", approval_id)
+            await conn.execute(
+                insert(approval_cards).values(
+                    approval_id=approval_id, kind="unknown", state=CardState.PENDING.value, **where
+                )
+            )
+            return True
+
+    async def release_card(self, approval_id: str) -> None:
+        """Deletes a POSTING claim (the post failed) so a later poll posts the card again."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                delete(approval_cards).where(
+                    approval_cards.c.approval_id == approval_id,
+                    approval_cards.c.state == CardState.POSTING.value,
+                )
+            )
+
+    async def release_stale_card_claims(self) -> list[str]:
+        """Releases POSTING claims older than ``STALE_POSTING_AFTER``; the approval ids released."""
+        stale = await self.stale_posting_cards(self._clock() - STALE_POSTING_AFTER)
+        for card in stale:
+            log.warning("approval %s was claimed but never posted; it will be posted again", card.approval_id)
+            await self.release_card(card.approval_id)
+        return [card.approval_id for card in stale]
+
+    async def get_card(self, approval_id: str) -> CardRecord | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
+            ).first()
+        return None if row is None else _card(row)
+
+    async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]:
+        """Which of these approvals already have a card row (in any state): one query per 500 ids."""
+        ids = list(dict.fromkeys(approval_ids))
+        known: set[str] = set()
+        async with self._engine.connect() as conn:
+            for start in range(0, len(ids), IN_LIST_CHUNK):
+                chunk = ids[start : start + IN_LIST_CHUNK]
+                result = await conn.execute(
+                    select(approval_cards.c.approval_id).where(approval_cards.c.approval_id.in_(chunk))
+                )
+                known.update(str(row[0]) for row in result)
+        return known
+
+    async def open_cards(self) -> list[CardRecord]:
+        """Posted cards whose approval is not decided yet (state PENDING), oldest first."""
+        return await self._cards_in(CardState.PENDING)
+
+    async def stale_posting_cards(self, older_than: datetime) -> list[CardRecord]:
+        """POSTING claims older than ``older_than`` (aware): left behind by a crash between claim and post."""
+        return await self._cards_in(CardState.POSTING, approval_cards.c.updated_at < older_than)
+
+    async def _cards_in(self, state: CardState, *where: Any) -> list[CardRecord]:
+        query = (
+            select(approval_cards)
+            .where(approval_cards.c.state == state.value, *where)
+            .order_by(approval_cards.c.posted_at, approval_cards.c.updated_at, approval_cards.c.approval_id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_card(row) for row in rows]
+
+    async def set_card_state(self, approval_id: str, state: CardState) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(approval_cards)
+                .where(approval_cards.c.approval_id == approval_id)
+                .values(state=state.value, updated_at=self._clock())
+            )
+
+    async def transition_card(self, approval_id: str, from_state: CardState, to_state: CardState) -> bool:
+        """Compare-and-set: moves the card to ``to_state`` only if it is in ``from_state``."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(approval_cards)
+                .where(
+                    approval_cards.c.approval_id == approval_id, approval_cards.c.state == from_state.value
+                )
+                .values(state=to_state.value, updated_at=self._clock())
+            )
+        return result.rowcount == 1
+
+
+def _card(row: Row[Any]) -> CardRecord:
+    return CardRecord(
+        approval_id=row.approval_id,
+        kind=row.kind,
+        state=CardState(row.state),
+        channel=row.channel,
+        ts=row.ts,
+        posted_at=row.posted_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,115 @@
+"""Decision claim rows: one per approval, so of any number of clicks only one talks to Commerce.
+
+A claim is IN_PROGRESS while its owner decides and DONE once Commerce accepted; DONE claims stay, so
+later clicks learn who decided. An IN_PROGRESS claim older than ``ABANDONED_CLAIM_AFTER`` was left by
+a process that died mid-decision and is taken over by the next claimant.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.db import decision_claims
+from bot.storage.records import DecisionClaim, DecisionState
+from bot.storage.rows import CLAIM_ATTEMPTS, Rows
+
+log = logging.getLogger(__name__)
+
+ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
+"""Longer than any decision takes (Commerce timeouts and retries included)."""
+
+
+class DecisionRows(Rows):
+    async def claim_decision(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
+        """Atomically claims the decision: None when this call got it, else the claim in the way.
+
+        An abandoned claim (see the module) is dropped and claimed afresh; the caller re-reads the
+        approval before acting anyway.
+        """
+        existing = await self._insert_claim(approval_id, slack_user_id, action)
+        if existing is None or existing.state is not DecisionState.IN_PROGRESS:
+            return existing
+        abandoned_before = self._clock() - ABANDONED_CLAIM_AFTER
+        if existing.claimed_at >= abandoned_before:
+            return existing
+        if await self.release_decision(approval_id, claimed_before=abandoned_before):
+            log.warning(
+                "approval %s: dropped a decision claim abandoned by %s", approval_id, existing.slack_user_id
+            )
+        return await self._insert_claim(approval_id, slack_user_id, action)
+
+    async def _insert_claim(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                async with self._writer.begin() as conn:
+                    await conn.execute(
+                        insert(decision_claims).values(
+                            approval_id=approval_id,
+                            slack_user_id=slack_user_id,
+                            action=action,
+                            state=DecisionState.IN_PROGRESS.value,
+                            claimed_at=self._clock(),
+                        )
+                    )
+            except IntegrityError:
+                existing = await self.get_decision(approval_id)
+                if existing is not None:
+                    return existing
+                continue  # released between our INSERT and the read: try again
+            return None
+        raise RuntimeError(f"could not claim the decision on approval {approval_id}: claim kept flapping")
+
+    async def get_decision(self, approval_id: str) -> DecisionClaim | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(decision_claims).where(decision_claims.c.approval_id == approval_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return DecisionClaim(
+            approval_id=row.approval_id,
+            slack_user_id=row.slack_user_id,
+            action=row.action,
+            state=DecisionState(row.state),
+            claimed_at=row.claimed_at,
+        )
+
+    async def decision_under_way(self, approval_id: str) -> bool:
+        """Whether a live (not abandoned) decision from Slack holds the approval right now."""
+        claim = await self.get_decision(approval_id)
+        return (
+            claim is not None
+            and claim.state is DecisionState.IN_PROGRESS
+            and claim.claimed_at > self._clock() - ABANDONED_CLAIM_AFTER
+        )
+
+    async def finish_decision(self, approval_id: str) -> None:
+        """Commerce accepted the decision: the claim becomes DONE and stays (later clicks see who decided)."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(decision_claims)
+                .where(decision_claims.c.approval_id == approval_id)
+                .values(state=DecisionState.DONE.value)
+            )
+
+    async def release_decision(self, approval_id: str, *, claimed_before: datetime | None = None) -> bool:
+        """Drops an IN_PROGRESS claim (the Commerce call failed) so it can be retried. DONE claims stay.
+
+        With ``claimed_before`` (aware) only a claim older than that goes: one abandoned by a process
+        that died mid-decision. Returns whether a claim was dropped.
+        """
+        conditions = [
+            decision_claims.c.approval_id == approval_id,
+            decision_claims.c.state == DecisionState.IN_PROGRESS.value,
+        ]
+        if claimed_before is not None:
+            conditions.append(decision_claims.c.claimed_at < claimed_before)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(decision_claims).where(*conditions))
+        return bool(result.rowcount)
