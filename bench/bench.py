@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.commerce.models import ApprovalKind
 from bot.settings import Settings
-from bot.slack.blocks.ids import APPROVE_ACTION_ID
+from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.emulators.bol import BolEmulator
 from tests.emulators.commerce import CommerceEmulator

@@ -1,9 +1,13 @@
-"""Builds and owns every long-lived part of the bot: clients, store, services, notifiers."""
+"""Builds and owns every long-lived part of the bot: clients, store, services, listeners, pollers.
+
+The one place that reads ``Settings``: everything it builds gets plain values and the parts it uses.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -11,26 +15,31 @@ from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.poller import Poller
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.settings import Settings
-from bot.slack.approvers import ApproverDirectory
-from bot.slack.cards import CardUpdater
-from bot.slack.poster import SlackPoster
+from bot.slack.inbound.app import build_bolt_app
+from bot.slack.inbound.listeners import register_listeners
+from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.cards import ApprovalCards
+from bot.slack.outbound.poster import SlackPoster
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
 
 
+def configure_slack_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
+    client.base_url = settings.slack_api_url
+    # 429s are retried after Retry-After. Dropped connections are not: Slack may already have
+    # created the message, and a retried chat.postMessage would post the card twice.
+    client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
+    return client
+
+
 def slack_client(settings: Settings) -> AsyncWebClient:
-    return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        # 429s are retried after Retry-After. Dropped connections are not: Slack may already have
-        # created the message, and a retried chat.postMessage would post the card twice.
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)],
-    )
+    return configure_slack_client(AsyncWebClient(token=settings.slack_bot_token.get_secret_value()), settings)
 
 
 def commerce_client(settings: Settings) -> CommerceClient:
@@ -58,60 +67,85 @@ class Runtime:
     settings: Settings
     metrics: Metrics
     store: Store
+    bolt_app: AsyncApp
     slack: AsyncWebClient
     commerce: CommerceClient
     bol: BolClient
     poster: SlackPoster
-    approvers: ApproverDirectory
-    cards: CardUpdater
+    cards: ApprovalCards
     order_details: OrderDetails
     decisions: DecisionService
-    approvals_notifier: ApprovalsNotifier
-    process_notifier: ProcessStatusNotifier
+    pollers: tuple[Poller, ...]
 
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
         metrics = Metrics()
         store = await Store.open(settings.database_url)
-        slack = slack_client(settings)
+        bolt_app = build_bolt_app(
+            settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
+        )
+        slack = configure_slack_client(bolt_app.client, settings)
         commerce = commerce_client(settings)
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
-        approvers = ApproverDirectory(slack, settings.approvers)
-        cards = CardUpdater(store, poster)
+        approvers = SlackApproverDirectory(slack, settings.approvers)
+        cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)
-        return cls(
-            settings=settings,
-            metrics=metrics,
-            store=store,
-            slack=slack,
+        decisions = DecisionService(
+            commerce, store, approvers=approvers, cards=cards, order_details=order_details, metrics=metrics
+        )
+        register_listeners(
+            bolt_app,
             commerce=commerce,
             bol=bol,
-            poster=poster,
+            store=store,
+            decisions=decisions,
             approvers=approvers,
-            cards=cards,
             order_details=order_details,
-            decisions=DecisionService(
+            poster=poster,
+            metrics=metrics,
+            process_status_channel=settings.process_status_channel,
+        )
+        pollers: tuple[Poller, ...] = (
+            ApprovalsNotifier(
                 commerce,
                 store,
-                approvers=approvers,
-                cards=cards,
-                order_details=order_details,
-                metrics=metrics,
-            ),
-            approvals_notifier=ApprovalsNotifier(
-                commerce,
-                store,
-                poster,
                 cards,
                 metrics,
                 channel=settings.approvals_channel,
                 order_details=order_details,
+                interval_seconds=settings.approvals_poll_seconds,
             ),
-            process_notifier=ProcessStatusNotifier(
-                bol, store, poster, metrics, fallback_channel=settings.process_status_channel
+            ProcessStatusNotifier(
+                bol,
+                store,
+                poster,
+                metrics,
+                fallback_channel=settings.process_status_channel,
+                interval_seconds=settings.process_status_poll_seconds,
             ),
         )
+        return cls(
+            settings=settings,
+            metrics=metrics,
+            store=store,
+            bolt_app=bolt_app,
+            slack=slack,
+            commerce=commerce,
+            bol=bol,
+            poster=poster,
+            cards=cards,
+            order_details=order_details,
+            decisions=decisions,
+            pollers=pollers,
+        )
+
+    def poller(self, name: str) -> Poller:
+        """The poller called ``name``; ``KeyError`` when there is none."""
+        for poller in self.pollers:
+            if poller.name == name:
+                return poller
+        raise KeyError(name)
 
     async def close(self) -> None:
         await self.commerce.aclose()

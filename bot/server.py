@@ -13,8 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.notifier.runner import run_periodically
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.slack.app import build_bolt_app
-from bot.web.server import build_web_app
+from bot.web.routes import build_web_app
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,9 @@ class BotServer:
 
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings)
-        bolt_app = build_bolt_app(runtime)
-        self._runner = web.AppRunner(build_web_app(bolt_app, runtime), access_log=None)
+        bolt_app = runtime.bolt_app
+        web_app = build_web_app(bolt_app, database_ready=runtime.store.ping, metrics=runtime.metrics)
+        self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.settings.port)
         await site.start()
@@ -81,22 +81,8 @@ class BotServer:
             log.info("connected to Slack in Socket Mode")
         if self.settings.notifier_enabled:
             self._tasks = [
-                asyncio.create_task(
-                    run_periodically(
-                        "approvals",
-                        self.settings.approvals_poll_seconds,
-                        runtime.approvals_notifier.poll_once,
-                        runtime.metrics,
-                    )
-                ),
-                asyncio.create_task(
-                    run_periodically(
-                        "process_status",
-                        self.settings.process_status_poll_seconds,
-                        runtime.process_notifier.poll_once,
-                        runtime.metrics,
-                    )
-                ),
+                asyncio.create_task(run_periodically(poller, runtime.metrics), name=f"poller:{poller.name}")
+                for poller in runtime.pollers
             ]
         log.info(
             "approvals-bot listening on %s:%s (notifier %s)",

@@ -36,10 +36,10 @@ class RunningBot:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def poll_approvals(self) -> int:
-        return self.call(self.runtime.approvals_notifier.poll_once())
+        return self.call(self.runtime.poller("approvals").poll_once())
 
     def poll_processes(self) -> int:
-        return self.call(self.runtime.process_notifier.poll_once())
+        return self.call(self.runtime.poller("process_status").poll_once())
 
     def stop(self) -> None:
         try:

@@ -19,7 +19,8 @@ from bot.commerce.models import (
     Decision,
     OrderSummary,
 )
-from bot.slack.blocks import (
+from bot.slack.inbound.parsing.approvals import ListApprovals, parse_approvals_command
+from bot.slack.outbound.blocks import (
     RejectContext,
     approval_card,
     approval_detail,
@@ -39,16 +40,15 @@ from bot.slack.blocks import (
     truncate,
     watch_confirmation,
 )
-from bot.slack.blocks.approval_card import format_money
-from bot.slack.blocks.ids import (
+from bot.slack.outbound.blocks.approval_card import format_money
+from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     REASON_ACTION_ID,
     REASON_BLOCK_ID,
     REJECT_ACTION_ID,
     REJECT_MODAL_CALLBACK_ID,
 )
-from bot.slack.blocks.text import EN_DASH, slack_date
-from bot.slack.command_parsing import ListApprovals, parse_approvals_command
+from bot.slack.outbound.blocks.text import EN_DASH, slack_date
 
 HOSTILE = "<!channel> & <@U999> <https://evil.example|click> <!here>"
 SUBMITTED = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)

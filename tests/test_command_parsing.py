@@ -8,20 +8,22 @@ import pytest
 
 from bot.bol.models import EVENT_TYPES
 from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState
-from bot.slack.command_parsing import (
+from bot.slack.inbound.parsing.approvals import (
     ApproveApproval,
     ListApprovals,
-    ProcessesByEntity,
     RejectApproval,
     ShowApproval,
-    ShowHelp,
+    parse_approvals_command,
+)
+from bot.slack.inbound.parsing.common import ShowHelp
+from bot.slack.inbound.parsing.process_status import (
+    ProcessesByEntity,
     ShowProcess,
     UnwatchProcess,
     WatchProcess,
-    list_command_text,
-    parse_approvals_command,
     parse_process_status_command,
 )
+from bot.slack.outbound.blocks.command_text import list_command_text
 
 
 def query_of(text: str) -> ApprovalQuery:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.commerce.models import Decision
-from bot.services.decisions import COMMERCE_COMMENT_LIMIT, DecisionRequest, commerce_comment
+from bot.limits import COMMERCE_COMMENT_BYTES
+from bot.services.decisions import DecisionRequest, commerce_comment
 
 
 def test_comment_names_the_slack_user_and_keeps_the_reason() -> None:
@@ -16,6 +17,6 @@ def test_comment_names_the_slack_user_and_keeps_the_reason() -> None:
 def test_long_multibyte_reason_is_cut_to_the_column_bytes_without_breaking_a_character() -> None:
     request = DecisionRequest("10003", Decision.REJECT, "U123", "jürgen", "Überfällig € " * 40)
     comment = commerce_comment(request)
-    assert len(comment.encode()) <= COMMERCE_COMMENT_LIMIT
+    assert len(comment.encode()) <= COMMERCE_COMMENT_BYTES
     assert comment.startswith("Rejected in Slack by @jürgen (U123): Überfällig")
     assert comment.encode().decode() == comment  # still valid UTF-8 end to end

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bot.commerce.models import ApprovalKind
-from bot.slack.blocks.ids import APPROVE_ACTION_ID
+from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
 from tests.emulators.base import RecordedRequest, Response

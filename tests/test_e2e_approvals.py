@@ -14,7 +14,7 @@ import pytest
 from bot.commerce.models import ApprovalKind, ApprovalState, Decision
 from bot.notifier.failures import NotifierRoundIncomplete
 from bot.services.decisions import DecisionRequest
-from bot.slack.blocks.ids import (
+from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     REASON_ACTION_ID,
     REASON_BLOCK_ID,

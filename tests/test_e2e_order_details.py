@@ -12,7 +12,7 @@ from typing import Any
 from bot.commerce.models import ApprovalKind
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.services.order_details import OrderDetails
-from bot.slack.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL
 from tests.emulators.base import RecordedRequest, Response
@@ -124,7 +124,6 @@ def test_slow_order_details_do_not_hold_the_card_back(
     notifier = ApprovalsNotifier(
         runtime.commerce,
         runtime.store,
-        runtime.poster,
         runtime.cards,
         runtime.metrics,
         channel=APPROVALS_CHANNEL,

@@ -187,7 +187,7 @@ def test_two_replicas_polling_the_same_watches_announce_each_finish_once(
             other = ProcessStatusNotifier(
                 runtime.bol, other_store, runtime.poster, runtime.metrics, fallback_channel=PROCESS_CHANNEL
             )
-            return list(await asyncio.gather(runtime.process_notifier.poll_once(), other.poll_once()))
+            return list(await asyncio.gather(runtime.poller("process_status").poll_once(), other.poll_once()))
         finally:
             await other_store.close()
 

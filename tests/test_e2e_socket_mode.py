@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.commerce.models import ApprovalKind
 from bot.server import BotServer
 from bot.settings import Settings
-from bot.slack.blocks.ids import APPROVE_ACTION_ID
+from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER
 from tests.emulators.commerce import CommerceEmulator

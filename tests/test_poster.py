@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster
 from tests.emulators.base import RecordedRequest
 from tests.emulators.slack import SlackEmulator
 

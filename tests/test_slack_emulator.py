@@ -17,8 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.blocks import approval_card, reject_modal
-from bot.slack.blocks.ids import (
+from bot.slack.outbound.blocks import approval_card, reject_modal
+from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     REASON_ACTION_ID,
     REASON_BLOCK_ID,

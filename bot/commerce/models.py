@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, IntEnum
+
+APPROVAL_ID = re.compile(r"[0-9]{1,19}")
+"""An approval id: ASCII digits, at most 19 (Commerce ids are BIGINT). Use with ``fullmatch``."""
+
+
+def is_approval_id(value: str) -> bool:
+    return APPROVAL_ID.fullmatch(value) is not None
 
 
 class ApprovalState(IntEnum):
@@ -34,8 +42,22 @@ class Decision(str, Enum):
     REJECT = "2"
 
     @property
+    def action(self) -> str:
+        """The word for doing it: ``approve`` / ``reject`` (audit rows, metrics, claims)."""
+        return "approve" if self is Decision.APPROVE else "reject"
+
+    @property
     def verb(self) -> str:
+        """The word for having done it: ``approved`` / ``rejected``."""
         return "approved" if self is Decision.APPROVE else "rejected"
+
+    @classmethod
+    def from_action(cls, action: str) -> Decision:
+        """The decision named by ``action``; ``ValueError`` for any other word."""
+        for decision in cls:
+            if decision.action == action:
+                return decision
+        raise ValueError(f"unknown decision action {action!r}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Polls watched bol.com process statuses in bulk and posts when they finish."""
+"""Polls watched bol.com process statuses in bulk and posts when they finish.
+
+Finishing the watch in the store is the claim to announce it, so of several pollers (replicas) one
+posts; a failed post reopens the watch for the next round. One failing watch never stops the others.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from bot.bol.client import BolClient
 from bot.bol.models import ProcessStatus
 from bot.metrics import Metrics
 from bot.notifier.failures import describe
-from bot.slack.blocks.process_status import process_purged_message, process_status_message
-from bot.slack.poster import Blocks, SlackPoster
+from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
+from bot.slack.outbound.blocks.types import Block
+from bot.slack.outbound.poster import SlackPoster
 from bot.storage.records import Watch
 from bot.storage.store import Store
 
@@ -23,6 +28,8 @@ UNDELIVERABLE = ("channel_not_found", "not_in_channel", "is_archived", "channel_
 
 
 class ProcessStatusNotifier:
+    name = "process_status"
+
     def __init__(
         self,
         bol: BolClient,
@@ -31,12 +38,14 @@ class ProcessStatusNotifier:
         metrics: Metrics,
         *,
         fallback_channel: str,
+        interval_seconds: float = 15.0,
     ) -> None:
         self._bol = bol
         self._store = store
         self._poster = poster
         self._metrics = metrics
         self._fallback_channel = fallback_channel
+        self.interval_seconds = interval_seconds
 
     async def poll_once(self) -> int:
         """One round over every active watch (ceil(N/1000) bulk calls); returns messages posted."""
@@ -71,7 +80,6 @@ class ProcessStatusNotifier:
             )
         else:
             return 0
-        # Finishing the watch is the claim to announce it: of several pollers (replicas), one wins.
         if not await self._store.finish_watch(watch.process_status_id, watch.channel, final_state):
             return 0
         try:
@@ -84,7 +92,7 @@ class ProcessStatusNotifier:
             self._metrics.process_notifications.labels(final_state).inc()
         return 1
 
-    async def _post(self, watch: Watch, text: str, blocks: Blocks) -> str:
+    async def _post(self, watch: Watch, text: str, blocks: list[Block]) -> str:
         """Posts in the watch's channel, falling back to the default channel if the bot can't post there."""
         try:
             return await self._poster.post(watch.channel, text, blocks)

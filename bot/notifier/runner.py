@@ -1,41 +1,44 @@
-"""Runs a poll function forever at a fixed interval; one failing round never stops the loop."""
+"""Runs a poller forever at its interval; one failing round never stops the loop.
+
+A failing round is one WARNING line (its traceback only at DEBUG); the first success after a streak
+of failures says so once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from bot.metrics import Metrics
+from bot.notifier.failures import describe
+from bot.notifier.poller import Poller
 
 log = logging.getLogger(__name__)
 
 
-async def run_periodically(
-    name: str,
-    interval_seconds: float,
-    poll: Callable[[], Awaitable[int]],
-    metrics: Metrics,
-) -> None:
+async def run_periodically(poller: Poller, metrics: Metrics) -> None:
     failing = False
     while True:
         try:
-            count = await poll()
+            count = await poller.poll_once()
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            metrics.polls.labels(name, "error").inc()
-            # Log the first failure of a streak with its traceback, later ones in one line.
-            if failing:
-                log.warning("%s poll failed again: %s", name, error)
-            else:
-                log.exception("%s poll failed; will keep trying every %.0fs", name, interval_seconds)
+            metrics.polls.labels(poller.name, "error").inc()
+            log.warning(
+                "%s poll failed%s: %s; trying again every %gs",
+                poller.name,
+                " again" if failing else "",
+                describe(error),
+                poller.interval_seconds,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             failing = True
         else:
-            metrics.polls.labels(name, "ok").inc()
+            metrics.polls.labels(poller.name, "ok").inc()
             if failing:
-                log.info("%s poll recovered", name)
+                log.info("%s poll recovered", poller.name)
             failing = False
             if count:
-                log.info("%s poll: %d message(s) posted", name, count)
-        await asyncio.sleep(interval_seconds)
+                log.info("%s poll: %d message(s) posted", poller.name, count)
+        await asyncio.sleep(poller.interval_seconds)

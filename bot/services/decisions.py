@@ -2,6 +2,8 @@
 
 Exactly-once is enforced by a claim row in the store (primary key on the approval id): of any number of
 concurrent attempts, from one process or several, only the one that inserted the claim talks to Commerce.
+The core renders nothing: what users see goes through the ``CardPresenter`` and ``ApproverDirectory``
+interfaces (``bot.services.ports``).
 """
 
 from __future__ import annotations
@@ -9,36 +11,34 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Approval, Decision
+from bot.limits import COMMERCE_COMMENT_BYTES
+from bot.messaging import MessageRef
 from bot.metrics import Metrics
-from bot.services.order_details import OrderDetails, closed_card
-from bot.slack.approvers import ApproverDirectory
-from bot.slack.blocks.approval_card import decided_card
-from bot.slack.cards import CardUpdater
-from bot.storage.records import AuditEntry, CardState, DecisionClaim, DecisionState
+from bot.services.order_details import OrderDetails
+from bot.services.ports import ApproverDirectory, CardPresenter
+from bot.storage.records import AuditEntry, DecisionClaim, DecisionState
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-COMMERCE_COMMENT_LIMIT = 254  # bytes: APRVSTATUS.COMMENTS is VARCHAR(254)
-ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
-"""Longer than any decision takes (Commerce timeouts and retries included)."""
 REFUSAL_MESSAGE = "You are not allowed to approve or reject requests. Ask an admin to add you to APPROVERS."
 
 
 class Outcome(str, Enum):
-    DONE = "ok"
+    """How a decision attempt ended; the values are stored in the audit log and used as metric labels."""
+
+    OK = "ok"
     REFUSED = "refused"
-    IN_PROGRESS = "already_in_progress"
+    ALREADY_IN_PROGRESS = "already_in_progress"
     ALREADY_DECIDED = "already_decided"
     NOT_PENDING = "not_pending"
     NOT_FOUND = "not_found"
-    FAILED = "error"
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,13 @@ class DecisionRequest:
     """Where the click came from (a card), if anywhere."""
     message_ts: str | None = None
 
+    @property
+    def clicked(self) -> MessageRef | None:
+        """The message the request came from, when it came from one."""
+        if self.channel and self.message_ts:
+            return MessageRef(self.channel, self.message_ts)
+        return None
+
 
 @dataclass(frozen=True)
 class DecisionResult:
@@ -61,7 +68,7 @@ class DecisionResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.DONE
+        return self.outcome is Outcome.OK
 
 
 def commerce_comment(request: DecisionRequest) -> str:
@@ -75,11 +82,7 @@ def commerce_comment(request: DecisionRequest) -> str:
     if request.comment:
         text = f"{text}: {request.comment}"
     # The column counts bytes on most Commerce databases: cut the UTF-8 form, never inside a character.
-    return text.encode()[:COMMERCE_COMMENT_LIMIT].decode(errors="ignore")
-
-
-def action_name(decision: Decision) -> str:
-    return "approve" if decision is Decision.APPROVE else "reject"
+    return text.encode()[:COMMERCE_COMMENT_BYTES].decode(errors="ignore")
 
 
 class DecisionService:
@@ -89,7 +92,7 @@ class DecisionService:
         store: Store,
         *,
         approvers: ApproverDirectory,
-        cards: CardUpdater,
+        cards: CardPresenter,
         order_details: OrderDetails,
         metrics: Metrics,
     ) -> None:
@@ -105,9 +108,7 @@ class DecisionService:
             result = await self._decide(request)
         except Exception as error:
             with suppress(Exception):  # the audit entry must not hide the original error
-                await self._record(
-                    request, DecisionResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
-                )
+                await self._record(request, DecisionResult(Outcome.ERROR, f"{type(error).__name__}: {error}"))
             raise
         await self._record(request, result)
         return result
@@ -125,11 +126,11 @@ class DecisionService:
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
 
     async def _record(self, request: DecisionRequest, result: DecisionResult) -> None:
-        self._metrics.decisions.labels(action_name(request.decision), result.outcome.value).inc()
+        self._metrics.decisions.labels(request.decision.action, result.outcome.value).inc()
         await self._store.record_audit(
             AuditEntry(
                 slack_user_id=request.slack_user_id,
-                action=action_name(request.decision),
+                action=request.decision.action,
                 approval_id=request.approval_id,
                 outcome=result.outcome.value,
                 comment=request.comment,
@@ -141,50 +142,16 @@ class DecisionService:
         refused = await self._refused(request)
         if refused is not None:
             return refused
-        existing = await self._claim(request)
+        existing = await self._store.claim_decision(
+            request.approval_id, request.slack_user_id, request.decision.action
+        )
         if existing is not None:
-            return self._already_claimed(request, existing.slack_user_id, existing.action, existing.state)
+            return _already_claimed(request, existing)
         try:
             return await self._decide_claimed(request)
         except BaseException:
             await self._store.release_decision(request.approval_id)
             raise
-
-    async def _claim(self, request: DecisionRequest) -> DecisionClaim | None:
-        """Claims the approval; None when we hold the claim, else the claim that stands in the way.
-
-        A claim IN_PROGRESS for longer than any decision takes was left by a process that died
-        mid-decision: it is dropped and claimed afresh (the approval is re-read before acting anyway).
-        """
-        action = action_name(request.decision)
-        existing = await self._store.claim_decision(request.approval_id, request.slack_user_id, action)
-        if existing is None or existing.state is not DecisionState.IN_PROGRESS:
-            return existing
-        abandoned_before = datetime.now(UTC) - ABANDONED_CLAIM_AFTER
-        if existing.claimed_at >= abandoned_before:
-            return existing
-        if await self._store.release_decision(request.approval_id, claimed_before=abandoned_before):
-            log.warning(
-                "approval %s: dropped a decision claim abandoned by %s",
-                request.approval_id,
-                existing.slack_user_id,
-            )
-        return await self._store.claim_decision(request.approval_id, request.slack_user_id, action)
-
-    @staticmethod
-    def _already_claimed(
-        request: DecisionRequest, user: str, action: str, state: DecisionState
-    ) -> DecisionResult:
-        if state is DecisionState.IN_PROGRESS:
-            return DecisionResult(
-                Outcome.IN_PROGRESS,
-                f"<@{user}> is already deciding approval {request.approval_id}; nothing was sent.",
-            )
-        verb = "approved" if action == "approve" else "rejected"
-        return DecisionResult(
-            Outcome.ALREADY_DECIDED,
-            f"Approval {request.approval_id} was already {verb} in Slack by <@{user}>.",
-        )
 
     async def _decide_claimed(self, request: DecisionRequest) -> DecisionResult:
         approval_id = request.approval_id
@@ -192,15 +159,16 @@ class DecisionService:
             approval = await self._commerce.get_approval(approval_id)
         except ApprovalNotFound:
             await self._store.release_decision(approval_id)
-            await self._close_card(approval_id, request, None)
+            await self._cards.close(approval_id, None, None, clicked=request.clicked)
             return DecisionResult(Outcome.NOT_FOUND, f"Approval {approval_id} no longer exists in Commerce.")
         except CommerceError as error:
             await self._store.release_decision(approval_id)
-            return DecisionResult(Outcome.FAILED, _commerce_failure("read", approval_id, error))
+            return DecisionResult(Outcome.ERROR, _commerce_failure("read", approval_id, error))
 
         if not approval.is_pending:
             await self._store.release_decision(approval_id)
-            await self._close_card(approval_id, request, approval)
+            order = await self._order_details.for_approval(approval)
+            await self._cards.close(approval_id, approval, order, clicked=request.clicked)
             return DecisionResult(
                 Outcome.NOT_PENDING,
                 f"Approval {approval_id} is no longer pending "
@@ -213,7 +181,7 @@ class DecisionService:
         except CommerceError as error:
             await self._store.release_decision(approval_id)
             return DecisionResult(
-                Outcome.FAILED, _commerce_failure(action_name(request.decision), approval_id, error)
+                Outcome.ERROR, _commerce_failure(request.decision.action, approval_id, error)
             )
 
         try:
@@ -228,29 +196,30 @@ class DecisionService:
                 request.decision.verb,
             )
         log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
-        return DecisionResult(Outcome.DONE, f"Approval {approval_id} {request.decision.verb}.", approval)
+        return DecisionResult(Outcome.OK, f"Approval {approval_id} {request.decision.verb}.", approval)
 
     async def _show_decision(self, approval: Approval, request: DecisionRequest) -> None:
-        state = CardState.APPROVED if request.decision is Decision.APPROVE else CardState.REJECTED
-        text, blocks = decided_card(
+        await self._cards.show_decision(
             approval,
-            order=await self._order_details.for_approval(approval),
+            await self._order_details.for_approval(approval),
             decision=request.decision,
             decided_by=request.slack_user_id,
-            decided_at=datetime.now(UTC),
             comment=request.comment,
-        )
-        await self._cards.replace(
-            approval.id, state, text, blocks, also=(request.channel, request.message_ts)
+            clicked=request.clicked,
         )
 
-    async def _close_card(
-        self, approval_id: str, request: DecisionRequest, approval: Approval | None
-    ) -> None:
-        text, blocks = await closed_card(approval_id, approval, self._order_details)
-        await self._cards.replace(
-            approval_id, CardState.DECIDED_ELSEWHERE, text, blocks, also=(request.channel, request.message_ts)
+
+def _already_claimed(request: DecisionRequest, claim: DecisionClaim) -> DecisionResult:
+    if claim.state is DecisionState.IN_PROGRESS:
+        return DecisionResult(
+            Outcome.ALREADY_IN_PROGRESS,
+            f"<@{claim.slack_user_id}> is already deciding approval {request.approval_id}; nothing was sent.",
         )
+    verb = Decision.from_action(claim.action).verb
+    return DecisionResult(
+        Outcome.ALREADY_DECIDED,
+        f"Approval {request.approval_id} was already {verb} in Slack by <@{claim.slack_user_id}>.",
+    )
 
 
 def _commerce_failure(what: str, approval_id: str, error: CommerceError) -> str:

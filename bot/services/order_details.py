@@ -8,8 +8,6 @@ import logging
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind, OrderSummary
-from bot.slack.blocks.approval_card import decided_elsewhere_card, not_found_card
-from bot.slack.blocks.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +20,10 @@ class OrderDetails:
         self._commerce = commerce
         self._timeout = timeout
 
-    async def for_approval(self, approval: Approval) -> OrderSummary | None:
-        """The summary of the order an order approval is about; ``None`` for buyers or on any failure."""
-        if approval.guessed_kind is not ApprovalKind.ORDER:
+    async def for_approval(self, approval: Approval | None) -> OrderSummary | None:
+        """The summary of the order an order approval is about; ``None`` for buyers, for no approval
+        (Commerce no longer has it) or on any failure."""
+        if approval is None or approval.guessed_kind is not ApprovalKind.ORDER:
             return None
         try:
             async with asyncio.timeout(self._timeout):
@@ -40,10 +39,3 @@ class OrderDetails:
         except ValueError as error:  # an entity id that is not an order id
             log.debug("no order details for approval %s: %s", approval.id, error)
         return None
-
-
-async def closed_card(approval_id: str, approval: Approval | None, order_details: OrderDetails) -> Message:
-    """The card of an approval no longer pending in Commerce (``None``: no longer there at all)."""
-    if approval is None:
-        return not_found_card(approval_id)
-    return decided_elsewhere_card(approval, await order_details.for_approval(approval))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.bol.models import EVENT_TYPES
-from bot.slack.blocks.text import context, escape, escape_keeping_references, fallback, section
-from bot.slack.blocks.types import Block, Message
+from bot.slack.outbound.blocks.text import context, escape, escape_keeping_references, fallback, section
+from bot.slack.outbound.blocks.types import Block, Message
 
 APPROVALS_USAGE: tuple[tuple[str, str], ...] = (
     (

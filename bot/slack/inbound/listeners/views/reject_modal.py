@@ -10,14 +10,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.commerce.models import Decision
-from bot.runtime import Runtime
-from bot.services.decisions import DecisionRequest
-from bot.slack.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
-from bot.slack.blocks.reject_modal import RejectContext, parse_reject_metadata
+from bot.limits import REASON_MIN_LENGTH
+from bot.services.decisions import DecisionRequest, DecisionService
+from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
+from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
+from bot.slack.outbound.poster import SlackPoster
 
 log = logging.getLogger(__name__)
-
-MIN_REASON_LENGTH = 3
 
 
 def submitted_reason(view: dict[str, Any]) -> str:
@@ -25,16 +24,17 @@ def submitted_reason(view: dict[str, Any]) -> str:
     return str(((values.get(REASON_BLOCK_ID) or {}).get(REASON_ACTION_ID) or {}).get("value") or "").strip()
 
 
-class RejectModal:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+class RejectModalListener:
+    def __init__(self, decisions: DecisionService, poster: SlackPoster) -> None:
+        self._decisions = decisions
+        self._poster = poster
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = submitted_reason(view)
-        if len(reason) < MIN_REASON_LENGTH:
+        if len(reason) < REASON_MIN_LENGTH:
             await ack(
                 response_action="errors",
-                errors={REASON_BLOCK_ID: "Please give a reason (at least 3 characters)."},
+                errors={REASON_BLOCK_ID: f"Please give a reason (at least {REASON_MIN_LENGTH} characters)."},
             )
             return
         try:
@@ -58,7 +58,7 @@ class RejectModal:
             message_ts=context.message_ts,
         )
         try:
-            result = await self._runtime.decisions.decide(request)
+            result = await self._decisions.decide(request)
             message = result.message
         except Exception:
             log.exception("rejecting approval %s failed", context.approval_id)
@@ -85,6 +85,6 @@ class RejectModal:
             log.info("no way to report the reject outcome to %s: %s", user_id, text)
             return
         try:
-            await self._runtime.poster.post_ephemeral(context.channel, user_id, text)
+            await self._poster.post_ephemeral(context.channel, user_id, text)
         except SlackApiError as error:
             log.warning("could not tell %s the reject outcome: %s", user_id, error.response.get("error"))

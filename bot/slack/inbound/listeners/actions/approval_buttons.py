@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commerce.models import Decision
-from bot.runtime import Runtime
-from bot.services.decisions import DecisionRequest, Outcome
-from bot.slack.blocks.help import error_message
-from bot.slack.blocks.reject_modal import reject_modal
-from bot.slack.listeners.replies import Respond, reply, reply_unexpected
+from bot.commerce.models import Decision, is_approval_id
+from bot.services.decisions import DecisionRequest, DecisionService, Outcome
+from bot.slack.inbound.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.outbound.blocks.help import error_message
+from bot.slack.outbound.blocks.reject_modal import reject_modal
 
-APPROVAL_ID = re.compile(r"^\d{1,19}$")
-CLOSES_THE_QUESTION = (Outcome.DONE, Outcome.NOT_PENDING, Outcome.NOT_FOUND, Outcome.ALREADY_DECIDED)
+CLOSES_THE_QUESTION = (Outcome.OK, Outcome.NOT_PENDING, Outcome.NOT_FOUND, Outcome.ALREADY_DECIDED)
 
 
 def decision_request(
@@ -39,15 +37,15 @@ def decision_request(
 async def button_approval_id(action: dict[str, Any], respond: Respond) -> str | None:
     """The approval id a button carries, or None after telling the clicker the button is broken."""
     approval_id = str(action.get("value", ""))
-    if APPROVAL_ID.match(approval_id):
+    if is_approval_id(approval_id):
         return approval_id
     await reply(respond, error_message("This button does not carry a valid approval id."))
     return None
 
 
-class ApprovalButtons:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+class ApprovalButtonsListener:
+    def __init__(self, decisions: DecisionService) -> None:
+        self._decisions = decisions
 
     async def on_approve(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond
@@ -57,9 +55,7 @@ class ApprovalButtons:
         if approval_id is None:
             return
         try:
-            result = await self._runtime.decisions.decide(
-                decision_request(body, approval_id, Decision.APPROVE, None)
-            )
+            result = await self._decisions.decide(decision_request(body, approval_id, Decision.APPROVE, None))
         except Exception:
             await reply_unexpected(respond, "the Approve button")
             return
@@ -70,7 +66,12 @@ class ApprovalButtons:
             await reply(respond, error_message(result.message))
 
     async def on_reject(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Respond,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
         approval_id = await button_approval_id(action, respond)
@@ -79,7 +80,7 @@ class ApprovalButtons:
         request = decision_request(body, approval_id, Decision.REJECT, None)
         try:
             # Refuse before the modal: a non-approver should not type a reason for nothing.
-            refusal = await self._runtime.decisions.refusal(request)
+            refusal = await self._decisions.refusal(request)
             if refusal is not None:
                 await reply(respond, error_message(refusal.message))
                 return
@@ -89,7 +90,7 @@ class ApprovalButtons:
                 message_ts=request.message_ts,
                 response_url=body.get("response_url"),
             )
-            await self._runtime.slack.views_open(trigger_id=body.get("trigger_id"), view=view)
+            await client.views_open(trigger_id=body.get("trigger_id"), view=view)
         except SlackApiError as error:
             await reply(
                 respond,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from bot.slack.blocks.types import Block
+from bot.slack.outbound.blocks.types import Block
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_TEXT_LIMIT = 2000

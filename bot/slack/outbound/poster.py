@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-Blocks = list[dict[str, Any]]
+from bot.slack.outbound.blocks.types import Block
 
 
 class SlackPoster:
@@ -27,14 +26,16 @@ class SlackPoster:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def post(self, channel: str, text: str, blocks: Blocks) -> str:
+    async def post(self, channel: str, text: str, blocks: list[Block]) -> str:
         """Posts a message and returns its ``ts``."""
         await self._wait_for_slot(channel)
         response = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         return str(response["ts"])
 
-    async def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None:
+    async def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> None:
         await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
-    async def post_ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
+    async def post_ephemeral(
+        self, channel: str, user: str, text: str, blocks: list[Block] | None = None
+    ) -> None:
         await self._client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks or [])

@@ -15,8 +15,9 @@ from bot.commerce.models import (
     Decision,
     OrderSummary,
 )
-from bot.slack.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX, APPROVE_ACTION_ID, REJECT_ACTION_ID
-from bot.slack.blocks.text import (
+from bot.slack.outbound.blocks.command_text import list_command_text
+from bot.slack.outbound.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX, APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.outbound.blocks.text import (
     BUTTON_TEXT_LIMIT,
     BUTTON_VALUE_LIMIT,
     CONFIRM_BUTTON_LIMIT,
@@ -37,8 +38,7 @@ from bot.slack.blocks.text import (
     section,
     user_mention,
 )
-from bot.slack.blocks.types import Block, Message
-from bot.slack.command_parsing import list_command_text
+from bot.slack.outbound.blocks.types import Block, Message
 
 _PLAIN_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 
@@ -195,7 +195,8 @@ def decided_card(
     order: OrderSummary | None = None,
 ) -> Message:
     """The card after a decision taken in Slack: no buttons, who decided, when, and why."""
-    mark, verb = ("✅", "Approved") if decision is Decision.APPROVE else ("❌", "Rejected")
+    mark = "✅" if decision is Decision.APPROVE else "❌"
+    verb = decision.verb.capitalize()
     blocks: list[Block] = [
         header(_title(approval, verb.lower())),
         section(f"{mark} *{verb}* by {user_mention(decided_by)} at {maybe_date(decided_at)}"),
@@ -239,6 +240,13 @@ def not_found_card(approval_id: str) -> Message:
     text = f"🗑️ Approval {code(approval_id)} no longer exists in Commerce; there is nothing left to decide."
     blocks = [header("Approval request removed"), section(text)]
     return fallback(f"Approval {escape(approval_id)} no longer exists in Commerce"), blocks
+
+
+def closed_card(approval_id: str, approval: Approval | None, order: OrderSummary | None = None) -> Message:
+    """The card of an approval no longer pending in Commerce (``approval=None``: no longer there at all)."""
+    if approval is None:
+        return not_found_card(approval_id)
+    return decided_elsewhere_card(approval, order)
 
 
 def approval_detail(approval: Approval, *, can_act: bool, order: OrderSummary | None = None) -> Message:

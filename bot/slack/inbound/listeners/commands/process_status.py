@@ -6,20 +6,27 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.bol.client import BolClient
 from bot.bol.errors import BolError
-from bot.runtime import Runtime
-from bot.slack.blocks.help import error_message, process_status_help
-from bot.slack.blocks.process_status import process_status_list, process_status_message, watch_confirmation
-from bot.slack.blocks.types import Message
-from bot.slack.command_parsing import (
+from bot.metrics import Metrics
+from bot.slack.inbound.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.inbound.parsing.common import ShowHelp
+from bot.slack.inbound.parsing.process_status import (
     ProcessesByEntity,
-    ShowHelp,
+    ProcessStatusCommand,
     ShowProcess,
     UnwatchProcess,
     WatchProcess,
     parse_process_status_command,
 )
-from bot.slack.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.outbound.blocks.help import error_message, process_status_help
+from bot.slack.outbound.blocks.process_status import (
+    process_status_list,
+    process_status_message,
+    watch_confirmation,
+)
+from bot.slack.outbound.blocks.types import Message
+from bot.storage.store import Store
 
 POSTABLE_CHANNEL_PREFIXES = ("C", "G")
 
@@ -30,14 +37,17 @@ def unknown_process(process_status_id: str) -> Message:
     )
 
 
-class ProcessStatusCommand:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+class ProcessStatusCommandListener:
+    def __init__(self, bol: BolClient, store: Store, metrics: Metrics, *, default_channel: str) -> None:
+        self._bol = bol
+        self._store = store
+        self._metrics = metrics
+        self._default_channel = default_channel
 
     async def handle(self, ack: AsyncAck, command: dict[str, Any], respond: Respond) -> None:
         await ack()
         parsed = parse_process_status_command(command.get("text") or "")
-        self._runtime.metrics.commands.labels("/process-status", type(parsed).__name__).inc()
+        self._metrics.commands.labels("/process-status", type(parsed).__name__).inc()
         try:
             message = await self._answer(parsed, command)
         except BolError as error:
@@ -52,33 +62,29 @@ class ProcessStatusCommand:
         channel = str(command.get("channel_id") or "")
         if channel.startswith(POSTABLE_CHANNEL_PREFIXES):
             return channel
-        return self._runtime.settings.process_status_channel
+        return self._default_channel
 
-    async def _answer(self, parsed: object, command: dict[str, Any]) -> Message:
-        runtime = self._runtime
+    async def _answer(self, parsed: ProcessStatusCommand, command: dict[str, Any]) -> Message:
         match parsed:
             case ShowProcess(process_status_id=process_id):
-                status = await runtime.bol.get_process_status(process_id)
+                status = await self._bol.get_process_status(process_id)
                 return process_status_message(status) if status else unknown_process(process_id)
             case WatchProcess(process_status_id=process_id):
-                status = await runtime.bol.get_process_status(process_id)
+                status = await self._bol.get_process_status(process_id)
                 if status is None:
                     return unknown_process(process_id)
                 channel = self._watch_channel(command)
-                if not await runtime.store.add_watch(process_id, channel, str(command.get("user_id", ""))):
+                if not await self._store.add_watch(process_id, channel, str(command.get("user_id", ""))):
                     return error_message(f"`{process_id}` is already being watched in <#{channel}>.")
                 return watch_confirmation(process_id, channel, status)
             case UnwatchProcess(process_status_id=process_id):
-                channels = dict.fromkeys(
-                    [self._watch_channel(command), runtime.settings.process_status_channel]
-                )
+                channels = dict.fromkeys([self._watch_channel(command), self._default_channel])
                 for channel in channels:
-                    if await runtime.store.remove_watch(process_id, channel):
+                    if await self._store.remove_watch(process_id, channel):
                         return (f"Stopped watching `{process_id}` in <#{channel}>.", [])
                 return error_message(f"`{process_id}` is not being watched here.")
             case ProcessesByEntity(entity_id=entity_id, event_type=event_type, page=page):
-                statuses = await runtime.bol.get_by_entity(entity_id, event_type, page)
+                statuses = await self._bol.get_by_entity(entity_id, event_type, page)
                 return process_status_list(statuses, entity_id=entity_id, event_type=event_type, page=page)
             case ShowHelp(error=error):
                 return process_status_help(error)
-        return process_status_help(None)

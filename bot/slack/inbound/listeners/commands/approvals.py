@@ -6,32 +6,47 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError
 from bot.commerce.models import Decision
-from bot.runtime import Runtime
-from bot.services.decisions import DecisionRequest
-from bot.slack.blocks.approval_card import approval_detail, approvals_list
-from bot.slack.blocks.help import approvals_help, error_message
-from bot.slack.blocks.types import Message
-from bot.slack.command_parsing import (
+from bot.metrics import Metrics
+from bot.services.decisions import DecisionRequest, DecisionService
+from bot.services.order_details import OrderDetails
+from bot.services.ports import ApproverDirectory
+from bot.slack.inbound.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.inbound.parsing.approvals import (
+    ApprovalsCommand,
     ApproveApproval,
     ListApprovals,
     RejectApproval,
     ShowApproval,
-    ShowHelp,
     parse_approvals_command,
 )
-from bot.slack.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.inbound.parsing.common import ShowHelp
+from bot.slack.outbound.blocks.approval_card import approval_detail, approvals_list
+from bot.slack.outbound.blocks.help import approvals_help, error_message
+from bot.slack.outbound.blocks.types import Message
 
 
-class ApprovalsCommand:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+class ApprovalsCommandListener:
+    def __init__(
+        self,
+        commerce: CommerceClient,
+        decisions: DecisionService,
+        approvers: ApproverDirectory,
+        order_details: OrderDetails,
+        metrics: Metrics,
+    ) -> None:
+        self._commerce = commerce
+        self._decisions = decisions
+        self._approvers = approvers
+        self._order_details = order_details
+        self._metrics = metrics
 
     async def handle(self, ack: AsyncAck, command: dict[str, Any], respond: Respond) -> None:
         await ack()
         parsed = parse_approvals_command(command.get("text") or "")
-        self._runtime.metrics.commands.labels("/approvals", type(parsed).__name__).inc()
+        self._metrics.commands.labels("/approvals", type(parsed).__name__).inc()
         try:
             message = await self._answer(parsed, command)
         except ApprovalNotFound as error:
@@ -43,18 +58,17 @@ class ApprovalsCommand:
             return
         await reply(respond, message)
 
-    async def _answer(self, parsed: object, command: dict[str, Any]) -> Message:
-        runtime = self._runtime
+    async def _answer(self, parsed: ApprovalsCommand, command: dict[str, Any]) -> Message:
         user_id = str(command.get("user_id", ""))
         match parsed:
             case ListApprovals(query=query):
-                return approvals_list(await runtime.commerce.list_approvals(query), query)
+                return approvals_list(await self._commerce.list_approvals(query), query)
             case ShowApproval(approval_id=approval_id):
-                approval = await runtime.commerce.get_approval(approval_id)
+                approval = await self._commerce.get_approval(approval_id)
                 return approval_detail(
                     approval,
-                    can_act=await runtime.approvers.is_approver(user_id),
-                    order=await runtime.order_details.for_approval(approval),
+                    can_act=await self._approvers.is_approver(user_id),
+                    order=await self._order_details.for_approval(approval),
                 )
             case ApproveApproval(approval_id=approval_id, comment=comment):
                 return await self._decide(command, approval_id, Decision.APPROVE, comment)
@@ -62,12 +76,11 @@ class ApprovalsCommand:
                 return await self._decide(command, approval_id, Decision.REJECT, reason)
             case ShowHelp(error=error):
                 return approvals_help(error)
-        return approvals_help(None)
 
     async def _decide(
         self, command: dict[str, Any], approval_id: str, decision: Decision, comment: str | None
     ) -> Message:
-        result = await self._runtime.decisions.decide(
+        result = await self._decisions.decide(
             DecisionRequest(
                 approval_id=approval_id,
                 decision=decision,

@@ -7,14 +7,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID, REJECT_MODAL_CALLBACK_ID
-from bot.slack.blocks.text import MODAL_TITLE_LIMIT, code, plain, section
+from bot.commerce.models import is_approval_id
+from bot.limits import COMMENT_MAX_LENGTH, REASON_MIN_LENGTH
+from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID, REJECT_MODAL_CALLBACK_ID
+from bot.slack.outbound.blocks.text import MODAL_TITLE_LIMIT, code, plain, section
 
-REASON_MIN_LENGTH = 3
-REASON_MAX_LENGTH = 200  # as MAX_COMMENT_LENGTH in command_parsing: Commerce keeps 254 bytes
 PRIVATE_METADATA_LIMIT = 3000
 
-_APPROVAL_ID = re.compile(r"^\d{1,19}$")
 _CHANNEL_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 _MESSAGE_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 _RESPONSE_URL = re.compile(r"^https?://[^\s]{1,500}$")
@@ -34,7 +33,7 @@ class RejectContext:
 def _validated(
     approval_id: object, channel: object, message_ts: object, response_url: object = None
 ) -> RejectContext:
-    if not isinstance(approval_id, str) or not _APPROVAL_ID.match(approval_id):
+    if not isinstance(approval_id, str) or not is_approval_id(approval_id):
         raise ValueError(f"invalid approval id in reject metadata: {approval_id!r}")
     if channel is not None and (not isinstance(channel, str) or not _CHANNEL_ID.match(channel)):
         raise ValueError(f"invalid channel in reject metadata: {channel!r}")
@@ -92,13 +91,13 @@ def reject_modal(
                 "block_id": REASON_BLOCK_ID,
                 "optional": False,
                 "label": plain("Reason", 2000),
-                "hint": plain(f"Between {REASON_MIN_LENGTH} and {REASON_MAX_LENGTH} characters.", 2000),
+                "hint": plain(f"Between {REASON_MIN_LENGTH} and {COMMENT_MAX_LENGTH} characters.", 2000),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": REASON_ACTION_ID,
                     "multiline": True,
                     "min_length": REASON_MIN_LENGTH,
-                    "max_length": REASON_MAX_LENGTH,
+                    "max_length": COMMENT_MAX_LENGTH,
                     "placeholder": plain("Why is this request rejected?", 150),
                 },
             },

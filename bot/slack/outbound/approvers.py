@@ -1,4 +1,8 @@
-"""Who may approve: Slack user ids and user-group ids from APPROVERS. Empty means nobody."""
+"""Who may approve: Slack user ids and user-group ids from APPROVERS. Empty means nobody.
+
+``SlackApproverDirectory`` is the Slack implementation of the core's ``ApproverDirectory``; it fails
+closed (a group it cannot read has no approvers in it).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ log = logging.getLogger(__name__)
 GROUP_PREFIX = "S"
 
 
-class ApproverDirectory:
+class SlackApproverDirectory:
     def __init__(self, client: AsyncWebClient, entries: list[str], *, cache_seconds: float = 300.0) -> None:
         self._client = client
         self._users = {e for e in entries if not e.startswith(GROUP_PREFIX)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.bol.models import ENTITY_PAGE_SIZE, ProcessState, ProcessStatus
-from bot.slack.blocks.text import (
+from bot.slack.outbound.blocks.text import (
     EN_DASH,
     MAX_MESSAGE_BLOCKS,
     channel_mention,
@@ -18,7 +18,7 @@ from bot.slack.blocks.text import (
     section,
     user_mention,
 )
-from bot.slack.blocks.types import Block, Message
+from bot.slack.outbound.blocks.types import Block, Message
 
 STATE_EMOJI = {
     ProcessState.SUCCESS: "✅",

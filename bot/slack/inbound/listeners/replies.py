@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.slack.blocks.help import error_message
-from bot.slack.blocks.types import Message
+from bot.slack.outbound.blocks.help import error_message
+from bot.slack.outbound.blocks.types import Message
 
 log = logging.getLogger(__name__)
 

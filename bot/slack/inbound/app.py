@@ -7,20 +7,21 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.runtime import Runtime
-from bot.slack.listeners import register_listeners
-
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(runtime: Runtime) -> AsyncApp:
+def build_bolt_app(bot_token: str, signing_secret: str) -> AsyncApp:
+    """A Bolt app with its own Web API client (``app.client``) and no listeners yet.
+
+    Bolt is given the token, not a client: given a client it still reads ``SLACK_BOT_TOKEN`` from
+    the environment and warns on every start that the token is unused.
+    """
     app = AsyncApp(
-        client=runtime.slack,
-        signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
+        token=bot_token,
+        signing_secret=signing_secret,
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    register_listeners(app, runtime)
 
     @app.error
     async def on_unhandled_error(error: Exception, body: dict[str, Any]) -> None:

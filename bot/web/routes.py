@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.metrics import CONTENT_TYPE_LATEST
-from bot.runtime import Runtime
+from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,11 @@ SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
 
 
-def build_web_app(bolt_app: AsyncApp, runtime: Runtime) -> web.Application:
+def build_web_app(
+    bolt_app: AsyncApp, *, database_ready: Callable[[], Awaitable[bool]], metrics: Metrics
+) -> web.Application:
+    """``database_ready`` answers ``/readyz``; ``metrics`` is rendered at ``/metrics``."""
+
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
@@ -26,12 +30,12 @@ def build_web_app(bolt_app: AsyncApp, runtime: Runtime) -> web.Application:
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        database_ok = await runtime.store.ping()
+        database_ok = await database_ready()
         status = 200 if database_ok else 503
         return web.json_response({"database": "ok" if database_ok else "unavailable"}, status=status)
 
-    async def metrics(_: web.Request) -> web.Response:
-        response = web.Response(body=runtime.metrics.render())
+    async def render_metrics(_: web.Request) -> web.Response:
+        response = web.Response(body=metrics.render())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
@@ -39,5 +43,5 @@ def build_web_app(bolt_app: AsyncApp, runtime: Runtime) -> web.Application:
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", render_metrics)
     return app

@@ -1,0 +1,49 @@
+"""What the decision core needs from the chat side, as small typed interfaces.
+
+The core calls these and never renders or sends anything itself; the Slack side implements them
+(``bot.slack.outbound``), as teleport's access plugins implement ``MessagingBot``. Implementations
+satisfy them structurally, so the chat side never imports the core.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.commerce.models import Approval, Decision, OrderSummary
+from bot.messaging import MessageRef
+
+
+class ApproverDirectory(Protocol):
+    """Who may decide approvals."""
+
+    async def is_approver(self, user_id: str) -> bool:
+        """Whether ``user_id`` may approve or reject; unknown or unreadable means no."""
+        ...
+
+
+class CardPresenter(Protocol):
+    """Shows what happened to an approval wherever its card is (and on the message clicked, if any)."""
+
+    async def show_decision(
+        self,
+        approval: Approval,
+        order: OrderSummary | None,
+        *,
+        decision: Decision,
+        decided_by: str,
+        comment: str | None,
+        clicked: MessageRef | None,
+    ) -> None:
+        """The approval was decided from chat by ``decided_by``: the card shows who, when and why."""
+        ...
+
+    async def close(
+        self,
+        approval_id: str,
+        approval: Approval | None,
+        order: OrderSummary | None,
+        *,
+        clicked: MessageRef | None,
+    ) -> None:
+        """The approval is no longer pending in Commerce (``approval=None``: gone): no more buttons."""
+        ...

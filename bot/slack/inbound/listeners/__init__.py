@@ -1,0 +1,46 @@
+"""Slack listeners, split like the bolt-python templates: commands, actions, views.
+
+Each listener gets the parts it uses, never the whole runtime.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.bol.client import BolClient
+from bot.commerce.client import CommerceClient
+from bot.metrics import Metrics
+from bot.services.decisions import DecisionService
+from bot.services.order_details import OrderDetails
+from bot.services.ports import ApproverDirectory
+from bot.slack.inbound.listeners import actions, commands, views
+from bot.slack.outbound.poster import SlackPoster
+from bot.storage.store import Store
+
+
+def register_listeners(
+    app: AsyncApp,
+    *,
+    commerce: CommerceClient,
+    bol: BolClient,
+    store: Store,
+    decisions: DecisionService,
+    approvers: ApproverDirectory,
+    order_details: OrderDetails,
+    poster: SlackPoster,
+    metrics: Metrics,
+    process_status_channel: str,
+) -> None:
+    commands.register(
+        app,
+        commerce=commerce,
+        bol=bol,
+        store=store,
+        decisions=decisions,
+        approvers=approvers,
+        order_details=order_details,
+        metrics=metrics,
+        process_status_channel=process_status_channel,
+    )
+    actions.register(app, decisions=decisions)
+    views.register(app, decisions=decisions, poster=poster)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.bol.client import BolClient
+from bot.commerce.client import CommerceClient
+from bot.metrics import Metrics
+from bot.services.decisions import DecisionService
+from bot.services.order_details import OrderDetails
+from bot.services.ports import ApproverDirectory
+from bot.slack.inbound.listeners.commands.approvals import ApprovalsCommandListener
+from bot.slack.inbound.listeners.commands.process_status import ProcessStatusCommandListener
+from bot.storage.store import Store
+
+
+def register(
+    app: AsyncApp,
+    *,
+    commerce: CommerceClient,
+    bol: BolClient,
+    store: Store,
+    decisions: DecisionService,
+    approvers: ApproverDirectory,
+    order_details: OrderDetails,
+    metrics: Metrics,
+    process_status_channel: str,
+) -> None:
+    approvals = ApprovalsCommandListener(commerce, decisions, approvers, order_details, metrics)
+    app.command("/approvals")(approvals.handle)
+    process_status = ProcessStatusCommandListener(bol, store, metrics, default_channel=process_status_channel)
+    app.command("/process-status")(process_status.handle)

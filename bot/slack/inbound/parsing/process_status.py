@@ -1,0 +1,115 @@
+"""``/process-status`` text -> a ``ProcessStatusCommand``. Never raises: bad input is ``ShowHelp``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.bol.models import EVENT_TYPES
+from bot.slack.inbound.parsing.common import (
+    HELP_WORDS,
+    MAX_PAGE,
+    InvalidInput,
+    ShowHelp,
+    echo,
+    normalise,
+    tokens,
+    whole_number,
+)
+
+PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ENTITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class ShowProcess:
+    process_status_id: str
+
+
+@dataclass(frozen=True)
+class WatchProcess:
+    process_status_id: str
+
+
+@dataclass(frozen=True)
+class UnwatchProcess:
+    process_status_id: str
+
+
+@dataclass(frozen=True)
+class ProcessesByEntity:
+    entity_id: str
+    event_type: str
+    page: int = 1
+
+
+ProcessStatusCommand = ShowProcess | WatchProcess | UnwatchProcess | ProcessesByEntity | ShowHelp
+
+_BY_SUBCOMMAND: dict[str, type[ShowProcess | WatchProcess | UnwatchProcess]] = {
+    "watch": WatchProcess,
+    "unwatch": UnwatchProcess,
+    "show": ShowProcess,
+}
+
+
+def parse_process_status_command(text: str) -> ProcessStatusCommand:
+    """Parses the text after ``/process-status``. Never raises."""
+    try:
+        return _parse(normalise(text or ""))
+    except InvalidInput as invalid:
+        return ShowHelp(error=invalid.message)
+
+
+def _parse(text: str) -> ProcessStatusCommand:
+    words = tokens(text)
+    if not words or words[0].lower() in HELP_WORDS:
+        if len(words) > 1:
+            raise InvalidInput(f"help takes no arguments; unexpected {echo(' '.join(words[1:]))}")
+        return ShowHelp()
+    sub = words[0].lower()
+    if sub in _BY_SUBCOMMAND:
+        if len(words) < 2:
+            raise InvalidInput(f"{sub} needs a process status id, e.g. `/process-status {sub} 1234567`")
+        if len(words) > 2:
+            raise InvalidInput(f"{sub} takes one process status id; unexpected {echo(' '.join(words[2:]))}")
+        return _BY_SUBCOMMAND[sub](_process_id(words[1]))
+    if sub == "entity":
+        return _parse_entity(words[1:])
+    if len(words) > 1:
+        raise InvalidInput(
+            f"Unknown subcommand {echo(words[0])}; use <id>, watch <id>, unwatch <id>, entity or help"
+        )
+    return ShowProcess(_process_id(words[0]))
+
+
+def _process_id(value: str) -> str:
+    if not PROCESS_ID.match(value):
+        raise InvalidInput(
+            f"Process status id may only use letters, digits, '-' and '_' (at most 64), got {echo(value)}"
+        )
+    return value
+
+
+def _parse_entity(args: list[str]) -> ProcessesByEntity:
+    if len(args) < 2:
+        raise InvalidInput(
+            "entity needs an entity id and an event type, "
+            "e.g. `/process-status entity 1234567 CREATE_SHIPMENT`"
+        )
+    if len(args) > 3:
+        raise InvalidInput(f"entity takes an entity id, an event type and a page; unexpected {echo(args[3])}")
+    entity_id, event_type = args[0], args[1]
+    if not ENTITY_ID.match(entity_id):
+        raise InvalidInput(
+            "Entity id may only use letters, digits, '.', ':', '-' and '_' (at most 100), "
+            f"got {echo(entity_id)}"
+        )
+    normalised = event_type.upper()
+    if normalised not in EVENT_TYPES:
+        examples = ", ".join(EVENT_TYPES[:5])
+        raise InvalidInput(
+            f"Unknown event type {echo(event_type)}; use one of {examples}, … "
+            f"({len(EVENT_TYPES)} types, see `/process-status help`)"
+        )
+    page = whole_number("page", args[2], 1, MAX_PAGE) if len(args) == 3 else 1
+    return ProcessesByEntity(entity_id, normalised, page)
