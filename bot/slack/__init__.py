@@ -1,1 +1,2 @@
-"""Slack side of the bot: Block Kit builders, command parsing, Bolt listeners."""
+"""Slack at the edges: ``inbound`` (listeners, parsers) above the core, ``outbound`` (builders,
+poster, cards) below it. Nothing here is imported by ``bot.services``."""
