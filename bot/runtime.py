@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
@@ -25,13 +27,18 @@ from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
 
 
-def configure_slack_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
+def configure_slack_client(
+    client: AsyncWebClient, settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     client.base_url = settings.slack_api_url
+    # One pooled session for every Web API call (else each call opens a connection of its own).
+    client.session = session
     # 429s are retried after Retry-After. Dropped connections are not: Slack may already have
     # created the message, and a retried chat.postMessage would post the card twice.
     client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
@@ -67,6 +74,8 @@ class Runtime:
     settings: Settings
     metrics: Metrics
     store: Store
+    http_session: aiohttp.ClientSession
+    work: BackgroundWork
     bolt_app: AsyncApp
     slack: AsyncWebClient
     commerce: CommerceClient
@@ -81,10 +90,15 @@ class Runtime:
     async def create(cls, settings: Settings) -> Runtime:
         metrics = Metrics()
         store = await Store.open(settings.database_url)
+        http_session = aiohttp.ClientSession()
+        work = BackgroundWork(
+            running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work
+        )
+        responses = ResponseUrls(http_session)
         bolt_app = build_bolt_app(
             settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
         )
-        slack = configure_slack_client(bolt_app.client, settings)
+        slack = configure_slack_client(bolt_app.client, settings, http_session)
         commerce = commerce_client(settings)
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
@@ -105,6 +119,8 @@ class Runtime:
             poster=poster,
             metrics=metrics,
             process_status_channel=settings.process_status_channel,
+            work=work,
+            responses=responses,
         )
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
@@ -129,6 +145,8 @@ class Runtime:
             settings=settings,
             metrics=metrics,
             store=store,
+            http_session=http_session,
+            work=work,
             bolt_app=bolt_app,
             slack=slack,
             commerce=commerce,
@@ -148,6 +166,7 @@ class Runtime:
         raise KeyError(name)
 
     async def close(self) -> None:
+        await self.http_session.close()
         await self.commerce.aclose()
         await self.bol.aclose()
         await self.store.close()

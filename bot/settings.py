@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     process_status_poll_seconds: float = Field(default=15.0, gt=0)
     notifier_enabled: bool = True
 
+    max_concurrent_work: int = Field(default=16, ge=1, le=1024)
+    """Slack requests worked on at once after the ack; a few times more may wait, beyond that the
+    user is told the bot is busy."""
+
     database_url: str = "sqlite:///./approvals-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"

@@ -112,10 +112,11 @@ def button_click(
 
 
 def ask_for_help(socket_mode: SocketModeEmulator, slack: SlackEmulator) -> tuple[str, dict[str, Any]]:
-    """Sends ``/approvals help`` over the socket; returns the envelope id and the response_url answer."""
+    """Sends ``/approvals help`` over the socket; returns the envelope id and the answer, which comes
+    in the ack's payload (help needs no round trip)."""
     response_url = slack.new_response_url()
     envelope_id = socket_mode.send_envelope("slash_commands", slash_command("help", response_url))
-    answer = wait_for(lambda: slack.responses(response_url), what="the answer to /approvals help")[0]
+    answer: dict[str, Any] = socket_mode.wait_for_ack(envelope_id)["payload"]
     return envelope_id, answer
 
 
@@ -144,7 +145,7 @@ def test_connects_with_the_app_token_and_gets_hello(
     )
 
 
-def test_slash_command_envelope_is_acked_and_answered_at_the_response_url(
+def test_slash_command_envelope_is_acked_with_the_answer_in_its_payload(
     socket_bot: RunningBot, socket_mode: SocketModeEmulator, slack: SlackEmulator
 ) -> None:
     socket_mode.wait_for_connections(1)
@@ -155,6 +156,7 @@ def test_slash_command_envelope_is_acked_and_answered_at_the_response_url(
     assert answer["response_type"] == "ephemeral"
     assert "/approvals list" in text_of(answer)
     assert len(socket_mode.acks(envelope_id)) == 1
+    assert slack.calls("chat.postEphemeral") == []
 
 
 def test_approve_click_envelope_is_acked_and_decided_once(

@@ -24,6 +24,8 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0
+    """The sender's TCP port: requests on one kept-alive connection share it."""
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -98,6 +100,7 @@ class EmulatorServer:
                     query=parse_qs(parts.query, keep_blank_values=True),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
+                    client_port=int(self.client_address[1]),
                 )
                 with emulator.lock:
                     emulator.requests.append(recorded)

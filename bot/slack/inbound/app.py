@@ -1,4 +1,9 @@
-"""The Bolt app: signature verification, listeners, and a last-resort error handler."""
+"""The Bolt app: signature verification, listeners, and a last-resort error handler.
+
+``process_before_response=True``: Bolt answers Slack as soon as the listener returns, and every
+listener acks first and hands slow work to ``BackgroundWork``. (With ``False`` Bolt starts the
+listener and checks for the ack every 10 ms, so no ack could take less than that.)
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ def build_bolt_app(bot_token: str, signing_secret: str) -> AsyncApp:
     app = AsyncApp(
         token=bot_token,
         signing_secret=signing_secret,
-        process_before_response=False,
+        process_before_response=True,
         logger=logging.getLogger("slack_bolt"),
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
@@ -15,6 +16,7 @@ from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
 from bot.slack.inbound.listeners import actions, commands, views
 from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.store import Store
 
 
@@ -30,6 +32,8 @@ def register_listeners(
     poster: SlackPoster,
     metrics: Metrics,
     process_status_channel: str,
+    work: BackgroundWork,
+    responses: ResponseUrls,
 ) -> None:
     commands.register(
         app,
@@ -41,6 +45,8 @@ def register_listeners(
         order_details=order_details,
         metrics=metrics,
         process_status_channel=process_status_channel,
+        work=work,
+        responses=responses,
     )
-    actions.register(app, decisions=decisions)
-    views.register(app, decisions=decisions, poster=poster)
+    actions.register(app, decisions=decisions, work=work, responses=responses)
+    views.register(app, decisions=decisions, poster=poster, work=work, responses=responses)

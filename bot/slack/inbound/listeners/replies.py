@@ -1,23 +1,50 @@
-"""How listeners answer: ephemeral by default, and never a stack trace."""
+"""How listeners answer: ack at once, work in the background, ephemeral answers, never a stack trace."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.slack.outbound.blocks.help import error_message
 from bot.slack.outbound.blocks.types import Message
+from bot.slack.outbound.responses import Respond
 
 log = logging.getLogger(__name__)
-
-Respond = Callable[..., Awaitable[Any]]
 
 
 async def reply(respond: Respond, message: Message, *, replace_original: bool = False) -> None:
     text, blocks = message
     await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=replace_original)
+
+
+async def ack_with(ack: AsyncAck, message: Message) -> None:
+    """Answers in the ack itself (slash commands): no ``response_url`` round trip."""
+    text, blocks = message
+    await ack(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def ack_command_then(
+    ack: AsyncAck, work: BackgroundWork, job: Coroutine[Any, Any, None], name: str
+) -> None:
+    """Acks a slash command at once and runs ``job`` in the background; a full bot says it is busy."""
+    if work.start(job, name=name):
+        await ack()
+    else:
+        await ack_with(ack, error_message(BUSY_MESSAGE))
+
+
+async def ack_action_then(
+    ack: AsyncAck, work: BackgroundWork, job: Coroutine[Any, Any, None], name: str, respond: Respond
+) -> None:
+    """Acks a button click at once and runs ``job`` in the background; a full bot says it is busy."""
+    await ack()
+    if not work.start(job, name=name):
+        await reply(respond, error_message(BUSY_MESSAGE))
 
 
 async def reply_unexpected(respond: Respond, what: str) -> None:

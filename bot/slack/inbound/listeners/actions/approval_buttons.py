@@ -8,11 +8,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import BackgroundWork
 from bot.commerce.models import Decision, is_approval_id
 from bot.services.decisions import DecisionRequest, DecisionService, Outcome
-from bot.slack.inbound.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.inbound.listeners.replies import ack_action_then, reply, reply_unexpected
 from bot.slack.outbound.blocks.help import error_message
 from bot.slack.outbound.blocks.reject_modal import reject_modal
+from bot.slack.outbound.responses import Respond, ResponseUrls
 
 CLOSES_THE_QUESTION = (Outcome.OK, Outcome.NOT_PENDING, Outcome.NOT_FOUND, Outcome.ALREADY_DECIDED)
 
@@ -44,13 +46,26 @@ async def button_approval_id(action: dict[str, Any], respond: Respond) -> str | 
 
 
 class ApprovalButtonsListener:
-    def __init__(self, decisions: DecisionService) -> None:
-        self._decisions = decisions
+    """Acks every click at once; the decision (or opening the reject dialog) runs in the background."""
 
-    async def on_approve(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    def __init__(self, decisions: DecisionService, *, work: BackgroundWork, responses: ResponseUrls) -> None:
+        self._decisions = decisions
+        self._work = work
+        self._responses = responses
+
+    async def on_approve(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        respond = self._responses.to(body.get("response_url"))
+        job = self._approve(body, action, respond)
+        await ack_action_then(ack, self._work, job, "the Approve button", respond)
+
+    async def on_reject(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await ack()
+        respond = self._responses.to(body.get("response_url"))
+        job = self._open_reject_dialog(body, action, respond, client)
+        await ack_action_then(ack, self._work, job, "the Reject button", respond)
+
+    async def _approve(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         approval_id = await button_approval_id(action, respond)
         if approval_id is None:
             return
@@ -65,15 +80,9 @@ class ApprovalButtonsListener:
         elif not result.ok:
             await reply(respond, error_message(result.message))
 
-    async def on_reject(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: Respond,
-        client: AsyncWebClient,
+    async def _open_reject_dialog(
+        self, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
-        await ack()
         approval_id = await button_approval_id(action, respond)
         if approval_id is None:
             return

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
@@ -10,6 +11,7 @@ from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
 from bot.slack.inbound.listeners.commands.approvals import ApprovalsCommandListener
 from bot.slack.inbound.listeners.commands.process_status import ProcessStatusCommandListener
+from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.store import Store
 
 
@@ -24,8 +26,14 @@ def register(
     order_details: OrderDetails,
     metrics: Metrics,
     process_status_channel: str,
+    work: BackgroundWork,
+    responses: ResponseUrls,
 ) -> None:
-    approvals = ApprovalsCommandListener(commerce, decisions, approvers, order_details, metrics)
+    approvals = ApprovalsCommandListener(
+        commerce, decisions, approvers, order_details, metrics, work=work, responses=responses
+    )
     app.command("/approvals")(approvals.handle)
-    process_status = ProcessStatusCommandListener(bol, store, metrics, default_channel=process_status_channel)
+    process_status = ProcessStatusCommandListener(
+        bol, store, metrics, default_channel=process_status_channel, work=work, responses=responses
+    )
     app.command("/process-status")(process_status.handle)

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.background import BackgroundWork
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError
 from bot.commerce.models import Decision
@@ -13,7 +14,7 @@ from bot.metrics import Metrics
 from bot.services.decisions import DecisionRequest, DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
-from bot.slack.inbound.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.approvals import (
     ApprovalsCommand,
     ApproveApproval,
@@ -26,6 +27,7 @@ from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.outbound.blocks.approval_card import approval_detail, approvals_list
 from bot.slack.outbound.blocks.help import approvals_help, error_message
 from bot.slack.outbound.blocks.types import Message
+from bot.slack.outbound.responses import Respond, ResponseUrls
 
 
 class ApprovalsCommandListener:
@@ -36,17 +38,33 @@ class ApprovalsCommandListener:
         approvers: ApproverDirectory,
         order_details: OrderDetails,
         metrics: Metrics,
+        *,
+        work: BackgroundWork,
+        responses: ResponseUrls,
     ) -> None:
         self._commerce = commerce
         self._decisions = decisions
         self._approvers = approvers
         self._order_details = order_details
         self._metrics = metrics
+        self._work = work
+        self._responses = responses
 
-    async def handle(self, ack: AsyncAck, command: dict[str, Any], respond: Respond) -> None:
-        await ack()
+    async def handle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        """Help and input errors are answered in the ack; everything else after it, in the background."""
         parsed = parse_approvals_command(command.get("text") or "")
         self._metrics.commands.labels("/approvals", type(parsed).__name__).inc()
+        if isinstance(parsed, ShowHelp):
+            await ack_with(ack, approvals_help(parsed.error))
+            return
+        respond = self._responses.to(command.get("response_url"))
+        await ack_command_then(
+            ack, self._work, self._answer_and_reply(parsed, command, respond), "/approvals"
+        )
+
+    async def _answer_and_reply(
+        self, parsed: ApprovalsCommand, command: dict[str, Any], respond: Respond
+    ) -> None:
         try:
             message = await self._answer(parsed, command)
         except ApprovalNotFound as error:
@@ -74,7 +92,7 @@ class ApprovalsCommandListener:
                 return await self._decide(command, approval_id, Decision.APPROVE, comment)
             case RejectApproval(approval_id=approval_id, reason=reason):
                 return await self._decide(command, approval_id, Decision.REJECT, reason)
-            case ShowHelp(error=error):
+            case ShowHelp(error=error):  # answered in the ack; kept for completeness
                 return approvals_help(error)
 
     async def _decide(

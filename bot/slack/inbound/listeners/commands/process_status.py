@@ -6,10 +6,11 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.errors import BolError
 from bot.metrics import Metrics
-from bot.slack.inbound.listeners.replies import Respond, reply, reply_unexpected
+from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.inbound.parsing.process_status import (
     ProcessesByEntity,
@@ -26,6 +27,7 @@ from bot.slack.outbound.blocks.process_status import (
     watch_confirmation,
 )
 from bot.slack.outbound.blocks.types import Message
+from bot.slack.outbound.responses import Respond, ResponseUrls
 from bot.storage.store import Store
 
 POSTABLE_CHANNEL_PREFIXES = ("C", "G")
@@ -38,16 +40,37 @@ def unknown_process(process_status_id: str) -> Message:
 
 
 class ProcessStatusCommandListener:
-    def __init__(self, bol: BolClient, store: Store, metrics: Metrics, *, default_channel: str) -> None:
+    def __init__(
+        self,
+        bol: BolClient,
+        store: Store,
+        metrics: Metrics,
+        *,
+        default_channel: str,
+        work: BackgroundWork,
+        responses: ResponseUrls,
+    ) -> None:
         self._bol = bol
         self._store = store
         self._metrics = metrics
         self._default_channel = default_channel
+        self._work = work
+        self._responses = responses
 
-    async def handle(self, ack: AsyncAck, command: dict[str, Any], respond: Respond) -> None:
-        await ack()
+    async def handle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        """Help and input errors are answered in the ack; everything else after it, in the background."""
         parsed = parse_process_status_command(command.get("text") or "")
         self._metrics.commands.labels("/process-status", type(parsed).__name__).inc()
+        if isinstance(parsed, ShowHelp):
+            await ack_with(ack, process_status_help(parsed.error))
+            return
+        respond = self._responses.to(command.get("response_url"))
+        job = self._answer_and_reply(parsed, command, respond)
+        await ack_command_then(ack, self._work, job, "/process-status")
+
+    async def _answer_and_reply(
+        self, parsed: ProcessStatusCommand, command: dict[str, Any], respond: Respond
+    ) -> None:
         try:
             message = await self._answer(parsed, command)
         except BolError as error:
@@ -86,5 +109,5 @@ class ProcessStatusCommandListener:
             case ProcessesByEntity(entity_id=entity_id, event_type=event_type, page=page):
                 statuses = await self._bol.get_by_entity(entity_id, event_type, page)
                 return process_status_list(statuses, entity_id=entity_id, event_type=event_type, page=page)
-            case ShowHelp(error=error):
+            case ShowHelp(error=error):  # answered in the ack; kept for completeness
                 return process_status_help(error)

@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.background import BackgroundWork
 from bot.services.decisions import DecisionService
 from bot.slack.inbound.listeners.views.reject_modal import RejectModalListener
 from bot.slack.outbound.blocks.ids import REJECT_MODAL_CALLBACK_ID
 from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.responses import ResponseUrls
 
 
-def register(app: AsyncApp, *, decisions: DecisionService, poster: SlackPoster) -> None:
-    app.view(REJECT_MODAL_CALLBACK_ID)(RejectModalListener(decisions, poster).on_submit)
+def register(
+    app: AsyncApp,
+    *,
+    decisions: DecisionService,
+    poster: SlackPoster,
+    work: BackgroundWork,
+    responses: ResponseUrls,
+) -> None:
+    listener = RejectModalListener(decisions, poster, work=work, responses=responses)
+    app.view(REJECT_MODAL_CALLBACK_ID)(listener.on_submit)

@@ -7,14 +7,15 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.commerce.models import Decision
 from bot.limits import REASON_MIN_LENGTH
 from bot.services.decisions import DecisionRequest, DecisionService
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
 from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.responses import ResponseUrls
 
 log = logging.getLogger(__name__)
 
@@ -24,39 +25,53 @@ def submitted_reason(view: dict[str, Any]) -> str:
     return str(((values.get(REASON_BLOCK_ID) or {}).get(REASON_ACTION_ID) or {}).get("value") or "").strip()
 
 
+def _errors(text: str) -> dict[str, Any]:
+    """An ack that keeps the modal open with ``text`` under the reason field."""
+    return {"response_action": "errors", "errors": {REASON_BLOCK_ID: text}}
+
+
 class RejectModalListener:
-    def __init__(self, decisions: DecisionService, poster: SlackPoster) -> None:
+    """Checks the submission in the ack (the modal stays open on errors); decides in the background."""
+
+    def __init__(
+        self,
+        decisions: DecisionService,
+        poster: SlackPoster,
+        *,
+        work: BackgroundWork,
+        responses: ResponseUrls,
+    ) -> None:
         self._decisions = decisions
         self._poster = poster
+        self._work = work
+        self._responses = responses
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = submitted_reason(view)
         if len(reason) < REASON_MIN_LENGTH:
-            await ack(
-                response_action="errors",
-                errors={REASON_BLOCK_ID: f"Please give a reason (at least {REASON_MIN_LENGTH} characters)."},
-            )
+            await ack(**_errors(f"Please give a reason (at least {REASON_MIN_LENGTH} characters)."))
             return
         try:
             context = parse_reject_metadata(str(view.get("private_metadata") or ""))
         except ValueError:
-            await ack(
-                response_action="errors",
-                errors={REASON_BLOCK_ID: "This dialog is broken; close it and click Reject again."},
-            )
+            await ack(**_errors("This dialog is broken; close it and click Reject again."))
             return
-        await ack()
         user = body.get("user") or {}
-        user_id = str(user.get("id", ""))
         request = DecisionRequest(
             approval_id=context.approval_id,
             decision=Decision.REJECT,
-            slack_user_id=user_id,
+            slack_user_id=str(user.get("id", "")),
             slack_user_name=user.get("username") or user.get("name"),
             comment=reason,
             channel=context.channel,
             message_ts=context.message_ts,
         )
+        if self._work.start(self._reject(request, context), name="the reject dialog"):
+            await ack()
+        else:
+            await ack(**_errors(BUSY_MESSAGE))
+
+    async def _reject(self, request: DecisionRequest, context: RejectContext) -> None:
         try:
             result = await self._decisions.decide(request)
             message = result.message
@@ -65,22 +80,19 @@ class RejectModalListener:
             message = (
                 f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
             )
-        await self._tell(user_id, context, message)
+        await self._tell(request.slack_user_id, context, message)
 
     async def _tell(self, user_id: str, context: RejectContext, text: str) -> None:
         """Modals have no response_url of their own: the outcome goes back through the clicked card's,
         or else as an ephemeral message in the card's channel."""
         if context.response_url:
             try:
-                response = await AsyncWebhookClient(context.response_url).send(
-                    text=text, response_type="ephemeral", replace_original=False
-                )
+                status = await self._responses.to(context.response_url)(text=text)
             except Exception as error:  # expired or unreachable: fall back to an ephemeral message
                 log.warning("response_url failed for the reject outcome: %s", type(error).__name__)
             else:
-                if response.status_code == 200:
+                if status == 200:
                     return
-                log.warning("response_url refused the reject outcome (HTTP %s)", response.status_code)
         if not context.channel:
             log.info("no way to report the reject outcome to %s: %s", user_id, text)
             return
