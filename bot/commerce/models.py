@@ -1,11 +1,24 @@
-"""Typed view of HCL Commerce approval_status records."""
+"""Typed view of HCL Commerce approval_status records.
+
+Invariant: an approval id is what :data:`APPROVAL_ID` fully matches; the Slack side and the client
+check ids with :func:`is_approval_id` and nothing else.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, IntEnum
+
+APPROVAL_ID = re.compile(r"[0-9]{1,19}")
+"""An approval (or order) id: 1 to 19 ASCII digits, as Commerce's BIGINT keys. Use ``fullmatch``."""
+
+
+def is_approval_id(value: str) -> bool:
+    """Whether ``value`` is an approval id; ``False`` for non-strings and a trailing newline too."""
+    return isinstance(value, str) and APPROVAL_ID.fullmatch(value) is not None
 
 
 class ApprovalState(IntEnum):
