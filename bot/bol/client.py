@@ -2,8 +2,8 @@
 
 Every call carries a bearer token from :class:`~bot.bol.auth.TokenProvider`; a 401 drops the
 token, fetches a new one once and repeats the call once. 429 answers are waited out (``Retry-After``,
-bounded), 5xx answers, timeouts and connection errors are retried a few times with a short backoff
-(all calls here are reads). Wire formats and Problem JSON
+bounded); 5xx answers, timeouts and connection errors are retried with backoff and jitter through
+:func:`bot.backend.retry.retry_reads` (all calls here are reads). Wire formats and Problem JSON
 errors live in :mod:`bot.bol.wire`; this module is the transport.
 
 Invariant: the client secret and access tokens never appear in logs, reprs or exception texts.
@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from bot.backend.retry import ReadRetry, Sleep, retry_reads
 from bot.bol import wire
 from bot.bol.auth import TokenProvider
 from bot.bol.errors import BolAuthError, BolUnavailable
@@ -35,9 +36,8 @@ MEDIA_TYPE = "application/vnd.retailer.v10+json"
 PROCESS_STATUS_PATH = "/shared/process-status"
 READ_ATTEMPTS = 3
 READ_BACKOFF_SECONDS = 0.25
+READ_JITTER_SECONDS = 0.125
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class BolClient(OwnsHttpClient):
@@ -53,6 +53,7 @@ class BolClient(OwnsHttpClient):
         timeout: float = 10.0,
         max_rate_limit_waits: int = 3,
         max_retry_after_seconds: float = 60.0,
+        jitter_seconds: float = READ_JITTER_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -63,6 +64,12 @@ class BolClient(OwnsHttpClient):
         self._max_rate_limit_waits = max_rate_limit_waits
         self._max_retry_after = max(0.0, max_retry_after_seconds)
         self._sleep = sleep
+        self._read_retry = ReadRetry(
+            attempts=READ_ATTEMPTS,
+            backoff_seconds=READ_BACKOFF_SECONDS,
+            jitter_seconds=jitter_seconds,
+            sleep=sleep,
+        )
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=transport)
         self._tokens = TokenProvider(self._http, token_url, client_id, client_secret)
         self._client_id = client_id
@@ -118,16 +125,12 @@ class BolClient(OwnsHttpClient):
     async def _call(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, json_body: Any = None
     ) -> httpx.Response:
-        """A read: retried on 5xx, timeouts and connection errors with exponential backoff."""
-        for attempt in range(1, READ_ATTEMPTS + 1):
-            try:
-                return await self._rate_limited(method, path, params, json_body)
-            except BolUnavailable as failure:
-                log.debug("%s %s failed (attempt %d/%d): %s", method, path, attempt, READ_ATTEMPTS, failure)
-                if attempt == READ_ATTEMPTS:
-                    raise
-            await self._sleep(READ_BACKOFF_SECONDS * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        """A read: retried on :class:`BolUnavailable` (5xx, timeouts, connection errors)."""
+
+        async def attempt() -> httpx.Response:
+            return await self._rate_limited(method, path, params, json_body)
+
+        return await retry_reads(attempt, self._read_retry, on=BolUnavailable, what=f"{method} {path}")
 
     async def _rate_limited(
         self, method: str, path: str, params: Mapping[str, str] | None, json_body: Any

@@ -2,9 +2,9 @@
 
 It logs in with ``loginidentity`` (lazily, once, shared by concurrent callers), sends
 ``WCToken``/``WCTrustedToken`` on every call, logs in again once when the session expired,
-retries reads (never the decision POST or the login) on timeouts, connection errors and 5xx,
-and maps Commerce's ``{"errors": [...]}`` bodies to the typed errors in :mod:`bot.commerce.errors`.
-Wire formats live in :mod:`bot.commerce.wire` and
+retries reads (never the decision POST or the login) on timeouts, connection errors and 5xx
+through :func:`bot.backend.retry.retry_reads`, and maps Commerce's ``{"errors": [...]}`` bodies to
+the typed errors in :mod:`bot.commerce.errors`. Wire formats live in :mod:`bot.commerce.wire` and
 :mod:`bot.commerce.error_bodies`; this module is the session and the transport.
 
 Invariant: passwords and tokens never appear in logs, reprs or exception texts.
@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from bot.backend.retry import ReadRetry, Sleep, retry_reads
 from bot.commerce import error_bodies, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
@@ -49,6 +50,9 @@ MAX_PAGES = 500
 ITER_ORDER_BY = "A-approvalStatusId"
 """Stable order for paging: new approvals are appended at the end instead of shifting pages."""
 
+READ_JITTER_SECONDS = 0.25
+"""Upper bound of the random extra wait added to each read retry's backoff."""
+
 
 class CommerceClient(OwnsHttpClient):
     """HCL Commerce approval_status client; use as ``async with CommerceClient(...) as client``."""
@@ -63,7 +67,9 @@ class CommerceClient(OwnsHttpClient):
         timeout: float = 10.0,
         read_attempts: int = 3,
         backoff_seconds: float = 0.5,
+        jitter_seconds: float = READ_JITTER_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if read_attempts < 1:
             raise ValueError("read_attempts must be at least 1")
@@ -72,8 +78,12 @@ class CommerceClient(OwnsHttpClient):
         self._logon_id = logon_id
         self._password = logon_password
         self._timeout = timeout
-        self._read_attempts = read_attempts
-        self._backoff = backoff_seconds
+        self._read_retry = ReadRetry(
+            attempts=read_attempts,
+            backoff_seconds=backoff_seconds,
+            jitter_seconds=jitter_seconds,
+            sleep=sleep,
+        )
         self._http = httpx.AsyncClient(
             base_url=f"{self._base_url}/store/{quote(store_id, safe='')}/",
             timeout=httpx.Timeout(timeout),
@@ -261,19 +271,14 @@ class CommerceClient(OwnsHttpClient):
         headers: Mapping[str, str],
         idempotent: bool,
     ) -> httpx.Response:
-        """One request; reads are retried with exponential backoff, writes and logins never are."""
-        attempts = self._read_attempts if idempotent else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return await self._send(method, path, params, json, headers)
-            except CommerceUnavailable as failure:
-                log.debug(
-                    "%s %s failed (attempt %d/%d): %s", method, path, attempt, attempts, failure.message
-                )
-                if attempt == attempts:
-                    raise
-            await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        """One request: reads retried on :class:`CommerceUnavailable`, writes and logins sent once."""
+
+        async def send() -> httpx.Response:
+            return await self._send(method, path, params, json, headers)
+
+        if not idempotent:
+            return await send()
+        return await retry_reads(send, self._read_retry, on=CommerceUnavailable, what=f"{method} {path}")
 
     async def _send(
         self, method: str, path: str, params: Mapping[str, str] | None, json: Any, headers: Mapping[str, str]
