@@ -1,8 +1,8 @@
 """Async client for bol.com's shared ``process-status`` resource (Retailer API v10).
 
-Every call carries a bearer token from :class:`~bot.bol.auth.TokenProvider`; a 401 drops the
-token, fetches a new one once and repeats the call once. 429 answers are waited out (``Retry-After``,
-bounded); 5xx answers, timeouts and connection errors are retried with backoff and jitter through
+Every call carries a bearer token through :class:`~bot.bol.auth.BearerAuth` (a 401 fetches a new
+token once and repeats the call once). 429 answers are waited out (``Retry-After``, bounded);
+5xx answers, timeouts and connection errors are retried with backoff and jitter through
 :func:`bot.backend.retry.retry_reads` (all calls here are reads). Wire formats and Problem JSON
 errors live in :mod:`bot.bol.wire`; this module is the transport.
 
@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
 from bot.bol import wire
-from bot.bol.auth import TokenProvider
+from bot.bol.auth import BearerAuth, TokenProvider
 from bot.bol.errors import BolAuthError, BolUnavailable
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
 from bot.http_client import OwnsHttpClient
@@ -72,6 +72,7 @@ class BolClient(OwnsHttpClient):
         )
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=transport)
         self._tokens = TokenProvider(self._http, token_url, client_id, client_secret)
+        self._bearer = BearerAuth(self._tokens)
         self._client_id = client_id
 
     def __repr__(self) -> str:
@@ -138,7 +139,7 @@ class BolClient(OwnsHttpClient):
         """Waits out 429 answers (at most ``max_rate_limit_waits`` times); raises on 5xx."""
         waits = 0
         while True:
-            response = await self._authorized(method, path, params, json_body)
+            response = await self._send(method, path, params, json_body)
             if response.status_code >= 500:
                 raise wire.unavailable(response)
             if response.status_code != 429:
@@ -150,39 +151,32 @@ class BolClient(OwnsHttpClient):
             await self._sleep(delay)
             waits += 1
 
-    async def _authorized(
+    async def _send(
         self, method: str, path: str, params: Mapping[str, str] | None, json_body: Any
     ) -> httpx.Response:
-        """Sends with the bearer token; on 401 fetches a new token once and repeats once."""
-        token = await self._tokens.token()
-        response = await self._send(method, path, params, json_body, token)
-        if response.status_code != 401:
-            return response
-        log.info("bol.com refused the access token (%s); fetching a new one", wire.problem_text(response))
-        token = await self._tokens.refresh(rejected=token)
-        response = await self._send(method, path, params, json_body, token)
-        if response.status_code == 401:
-            self._tokens.invalidate()
-            raise wire.error(BolAuthError, response, "bol.com refused a freshly fetched access token")
-        return response
-
-    async def _send(
-        self, method: str, path: str, params: Mapping[str, str] | None, json_body: Any, token: str
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}", "Accept": MEDIA_TYPE}
+        """One request with the bearer token; a 401 still there after the token flow is an auth error."""
+        headers = {"Accept": MEDIA_TYPE}
         content: bytes | None = None
         if json_body is not None:
             headers["Content-Type"] = MEDIA_TYPE
             content = json.dumps(json_body, separators=(",", ":")).encode()
         try:
             response = await self._http.request(
-                method, f"{self._api_url}{path}", params=params, content=content, headers=headers
+                method,
+                f"{self._api_url}{path}",
+                params=params,
+                content=content,
+                headers=headers,
+                auth=self._bearer,
             )
         except httpx.TimeoutException as exc:
             raise BolUnavailable(f"bol.com did not answer within {self._timeout:g}s") from exc
         except httpx.TransportError as exc:
             raise BolUnavailable(f"bol.com is not reachable ({type(exc).__name__})") from exc
         log.debug("%s %s -> %d", method, path, response.status_code)
+        if response.status_code == 401:
+            self._tokens.invalidate()
+            raise wire.error(BolAuthError, response, "bol.com refused a freshly fetched access token")
         return response
 
 
