@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import httpx
+
+from bot.backend.responses import json_or_none
+
+__all__ = ["OwnsHttpClient", "json_or_none"]
 
 
 class OwnsHttpClient:
@@ -26,11 +30,3 @@ class OwnsHttpClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    """The response's JSON body, or ``None`` when it has none (an HTML error page, an empty body)."""
-    try:
-        return response.json()
-    except ValueError:
-        return None

@@ -57,7 +57,7 @@ def sleep() -> RecordingSleep:
 
 @asynccontextmanager
 async def client_for(emulator: BolEmulator, **options: Any) -> AsyncIterator[BolClient]:
-    settings: dict[str, Any] = {"timeout": 2.0}
+    settings: dict[str, Any] = {"timeout": 2.0, "jitter_seconds": 0.0}  # exact backoffs to assert on
     settings.update(options)
     secret = settings.pop("secret", emulator.client_secret)
     api_url = settings.pop("api_url", emulator.api_url)

@@ -45,9 +45,14 @@ def emulator() -> Iterator[CommerceEmulator]:
     server.stop()
 
 
+async def skip_wait(seconds: float) -> None:
+    """Injected ``sleep`` for read retries: yields to the loop without waiting."""
+    await asyncio.sleep(0)
+
+
 @asynccontextmanager
 async def client_for(emulator: CommerceEmulator, **options: Any) -> AsyncIterator[CommerceClient]:
-    settings: dict[str, Any] = {"timeout": 2.0, "backoff_seconds": 0.01}
+    settings: dict[str, Any] = {"timeout": 2.0, "backoff_seconds": 0.01, "sleep": skip_wait}
     settings.update(options)
     password = settings.pop("password", emulator.password)
     base_url = settings.pop("base_url", None) or emulator.base_url

@@ -1,9 +1,10 @@
-"""OAuth2 client-credentials tokens for the bol.com Retailer API.
+"""OAuth2 client-credentials tokens for the bol.com Retailer API, and the bearer auth flow.
 
 ``POST token_url`` with HTTP Basic auth (client id and secret) and the form body
 ``grant_type=client_credentials``. The access token is cached until shortly before it expires,
 concurrent callers share one fetch, and neither the secret nor a token ever appears in logs,
-exception texts or reprs.
+exception texts or reprs. :class:`BearerAuth` sends it as an ``httpx.Auth`` flow: a 401 fetches
+a new token once (one fetch for all callers refused the same token) and repeats the request once.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
+from bot.backend.responses import json_or_none
 from bot.bol.errors import BolAuthError, BolError, BolRateLimited, BolUnavailable
-from bot.http_client import json_or_none
+from bot.bol.wire import problem_text
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,37 @@ class TokenProvider:
     def _scrub(self, text: str) -> str:
         secret = self._secret.get_secret_value()
         return text.replace(secret, "***") if secret else text
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer`` from a :class:`TokenProvider`; on 401 a new token and one repeat.
+
+    A 401 on the repeat is handed back to the caller: a freshly fetched token was refused too.
+    Token endpoint failures raise the provider's errors out of the request.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, tokens: TokenProvider) -> None:
+        self._tokens = tokens
+
+    def __repr__(self) -> str:
+        return f"BearerAuth({self._tokens!r})"
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("BearerAuth needs an httpx.AsyncClient")
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self._tokens.token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        await response.aread()
+        log.info("bol.com refused the access token (%s); fetching a new one", problem_text(response))
+        token = await self._tokens.refresh(rejected=token)
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
 
 
 def _cache_seconds(expires_in: float) -> float:

@@ -1,8 +1,22 @@
-"""Typed errors for the bol.com client, built from Problem JSON bodies."""
+"""Typed errors for the bol.com client, built from Problem JSON bodies.
+
+Hierarchy::
+
+    BackendError              bot.backend.errors: .message, .status
+    └── BolError              + .title, .detail, .violations (of the Problem body); other 4xx
+        ├── BolUnavailable    timeout, connection error, 5xx (after retries)
+        ├── BolAuthError      credentials refused, or a fresh token still refused
+        ├── BolRateLimited    still 429 after the bounded waits
+        └── BolBadRequest     400 with a Problem body
+
+Invariant: no message carries the client secret or an access token.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bot.backend.errors import BackendError
 
 
 @dataclass(frozen=True)
@@ -11,7 +25,9 @@ class Violation:
     reason: str
 
 
-class BolError(Exception):
+class BolError(BackendError):
+    """bol.com answered with an error (a Problem body when it sent one) or an unexpected body."""
+
     def __init__(
         self,
         message: str,
@@ -21,9 +37,7 @@ class BolError(Exception):
         detail: str | None = None,
         violations: list[Violation] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
         self.title = title
         self.detail = detail
         self.violations = violations or []

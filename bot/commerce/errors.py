@@ -1,9 +1,25 @@
-"""Typed errors for the Commerce client, carrying Commerce's own message."""
+"""Typed errors for the Commerce client, carrying Commerce's own message.
+
+Hierarchy::
+
+    BackendError                      bot.backend.errors: .message, .status
+    └── CommerceError                 + .error_key, .error_code (first of Commerce's ``errors``)
+        ├── CommerceUnavailable       timeout, connection error, 5xx (reads: after retries)
+        ├── CommerceAuthError         login failed, or session still refused after a new login
+        ├── CommerceForbidden         403
+        ├── ApprovalNotFound          404 or empty resultList on approval_status
+        ├── OrderNotFound             404 on order/{orderId}
+        └── ApprovalRejectedByCommerce  the decision POST was refused (400, approvalsFailed)
+
+Invariant: no message carries the password or a WCToken/WCTrustedToken.
+"""
 
 from __future__ import annotations
 
+from bot.backend.errors import BackendError
 
-class CommerceError(Exception):
+
+class CommerceError(BackendError):
     """Commerce answered with an error (``{"errors": [...]}``) or an unexpected body."""
 
     def __init__(
@@ -14,9 +30,7 @@ class CommerceError(Exception):
         error_key: str | None = None,
         error_code: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
         self.error_key = error_key
         self.error_code = error_code
 

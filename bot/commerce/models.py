@@ -1,4 +1,8 @@
-"""Typed view of HCL Commerce approval_status records."""
+"""Typed view of HCL Commerce approval_status records.
+
+Invariant: an approval id is what :data:`APPROVAL_ID` fully matches; the Slack side and the client
+check ids with :func:`is_approval_id` and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from decimal import Decimal
 from enum import Enum, IntEnum
 
 APPROVAL_ID = re.compile(r"[0-9]{1,19}")
-"""An approval id: ASCII digits, at most 19 (Commerce ids are BIGINT). Use with ``fullmatch``."""
+"""An approval (or order) id: 1 to 19 ASCII digits, as Commerce's BIGINT keys. Use ``fullmatch``."""
 
 
 def is_approval_id(value: str) -> bool:
-    return APPROVAL_ID.fullmatch(value) is not None
+    """Whether ``value`` is an approval id; ``False`` for non-strings and a trailing newline too."""
+    return isinstance(value, str) and APPROVAL_ID.fullmatch(value) is not None
 
 
 class ApprovalState(IntEnum):
@@ -36,28 +41,30 @@ class ApprovalKind(str, Enum):
 
 
 class Decision(str, Enum):
-    """What an approver decides; ``aprv_act`` values in the POST body."""
+    """What an approver decides. The value is the word for doing it (audit rows, metrics, claims)."""
 
-    APPROVE = "1"
-    REJECT = "2"
+    APPROVE = "approve"
+    REJECT = "reject"
 
     @property
     def action(self) -> str:
-        """The word for doing it: ``approve`` / ``reject`` (audit rows, metrics, claims)."""
-        return "approve" if self is Decision.APPROVE else "reject"
+        """``approve`` / ``reject``."""
+        return self.value
 
     @property
     def verb(self) -> str:
         """The word for having done it: ``approved`` / ``rejected``."""
         return "approved" if self is Decision.APPROVE else "rejected"
 
+    @property
+    def aprv_act(self) -> str:
+        """Commerce's code for it in the ``updateApprovalStatus`` POST body: ``1`` / ``2``."""
+        return "1" if self is Decision.APPROVE else "2"
+
     @classmethod
     def from_action(cls, action: str) -> Decision:
         """The decision named by ``action``; ``ValueError`` for any other word."""
-        for decision in cls:
-            if decision.action == action:
-                return decision
-        raise ValueError(f"unknown decision action {action!r}")
+        return cls(action)
 
 
 @dataclass(frozen=True)

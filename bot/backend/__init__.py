@@ -1,0 +1,4 @@
+"""What the backend clients (``bot/commerce``, ``bot/bol``) share: error base, read retries, response helpers.
+
+Nothing here knows a backend by name; each client passes its own error types and messages in.
+"""
