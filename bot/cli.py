@@ -28,7 +28,10 @@ def load_settings() -> Settings | None:
         print("approvals-bot: invalid settings:", file=sys.stderr)
         for line in describe_errors(error):
             print(f"  {line}", file=sys.stderr)
-        print("See README.md (Settings) for what each variable means.", file=sys.stderr)
+        print(
+            "Copy .env.example to .env and fill it in; README.md (Settings) says what each variable means.",
+            file=sys.stderr,
+        )
         return None
 
 

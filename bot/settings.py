@@ -1,13 +1,51 @@
-"""Runtime settings from environment variables (and an optional ``.env``)."""
+"""Runtime settings from environment variables (and an optional ``.env``).
+
+``Settings`` is the only reader of the environment; every other module gets plain values from it.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+# The placeholders ``.env.example`` ships with: a copied, unedited example must not start as if it
+# were configured (it would look healthy and fail every poll).
+EXAMPLE_VALUES = frozenset(
+    {
+        "xoxb-your-bot-token",
+        "xapp-your-app-token",
+        "your-signing-secret",
+        "change-me",
+        "your-client-id",
+        "your-client-secret",
+        "C0123456789",
+        "U0123456789",
+        "S0123456789",
+    }
+)
+EXAMPLE_HOSTS = frozenset({"commerce.example.com"})
+
+
+def is_example_value(value: object) -> bool:
+    """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, list):
+        return any(is_example_value(item) for item in value)
+    if not isinstance(value, str):
+        return False
+    if value in EXAMPLE_VALUES:
+        return True
+    try:
+        return urlsplit(value).hostname in EXAMPLE_HOSTS
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -43,6 +81,15 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./approvals-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
+
+    @field_validator("*")
+    @classmethod
+    def _not_an_example(cls, value: object) -> object:
+        if is_example_value(value):
+            raise PydanticCustomError(
+                "example_value", "still the placeholder from .env.example; replace it with your own value"
+            )
+        return value
 
     @field_validator("approvers", mode="before")
     @classmethod
