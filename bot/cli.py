@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -14,6 +15,7 @@ from bot.checks import run_checks
 from bot.logging_setup import configure_logging
 from bot.server import serve_forever
 from bot.settings import Settings, describe_errors
+from bot.storage.db import safe_url, sqlite_write_problem
 
 EXIT_BAD_SETTINGS = 2
 EXIT_CHECK_FAILED = 1
@@ -33,6 +35,30 @@ def load_settings() -> Settings | None:
             file=sys.stderr,
         )
         return None
+
+
+# The image's user; a host directory mounted on /data must belong to it.
+CONTAINER_UID = 10001
+
+
+def database_writable(database_url: str) -> bool:
+    """False, after saying why and what to do, when the SQLite database could not be written."""
+    problem = sqlite_write_problem(database_url)
+    if problem is None:
+        return True
+    print(f"approvals-bot: cannot use the SQLite database {safe_url(database_url)}:", file=sys.stderr)
+    print(f"  {problem} (this process runs as uid {os.geteuid()}).", file=sys.stderr)
+    print(
+        f"  In the container (uid {CONTAINER_UID}) with a host directory on /data: run "
+        f"`chown {CONTAINER_UID}:{CONTAINER_UID} ./data` on the host, or use a named volume "
+        "(`-v approvals-data:/data`).",
+        file=sys.stderr,
+    )
+    print(
+        "  Elsewhere: make it writable for this user, or set DATABASE_URL to a path that is.",
+        file=sys.stderr,
+    )
+    return False
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -66,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    if settings is None:
+    if settings is None or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
     configure_logging(settings.log_level, secret_values(settings))
 
