@@ -8,10 +8,11 @@ import logging
 import os
 import signal
 import sys
+from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.checks import run_checks
+from bot.checks import CHECKS, CheckResult, run_checks
 from bot.logging_setup import configure_logging
 from bot.server import serve_forever
 from bot.settings import Settings, describe_errors
@@ -73,6 +74,40 @@ def secret_values(settings: Settings) -> list[str]:
     return [s.get_secret_value() for s in secrets]
 
 
+class CheckProgress:
+    """Prints each check's line as it comes in; on a terminal, a "checking ..." note under them.
+
+    Lines are flushed at once, so a pipe or a log collector sees them as they happen too.
+    """
+
+    def __init__(self, stream: TextIO, names: list[str]) -> None:
+        self._stream = stream
+        self._pending = list(names)
+        self._terminal = stream.isatty()
+        self._show_note()
+
+    def add(self, result: CheckResult) -> None:
+        self._pending.remove(result.name)
+        if self._terminal:
+            self._stream.write("\r\x1b[K")  # back to the start of the note and erase it
+        self._stream.write(result.line() + "\n")
+        self._show_note()
+
+    def _show_note(self) -> None:
+        if self._terminal and self._pending:
+            self._stream.write(f"checking {', '.join(self._pending)}...")
+        self._stream.flush()
+
+
+async def _check(settings: Settings) -> int:
+    progress = CheckProgress(sys.stdout, [check.name for check in CHECKS])
+    all_ok = True
+    async for result in run_checks(settings):
+        progress.add(result)
+        all_ok = all_ok and result.ok
+    return 0 if all_ok else EXIT_CHECK_FAILED
+
+
 async def _serve(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -97,10 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, secret_values(settings))
 
     if args.command == "check":
-        results = asyncio.run(run_checks(settings))
-        for result in results:
-            print(result.line())
-        return 0 if all(r.ok for r in results) else EXIT_CHECK_FAILED
+        return asyncio.run(_check(settings))
 
     try:
         asyncio.run(_serve(settings))

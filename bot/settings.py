@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     process_status_poll_seconds: float = Field(default=15.0, gt=0)
     notifier_enabled: bool = True
 
+    check_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Time limit for each line of ``approvals-bot check``."""
+
     database_url: str = "sqlite:///./approvals-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"

@@ -40,7 +40,7 @@ def test_an_uncommented_example_app_token_and_one_example_approver_are_refused(t
     env_file = tmp_path / ".env"
     env_file.write_text("SLACK_APP_TOKEN=xapp-your-app-token\nAPPROVERS=U_REAL,U0123456789\n")
     with pytest.raises(ValidationError) as refused:
-        Settings(_env_file=env_file)  # type: ignore[call-arg]
+        Settings(_env_file=env_file)
     lines = describe_errors(refused.value)
     assert "SLACK_APP_TOKEN: still the placeholder from .env.example; replace it with your own value" in lines
     assert "APPROVERS: still the placeholder from .env.example; replace it with your own value" in lines
