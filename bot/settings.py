@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     """Time limit for each line of ``approvals-bot check``."""
 
     database_url: str = "sqlite:///./approvals-bot.db"
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """When set, ``/metrics`` is served on this port only, and no longer on ``port``."""
     log_level: str = "INFO"
 
     @field_validator("*")
@@ -118,6 +121,13 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgres://", "sqlite+", "postgresql+")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _own_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value and value == info.data.get("port"):
+            raise ValueError("must differ from PORT (leave it unset to serve /metrics on PORT)")
         return value
 
     @field_validator("log_level")

@@ -1,4 +1,7 @@
-"""HTTP surface: Slack's request URL plus health, readiness and Prometheus metrics."""
+"""HTTP surface: Slack's request URL plus health, readiness and Prometheus metrics.
+
+``/metrics`` is on the main port unless ``METRICS_PORT`` gives it a port (and an app) of its own.
+"""
 
 from __future__ import annotations
 
@@ -30,14 +33,33 @@ def build_web_app(bolt_app: AsyncApp, runtime: Runtime) -> web.Application:
         status = 200 if database_ok else 503
         return web.json_response({"database": "ok" if database_ok else "unavailable"}, status=status)
 
+    app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES)
+    app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+def metrics_routes(runtime: Runtime) -> list[web.RouteDef]:
+    """``GET /metrics``, for the main app or for an app of its own on ``METRICS_PORT``."""
+
     async def metrics(_: web.Request) -> web.Response:
         response = web.Response(body=runtime.metrics.render())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
-    app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES)
-    app.router.add_post(SLACK_EVENTS_PATH, slack_events)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
-    return app
+    return [web.get("/metrics", metrics)]
+
+
+async def serve_metrics(runtime: Runtime, host: str, port: int) -> web.AppRunner:
+    """Serves only ``/metrics`` on ``host:port``; the caller cleans the returned runner up."""
+    app = web.Application()
+    app.add_routes(metrics_routes(runtime))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
