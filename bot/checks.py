@@ -1,9 +1,19 @@
-"""``approvals-bot check``: one pass/fail line per dependency."""
+"""``approvals-bot check``: one pass/fail line per dependency, all checked at once.
+
+Every check gets the same time limit (``CHECK_TIMEOUT_SECONDS``), and a failure names its cause in
+plain words (a DNS lookup, a refused connection, no answer in time) rather than an exception class.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import math
+import socket
+import ssl
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 
@@ -25,26 +35,80 @@ class CheckResult:
         return f"{'PASS' if self.ok else 'FAIL'} {self.name}: {self.detail}"
 
 
-async def check_slack(settings: Settings) -> CheckResult:
+@dataclass(frozen=True)
+class Check:
+    name: str
+    run: Callable[[Settings], Coroutine[Any, Any, CheckResult]]
+
+
+# -- causes ------------------------------------------------------------------------------------------
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
     try:
-        response = await slack_client(settings).auth_test()
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.hostname or url, port
+
+
+def describe_failure(error: BaseException, url: str, seconds: float) -> str:
+    """Why talking to ``url`` failed, in plain words, from the first cause in ``error``'s chain that is known.
+
+    Falls back to the client's own message (Commerce, bol.com) or to the exception itself.
+    """
+    host, port = _host_port(url)
+    address = f"{host}:{port}" if port else host
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"DNS lookup of {host} failed"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {address}"
+        if isinstance(cause, ConnectionResetError):
+            return f"connection reset by {address}"
+        if isinstance(cause, TimeoutError):
+            return f"no answer within {seconds:g} s"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS with {address} failed: {cause.reason or cause}"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(error, CommerceError | BolError):
+        return error.message
+    return f"{type(error).__name__}: {error}"
+
+
+# -- checks ------------------------------------------------------------------------------------------
+
+
+async def check_slack(settings: Settings) -> CheckResult:
+    seconds = settings.check_timeout_seconds
+    client = slack_client(settings)
+    client.timeout = math.ceil(seconds)  # its own limit must not come first; ours below is exact
+    try:
+        async with asyncio.timeout(seconds):
+            response = await client.auth_test()
     except SlackApiError as error:
         return CheckResult("slack", False, f"auth.test failed: {error.response.get('error')}")
     except Exception as error:
-        return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {type(error).__name__}")
+        cause = describe_failure(error, settings.slack_api_url, seconds)
+        return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {cause}")
     return CheckResult(
         "slack", True, f"authenticated as {response.get('user')} in team {response.get('team')}"
     )
 
 
 async def check_commerce(settings: Settings) -> CheckResult:
-    client = commerce_client(settings)
+    seconds = settings.check_timeout_seconds
+    client = commerce_client(settings.model_copy(update={"commerce_timeout_seconds": seconds}))
     try:
-        await client.login()
-    except CommerceError as error:
-        return CheckResult(
-            "commerce", False, f"login at {settings.commerce_base_url} failed: {error.message}"
-        )
+        async with asyncio.timeout(seconds):
+            await client.login()
+    except Exception as error:
+        cause = describe_failure(error, settings.commerce_base_url, seconds)
+        return CheckResult("commerce", False, f"login at {settings.commerce_base_url} failed: {cause}")
     finally:
         await client.aclose()
     return CheckResult(
@@ -53,36 +117,54 @@ async def check_commerce(settings: Settings) -> CheckResult:
 
 
 async def check_bol(settings: Settings) -> CheckResult:
-    client = bol_client(settings)
+    seconds = settings.check_timeout_seconds
+    client = bol_client(settings.model_copy(update={"bol_timeout_seconds": seconds}))
     try:
-        await client.fetch_token()
-    except BolError as error:
-        return CheckResult("bol", False, f"token from {settings.bol_token_url} failed: {error.message}")
+        async with asyncio.timeout(seconds):
+            await client.fetch_token()
+    except Exception as error:
+        cause = describe_failure(error, settings.bol_token_url, seconds)
+        return CheckResult("bol", False, f"token from {settings.bol_token_url} failed: {cause}")
     finally:
         await client.aclose()
     return CheckResult("bol", True, "client credentials accepted")
 
 
 async def check_database(settings: Settings) -> CheckResult:
+    seconds = settings.check_timeout_seconds
     where = safe_url(settings.database_url)
     try:
-        store = await Store.open(settings.database_url)
+        async with asyncio.timeout(seconds):
+            store = await Store.open(settings.database_url)
+    except TimeoutError:
+        return CheckResult("database", False, f"cannot open {where}: no answer within {seconds:g} s")
     except Exception as error:
-        return CheckResult("database", False, f"cannot open {where}: {type(error).__name__}: {error}")
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        return CheckResult("database", False, f"cannot open {where}: {type(error).__name__}: {first_line}")
     try:
-        ok = await store.ping()
+        async with asyncio.timeout(seconds):
+            ok = await store.ping()
+    except TimeoutError:
+        ok = False
     finally:
         await store.close()
     return CheckResult("database", ok, f"{where} {'ready' if ok else 'did not answer'}")
 
 
-CHECKS: tuple[Callable[[Settings], Awaitable[CheckResult]], ...] = (
-    check_slack,
-    check_commerce,
-    check_bol,
-    check_database,
+CHECKS: tuple[Check, ...] = (
+    Check("slack", check_slack),
+    Check("commerce", check_commerce),
+    Check("bol", check_bol),
+    Check("database", check_database),
 )
 
 
-async def run_checks(settings: Settings) -> list[CheckResult]:
-    return [await check(settings) for check in CHECKS]
+async def run_checks(settings: Settings) -> AsyncIterator[CheckResult]:
+    """Runs every check at once and yields each result as soon as it is in (so in no fixed order)."""
+    tasks = [asyncio.create_task(check.run(settings)) for check in CHECKS]
+    try:
+        for finished in asyncio.as_completed(tasks):
+            yield await finished
+    finally:
+        for task in tasks:
+            task.cancel()

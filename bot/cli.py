@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.checks import run_checks
+from bot.checks import CHECKS, CheckResult, run_checks
 from bot.logging_setup import configure_logging
 from bot.server import serve_forever
 from bot.settings import Settings, describe_errors
+from bot.storage.db import safe_url, sqlite_write_problem
 
 EXIT_BAD_SETTINGS = 2
 EXIT_CHECK_FAILED = 1
@@ -28,8 +31,35 @@ def load_settings() -> Settings | None:
         print("approvals-bot: invalid settings:", file=sys.stderr)
         for line in describe_errors(error):
             print(f"  {line}", file=sys.stderr)
-        print("See README.md (Settings) for what each variable means.", file=sys.stderr)
+        print(
+            "Copy .env.example to .env and fill it in; README.md (Settings) says what each variable means.",
+            file=sys.stderr,
+        )
         return None
+
+
+# The image's user; a host directory mounted on /data must belong to it.
+CONTAINER_UID = 10001
+
+
+def database_writable(database_url: str) -> bool:
+    """False, after saying why and what to do, when the SQLite database could not be written."""
+    problem = sqlite_write_problem(database_url)
+    if problem is None:
+        return True
+    print(f"approvals-bot: cannot use the SQLite database {safe_url(database_url)}:", file=sys.stderr)
+    print(f"  {problem} (this process runs as uid {os.geteuid()}).", file=sys.stderr)
+    print(
+        f"  In the container (uid {CONTAINER_UID}) with a host directory on /data: run "
+        f"`chown {CONTAINER_UID}:{CONTAINER_UID} ./data` on the host, or use a named volume "
+        "(`-v approvals-data:/data`).",
+        file=sys.stderr,
+    )
+    print(
+        "  Elsewhere: make it writable for this user, or set DATABASE_URL to a path that is.",
+        file=sys.stderr,
+    )
+    return False
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -42,6 +72,40 @@ def secret_values(settings: Settings) -> list[str]:
     if settings.slack_app_token is not None:
         secrets.append(settings.slack_app_token)
     return [s.get_secret_value() for s in secrets]
+
+
+class CheckProgress:
+    """Prints each check's line as it comes in; on a terminal, a "checking ..." note under them.
+
+    Lines are flushed at once, so a pipe or a log collector sees them as they happen too.
+    """
+
+    def __init__(self, stream: TextIO, names: list[str]) -> None:
+        self._stream = stream
+        self._pending = list(names)
+        self._terminal = stream.isatty()
+        self._show_note()
+
+    def add(self, result: CheckResult) -> None:
+        self._pending.remove(result.name)
+        if self._terminal:
+            self._stream.write("\r\x1b[K")  # back to the start of the note and erase it
+        self._stream.write(result.line() + "\n")
+        self._show_note()
+
+    def _show_note(self) -> None:
+        if self._terminal and self._pending:
+            self._stream.write(f"checking {', '.join(self._pending)}...")
+        self._stream.flush()
+
+
+async def _check(settings: Settings) -> int:
+    progress = CheckProgress(sys.stdout, [check.name for check in CHECKS])
+    all_ok = True
+    async for result in run_checks(settings):
+        progress.add(result)
+        all_ok = all_ok and result.ok
+    return 0 if all_ok else EXIT_CHECK_FAILED
 
 
 async def _serve(settings: Settings) -> None:
@@ -63,15 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    if settings is None:
+    if settings is None or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
     configure_logging(settings.log_level, secret_values(settings))
 
     if args.command == "check":
-        results = asyncio.run(run_checks(settings))
-        for result in results:
-            print(result.line())
-        return 0 if all(r.ok for r in results) else EXIT_CHECK_FAILED
+        return asyncio.run(_check(settings))
 
     try:
         asyncio.run(_serve(settings))

@@ -13,7 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.notifier.runner import run_periodically
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.web.routes import build_web_app
+from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,12 @@ async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any
 class BotServer:
     """Start with ``await start()``, stop with ``await stop()``; ``port`` is the bound HTTP port."""
 
-    def __init__(self, settings: Settings, *, host: str = "0.0.0.0") -> None:  # noqa: S104 - a container listens on all interfaces
+    def __init__(self, settings: Settings, *, host: str | None = None) -> None:
         self.settings = settings
-        self.host = host
+        self.host = settings.host if host is None else host
         self.port: int | None = None
+        self.metrics_port: int | None = None  # bound port of /metrics when METRICS_PORT is set
+        self._metrics_runner: web.AppRunner | None = None
         self.runtime: Runtime | None = None
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
@@ -63,13 +65,18 @@ class BotServer:
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings)
         bolt_app = runtime.bolt_app
-        web_app = build_web_app(bolt_app, database_ready=runtime.store.ping, metrics=runtime.metrics)
+        web_app = build_web_app(bolt_app, database_ready=runtime.store.ping)
+        if self.settings.metrics_port is None:
+            web_app.add_routes(metrics_routes(runtime.metrics))
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.settings.port)
         await site.start()
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self.settings.port
+        if self.settings.metrics_port is not None:
+            self._metrics_runner = await serve_metrics(runtime.metrics, self.host, self.settings.metrics_port)
+            self.metrics_port = int(self._metrics_runner.addresses[0][1])
         if self.settings.socket_mode and self.settings.slack_app_token is not None:
             handler = self._socket_mode = AsyncSocketModeHandler(
                 bolt_app, self.settings.slack_app_token.get_secret_value()
@@ -85,9 +92,10 @@ class BotServer:
                 for poller in runtime.pollers
             ]
         log.info(
-            "approvals-bot listening on %s:%s (notifier %s)",
+            "approvals-bot listening on %s:%s (metrics on port %s, notifier %s)",
             self.host,
             self.port,
+            self.metrics_port or self.port,
             "on" if self.settings.notifier_enabled else "off",
         )
         return self.port
@@ -103,6 +111,8 @@ class BotServer:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
         await drain_in_flight_work(DRAIN_SECONDS, not_ours=self._tasks_before_start)
         if self.runtime is not None:
             await self.runtime.close()

@@ -1,13 +1,51 @@
-"""Runtime settings from environment variables (and an optional ``.env``)."""
+"""Runtime settings from environment variables (and an optional ``.env``).
+
+``Settings`` is the only reader of the environment; every other module gets plain values from it.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+# The placeholders ``.env.example`` ships with: a copied, unedited example must not start as if it
+# were configured (it would look healthy and fail every poll).
+EXAMPLE_VALUES = frozenset(
+    {
+        "xoxb-your-bot-token",
+        "xapp-your-app-token",
+        "your-signing-secret",
+        "change-me",
+        "your-client-id",
+        "your-client-secret",
+        "C0123456789",
+        "U0123456789",
+        "S0123456789",
+    }
+)
+EXAMPLE_HOSTS = frozenset({"commerce.example.com"})
+
+
+def is_example_value(value: object) -> bool:
+    """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, list):
+        return any(is_example_value(item) for item in value)
+    if not isinstance(value, str):
+        return False
+    if value in EXAMPLE_VALUES:
+        return True
+    try:
+        return urlsplit(value).hostname in EXAMPLE_HOSTS
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -44,9 +82,24 @@ class Settings(BaseSettings):
     """Slack requests worked on at once after the ack; a few times more may wait, beyond that the
     user is told the bot is busy."""
 
+    check_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Time limit for each line of ``approvals-bot check``."""
+
     database_url: str = "sqlite:///./approvals-bot.db"
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """When set, ``/metrics`` is served on this port only, and no longer on ``port``."""
     log_level: str = "INFO"
+
+    @field_validator("*")
+    @classmethod
+    def _not_an_example(cls, value: object) -> object:
+        if is_example_value(value):
+            raise PydanticCustomError(
+                "example_value", "still the placeholder from .env.example; replace it with your own value"
+            )
+        return value
 
     @field_validator("approvers", mode="before")
     @classmethod
@@ -72,6 +125,13 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgres://", "sqlite+", "postgresql+")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _own_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value and value == info.data.get("port"):
+            raise ValueError("must differ from PORT (leave it unset to serve /metrics on PORT)")
         return value
 
     @field_validator("log_level")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,33 +12,12 @@ from pathlib import Path
 import httpx
 
 from bot.settings import Settings
+from tests.cli_process import EXECUTABLE, environment, free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
 from tests.emulators.slack import SlackEmulator
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
-
-EXECUTABLE = str(Path(sys.executable).with_name("approvals-bot"))
-
-
-def environment(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        if isinstance(value, list):
-            value = ",".join(value)
-        env[name.upper()] = str(value)
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_missing_settings_name_each_variable_and_exit_2(tmp_path: Path) -> None:
@@ -57,6 +34,7 @@ def test_missing_settings_name_each_variable_and_exit_2(tmp_path: Path) -> None:
         "PORT",
     ):
         assert name in result.stderr
+    assert "Copy .env.example to .env" in result.stderr
     assert "Traceback" not in result.stderr
     assert "xoxb-1" not in result.stderr
 
@@ -74,11 +52,12 @@ def test_check_passes_against_reachable_services(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines] == [
-        "PASS slack",
-        "PASS commerce",
+    # One line per check, in the order they finished.
+    assert sorted(line.split(":")[0] for line in lines) == [
         "PASS bol",
+        "PASS commerce",
         "PASS database",
+        "PASS slack",
     ]
 
 

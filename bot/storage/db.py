@@ -4,6 +4,7 @@
 * :func:`create_engine` builds a pooled :class:`AsyncEngine`; for SQLite it creates the file's parent
   folder, enables WAL and a busy timeout on every connection and lets SQLAlchemy (not the ``sqlite3``
   module) emit ``BEGIN``, so DDL is transactional and writers can take the lock up front.
+* :func:`sqlite_write_problem` says, before anything starts, why a SQLite file could not be written.
 * :func:`migrate` brings the schema to the latest version in one transaction, serialised between
   processes (``BEGIN IMMEDIATE`` on SQLite, ``pg_advisory_xact_lock`` on PostgreSQL).
 """
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -249,11 +251,52 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
-def _ensure_sqlite_parent(url: URL) -> None:
+def _sqlite_file(url: URL) -> Path | None:
+    """The database file of a file-backed SQLite URL; ``None`` for other databases and ``:memory:``."""
     database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _ensure_sqlite_parent(url: URL) -> None:
+    path = _sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def sqlite_write_problem(database_url: str) -> str | None:
+    """Why this process cannot create or write the SQLite file ``database_url`` names, in plain words.
+
+    ``None`` when it can, and for PostgreSQL and in-memory databases. SQLite needs the directory as
+    well as the file: it keeps its WAL and shared-memory files next to the database.
+    """
+    try:
+        path = _sqlite_file(make_url(to_async_url(database_url)))
+    except ArgumentError:
+        return None  # not a URL: opening the store reports it
+    if path is None:
+        return None
+    try:
+        if path.exists():
+            if path.is_dir():
+                return f"{path} is a directory, not a database file"
+            if not os.access(path, os.W_OK):
+                return f"the database file {path} is not writable"
+        existing = path.parent
+        while not existing.exists():
+            existing = existing.parent
+    except OSError as error:
+        return f"cannot look into {path.parent}: {error.strerror}"
+    if not existing.is_dir():
+        return f"{existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == path.parent:
+            return f"the directory {existing} is not writable"
+        return f"cannot create {path.parent}: {existing} is not writable"
+    return None
 
 
 def _enable_wal(cursor: Any) -> None:

@@ -1,4 +1,7 @@
-"""HTTP surface: Slack's request URL plus health, readiness and Prometheus metrics."""
+"""HTTP surface: Slack's request URL plus health, readiness and Prometheus metrics.
+
+``/metrics`` is on the main port unless ``METRICS_PORT`` gives it a port (and an app) of its own.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +20,8 @@ SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
 
 
-def build_web_app(
-    bolt_app: AsyncApp, *, database_ready: Callable[[], Awaitable[bool]], metrics: Metrics
-) -> web.Application:
-    """``database_ready`` answers ``/readyz``; ``metrics`` is rendered at ``/metrics``."""
+def build_web_app(bolt_app: AsyncApp, *, database_ready: Callable[[], Awaitable[bool]]) -> web.Application:
+    """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready``); no ``/metrics``."""
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
@@ -34,14 +35,33 @@ def build_web_app(
         status = 200 if database_ok else 503
         return web.json_response({"database": "ok" if database_ok else "unavailable"}, status=status)
 
+    app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES)
+    app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+def metrics_routes(metrics: Metrics) -> list[web.RouteDef]:
+    """``GET /metrics``, for the main app or for an app of its own on ``METRICS_PORT``."""
+
     async def render_metrics(_: web.Request) -> web.Response:
         response = web.Response(body=metrics.render())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
-    app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES)
-    app.router.add_post(SLACK_EVENTS_PATH, slack_events)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", render_metrics)
-    return app
+    return [web.get("/metrics", render_metrics)]
+
+
+async def serve_metrics(metrics: Metrics, host: str, port: int) -> web.AppRunner:
+    """Serves only ``/metrics`` on ``host:port``; the caller cleans the returned runner up."""
+    app = web.Application()
+    app.add_routes(metrics_routes(metrics))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
