@@ -8,6 +8,7 @@ interfaces (``bot.services.ports``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
@@ -21,11 +22,12 @@ from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
-from bot.storage.records import AuditEntry, DecisionClaim, DecisionState
+from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
+DECIDED_CARD_STATE = {Decision.APPROVE: CardState.APPROVED, Decision.REJECT: CardState.REJECTED}
 REFUSAL_MESSAGE = "You are not allowed to approve or reject requests. Ask an admin to add you to APPROVERS."
 
 
@@ -104,13 +106,18 @@ class DecisionService:
         self._metrics = metrics
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
+        """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
+        its row with the claim, before the card was rewritten)."""
         try:
             result = await self._decide(request)
         except Exception as error:
             with suppress(Exception):  # the audit entry must not hide the original error
                 await self._record(request, DecisionResult(Outcome.ERROR, f"{type(error).__name__}: {error}"))
             raise
-        await self._record(request, result)
+        if result.ok:
+            self._count(request, result)
+        else:
+            await self._record(request, result)
         return result
 
     async def refusal(self, request: DecisionRequest) -> DecisionResult | None:
@@ -125,18 +132,12 @@ class DecisionService:
             return None
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
 
-    async def _record(self, request: DecisionRequest, result: DecisionResult) -> None:
+    def _count(self, request: DecisionRequest, result: DecisionResult) -> None:
         self._metrics.decisions.labels(request.decision.action, result.outcome.value).inc()
-        await self._store.record_audit(
-            AuditEntry(
-                slack_user_id=request.slack_user_id,
-                action=request.decision.action,
-                approval_id=request.approval_id,
-                outcome=result.outcome.value,
-                comment=request.comment,
-                detail=None if result.ok else result.message,
-            )
-        )
+
+    async def _record(self, request: DecisionRequest, result: DecisionResult) -> None:
+        self._count(request, result)
+        await self._store.record_audit(_audit_entry(request, result))
 
     async def _decide(self, request: DecisionRequest) -> DecisionResult:
         refused = await self._refused(request)
@@ -159,7 +160,7 @@ class DecisionService:
             approval = await self._commerce.get_approval(approval_id)
         except ApprovalNotFound:
             await self._store.release_decision(approval_id)
-            await self._cards.close(approval_id, None, None, clicked=request.clicked)
+            await self._close(approval_id, None, request)
             return DecisionResult(Outcome.NOT_FOUND, f"Approval {approval_id} no longer exists in Commerce.")
         except CommerceError as error:
             await self._store.release_decision(approval_id)
@@ -167,8 +168,7 @@ class DecisionService:
 
         if not approval.is_pending:
             await self._store.release_decision(approval_id)
-            order = await self._order_details.for_approval(approval)
-            await self._cards.close(approval_id, approval, order, clicked=request.clicked)
+            await self._close(approval_id, approval, request)
             return DecisionResult(
                 Outcome.NOT_PENDING,
                 f"Approval {approval_id} is no longer pending "
@@ -176,17 +176,34 @@ class DecisionService:
                 approval,
             )
 
+        # The order's details are only for the card: fetched while Commerce decides, never waited
+        # on before the decision is sent.
+        order = asyncio.create_task(self._order_details.for_approval(approval))
         try:
             await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
         except CommerceError as error:
+            order.cancel()
             await self._store.release_decision(approval_id)
             return DecisionResult(
                 Outcome.ERROR, _commerce_failure(request.decision.action, approval_id, error)
             )
-
+        except BaseException:
+            order.cancel()
+            raise
+        result = DecisionResult(Outcome.OK, f"Approval {approval_id} {request.decision.verb}.", approval)
+        log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
         try:
-            await self._store.finish_decision(approval_id)
-            await self._show_decision(approval, request)
+            card = await self._store.record_decision(
+                approval_id, DECIDED_CARD_STATE[request.decision], _audit_entry(request, result)
+            )
+            await self._cards.show_decision(
+                approval,
+                await order,
+                decision=request.decision,
+                decided_by=request.slack_user_id,
+                comment=request.comment,
+                on=_shown_on(card, request.clicked),
+            )
         except Exception:
             # Commerce has the decision; what failed is only our record or the card (fixed by later polls
             # or clicks). The user must still hear that it was done.
@@ -195,18 +212,33 @@ class DecisionService:
                 approval_id,
                 request.decision.verb,
             )
-        log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
-        return DecisionResult(Outcome.OK, f"Approval {approval_id} {request.decision.verb}.", approval)
+        return result
 
-    async def _show_decision(self, approval: Approval, request: DecisionRequest) -> None:
-        await self._cards.show_decision(
-            approval,
-            await self._order_details.for_approval(approval),
-            decision=request.decision,
-            decided_by=request.slack_user_id,
-            comment=request.comment,
-            clicked=request.clicked,
-        )
+    async def _close(self, approval_id: str, approval: Approval | None, request: DecisionRequest) -> None:
+        card = await self._store.set_card_state(approval_id, CardState.DECIDED_ELSEWHERE)
+        order = await self._order_details.for_approval(approval)
+        await self._cards.close(approval_id, approval, order, on=_shown_on(card, request.clicked))
+
+
+def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[MessageRef]:
+    """The messages that show an approval: its card (if posted) and the one clicked (if any)."""
+    messages = []
+    if card is not None and card.channel and card.ts:
+        messages.append(MessageRef(card.channel, card.ts))
+    if clicked is not None and clicked not in messages:
+        messages.append(clicked)
+    return messages
+
+
+def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry:
+    return AuditEntry(
+        slack_user_id=request.slack_user_id,
+        action=request.decision.action,
+        approval_id=request.approval_id,
+        outcome=result.outcome.value,
+        comment=request.comment,
+        detail=None if result.ok else result.message,
+    )
 
 
 def _already_claimed(request: DecisionRequest, claim: DecisionClaim) -> DecisionResult:

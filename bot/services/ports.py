@@ -7,6 +7,7 @@ satisfy them structurally, so the chat side never imports the core.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.commerce.models import Approval, Decision, OrderSummary
@@ -22,7 +23,11 @@ class ApproverDirectory(Protocol):
 
 
 class CardPresenter(Protocol):
-    """Shows what happened to an approval wherever its card is (and on the message clicked, if any)."""
+    """Shows what happened to an approval on the messages that show it (its card, the one clicked).
+
+    The store's card state is the core's business; a presenter only rewrites messages, and a message
+    it cannot rewrite is logged, never raised.
+    """
 
     async def show_decision(
         self,
@@ -32,9 +37,9 @@ class CardPresenter(Protocol):
         decision: Decision,
         decided_by: str,
         comment: str | None,
-        clicked: MessageRef | None,
+        on: Sequence[MessageRef],
     ) -> None:
-        """The approval was decided from chat by ``decided_by``: the card shows who, when and why."""
+        """The approval was decided from chat by ``decided_by``: show who, when and why."""
         ...
 
     async def close(
@@ -43,7 +48,7 @@ class CardPresenter(Protocol):
         approval: Approval | None,
         order: OrderSummary | None,
         *,
-        clicked: MessageRef | None,
+        on: Sequence[MessageRef],
     ) -> None:
         """The approval is no longer pending in Commerce (``approval=None``: gone): no more buttons."""
         ...

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from datetime import datetime
+
+from sqlalchemy import Insert, insert, select
 
 from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry
 from bot.storage.rows import Rows
 
 
+def audit_insert(entry: AuditEntry, now: datetime) -> Insert:
+    """The INSERT of one audit row (``entry.at`` or ``now``), for use inside any transaction."""
+    return insert(audit_log).values(
+        at=entry.at or now,
+        slack_user_id=entry.slack_user_id,
+        action=entry.action,
+        approval_id=entry.approval_id,
+        outcome=entry.outcome,
+        comment=entry.comment,
+        detail=entry.detail,
+    )
+
+
 class AuditRows(Rows):
     async def record_audit(self, entry: AuditEntry) -> int:
         async with self._writer.begin() as conn:
-            result = await conn.execute(
-                insert(audit_log).values(
-                    at=entry.at or self._clock(),
-                    slack_user_id=entry.slack_user_id,
-                    action=entry.action,
-                    approval_id=entry.approval_id,
-                    outcome=entry.outcome,
-                    comment=entry.comment,
-                    detail=entry.detail,
-                )
-            )
+            result = await conn.execute(audit_insert(entry, self._clock()))
         key = result.inserted_primary_key
         assert key is not None
         return int(key[0])

@@ -95,7 +95,7 @@ class CardRows(Rows):
             row = (
                 await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
             ).first()
-        return None if row is None else _card(row)
+        return None if row is None else card_of(row)
 
     async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]:
         """Which of these approvals already have a card row (in any state): one query per 500 ids."""
@@ -126,15 +126,20 @@ class CardRows(Rows):
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_card(row) for row in rows]
+        return [card_of(row) for row in rows]
 
-    async def set_card_state(self, approval_id: str, state: CardState) -> None:
+    async def set_card_state(self, approval_id: str, state: CardState) -> CardRecord | None:
+        """Moves the card to ``state`` whatever it was; the card as it is now (``None``: no card)."""
         async with self._writer.begin() as conn:
             await conn.execute(
                 update(approval_cards)
                 .where(approval_cards.c.approval_id == approval_id)
                 .values(state=state.value, updated_at=self._clock())
             )
+            row = (
+                await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
+            ).first()
+        return None if row is None else card_of(row)
 
     async def transition_card(self, approval_id: str, from_state: CardState, to_state: CardState) -> bool:
         """Compare-and-set: moves the card to ``to_state`` only if it is in ``from_state``."""
@@ -149,7 +154,7 @@ class CardRows(Rows):
         return result.rowcount == 1
 
 
-def _card(row: Row[Any]) -> CardRecord:
+def card_of(row: Row[Any]) -> CardRecord:
     return CardRecord(
         approval_id=row.approval_id,
         kind=row.kind,

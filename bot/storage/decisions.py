@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import decision_claims
-from bot.storage.records import DecisionClaim, DecisionState
+from bot.storage.audit import audit_insert
+from bot.storage.cards import card_of
+from bot.storage.db import approval_cards, decision_claims
+from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
 from bot.storage.rows import CLAIM_ATTEMPTS, Rows
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,29 @@ class DecisionRows(Rows):
                 .where(decision_claims.c.approval_id == approval_id)
                 .values(state=DecisionState.DONE.value)
             )
+
+    async def record_decision(
+        self, approval_id: str, card_state: CardState, audit: AuditEntry
+    ) -> CardRecord | None:
+        """Commerce accepted the decision: in one transaction the claim becomes DONE, the card (if
+        any) moves to ``card_state`` and the audit row is written. Returns the card as it is now."""
+        now = self._clock()
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(decision_claims)
+                .where(decision_claims.c.approval_id == approval_id)
+                .values(state=DecisionState.DONE.value)
+            )
+            await conn.execute(
+                update(approval_cards)
+                .where(approval_cards.c.approval_id == approval_id)
+                .values(state=card_state.value, updated_at=now)
+            )
+            await conn.execute(audit_insert(audit, now))
+            row = (
+                await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
+            ).first()
+        return None if row is None else card_of(row)
 
     async def release_decision(self, approval_id: str, *, claimed_before: datetime | None = None) -> bool:
         """Drops an IN_PROGRESS claim (the Commerce call failed) so it can be retried. DONE claims stay.

@@ -1,13 +1,15 @@
-"""Approval cards in Slack: posted once, then kept true, with the store's card row moved in step.
+"""Approval cards in Slack: posted once, then kept true.
 
-``ApprovalCards`` is the Slack implementation of the core's ``CardPresenter``. A card's state in
-the store changes before its message is rewritten; a message that cannot be rewritten is logged and
-left for the next poll or click, never raised past a decision that Commerce already has.
+``ApprovalCards`` is the Slack implementation of the core's ``CardPresenter``: for a decision the
+core has already recorded the card's state, and a message that cannot be rewritten is logged, never
+raised past a decision Commerce already has. A card closed by the notifier is marked closed only
+after Slack accepted the rewrite, so a failed rewrite is tried again next round.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
@@ -17,12 +19,10 @@ from bot.messaging import MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.records import CardState
+from bot.storage.records import CardRecord, CardState
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
-
-DECIDED_STATE = {Decision.APPROVE: CardState.APPROVED, Decision.REJECT: CardState.REJECTED}
 
 
 class ApprovalCards:
@@ -43,7 +43,7 @@ class ApprovalCards:
         decision: Decision,
         decided_by: str,
         comment: str | None,
-        clicked: MessageRef | None,
+        on: Sequence[MessageRef],
     ) -> None:
         message = decided_card(
             approval,
@@ -53,8 +53,7 @@ class ApprovalCards:
             decided_at=datetime.now(UTC),
             comment=comment,
         )
-        await self._store.set_card_state(approval.id, DECIDED_STATE[decision])
-        await self._rewrite(approval.id, message, clicked)
+        await self._rewrite(approval.id, message, on)
 
     async def close(
         self,
@@ -62,19 +61,27 @@ class ApprovalCards:
         approval: Approval | None,
         order: OrderSummary | None,
         *,
-        clicked: MessageRef | None,
+        on: Sequence[MessageRef],
     ) -> None:
-        await self._store.set_card_state(approval_id, CardState.DECIDED_ELSEWHERE)
-        await self._rewrite(approval_id, closed_card(approval_id, approval, order), clicked)
+        await self._rewrite(approval_id, closed_card(approval_id, approval, order), on)
 
     async def close_if_open(
-        self, approval_id: str, approval: Approval | None, order: OrderSummary | None
+        self, card: CardRecord, approval: Approval | None, order: OrderSummary | None
     ) -> bool:
-        """Closes the card only while it is still PENDING: a decision recorded from Slack is never
-        overwritten. Returns whether the card was closed."""
-        if not await self._store.transition_card(approval_id, CardState.PENDING, CardState.DECIDED_ELSEWHERE):
+        """Rewrites an open card as closed, then marks it closed in the store: a rewrite Slack refused
+        leaves it open, so the next round tries again. False when it was not closed (the rewrite failed,
+        or a decision from Slack recorded the card first)."""
+        if not card.channel or not card.ts:
             return False
-        return await self._rewrite(approval_id, closed_card(approval_id, approval, order), None)
+        if not await self._rewrite(
+            card.approval_id,
+            closed_card(card.approval_id, approval, order),
+            [MessageRef(card.channel, card.ts)],
+        ):
+            return False
+        return await self._store.transition_card(
+            card.approval_id, CardState.PENDING, CardState.DECIDED_ELSEWHERE
+        )
 
     async def redraw_closed(
         self, ref: MessageRef, approval_id: str, approval: Approval | None, order: OrderSummary | None
@@ -83,16 +90,11 @@ class ApprovalCards:
         text, blocks = closed_card(approval_id, approval, order)
         await self._poster.update(ref.channel, ref.ts, text, blocks)
 
-    async def _rewrite(self, approval_id: str, message: Message, clicked: MessageRef | None) -> bool:
-        """Rewrites the stored card and the clicked message (once each); whether there was any."""
-        card = await self._store.get_card(approval_id)
-        targets: list[MessageRef] = []
-        if card is not None and card.channel and card.ts:
-            targets.append(MessageRef(card.channel, card.ts))
-        if clicked is not None and clicked not in targets:
-            targets.append(clicked)
+    async def _rewrite(self, approval_id: str, message: Message, targets: Sequence[MessageRef]) -> bool:
+        """Rewrites each target once; whether every rewrite was accepted (and there was one)."""
         text, blocks = message
-        for target in targets:
+        accepted = 0
+        for target in dict.fromkeys(targets):
             try:
                 await self._poster.update(target.channel, target.ts, text, blocks)
             except SlackApiError as error:
@@ -102,4 +104,6 @@ class ApprovalCards:
                     target.channel,
                     error.response.get("error"),
                 )
-        return bool(targets)
+            else:
+                accepted += 1
+        return accepted > 0 and accepted == len(dict.fromkeys(targets))
