@@ -25,6 +25,11 @@ class Metrics:
             "Cards updated because the approval was decided in Commerce.",
             registry=self.registry,
         )
+        self.listings_incomplete = Counter(
+            "approvals_listings_incomplete",
+            "Pending-approval listings that stopped short (no card was closed in those rounds).",
+            registry=self.registry,
+        )
         self.polls = Counter(
             "notifier_polls",
             "Notifier poll rounds, by poller and outcome.",

@@ -131,6 +131,7 @@ class Runtime:
                 channel=settings.approvals_channel,
                 order_details=order_details,
                 interval_seconds=settings.approvals_poll_seconds,
+                page_size=settings.commerce_page_size,
             ),
             ProcessStatusNotifier(
                 bol,

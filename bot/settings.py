@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     approvals_poll_seconds: float = Field(default=30.0, gt=0)
+    commerce_page_size: int = Field(default=200, ge=1, le=1000)
+    """Approvals per page when the notifier lists every pending approval."""
     process_status_poll_seconds: float = Field(default=15.0, gt=0)
     notifier_enabled: bool = True
 

@@ -25,7 +25,14 @@ from bot.commerce.errors import (
     CommerceUnavailable,
     OrderNotFound,
 )
-from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState, Decision, OrderSummary
+from bot.commerce.models import (
+    ApprovalKind,
+    ApprovalListing,
+    ApprovalQuery,
+    ApprovalState,
+    Decision,
+    OrderSummary,
+)
 from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 
@@ -319,16 +326,18 @@ def test_list_all_returns_both_kinds_and_buyer_names(emulator: CommerceEmulator)
     assert buyer.entity_id == buyer.submitter_id
 
 
-def test_iter_approvals_pages_through_everything(emulator: CommerceEmulator) -> None:
+def test_listing_every_approval_pages_through_everything(emulator: CommerceEmulator) -> None:
     ids = [emulator.add_approval(ApprovalKind.ORDER) for _ in range(12)]
     emulator.add_approval(ApprovalKind.BUYER)
     emulator.decide_elsewhere(ids.pop(3), ApprovalState.REJECTED)
 
-    async def scenario() -> list[str]:
+    async def scenario() -> ApprovalListing:
         async with client_for(emulator) as client:
-            return [a.id async for a in client.iter_approvals(ApprovalKind.ORDER, page_size=4)]
+            return await client.list_every_approval(ApprovalKind.ORDER, page_size=4)
 
-    assert run(scenario()) == ids
+    listing = run(scenario())
+    assert [a.id for a in listing.items] == ids
+    assert listing.complete
     gets = approval_gets(emulator)
     assert [(r.q("q"), r.q("status"), r.q("pageNumber"), r.q("pageSize")) for r in gets] == [
         ("orderApprovals", "0", "1", "4"),
@@ -337,7 +346,7 @@ def test_iter_approvals_pages_through_everything(emulator: CommerceEmulator) -> 
     ]
 
 
-def test_iter_approvals_stops_when_the_server_repeats_a_page(emulator: CommerceEmulator) -> None:
+def test_a_listing_stops_incomplete_when_the_server_repeats_a_page(emulator: CommerceEmulator) -> None:
     stuck = {
         "recordSetCompleteIndicator": "false",
         "recordSetCount": "1",
@@ -347,23 +356,27 @@ def test_iter_approvals_stops_when_the_server_repeats_a_page(emulator: CommerceE
     }
     emulator.inject(only(is_get, Response(body=stuck)))
 
-    async def scenario() -> list[str]:
+    async def scenario() -> ApprovalListing:
         async with client_for(emulator) as client:
-            return [a.id async for a in client.iter_approvals(None)]
+            return await client.list_every_approval(None, page_size=1)
 
-    assert run(scenario()) == ["10003"]
+    listing = run(scenario())
+    assert [a.id for a in listing.items] == ["10003"]
+    assert not listing.complete
     assert len(approval_gets(emulator)) == 2
 
 
-def test_iter_approvals_stops_on_an_empty_page(emulator: CommerceEmulator) -> None:
-    empty = {"recordSetTotal": "50", "recordSetStartNumber": "0", "resultList": []}
+def test_a_listing_stops_incomplete_on_an_empty_page_before_the_total(emulator: CommerceEmulator) -> None:
+    empty = {"recordSetTotal": "500", "recordSetStartNumber": "0", "resultList": []}
     emulator.inject(only(is_get, Response(body=empty)))
 
-    async def scenario() -> list[str]:
+    async def scenario() -> ApprovalListing:
         async with client_for(emulator) as client:
-            return [a.id async for a in client.iter_approvals(None)]
+            return await client.list_every_approval(None, page_size=50)
 
-    assert run(scenario()) == []
+    listing = run(scenario())
+    assert listing.items == []
+    assert not listing.complete
     assert len(approval_gets(emulator)) == 1
 
 

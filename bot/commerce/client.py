@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -34,6 +34,7 @@ from bot.commerce.errors import (
 from bot.commerce.models import (
     Approval,
     ApprovalKind,
+    ApprovalListing,
     ApprovalPage,
     ApprovalQuery,
     ApprovalState,
@@ -44,8 +45,12 @@ from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 
-MAX_PAGES = 500
-"""Hard cap for :meth:`CommerceClient.iter_approvals`, whatever the server says."""
+MAX_PAGES = 1000
+"""Safety cap for :meth:`CommerceClient.list_every_approval` against a server that never ends a listing;
+a listing cut there is reported incomplete, never taken as whole."""
+
+DEFAULT_LISTING_PAGE_SIZE = 200
+"""Approvals per page when listing them all (the spec sets no maximum)."""
 
 ITER_ORDER_BY = "A-approvalStatusId"
 """Stable order for paging: new approvals are appended at the end instead of shifting pages."""
@@ -116,29 +121,34 @@ class CommerceClient(OwnsHttpClient):
             raise error_bodies.error_for(response, what="list approvals", not_found=CommerceError)
         return wire.parse_page(wire.json_object(response), query)
 
-    async def iter_approvals(
+    async def list_every_approval(
         self,
         kind: ApprovalKind | None,
         state: ApprovalState | None = ApprovalState.PENDING,
-        page_size: int = 50,
-    ) -> AsyncIterator[Approval]:
-        """Every matching approval, page by page; stops safely on a misbehaving server."""
-        seen: set[str] = set()
+        *,
+        page_size: int = DEFAULT_LISTING_PAGE_SIZE,
+    ) -> ApprovalListing:
+        """Every matching approval, page by page, oldest id first.
+
+        ``complete`` is False when the listing stopped short: the server repeated a page, sent an
+        empty page before its own total, or there were more than ``MAX_PAGES`` pages. An incomplete
+        listing proves nothing about approvals missing from it.
+        """
+        found: dict[str, Approval] = {}
         for page_number in range(1, MAX_PAGES + 1):
             query = ApprovalQuery(
                 kind=kind, state=state, page_number=page_number, page_size=page_size, order_by=ITER_ORDER_BY
             )
             page = await self.list_approvals(query)
-            fresh = [a for a in page.items if a.id not in seen]
-            for approval in fresh:
-                seen.add(approval.id)
-                yield approval
-            if page.complete or not page.items:
-                return
+            fresh = [a for a in page.items if a.id not in found]
+            found.update((a.id, a) for a in fresh)
+            if page.complete:
+                return ApprovalListing(list(found.values()), complete=True)
             if not fresh:
-                log.warning("Commerce returned page %d again; stopping the listing", page_number)
-                return
-        log.warning("stopped listing approvals after %d pages", MAX_PAGES)
+                log.warning("Commerce sent page %d empty or again; the listing is incomplete", page_number)
+                return ApprovalListing(list(found.values()), complete=False)
+        log.warning("stopped listing approvals after %d pages; the listing is incomplete", MAX_PAGES)
+        return ApprovalListing(list(found.values()), complete=False)
 
     async def get_approval(self, approval_id: str) -> Approval:
         """``GET approval_status/{id}``; raises :class:`ApprovalNotFound` if there is no such record."""

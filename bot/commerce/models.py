@@ -104,6 +104,14 @@ class ApprovalPage:
 
 
 @dataclass(frozen=True)
+class ApprovalListing:
+    """Every approval a listing found; ``complete`` is False when it stopped before the end."""
+
+    items: list[Approval]
+    complete: bool
+
+
+@dataclass(frozen=True)
 class ApprovalQuery:
     """Filters for ``GET /store/{storeId}/approval_status?q=...``. ``kind=None`` means ``q=all``."""
 

@@ -11,16 +11,19 @@ import asyncio
 import logging
 from collections.abc import Collection
 
-from bot.commerce.client import CommerceClient
+from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.errors import ApprovalNotFound
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.cards import ApprovalCards
+from bot.storage.records import CardRecord
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+CHAT_UPDATES_PER_MINUTE = 50
 
 
 class ApprovalsNotifier:
@@ -36,6 +39,7 @@ class ApprovalsNotifier:
         channel: str,
         order_details: OrderDetails,
         interval_seconds: float = 30.0,
+        page_size: int = DEFAULT_LISTING_PAGE_SIZE,
     ) -> None:
         self._commerce = commerce
         self._store = store
@@ -44,13 +48,21 @@ class ApprovalsNotifier:
         self._channel = channel
         self._order_details = order_details
         self.interval_seconds = interval_seconds
+        self._page_size = page_size
+        # chat.update is Tier 3 (about 50 a minute): closing cards uses at most that share of a round.
+        self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
 
     async def poll_once(self) -> int:
         """One round: returns how many new cards were posted."""
         await self._store.release_stale_card_claims()
         pending: dict[str, Approval] = {}
+        complete = True
         for kind in (ApprovalKind.ORDER, ApprovalKind.BUYER):
-            async for approval in self._commerce.iter_approvals(kind, ApprovalState.PENDING):
+            listing = await self._commerce.list_every_approval(
+                kind, ApprovalState.PENDING, page_size=self._page_size
+            )
+            complete = complete and listing.complete
+            for approval in listing.items:
                 pending.setdefault(approval.id, approval)
         known = await self._store.known_card_ids(pending)
         failures = 0
@@ -64,7 +76,11 @@ class ApprovalsNotifier:
             except Exception as error:
                 log.warning("could not post the card for approval %s: %s", approval.id, describe(error))
                 failures += 1
-        await self._close_decided_cards(pending)
+        if complete:
+            await self._close_decided_cards(pending)
+        else:
+            self._metrics.listings_incomplete.inc()
+            log.warning("the pending listing was incomplete: no card is closed this round")
         if failures:
             raise NotifierRoundIncomplete(
                 f"{failures} card(s) could not be posted; they are retried next round"
@@ -99,19 +115,25 @@ class ApprovalsNotifier:
             return None
 
     async def _close_decided_cards(self, pending: Collection[str]) -> None:
+        """Closes open cards missing from a complete listing, at most ``_close_budget`` a round
+        (``chat.update`` is rate limited); the rest wait for the next round."""
+        budget = self._close_budget
         for card in await self._store.open_cards():
+            if budget == 0:
+                log.info("card closing budget spent; the other cards are closed next round")
+                return
             if card.approval_id in pending or await self._store.decision_under_way(card.approval_id):
                 continue
+            budget -= 1
             try:
-                await self._close_card(card.approval_id)
+                await self._close_card(card)
             except Exception as error:
                 log.warning("could not close the card of approval %s: %s", card.approval_id, describe(error))
 
-    async def _close_card(self, approval_id: str) -> None:
-        approval = await self._current(approval_id)
+    async def _close_card(self, card: CardRecord) -> None:
+        approval = await self._current(card.approval_id)
         if approval is not None and approval.is_pending:
             return  # listed late; still open
-        if await self._cards.close_if_open(
-            approval_id, approval, await self._order_details.for_approval(approval)
-        ):
+        order = await self._order_details.for_approval(approval)
+        if await self._cards.close_if_open(card, approval, order):
             self._metrics.cards_closed.inc()
