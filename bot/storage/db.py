@@ -351,6 +351,7 @@ def create_engine(database_url: str) -> AsyncEngine:
         url,
         pool_size=5,
         max_overflow=10,
-        pool_pre_ping=True,  # survive database restarts and idle-connection reaping
-        pool_recycle=1800,
+        # No pre-ping (a round trip on every checkout): a connection the server dropped fails once and
+        # SQLAlchemy then invalidates the whole pool; recycling keeps idle ones from going stale.
+        pool_recycle=300,
     )
