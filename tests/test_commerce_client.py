@@ -980,3 +980,30 @@ def test_password_and_tokens_never_appear_in_errors_or_logs(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+# -- bounded concurrency --------------------------------------------------------------------------
+def test_requests_in_flight_never_exceed_the_bound(emulator: CommerceEmulator) -> None:
+    approval_id = emulator.add_approval(ApprovalKind.ORDER)
+    in_flight = [0]
+    most = [0]
+    counting = threading.Lock()
+
+    def slow_counted(request: RecordedRequest) -> Response | None:
+        if request.method == "GET" and request.path.endswith(f"/approval_status/{approval_id}"):
+            with counting:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.02)  # long enough for the other callers to pile up behind the bound
+            with counting:
+                in_flight[0] -= 1
+        return None
+
+    emulator.inject(slow_counted)
+
+    async def scenario() -> None:
+        async with client_for(emulator, max_concurrent_requests=3) as client:
+            await asyncio.gather(*(client.get_approval(approval_id) for _ in range(24)))
+
+    run(scenario())
+    assert most[0] == 3

@@ -24,6 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
+from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
 from bot.bol import wire
 from bot.bol.auth import BearerAuth, TokenProvider
 from bot.bol.errors import BolAuthError, BolUnavailable
@@ -56,6 +57,7 @@ class BolClient(OwnsHttpClient):
         jitter_seconds: float = READ_JITTER_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
     ) -> None:
         if max_rate_limit_waits < 0:
             raise ValueError("max_rate_limit_waits must not be negative")
@@ -70,7 +72,9 @@ class BolClient(OwnsHttpClient):
             jitter_seconds=jitter_seconds,
             sleep=sleep,
         )
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=transport)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), transport=bounded_transport(transport, max_concurrent_requests)
+        )
         self._tokens = TokenProvider(self._http, token_url, client_id, client_secret)
         self._bearer = BearerAuth(self._tokens)
         self._client_id = client_id

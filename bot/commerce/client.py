@@ -22,6 +22,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
+from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
 from bot.commerce import error_bodies, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
@@ -75,6 +76,7 @@ class CommerceClient(OwnsHttpClient):
         jitter_seconds: float = READ_JITTER_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
     ) -> None:
         if read_attempts < 1:
             raise ValueError("read_attempts must be at least 1")
@@ -93,7 +95,7 @@ class CommerceClient(OwnsHttpClient):
             base_url=f"{self._base_url}/store/{quote(store_id, safe='')}/",
             timeout=httpx.Timeout(timeout),
             headers={"Accept": "application/json"},
-            transport=transport,
+            transport=bounded_transport(transport, max_concurrent_requests),
         )
         self._tokens: tuple[str, str] | None = None
         self._generation = 0

@@ -1,0 +1,42 @@
+"""A bound on requests in flight to one backend, shared by every caller in the process.
+
+Requests beyond the bound wait here, in arrival order, instead of in httpcore's connection pool
+(whose scheduling cost grows with connections times queued requests). A slot is held until the
+response body is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+DEFAULT_MAX_CONCURRENT_REQUESTS = 16
+
+
+class BoundedTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self._inner = inner
+        self._slots = asyncio.Semaphore(limit)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self._slots:
+            response = await self._inner.handle_async_request(request)
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+            return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def bounded_transport(inner: httpx.AsyncBaseTransport | None, limit: int) -> BoundedTransport:
+    """``inner`` (or a pooled HTTP transport with ``limit`` connections) behind a ``limit`` bound."""
+    if inner is None:
+        inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit))
+    return BoundedTransport(inner, limit)
