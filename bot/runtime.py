@@ -6,6 +6,7 @@ The one place that reads ``Settings``: everything it builds gets plain values an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -19,6 +20,7 @@ from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.notifier.poller import Poller
 from bot.notifier.process_status import ProcessStatusNotifier
+from bot.notifier.retention import RetentionPruner
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.settings import Settings
@@ -56,6 +58,7 @@ def commerce_client(settings: Settings) -> CommerceClient:
         settings.commerce_logon_id,
         settings.commerce_logon_password,
         timeout=settings.commerce_timeout_seconds,
+        max_concurrent_requests=settings.max_concurrent_work,
     )
 
 
@@ -66,6 +69,7 @@ def bol_client(settings: Settings) -> BolClient:
         settings.bol_client_id,
         settings.bol_client_secret,
         timeout=settings.bol_timeout_seconds,
+        max_concurrent_requests=settings.max_concurrent_work,
     )
 
 
@@ -140,6 +144,13 @@ class Runtime:
                 metrics,
                 fallback_channel=settings.process_status_channel,
                 interval_seconds=settings.process_status_poll_seconds,
+            ),
+            RetentionPruner(
+                store,
+                keep_for=timedelta(days=settings.retention_days),
+                keep_audit_for=(
+                    timedelta(days=settings.audit_retention_days) if settings.audit_retention_days else None
+                ),
             ),
         )
         return cls(

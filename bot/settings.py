@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     check_timeout_seconds: float = Field(default=10.0, gt=0)
     """Time limit for each line of ``approvals-bot check``."""
 
+    retention_days: int = Field(default=90, ge=1)
+    """Closed cards, finished watches and done decision claims are deleted this long after they ended."""
+    audit_retention_days: int | None = Field(default=None, ge=1)
+    """Audit rows older than this are deleted; unset keeps them forever."""
+
     database_url: str = "sqlite:///./approvals-bot.db"
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)

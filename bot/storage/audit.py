@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import Insert, delete, insert, select
 
 from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry
@@ -31,6 +31,12 @@ class AuditRows(Rows):
         key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
+
+    async def prune_audit(self, older_than: datetime) -> int:
+        """Deletes audit rows written before ``older_than``; how many went."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(audit_log).where(audit_log.c.at < older_than))
+        return int(result.rowcount or 0)
 
     async def audit_entries(self, approval_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
         """Newest first; only ``approval_id``'s entries when given."""

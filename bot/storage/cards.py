@@ -128,6 +128,17 @@ class CardRows(Rows):
             rows = (await conn.execute(query)).all()
         return [card_of(row) for row in rows]
 
+    async def prune_closed_cards(self, older_than: datetime) -> int:
+        """Deletes cards whose approval was decided before ``older_than``; how many went."""
+        closed = [CardState.APPROVED.value, CardState.REJECTED.value, CardState.DECIDED_ELSEWHERE.value]
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(approval_cards).where(
+                    approval_cards.c.state.in_(closed), approval_cards.c.updated_at < older_than
+                )
+            )
+        return int(result.rowcount or 0)
+
     async def set_card_state(self, approval_id: str, state: CardState) -> CardRecord | None:
         """Moves the card to ``state`` whatever it was; the card as it is now (``None``: no card)."""
         async with self._writer.begin() as conn:

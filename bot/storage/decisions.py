@@ -123,6 +123,17 @@ class DecisionRows(Rows):
             ).first()
         return None if row is None else card_of(row)
 
+    async def prune_done_decisions(self, older_than: datetime) -> int:
+        """Deletes DONE claims taken before ``older_than``; how many went."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(decision_claims).where(
+                    decision_claims.c.state == DecisionState.DONE.value,
+                    decision_claims.c.claimed_at < older_than,
+                )
+            )
+        return int(result.rowcount or 0)
+
     async def release_decision(self, approval_id: str, *, claimed_before: datetime | None = None) -> bool:
         """Drops an IN_PROGRESS claim (the Commerce call failed) so it can be retried. DONE claims stay.
 

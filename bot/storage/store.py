@@ -9,6 +9,7 @@ is the one facade the rest of the bot uses.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +18,7 @@ from bot.storage.audit import AuditRows
 from bot.storage.cards import CardRows
 from bot.storage.db import create_engine, migrate, safe_url, utcnow, writer
 from bot.storage.decisions import DecisionRows
-from bot.storage.rows import Clock
+from bot.storage.rows import Clock, Writer
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 class Store(CardRows, DecisionRows, AuditRows, WatchRows):
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
         self._engine = engine
-        self._writer = writer(engine)
+        self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")
         self._clock = clock
 
     @classmethod
@@ -40,6 +41,10 @@ class Store(CardRows, DecisionRows, AuditRows, WatchRows):
             raise
         log.info("database %s ready (schema version %d)", safe_url(database_url), version)
         return cls(engine, clock=clock)
+
+    def now(self) -> datetime:
+        """The store's clock: the time its timing rules and timestamps use."""
+        return self._clock()
 
     @property
     def engine(self) -> AsyncEngine:

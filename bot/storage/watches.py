@@ -6,6 +6,7 @@ the row announces; a failed announcement reopens the watch for the next round.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
@@ -76,6 +77,16 @@ class WatchRows(Rows):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_watch(row) for row in rows]
+
+    async def prune_finished_watches(self, older_than: datetime) -> int:
+        """Deletes watches that finished before ``older_than``; how many went."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(process_watches).where(
+                    process_watches.c.finished_at.is_not(None), process_watches.c.finished_at < older_than
+                )
+            )
+        return int(result.rowcount or 0)
 
     async def get_watch(self, process_status_id: str, channel: str) -> Watch | None:
         async with self._engine.connect() as conn:

@@ -1,0 +1,47 @@
+"""Prunes what no one needs any more: closed cards, finished watches, done claims, old audit rows.
+
+Cards, watches and claims go ``keep_for`` after they ended; audit rows are kept unless
+``keep_audit_for`` is set. The cut-offs come from the store's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_SECONDS = 3600.0
+
+
+class RetentionPruner:
+    name = "retention"
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        keep_for: timedelta,
+        keep_audit_for: timedelta | None = None,
+        interval_seconds: float = PRUNE_INTERVAL_SECONDS,
+    ) -> None:
+        self._store = store
+        self._keep_for = keep_for
+        self._keep_audit_for = keep_audit_for
+        self.interval_seconds = interval_seconds
+
+    async def poll_once(self) -> int:
+        """Prunes once; posts nothing (returns 0)."""
+        now = self._store.now()
+        pruned = {
+            "cards": await self._store.prune_closed_cards(now - self._keep_for),
+            "watches": await self._store.prune_finished_watches(now - self._keep_for),
+            "claims": await self._store.prune_done_decisions(now - self._keep_for),
+        }
+        if self._keep_audit_for is not None:
+            pruned["audit rows"] = await self._store.prune_audit(now - self._keep_audit_for)
+        if any(pruned.values()):
+            log.info("pruned %s", ", ".join(f"{count} {what}" for what, count in pruned.items() if count))
+        return 0
