@@ -250,6 +250,21 @@ def test_dockerfile_runtime_settings() -> None:
     assert "3000" in _args("EXPOSE")
 
 
+def test_dockerfile_installs_locked_dependencies_before_copying_the_code() -> None:
+    instructions = _instructions()
+    locked = [
+        i
+        for i, (kw, rest) in enumerate(instructions)
+        if kw == "RUN" and "--require-hashes" in rest and "requirements.lock" in rest
+    ]
+    assert locked, "no RUN pip install --require-hashes -r requirements.lock"
+    code_copies = [i for i, (kw, rest) in enumerate(instructions) if kw == "COPY" and "bot" in rest.split()]
+    assert code_copies, "the Dockerfile does not COPY bot"
+    assert locked[0] < code_copies[0], "dependencies must be installed before the code is copied"
+    project_installs = [i for i, (kw, rest) in enumerate(instructions) if kw == "RUN" and "install" in rest]
+    assert all("--no-deps" in instructions[i][1] for i in project_installs), "an install without --no-deps"
+
+
 # --- hadolint -------------------------------------------------------------------------------------
 
 
