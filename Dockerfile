@@ -1,12 +1,10 @@
-# syntax=docker/dockerfile:1
-#
 # commerce-approvals-bot image.
 #   docker build -t commerce-approvals-bot .
 #   docker run --env-file .env -p 3000:3000 -v approvals-data:/data commerce-approvals-bot
 #   docker run --env-file .env commerce-approvals-bot check
 # No secret is baked in: SLACK_*, COMMERCE_*, BOL_* are passed at run time.
 
-# ---- builder: install the project and its dependencies into a self-contained venv ----
+# ---- builder: the locked dependencies, then the project, in a self-contained venv ----
 FROM python:3.11-slim-bookworm AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -17,10 +15,16 @@ RUN python -m venv /opt/venv
 ENV PATH="/opt/venv/bin:${PATH}"
 
 WORKDIR /src
-# Only what the build needs (pyproject.toml declares README.md as the readme).
+# Dependencies first, in a layer of their own that only a lock change rebuilds; the hashes make pip
+# refuse anything but the files the lock was made from.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
+
+# Then the project: only what the build needs (pyproject.toml declares README.md as the readme).
+# --no-deps: every dependency is in the layer above, as locked.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 
 # ---- runtime ----
 FROM python:3.11-slim-bookworm
@@ -32,8 +36,10 @@ ENV PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite:////data/approvals-bot.db
 
 # Unprivileged user app (uid/gid 10001); /data holds the SQLite file and must be writable by it.
-RUN groupadd --system --gid 10001 app \
-    && useradd --system --uid 10001 --gid app --no-log-init --no-create-home --shell /usr/sbin/nologin app \
+# Not --system: system ids end at 999, and useradd warns about a system user with uid 10001.
+RUN groupadd --gid 10001 app \
+    && useradd --uid 10001 --gid app --no-log-init --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin app \
     && mkdir -p /data /app \
     && chown app:app /data
 
