@@ -17,6 +17,7 @@ from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
+from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.notifier.poller import Poller
 from bot.notifier.process_status import ProcessStatusNotifier
@@ -33,6 +34,7 @@ from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
+MIN_ANNOUNCE_INTERVAL_SECONDS = 0.2
 
 
 def configure_slack_client(
@@ -126,17 +128,27 @@ class Runtime:
             work=work,
             responses=responses,
         )
+        announcer = CardAnnouncer(
+            commerce,
+            store,
+            cards,
+            metrics,
+            channel=settings.approvals_channel,
+            order_details=order_details,
+            interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
+        )
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
                 commerce,
                 store,
                 cards,
                 metrics,
-                channel=settings.approvals_channel,
+                announcer=announcer,
                 order_details=order_details,
                 interval_seconds=settings.approvals_poll_seconds,
                 page_size=settings.commerce_page_size,
             ),
+            announcer,
             ProcessStatusNotifier(
                 bol,
                 store,

@@ -36,7 +36,9 @@ class RunningBot:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def poll_approvals(self) -> int:
-        return self.call(self.runtime.poller("approvals").poll_once())
+        """One approvals round, then the announcer's: the cards posted."""
+        offered = self.call(self.runtime.poller("approvals").poll_once())
+        return offered + self.call(self.runtime.poller("announcements").poll_once())
 
     def poll_processes(self) -> int:
         return self.call(self.runtime.poller("process_status").poll_once())

@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from bot.commerce.models import ApprovalKind
+from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
@@ -121,17 +122,27 @@ def test_slow_order_details_do_not_hold_the_card_back(
     commerce.inject(held_orders)
     approval_id = commerce.add_approval(ApprovalKind.ORDER)
     runtime = bot.runtime
-    notifier = ApprovalsNotifier(
+    order_details = OrderDetails(runtime.commerce, timeout=0.3)
+    announcer = CardAnnouncer(
         runtime.commerce,
         runtime.store,
         runtime.cards,
         runtime.metrics,
         channel=APPROVALS_CHANNEL,
-        order_details=OrderDetails(runtime.commerce, timeout=0.3),
+        order_details=order_details,
+    )
+    notifier = ApprovalsNotifier(
+        runtime.commerce,
+        runtime.store,
+        runtime.cards,
+        runtime.metrics,
+        announcer=announcer,
+        order_details=order_details,
     )
     try:
-        # The poll finishes while the order read is still held: the card did not wait for it.
-        assert bot.call(notifier.poll_once()) == 1
+        # The posting finishes while the order read is still held: the card did not wait for it.
+        assert bot.call(notifier.poll_once()) == 0
+        assert bot.call(announcer.poll_once()) == 1
         assert not order_gate.is_set()
     finally:
         order_gate.set()

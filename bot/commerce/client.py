@@ -164,6 +164,13 @@ class CommerceClient(OwnsHttpClient):
             raise ApprovalNotFound(f"Approval {approval_id} was not found in Commerce.", status=404)
         return wire.parse_approval(matching[0], kind=None)
 
+    async def find_approval(self, approval_id: str) -> Approval | None:
+        """Like :meth:`get_approval`, but ``None`` when Commerce has no such approval."""
+        try:
+            return await self.get_approval(approval_id)
+        except ApprovalNotFound:
+            return None
+
     async def get_order_summary(self, order_id: str) -> OrderSummary:
         """``GET order/{orderId}``: grand total, currency, item count and status of one order.
 

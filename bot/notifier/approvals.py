@@ -1,21 +1,19 @@
-"""Posts each new pending Commerce approval once, and closes cards decided in Commerce.
+"""Lists pending Commerce approvals: offers the new ones to the announcer, closes cards decided in Commerce.
 
-A card is claimed in the store before it is posted (one post across replicas); a failed post
-releases the claim so the next round tries again. Only a complete listing of pending approvals
-proves that an open card is no longer pending.
+Only a complete listing of pending approvals proves that an open card is no longer pending; card
+closings are budgeted to chat.update's rate limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Collection
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
-from bot.commerce.errors import ApprovalNotFound
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.metrics import Metrics
-from bot.notifier.failures import NotifierRoundIncomplete, describe
+from bot.notifier.announcements import CardAnnouncer
+from bot.notifier.failures import describe
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord
@@ -36,7 +34,7 @@ class ApprovalsNotifier:
         cards: ApprovalCards,
         metrics: Metrics,
         *,
-        channel: str,
+        announcer: CardAnnouncer,
         order_details: OrderDetails,
         interval_seconds: float = 30.0,
         page_size: int = DEFAULT_LISTING_PAGE_SIZE,
@@ -45,7 +43,7 @@ class ApprovalsNotifier:
         self._store = store
         self._cards = cards
         self._metrics = metrics
-        self._channel = channel
+        self._announcer = announcer
         self._order_details = order_details
         self.interval_seconds = interval_seconds
         self._page_size = page_size
@@ -53,7 +51,8 @@ class ApprovalsNotifier:
         self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
 
     async def poll_once(self) -> int:
-        """One round: returns how many new cards were posted."""
+        """One round: offers new approvals to the announcer, closes cards decided in Commerce. Posts
+        nothing itself (returns 0): new cards go out through the announcer, off this loop."""
         await self._store.release_stale_card_claims()
         pending: dict[str, Approval] = {}
         complete = True
@@ -65,54 +64,13 @@ class ApprovalsNotifier:
             for approval in listing.items:
                 pending.setdefault(approval.id, approval)
         known = await self._store.known_card_ids(pending)
-        failures = 0
-        posted = 0
-        for approval in pending.values():
-            if approval.id in known:
-                continue
-            try:
-                # A shutdown must not cut a post off between Slack and the store (that would post twice).
-                posted += await asyncio.shield(self._post_card(approval))
-            except Exception as error:
-                log.warning("could not post the card for approval %s: %s", approval.id, describe(error))
-                failures += 1
+        self._announcer.offer({i: a for i, a in pending.items() if i not in known}, complete=complete)
         if complete:
             await self._close_decided_cards(pending)
         else:
             self._metrics.listings_incomplete.inc()
             log.warning("the pending listing was incomplete: no card is closed this round")
-        if failures:
-            raise NotifierRoundIncomplete(
-                f"{failures} card(s) could not be posted; they are retried next round"
-            )
-        return posted
-
-    async def _post_card(self, approval: Approval) -> int:
-        """Posts the card unless another poller claimed it first; a failed post releases the claim."""
-        if not await self._store.claim_card(approval.id, approval.guessed_kind.value):
-            return 0
-        try:
-            ref = await self._cards.post(
-                self._channel, approval, await self._order_details.for_approval(approval)
-            )
-        except BaseException:
-            await self._store.release_card(approval.id)
-            raise
-        self._metrics.cards_posted.inc()
-        if not await self._store.card_posted(approval.id, ref.channel, ref.ts):
-            # Decided from Slack while the card was being posted: show how it ended, not buttons.
-            current = await self._current(approval.id)
-            await self._cards.redraw_closed(
-                ref, approval.id, current, await self._order_details.for_approval(current)
-            )
-        return 1
-
-    async def _current(self, approval_id: str) -> Approval | None:
-        """The approval as Commerce has it now; ``None`` when Commerce no longer has it."""
-        try:
-            return await self._commerce.get_approval(approval_id)
-        except ApprovalNotFound:
-            return None
+        return 0
 
     async def _close_decided_cards(self, pending: Collection[str]) -> None:
         """Closes open cards missing from a complete listing, at most ``_close_budget`` a round
@@ -131,7 +89,7 @@ class ApprovalsNotifier:
                 log.warning("could not close the card of approval %s: %s", card.approval_id, describe(error))
 
     async def _close_card(self, card: CardRecord) -> None:
-        approval = await self._current(card.approval_id)
+        approval = await self._commerce.find_approval(card.approval_id)
         if approval is not None and approval.is_pending:
             return  # listed late; still open
         order = await self._order_details.for_approval(approval)

@@ -1,0 +1,97 @@
+"""Posts new approval cards off the poll loop, oldest offered first, paced per channel by the poster.
+
+The approvals poll offers what is pending and has no card yet, and goes on polling on its own
+interval however long the queue is. Each card is claimed in the store just before it is posted (one
+post across replicas); a failed post releases the claim and the next listing offers it again. An
+approval missing from the latest complete listing is dropped from the queue before it is posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from bot.commerce.client import CommerceClient
+from bot.commerce.models import Approval
+from bot.metrics import Metrics
+from bot.notifier.failures import NotifierRoundIncomplete, describe
+from bot.services.order_details import OrderDetails
+from bot.slack.outbound.cards import ApprovalCards
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+ANNOUNCE_INTERVAL_SECONDS = 1.0
+
+
+class CardAnnouncer:
+    name = "announcements"
+
+    def __init__(
+        self,
+        commerce: CommerceClient,
+        store: Store,
+        cards: ApprovalCards,
+        metrics: Metrics,
+        *,
+        channel: str,
+        order_details: OrderDetails,
+        interval_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
+    ) -> None:
+        self._commerce = commerce
+        self._store = store
+        self._cards = cards
+        self._metrics = metrics
+        self._channel = channel
+        self._order_details = order_details
+        self.interval_seconds = interval_seconds
+        self._queue: dict[str, Approval] = {}
+
+    def __len__(self) -> int:
+        """Cards waiting to be posted."""
+        return len(self._queue)
+
+    def offer(self, unannounced: Mapping[str, Approval], *, complete: bool) -> None:
+        """Queues approvals that have no card yet. With a ``complete`` listing, queued approvals
+        missing from it are no longer pending (or already have a card) and are dropped."""
+        if complete:
+            for approval_id in [i for i in self._queue if i not in unannounced]:
+                del self._queue[approval_id]
+        for approval_id, approval in unannounced.items():
+            self._queue.setdefault(approval_id, approval)
+
+    async def poll_once(self) -> int:
+        """Posts every queued card; returns how many were posted."""
+        posted = failures = 0
+        while self._queue:
+            approval_id = next(iter(self._queue))
+            approval = self._queue.pop(approval_id)
+            try:
+                # A shutdown must not cut a post off between Slack and the store (that would post twice).
+                posted += await asyncio.shield(self._post_card(approval))
+            except Exception as error:
+                log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
+                failures += 1
+        if failures:
+            raise NotifierRoundIncomplete(f"{failures} card(s) could not be posted; they are offered again")
+        return posted
+
+    async def _post_card(self, approval: Approval) -> int:
+        """Posts the card unless another poller claimed it first; a failed post releases the claim."""
+        if not await self._store.claim_card(approval.id, approval.guessed_kind.value):
+            return 0
+        try:
+            ref = await self._cards.post(
+                self._channel, approval, await self._order_details.for_approval(approval)
+            )
+        except BaseException:
+            await self._store.release_card(approval.id)
+            raise
+        self._metrics.cards_posted.inc()
+        if not await self._store.card_posted(approval.id, ref.channel, ref.ts):
+            # Decided from Slack while the card was being posted: show how it ended, not buttons.
+            current = await self._commerce.find_approval(approval.id)
+            order = await self._order_details.for_approval(current)
+            await self._cards.redraw_closed(ref, approval.id, current, order)
+        return 1
