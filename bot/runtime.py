@@ -19,12 +19,14 @@ from bot.notifier.poller import Poller
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
+from bot.services.process_batches import BatchIngest
 from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
+from bot.storage.records import Notify
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
@@ -62,6 +64,15 @@ def bol_client(settings: Settings) -> BolClient:
     )
 
 
+def batch_ingest(store: Store, settings: Settings) -> BatchIngest:
+    """Takes process ids from other systems (the API, the CLI) as batches."""
+    return BatchIngest(
+        store,
+        default_channel=settings.process_status_channel,
+        default_notify=Notify(settings.process_status_notify),
+    )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -76,6 +87,7 @@ class Runtime:
     order_details: OrderDetails
     decisions: DecisionService
     pollers: tuple[Poller, ...]
+    batch_ingest: BatchIngest
 
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
@@ -138,6 +150,7 @@ class Runtime:
             order_details=order_details,
             decisions=decisions,
             pollers=pollers,
+            batch_ingest=batch_ingest(store, settings),
         )
 
     def poller(self, name: str) -> Poller:

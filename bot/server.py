@@ -13,6 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.notifier.runner import run_periodically
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.web.process_api import ProcessStatusApi
 from bot.web.routes import build_web_app
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,16 @@ class BotServer:
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings)
         bolt_app = runtime.bolt_app
-        web_app = build_web_app(bolt_app, database_ready=runtime.store.ping, metrics=runtime.metrics)
+        web_app = build_web_app(
+            bolt_app,
+            database_ready=runtime.store.ping,
+            metrics=runtime.metrics,
+            process_api=ProcessStatusApi(
+                runtime.batch_ingest,
+                runtime.store,
+                tokens=[token.get_secret_value() for token in self.settings.api_tokens],
+            ),
+        )
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.settings.port)

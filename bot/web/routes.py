@@ -10,6 +10,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.web.process_api import ProcessStatusApi
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +19,16 @@ MAX_SLACK_BODY_BYTES = 1024 * 1024
 
 
 def build_web_app(
-    bolt_app: AsyncApp, *, database_ready: Callable[[], Awaitable[bool]], metrics: Metrics
+    bolt_app: AsyncApp,
+    *,
+    database_ready: Callable[[], Awaitable[bool]],
+    metrics: Metrics,
+    process_api: ProcessStatusApi | None = None,
 ) -> web.Application:
-    """``database_ready`` answers ``/readyz``; ``metrics`` is rendered at ``/metrics``."""
+    """``database_ready`` answers ``/readyz``; ``metrics`` is rendered at ``/metrics``.
+
+    ``process_api`` adds the ingest API under ``/api/v1`` (bearer tokens, not Slack signatures).
+    """
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
@@ -44,4 +52,6 @@ def build_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", render_metrics)
+    if process_api is not None:
+        process_api.register(app)
     return app
