@@ -16,6 +16,7 @@ from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.notifier.poller import Poller
+from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
@@ -26,6 +27,7 @@ from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
+from bot.storage.db import utcnow
 from bot.storage.records import Notify
 from bot.storage.store import Store
 
@@ -70,6 +72,18 @@ def batch_ingest(store: Store, settings: Settings) -> BatchIngest:
         store,
         default_channel=settings.process_status_channel,
         default_notify=Notify(settings.process_status_notify),
+    )
+
+
+def batch_progress(store: Store, poster: SlackPoster, metrics: Metrics, settings: Settings) -> BatchProgress:
+    """The live batch cards, their thread replies and summaries, inside the process-status round."""
+    return BatchProgress(
+        store,
+        poster,
+        metrics,
+        clock=utcnow,
+        failure_mention=settings.process_failure_mention,
+        stuck_after=settings.process_stuck_after,
     )
 
 
@@ -135,6 +149,7 @@ class Runtime:
                 metrics,
                 fallback_channel=settings.process_status_channel,
                 interval_seconds=settings.process_status_poll_seconds,
+                batches=batch_progress(store, poster, metrics, settings),
             ),
         )
         return cls(

@@ -205,27 +205,20 @@ class BatchRows(Rows):
             )
         return moved
 
-    async def mark_stuck(self, batch_id: str, process_status_ids: Sequence[str]) -> int:
-        """Marks unfinished processes as stuck (once each); returns how many were newly marked."""
-        marked = 0
+    async def mark_stuck(self, started_before: datetime) -> int:
+        """Marks unfinished processes of batches started before ``started_before`` as stuck (once each);
+        returns how many were newly marked."""
+        old = select(_b.batch_id).where(_b.created_at < started_before).scalar_subquery()
+        where = (_m.finished_at.is_(None), _m.stuck.is_(False), _m.batch_id.in_(old))
         async with self._writer.begin() as conn:
-            for chunk in _chunks(list(process_status_ids)):
-                result = await conn.execute(
-                    update(batch_processes)
-                    .where(
-                        _m.batch_id == batch_id,
-                        _m.process_status_id.in_(chunk),
-                        _m.finished_at.is_(None),
-                        _m.stuck.is_(False),
-                    )
-                    .values(stuck=True)
-                )
-                marked += result.rowcount
-            if marked:
-                await conn.execute(
-                    update(process_batches).where(_b.batch_id == batch_id).values(changes=_b.changes + 1)
-                )
-        return marked
+            batch_ids = list((await conn.execute(select(_m.batch_id).where(*where).distinct())).scalars())
+            if not batch_ids:
+                return 0
+            result = await conn.execute(update(batch_processes).where(*where).values(stuck=True))
+            await conn.execute(
+                update(process_batches).where(_b.batch_id.in_(batch_ids)).values(changes=_b.changes + 1)
+            )
+        return int(result.rowcount)
 
     async def complete_finished_batches(self) -> list[str]:
         """Marks batches whose processes have all finished as complete; returns those this call completed."""
@@ -280,6 +273,13 @@ class BatchRows(Rows):
         await self._set([_b.batch_id == batch_id, _b.shown_changes < changes], shown_changes=changes)
 
     # -- thread replies and the summary ------------------------------------------------------------
+    async def batches_owing_replies(self) -> list[str]:
+        """Batches with a posted card and processes still owed a thread reply."""
+        owing = exists().where(_m.batch_id == _b.batch_id, _m.reply_state.in_([DUE, POSTING]))
+        query = select(_b.batch_id).where(_b.card_ts.is_not(None), owing).order_by(_b.created_at)
+        async with self._engine.connect() as conn:
+            return [str(i) for i in (await conn.execute(query)).scalars()]
+
     async def due_replies(self, batch_id: str, limit: int) -> list[FinishedMember]:
         """Finished processes of the batch still owed a reply in the card's thread, in finishing order."""
         free = or_(

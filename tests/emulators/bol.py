@@ -134,6 +134,17 @@ class BolEmulator(EmulatorServer):
             else:
                 record["errorMessage"] = error_message
 
+    def add_processes(
+        self, count: int, event_type: str = "UPDATE_OFFER", entity_prefix: str = "offer"
+    ) -> list[str]:
+        """``count`` pending processes, as an offer upload starts them (entity ids ``offer-0``, …)."""
+        return [self.add_process(event_type, f"{entity_prefix}-{n}") for n in range(count)]
+
+    def finish(self, process_status_ids: list[str], status: str, error_message: str | None = None) -> None:
+        """A wave of processes turning final at once (as bol.com's workers finish them)."""
+        for process_status_id in process_status_ids:
+            self.set_status(process_status_id, status, error_message)
+
     def purge(self, process_status_id: str) -> None:
         """Forget a process like bol.com does after its retention period."""
         with self.lock:
