@@ -15,6 +15,7 @@ from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.entity_follows import EntityFollowNotifier
 from bot.notifier.poller import Poller
 from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
@@ -150,6 +151,9 @@ class Runtime:
                 fallback_channel=settings.process_status_channel,
                 interval_seconds=settings.process_status_poll_seconds,
                 batches=batch_progress(store, poster, metrics, settings),
+            ),
+            EntityFollowNotifier(
+                bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
             ),
         )
         return cls(

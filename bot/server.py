@@ -72,6 +72,7 @@ class BotServer:
                 runtime.batch_ingest,
                 runtime.store,
                 tokens=[token.get_secret_value() for token in self.settings.api_tokens],
+                default_channel=self.settings.process_status_channel,
             ),
         )
         self._runner = web.AppRunner(web_app, access_log=None)

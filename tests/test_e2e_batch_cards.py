@@ -154,3 +154,21 @@ def test_single_watches_and_batches_share_the_bulk_calls(
     before = len(bol.bulk_requests())
     bot.poll_processes()
     assert sorted(len(ids) for ids in bol.bulk_ids()[before:]) == [900, 1000]
+
+
+def test_batches_lists_recent_batches_with_their_counts(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    from tests.conftest import APPROVER, SIGNING_SECRET
+    from tests.slack_dialog import run_command
+    from tests.slack_requests import SlackRequestSender
+
+    bot = start_bot(api_tokens=API_TOKEN)
+    ids = bol.add_processes(3)
+    post_watches(bot, {"ids": ids, "label": "shipment sync", "channel": CHANNEL})
+    bol.finish(ids[:1], "FAILURE")
+    bot.poll_processes()
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    answer = run_command(sender, slack, "/process-status", "batches", user=APPROVER, channel=CHANNEL)
+    assert "shipment sync" in shown(answer)
+    assert "1/3 finished" in shown(answer)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.bol.models import EVENT_TYPES
 from bot.storage.records import BatchCreated, Notify
 from bot.storage.store import Store
 
@@ -18,6 +19,7 @@ PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """A bol.com process status id as the bot accepts it (slash commands, API, CLI)."""
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9_]{1,63}$")
 """A public or private channel id (``C…``, ``G…``): where a batch card can be posted."""
+ENTITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 MAX_BATCH_IDS = 1000
 LABEL_MAX_LENGTH = 200
 REQUEST_FIELDS = frozenset({"ids", "channel", "label", "notify"})
@@ -133,3 +135,34 @@ class BatchIngest:
             notify=request.notify or self._default_notify,
             requested_by=requested_by,
         )
+
+
+@dataclass(frozen=True)
+class FollowRequest:
+    entity_id: str
+    event_type: str
+    channel: str | None = None
+
+
+def follow_request(body: Any) -> FollowRequest:
+    """A checked follow from a decoded JSON body; raises ``InvalidBatchRequest`` naming every bad field."""
+    if not isinstance(body, Mapping):
+        raise InvalidBatchRequest([FieldError("", "the body must be a JSON object")])
+    errors = [
+        FieldError(f"/{n}", "unknown field") for n in body if n not in ("entity_id", "event_type", "channel")
+    ]
+    entity_id = _optional_text(body, "entity_id", errors)
+    event_type = _optional_text(body, "event_type", errors)
+    channel = _optional_text(body, "channel", errors)
+    if entity_id is None or not ENTITY_ID.match(entity_id):
+        errors.append(
+            FieldError("/entity_id", "an entity id is 1 to 100 letters, digits, '.', ':', '-' or '_'")
+        )
+    if event_type is None or event_type.upper() not in EVENT_TYPES:
+        errors.append(FieldError("/event_type", "one of the event types of bol.com's process-status API"))
+    if channel is not None and not CHANNEL_ID.match(channel):
+        errors.append(FieldError("/channel", "a channel id starts with C or G, e.g. C0123456789"))
+    if errors:
+        raise InvalidBatchRequest(errors)
+    assert entity_id is not None and event_type is not None
+    return FollowRequest(entity_id, event_type.upper(), channel)

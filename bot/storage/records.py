@@ -159,3 +159,16 @@ class BatchView:
     @property
     def failed(self) -> int:
         return self.counts.get(MemberState.FAILURE, 0) + self.counts.get(MemberState.TIMEOUT, 0)
+
+
+@dataclass(frozen=True)
+class Follow:
+    """Processes of one entity and event type, announced in ``channel`` as they reach a final state."""
+
+    entity_id: str
+    event_type: str
+    channel: str
+    requested_by: str
+    created_at: datetime
+    baselined: bool = False
+    """False until the first listing: what had already finished before the follow is not announced."""

@@ -18,13 +18,14 @@ from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
 from bot.storage.db import create_engine, migrate, safe_url, utcnow, writer
 from bot.storage.decisions import DecisionRows
+from bot.storage.follows import FollowRows
 from bot.storage.rows import Clock
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
 
 
-class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows):
+class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows):
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
         self._engine = engine
         self._writer = writer(engine)

@@ -22,6 +22,7 @@ from bot.services.process_batches import (
     FieldError,
     InvalidBatchRequest,
     batch_request,
+    follow_request,
 )
 from bot.storage.records import BatchView, FinishedMember
 from bot.storage.store import Store
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 WATCHES_PATH = f"{API_PREFIX}/process-status/watches"
 BATCHES_PATH = f"{API_PREFIX}/process-status/batches"
+FOLLOWS_PATH = f"{API_PREFIX}/process-status/follows"
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_LISTED_FAILURES = 1000
@@ -61,7 +63,10 @@ def invalid(errors: Sequence[FieldError]) -> web.Response:
 class ProcessStatusApi:
     """The routes under ``/api/v1/process-status``; ``register`` adds them to the bot's web app."""
 
-    def __init__(self, ingest: BatchIngest, store: Store, *, tokens: Sequence[str]) -> None:
+    def __init__(
+        self, ingest: BatchIngest, store: Store, *, tokens: Sequence[str], default_channel: str
+    ) -> None:
+        self._default_channel = default_channel
         self._ingest = ingest
         self._store = store
         self._tokens = [t.encode() for t in tokens if t]
@@ -77,6 +82,8 @@ class ProcessStatusApi:
         app.router.add_post(WATCHES_PATH, self._guarded(self._create_watches))
         app.router.add_delete(WATCHES_PATH + "/{process_id}", self._guarded(self._delete_watch))
         app.router.add_get(BATCHES_PATH + "/{batch_id}", self._guarded(self._get_batch))
+        app.router.add_post(FOLLOWS_PATH, self._guarded(self._create_follow))
+        app.router.add_delete(FOLLOWS_PATH + "/{entity_id}/{event_type}", self._guarded(self._delete_follow))
 
     # -- auth and errors ---------------------------------------------------------------------------
     def _authorized(self, request: web.Request) -> bool:
@@ -141,6 +148,34 @@ class ProcessStatusApi:
         if view is None:
             return problem(404, "Unknown batch", f"there is no batch {batch_id[:40]}")
         return web.json_response(batch_json(view))
+
+    async def _create_follow(self, request: web.Request) -> web.StreamResponse:
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            follow = follow_request(body)
+        except InvalidBatchRequest as bad:
+            return invalid(bad.errors)
+        channel = follow.channel or self._default_channel
+        created = await self._store.add_follow(follow.entity_id, follow.event_type, channel, API_REQUESTER)
+        answer = {"entity_id": follow.entity_id, "event_type": follow.event_type, "channel": channel}
+        return web.json_response({**answer, "created": created}, status=201 if created else 200)
+
+    async def _delete_follow(self, request: web.Request) -> web.StreamResponse:
+        body = {
+            "entity_id": request.match_info["entity_id"],
+            "event_type": request.match_info["event_type"],
+            "channel": request.query.get("channel"),
+        }
+        try:
+            follow = follow_request(body)
+        except InvalidBatchRequest as bad:
+            return invalid(bad.errors)
+        channel = follow.channel or self._default_channel
+        if not await self._store.remove_follow(follow.entity_id, follow.event_type, channel):
+            return problem(404, "Not followed", "that entity and event type are not followed in that channel")
+        return web.Response(status=204)
 
 
 async def _json_body(request: web.Request) -> Any:
