@@ -12,6 +12,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bol.client import BolClient
+from bot.bol.rate_limit import RateLimitPacer
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
@@ -64,6 +65,7 @@ def bol_client(settings: Settings) -> BolClient:
         settings.bol_client_id,
         settings.bol_client_secret,
         timeout=settings.bol_timeout_seconds,
+        pacer=RateLimitPacer(),  # one client, so one pacer, for the whole process
     )
 
 

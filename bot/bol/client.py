@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from bot.bol.auth import TokenProvider
 from bot.bol.errors import BolAuthError, BolBadRequest, BolError, BolRateLimited, BolUnavailable, Violation
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessState, ProcessStatus
+from bot.bol.rate_limit import RateLimitPacer
 from bot.http_client import OwnsHttpClient, json_or_none
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class BolClient(OwnsHttpClient):
         max_retry_after_seconds: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        pacer: RateLimitPacer | None = None,
     ) -> None:
         if max_rate_limit_waits < 0:
             raise ValueError("max_rate_limit_waits must not be negative")
@@ -65,6 +67,7 @@ class BolClient(OwnsHttpClient):
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=transport)
         self._auth = TokenProvider(self._http, token_url, client_id, client_secret)
         self._client_id = client_id
+        self._pacer = pacer or RateLimitPacer(sleep=sleep)
 
     def __repr__(self) -> str:
         return f"BolClient(api_url={self._api_url!r}, client_id={self._client_id!r})"
@@ -172,6 +175,7 @@ class BolClient(OwnsHttpClient):
         if json_body is not None:
             headers["Content-Type"] = MEDIA_TYPE
             content = json.dumps(json_body, separators=(",", ":")).encode()
+        await self._pacer.wait()  # rate-limit pacing hook
         try:
             response = await self._http.request(
                 method, f"{self._api_url}{path}", params=params, content=content, headers=headers
@@ -180,6 +184,7 @@ class BolClient(OwnsHttpClient):
             raise BolUnavailable(f"bol.com did not answer within {self._timeout:g}s") from exc
         except httpx.TransportError as exc:
             raise BolUnavailable(f"bol.com is not reachable ({type(exc).__name__})") from exc
+        self._pacer.observe(response.headers)  # rate-limit pacing hook
         log.debug("%s %s -> %d", method, path, response.status_code)
         return response
 

@@ -78,6 +78,9 @@ class BolEmulator(EmulatorServer):
         self.tokens: dict[str, float] = {}
         """Issued access token -> monotonic expiry time."""
         self.issued_tokens: list[str] = []
+        self.rate_limit_budget: int | None = None
+        """When set, API answers carry ``X-RateLimit-Remaining`` (counting down) and ``X-RateLimit-Reset``."""
+        self.rate_limit_reset_seconds = 2
         self._sequence = itertools.count(1)
         self._order: dict[str, int] = {}
 
@@ -205,7 +208,12 @@ class BolEmulator(EmulatorServer):
         if refusal is not None:
             return refusal
         with self.lock:
-            return self._route(request)
+            response = self._route(request)
+            if self.rate_limit_budget is not None:
+                self.rate_limit_budget = max(0, self.rate_limit_budget - 1)
+                response.headers["X-RateLimit-Remaining"] = str(self.rate_limit_budget)
+                response.headers["X-RateLimit-Reset"] = str(self.rate_limit_reset_seconds)
+            return response
 
     def _route(self, request: RecordedRequest) -> Response:
         if request.path == PROCESS_STATUS_PATH:
