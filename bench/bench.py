@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.commerce.models import ApprovalKind
 from bot.settings import Settings
-from bot.storage.records import Notify
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
+from bot.storage.records import Notify
 from tests.bot_runner import RunningBot
 from tests.emulators.bol import BolEmulator
 from tests.emulators.commerce import CommerceEmulator
