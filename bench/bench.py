@@ -88,7 +88,8 @@ def bench_batches(bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, size:
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"{'batch round ' + str(number):<40} {size} ids: {poll_ms:8.1f} ms, "
-            f"{len(slack.calls()) - slack_before} Slack calls, {len(bol.bulk_requests()) - bol_before} bol calls, "
+            f"{len(slack.calls()) - slack_before} Slack calls, "
+            f"{len(bol.bulk_requests()) - bol_before} bol calls, "
             f"max RSS {rss_mb:.0f} MiB"
         )
 
