@@ -12,6 +12,7 @@ Figures (no pass/fail, nothing is asserted on time):
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import tempfile
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.commerce.models import ApprovalKind
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
+from bot.storage.records import Notify
 from tests.bot_runner import RunningBot
 from tests.emulators.bol import BolEmulator
 from tests.emulators.commerce import CommerceEmulator
@@ -59,6 +61,37 @@ def timed(action: Callable[[], Any]) -> float:
     start = time.perf_counter()
     action()
     return (time.perf_counter() - start) * 1000
+
+
+def bench_batches(bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, size: int) -> None:
+    """A ``size``-id batch (handed in 1000 ids a request) whose statuses change every round."""
+    ids = bol.add_processes(size)
+    for start in range(0, size, 1000):
+        bot.call(
+            bot.runtime.store.create_batch(
+                ids[start : start + 1000],
+                CHANNEL,
+                label=f"bench {start}",
+                notify=Notify.FAILURES,
+                requested_by="bench",
+            )
+        )
+    rounds = 5
+    per_round = size // rounds
+    for number in range(rounds + 1):
+        if number:
+            wave = ids[(number - 1) * per_round : number * per_round]
+            bol.finish(wave[: len(wave) - 5], "SUCCESS")
+            bol.finish(wave[len(wave) - 5 :], "FAILURE", error_message="bench failure")
+        slack_before, bol_before = len(slack.calls()), len(bol.bulk_requests())
+        poll_ms = timed(bot.poll_processes)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"{'batch round ' + str(number):<40} {size} ids: {poll_ms:8.1f} ms, "
+            f"{len(slack.calls()) - slack_before} Slack calls, "
+            f"{len(bol.bulk_requests()) - bol_before} bol calls, "
+            f"max RSS {rss_mb:.0f} MiB"
+        )
 
 
 def main() -> None:
@@ -149,6 +182,7 @@ def main() -> None:
             poll_ms = timed(bot.poll_processes)
             bulk_calls = len(bol.requests_to("POST", "/shared/process-status")) - bulk_before
             print(f"{'process-status poll':<40} {watches} watches in {poll_ms:8.1f} ms ({bulk_calls} bulk)")
+            bench_batches(bot, slack, bol, watches)
         finally:
             bot.stop()
             for emulator in (slack, commerce, bol):

@@ -14,9 +14,12 @@ from pydantic import ValidationError
 
 from bot.checks import CHECKS, CheckResult, run_checks
 from bot.logging_setup import configure_logging
+from bot.runtime import batch_ingest
 from bot.server import serve_forever
+from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
 from bot.settings import Settings, describe_errors
 from bot.storage.db import safe_url, sqlite_write_problem
+from bot.storage.store import Store
 
 EXIT_BAD_SETTINGS = 2
 EXIT_CHECK_FAILED = 1
@@ -71,6 +74,7 @@ def secret_values(settings: Settings) -> list[str]:
     ]
     if settings.slack_app_token is not None:
         secrets.append(settings.slack_app_token)
+    secrets.extend(settings.api_tokens)
     return [s.get_secret_value() for s in secrets]
 
 
@@ -108,6 +112,55 @@ async def _check(settings: Settings) -> int:
     return 0 if all_ok else EXIT_CHECK_FAILED
 
 
+# -- watch: process ids from cron jobs and shell pipelines -----------------------------------------
+
+
+def _add_watch_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    watch = sub.add_parser(
+        "watch",
+        help="watch bol.com process ids as one batch card (ids as arguments, or from stdin when none)",
+    )
+    watch.add_argument("ids", nargs="*", metavar="ID", help="process status ids (default: read stdin)")
+    watch.add_argument("--channel", help="channel id for the batch card (default PROCESS_STATUS_CHANNEL)")
+    watch.add_argument("--label", help="what the batch is, e.g. 'offer upload 2026-11-23'")
+    watch.add_argument(
+        "--notify", choices=["failures", "all"], help="thread replies (default PROCESS_STATUS_NOTIFY)"
+    )
+
+
+def _ids_from(arguments: list[str]) -> tuple[str, ...]:
+    """The ids given, or whitespace- or comma-separated ids read from stdin when none are."""
+    if arguments:
+        return tuple(arguments)
+    return tuple(word for word in sys.stdin.read().replace(",", " ").split() if word)
+
+
+def _field_name(pointer: str, ids: tuple[str, ...]) -> str:
+    """``/ids/3`` -> ``id 'abc?'``: on the command line the value says more than its position."""
+    parts = pointer.strip("/").split("/")
+    if len(parts) == 2 and parts[0] == "ids" and parts[1].isdigit() and int(parts[1]) < len(ids):
+        return f"id {ids[int(parts[1])]!r}"
+    return parts[0] or "input"
+
+
+async def _watch(settings: Settings, args: argparse.Namespace) -> int:
+    ids = _ids_from(args.ids)
+    try:
+        request = checked(BatchRequest(ids, args.channel, args.label), args.notify)
+    except InvalidBatchRequest as bad:
+        print("approvals-bot watch: nothing was watched:", file=sys.stderr)
+        for error in bad.errors:
+            print(f"  {_field_name(error.pointer, ids)}: {error.detail}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    store = await Store.open(settings.database_url)
+    try:
+        created = await batch_ingest(store, settings).watch(request, requested_by="cli")
+    finally:
+        await store.close()
+    print(f"batch {created.batch_id}: {created.new} new of {len(set(request.ids))} id(s)")
+    return 0
+
+
 async def _serve(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,12 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
+    _add_watch_command(sub)
     args = parser.parse_args(argv)
 
     settings = load_settings()
     if settings is None or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
     configure_logging(settings.log_level, secret_values(settings))
+
+    if args.command == "watch":
+        return asyncio.run(_watch(settings, args))
 
     if args.command == "check":
         return asyncio.run(_check(settings))

@@ -15,15 +15,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 from bot.bol.client import BolClient
+from bot.bol.rate_limit import RateLimitPacer
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.entity_follows import EntityFollowNotifier
 from bot.notifier.poller import Poller
+from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.notifier.retention import RetentionPruner
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
+from bot.services.process_batches import BatchIngest
 from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
@@ -31,6 +35,8 @@ from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
+from bot.storage.db import utcnow
+from bot.storage.records import Notify
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
@@ -72,6 +78,28 @@ def bol_client(settings: Settings) -> BolClient:
         settings.bol_client_secret,
         timeout=settings.bol_timeout_seconds,
         max_concurrent_requests=settings.max_concurrent_work,
+        pacer=RateLimitPacer(),  # one client, so one pacer, for the whole process
+    )
+
+
+def batch_ingest(store: Store, settings: Settings) -> BatchIngest:
+    """Takes process ids from other systems (the API, the CLI) as batches."""
+    return BatchIngest(
+        store,
+        default_channel=settings.process_status_channel,
+        default_notify=Notify(settings.process_status_notify),
+    )
+
+
+def batch_progress(store: Store, poster: SlackPoster, metrics: Metrics, settings: Settings) -> BatchProgress:
+    """The live batch cards, their thread replies and summaries, inside the process-status round."""
+    return BatchProgress(
+        store,
+        poster,
+        metrics,
+        clock=utcnow,
+        failure_mention=settings.process_failure_mention,
+        stuck_after=settings.process_stuck_after,
     )
 
 
@@ -91,6 +119,7 @@ class Runtime:
     order_details: OrderDetails
     decisions: DecisionService
     pollers: tuple[Poller, ...]
+    batch_ingest: BatchIngest
 
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
@@ -156,6 +185,10 @@ class Runtime:
                 metrics,
                 fallback_channel=settings.process_status_channel,
                 interval_seconds=settings.process_status_poll_seconds,
+                batches=batch_progress(store, poster, metrics, settings),
+            ),
+            EntityFollowNotifier(
+                bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
             ),
             RetentionPruner(
                 store,
@@ -180,6 +213,7 @@ class Runtime:
             order_details=order_details,
             decisions=decisions,
             pollers=pollers,
+            batch_ingest=batch_ingest(store, settings),
         )
 
     def poller(self, name: str) -> Poller:

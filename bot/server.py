@@ -13,6 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.notifier.runner import run_periodically
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.web.process_api import ProcessStatusApi
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,16 @@ class BotServer:
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings)
         bolt_app = runtime.bolt_app
-        web_app = build_web_app(bolt_app, database_ready=runtime.store.ping)
+        web_app = build_web_app(
+            bolt_app,
+            database_ready=runtime.store.ping,
+            process_api=ProcessStatusApi(
+                runtime.batch_ingest,
+                runtime.store,
+                tokens=[token.get_secret_value() for token in self.settings.api_tokens],
+                default_channel=self.settings.process_status_channel,
+            ),
+        )
         if self.settings.metrics_port is None:
             web_app.add_routes(metrics_routes(runtime.metrics))
         self._runner = web.AppRunner(web_app, access_log=None)

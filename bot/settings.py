@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -107,6 +109,32 @@ class Settings(BaseSettings):
                 "example_value", "still the placeholder from .env.example; replace it with your own value"
             )
         return value
+
+    # -- process-status ingest API, batch cards, entity follows ----------------------------------------
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """Bearer tokens of the ingest API (comma-separated); empty turns the API off."""
+    process_status_notify: Literal["failures", "all"] = "failures"
+    """Default of a batch's ``notify``: which finished processes get a reply in the card's thread."""
+    process_failure_mention: str | None = None
+    """A user (``U…``) or user group (``S…``) mentioned when a batch completes with failures."""
+    process_stuck_after: timedelta = Field(default=timedelta(hours=3), gt=timedelta(0))
+    """A batch's process still PENDING this long after the batch started is marked stuck."""
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _split_api_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("process_failure_mention")
+    @classmethod
+    def _mention(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() == "":
+            return None
+        if value is not None and not re.fullmatch(r"[US][A-Z0-9_]{1,40}", value.strip()):
+            raise ValueError("must be a user id (U…) or a user-group id (S…)")
+        return value.strip() if value is not None else None
 
     @field_validator("approvers", mode="before")
     @classmethod

@@ -43,6 +43,9 @@ class RunningBot:
     def poll_processes(self) -> int:
         return self.call(self.runtime.poller("process_status").poll_once())
 
+    def poll_follows(self) -> int:
+        return self.call(self.runtime.poller("entity_follows").poll_once())
+
     def stop(self) -> None:
         try:
             self.call(self.server.stop())

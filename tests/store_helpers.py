@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from bot.storage.db import decision_claims
+from bot.storage.db import decision_claims, process_batches
 from bot.storage.store import Store
 
 
@@ -17,4 +17,14 @@ async def age_decision_claim(store: Store, approval_id: str, by: timedelta) -> N
             update(decision_claims)
             .where(decision_claims.c.approval_id == approval_id)
             .values(claimed_at=datetime.now(UTC) - by)
+        )
+
+
+async def age_batch(store: Store, batch_id: str, by: timedelta) -> None:
+    """Pretends the batch was handed in ``by`` ago (its processes have been pending that long)."""
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(process_batches)
+            .where(process_batches.c.batch_id == batch_id)
+            .values(created_at=datetime.now(UTC) - by)
         )

@@ -18,7 +18,8 @@ def cards_for(slack: SlackEmulator, approval_id: str) -> list[dict[str, object]]
     return [
         c
         for c in slack.calls("chat.postMessage")
-        if c.get("channel") == APPROVALS_CHANNEL and f'"value": "{approval_id}"' in json.dumps(c.get("blocks"))
+        if c.get("channel") == APPROVALS_CHANNEL
+        and f'"value": "{approval_id}"' in json.dumps(c.get("blocks"))
     ]
 
 

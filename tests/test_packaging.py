@@ -60,7 +60,8 @@ def test_manifest_has_both_slash_commands(manifest: dict[str, Any]) -> None:
         "list | show <id> | approve <id> [comment] | reject <id> <reason> | help"
     )
     assert commands["/process-status"]["usage_hint"] == (
-        "<id> | watch <id> | unwatch <id> | entity <entity-id> <EVENT_TYPE> [page] | help"
+        "<id> | watch <id> | unwatch <id> | entity <entity-id> <EVENT_TYPE> [page] | "
+        "follow <entity-id> <EVENT_TYPE> | unfollow <entity-id> <EVENT_TYPE> | batches | help"
     )
     for name, command in commands.items():
         assert command["description"].strip(), name

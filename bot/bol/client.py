@@ -29,6 +29,7 @@ from bot.bol import wire
 from bot.bol.auth import BearerAuth, TokenProvider
 from bot.bol.errors import BolAuthError, BolUnavailable
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
+from bot.bol.rate_limit import RateLimitPacer
 from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class BolClient(OwnsHttpClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        pacer: RateLimitPacer | None = None,
     ) -> None:
         if max_rate_limit_waits < 0:
             raise ValueError("max_rate_limit_waits must not be negative")
@@ -78,6 +80,7 @@ class BolClient(OwnsHttpClient):
         self._tokens = TokenProvider(self._http, token_url, client_id, client_secret)
         self._bearer = BearerAuth(self._tokens)
         self._client_id = client_id
+        self._pacer = pacer or RateLimitPacer(sleep=sleep)
 
     def __repr__(self) -> str:
         return f"BolClient(api_url={self._api_url!r}, client_id={self._client_id!r})"
@@ -164,6 +167,7 @@ class BolClient(OwnsHttpClient):
         if json_body is not None:
             headers["Content-Type"] = MEDIA_TYPE
             content = json.dumps(json_body, separators=(",", ":")).encode()
+        await self._pacer.wait()  # rate-limit pacing hook
         try:
             response = await self._http.request(
                 method,
@@ -177,6 +181,7 @@ class BolClient(OwnsHttpClient):
             raise BolUnavailable(f"bol.com did not answer within {self._timeout:g}s") from exc
         except httpx.TransportError as exc:
             raise BolUnavailable(f"bol.com is not reachable ({type(exc).__name__})") from exc
+        self._pacer.observe(response.headers)  # rate-limit pacing hook
         log.debug("%s %s -> %d", method, path, response.status_code)
         if response.status_code == 401:
             self._tokens.invalidate()

@@ -14,6 +14,7 @@ from bot.bol.client import BolClient
 from bot.bol.models import ProcessStatus
 from bot.metrics import Metrics
 from bot.notifier.failures import describe
+from bot.notifier.process_batches import BatchProgress
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
 from bot.slack.outbound.blocks.types import Block
 from bot.slack.outbound.poster import SlackPoster
@@ -39,6 +40,7 @@ class ProcessStatusNotifier:
         *,
         fallback_channel: str,
         interval_seconds: float = 15.0,
+        batches: BatchProgress | None = None,
     ) -> None:
         self._bol = bol
         self._store = store
@@ -46,16 +48,19 @@ class ProcessStatusNotifier:
         self._metrics = metrics
         self._fallback_channel = fallback_channel
         self.interval_seconds = interval_seconds
+        self._batches = batches
 
     async def poll_once(self) -> int:
-        """One round over every active watch (ceil(N/1000) bulk calls); returns messages posted."""
+        """One round over every active watch and batch process (ceil(N/1000) bulk calls for N distinct
+        ids, whatever mix of watches and batches they come from); returns messages posted."""
         watches = await self._store.active_watches()
-        self._metrics.watches.set(len(watches))
-        if not watches:
-            return 0
-        result = await self._bol.get_process_statuses([w.process_status_id for w in watches])
+        members = await self._store.active_batch_members() if self._batches is not None else []
+        self._metrics.watches.set(len(watches) + len(members))
+        ids = [w.process_status_id for w in watches] + [m.process_status_id for m in members]
+        result = await self._bol.get_process_statuses(ids) if ids else None
         posted = 0
         for watch in watches:
+            assert result is not None  # there are ids
             try:
                 posted += await self._handle(
                     watch, result.found.get(watch.process_status_id), watch.process_status_id in result.purged
@@ -68,6 +73,8 @@ class ProcessStatusNotifier:
                     watch.process_status_id,
                     describe(error),
                 )
+        if self._batches is not None:
+            posted += await self._batches.run(result, members)
         return posted
 
     async def _handle(self, watch: Watch, status: ProcessStatus | None, purged: bool) -> int:

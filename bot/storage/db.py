@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     DateTime,
     Dialect,
+    Index,
     Integer,
     MetaData,
     String,
@@ -185,6 +187,83 @@ def _define_v1(md: MetaData) -> tuple[Table, Table, Table, Table]:
 approval_cards, decision_claims, audit_log, process_watches = _define_v1(metadata)
 
 
+def _define_v2(md: MetaData) -> tuple[Table, Table, Table, Table]:
+    """Process batches (ingest API, CLI) and entity follows, as migration step 2 creates them.
+
+    Self-contained: step 2 only adds tables, so it applies on top of any version-1 database.
+    ``batch_processes`` has one *active* row per (channel, process) at most (a partial unique index):
+    the same id handed in twice is watched once.
+    """
+    batches = Table(
+        "process_batches",
+        md,
+        Column("batch_id", String(32), primary_key=True),
+        Column("request_key", String(64), nullable=False, unique=True),
+        Column("channel", String(64), nullable=False),
+        Column("label", String(200)),
+        Column("notify", String(16), nullable=False),
+        Column("requested_by", String(64), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False, index=True),
+        Column("card_ts", String(64)),
+        Column("card_claimed_at", UTCDateTime),
+        Column("changes", Integer, nullable=False, default=0),
+        Column("shown_changes", Integer, nullable=False, default=0),
+        Column("completed_at", UTCDateTime, index=True),
+        Column("summary_state", String(16)),
+        Column("summary_claimed_at", UTCDateTime),
+    )
+    members = Table(
+        "batch_processes",
+        md,
+        Column("batch_id", String(32), primary_key=True),
+        Column("process_status_id", String(64), primary_key=True),
+        Column("channel", String(64), nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("entity_id", String(100)),
+        Column("event_type", String(64)),
+        Column("error_message", Text),
+        Column("finished_at", UTCDateTime, index=True),
+        Column("stuck", Boolean, nullable=False, default=False),
+        Column("reply_state", String(16), index=True),
+        Column("reply_claimed_at", UTCDateTime),
+        Column("reply_ts", String(64)),
+    )
+    Index(
+        "ux_batch_processes_active",
+        members.c.channel,
+        members.c.process_status_id,
+        unique=True,
+        sqlite_where=members.c.finished_at.is_(None),
+        postgresql_where=members.c.finished_at.is_(None),
+    )
+    follows = Table(
+        "entity_follows",
+        md,
+        Column("entity_id", String(100), primary_key=True),
+        Column("event_type", String(64), primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("requested_by", String(64), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("baselined", Boolean, nullable=False, default=False),
+    )
+    seen = Table(
+        "entity_follow_processes",
+        md,
+        Column("entity_id", String(100), primary_key=True),
+        Column("event_type", String(64), primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("process_status_id", String(64), primary_key=True),
+        Column("state", String(16), nullable=False),
+        Column("announce_state", String(16)),
+        Column("announce_claimed_at", UTCDateTime),
+        Column("message_ts", String(64)),
+    )
+    return batches, members, follows, seen
+
+
+process_batches, batch_processes, entity_follows, entity_follow_processes = _define_v2(metadata)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -201,9 +280,20 @@ def _initial_tables(conn: Connection) -> None:
     v1.create_all(conn)
 
 
+def _batch_and_follow_tables(conn: Connection) -> None:
+    v2 = MetaData()
+    _define_v2(v2)
+    v2.create_all(conn)
+
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
+    Migration(
+        2,
+        "process_batches, batch_processes, entity_follows, entity_follow_processes",
+        _batch_and_follow_tables,
+    ),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -61,3 +61,114 @@ class Watch:
     last_state: str | None = None
     message_ts: str | None = None
     finished_at: datetime | None = None
+
+
+# -- process batches -------------------------------------------------------------------------------
+
+
+class Notify(str, Enum):
+    """Which finished processes of a batch get a reply in the card's thread."""
+
+    FAILURES = "failures"  # FAILURE and TIMEOUT
+    ALL = "all"  # every final state, purged included
+
+
+class MemberState(str, Enum):
+    PENDING = "PENDING"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    TIMEOUT = "TIMEOUT"
+    PURGED = "PURGED"  # bol.com no longer knows the id
+
+    @property
+    def failed(self) -> bool:
+        return self in (MemberState.FAILURE, MemberState.TIMEOUT)
+
+
+@dataclass(frozen=True)
+class BatchCreated:
+    """``created`` is False for a repeated request (same ids, same channel) or when nothing was new."""
+
+    batch_id: str
+    new: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class BatchMember:
+    """An active (unfinished) process of a batch."""
+
+    batch_id: str
+    process_status_id: str
+    channel: str
+    stuck: bool
+
+
+@dataclass(frozen=True)
+class MemberOutcome:
+    """A final state bol.com reported for a process."""
+
+    process_status_id: str
+    state: MemberState
+    entity_id: str | None = None
+    event_type: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class FinishedMember:
+    process_status_id: str
+    state: MemberState
+    entity_id: str | None
+    event_type: str | None
+    error_message: str | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    batch_id: str
+    channel: str
+    label: str | None
+    notify: Notify
+    requested_by: str
+    created_at: datetime
+    card_ts: str | None
+    changes: int
+    shown_changes: int
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A batch with its counts per state and its first failures: what its card shows."""
+
+    batch: Batch
+    counts: dict[MemberState, int]
+    stuck: int
+    failures: list[FinishedMember]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> int:
+        return self.total - self.counts.get(MemberState.PENDING, 0)
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get(MemberState.FAILURE, 0) + self.counts.get(MemberState.TIMEOUT, 0)
+
+
+@dataclass(frozen=True)
+class Follow:
+    """Processes of one entity and event type, announced in ``channel`` as they reach a final state."""
+
+    entity_id: str
+    event_type: str
+    channel: str
+    requested_by: str
+    created_at: datetime
+    baselined: bool = False
+    """False until the first listing: what had already finished before the follow is not announced."""

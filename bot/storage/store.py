@@ -15,16 +15,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.audit import AuditRows
+from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
 from bot.storage.db import create_engine, migrate, safe_url, utcnow, writer
 from bot.storage.decisions import DecisionRows
+from bot.storage.follows import FollowRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
 
 
-class Store(CardRows, DecisionRows, AuditRows, WatchRows):
+class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows):
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
         self._engine = engine
         self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")

@@ -13,6 +13,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.web.process_api import ProcessStatusApi
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,16 @@ SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
 
 
-def build_web_app(bolt_app: AsyncApp, *, database_ready: Callable[[], Awaitable[bool]]) -> web.Application:
-    """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready``); no ``/metrics``."""
+def build_web_app(
+    bolt_app: AsyncApp,
+    *,
+    database_ready: Callable[[], Awaitable[bool]],
+    process_api: ProcessStatusApi | None = None,
+) -> web.Application:
+    """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready``); no ``/metrics``.
+
+    ``process_api`` adds the ingest API under ``/api/v1`` (bearer tokens, not Slack signatures).
+    """
 
     async def slack_events(request: web.Request) -> web.Response:
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
@@ -39,6 +48,8 @@ def build_web_app(bolt_app: AsyncApp, *, database_ready: Callable[[], Awaitable[
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if process_api is not None:
+        process_api.register(app)
     return app
 
 

@@ -78,6 +78,9 @@ class BolEmulator(EmulatorServer):
         self.tokens: dict[str, float] = {}
         """Issued access token -> monotonic expiry time."""
         self.issued_tokens: list[str] = []
+        self.rate_limit_budget: int | None = None
+        """When set, API answers carry ``X-RateLimit-Remaining`` (counting down) and ``X-RateLimit-Reset``."""
+        self.rate_limit_reset_seconds = 2
         self._sequence = itertools.count(1)
         self._order: dict[str, int] = {}
 
@@ -133,6 +136,17 @@ class BolEmulator(EmulatorServer):
                 record.pop("errorMessage", None)
             else:
                 record["errorMessage"] = error_message
+
+    def add_processes(
+        self, count: int, event_type: str = "UPDATE_OFFER", entity_prefix: str = "offer"
+    ) -> list[str]:
+        """``count`` pending processes, as an offer upload starts them (entity ids ``offer-0``, …)."""
+        return [self.add_process(event_type, f"{entity_prefix}-{n}") for n in range(count)]
+
+    def finish(self, process_status_ids: list[str], status: str, error_message: str | None = None) -> None:
+        """A wave of processes turning final at once (as bol.com's workers finish them)."""
+        for process_status_id in process_status_ids:
+            self.set_status(process_status_id, status, error_message)
 
     def purge(self, process_status_id: str) -> None:
         """Forget a process like bol.com does after its retention period."""
@@ -194,7 +208,12 @@ class BolEmulator(EmulatorServer):
         if refusal is not None:
             return refusal
         with self.lock:
-            return self._route(request)
+            response = self._route(request)
+            if self.rate_limit_budget is not None:
+                self.rate_limit_budget = max(0, self.rate_limit_budget - 1)
+                response.headers["X-RateLimit-Remaining"] = str(self.rate_limit_budget)
+                response.headers["X-RateLimit-Reset"] = str(self.rate_limit_reset_seconds)
+            return response
 
     def _route(self, request: RecordedRequest) -> Response:
         if request.path == PROCESS_STATUS_PATH:

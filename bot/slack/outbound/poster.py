@@ -32,6 +32,14 @@ class SlackPoster:
         response = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         return str(response["ts"])
 
+    async def reply(self, channel: str, thread_ts: str, text: str, blocks: list[Block]) -> str:
+        """Posts in the thread of ``thread_ts`` (paced like any post in the channel); returns its ``ts``."""
+        await self._wait_for_slot(channel)
+        response = await self._client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
+        )
+        return str(response["ts"])
+
     async def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> None:
         await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 

@@ -43,7 +43,33 @@ class ProcessesByEntity:
     page: int = 1
 
 
-ProcessStatusCommand = ShowProcess | WatchProcess | UnwatchProcess | ProcessesByEntity | ShowHelp
+@dataclass(frozen=True)
+class FollowEntity:
+    entity_id: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class UnfollowEntity:
+    entity_id: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class ListBatches:
+    pass
+
+
+ProcessStatusCommand = (
+    ShowProcess
+    | WatchProcess
+    | UnwatchProcess
+    | ProcessesByEntity
+    | FollowEntity
+    | UnfollowEntity
+    | ListBatches
+    | ShowHelp
+)
 
 _BY_SUBCOMMAND: dict[str, type[ShowProcess | WatchProcess | UnwatchProcess]] = {
     "watch": WatchProcess,
@@ -75,9 +101,16 @@ def _parse(text: str) -> ProcessStatusCommand:
         return _BY_SUBCOMMAND[sub](_process_id(words[1]))
     if sub == "entity":
         return _parse_entity(words[1:])
+    if sub in ("follow", "unfollow"):
+        return _parse_follow(sub, words[1:])
+    if sub == "batches":
+        if len(words) > 1:
+            raise InvalidInput(f"batches takes no arguments; unexpected {echo(' '.join(words[1:]))}")
+        return ListBatches()
     if len(words) > 1:
         raise InvalidInput(
-            f"Unknown subcommand {echo(words[0])}; use <id>, watch <id>, unwatch <id>, entity or help"
+            f"Unknown subcommand {echo(words[0])}; "
+            "use <id>, watch <id>, unwatch <id>, entity, follow, unfollow, batches or help"
         )
     return ShowProcess(_process_id(words[0]))
 
@@ -88,6 +121,35 @@ def _process_id(value: str) -> str:
             f"Process status id may only use letters, digits, '-' and '_' (at most 64), got {echo(value)}"
         )
     return value
+
+
+def _parse_follow(sub: str, args: list[str]) -> FollowEntity | UnfollowEntity:
+    if len(args) != 2:
+        raise InvalidInput(
+            f"{sub} needs an entity id and an event type, "
+            f"e.g. `/process-status {sub} 1234567 CREATE_SHIPMENT`"
+        )
+    entity_id, event_type = _entity_id(args[0]), _event_type(args[1])
+    return FollowEntity(entity_id, event_type) if sub == "follow" else UnfollowEntity(entity_id, event_type)
+
+
+def _entity_id(value: str) -> str:
+    if not ENTITY_ID.match(value):
+        raise InvalidInput(
+            f"Entity id may only use letters, digits, '.', ':', '-' and '_' (at most 100), got {echo(value)}"
+        )
+    return value
+
+
+def _event_type(value: str) -> str:
+    normalised = value.upper()
+    if normalised not in EVENT_TYPES:
+        examples = ", ".join(EVENT_TYPES[:5])
+        raise InvalidInput(
+            f"Unknown event type {echo(value)}; use one of {examples}, … "
+            f"({len(EVENT_TYPES)} types, see `/process-status help`)"
+        )
+    return normalised
 
 
 def _parse_entity(args: list[str]) -> ProcessesByEntity:

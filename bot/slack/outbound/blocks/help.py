@@ -35,6 +35,12 @@ PROCESS_STATUS_USAGE: tuple[tuple[str, str], ...] = (
         "List process statuses of one entity, 50 per page, "
         "e.g. `/process-status entity 987654321 CREATE_SHIPMENT`",
     ),
+    (
+        "/process-status follow <entity-id> <EVENT_TYPE>",
+        "Post here every process of that entity and event type that finishes from now on (`unfollow` stops).",
+    ),
+    ("/process-status unfollow <entity-id> <EVENT_TYPE>", "Stop following an entity."),
+    ("/process-status batches", "Recent batches handed in by other systems, with their counts."),
     ("/process-status help", "This help."),
 )
 

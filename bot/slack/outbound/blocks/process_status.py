@@ -131,3 +131,13 @@ def watch_confirmation(process_status_id: str, channel: str, current: ProcessSta
             )
         )
     return fallback(f"Watching process status {escape(process_status_id)}"), blocks
+
+
+def follow_confirmation(entity_id: str, event_type: str, channel: str) -> Message:
+    """Ephemeral answer to ``follow``: what is followed and where its processes will be posted."""
+    text = (
+        f"👀 Following {escape(event_type)} processes of entity {code(entity_id)}; each one that finishes "
+        f"from now on is posted in {channel_mention(channel)}. Stop with "
+        f"`/process-status unfollow {escape(entity_id)} {escape(event_type)}`."
+    )
+    return fallback(f"Following {escape(event_type)} processes of {escape(entity_id)}"), [section(text)]

@@ -1,4 +1,4 @@
-"""``/process-status <id>|watch|unwatch|entity|help``."""
+"""``/process-status <id>|watch|unwatch|entity|follow|unfollow|batches|help``."""
 
 from __future__ import annotations
 
@@ -13,21 +13,27 @@ from bot.metrics import Metrics
 from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.inbound.parsing.process_status import (
+    FollowEntity,
+    ListBatches,
     ProcessesByEntity,
     ProcessStatusCommand,
     ShowProcess,
+    UnfollowEntity,
     UnwatchProcess,
     WatchProcess,
     parse_process_status_command,
 )
+from bot.slack.outbound.blocks.batch_card import batch_list
 from bot.slack.outbound.blocks.help import error_message, process_status_help
 from bot.slack.outbound.blocks.process_status import (
+    follow_confirmation,
     process_status_list,
     process_status_message,
     watch_confirmation,
 )
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
+from bot.storage.db import utcnow
 from bot.storage.store import Store
 
 POSTABLE_CHANNEL_PREFIXES = ("C", "G")
@@ -109,5 +115,18 @@ class ProcessStatusCommandListener:
             case ProcessesByEntity(entity_id=entity_id, event_type=event_type, page=page):
                 statuses = await self._bol.get_by_entity(entity_id, event_type, page)
                 return process_status_list(statuses, entity_id=entity_id, event_type=event_type, page=page)
+            case FollowEntity(entity_id=entity_id, event_type=event_type):
+                channel = self._watch_channel(command)
+                user = str(command.get("user_id", ""))
+                if not await self._store.add_follow(entity_id, event_type, channel, user):
+                    return error_message(f"`{entity_id}` {event_type} is already followed in <#{channel}>.")
+                return follow_confirmation(entity_id, event_type, channel)
+            case UnfollowEntity(entity_id=entity_id, event_type=event_type):
+                for channel in dict.fromkeys([self._watch_channel(command), self._default_channel]):
+                    if await self._store.remove_follow(entity_id, event_type, channel):
+                        return (f"Stopped following `{entity_id}` {event_type} in <#{channel}>.", [])
+                return error_message(f"`{entity_id}` {event_type} is not followed here.")
+            case ListBatches():
+                return batch_list(await self._store.recent_batches(), now=utcnow())
             case ShowHelp(error=error):  # answered in the ack; kept for completeness
                 return process_status_help(error)

@@ -1,0 +1,162 @@
+"""One live Slack card per process batch, updated in place as its processes finish.
+
+Part of the process-status round: ``ProcessStatusNotifier`` asks bol.com once for every watched id
+(single watches and batch processes together) and hands the answer here. A round finishes processes
+in the store (the claim), marks stuck ones, completes batches, posts new cards, redraws each changed
+card once (however many of its processes finished), and posts the thread replies and summaries that
+are due, each claimed before posting and released when the post fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from bot.bol.models import BulkResult
+from bot.metrics import Metrics
+from bot.notifier.failures import describe
+from bot.slack.outbound.blocks.batch_card import batch_card, batch_reply, batch_summary
+from bot.slack.outbound.poster import SlackPoster
+from bot.storage.records import BatchMember, MemberOutcome, MemberState
+from bot.storage.rows import Clock
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+REPLIES_PER_BATCH_PER_ROUND = 50
+"""Thread replies are paced per channel; the rest wait for the next round."""
+DEFAULT_STUCK_AFTER = timedelta(hours=3)
+
+
+class BatchProgress:
+    def __init__(
+        self,
+        store: Store,
+        poster: SlackPoster,
+        metrics: Metrics,
+        *,
+        clock: Clock,
+        failure_mention: str | None = None,
+        stuck_after: timedelta = DEFAULT_STUCK_AFTER,
+    ) -> None:
+        self._store = store
+        self._poster = poster
+        self._metrics = metrics
+        self._clock = clock
+        self._failure_mention = failure_mention
+        self._stuck_after = stuck_after
+
+    async def run(self, result: BulkResult | None, members: list[BatchMember]) -> int:
+        """One round for every batch; returns the messages posted (cards and replies, not updates)."""
+        if result is not None:
+            await self._finish(result, members)
+        await self._store.mark_stuck(self._clock() - self._stuck_after)
+        await self._store.complete_finished_batches()
+        posted = await self._post_new_cards()
+        await self._redraw_changed_cards()
+        posted += await self._post_replies()
+        posted += await self._post_summaries()
+        return posted
+
+    async def _finish(self, result: BulkResult, members: list[BatchMember]) -> None:
+        by_batch: dict[str, list[MemberOutcome]] = defaultdict(list)
+        for member in members:
+            process_id = member.process_status_id
+            status = result.found.get(process_id)
+            if status is None:
+                by_batch[member.batch_id].append(MemberOutcome(process_id, MemberState.PURGED))
+            elif status.state.is_final:
+                outcome = MemberOutcome(
+                    process_id,
+                    MemberState(status.state.value),
+                    entity_id=status.entity_id,
+                    event_type=status.event_type,
+                    error_message=status.error_message,
+                )
+                by_batch[member.batch_id].append(outcome)
+        for batch_id, outcomes in by_batch.items():
+            try:
+                await self._store.finish_batch_members(batch_id, outcomes)
+            except Exception as error:
+                log.warning("could not record finished processes of batch %s: %s", batch_id, describe(error))
+
+    async def _post_new_cards(self) -> int:
+        posted = 0
+        for batch_id in await self._store.batches_without_card():
+            if not await self._store.claim_batch_card(batch_id):
+                continue
+            try:
+                view = await self._store.batch_view(batch_id)
+                assert view is not None
+                text, blocks = batch_card(
+                    view,
+                    now=self._clock(),
+                    failure_mention=self._failure_mention,
+                    stuck_after=self._stuck_after,
+                )
+                ts = await self._poster.post(view.batch.channel, text, blocks)
+            except Exception as error:
+                await self._store.release_batch_card(batch_id)
+                log.warning("could not post the card of batch %s: %s", batch_id, describe(error))
+                continue
+            await self._store.record_batch_card(batch_id, ts, view.batch.changes)
+            posted += 1
+        return posted
+
+    async def _redraw_changed_cards(self) -> None:
+        for batch_id in await self._store.batches_to_redraw():
+            try:
+                view = await self._store.batch_view(batch_id)
+                assert view is not None and view.batch.card_ts is not None
+                text, blocks = batch_card(
+                    view,
+                    now=self._clock(),
+                    failure_mention=self._failure_mention,
+                    stuck_after=self._stuck_after,
+                )
+                await self._poster.update(view.batch.channel, view.batch.card_ts, text, blocks)
+            except Exception as error:
+                log.warning("could not update the card of batch %s: %s", batch_id, describe(error))
+                continue
+            await self._store.mark_batch_shown(batch_id, view.batch.changes)
+
+    async def _post_replies(self) -> int:
+        posted = 0
+        for batch_id in await self._store.batches_owing_replies():
+            view = await self._store.batch_view(batch_id, failures=0)
+            if view is None or view.batch.card_ts is None:
+                continue
+            for member in await self._store.due_replies(batch_id, REPLIES_PER_BATCH_PER_ROUND):
+                if not await self._store.claim_reply(batch_id, member.process_status_id):
+                    continue
+                try:
+                    ts = await self._poster.reply(
+                        view.batch.channel, view.batch.card_ts, *batch_reply(member)
+                    )
+                except Exception as error:
+                    await self._store.release_reply(batch_id, member.process_status_id)
+                    log.warning("could not reply in the thread of batch %s: %s", batch_id, describe(error))
+                    break  # the channel is in trouble: the next round tries again
+                await self._store.record_reply(batch_id, member.process_status_id, ts)
+                self._metrics.process_notifications.labels(member.state.value).inc()
+                posted += 1
+        return posted
+
+    async def _post_summaries(self) -> int:
+        posted = 0
+        for batch_id in await self._store.batches_owing_summary():
+            if not await self._store.claim_batch_summary(batch_id):
+                continue
+            try:
+                view = await self._store.batch_view(batch_id, failures=0)
+                assert view is not None and view.batch.card_ts is not None
+                message = batch_summary(view, failure_mention=self._failure_mention)
+                await self._poster.reply(view.batch.channel, view.batch.card_ts, *message)
+            except Exception as error:
+                await self._store.release_batch_summary(batch_id)
+                log.warning("could not post the summary of batch %s: %s", batch_id, describe(error))
+                continue
+            await self._store.record_batch_summary(batch_id)
+            posted += 1
+        return posted

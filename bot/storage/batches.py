@@ -1,0 +1,474 @@
+"""Process batch rows: a batch (one Slack card) and its processes, handed in by other systems.
+
+Exactly once, by the database: a repeated request (same ids, same channel) finds its batch by the
+unique ``request_key``; a process is actively watched once per channel (a partial unique index);
+finishing a process, posting the card, a thread reply or the summary are each a compare-and-set
+that one poller (replica) wins. ``changes`` counts what happened to a batch and ``shown_changes``
+what its card shows, so a card is redrawn once per round however many processes finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.cards import STALE_POSTING_AFTER
+from bot.storage.db import batch_processes, process_batches
+from bot.storage.records import (
+    Batch,
+    BatchCreated,
+    BatchMember,
+    BatchView,
+    FinishedMember,
+    MemberOutcome,
+    MemberState,
+    Notify,
+)
+from bot.storage.rows import CLAIM_ATTEMPTS, IN_LIST_CHUNK, Rows
+
+POSTING = "posting"
+POSTED = "posted"
+DUE = "due"
+
+_b = process_batches.c
+_m = batch_processes.c
+
+
+class BatchRows(Rows):
+    # -- creating ----------------------------------------------------------------------------------
+    async def create_batch(
+        self,
+        ids: Sequence[str],
+        channel: str,
+        *,
+        label: str | None,
+        notify: Notify,
+        requested_by: str,
+    ) -> BatchCreated:
+        """Watches ``ids`` in ``channel`` as one batch.
+
+        A repeated request (the same ids for the same channel) returns the batch it created. Ids already
+        actively watched in ``channel`` by another batch are left out; when none is new, nothing is
+        created and the batch of the first id is returned.
+        """
+        unique = list(dict.fromkeys(ids))
+        if not unique:
+            raise ValueError("a batch needs at least one process id")
+        key = request_key(channel, unique)
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                async with self._writer.begin() as conn:
+                    return await self._create(
+                        conn, unique, channel, key, label=label, notify=notify, requested_by=requested_by
+                    )
+            except IntegrityError:
+                continue  # a concurrent request took the key or some ids first: look again
+        raise RuntimeError("could not create the batch: concurrent requests kept conflicting")
+
+    async def _create(
+        self,
+        conn: AsyncConnection,
+        unique: list[str],
+        channel: str,
+        key: str,
+        *,
+        label: str | None,
+        notify: Notify,
+        requested_by: str,
+    ) -> BatchCreated:
+        existing = (await conn.execute(select(_b.batch_id).where(_b.request_key == key))).scalar()
+        if existing is not None:
+            return BatchCreated(str(existing), 0, created=False)
+        active = await _active_in_channel(conn, channel, unique)
+        new_ids = [i for i in unique if i not in active]
+        if not new_ids:
+            return BatchCreated(active[unique[0]], 0, created=False)
+        batch_id = uuid.uuid4().hex
+        await conn.execute(
+            insert(process_batches).values(
+                batch_id=batch_id,
+                request_key=key,
+                channel=channel,
+                label=label,
+                notify=notify.value,
+                requested_by=requested_by,
+                created_at=self._clock(),
+                changes=0,
+                shown_changes=0,
+            )
+        )
+        await conn.execute(
+            insert(batch_processes),
+            [
+                {
+                    "batch_id": batch_id,
+                    "process_status_id": i,
+                    "channel": channel,
+                    "state": MemberState.PENDING.value,
+                    "stuck": False,
+                }
+                for i in new_ids
+            ],
+        )
+        return BatchCreated(batch_id, len(new_ids), created=True)
+
+    async def remove_batch_process(self, process_status_id: str) -> int:
+        """Stops watching an unfinished process in every batch; returns how many watches ended."""
+        async with self._writer.begin() as conn:
+            owners = (
+                await conn.execute(
+                    select(_m.batch_id).where(
+                        _m.process_status_id == process_status_id, _m.finished_at.is_(None)
+                    )
+                )
+            ).scalars()
+            batch_ids = list(owners)
+            if not batch_ids:
+                return 0
+            await conn.execute(
+                delete(batch_processes).where(
+                    _m.process_status_id == process_status_id, _m.finished_at.is_(None)
+                )
+            )
+            await conn.execute(
+                update(process_batches).where(_b.batch_id.in_(batch_ids)).values(changes=_b.changes + 1)
+            )
+        return len(batch_ids)
+
+    # -- polling -----------------------------------------------------------------------------------
+    async def active_batch_members(self) -> list[BatchMember]:
+        """Unfinished processes of every batch."""
+        query = (
+            select(_m.batch_id, _m.process_status_id, _m.channel, _m.stuck)
+            .where(_m.finished_at.is_(None))
+            .order_by(_m.batch_id, _m.process_status_id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [BatchMember(r.batch_id, r.process_status_id, r.channel, bool(r.stuck)) for r in rows]
+
+    async def finish_batch_members(self, batch_id: str, outcomes: Sequence[MemberOutcome]) -> list[str]:
+        """Moves unfinished processes of the batch to their final state; returns the ids this call moved
+        (another poller may have moved some first). Those that want a thread reply become due."""
+        by_id = {o.process_status_id: o for o in outcomes}
+        if not by_id:
+            return []
+        async with self._writer.begin() as conn:
+            notify = (await conn.execute(select(_b.notify).where(_b.batch_id == batch_id))).scalar()
+            moved: list[str] = []
+            for chunk in _chunks(list(by_id)):
+                rows = await conn.execute(
+                    select(_m.process_status_id)
+                    .where(_m.batch_id == batch_id, _m.process_status_id.in_(chunk), _m.finished_at.is_(None))
+                    .with_for_update()
+                )
+                moved.extend(str(r[0]) for r in rows)
+            if not moved:
+                return []
+            now = self._clock()
+            await conn.execute(
+                update(batch_processes)
+                .where(_m.batch_id == batch_id, _m.process_status_id == bindparam("p_id"))
+                .values(
+                    state=bindparam("p_state"),
+                    entity_id=bindparam("p_entity"),
+                    event_type=bindparam("p_event"),
+                    error_message=bindparam("p_error"),
+                    finished_at=bindparam("p_at"),
+                    reply_state=bindparam("p_reply"),
+                ),
+                [_finish_params(by_id[i], now, notify) for i in moved],
+            )
+            await conn.execute(
+                update(process_batches).where(_b.batch_id == batch_id).values(changes=_b.changes + len(moved))
+            )
+        return moved
+
+    async def mark_stuck(self, started_before: datetime) -> int:
+        """Marks unfinished processes of batches started before ``started_before`` as stuck (once each);
+        returns how many were newly marked."""
+        old = select(_b.batch_id).where(_b.created_at < started_before).scalar_subquery()
+        where = (_m.finished_at.is_(None), _m.stuck.is_(False), _m.batch_id.in_(old))
+        async with self._writer.begin() as conn:
+            batch_ids = list((await conn.execute(select(_m.batch_id).where(*where).distinct())).scalars())
+            if not batch_ids:
+                return 0
+            result = await conn.execute(update(batch_processes).where(*where).values(stuck=True))
+            await conn.execute(
+                update(process_batches).where(_b.batch_id.in_(batch_ids)).values(changes=_b.changes + 1)
+            )
+        return int(result.rowcount)
+
+    async def complete_finished_batches(self) -> list[str]:
+        """Marks batches whose processes have all finished as complete; returns those this call completed."""
+        unfinished = exists().where(_m.batch_id == _b.batch_id, _m.finished_at.is_(None))
+        done = and_(_b.completed_at.is_(None), ~unfinished)
+        async with self._engine.connect() as conn:
+            candidates = list((await conn.execute(select(_b.batch_id).where(done))).scalars())
+        completed = []
+        for batch_id in candidates:
+            async with self._writer.begin() as conn:
+                result = await conn.execute(
+                    update(process_batches)
+                    .where(_b.batch_id == batch_id, done)
+                    .values(completed_at=self._clock(), changes=_b.changes + 1)
+                )
+            if result.rowcount:
+                completed.append(str(batch_id))
+        return completed
+
+    # -- the card ----------------------------------------------------------------------------------
+    async def batches_without_card(self) -> list[str]:
+        """Batches whose card is neither posted nor being posted (stale claims aside), oldest first."""
+        query = (
+            select(_b.batch_id)
+            .where(_b.card_ts.is_(None), self._claim_free(_b.card_claimed_at))
+            .order_by(_b.created_at, _b.batch_id)
+        )
+        async with self._engine.connect() as conn:
+            return [str(i) for i in (await conn.execute(query)).scalars()]
+
+    async def claim_batch_card(self, batch_id: str) -> bool:
+        """The right to post the batch's card; False if it is posted or another poller is posting it."""
+        return await self._set(
+            [_b.batch_id == batch_id, _b.card_ts.is_(None), self._claim_free(_b.card_claimed_at)],
+            card_claimed_at=self._clock(),
+        )
+
+    async def record_batch_card(self, batch_id: str, ts: str, shown_changes: int) -> None:
+        await self._set([_b.batch_id == batch_id], card_ts=ts, shown_changes=shown_changes)
+
+    async def release_batch_card(self, batch_id: str) -> None:
+        """The card could not be posted: the next round tries again."""
+        await self._set([_b.batch_id == batch_id, _b.card_ts.is_(None)], card_claimed_at=None)
+
+    async def batches_to_redraw(self) -> list[str]:
+        """Posted cards that show less than what has happened to their batch."""
+        query = select(_b.batch_id).where(_b.card_ts.is_not(None), _b.changes > _b.shown_changes)
+        async with self._engine.connect() as conn:
+            return [str(i) for i in (await conn.execute(query)).scalars()]
+
+    async def mark_batch_shown(self, batch_id: str, changes: int) -> None:
+        await self._set([_b.batch_id == batch_id, _b.shown_changes < changes], shown_changes=changes)
+
+    # -- thread replies and the summary ------------------------------------------------------------
+    async def batches_owing_replies(self) -> list[str]:
+        """Batches with a posted card and processes still owed a thread reply."""
+        owing = exists().where(_m.batch_id == _b.batch_id, _m.reply_state.in_([DUE, POSTING]))
+        query = select(_b.batch_id).where(_b.card_ts.is_not(None), owing).order_by(_b.created_at)
+        async with self._engine.connect() as conn:
+            return [str(i) for i in (await conn.execute(query)).scalars()]
+
+    async def due_replies(self, batch_id: str, limit: int) -> list[FinishedMember]:
+        """Finished processes of the batch still owed a reply in the card's thread, in finishing order."""
+        free = or_(
+            _m.reply_state == DUE, and_(_m.reply_state == POSTING, self._claim_free(_m.reply_claimed_at))
+        )
+        query = (
+            select(batch_processes)
+            .where(_m.batch_id == batch_id, free)
+            .order_by(_m.finished_at, _m.process_status_id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [_finished(r) for r in (await conn.execute(query)).all()]
+
+    async def claim_reply(self, batch_id: str, process_status_id: str) -> bool:
+        free = or_(
+            _m.reply_state == DUE, and_(_m.reply_state == POSTING, self._claim_free(_m.reply_claimed_at))
+        )
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(batch_processes)
+                .where(_m.batch_id == batch_id, _m.process_status_id == process_status_id, free)
+                .values(reply_state=POSTING, reply_claimed_at=self._clock())
+            )
+        return bool(result.rowcount)
+
+    async def record_reply(self, batch_id: str, process_status_id: str, ts: str) -> None:
+        await self._set_member(batch_id, process_status_id, reply_state=POSTED, reply_ts=ts)
+
+    async def release_reply(self, batch_id: str, process_status_id: str) -> None:
+        await self._set_member(batch_id, process_status_id, reply_state=DUE, reply_claimed_at=None)
+
+    async def batches_owing_summary(self) -> list[str]:
+        """Complete batches with a posted card and failures whose summary reply is not yet posted."""
+        failed = exists().where(
+            _m.batch_id == _b.batch_id,
+            _m.state.in_([MemberState.FAILURE.value, MemberState.TIMEOUT.value]),
+        )
+        query = select(_b.batch_id).where(
+            _b.completed_at.is_not(None),
+            _b.card_ts.is_not(None),
+            failed,
+            or_(
+                _b.summary_state.is_(None),
+                and_(_b.summary_state == POSTING, self._claim_free(_b.summary_claimed_at)),
+            ),
+        )
+        async with self._engine.connect() as conn:
+            return [str(i) for i in (await conn.execute(query)).scalars()]
+
+    async def claim_batch_summary(self, batch_id: str) -> bool:
+        free = or_(
+            _b.summary_state.is_(None),
+            and_(_b.summary_state == POSTING, self._claim_free(_b.summary_claimed_at)),
+        )
+        return await self._set(
+            [_b.batch_id == batch_id, _b.completed_at.is_not(None), free],
+            summary_state=POSTING,
+            summary_claimed_at=self._clock(),
+        )
+
+    async def record_batch_summary(self, batch_id: str) -> None:
+        await self._set([_b.batch_id == batch_id], summary_state=POSTED)
+
+    async def release_batch_summary(self, batch_id: str) -> None:
+        await self._set([_b.batch_id == batch_id, _b.summary_state == POSTING], summary_state=None)
+
+    # -- reading -----------------------------------------------------------------------------------
+    async def batch_view(self, batch_id: str, *, failures: int = 5) -> BatchView | None:
+        """The batch with its counts and its first ``failures`` failures; ``None`` when there is none."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(process_batches).where(_b.batch_id == batch_id))).first()
+            if row is None:
+                return None
+            return await _view(conn, _batch(row), failures)
+
+    async def recent_batches(self, limit: int = 10) -> list[BatchView]:
+        """The newest batches first, with their counts."""
+        query = select(process_batches).order_by(_b.created_at.desc(), _b.batch_id).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            return [await _view(conn, _batch(row), 0) for row in rows]
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _claim_free(self, claimed_at: Any) -> ColumnElement[bool]:
+        """No claim, or one left behind by a poller that died (older than ``STALE_POSTING_AFTER``)."""
+        return or_(claimed_at.is_(None), claimed_at < self._clock() - STALE_POSTING_AFTER)
+
+    async def _set(self, where: list[ColumnElement[bool]], **values: Any) -> bool:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(update(process_batches).where(*where).values(**values))
+        return bool(result.rowcount)
+
+    async def _set_member(self, batch_id: str, process_status_id: str, **values: Any) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(batch_processes)
+                .where(_m.batch_id == batch_id, _m.process_status_id == process_status_id)
+                .values(**values)
+            )
+
+
+def request_key(channel: str, ids: Sequence[str]) -> str:
+    """Identifies a request by what it asks for: the channel and the set of ids (order and repeats aside)."""
+    text = "\n".join([channel, *sorted(set(ids))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + IN_LIST_CHUNK] for i in range(0, len(ids), IN_LIST_CHUNK)]
+
+
+async def _active_in_channel(conn: AsyncConnection, channel: str, ids: list[str]) -> dict[str, str]:
+    """Process id -> batch id, for those of ``ids`` already actively watched in ``channel``."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        rows = await conn.execute(
+            select(_m.process_status_id, _m.batch_id).where(
+                _m.channel == channel, _m.process_status_id.in_(chunk), _m.finished_at.is_(None)
+            )
+        )
+        found.update({str(r.process_status_id): str(r.batch_id) for r in rows})
+    return found
+
+
+def _finish_params(outcome: MemberOutcome, now: datetime, notify: str | None) -> dict[str, Any]:
+    wants_reply = outcome.state.failed or notify == Notify.ALL.value
+    return {
+        "p_id": outcome.process_status_id,
+        "p_state": outcome.state.value,
+        "p_entity": (outcome.entity_id or None) and outcome.entity_id[:100],
+        "p_event": (outcome.event_type or None) and outcome.event_type[:64],
+        "p_error": outcome.error_message,
+        "p_at": now,
+        "p_reply": DUE if wants_reply else None,
+    }
+
+
+async def _view(conn: AsyncConnection, batch: Batch, failures: int) -> BatchView:
+    counted = await conn.execute(
+        select(_m.state, func.count(), func.sum(_stuck_as_int()))
+        .where(_m.batch_id == batch.batch_id)
+        .group_by(_m.state)
+    )
+    counts = {state: 0 for state in MemberState}
+    stuck = 0
+    for state, count, stuck_count in counted:
+        counts[MemberState(state)] = int(count)
+        stuck += int(stuck_count or 0)
+    first: list[FinishedMember] = []
+    if failures:
+        rows = await conn.execute(
+            select(batch_processes)
+            .where(
+                _m.batch_id == batch.batch_id,
+                _m.state.in_([MemberState.FAILURE.value, MemberState.TIMEOUT.value]),
+            )
+            .order_by(_m.finished_at, _m.process_status_id)
+            .limit(failures)
+        )
+        first = [_finished(r) for r in rows]
+    return BatchView(batch=batch, counts=counts, stuck=stuck, failures=first)
+
+
+def _stuck_as_int() -> Any:
+    return case((and_(_m.stuck.is_(True), _m.finished_at.is_(None)), 1), else_=0).cast(Integer)
+
+
+def _batch(row: Row[Any]) -> Batch:
+    return Batch(
+        batch_id=row.batch_id,
+        channel=row.channel,
+        label=row.label,
+        notify=Notify(row.notify),
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        card_ts=row.card_ts,
+        changes=row.changes,
+        shown_changes=row.shown_changes,
+        completed_at=row.completed_at,
+    )
+
+
+def _finished(row: Row[Any]) -> FinishedMember:
+    return FinishedMember(
+        process_status_id=row.process_status_id,
+        state=MemberState(row.state),
+        entity_id=row.entity_id,
+        event_type=row.event_type,
+        error_message=row.error_message,
+        finished_at=row.finished_at,
+    )

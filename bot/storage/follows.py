@@ -1,0 +1,171 @@
+"""Entity follow rows: which entities are followed, and each process of theirs the bot has seen.
+
+A process row is inserted the first time a listing shows it; announcing it is a compare-and-set on
+``announce_state`` (one poller wins, a failed post releases it). Processes already final when the
+follow starts are recorded as ``skipped``: a follow announces what finishes from then on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.cards import STALE_POSTING_AFTER
+from bot.storage.db import entity_follow_processes, entity_follows
+from bot.storage.records import Follow
+from bot.storage.rows import IN_LIST_CHUNK, Rows
+
+FINAL_STATES = ("SUCCESS", "FAILURE", "TIMEOUT")
+SKIPPED = "skipped"
+POSTING = "posting"
+POSTED = "posted"
+
+_f = entity_follows.c
+_p = entity_follow_processes.c
+
+
+class FollowRows(Rows):
+    async def add_follow(self, entity_id: str, event_type: str, channel: str, requested_by: str) -> bool:
+        """Starts following; False if already followed in ``channel``."""
+        try:
+            async with self._writer.begin() as conn:
+                await conn.execute(
+                    insert(entity_follows).values(
+                        entity_id=entity_id,
+                        event_type=event_type,
+                        channel=channel,
+                        requested_by=requested_by,
+                        created_at=self._clock(),
+                        baselined=False,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def remove_follow(self, entity_id: str, event_type: str, channel: str) -> bool:
+        """Stops following (and forgets the processes seen); False if there was no such follow."""
+        key = (_f.entity_id == entity_id, _f.event_type == event_type, _f.channel == channel)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(entity_follows).where(*key))
+            await conn.execute(
+                delete(entity_follow_processes).where(
+                    _p.entity_id == entity_id, _p.event_type == event_type, _p.channel == channel
+                )
+            )
+        return bool(result.rowcount)
+
+    async def follows(self) -> list[Follow]:
+        query = select(entity_follows).order_by(_f.created_at, _f.entity_id, _f.event_type, _f.channel)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            Follow(r.entity_id, r.event_type, r.channel, r.requested_by, r.created_at, bool(r.baselined))
+            for r in rows
+        ]
+
+    async def note_follow_processes(self, follow: Follow, seen: Sequence[tuple[str, str]]) -> list[str]:
+        """Records the (process id, state) pairs of a listing; returns the ids never seen before."""
+        states = dict(seen)
+        new: list[str] = []
+        async with self._writer.begin() as conn:
+            for start in range(0, len(states), IN_LIST_CHUNK):
+                chunk = list(states)[start : start + IN_LIST_CHUNK]
+                known = {
+                    str(r.process_status_id): str(r.state)
+                    for r in await conn.execute(
+                        select(_p.process_status_id, _p.state).where(
+                            *_key(follow), _p.process_status_id.in_(chunk)
+                        )
+                    )
+                }
+                for process_id in chunk:
+                    state = states[process_id]
+                    if process_id not in known:
+                        new.append(process_id)
+                        skipped = not follow.baselined and state in FINAL_STATES
+                        await conn.execute(
+                            insert(entity_follow_processes).values(
+                                entity_id=follow.entity_id,
+                                event_type=follow.event_type,
+                                channel=follow.channel,
+                                process_status_id=process_id,
+                                state=state,
+                                announce_state=SKIPPED if skipped else None,
+                            )
+                        )
+                    elif known[process_id] != state:
+                        await conn.execute(
+                            update(entity_follow_processes)
+                            .where(*_key(follow), _p.process_status_id == process_id)
+                            .values(state=state)
+                        )
+        return new
+
+    async def mark_follow_baselined(self, follow: Follow) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(entity_follows)
+                .where(
+                    _f.entity_id == follow.entity_id,
+                    _f.event_type == follow.event_type,
+                    _f.channel == follow.channel,
+                )
+                .values(baselined=True)
+            )
+
+    async def follow_announcements_due(self, follow: Follow) -> list[str]:
+        """Final processes of the follow not yet announced."""
+        query = (
+            select(_p.process_status_id)
+            .where(*_key(follow), _p.state.in_(FINAL_STATES), self._announce_free())
+            .order_by(_p.process_status_id)
+        )
+        async with self._engine.connect() as conn:
+            return [str(i) for i in (await conn.execute(query)).scalars()]
+
+    async def claim_follow_announcement(self, follow: Follow, process_status_id: str) -> bool:
+        return await self._set_process(
+            follow,
+            process_status_id,
+            [self._announce_free()],
+            announce_state=POSTING,
+            announce_claimed_at=self._clock(),
+        )
+
+    async def record_follow_announcement(self, follow: Follow, process_status_id: str, ts: str) -> None:
+        await self._set_process(follow, process_status_id, [], announce_state=POSTED, message_ts=ts)
+
+    async def release_follow_announcement(self, follow: Follow, process_status_id: str) -> None:
+        await self._set_process(
+            follow, process_status_id, [_p.announce_state == POSTING], announce_state=None
+        )
+
+    def _announce_free(self) -> ColumnElement[bool]:
+        stale = self._clock() - STALE_POSTING_AFTER
+        return or_(
+            _p.announce_state.is_(None),
+            and_(_p.announce_state == POSTING, _p.announce_claimed_at < stale),
+        )
+
+    async def _set_process(
+        self, follow: Follow, process_status_id: str, where: list[ColumnElement[bool]], **values: Any
+    ) -> bool:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(entity_follow_processes)
+                .where(*_key(follow), _p.process_status_id == process_status_id, *where)
+                .values(**values)
+            )
+        return bool(result.rowcount)
+
+
+def _key(follow: Follow) -> tuple[ColumnElement[bool], ...]:
+    return (
+        _p.entity_id == follow.entity_id,
+        _p.event_type == follow.event_type,
+        _p.channel == follow.channel,
+    )

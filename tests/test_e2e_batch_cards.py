@@ -1,0 +1,174 @@
+"""End to end: a batch handed in over the API becomes one live card, updated once per poll round,
+with its failures threaded and a final summary; a restart in the middle posts nothing twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from tests.bot_runner import RunningBot
+from tests.emulators.base import Response
+from tests.emulators.bol import BolEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.ingest_api import API_TOKEN, get_batch, post_watches
+from tests.store_helpers import age_batch
+
+CHANNEL = "C_OPS"
+ONCALL = "S_ONCALL"
+
+
+def cards(slack: SlackEmulator, channel: str = CHANNEL) -> list[dict[str, Any]]:
+    return [
+        c for c in slack.calls("chat.postMessage") if c.get("channel") == channel and not c.get("thread_ts")
+    ]
+
+
+def replies(slack: SlackEmulator, thread_ts: str) -> list[dict[str, Any]]:
+    return [c for c in slack.calls("chat.postMessage") if c.get("thread_ts") == thread_ts]
+
+
+def updates(slack: SlackEmulator, ts: str) -> list[dict[str, Any]]:
+    return [c for c in slack.calls("chat.update") if c.get("ts") == ts]
+
+
+def shown(call: dict[str, Any]) -> str:
+    return json.dumps(call.get("blocks"), ensure_ascii=False) + str(call.get("text"))
+
+
+def test_a_500_process_batch_is_one_card_updated_per_round_with_failures_threaded(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, database_url: str
+) -> None:
+    settings = {"api_tokens": API_TOKEN, "database_url": database_url, "process_failure_mention": ONCALL}
+    bot = start_bot(**settings)
+    ids = bol.add_processes(500)
+    batch_id = post_watches(bot, {"ids": ids, "label": "offer upload 2026-11-23", "channel": CHANNEL}).json()[
+        "batch_id"
+    ]
+
+    assert bot.poll_processes() == 1  # the card, nothing else
+    [card] = cards(slack)
+    assert "offer upload 2026-11-23 \u2013 0/500 finished" in shown(card)
+    ts = slack.message_ts(card)
+
+    bulk_before = len(bol.bulk_requests())
+    bol.finish(ids[:200], "SUCCESS")
+    bol.finish(ids[200:203], "FAILURE", error_message="Price must be at least 1.00")
+    assert bot.poll_processes() == 3  # one thread reply per failure
+    assert len(bol.bulk_requests()) - bulk_before == 1
+    assert len(updates(slack, ts)) == 1  # 203 processes finished, one chat.update
+    assert "203/500 finished" in shown(updates(slack, ts)[-1])
+    assert "Price must be at least 1.00" in shown(updates(slack, ts)[-1])
+    assert "offer-200" in shown(updates(slack, ts)[-1])
+
+    assert bot.poll_processes() == 0  # nothing changed: no Slack call at all
+    assert len(updates(slack, ts)) == 1
+
+    bot.stop()  # a restart in the middle
+    bot = start_bot(**settings)
+
+    bol.finish(ids[203:495], "SUCCESS")
+    bol.finish(ids[495:498], "TIMEOUT")
+    for process_id in ids[498:]:
+        bol.purge(process_id)
+    assert bot.poll_processes() == 3 + 1  # three timeouts, then the summary
+    assert bot.poll_processes() == 0
+    assert len(cards(slack)) == 1
+    assert len(updates(slack, ts)) == 2
+    final = shown(updates(slack, ts)[-1])
+    assert "500/500 finished" in final
+    assert "Complete in" in final
+    assert f"<!subteam^{ONCALL}>" in final
+
+    threaded = replies(slack, ts)
+    assert len(threaded) == 3 + 3 + 1
+    for process_id in ids[200:203] + ids[495:498]:
+        assert sum(process_id in shown(reply) for reply in threaded) == 1
+    assert "Price must be at least 1.00" in shown(threaded[0])
+    assert f"<!subteam^{ONCALL}>" in shown(threaded[-1])
+
+    batch = get_batch(bot, batch_id)
+    assert batch["counts"] == {"PENDING": 0, "SUCCESS": 492, "FAILURE": 3, "TIMEOUT": 3, "PURGED": 2}
+    assert batch["completed_at"] is not None
+    assert [f["process_status_id"] for f in batch["failures"]] == sorted(ids[200:203]) + sorted(ids[495:498])
+
+
+def test_notify_all_threads_every_finished_process(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    ids = bol.add_processes(3)
+    post_watches(bot, {"ids": ids, "channel": CHANNEL, "notify": "all"})
+    bol.finish(ids, "SUCCESS")
+    assert bot.poll_processes() == 1 + 3  # card (already final), three replies, no summary without failures
+    [card] = cards(slack)
+    assert "3/3 finished" in shown(card)
+    assert updates(slack, slack.message_ts(card)) == []  # the card was posted as it is
+    assert len(replies(slack, slack.message_ts(card))) == 3
+
+
+def test_a_card_that_cannot_be_posted_is_posted_once_later(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    ids = bol.add_processes(2)
+    post_watches(bot, {"ids": ids, "channel": CHANNEL})
+    slack.fail_next(1, Response(status=500, body={"ok": False, "error": "internal_error"}))
+    assert bot.poll_processes() == 0
+    assert cards(slack) == []
+    assert bot.poll_processes() == 1
+    assert bot.poll_processes() == 0
+    assert len(cards(slack)) == 1
+
+
+def test_processes_pending_too_long_are_marked_stuck_once(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN, process_stuck_after=timedelta(hours=3))
+    ids = bol.add_processes(4)
+    batch_id = post_watches(bot, {"ids": ids, "channel": CHANNEL}).json()["batch_id"]
+    assert bot.poll_processes() == 1
+    ts = slack.message_ts(cards(slack)[0])
+    bol.finish(ids[:1], "SUCCESS")
+    bot.call(age_batch(bot.runtime.store, batch_id, timedelta(hours=3, minutes=1)))
+    bot.poll_processes()
+    assert "3 stuck" in shown(updates(slack, ts)[-1])
+    count = len(updates(slack, ts))
+    bot.poll_processes()
+    assert len(updates(slack, ts)) == count  # marked once, not every round
+    assert get_batch(bot, batch_id)["stuck"] == 3
+
+
+def test_single_watches_and_batches_share_the_bulk_calls(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    batch_ids = bol.add_processes(1500)
+    post_watches(bot, {"ids": batch_ids[:1000], "channel": CHANNEL})
+    post_watches(bot, {"ids": batch_ids[1000:], "channel": "C_OTHER"})
+    singles = bol.add_processes(400, entity_prefix="single")
+    for process_id in singles:
+        bot.call(bot.runtime.store.add_watch(process_id, CHANNEL, "U1"))
+    bot.call(bot.runtime.store.add_watch(batch_ids[0], "C_THIRD", "U1"))  # the same id twice: asked once
+    before = len(bol.bulk_requests())
+    bot.poll_processes()
+    assert sorted(len(ids) for ids in bol.bulk_ids()[before:]) == [900, 1000]
+
+
+def test_batches_lists_recent_batches_with_their_counts(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    from tests.conftest import APPROVER, SIGNING_SECRET
+    from tests.slack_dialog import run_command
+    from tests.slack_requests import SlackRequestSender
+
+    bot = start_bot(api_tokens=API_TOKEN)
+    ids = bol.add_processes(3)
+    post_watches(bot, {"ids": ids, "label": "shipment sync", "channel": CHANNEL})
+    bol.finish(ids[:1], "FAILURE")
+    bot.poll_processes()
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    answer = run_command(sender, slack, "/process-status", "batches", user=APPROVER, channel=CHANNEL)
+    assert "shipment sync" in shown(answer)
+    assert "1/3 finished" in shown(answer)
