@@ -15,6 +15,7 @@ from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.leadership import PollerRole
 from bot.notifier.poller import Poller
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.services.decisions import DecisionService
@@ -25,9 +26,16 @@ from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
+from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
+
+# The poller lock is checked four times per shortest poll interval (at most every 5 s), and a check
+# may take up to that long (at least 1 s, so a busy machine does not hand the role around).
+LEADER_CHECKS_PER_INTERVAL = 4
+LEADER_CHECK_MAX_SECONDS = 5.0
+LEADER_TIMEOUT_MIN_SECONDS = 1.0
 
 
 def configure_slack_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
@@ -50,6 +58,27 @@ def commerce_client(settings: Settings) -> CommerceClient:
         settings.commerce_logon_password,
         timeout=settings.commerce_timeout_seconds,
     )
+
+
+def poller_role(
+    settings: Settings, store: Store, pollers: tuple[Poller, ...], metrics: Metrics
+) -> tuple[PollerRole, LeaderLock]:
+    """With PostgreSQL, the replica holding the advisory lock polls; with SQLite, this one does."""
+    check_seconds = min(
+        LEADER_CHECK_MAX_SECONDS, min(p.interval_seconds for p in pollers) / LEADER_CHECKS_PER_INTERVAL
+    )
+    timeout_seconds = max(check_seconds, LEADER_TIMEOUT_MIN_SECONDS)
+    lock: LeaderLock = SoleReplica()
+    if store.engine.dialect.name == "postgresql":
+        lock = PostgresLeaderLock(
+            settings.database_url,
+            replica_id=settings.replica_id,
+            timeout_seconds=timeout_seconds,
+            # Longer than a pause plus a slow check, so the server never ends a healthy leader's session.
+            idle_session_timeout_seconds=2 * (check_seconds + timeout_seconds),
+        )
+    role = PollerRole(pollers, lock, metrics, replica_id=settings.replica_id, check_seconds=check_seconds)
+    return role, lock
 
 
 def bol_client(settings: Settings) -> BolClient:
@@ -76,6 +105,8 @@ class Runtime:
     order_details: OrderDetails
     decisions: DecisionService
     pollers: tuple[Poller, ...]
+    poller_role: PollerRole
+    leader_lock: LeaderLock
 
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
@@ -125,6 +156,7 @@ class Runtime:
                 interval_seconds=settings.process_status_poll_seconds,
             ),
         )
+        role, lock = poller_role(settings, store, pollers, metrics)
         return cls(
             settings=settings,
             metrics=metrics,
@@ -138,6 +170,8 @@ class Runtime:
             order_details=order_details,
             decisions=decisions,
             pollers=pollers,
+            poller_role=role,
+            leader_lock=lock,
         )
 
     def poller(self, name: str) -> Poller:
@@ -148,6 +182,7 @@ class Runtime:
         raise KeyError(name)
 
     async def close(self) -> None:
+        await self.leader_lock.close()
         await self.commerce.aclose()
         await self.bol.aclose()
         await self.store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./approvals-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
+
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
+    """Names this replica in logs, metrics and ``pg_stat_activity`` (on Kubernetes: the pod name)."""
 
     @field_validator("approvers", mode="before")
     @classmethod
