@@ -65,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if settings is None:
         return EXIT_BAD_SETTINGS
-    configure_logging(settings.log_level, secret_values(settings))
+    configure_logging(
+        settings.log_level,
+        secret_values(settings),
+        log_format=settings.log_format,
+        static_fields={"replica": settings.replica_id},
+    )
 
     if args.command == "check":
         results = asyncio.run(run_checks(settings))

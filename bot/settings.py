@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
     """Names this replica in logs, metrics and ``pg_stat_activity`` (on Kubernetes: the pod name)."""
 
+    log_format: str = "text"
+    """``text`` (one readable line per event) or ``json`` (one JSON object per line)."""
+
     @field_validator("approvers", mode="before")
     @classmethod
     def _split_approvers(cls, value: object) -> object:
@@ -81,6 +85,14 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        log_format = value.lower()
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+        return log_format
 
     @property
     def socket_mode(self) -> bool:

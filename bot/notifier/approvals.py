@@ -14,6 +14,7 @@ from collections.abc import Collection
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
+from bot.logging_setup import log_context
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.order_details import OrderDetails
@@ -58,12 +59,13 @@ class ApprovalsNotifier:
         for approval in pending.values():
             if approval.id in known:
                 continue
-            try:
-                # A shutdown must not cut a post off between Slack and the store (that would post twice).
-                posted += await asyncio.shield(self._post_card(approval))
-            except Exception as error:
-                log.warning("could not post the card for approval %s: %s", approval.id, describe(error))
-                failures += 1
+            with log_context(approval_id=approval.id):
+                try:
+                    # A shutdown must not cut a post off between Slack and the store (that would post twice).
+                    posted += await asyncio.shield(self._post_card(approval))
+                except Exception as error:
+                    log.warning("could not post the card for approval %s: %s", approval.id, describe(error))
+                    failures += 1
         await self._close_decided_cards(pending)
         if failures:
             raise NotifierRoundIncomplete(
@@ -102,10 +104,13 @@ class ApprovalsNotifier:
         for card in await self._store.open_cards():
             if card.approval_id in pending or await self._store.decision_under_way(card.approval_id):
                 continue
-            try:
-                await self._close_card(card.approval_id)
-            except Exception as error:
-                log.warning("could not close the card of approval %s: %s", card.approval_id, describe(error))
+            with log_context(approval_id=card.approval_id):
+                try:
+                    await self._close_card(card.approval_id)
+                except Exception as error:
+                    log.warning(
+                        "could not close the card of approval %s: %s", card.approval_id, describe(error)
+                    )
 
     async def _close_card(self, approval_id: str) -> None:
         approval = await self._current(approval_id)
