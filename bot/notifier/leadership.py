@@ -52,7 +52,7 @@ class PollerRole:
         self._metrics.poller_leader.labels(self._replica_id).set(0)
         try:
             while True:
-                if await self._lock.hold():
+                if await self._holds_lock():
                     self._lead()
                 elif self.leading:
                     log.warning("replica %s lost the poller lock; its pollers stop", self._replica_id)
@@ -60,6 +60,14 @@ class PollerRole:
                 await self._sleep(self._check_seconds)
         finally:
             await self._stop_pollers()
+
+    async def _holds_lock(self) -> bool:
+        """The lock's answer; ``False`` (logged) when asking failed in a way the lock did not expect."""
+        try:
+            return await self._lock.hold()
+        except Exception as error:
+            log.warning("could not check the poller lock: %s: %s", type(error).__name__, error)
+            return False
 
     def _lead(self) -> None:
         if self.leading:
