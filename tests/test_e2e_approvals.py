@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -194,7 +195,7 @@ def test_non_approver_is_refused_and_commerce_is_not_called(
     reject_url = click(sender, slack, REJECT_ACTION_ID, approval_id, OUTSIDER, ts)
 
     for url in (approve_url, reject_url):
-        answer = wait_for(lambda url=url: slack.responses(url), what="the refusal")[0]
+        answer = wait_for(partial(slack.responses, url), what="the refusal")[0]
         assert answer["response_type"] == "ephemeral"
         assert "not allowed" in answer["text"]
     assert decision_posts(commerce, approval_id) == []
