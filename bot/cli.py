@@ -183,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     if settings is None or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
-    configure_logging(settings.log_level, secret_values(settings))
+    configure_logging(
+        settings.log_level,
+        secret_values(settings),
+        log_format=settings.log_format,
+        static_fields={"replica": settings.replica_id},
+    )
 
     if args.command == "watch":
         return asyncio.run(_watch(settings, args))

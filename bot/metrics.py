@@ -51,6 +51,12 @@ class Metrics:
             ["command", "subcommand"],
             registry=self.registry,
         )
+        self.poller_leader = Gauge(
+            "notifier_leader",
+            "1 on the replica that runs the pollers (holds the poller lock), 0 on the others.",
+            ["replica"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

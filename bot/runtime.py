@@ -21,6 +21,7 @@ from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.notifier.entity_follows import EntityFollowNotifier
+from bot.notifier.leadership import PollerRole
 from bot.notifier.poller import Poller
 from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
@@ -36,11 +37,18 @@ from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.db import utcnow
+from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.records import Notify
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
 MIN_ANNOUNCE_INTERVAL_SECONDS = 0.2
+
+# The poller lock is checked four times per shortest poll interval (at most every 5 s), and a check
+# may take up to that long (at least 1 s, so a busy machine does not hand the role around).
+LEADER_CHECKS_PER_INTERVAL = 4
+LEADER_CHECK_MAX_SECONDS = 5.0
+LEADER_TIMEOUT_MIN_SECONDS = 1.0
 
 
 def configure_slack_client(
@@ -68,6 +76,27 @@ def commerce_client(settings: Settings) -> CommerceClient:
         timeout=settings.commerce_timeout_seconds,
         max_concurrent_requests=settings.max_concurrent_work,
     )
+
+
+def poller_role(
+    settings: Settings, store: Store, pollers: tuple[Poller, ...], metrics: Metrics
+) -> tuple[PollerRole, LeaderLock]:
+    """With PostgreSQL, the replica holding the advisory lock polls; with SQLite, this one does."""
+    check_seconds = min(
+        LEADER_CHECK_MAX_SECONDS, min(p.interval_seconds for p in pollers) / LEADER_CHECKS_PER_INTERVAL
+    )
+    timeout_seconds = max(check_seconds, LEADER_TIMEOUT_MIN_SECONDS)
+    lock: LeaderLock = SoleReplica()
+    if store.engine.dialect.name == "postgresql":
+        lock = PostgresLeaderLock(
+            settings.database_url,
+            replica_id=settings.replica_id,
+            timeout_seconds=timeout_seconds,
+            # Longer than a pause plus a slow check, so the server never ends a healthy leader's session.
+            idle_session_timeout_seconds=2 * (check_seconds + timeout_seconds),
+        )
+    role = PollerRole(pollers, lock, metrics, replica_id=settings.replica_id, check_seconds=check_seconds)
+    return role, lock
 
 
 def bol_client(settings: Settings) -> BolClient:
@@ -120,6 +149,8 @@ class Runtime:
     decisions: DecisionService
     pollers: tuple[Poller, ...]
     batch_ingest: BatchIngest
+    poller_role: PollerRole
+    leader_lock: LeaderLock
 
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
@@ -198,6 +229,7 @@ class Runtime:
                 ),
             ),
         )
+        role, lock = poller_role(settings, store, pollers, metrics)
         return cls(
             settings=settings,
             metrics=metrics,
@@ -214,6 +246,8 @@ class Runtime:
             decisions=decisions,
             pollers=pollers,
             batch_ingest=batch_ingest(store, settings),
+            poller_role=role,
+            leader_lock=lock,
         )
 
     def poller(self, name: str) -> Poller:
@@ -225,6 +259,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.http_session.close()
+        await self.leader_lock.close()
         await self.commerce.aclose()
         await self.bol.aclose()
         await self.store.close()

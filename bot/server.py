@@ -10,7 +10,6 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.notifier.runner import run_periodically
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.web.process_api import ProcessStatusApi
@@ -97,10 +96,8 @@ class BotServer:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("connected to Slack in Socket Mode")
         if self.settings.notifier_enabled:
-            self._tasks = [
-                asyncio.create_task(run_periodically(poller, runtime.metrics), name=f"poller:{poller.name}")
-                for poller in runtime.pollers
-            ]
+            # Every replica serves Slack; the poller role runs the pollers while it holds the lock.
+            self._tasks = [asyncio.create_task(runtime.poller_role.run(), name="poller-role")]
         log.info(
             "approvals-bot listening on %s:%s (metrics on port %s, notifier %s)",
             self.host,

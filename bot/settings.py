@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_FORMATS = ("text", "json")
 
 # The placeholders ``.env.example`` ships with: a copied, unedited example must not start as if it
 # were configured (it would look healthy and fail every poll).
@@ -136,6 +138,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a user id (U…) or a user-group id (S…)")
         return value.strip() if value is not None else None
 
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
+    """Names this replica in logs, metrics and ``pg_stat_activity`` (on Kubernetes: the pod name)."""
+
+    log_format: str = "text"
+    """``text`` (one readable line per event) or ``json`` (one JSON object per line)."""
+
     @field_validator("approvers", mode="before")
     @classmethod
     def _split_approvers(cls, value: object) -> object:
@@ -176,6 +184,14 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        log_format = value.lower()
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+        return log_format
 
     @property
     def socket_mode(self) -> bool:

@@ -145,10 +145,11 @@ class PostgresServer:
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
-    def start(self) -> None:
+    def start(self, *, port: int | None = None) -> None:
+        """Starts the server on ``port`` (a restart keeps its clients' URLs), else on a free port."""
         errors: list[str] = []
         for _ in range(START_ATTEMPTS):  # the free port may be taken before the server binds it
-            self.port = _free_port()
+            self.port = port or _free_port()
             options = (
                 f"-k {self.base} -c listen_addresses=127.0.0.1 -p {self.port} -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -171,6 +172,12 @@ class PostgresServer:
             errors.append(f"pg_ctl start ({done.returncode}): {done.stdout}{done.stderr}\n{self._log_tail()}")
         raise RuntimeError("could not start PostgreSQL:\n" + "\n".join(errors))
 
+    def halt(self) -> None:
+        """Stops the server (its clients' sessions end) and keeps its data for ``start(port=...)``."""
+        done = self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed ({done.returncode}): {done.stdout}{done.stderr}")
+
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
             self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
@@ -183,6 +190,23 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def private_server(database: str = TEST_DATABASE) -> Iterator[PostgresServer]:
+    """A cluster of its own with ``database`` in it, for a test that stops and restarts PostgreSQL."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        _unavailable("no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin")
+    assert bin_dir is not None
+    server = PostgresServer(bin_dir, Path(tempfile.mkdtemp(prefix="approvals-pg-")), _run_as())
+    try:
+        server.init()
+        server.start()
+        server.create_database(database)
+        yield server
+    finally:
+        server.stop()
 
 
 # One server per test session even when several modules import these fixtures (each import registers

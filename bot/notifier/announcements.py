@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.models import Approval
+from bot.logging_setup import log_context
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.order_details import OrderDetails
@@ -67,12 +68,13 @@ class CardAnnouncer:
         while self._queue:
             approval_id = next(iter(self._queue))
             approval = self._queue.pop(approval_id)
-            try:
-                # A shutdown must not cut a post off between Slack and the store (that would post twice).
-                posted += await asyncio.shield(self._post_card(approval))
-            except Exception as error:
-                log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
-                failures += 1
+            with log_context(approval_id=approval_id):
+                try:
+                    # A shutdown must not cut a post off between Slack and the store (that would post twice).
+                    posted += await asyncio.shield(self._post_card(approval))
+                except Exception as error:
+                    log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
+                    failures += 1
         if failures:
             raise NotifierRoundIncomplete(f"{failures} card(s) could not be posted; they are offered again")
         return posted

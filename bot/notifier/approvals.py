@@ -11,6 +11,7 @@ from collections.abc import Collection
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
+from bot.logging_setup import log_context
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.failures import describe
@@ -83,10 +84,13 @@ class ApprovalsNotifier:
             if card.approval_id in pending or await self._store.decision_under_way(card.approval_id):
                 continue
             budget -= 1
-            try:
-                await self._close_card(card)
-            except Exception as error:
-                log.warning("could not close the card of approval %s: %s", card.approval_id, describe(error))
+            with log_context(approval_id=card.approval_id):
+                try:
+                    await self._close_card(card)
+                except Exception as error:
+                    log.warning(
+                        "could not close the card of approval %s: %s", card.approval_id, describe(error)
+                    )
 
     async def _close_card(self, card: CardRecord) -> None:
         approval = await self._commerce.find_approval(card.approval_id)

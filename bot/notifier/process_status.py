@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.bol.client import BolClient
 from bot.bol.models import ProcessStatus
+from bot.logging_setup import log_context
 from bot.metrics import Metrics
 from bot.notifier.failures import describe
 from bot.notifier.process_batches import BatchProgress
@@ -61,18 +62,21 @@ class ProcessStatusNotifier:
         posted = 0
         for watch in watches:
             assert result is not None  # there are ids
-            try:
-                posted += await self._handle(
-                    watch, result.found.get(watch.process_status_id), watch.process_status_id in result.purged
-                )
-            except Exception as error:
-                # The watch stays active: the next round tries again; the other watches go on.
-                log.warning(
-                    "could not notify %s about %s: %s",
-                    watch.channel,
-                    watch.process_status_id,
-                    describe(error),
-                )
+            with log_context(process_status_id=watch.process_status_id, slack_user=watch.slack_user_id):
+                try:
+                    posted += await self._handle(
+                        watch,
+                        result.found.get(watch.process_status_id),
+                        watch.process_status_id in result.purged,
+                    )
+                except Exception as error:
+                    # The watch stays active: the next round tries again; the other watches go on.
+                    log.warning(
+                        "could not notify %s about %s: %s",
+                        watch.channel,
+                        watch.process_status_id,
+                        describe(error),
+                    )
         if self._batches is not None:
             posted += await self._batches.run(result, members)
         return posted

@@ -18,6 +18,7 @@ from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Approval, Decision
 from bot.limits import COMMERCE_COMMENT_BYTES
+from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.order_details import OrderDetails
@@ -108,24 +109,27 @@ class DecisionService:
     async def decide(self, request: DecisionRequest) -> DecisionResult:
         """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
         its row with the claim, before the card was rewritten)."""
-        try:
-            result = await self._decide(request)
-        except Exception as error:
-            with suppress(Exception):  # the audit entry must not hide the original error
-                await self._record(request, DecisionResult(Outcome.ERROR, f"{type(error).__name__}: {error}"))
-            raise
-        if result.ok:
-            self._count(request, result)
-        else:
-            await self._record(request, result)
-        return result
+        with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
+            try:
+                result = await self._decide(request)
+            except Exception as error:
+                with suppress(Exception):  # the audit entry must not hide the original error
+                    failed = DecisionResult(Outcome.ERROR, f"{type(error).__name__}: {error}")
+                    await self._record(request, failed)
+                raise
+            if result.ok:
+                self._count(request, result)
+            else:
+                await self._record(request, result)
+            return result
 
     async def refusal(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal (recorded in the audit log) when the user may not decide, else None."""
-        result = await self._refused(request)
-        if result is not None:
-            await self._record(request, result)
-        return result
+        with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
+            result = await self._refused(request)
+            if result is not None:
+                await self._record(request, result)
+            return result
 
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         if await self._approvers.is_approver(request.slack_user_id):

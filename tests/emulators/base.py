@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,8 @@ class RecordedRequest:
     body: bytes
     client_port: int = 0
     """The sender's TCP port: requests on one kept-alive connection share it."""
+    at: float = field(default_factory=time.monotonic)
+    """When the request arrived (``time.monotonic()``), to measure gaps between polls."""
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
