@@ -24,10 +24,20 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 # --no-deps: every dependency is in the layer above, as locked.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install --no-cache-dir --no-deps .
+RUN pip install --no-cache-dir --no-deps . \
+    && pip uninstall --yes pip setuptools
 
 # ---- runtime ----
 FROM python:3.11-slim-bookworm
+
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="commerce-approvals-bot" \
+      org.opencontainers.image.description="Slack bot: approve HCL Commerce requests, follow bol.com process statuses" \
+      org.opencontainers.image.source="https://github.com/commerce-approvals-bot/commerce-approvals-bot" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="MIT"
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -56,6 +66,11 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # The user "app", by number: resolvable on any host, and Kubernetes' runAsNonRoot can verify it
 # (hadolint DL3066).
 USER 10001:10001
+
+# SIGTERM stops the bot gracefully: it drains decisions already acked to Slack (see the README's
+# "Stopping"); give it the stop timeout the README names (docker stop -t, Compose stop_grace_period,
+# Kubernetes terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
 
 ENTRYPOINT ["approvals-bot"]
 CMD ["serve"]

@@ -5,6 +5,8 @@ The one place that reads ``Settings``: everything it builds gets plain values an
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,11 +39,16 @@ from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.db import utcnow
+from bot.storage.instances import HEARTBEAT_EVERY
 from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.records import Notify
 from bot.storage.store import Store
 
+log = logging.getLogger(__name__)
+
 SLACK_RATE_LIMIT_RETRIES = 5
+SLACK_TIMEOUT_SECONDS = 10.0
+"""Timeout of one Slack Web API call (the SDK's default is 30 s, which would stretch every drain)."""
 MIN_ANNOUNCE_INTERVAL_SECONDS = 0.2
 
 # The poller lock is checked four times per shortest poll interval (at most every 5 s), and a check
@@ -55,6 +62,7 @@ def configure_slack_client(
     client: AsyncWebClient, settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
     client.base_url = settings.slack_api_url
+    client.timeout = int(SLACK_TIMEOUT_SECONDS)
     # One pooled session for every Web API call (else each call opens a connection of its own).
     client.session = session
     # 429s are retried after Retry-After. Dropped connections are not: Slack may already have
@@ -155,7 +163,8 @@ class Runtime:
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
         metrics = Metrics()
-        store = await Store.open(settings.database_url)
+        store = await Store.open(settings.database_url, replica=settings.replica_id)
+        await store.register_instance()
         http_session = aiohttp.ClientSession()
         work = BackgroundWork(
             running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work
@@ -204,6 +213,7 @@ class Runtime:
                 cards,
                 metrics,
                 announcer=announcer,
+                decisions=decisions,
                 order_details=order_details,
                 interval_seconds=settings.approvals_poll_seconds,
                 page_size=settings.commerce_page_size,
@@ -256,6 +266,16 @@ class Runtime:
             if poller.name == name:
                 return poller
         raise KeyError(name)
+
+    async def beat_forever(self) -> None:
+        """Registers this process and keeps its heartbeat fresh, so the decision claims it holds count
+        as live (on every replica, whether or not it runs the pollers)."""
+        while True:
+            try:
+                await self.store.beat()
+            except Exception as error:
+                log.warning("heartbeat failed: %s: %s", type(error).__name__, error)
+            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
 
     async def close(self) -> None:
         await self.http_session.close()

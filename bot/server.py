@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.runtime import Runtime
+from bot.commerce.client import READ_ATTEMPTS, READ_BACKOFF_BUDGET_SECONDS
+from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
 from bot.settings import Settings
 from bot.web.process_api import ProcessStatusApi
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
@@ -18,7 +19,22 @@ from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 log = logging.getLogger(__name__)
 
 
-DRAIN_SECONDS = 10.0
+DRAIN_MARGIN_SECONDS = 5.0
+
+
+def drain_seconds(
+    commerce_timeout_seconds: float, slack_timeout_seconds: float = SLACK_TIMEOUT_SECONDS
+) -> float:
+    """The longest a decision acked to Slack can still take, from the timeouts: the approver lookup
+    (one Slack call), the approval read (every try and the backoff between them), the decision POST
+    (one try), and the card's chat.update, plus a margin for the store. A shutdown waits this long,
+    so no decision is cut off between Commerce and the bot's record of it."""
+    commerce = commerce_timeout_seconds * (READ_ATTEMPTS + 1) + READ_BACKOFF_BUDGET_SECONDS
+    return commerce + 2 * slack_timeout_seconds + DRAIN_MARGIN_SECONDS
+
+
+DEFAULT_DRAIN_SECONDS = drain_seconds(10.0)
+"""With the default timeouts (Commerce 10 s, Slack 10 s): 67 s. Give the container longer to stop."""
 
 
 async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any]]) -> None:
@@ -52,6 +68,7 @@ class BotServer:
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat: asyncio.Task[None] | None = None
         self._tasks_before_start: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> int:
@@ -95,6 +112,7 @@ class BotServer:
             handler.client.wss_uri = await handler.client.issue_new_wss_url()
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("connected to Slack in Socket Mode")
+        self._heartbeat = asyncio.create_task(runtime.beat_forever(), name="heartbeat")
         if self.settings.notifier_enabled:
             # Every replica serves Slack; the poller role runs the pollers while it holds the lock.
             self._tasks = [asyncio.create_task(runtime.poller_role.run(), name="poller-role")]
@@ -120,7 +138,16 @@ class BotServer:
             await self._runner.cleanup()
         if self._metrics_runner is not None:
             await self._metrics_runner.cleanup()
-        await drain_in_flight_work(DRAIN_SECONDS, not_ours=self._tasks_before_start)
+        keeps_running = {self._heartbeat} if self._heartbeat is not None else set()
+        await drain_in_flight_work(
+            drain_seconds(self.settings.commerce_timeout_seconds),
+            not_ours=self._tasks_before_start | keeps_running,
+        )
+        if self._heartbeat is not None:  # beats until the drain is over: its claims are still live
+            self._heartbeat.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         if self.runtime is not None:
             await self.runtime.close()
         log.info("approvals-bot stopped")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from bot.storage.db import decision_claims, process_batches
+from bot.storage.db import bot_instances, decision_claims, process_batches
 from bot.storage.store import Store
 
 
@@ -28,3 +28,26 @@ async def age_batch(store: Store, batch_id: str, by: timedelta) -> None:
             .where(process_batches.c.batch_id == batch_id)
             .values(created_at=datetime.now(UTC) - by)
         )
+
+
+async def silence_instance(store: Store, instance_id: str, by: timedelta) -> None:
+    """Pretends the bot process ``instance_id`` last beat ``by`` ago (it died then)."""
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(bot_instances)
+            .where(bot_instances.c.instance_id == instance_id)
+            .values(heartbeat_at=datetime.now(UTC) - by)
+        )
+
+
+async def claim_from_another_process(
+    database_url: str, approval_id: str, slack_user_id: str, *, replica: str = "other-replica"
+) -> str:
+    """Takes a decision claim as a second bot process would (its own pool, its own id); its id."""
+    other = await Store.open(database_url, replica=replica)
+    try:
+        await other.register_instance()
+        assert await other.claim_decision(approval_id, slack_user_id, "approve") is None
+        return other.instance_id
+    finally:
+        await other.close()

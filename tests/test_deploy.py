@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot.server import DRAIN_SECONDS
+from bot.server import DEFAULT_DRAIN_SECONDS as DRAIN_SECONDS
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -35,7 +35,7 @@ from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
-from tests.store_helpers import age_decision_claim
+from tests.store_helpers import claim_from_another_process, silence_instance
 from tests.waiting import stays, wait_for
 
 
@@ -446,13 +446,28 @@ def test_a_claim_abandoned_by_a_crashed_bot_does_not_block_the_approval_forever(
 ) -> None:
     approval_id, ts = post_card(bot, slack, commerce)
     store = bot.runtime.store
-    assert bot.call(store.claim_decision(approval_id, SECOND_APPROVER, "approve")) is None  # then "crashed"
+    # Another replica claims the decision, then "crashes": it stops beating.
+    crashed = bot.call(claim_from_another_process(bot.settings.database_url, approval_id, SECOND_APPROVER))
 
     blocked = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
     assert "already deciding" in wait_for(lambda: slack.responses(blocked), what="the answer")[0]["text"]
     assert decision_posts(commerce, approval_id) == []
 
-    bot.call(age_decision_claim(store, approval_id, timedelta(minutes=6)))
+    bot.call(silence_instance(store, crashed, timedelta(minutes=1)))
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    wait_for(lambda: card_updates(slack, ts), what="the card update")
+    assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_a_claim_left_by_an_earlier_run_of_the_same_replica_is_dead_at_once(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    bot.call(claim_from_another_process(bot.settings.database_url, approval_id, SECOND_APPROVER))
+    # The same replica starts again (a restarted container): its earlier run is dead from now on.
+    bot.call(claim_from_another_process(bot.settings.database_url, "0", SECOND_APPROVER))
+
     click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
 
     wait_for(lambda: card_updates(slack, ts), what="the card update")

@@ -21,7 +21,7 @@ from bot.storage.db import LATEST_VERSION, create_engine, metadata, safe_url, sc
 from bot.storage.records import AuditEntry, CardState, DecisionState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
-from tests.store_helpers import age_decision_claim
+from tests.store_helpers import age_decision_claim, silence_instance
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,7 +244,11 @@ def test_known_card_ids_finds_cards_in_any_state_across_chunks(database_url: str
 
 def test_concurrent_card_claims_from_two_stores_post_once(database_url: str) -> None:
     async def main() -> None:
-        first, second = await Store.open(database_url), await Store.open(database_url)
+        # Two bot processes (two replicas), each registered as the runtime registers it at start.
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        await first.register_instance()
+        await second.register_instance()
         try:
             results = await asyncio.gather(
                 *((first if i % 2 else second).claim_card("A1", "buyer") for i in range(20))
@@ -301,7 +305,11 @@ def test_stale_posting_cards(database_url: str) -> None:
 
 def test_decision_claim_race_across_two_stores_has_one_winner(database_url: str) -> None:
     async def main() -> None:
-        first, second = await Store.open(database_url), await Store.open(database_url)
+        # Two bot processes (two replicas), each registered as the runtime registers it at start.
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        await first.register_instance()
+        await second.register_instance()
         try:
             results = await asyncio.gather(
                 *(
@@ -446,7 +454,11 @@ def test_watch_lifecycle(database_url: str) -> None:
 
 def test_concurrent_add_watch_arms_once(database_url: str) -> None:
     async def main() -> None:
-        first, second = await Store.open(database_url), await Store.open(database_url)
+        # Two bot processes (two replicas), each registered as the runtime registers it at start.
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        await first.register_instance()
+        await second.register_instance()
         try:
             results = await asyncio.gather(
                 *((first if i % 2 else second).add_watch("P1", "C1", f"U{i}") for i in range(10))
@@ -536,5 +548,52 @@ def test_release_decision_claimed_before_drops_only_old_in_progress_claims(datab
         await store.finish_decision("A2")
         await age_decision_claim(store, "A2", timedelta(minutes=10))
         assert await store.release_decision("A2", claimed_before=cutoff) is False  # DONE claims stay
+
+    with_store(database_url, body)
+
+
+def test_a_claim_is_dead_when_its_answer_was_lost_or_its_owner_died(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.register_instance()
+        other = await Store.open(database_url, replica="other")
+        try:
+            await other.register_instance()
+            assert await other.claim_decision("A1", "U1", "approve") is None
+            assert await other.claim_decision("A2", "U1", "approve") is None
+            await other.mark_decision_unknown("A2", None)
+        finally:
+            await other.close()
+
+        held = await store.claim_decision("A1", "U2", "reject")  # the other process is alive
+        assert held is not None and (held.slack_user_id, held.state) == ("U1", DecisionState.IN_PROGRESS)
+        assert await store.decision_under_way("A1")
+        assert await store.claim_decision("A2", "U2", "reject") is None  # UNKNOWN: taken over
+
+        await silence_instance(store, held.owner or "", timedelta(minutes=1))
+        assert not await store.decision_under_way("A1")
+        assert await store.claim_decision("A1", "U2", "reject") is None  # its owner died: taken over
+        claim = await store.get_decision("A1")
+        assert claim is not None and (claim.slack_user_id, claim.owner) == ("U2", store.instance_id)
+
+    with_store(database_url, body)
+
+
+def test_settling_a_lost_decision_credits_the_user_in_one_transaction(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.register_instance()
+        assert await store.claim_card("A1", "order")
+        await store.card_posted("A1", "C1", "1.1")
+        assert await store.claim_decision("A1", "U2", "approve") is None
+        await store.mark_decision_unknown("A1", AuditEntry("U2", "approve", "A1", "unknown"))
+
+        card = await store.settle_decision(
+            "A1", "U1", "approve", CardState.APPROVED, AuditEntry("U1", "approve", "A1", "ok")
+        )
+
+        assert card is not None and card.state is CardState.APPROVED
+        claim = await store.get_decision("A1")
+        assert claim is not None and (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
+        entries = await store.audit_entries("A1")
+        assert [(e.slack_user_id, e.outcome) for e in entries] == [("U1", "ok"), ("U2", "unknown")]
 
     with_store(database_url, body)

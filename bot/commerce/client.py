@@ -56,7 +56,13 @@ DEFAULT_LISTING_PAGE_SIZE = 200
 ITER_ORDER_BY = "A-approvalStatusId"
 """Stable order for paging: new approvals are appended at the end instead of shifting pages."""
 
+READ_ATTEMPTS = 3
+READ_BACKOFF_SECONDS = 0.5
 READ_JITTER_SECONDS = 0.25
+READ_BACKOFF_BUDGET_SECONDS: float = sum(
+    READ_BACKOFF_SECONDS * 2.0**attempt + READ_JITTER_SECONDS for attempt in range(READ_ATTEMPTS - 1)
+)
+"""The most the pauses between read tries add up to (with the default attempts and backoff)."""
 """Upper bound of the random extra wait added to each read retry's backoff."""
 
 
@@ -71,8 +77,8 @@ class CommerceClient(OwnsHttpClient):
         logon_password: SecretStr,
         *,
         timeout: float = 10.0,
-        read_attempts: int = 3,
-        backoff_seconds: float = 0.5,
+        read_attempts: int = READ_ATTEMPTS,
+        backoff_seconds: float = READ_BACKOFF_SECONDS,
         jitter_seconds: float = READ_JITTER_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,

@@ -15,6 +15,7 @@ from bot.logging_setup import log_context
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.failures import describe
+from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord
@@ -36,6 +37,7 @@ class ApprovalsNotifier:
         metrics: Metrics,
         *,
         announcer: CardAnnouncer,
+        decisions: DecisionService,
         order_details: OrderDetails,
         interval_seconds: float = 30.0,
         page_size: int = DEFAULT_LISTING_PAGE_SIZE,
@@ -45,6 +47,7 @@ class ApprovalsNotifier:
         self._cards = cards
         self._metrics = metrics
         self._announcer = announcer
+        self._decisions = decisions
         self._order_details = order_details
         self.interval_seconds = interval_seconds
         self._page_size = page_size
@@ -96,6 +99,10 @@ class ApprovalsNotifier:
         approval = await self._commerce.find_approval(card.approval_id)
         if approval is not None and approval.is_pending:
             return  # listed late; still open
+        if approval is not None and await self._decisions.settle(approval):
+            # Decided from Slack, but the answer was lost (a timeout, a crash): credited to its user.
+            self._metrics.cards_closed.inc()
+            return
         order = await self._order_details.for_approval(approval)
         if await self._cards.close_if_open(card, approval, order):
             self._metrics.cards_closed.inc()

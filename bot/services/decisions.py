@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from bot.commerce.client import CommerceClient
+from bot.commerce.comments import read_signature, signed_comment
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Approval, Decision
-from bot.limits import COMMERCE_COMMENT_BYTES
 from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
@@ -28,6 +28,8 @@ from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
+RECORD_ATTEMPTS = 3
+RECORD_BACKOFF_SECONDS = 0.2
 DECIDED_CARD_STATE = {Decision.APPROVE: CardState.APPROVED, Decision.REJECT: CardState.REJECTED}
 REFUSAL_MESSAGE = "You are not allowed to approve or reject requests. Ask an admin to add you to APPROVERS."
 
@@ -36,6 +38,7 @@ class Outcome(str, Enum):
     """How a decision attempt ended; the values are stored in the audit log and used as metric labels."""
 
     OK = "ok"
+    UNKNOWN = "unknown"
     REFUSED = "refused"
     ALREADY_IN_PROGRESS = "already_in_progress"
     ALREADY_DECIDED = "already_decided"
@@ -68,24 +71,27 @@ class DecisionResult:
     outcome: Outcome
     message: str
     approval: Approval | None = None
+    card_updated: bool = True
+    """False when Commerce has the decision but a message showing it could not be rewritten."""
 
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
 
+    @property
+    def told(self) -> str:
+        """What the person who decided is told: the message, and whether the card could not follow."""
+        if self.ok and not self.card_updated:
+            return (
+                f"{self.message} Its card could not be updated, so it may still show buttons; "
+                "they do nothing now."
+            )
+        return self.message
+
 
 def commerce_comment(request: DecisionRequest) -> str:
     """The comment stored in Commerce names the Slack user, so Commerce's own history shows who acted."""
-    who = (
-        f"@{request.slack_user_name} ({request.slack_user_id})"
-        if request.slack_user_name
-        else request.slack_user_id
-    )
-    text = f"{request.decision.verb.capitalize()} in Slack by {who}"
-    if request.comment:
-        text = f"{text}: {request.comment}"
-    # The column counts bytes on most Commerce databases: cut the UTF-8 form, never inside a character.
-    return text.encode()[:COMMERCE_COMMENT_BYTES].decode(errors="ignore")
+    return signed_comment(request.decision, request.slack_user_id, request.slack_user_name, request.comment)
 
 
 class DecisionService:
@@ -152,13 +158,20 @@ class DecisionService:
         )
         if existing is not None:
             return _already_claimed(request, existing)
+        sent = _Sent()
         try:
-            return await self._decide_claimed(request)
-        except BaseException:
-            await self._store.release_decision(request.approval_id)
+            return await self._decide_claimed(request, sent)
+        except BaseException as error:
+            if sent.value:
+                # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
+                # The claim is kept as UNKNOWN and the next read of the approval settles it.
+                entry = _audit_entry(request, DecisionResult(Outcome.UNKNOWN, _unanswered(error)))
+                await asyncio.shield(self._store.mark_decision_unknown(request.approval_id, entry))
+            else:
+                await self._store.release_decision(request.approval_id)
             raise
 
-    async def _decide_claimed(self, request: DecisionRequest) -> DecisionResult:
+    async def _decide_claimed(self, request: DecisionRequest, sent: _Sent) -> DecisionResult:
         approval_id = request.approval_id
         try:
             approval = await self._commerce.get_approval(approval_id)
@@ -171,21 +184,19 @@ class DecisionService:
             return DecisionResult(Outcome.ERROR, _commerce_failure("read", approval_id, error))
 
         if not approval.is_pending:
-            await self._store.release_decision(approval_id)
-            await self._close(approval_id, approval, request)
-            return DecisionResult(
-                Outcome.NOT_PENDING,
-                f"Approval {approval_id} is no longer pending "
-                f"(it was {approval.state.name.lower()} in Commerce); nothing was sent.",
-                approval,
-            )
+            return await self._no_longer_pending(approval, request)
 
         # The order's details are only for the card: fetched while Commerce decides, never waited
         # on before the decision is sent.
         order = asyncio.create_task(self._order_details.for_approval(approval))
         try:
+            sent.value = True
             await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
-        except CommerceError as error:
+        except CommerceUnavailable as error:
+            order.cancel()
+            await self._store.mark_decision_unknown(approval_id, None)
+            return DecisionResult(Outcome.UNKNOWN, _unconfirmed(request, error))
+        except CommerceError as error:  # a definite no: nothing was decided
             order.cancel()
             await self._store.release_decision(approval_id)
             return DecisionResult(
@@ -196,11 +207,10 @@ class DecisionService:
             raise
         result = DecisionResult(Outcome.OK, f"Approval {approval_id} {request.decision.verb}.", approval)
         log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
+        # Commerce has the decision: from here on nothing may fail the user's answer.
+        card = await self._record_accepted(request, result)
         try:
-            card = await self._store.record_decision(
-                approval_id, DECIDED_CARD_STATE[request.decision], _audit_entry(request, result)
-            )
-            await self._cards.show_decision(
+            shown = await self._cards.show_decision(
                 approval,
                 await order,
                 decision=request.decision,
@@ -209,19 +219,117 @@ class DecisionService:
                 on=_shown_on(card, request.clicked),
             )
         except Exception:
-            # Commerce has the decision; what failed is only our record or the card (fixed by later polls
-            # or clicks). The user must still hear that it was done.
             log.exception(
-                "approval %s was %s in Commerce, but recording or showing it failed",
-                approval_id,
-                request.decision.verb,
+                "approval %s was %s in Commerce, but showing it failed", approval_id, request.decision.verb
             )
-        return result
+            shown = False
+        return result if shown else replace(result, card_updated=False)
+
+    async def _record_accepted(self, request: DecisionRequest, result: DecisionResult) -> CardRecord | None:
+        """Records a decision Commerce accepted (claim DONE, card state, audit row), trying a few times;
+        if the store still fails, logs every field at ERROR so nothing is lost. The card, if known."""
+        entry = _audit_entry(request, result)
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                return await self._store.record_decision(
+                    request.approval_id, DECIDED_CARD_STATE[request.decision], entry
+                )
+            except Exception as error:
+                if attempt < RECORD_ATTEMPTS:
+                    await asyncio.sleep(RECORD_BACKOFF_SECONDS * attempt)
+                    continue
+                log.error(
+                    "approval %s was %s in Commerce but could not be recorded (%s): slack_user=%s "
+                    "slack_user_name=%r action=%s comment=%r",
+                    request.approval_id,
+                    request.decision.verb,
+                    _describe(error),
+                    request.slack_user_id,
+                    request.slack_user_name,
+                    request.decision.action,
+                    request.comment,
+                    exc_info=True,
+                )
+        return None
+
+    async def _no_longer_pending(self, approval: Approval, request: DecisionRequest) -> DecisionResult:
+        """The approval was decided meanwhile. When Commerce's comment says it was decided in Slack
+        (a decision whose answer was lost), the claim is settled in that user's name."""
+        approval_id = approval.id
+        signature = read_signature(approval.comment)
+        if signature is None:
+            await self._store.release_decision(approval_id)
+            await self._close(approval_id, approval, request)
+        else:
+            await self.settle(approval, on=_shown_on(None, request.clicked))
+        return DecisionResult(
+            Outcome.NOT_PENDING,
+            f"Approval {approval_id} is no longer pending "
+            f"(it was {approval.state.name.lower()} in Commerce); nothing was sent.",
+            approval,
+        )
+
+    async def settle(self, approval: Approval, *, on: list[MessageRef] | None = None) -> bool:
+        """Credits a decided approval to the Slack user its Commerce comment names (a decision from
+        Slack whose answer was lost): claim DONE in their name, card state, audit row, and the card
+        rewritten. False when the comment names nobody."""
+        signature = read_signature(approval.comment)
+        if signature is None:
+            return False
+        entry = AuditEntry(
+            slack_user_id=signature.slack_user_id,
+            action=signature.decision.action,
+            approval_id=approval.id,
+            outcome=Outcome.OK.value,
+            comment=signature.note,
+            detail="confirmed from Commerce after the answer was lost",
+        )
+        card = await self._store.settle_decision(
+            approval.id,
+            signature.slack_user_id,
+            signature.decision.action,
+            DECIDED_CARD_STATE[signature.decision],
+            entry,
+        )
+        log.info("approval %s: credited to %s from Commerce's comment", approval.id, signature.slack_user_id)
+        targets = _shown_on(card, None) + [ref for ref in on or [] if ref not in _shown_on(card, None)]
+        await self._cards.show_decision(
+            approval,
+            await self._order_details.for_approval(approval),
+            decision=signature.decision,
+            decided_by=signature.slack_user_id,
+            comment=signature.note,
+            on=targets,
+        )
+        return True
 
     async def _close(self, approval_id: str, approval: Approval | None, request: DecisionRequest) -> None:
         card = await self._store.set_card_state(approval_id, CardState.DECIDED_ELSEWHERE)
         order = await self._order_details.for_approval(approval)
         await self._cards.close(approval_id, approval, order, on=_shown_on(card, request.clicked))
+
+
+class _Sent:
+    """Set once the decision has gone out to Commerce (from then on a claim is never released)."""
+
+    value = False
+
+
+def _describe(error: BaseException) -> str:
+    return getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+
+
+def _unanswered(error: BaseException) -> str:
+    if isinstance(error, asyncio.CancelledError):
+        return "stopped (shutdown) after the decision was sent; Commerce's answer is unknown"
+    return f"failed after the decision was sent ({_describe(error)}); Commerce's answer is unknown"
+
+
+def _unconfirmed(request: DecisionRequest, error: CommerceError) -> str:
+    return (
+        f"Commerce did not confirm the {request.decision.action} of approval {request.approval_id} "
+        f"({error.message}). The bot checks with Commerce and updates the card; clicking again is safe."
+    )
 
 
 def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[MessageRef]:

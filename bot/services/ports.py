@@ -38,8 +38,9 @@ class CardPresenter(Protocol):
         decided_by: str,
         comment: str | None,
         on: Sequence[MessageRef],
-    ) -> None:
-        """The approval was decided from chat by ``decided_by``: show who, when and why."""
+    ) -> bool:
+        """The approval was decided from chat by ``decided_by``: show who, when and why. Whether every
+        message in ``on`` was rewritten (True when there was none)."""
         ...
 
     async def close(

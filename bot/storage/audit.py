@@ -8,19 +8,19 @@ from sqlalchemy import Insert, delete, insert, select
 
 from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry
-from bot.storage.rows import Rows
+from bot.storage.rows import Rows, storable
 
 
 def audit_insert(entry: AuditEntry, now: datetime) -> Insert:
     """The INSERT of one audit row (``entry.at`` or ``now``), for use inside any transaction."""
     return insert(audit_log).values(
         at=entry.at or now,
-        slack_user_id=entry.slack_user_id,
+        slack_user_id=storable(entry.slack_user_id),
         action=entry.action,
         approval_id=entry.approval_id,
         outcome=entry.outcome,
-        comment=entry.comment,
-        detail=entry.detail,
+        comment=storable(entry.comment),
+        detail=storable(entry.detail),
     )
 
 

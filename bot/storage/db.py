@@ -264,6 +264,32 @@ def _define_v2(md: MetaData) -> tuple[Table, Table, Table, Table]:
 process_batches, batch_processes, entity_follows, entity_follow_processes = _define_v2(metadata)
 
 
+def _define_v3_tables(md: MetaData) -> Table:
+    """The table step 3 adds: one row per running bot process, kept fresh by its heartbeat."""
+    return Table(
+        "bot_instances",
+        md,
+        Column("instance_id", String(128), primary_key=True),
+        Column("replica", String(128), nullable=False, index=True),
+        Column("started_at", UTCDateTime, nullable=False),
+        Column("heartbeat_at", UTCDateTime, nullable=False),
+    )
+
+
+def _v3_columns() -> tuple[tuple[str, Column[Any]], ...]:
+    """Columns step 3 adds (new objects each call): which process holds a decision claim, and the
+    submitter's name a card showed (a later re-read may not carry it)."""
+    return (
+        ("decision_claims", Column("owner", String(128))),
+        ("approval_cards", Column("submitter_name", String(200))),
+    )
+
+
+bot_instances = _define_v3_tables(metadata)
+for _table_name, _column in _v3_columns():
+    metadata.tables[_table_name].append_column(_column)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -286,6 +312,15 @@ def _batch_and_follow_tables(conn: Connection) -> None:
     v2.create_all(conn)
 
 
+def _claim_owners_and_instances(conn: Connection) -> None:
+    v3 = MetaData()
+    _define_v3_tables(v3)
+    v3.create_all(conn)
+    for table_name, column in _v3_columns():
+        column_type = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column.name} {column_type}"))
+
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
@@ -293,6 +328,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "process_batches, batch_processes, entity_follows, entity_follow_processes",
         _batch_and_follow_tables,
+    ),
+    Migration(
+        3,
+        "bot_instances; decision_claims.owner, approval_cards.submitter_name",
+        _claim_owners_and_instances,
     ),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"

@@ -1,8 +1,9 @@
 """Decision claim rows: one per approval, so of any number of clicks only one talks to Commerce.
 
-A claim is IN_PROGRESS while its owner decides and DONE once Commerce accepted; DONE claims stay, so
-later clicks learn who decided. An IN_PROGRESS claim older than ``ABANDONED_CLAIM_AFTER`` was left by
-a process that died mid-decision and is taken over by the next claimant.
+A claim is IN_PROGRESS while its owner process decides, UNKNOWN when the decision was sent and no
+answer came back, and DONE once Commerce has it; DONE claims stay, so later clicks learn who decided.
+A claim is never released once the decision was sent. A dead claim (UNKNOWN, or IN_PROGRESS with a
+dead owner process) is taken over by the next claimant, which re-reads the approval first.
 """
 
 from __future__ import annotations
@@ -16,33 +17,58 @@ from sqlalchemy.exc import IntegrityError
 from bot.storage.audit import audit_insert
 from bot.storage.cards import card_of
 from bot.storage.db import approval_cards, decision_claims
+from bot.storage.instances import InstanceRows
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
-from bot.storage.rows import CLAIM_ATTEMPTS, Rows
+from bot.storage.rows import CLAIM_ATTEMPTS
 
 log = logging.getLogger(__name__)
 
 ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
-"""Longer than any decision takes (Commerce timeouts and retries included)."""
+"""For claims without an owner (taken before owners were recorded): longer than any decision takes."""
 
 
-class DecisionRows(Rows):
+class DecisionRows(InstanceRows):
     async def claim_decision(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
-        """Atomically claims the decision: None when this call got it, else the claim in the way.
+        """Atomically claims the decision for this process: None when this call got it, else the claim
+        in the way.
 
-        An abandoned claim (see the module) is dropped and claimed afresh; the caller re-reads the
-        approval before acting anyway.
+        A dead claim (see ``claim_is_dead``) is dropped and claimed afresh: the caller re-reads the
+        approval before acting anyway, and Commerce's comment says who decided if someone did.
         """
         existing = await self._insert_claim(approval_id, slack_user_id, action)
-        if existing is None or existing.state is not DecisionState.IN_PROGRESS:
+        if existing is None or not await self.claim_is_dead(existing):
             return existing
-        abandoned_before = self._clock() - ABANDONED_CLAIM_AFTER
-        if existing.claimed_at >= abandoned_before:
-            return existing
-        if await self.release_decision(approval_id, claimed_before=abandoned_before):
+        if await self._drop_claim(existing):
             log.warning(
-                "approval %s: dropped a decision claim abandoned by %s", approval_id, existing.slack_user_id
+                "approval %s: took over a %s decision claim of %s",
+                approval_id,
+                existing.state.value,
+                existing.slack_user_id,
             )
         return await self._insert_claim(approval_id, slack_user_id, action)
+
+    async def claim_is_dead(self, claim: DecisionClaim) -> bool:
+        """A claim nobody is working on: its answer was lost (UNKNOWN), its owner process is dead, or,
+        for a claim from before owners were recorded, it is older than ``ABANDONED_CLAIM_AFTER``."""
+        if claim.state is DecisionState.UNKNOWN:
+            return True
+        if claim.state is not DecisionState.IN_PROGRESS:
+            return False
+        if claim.owner is None:
+            return claim.claimed_at < self._clock() - ABANDONED_CLAIM_AFTER
+        return not await self.is_alive(claim.owner)
+
+    async def _drop_claim(self, claim: DecisionClaim) -> bool:
+        """Compare-and-delete: drops ``claim`` only if it is still the row as read."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(decision_claims).where(
+                    decision_claims.c.approval_id == claim.approval_id,
+                    decision_claims.c.state == claim.state.value,
+                    decision_claims.c.claimed_at == claim.claimed_at,
+                )
+            )
+        return bool(result.rowcount)
 
     async def _insert_claim(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
         for _ in range(CLAIM_ATTEMPTS):
@@ -55,6 +81,7 @@ class DecisionRows(Rows):
                             action=action,
                             state=DecisionState.IN_PROGRESS.value,
                             claimed_at=self._clock(),
+                            owner=self._instance_id,
                         )
                     )
             except IntegrityError:
@@ -64,6 +91,48 @@ class DecisionRows(Rows):
                 continue  # released between our INSERT and the read: try again
             return None
         raise RuntimeError(f"could not claim the decision on approval {approval_id}: claim kept flapping")
+
+    async def mark_decision_unknown(self, approval_id: str, audit: AuditEntry | None) -> None:
+        """The decision was sent and no answer came back: the claim stays (UNKNOWN, never released),
+        with ``audit`` in the same transaction if given; the next read of the approval settles it."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(decision_claims)
+                .where(decision_claims.c.approval_id == approval_id)
+                .values(state=DecisionState.UNKNOWN.value)
+            )
+            if audit is not None:
+                await conn.execute(audit_insert(audit, self._clock()))
+
+    async def settle_decision(
+        self, approval_id: str, slack_user_id: str, action: str, card_state: CardState, audit: AuditEntry
+    ) -> CardRecord | None:
+        """A decision whose answer was lost turned out to be in Commerce (its comment names the Slack
+        user): the claim becomes DONE in that user's name, the card moves to ``card_state`` and the
+        audit row is written, in one transaction. Returns the card as it is now."""
+        now = self._clock()
+        async with self._writer.begin() as conn:
+            await conn.execute(delete(decision_claims).where(decision_claims.c.approval_id == approval_id))
+            await conn.execute(
+                insert(decision_claims).values(
+                    approval_id=approval_id,
+                    slack_user_id=slack_user_id,
+                    action=action,
+                    state=DecisionState.DONE.value,
+                    claimed_at=now,
+                    owner=self._instance_id,
+                )
+            )
+            await conn.execute(
+                update(approval_cards)
+                .where(approval_cards.c.approval_id == approval_id)
+                .values(state=card_state.value, updated_at=now)
+            )
+            await conn.execute(audit_insert(audit, now))
+            row = (
+                await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
+            ).first()
+        return None if row is None else card_of(row)
 
     async def get_decision(self, approval_id: str) -> DecisionClaim | None:
         async with self._engine.connect() as conn:
@@ -80,15 +149,16 @@ class DecisionRows(Rows):
             action=row.action,
             state=DecisionState(row.state),
             claimed_at=row.claimed_at,
+            owner=row.owner,
         )
 
     async def decision_under_way(self, approval_id: str) -> bool:
-        """Whether a live (not abandoned) decision from Slack holds the approval right now."""
+        """Whether a live decision from Slack holds the approval right now (not a dead claim)."""
         claim = await self.get_decision(approval_id)
         return (
             claim is not None
             and claim.state is DecisionState.IN_PROGRESS
-            and claim.claimed_at > self._clock() - ABANDONED_CLAIM_AFTER
+            and not await self.claim_is_dead(claim)
         )
 
     async def finish_decision(self, approval_id: str) -> None:

@@ -27,8 +27,9 @@ class CardRecord:
 
 
 class DecisionState(str, Enum):
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
+    IN_PROGRESS = "in_progress"  # claimed; Commerce has not been asked to decide yet, or is being asked
+    UNKNOWN = "unknown"  # the decision was sent and no answer came back: Commerce may or may not have it
+    DONE = "done"  # Commerce has the decision
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class DecisionClaim:
     action: str  # "approve" | "reject"
     state: DecisionState
     claimed_at: datetime
+    owner: str | None = None
+    """The bot process (``bot_instances``) that holds the claim; ``None`` on claims from before owners."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,11 @@ IN_LIST_CHUNK = 500
 """Bound on the ids in one ``IN (...)`` list (SQLite caps bound parameters per statement)."""
 
 
+def storable(text: str | None) -> str | None:
+    """``text`` without the characters PostgreSQL refuses in text columns (NUL); SQLite keeps the same."""
+    return None if text is None else text.replace("\x00", "")
+
+
 class Writer:
     """Where every write transaction begins.
 

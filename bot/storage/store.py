@@ -9,6 +9,8 @@ is the one facade the rest of the bot uses.
 from __future__ import annotations
 
 import logging
+import socket
+import uuid
 from datetime import datetime
 
 from sqlalchemy import text
@@ -27,13 +29,17 @@ log = logging.getLogger(__name__)
 
 
 class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows):
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow, replica: str | None = None) -> None:
+        """``replica`` names this bot process's replica (default: the host name); the process gets an
+        id of its own, ``<replica>:<boot>``, for the decision claims it takes."""
+        self._replica = replica or socket.gethostname()
+        self._instance_id = f"{self._replica}:{uuid.uuid4().hex[:12]}"
         self._engine = engine
         self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")
         self._clock = clock
 
     @classmethod
-    async def open(cls, database_url: str, *, clock: Clock = utcnow) -> Store:
+    async def open(cls, database_url: str, *, clock: Clock = utcnow, replica: str | None = None) -> Store:
         """Creates the engine and migrates the schema (safe to call from several processes at once)."""
         engine = create_engine(database_url)
         try:
@@ -42,7 +48,7 @@ class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows)
             await engine.dispose()
             raise
         log.info("database %s ready (schema version %d)", safe_url(database_url), version)
-        return cls(engine, clock=clock)
+        return cls(engine, clock=clock, replica=replica)
 
     def now(self) -> datetime:
         """The store's clock: the time its timing rules and timestamps use."""

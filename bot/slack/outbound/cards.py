@@ -44,7 +44,7 @@ class ApprovalCards:
         decided_by: str,
         comment: str | None,
         on: Sequence[MessageRef],
-    ) -> None:
+    ) -> bool:
         message = decided_card(
             approval,
             order=order,
@@ -53,7 +53,7 @@ class ApprovalCards:
             decided_at=datetime.now(UTC),
             comment=comment,
         )
-        await self._rewrite(approval.id, message, on)
+        return await self._rewrite(approval.id, message, on)
 
     async def close(
         self,
@@ -91,7 +91,7 @@ class ApprovalCards:
         await self._poster.update(ref.channel, ref.ts, text, blocks)
 
     async def _rewrite(self, approval_id: str, message: Message, targets: Sequence[MessageRef]) -> bool:
-        """Rewrites each target once; whether every rewrite was accepted (and there was one)."""
+        """Rewrites each target once; whether every rewrite was accepted (True when there was none)."""
         text, blocks = message
         accepted = 0
         for target in dict.fromkeys(targets):
@@ -106,4 +106,4 @@ class ApprovalCards:
                 )
             else:
                 accepted += 1
-        return accepted > 0 and accepted == len(dict.fromkeys(targets))
+        return accepted == len(dict.fromkeys(targets))

@@ -76,9 +76,11 @@ class ApprovalButtonsListener:
             return
         ephemeral_card = bool((body.get("container") or {}).get("is_ephemeral"))
         if ephemeral_card and result.outcome in CLOSES_THE_QUESTION:
-            await reply(respond, (result.message, []), replace_original=True)
+            await reply(respond, (result.told, []), replace_original=True)
         elif not result.ok:
             await reply(respond, error_message(result.message))
+        elif not result.card_updated:  # done, but the card could not show it: say so
+            await reply(respond, (result.told, []))
 
     async def _open_reject_dialog(
         self, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: AsyncWebClient

@@ -107,4 +107,4 @@ class ApprovalsCommandListener:
                 comment=comment,
             )
         )
-        return (result.message, []) if result.ok else error_message(result.message)
+        return (result.told, []) if result.ok else error_message(result.message)

@@ -74,7 +74,7 @@ class RejectModalListener:
     async def _reject(self, request: DecisionRequest, context: RejectContext) -> None:
         try:
             result = await self._decisions.decide(request)
-            message = result.message
+            message = result.told
         except Exception:
             log.exception("rejecting approval %s failed", context.approval_id)
             message = (
