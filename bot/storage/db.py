@@ -183,6 +183,35 @@ def _define_v1(md: MetaData) -> tuple[Table, Table, Table, Table]:
 approval_cards, decision_claims, audit_log, process_watches = _define_v1(metadata)
 
 
+def _define_followups(md: MetaData) -> tuple[Table, Table]:
+    """What the approver's day adds (reminders, escalations, backlog summaries, daily digests).
+
+    A table of its own per concern, so this step touches no table another step defines.
+    """
+    followups = Table(
+        "approval_followups",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("summary_channel", String(64)),
+        Column("summary_ts", String(64)),
+        Column("reminders_sent", Integer, nullable=False, server_default="0"),
+        Column("last_reminded_at", UTCDateTime),
+        Column("escalated_at", UTCDateTime),
+    )
+    digests = Table(
+        "daily_digests",
+        md,
+        Column("day", String(10), primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("claimed_at", UTCDateTime, nullable=False),
+        Column("ts", String(64)),
+    )
+    return followups, digests
+
+
+approval_followups, daily_digests = _define_followups(metadata)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -199,9 +228,19 @@ def _initial_tables(conn: Connection) -> None:
     v1.create_all(conn)
 
 
+def _followup_tables(conn: Connection) -> None:
+    step = MetaData()
+    _define_followups(step)
+    step.create_all(conn)
+
+
+FOLLOWUPS_VERSION = 2
+"""The approver's-day step; its number is the only thing to change when steps are renumbered."""
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
+    Migration(FOLLOWUPS_VERSION, "approval_followups, daily_digests", _followup_tables),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

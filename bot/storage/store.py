@@ -17,13 +17,15 @@ from bot.storage.audit import AuditRows
 from bot.storage.cards import CardRows
 from bot.storage.db import create_engine, migrate, safe_url, utcnow, writer
 from bot.storage.decisions import DecisionRows
+from bot.storage.digests import DigestRows
+from bot.storage.followups import FollowupRows
 from bot.storage.rows import Clock
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
 
 
-class Store(CardRows, DecisionRows, AuditRows, WatchRows):
+class Store(CardRows, DecisionRows, AuditRows, WatchRows, FollowupRows, DigestRows):
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
         self._engine = engine
         self._writer = writer(engine)
