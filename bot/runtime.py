@@ -25,6 +25,8 @@ from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
+from bot.storage.db import utcnow
+from bot.storage.rows import Clock
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
@@ -78,9 +80,10 @@ class Runtime:
     pollers: tuple[Poller, ...]
 
     @classmethod
-    async def create(cls, settings: Settings) -> Runtime:
+    async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Runtime:
+        """Builds every part; ``clock`` is what the store and the timed pollers read as now."""
         metrics = Metrics()
-        store = await Store.open(settings.database_url)
+        store = await Store.open(settings.database_url, clock=clock)
         bolt_app = build_bolt_app(
             settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
         )
@@ -115,6 +118,7 @@ class Runtime:
                 channel=settings.approvals_channel,
                 order_details=order_details,
                 interval_seconds=settings.approvals_poll_seconds,
+                backlog_limit=settings.approvals_backlog_limit,
             ),
             ProcessStatusNotifier(
                 bol,

@@ -13,6 +13,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.notifier.runner import run_periodically
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.storage.db import utcnow
+from bot.storage.rows import Clock
 from bot.web.routes import build_web_app
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,15 @@ async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any
 class BotServer:
     """Start with ``await start()``, stop with ``await stop()``; ``port`` is the bound HTTP port."""
 
-    def __init__(self, settings: Settings, *, host: str = "0.0.0.0") -> None:  # noqa: S104 - a container listens on all interfaces
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        host: str = "0.0.0.0",  # noqa: S104 - a container listens on all interfaces
+        clock: Clock = utcnow,
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.host = host
         self.port: int | None = None
         self.runtime: Runtime | None = None
@@ -61,7 +70,7 @@ class BotServer:
             raise
 
     async def _start(self) -> int:
-        runtime = self.runtime = await Runtime.create(self.settings)
+        runtime = self.runtime = await Runtime.create(self.settings, clock=self.clock)
         bolt_app = runtime.bolt_app
         web_app = build_web_app(bolt_app, database_ready=runtime.store.ping, metrics=runtime.metrics)
         self._runner = web.AppRunner(web_app, access_log=None)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -134,7 +135,8 @@ def test_pending_approval_is_posted_once_then_approved_from_the_card(
     assert f"<@{APPROVER}>" in all_text(updated)
     assert "Approved" in all_text(updated)
 
-    audit = bot.call(bot.runtime.store.audit_entries(approval_id))
+    # The audit row is written right after the card update, so it may trail it by a moment.
+    audit = wait_for(lambda: bot.call(bot.runtime.store.audit_entries(approval_id)), what="the audit row")
     assert [(a.slack_user_id, a.action, a.outcome) for a in audit] == [(APPROVER, "approve", "ok")]
 
 
@@ -194,7 +196,7 @@ def test_non_approver_is_refused_and_commerce_is_not_called(
     reject_url = click(sender, slack, REJECT_ACTION_ID, approval_id, OUTSIDER, ts)
 
     for url in (approve_url, reject_url):
-        answer = wait_for(lambda url=url: slack.responses(url), what="the refusal")[0]
+        answer = wait_for(partial(slack.responses, url), what="the refusal")[0]
         assert answer["response_type"] == "ephemeral"
         assert "not allowed" in answer["text"]
     assert decision_posts(commerce, approval_id) == []
@@ -316,8 +318,9 @@ def test_restart_posts_nothing_twice_and_misses_nothing(
 
 
 def test_many_pending_approvals_are_paged_through_and_each_posted_once(
-    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
+    bot = start_bot(approvals_backlog_limit=1000)  # a card each, not one summary
     ids = [commerce.add_approval(ApprovalKind.ORDER if i % 3 else ApprovalKind.BUYER) for i in range(120)]
     assert bot.poll_approvals() == 120
     texts = [all_text(blocks_of(c)) for c in posted_cards(slack)]

@@ -2,14 +2,16 @@
 
 A card is claimed in the store before it is posted (one post across replicas); a failed post
 releases the claim so the next round tries again. Only a complete listing of pending approvals
-proves that an open card is no longer pending.
+proves that an open card is no longer pending. When one round finds more new approvals for a
+channel than the backlog limit (a first start, or after an outage), they are all claimed and
+announced by one summary message instead of a card each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound
@@ -21,6 +23,8 @@ from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+DEFAULT_BACKLOG_LIMIT = 20
 
 
 class ApprovalsNotifier:
@@ -36,6 +40,7 @@ class ApprovalsNotifier:
         channel: str,
         order_details: OrderDetails,
         interval_seconds: float = 30.0,
+        backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
     ) -> None:
         self._commerce = commerce
         self._store = store
@@ -44,6 +49,7 @@ class ApprovalsNotifier:
         self._channel = channel
         self._order_details = order_details
         self.interval_seconds = interval_seconds
+        self._backlog_limit = backlog_limit
 
     async def poll_once(self) -> int:
         """One round: returns how many new cards were posted."""
@@ -55,21 +61,53 @@ class ApprovalsNotifier:
         known = await self._store.known_card_ids(pending)
         failures = 0
         posted = 0
-        for approval in pending.values():
-            if approval.id in known:
+        for channel, new in self._new_by_channel(pending.values(), known).items():
+            if len(new) > self._backlog_limit:
+                try:
+                    posted += await asyncio.shield(self._post_summary(channel, new))
+                except Exception as error:
+                    log.warning("could not post the summary of %d approvals: %s", len(new), describe(error))
+                    failures += 1
                 continue
-            try:
-                # A shutdown must not cut a post off between Slack and the store (that would post twice).
-                posted += await asyncio.shield(self._post_card(approval))
-            except Exception as error:
-                log.warning("could not post the card for approval %s: %s", approval.id, describe(error))
-                failures += 1
+            for approval in new:
+                try:
+                    # A shutdown must not cut a post off between Slack and the store (that would post twice).
+                    posted += await asyncio.shield(self._post_card(approval))
+                except Exception as error:
+                    log.warning("could not post the card for approval %s: %s", approval.id, describe(error))
+                    failures += 1
         await self._close_decided_cards(pending)
         if failures:
             raise NotifierRoundIncomplete(
                 f"{failures} card(s) could not be posted; they are retried next round"
             )
         return posted
+
+    def _new_by_channel(
+        self, pending: Iterable[Approval], known: Collection[str]
+    ) -> dict[str, list[Approval]]:
+        """The approvals without a card row, by the channel their card goes to."""
+        by_channel: dict[str, list[Approval]] = {}
+        for approval in pending:
+            if approval.id not in known:
+                by_channel.setdefault(self._channel, []).append(approval)
+        return by_channel
+
+    async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:
+        """Claims every card, then posts one summary for those this poller claimed; a failed post
+        releases the claims."""
+        claimed = [a for a in approvals if await self._store.claim_card(a.id, a.guessed_kind.value)]
+        if not claimed:
+            return 0
+        try:
+            ref = await self._cards.post_summary(channel, claimed)
+        except BaseException:
+            for approval in claimed:
+                await self._store.release_card(approval.id)
+            raise
+        await self._store.cards_summarised([a.id for a in claimed], ref.channel, ref.ts)
+        log.info("%d new approvals announced in one summary in %s", len(claimed), channel)
+        return 1
 
     async def _post_card(self, approval: Approval) -> int:
         """Posts the card unless another poller claimed it first; a failed post releases the claim."""
