@@ -17,6 +17,7 @@ from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.notifier.poller import Poller
 from bot.notifier.process_status import ProcessStatusNotifier
+from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.settings import Settings
@@ -127,6 +128,30 @@ class Runtime:
                 metrics,
                 fallback_channel=settings.process_status_channel,
                 interval_seconds=settings.process_status_poll_seconds,
+            ),
+        )
+        pollers += (
+            ReminderNotifier(
+                store,
+                poster,
+                metrics,
+                policy=ReminderPolicy(
+                    remind_after=settings.approvals_remind_after,
+                    remind_every=settings.approvals_remind_every,
+                    remind_max=settings.approvals_remind_max,
+                    escalate_after=settings.approvals_escalate_after,
+                    quiet_hours=settings.reminder_quiet_hours,
+                    zone=settings.zone,
+                ),
+                approvers=settings.approvers,
+                escalation=(
+                    Escalation(settings.approvals_escalation_channel, tuple(settings.approvals_escalate_to))
+                    if settings.approvals_escalation_channel
+                    else None
+                ),
+                backlog_limit=settings.approvals_backlog_limit,
+                clock=clock,
+                interval_seconds=settings.approvals_followup_poll_seconds,
             ),
         )
         return cls(
