@@ -15,6 +15,7 @@ from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.digest import DigestNotifier
 from bot.notifier.poller import Poller
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
@@ -25,6 +26,7 @@ from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
+from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
@@ -98,6 +100,7 @@ class Runtime:
         decisions = DecisionService(
             commerce, store, approvers=approvers, cards=cards, order_details=order_details, metrics=metrics
         )
+        digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
         register_listeners(
             bolt_app,
             commerce=commerce,
@@ -109,6 +112,7 @@ class Runtime:
             poster=poster,
             metrics=metrics,
             process_status_channel=settings.process_status_channel,
+            digest=digest,
         )
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
@@ -154,6 +158,19 @@ class Runtime:
                 interval_seconds=settings.approvals_followup_poll_seconds,
             ),
         )
+        if settings.approvals_digest_at is not None:
+            pollers += (
+                DigestNotifier(
+                    store,
+                    poster,
+                    digest,
+                    channel=settings.approvals_channel,
+                    at=settings.approvals_digest_at,
+                    zone=settings.digest_zone,
+                    clock=clock,
+                    interval_seconds=settings.approvals_followup_poll_seconds,
+                ),
+            )
         return cls(
             settings=settings,
             metrics=metrics,

@@ -45,6 +45,11 @@ def test_a_failing_poll_is_one_warning_line_without_a_traceback(
             lambda: [c for c in slack.calls("chat.postMessage") if approval_id in json.dumps(c["blocks"])],
             what="the card once Commerce recovers",
         )
+        # The round ends (and says so) just after the card is out.
+        wait_for(
+            lambda: any(r.getMessage() == "approvals poll recovered" for r in caplog.records),
+            what="the recovery line",
+        )
 
     failed = [r for r in caplog.records if "approvals poll failed" in r.getMessage()]
     assert failed, "the failed rounds were not logged"

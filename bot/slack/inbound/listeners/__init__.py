@@ -14,6 +14,7 @@ from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
 from bot.slack.inbound.listeners import actions, commands, views
+from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.store import Store
 
@@ -30,6 +31,7 @@ def register_listeners(
     poster: SlackPoster,
     metrics: Metrics,
     process_status_channel: str,
+    digest: DailyDigest | None = None,
 ) -> None:
     commands.register(
         app,
@@ -41,6 +43,7 @@ def register_listeners(
         order_details=order_details,
         metrics=metrics,
         process_status_channel=process_status_channel,
+        digest=digest,
     )
     actions.register(app, decisions=decisions)
     views.register(app, decisions=decisions, poster=poster)

@@ -10,6 +10,7 @@ from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
 from bot.slack.inbound.listeners.commands.approvals import ApprovalsCommandListener
 from bot.slack.inbound.listeners.commands.process_status import ProcessStatusCommandListener
+from bot.slack.outbound.digest import DailyDigest
 from bot.storage.store import Store
 
 
@@ -24,8 +25,11 @@ def register(
     order_details: OrderDetails,
     metrics: Metrics,
     process_status_channel: str,
+    digest: DailyDigest | None = None,
 ) -> None:
-    approvals = ApprovalsCommandListener(commerce, decisions, approvers, order_details, metrics)
+    approvals = ApprovalsCommandListener(
+        commerce, decisions, approvers, order_details, metrics, digest=digest
+    )
     app.command("/approvals")(approvals.handle)
     process_status = ProcessStatusCommandListener(bol, store, metrics, default_channel=process_status_channel)
     app.command("/process-status")(process_status.handle)

@@ -20,12 +20,14 @@ from bot.slack.inbound.parsing.approvals import (
     ListApprovals,
     RejectApproval,
     ShowApproval,
+    ShowDigest,
     parse_approvals_command,
 )
 from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.outbound.blocks.approval_card import approval_detail, approvals_list
 from bot.slack.outbound.blocks.help import approvals_help, error_message
 from bot.slack.outbound.blocks.types import Message
+from bot.slack.outbound.digest import DailyDigest
 
 
 class ApprovalsCommandListener:
@@ -36,7 +38,10 @@ class ApprovalsCommandListener:
         approvers: ApproverDirectory,
         order_details: OrderDetails,
         metrics: Metrics,
+        *,
+        digest: DailyDigest | None = None,
     ) -> None:
+        self._digest = digest
         self._commerce = commerce
         self._decisions = decisions
         self._approvers = approvers
@@ -74,6 +79,10 @@ class ApprovalsCommandListener:
                 return await self._decide(command, approval_id, Decision.APPROVE, comment)
             case RejectApproval(approval_id=approval_id, reason=reason):
                 return await self._decide(command, approval_id, Decision.REJECT, reason)
+            case ShowDigest():
+                if self._digest is None:
+                    return error_message("The digest is not available in this bot.")
+                return await self._digest.compose()
             case ShowHelp(error=error):
                 return approvals_help(error)
 
