@@ -27,6 +27,7 @@ from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
+from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
@@ -101,6 +102,8 @@ class Runtime:
             commerce, store, approvers=approvers, cards=cards, order_details=order_details, metrics=metrics
         )
         digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
+        home = AppHome(slack, commerce, store, approvers, settings.approvers)
+        cards.after_decision(home.refresh)
         register_listeners(
             bolt_app,
             commerce=commerce,
@@ -113,6 +116,7 @@ class Runtime:
             metrics=metrics,
             process_status_channel=settings.process_status_channel,
             digest=digest,
+            home=home,
         )
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(

@@ -4,10 +4,21 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.services.decisions import DecisionService
 from bot.slack.inbound.listeners.actions.approval_buttons import ApprovalButtonsListener
-from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.inbound.listeners.actions.home_pager import HomePagerListener
+from bot.slack.outbound.blocks.ids import (
+    APPROVE_ACTION_ID,
+    HOME_NEWER_ACTION_ID,
+    HOME_OLDER_ACTION_ID,
+    REJECT_ACTION_ID,
+)
+from bot.slack.outbound.home import AppHome
 
 
-def register(app: AsyncApp, *, decisions: DecisionService) -> None:
-    buttons = ApprovalButtonsListener(decisions)
+def register(app: AsyncApp, *, decisions: DecisionService, home: AppHome | None = None) -> None:
+    buttons = ApprovalButtonsListener(decisions, home=home)
     app.action(APPROVE_ACTION_ID)(buttons.on_approve)
     app.action(REJECT_ACTION_ID)(buttons.on_reject)
+    if home is not None:
+        pager = HomePagerListener(home)
+        app.action(HOME_NEWER_ACTION_ID)(pager.on_page)
+        app.action(HOME_OLDER_ACTION_ID)(pager.on_page)
