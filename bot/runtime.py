@@ -168,6 +168,7 @@ class Runtime:
                     store,
                     poster,
                     digest,
+                    metrics,
                     channel=settings.approvals_channel,
                     at=settings.approvals_digest_at,
                     zone=settings.digest_zone,
@@ -198,6 +199,7 @@ class Runtime:
         raise KeyError(name)
 
     async def close(self) -> None:
+        await self.cards.drain()
         await self.commerce.aclose()
         await self.bol.aclose()
         await self.store.close()

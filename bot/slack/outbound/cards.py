@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 DECIDED_STATE = {Decision.APPROVE: CardState.APPROVED, Decision.REJECT: CardState.REJECTED}
 
 
+FOLLOW_UPS_DRAIN_SECONDS = 10.0
+
 AfterDecision = Callable[[str], Coroutine[Any, Any, None]]
 """Called with the decider's user id once a decision is shown (refreshes their App Home)."""
 
@@ -89,6 +91,12 @@ class ApprovalCards:
             return  # never announced: there is no thread to write in
         text, blocks = decision_reply(decision, decided_by=decided_by, comment=comment)
         await self._poster.post(thread.channel, text, blocks, thread_ts=thread.ts)
+
+    async def drain(self) -> None:
+        """Waits, at most ``FOLLOW_UPS_DRAIN_SECONDS``, for the follow-ups of decisions still running
+        (at shutdown: they may have started after the server stopped taking requests)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=FOLLOW_UPS_DRAIN_SECONDS)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(_logged(work))
