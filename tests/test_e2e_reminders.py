@@ -152,3 +152,4 @@ def test_many_reminders_due_at_once_make_one_message_in_the_channel(
     assert "3 approvals* are still waiting" in blocks
     assert APPROVER_MENTIONS in blocks
     assert all(not slack.thread_replies(APPROVALS_CHANNEL, m.ts) for m in messages)
+    assert 'approvals_followups_total{kind="reminder_summary"} 1.0' in bot.runtime.metrics.render().decode()

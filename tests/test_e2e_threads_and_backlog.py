@@ -92,6 +92,7 @@ def test_500_pending_on_first_start_are_announced_by_one_summary_and_later_ones_
     assert "actions" not in [b["type"] for b in summary["blocks"]]  # no buttons: nothing to decide here
 
     assert bot.poll_approvals() == 0  # recorded as announced: nothing is posted again
+    assert 'approvals_followups_total{kind="backlog_summary"} 1.0' in bot.runtime.metrics.render().decode()
     later = commerce.add_approval(ApprovalKind.ORDER)
     assert bot.poll_approvals() == 1
     assert len(posted_cards(slack)) == 2

@@ -106,6 +106,7 @@ class ApprovalsNotifier:
                 await self._store.release_card(approval.id)
             raise
         await self._store.cards_summarised([a.id for a in claimed], ref.channel, ref.ts)
+        self._metrics.followups.labels("backlog_summary").inc()
         log.info("%d new approvals announced in one summary in %s", len(claimed), channel)
         return 1
 

@@ -11,6 +11,7 @@ import logging
 from datetime import time
 from zoneinfo import ZoneInfo
 
+from bot.metrics import Metrics
 from bot.schedule import local_day
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
@@ -29,6 +30,7 @@ class DigestNotifier:
         store: Store,
         poster: SlackPoster,
         digest: DailyDigest,
+        metrics: Metrics,
         *,
         channel: str,
         at: time,
@@ -39,6 +41,7 @@ class DigestNotifier:
         self._store = store
         self._poster = poster
         self._digest = digest
+        self._metrics = metrics
         self._channel = channel
         self._at = at
         self._zone = zone
@@ -62,6 +65,7 @@ class DigestNotifier:
             await self._store.release_digest(day, self._channel)
             raise
         await self._store.record_digest_message(day, self._channel, ts)
+        self._metrics.followups.labels("digest").inc()
         self._done_day = day
         log.info("posted the digest for %s in %s", day, self._channel)
         return 1

@@ -149,10 +149,12 @@ class ReminderNotifier:
                     _waiting(approval, now), self._approvers, number=due, of=self._policy.remind_max
                 )
                 await self._poster.post(channel, text, blocks, thread_ts=approval.thread_ts)
+                self._metrics.followups.labels("reminder").inc()
             else:
                 items = await self._with_links([a for a, _ in claimed], now)
                 text, blocks = reminder_summary(items, self._approvers)
                 await self._poster.post(channel, text, blocks)
+                self._metrics.followups.labels("reminder_summary").inc()
         except BaseException:
             for approval, due in claimed:
                 await self._store.release_reminder(
@@ -172,6 +174,7 @@ class ReminderNotifier:
             for approval in claimed:
                 await self._store.release_escalation(approval.approval_id)
             raise
+        self._metrics.followups.labels("escalation").inc()
         log.info("escalated %d approval(s) to %s", len(claimed), target.channel)
         return 1
 
