@@ -35,7 +35,7 @@ def test_reminders_come_after_4h_then_daily_at_most_3_times_once_each_across_a_r
 ) -> None:
     clock = ManualClock(MONDAY_10_UTC)
     first = start_bot(database_url=database_url, clock=clock)
-    _, ts = post_card(first, slack, commerce)
+    approval_id, ts = post_card(first, slack, commerce)
 
     clock.advance(timedelta(hours=3, minutes=59))
     assert first.poll("reminders") == 0
@@ -46,7 +46,7 @@ def test_reminders_come_after_4h_then_daily_at_most_3_times_once_each_across_a_r
     (reminder,) = reminders(slack, ts)
     blocks = json.dumps(reminder.blocks)
     assert APPROVER_MENTIONS in blocks
-    assert "waited 4 h" in blocks
+    assert f"approval `{approval_id}` has waited 4 h" in blocks
     assert "Reminder 1 of 3" in blocks
 
     first.stop()

@@ -104,7 +104,8 @@ def _waiting_line(item: Waiting) -> str:
 def reminder(item: Waiting, approvers: Sequence[str], *, number: int, of: int) -> Message:
     """The reply in a card's thread when its approval has waited too long."""
     who = mentions(approvers) or "Approvers"
-    line = f"⏰ {who}: this approval has waited {waited(item.waited)} for a decision."
+    # Named, because a backlog summary's thread holds the reminders of many approvals.
+    line = f"⏰ {who}: approval {code(item.approval_id)} has waited {waited(item.waited)} for a decision."
     blocks: list[Block] = [section(line), context(f"Reminder {number} of {of}.")]
     return fallback(f"Reminder: approval {escape(item.approval_id)} has waited {waited(item.waited)}"), blocks
 
