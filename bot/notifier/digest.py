@@ -7,6 +7,7 @@ posts it when it comes back, the same day.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import time
 from zoneinfo import ZoneInfo
@@ -58,6 +59,11 @@ class DigestNotifier:
         if day == self._done_day or not await self._store.claim_digest(day, self._channel):
             self._done_day = day
             return 0
+        # A shutdown must not cut the post off between Slack and the store (that would post it twice).
+        return await asyncio.shield(self._post(day))
+
+    async def _post(self, day: str) -> int:
+        """Posts the claimed digest of ``day``; a failed post releases the claim."""
         try:
             text, blocks = await self._digest.compose()
             ts = await self._poster.post(self._channel, text, blocks)

@@ -9,6 +9,7 @@ In quiet hours nothing is posted: what is due waits for their end.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,13 +104,14 @@ class ReminderNotifier:
             many = len(due_here) > self._backlog_limit
             for batch in [due_here] if many else [[item] for item in due_here]:
                 try:
-                    posted += await self._remind(channel, batch, now)
+                    # A shutdown must not cut a post off between Slack and the store (that would repeat it).
+                    posted += await asyncio.shield(self._remind(channel, batch, now))
                 except Exception as error:
                     log.warning("could not post a reminder in %s: %s", channel, describe(error))
                     failures += 1
         if escalations and self._escalation is not None:
             try:
-                posted += await self._escalate(self._escalation, escalations, now)
+                posted += await asyncio.shield(self._escalate(self._escalation, escalations, now))
             except Exception as error:
                 log.warning("could not post the escalation: %s", describe(error))
                 failures += 1
