@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.commerce.models import ApprovalKind, ApprovalState
-from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, HOME_OLDER_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.outbound.blocks.ids import (
+    APPROVE_ACTION_ID,
+    HOME_OLDER_ACTION_ID,
+    REASON_ACTION_ID,
+    REASON_BLOCK_ID,
+    REJECT_ACTION_ID,
+)
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, APPROVER_GROUP, GROUP_MEMBER, OUTSIDER, PROCESS_CHANNEL, SECOND_APPROVER
 from tests.emulators.commerce import CommerceEmulator
@@ -142,3 +148,51 @@ def test_a_backlog_of_500_still_fits_slacks_limits(
     assert len(view["blocks"]) <= 100
     assert len(listed_ids(view)) == 10
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in view["blocks"])
+
+
+def test_rejecting_from_home_asks_for_a_reason_and_tells_the_outcome_on_home(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    (approval_id,) = add_pending(commerce, 1)
+    bot.poll_approvals()
+
+    sender.home_action(REJECT_ACTION_ID, approval_id, APPROVER)
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"]
+    publishes = len(slack.calls("views.publish"))
+    sender.view_submission(
+        view["callback_id"],
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": "not in budget"}}},
+        user_id=APPROVER,
+    )
+
+    wait_for(lambda: len(slack.calls("views.publish")) > publishes, what="the refreshed Home")
+    assert commerce.approval(approval_id)["status"] == "2"
+    view = slack.home_view(APPROVER)
+    assert view is not None
+    assert listed_ids(view) == []
+    assert f"Rejected approval `{approval_id}`" in json.dumps(view, ensure_ascii=False)
+    assert "not in budget" in json.dumps(view, ensure_ascii=False)
+
+
+def test_a_failed_rejection_from_home_is_explained_on_home(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    (approval_id,) = add_pending(commerce, 1)
+    sender.home_action(REJECT_ACTION_ID, approval_id, APPROVER)
+    view = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]["view"]
+    commerce.decide_elsewhere(approval_id, ApprovalState.APPROVED)  # while the modal is open
+
+    sender.view_submission(
+        view["callback_id"],
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": "not in budget"}}},
+        user_id=APPROVER,
+    )
+
+    wait_for(
+        lambda: "no longer pending" in json.dumps(slack.home_view(APPROVER) or {}),
+        what="the explanation on Home",
+    )
+    assert decision_posts(commerce, approval_id) == []

@@ -40,7 +40,12 @@ from tests.waiting import stays, wait_for
 
 
 def posted_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
-    return [c for c in slack.calls("chat.postMessage") if c.get("channel") == APPROVALS_CHANNEL]
+    """Top-level posts in the approvals channel (thread replies, such as decisions, are not cards)."""
+    return [
+        c
+        for c in slack.calls("chat.postMessage")
+        if c.get("channel") == APPROVALS_CHANNEL and not c.get("thread_ts")
+    ]
 
 
 def action_ids(blocks: list[dict[str, Any]]) -> list[str]:

@@ -50,4 +50,4 @@ def register_listeners(
     actions.register(app, decisions=decisions, home=home)
     if home is not None:
         events.register(app, home=home)
-    views.register(app, decisions=decisions, poster=poster)
+    views.register(app, decisions=decisions, poster=poster, home=home)

@@ -14,6 +14,7 @@ from bot.limits import REASON_MIN_LENGTH
 from bot.services.decisions import DecisionRequest, DecisionService
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
+from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,12 @@ def submitted_reason(view: dict[str, Any]) -> str:
 
 
 class RejectModalListener:
-    def __init__(self, decisions: DecisionService, poster: SlackPoster) -> None:
+    def __init__(
+        self, decisions: DecisionService, poster: SlackPoster, *, home: AppHome | None = None
+    ) -> None:
         self._decisions = decisions
         self._poster = poster
+        self._home = home
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = submitted_reason(view)
@@ -57,14 +61,20 @@ class RejectModalListener:
             channel=context.channel,
             message_ts=context.message_ts,
         )
+        ok = False
         try:
             result = await self._decisions.decide(request)
-            message = result.message
+            message, ok = result.message, result.ok
         except Exception:
             log.exception("rejecting approval %s failed", context.approval_id)
             message = (
                 f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
             )
+        if self._home is not None and not context.channel and not context.response_url:
+            # Opened from the App Home: a rejection refreshes the Home already; anything else is said there.
+            if not ok:
+                await self._home.publish(user_id, notice=message)
+            return
         await self._tell(user_id, context, message)
 
     async def _tell(self, user_id: str, context: RejectContext, text: str) -> None:
