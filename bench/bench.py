@@ -6,7 +6,10 @@ Figures (no pass/fail, nothing is asserted on time):
 - slash command ack latency (signed `/approvals help` round trips to the running bot);
 - click-to-card latency (Approve click -> Commerce POST -> chat.update);
 - notifier: first poll posting N new cards, then a steady-state poll with nothing new;
-- process-status poll over N watches (bulk calls of 1000).
+- process-status poll over N watches (bulk calls of 1000);
+- the approver's day with N pending approvals: the first poll (one summary), a reminders poll with
+  all N due (one message, and with the flood limit lifted, one thread reply each), App Home with
+  N pending; Slack calls per poll, poll time and the process's RSS.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from datetime import timedelta
+
 from bot.commerce.models import ApprovalKind
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from bot.storage.records import Notify
 from tests.bot_runner import RunningBot
+from tests.clock import ManualClock
 from tests.emulators.bol import BolEmulator
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
@@ -94,11 +100,100 @@ def bench_batches(bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, size:
         )
 
 
+def rss_mb() -> float:
+    """Peak resident set size of this process (bot, emulators and all) in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_settings(
+    slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator, db: str, **extra: Any
+) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.api_url,
+        slack_post_interval_seconds=0,
+        commerce_base_url=commerce.base_url,
+        commerce_store_id=commerce.store_id,
+        commerce_logon_id=commerce.logon_id,
+        commerce_logon_password=commerce.password,
+        bol_client_id=bol.client_id,
+        bol_client_secret=bol.client_secret,
+        bol_api_url=bol.api_url,
+        bol_token_url=bol.token_url,
+        approvals_channel=CHANNEL,
+        process_status_channel=CHANNEL,
+        approvers=f"{APPROVER},S_BENCH_GROUP",
+        notifier_enabled=False,
+        database_url=db,
+        port=0,
+        **extra,
+    )
+
+
+def slack_calls_during(slack: SlackEmulator, action: Callable[[], Any]) -> tuple[float, int]:
+    """(milliseconds, Slack API calls) of ``action``."""
+    before = len(slack.calls())
+    elapsed = timed(action)
+    return elapsed, len(slack.calls()) - before
+
+
+def bench_approvers_day(pending: int) -> None:
+    """N pending approvals on a first start, then all their reminders due at once."""
+    slack, commerce, bol = SlackEmulator(token=BOT_TOKEN), CommerceEmulator(), BolEmulator()
+    for emulator in (slack, commerce, bol):
+        emulator.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(pending):
+            commerce.add_approval(ApprovalKind.ORDER)
+        runs = (("flood limit 20", 20), ("flood limit lifted", pending + 1))
+        try:
+            for label, limit in runs:
+                clock = ManualClock()
+                db = f"sqlite:///{tmp}/{limit}.db"
+                bot = RunningBot(
+                    bench_settings(slack, commerce, bol, db, approvals_backlog_limit=limit), clock=clock
+                )
+                try:
+                    ms, calls = slack_calls_during(slack, bot.poll_approvals)
+                    print(f"{'first poll, ' + label:<40} {pending} new in {ms:8.1f} ms, {calls} Slack calls")
+                    clock.advance(timedelta(hours=4))
+                    ms, calls = slack_calls_during(slack, lambda bot=bot: bot.poll("reminders"))
+                    print(
+                        f"{'reminders poll, ' + label:<40} {pending} due in {ms:8.1f} ms, {calls} Slack calls"
+                    )
+                    ms, calls = slack_calls_during(slack, lambda bot=bot: bot.poll("reminders"))
+                    print(
+                        f"{'reminders poll again, ' + label:<40} 0 due in {ms:8.1f} ms, {calls} Slack calls"
+                    )
+                finally:
+                    bot.stop()
+            bot = RunningBot(bench_settings(slack, commerce, bol, f"sqlite:///{tmp}/20.db"))
+            sender = SlackRequestSender(bot.url, SECRET)
+            try:
+                samples = []
+                for _ in range(10):
+                    published = len(slack.calls("views.publish"))
+                    start = time.perf_counter()
+                    sender.app_home_opened(APPROVER)
+                    wait_for(lambda p=published: len(slack.calls("views.publish")) > p, interval=0.001)
+                    samples.append((time.perf_counter() - start) * 1000)
+                report(f"App Home opened ({pending} pending)", samples)
+            finally:
+                bot.stop()
+            print(f"{'peak RSS of the benchmark process':<40} {rss_mb():8.1f} MB")
+        finally:
+            for emulator in (slack, commerce, bol):
+                emulator.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     commands, clicks, cards, watches = (50, 10, 100, 2000) if args.quick else (300, 50, 1000, 10000)
+    followups = 300 if args.quick else 2000
 
     slack, commerce, bol = SlackEmulator(token=BOT_TOKEN), CommerceEmulator(), BolEmulator()
     for emulator in (slack, commerce, bol):
@@ -124,6 +219,7 @@ def main() -> None:
             notifier_enabled=False,
             database_url=f"sqlite:///{tmp}/bench.db",
             port=0,
+            approvals_backlog_limit=cards + 1,  # measure a card each, not one summary
         )
         bot = RunningBot(settings)
         sender = SlackRequestSender(bot.url, SECRET)
@@ -187,6 +283,7 @@ def main() -> None:
             bot.stop()
             for emulator in (slack, commerce, bol):
                 emulator.stop()
+    bench_approvers_day(followups)
 
 
 if __name__ == "__main__":

@@ -58,5 +58,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.followups = Counter(
+            "approvals_followups",
+            "Messages after the cards: backlog summaries, reminders, escalations, digests, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

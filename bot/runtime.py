@@ -22,11 +22,13 @@ from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.digest import DigestNotifier
 from bot.notifier.entity_follows import EntityFollowNotifier
 from bot.notifier.leadership import PollerRole
 from bot.notifier.poller import Poller
 from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
+from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.notifier.retention import RetentionPruner
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
@@ -36,12 +38,15 @@ from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
+from bot.slack.outbound.digest import DailyDigest
+from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.db import utcnow
 from bot.storage.instances import HEARTBEAT_EVERY
 from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.records import Notify
+from bot.storage.rows import Clock
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -161,9 +166,10 @@ class Runtime:
     leader_lock: LeaderLock
 
     @classmethod
-    async def create(cls, settings: Settings) -> Runtime:
+    async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Runtime:
+        """Builds every part; ``clock`` is what the store and the timed pollers read as now."""
         metrics = Metrics()
-        store = await Store.open(settings.database_url, replica=settings.replica_id)
+        store = await Store.open(settings.database_url, clock=clock, replica=settings.replica_id)
         await store.register_instance()
         http_session = aiohttp.ClientSession()
         work = BackgroundWork(
@@ -183,6 +189,9 @@ class Runtime:
         decisions = DecisionService(
             commerce, store, approvers=approvers, cards=cards, order_details=order_details, metrics=metrics
         )
+        digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
+        home = AppHome(slack, commerce, store, approvers, settings.approvers)
+        cards.after_decision(home.refresh)
         register_listeners(
             bolt_app,
             commerce=commerce,
@@ -194,6 +203,8 @@ class Runtime:
             poster=poster,
             metrics=metrics,
             process_status_channel=settings.process_status_channel,
+            digest=digest,
+            home=home,
             work=work,
             responses=responses,
         )
@@ -213,10 +224,12 @@ class Runtime:
                 cards,
                 metrics,
                 announcer=announcer,
+                channel=settings.approvals_channel,
                 decisions=decisions,
                 order_details=order_details,
                 interval_seconds=settings.approvals_poll_seconds,
                 page_size=settings.commerce_page_size,
+                backlog_limit=settings.approvals_backlog_limit,
             ),
             announcer,
             ProcessStatusNotifier(
@@ -240,6 +253,44 @@ class Runtime:
             ),
         )
         role, lock = poller_role(settings, store, pollers, metrics)
+        pollers += (
+            ReminderNotifier(
+                store,
+                poster,
+                metrics,
+                policy=ReminderPolicy(
+                    remind_after=settings.approvals_remind_after,
+                    remind_every=settings.approvals_remind_every,
+                    remind_max=settings.approvals_remind_max,
+                    escalate_after=settings.approvals_escalate_after,
+                    quiet_hours=settings.reminder_quiet_hours,
+                    zone=settings.zone,
+                ),
+                approvers=settings.approvers,
+                escalation=(
+                    Escalation(settings.approvals_escalation_channel, tuple(settings.approvals_escalate_to))
+                    if settings.approvals_escalation_channel
+                    else None
+                ),
+                backlog_limit=settings.approvals_backlog_limit,
+                clock=clock,
+                interval_seconds=settings.approvals_followup_poll_seconds,
+            ),
+        )
+        if settings.approvals_digest_at is not None:
+            pollers += (
+                DigestNotifier(
+                    store,
+                    poster,
+                    digest,
+                    metrics,
+                    channel=settings.approvals_channel,
+                    at=settings.approvals_digest_at,
+                    zone=settings.digest_zone,
+                    clock=clock,
+                    interval_seconds=settings.approvals_followup_poll_seconds,
+                ),
+            )
         return cls(
             settings=settings,
             metrics=metrics,
@@ -280,6 +331,7 @@ class Runtime:
     async def close(self) -> None:
         await self.http_session.close()
         await self.leader_lock.close()
+        await self.cards.drain()
         await self.commerce.aclose()
         await self.bol.aclose()
         await self.store.close()

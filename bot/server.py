@@ -13,6 +13,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.commerce.client import READ_ATTEMPTS, READ_BACKOFF_BUDGET_SECONDS
 from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
 from bot.settings import Settings
+from bot.storage.db import utcnow
+from bot.storage.rows import Clock
 from bot.web.process_api import ProcessStatusApi
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
@@ -58,8 +60,9 @@ async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any
 class BotServer:
     """Start with ``await start()``, stop with ``await stop()``; ``port`` is the bound HTTP port."""
 
-    def __init__(self, settings: Settings, *, host: str | None = None) -> None:
+    def __init__(self, settings: Settings, *, host: str | None = None, clock: Clock = utcnow) -> None:
         self.settings = settings
+        self.clock = clock
         self.host = settings.host if host is None else host
         self.port: int | None = None
         self.metrics_port: int | None = None  # bound port of /metrics when METRICS_PORT is set
@@ -80,7 +83,7 @@ class BotServer:
             raise
 
     async def _start(self) -> int:
-        runtime = self.runtime = await Runtime.create(self.settings)
+        runtime = self.runtime = await Runtime.create(self.settings, clock=self.clock)
         bolt_app = runtime.bolt_app
         web_app = build_web_app(
             bolt_app,

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import re
 import socket
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.schedule import QuietHours, parse_clock_time, parse_duration, time_zone
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LOG_FORMATS = ("text", "json")
@@ -96,6 +99,25 @@ class Settings(BaseSettings):
     audit_retention_days: int | None = Field(default=None, ge=1)
     """Audit rows older than this are deleted; unset keeps them forever."""
 
+    # -- the approver's day: reminders, escalation, digest, backlog summaries ----------------------
+    approvals_remind_after: timedelta = timedelta(hours=4)
+    """How long after its card a pending approval gets its first reminder."""
+    approvals_remind_every: timedelta = timedelta(hours=24)
+    approvals_remind_max: int = Field(default=3, ge=0)
+    approvals_escalate_after: timedelta | None = None
+    """How long after its card a pending approval is escalated; unset: never."""
+    approvals_escalation_channel: str | None = None
+    approvals_escalate_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    reminder_quiet_hours: QuietHours | None = None
+    tz: str = "UTC"
+    """The ``TZ`` of quiet hours (and of the digest unless ``APPROVALS_DIGEST_TZ`` is set)."""
+    approvals_digest_at: time | None = None
+    approvals_digest_tz: str | None = None
+    approvals_backlog_limit: int = Field(default=20, ge=1)
+    """More new approvals than this in one poll (per channel) get one summary instead of cards."""
+    approvals_followup_poll_seconds: float = Field(default=60.0, gt=0)
+    """How often reminders, escalations and the digest are checked."""
+
     database_url: str = "sqlite:///./approvals-bot.db"
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
@@ -151,6 +173,54 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("approvals_escalation_channel", "approvals_digest_tz", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "approvals_remind_after", "approvals_remind_every", "approvals_escalate_after", mode="before"
+    )
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_duration(value) if value.strip() else None
+        return value
+
+    @field_validator("approvals_escalate_to", mode="before")
+    @classmethod
+    def _split_escalate_to(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("reminder_quiet_hours", mode="before")
+    @classmethod
+    def _quiet_hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            return QuietHours.parse(value) if value.strip() else None
+        return value
+
+    @field_validator("approvals_digest_at", mode="before")
+    @classmethod
+    def _digest_at(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_clock_time(value) if value.strip() else None
+        return value
+
+    @field_validator("tz", "approvals_digest_tz")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            time_zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _escalation_has_a_channel(self) -> Settings:
+        if self.approvals_escalate_after is not None and not self.approvals_escalation_channel:
+            raise ValueError("APPROVALS_ESCALATE_AFTER is set: set APPROVALS_ESCALATION_CHANNEL too")
+        return self
+
     @field_validator("commerce_base_url", "bol_api_url", "bol_token_url", "slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -192,6 +262,14 @@ class Settings(BaseSettings):
         if log_format not in LOG_FORMATS:
             raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
         return log_format
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return time_zone(self.tz)
+
+    @property
+    def digest_zone(self) -> ZoneInfo:
+        return time_zone(self.approvals_digest_tz or self.tz)
 
     @property
     def socket_mode(self) -> bool:

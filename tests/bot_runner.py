@@ -10,17 +10,19 @@ from typing import Any, TypeVar
 from bot.runtime import Runtime
 from bot.server import BotServer
 from bot.settings import Settings
+from bot.storage.db import utcnow
+from bot.storage.rows import Clock
 
 T = TypeVar("T")
 
 
 class RunningBot:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow) -> None:
         self.settings = settings
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="bot-loop", daemon=True)
         self._thread.start()
-        self.server = BotServer(settings, host="127.0.0.1")
+        self.server = BotServer(settings, host="127.0.0.1", clock=clock)
         self.port = self.call(self.server.start())
 
     @property
@@ -45,6 +47,10 @@ class RunningBot:
 
     def poll_follows(self) -> int:
         return self.call(self.runtime.poller("entity_follows").poll_once())
+
+    def poll(self, name: str) -> int:
+        """One round of the poller called ``name``."""
+        return self.call(self.runtime.poller(name).poll_once())
 
     def stop(self) -> None:
         try:

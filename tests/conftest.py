@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
+from bot.storage.db import utcnow
+from bot.storage.rows import Clock
 from tests.bot_runner import RunningBot
 from tests.emulators.bol import BolEmulator
 from tests.emulators.commerce import CommerceEmulator
@@ -87,8 +89,8 @@ def make_settings(
 def start_bot(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., RunningBot]]:
     bots: list[RunningBot] = []
 
-    def start(**overrides: object) -> RunningBot:
-        bot = RunningBot(make_settings(**overrides))
+    def start(*, clock: Clock = utcnow, **overrides: object) -> RunningBot:
+        bot = RunningBot(make_settings(**overrides), clock=clock)
         bots.append(bot)
         return bot
 

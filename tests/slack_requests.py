@@ -186,6 +186,70 @@ class SlackRequestSender:
             payload.pop("message")
         return self.send_payload(payload)
 
+    def event(self, event: Mapping[str, Any]) -> httpx.Response:
+        """An Events API callback (JSON, signed like every request) carrying ``event``."""
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": self.team_id,
+                "api_app_id": self.api_app_id,
+                "event": dict(event),
+                "type": "event_callback",
+                "event_id": f"Ev{next(_counter):08d}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
+            }
+        ).encode()
+        headers = self.signed_headers(body)
+        headers["Content-Type"] = "application/json"
+        return self.raw(body, headers)
+
+    def app_home_opened(self, user_id: str, *, tab: str = "home") -> httpx.Response:
+        """``user_id`` opens the app's Home tab."""
+        return self.event(
+            {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": f"D{user_id}",
+                "tab": tab,
+                "event_ts": f"{time.time():.6f}",
+            }
+        )
+
+    def home_action(
+        self,
+        action_id: str,
+        value: str,
+        user_id: str,
+        *,
+        view_id: str = "VHOME0001",
+        block_id: str | None = None,
+    ) -> httpx.Response:
+        """A click on a button in the user's App Home (a view: no channel, no message, no response_url)."""
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user_id, None),
+            "api_app_id": self.api_app_id,
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": view_id},
+            "trigger_id": self.new_trigger_id(),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": {"id": view_id, "type": "home", "blocks": [], "private_metadata": "", "callback_id": ""},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id or f"home:{action_id}:{value}",
+                    "text": {"type": "plain_text", "text": action_id, "emoji": True},
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return self.send_payload(payload)
+
     def view_submission(
         self,
         callback_id: str,

@@ -40,7 +40,12 @@ from tests.waiting import stays, wait_for
 
 
 def posted_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
-    return [c for c in slack.calls("chat.postMessage") if c.get("channel") == APPROVALS_CHANNEL]
+    """Top-level posts in the approvals channel (thread replies, such as decisions, are not cards)."""
+    return [
+        c
+        for c in slack.calls("chat.postMessage")
+        if c.get("channel") == APPROVALS_CHANNEL and not c.get("thread_ts")
+    ]
 
 
 def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
@@ -135,7 +140,8 @@ def test_pending_approval_is_posted_once_then_approved_from_the_card(
     assert f"<@{APPROVER}>" in all_text(updated)
     assert "Approved" in all_text(updated)
 
-    audit = bot.call(bot.runtime.store.audit_entries(approval_id))
+    # The audit row is written right after the card update, so it may trail it by a moment.
+    audit = wait_for(lambda: bot.call(bot.runtime.store.audit_entries(approval_id)), what="the audit row")
     assert [(a.slack_user_id, a.action, a.outcome) for a in audit] == [(APPROVER, "approve", "ok")]
 
 
@@ -317,8 +323,9 @@ def test_restart_posts_nothing_twice_and_misses_nothing(
 
 
 def test_many_pending_approvals_are_paged_through_and_each_posted_once(
-    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
+    bot = start_bot(approvals_backlog_limit=1000)  # a card each, not one summary
     ids = [commerce.add_approval(ApprovalKind.ORDER if i % 3 else ApprovalKind.BUYER) for i in range(120)]
     assert bot.poll_approvals() == 120
     texts = [all_text(blocks_of(c)) for c in posted_cards(slack)]

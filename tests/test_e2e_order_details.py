@@ -137,6 +137,7 @@ def test_slow_order_details_do_not_hold_the_card_back(
         runtime.cards,
         runtime.metrics,
         announcer=announcer,
+        channel=APPROVALS_CHANNEL,
         decisions=runtime.decisions,
         order_details=order_details,
     )

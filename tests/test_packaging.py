@@ -50,14 +50,23 @@ def test_manifest_metadata_and_bot_user(manifest: dict[str, Any]) -> None:
     bot_user = manifest["features"]["bot_user"]
     assert bot_user["display_name"] == "approvals-bot"
     assert bot_user["always_online"] is True
-    assert "app_home" not in manifest["features"]
+
+
+def test_manifest_enables_the_home_tab_and_its_event(manifest: dict[str, Any]) -> None:
+    app_home = manifest["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True
+    assert app_home["messages_tab_enabled"] is False
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"]
+    assert events["request_url"].startswith("https://")
+    assert events["request_url"].endswith(EVENTS_PATH)
 
 
 def test_manifest_has_both_slash_commands(manifest: dict[str, Any]) -> None:
     commands = _commands(manifest)
     assert set(commands) == {"/approvals", "/process-status"}
     assert commands["/approvals"]["usage_hint"] == (
-        "list | show <id> | approve <id> [comment] | reject <id> <reason> | help"
+        "list | show <id> | approve <id> [comment] | reject <id> <reason> | digest | help"
     )
     assert commands["/process-status"]["usage_hint"] == (
         "<id> | watch <id> | unwatch <id> | entity <entity-id> <EVENT_TYPE> [page] | "

@@ -38,6 +38,10 @@ def with_store(url: str, body: Callable[[Store], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
+ALL_VERSIONS = list(range(1, LATEST_VERSION + 1))
+"""Every step is recorded once, in order."""
+
+
 async def table_names(store: Store) -> set[str]:
     async with store.engine.connect() as conn:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
@@ -88,13 +92,13 @@ def test_open_creates_schema_and_reopen_is_idempotent(database_url: str) -> None
         assert {"schema_version", "approval_cards", "decision_claims", "audit_log", "process_watches"} <= (
             await table_names(store)
         )
-        assert await version_rows(store) == list(range(1, LATEST_VERSION + 1))
+        assert await version_rows(store) == ALL_VERSIONS
         assert await store.claim_card("A1", "order")
 
     with_store(database_url, first)
 
     async def again(store: Store) -> None:
-        assert await version_rows(store) == list(range(1, LATEST_VERSION + 1))
+        assert await version_rows(store) == ALL_VERSIONS
         assert (await store.get_card("A1")) is not None  # re-migrating did not recreate the tables
 
     with_store(database_url, again)
@@ -105,7 +109,7 @@ def test_two_stores_open_the_same_empty_database_at_once(database_url: str) -> N
         stores = await asyncio.gather(*(Store.open(database_url) for _ in range(3)))
         try:
             for store in stores:
-                assert await version_rows(store) == list(range(1, LATEST_VERSION + 1))
+                assert await version_rows(store) == ALL_VERSIONS
             assert await stores[0].claim_card("A1", "order")
             assert not await stores[1].claim_card("A1", "order")
         finally:
@@ -145,7 +149,7 @@ def test_two_processes_migrate_the_same_empty_database_at_once(database_url: str
         assert proc.returncode == 0, err
 
     async def check(store: Store) -> None:
-        assert await version_rows(store) == list(range(1, LATEST_VERSION + 1))
+        assert await version_rows(store) == ALL_VERSIONS
 
     with_store(database_url, check)
 

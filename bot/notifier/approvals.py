@@ -1,20 +1,23 @@
 """Lists pending Commerce approvals: offers the new ones to the announcer, closes cards decided in Commerce.
 
 Only a complete listing of pending approvals proves that an open card is no longer pending; card
-closings are budgeted to chat.update's rate limit.
+closings are budgeted to chat.update's rate limit. When one round finds more new approvals for a
+channel than the backlog limit (a first start, or after an outage), they are all claimed and
+announced by one summary message instead of a card each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.logging_setup import log_context
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
-from bot.notifier.failures import describe
+from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.cards import ApprovalCards
@@ -24,6 +27,7 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 CHAT_UPDATES_PER_MINUTE = 50
+DEFAULT_BACKLOG_LIMIT = 20
 
 
 class ApprovalsNotifier:
@@ -41,6 +45,8 @@ class ApprovalsNotifier:
         order_details: OrderDetails,
         interval_seconds: float = 30.0,
         page_size: int = DEFAULT_LISTING_PAGE_SIZE,
+        channel: str,
+        backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
     ) -> None:
         self._commerce = commerce
         self._store = store
@@ -51,12 +57,15 @@ class ApprovalsNotifier:
         self._order_details = order_details
         self.interval_seconds = interval_seconds
         self._page_size = page_size
+        self._channel = channel
+        self._backlog_limit = backlog_limit
         # chat.update is Tier 3 (about 50 a minute): closing cards uses at most that share of a round.
         self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
 
     async def poll_once(self) -> int:
-        """One round: offers new approvals to the announcer, closes cards decided in Commerce. Posts
-        nothing itself (returns 0): new cards go out through the announcer, off this loop."""
+        """One round: offers new approvals to the announcer (or, past the backlog limit, announces them in
+        one summary), closes cards decided in Commerce. Returns the summaries posted: cards go out
+        through the announcer, off this loop."""
         await self._store.release_stale_card_claims()
         pending: dict[str, Approval] = {}
         complete = True
@@ -68,13 +77,55 @@ class ApprovalsNotifier:
             for approval in listing.items:
                 pending.setdefault(approval.id, approval)
         known = await self._store.known_card_ids(pending)
-        self._announcer.offer({i: a for i, a in pending.items() if i not in known}, complete=complete)
+        unannounced: dict[str, Approval] = {}
+        summaries = failures = 0
+        for channel, new in self._new_by_channel(pending.values(), known).items():
+            if len(new) <= self._backlog_limit:
+                unannounced.update((a.id, a) for a in new)
+                continue
+            try:
+                summaries += await asyncio.shield(self._post_summary(channel, new))
+            except Exception as error:
+                log.warning("could not post the summary of %d approvals: %s", len(new), describe(error))
+                failures += 1
+        self._announcer.offer(unannounced, complete=complete)
         if complete:
             await self._close_decided_cards(pending)
         else:
             self._metrics.listings_incomplete.inc()
             log.warning("the pending listing was incomplete: no card is closed this round")
-        return 0
+        if failures:
+            raise NotifierRoundIncomplete(
+                f"{failures} backlog summary could not be posted; retried next round"
+            )
+        return summaries
+
+    def _new_by_channel(
+        self, pending: Iterable[Approval], known: Collection[str]
+    ) -> dict[str, list[Approval]]:
+        """The approvals without a card row, by the channel their card goes to."""
+        by_channel: dict[str, list[Approval]] = {}
+        for approval in pending:
+            if approval.id not in known:
+                by_channel.setdefault(self._channel, []).append(approval)
+        return by_channel
+
+    async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:
+        """Claims every card, then posts one summary for those this poller claimed; a failed post
+        releases the claims."""
+        claimed = [a for a in approvals if await self._store.claim_card(a.id, a.guessed_kind.value)]
+        if not claimed:
+            return 0
+        try:
+            ref = await self._cards.post_summary(channel, claimed)
+        except BaseException:
+            for approval in claimed:
+                await self._store.release_card(approval.id)
+            raise
+        await self._store.cards_summarised([a.id for a in claimed], ref.channel, ref.ts)
+        self._metrics.followups.labels("backlog_summary").inc()
+        log.info("%d new approvals announced in one summary in %s", len(claimed), channel)
+        return 1
 
     async def _close_decided_cards(self, pending: Collection[str]) -> None:
         """Closes open cards missing from a complete listing, at most ``_close_budget`` a round

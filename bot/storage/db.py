@@ -290,6 +290,35 @@ for _table_name, _column in _v3_columns():
     metadata.tables[_table_name].append_column(_column)
 
 
+def _define_followups(md: MetaData) -> tuple[Table, Table]:
+    """What the approver's day adds (reminders, escalations, backlog summaries, daily digests).
+
+    A table of its own per concern, so this step touches no table another step defines.
+    """
+    followups = Table(
+        "approval_followups",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("summary_channel", String(64)),
+        Column("summary_ts", String(64)),
+        Column("reminders_sent", Integer, nullable=False, server_default="0"),
+        Column("last_reminded_at", UTCDateTime),
+        Column("escalated_at", UTCDateTime),
+    )
+    digests = Table(
+        "daily_digests",
+        md,
+        Column("day", String(10), primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("claimed_at", UTCDateTime, nullable=False),
+        Column("ts", String(64)),
+    )
+    return followups, digests
+
+
+approval_followups, daily_digests = _define_followups(metadata)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -321,6 +350,15 @@ def _claim_owners_and_instances(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column.name} {column_type}"))
 
 
+def _followup_tables(conn: Connection) -> None:
+    step = MetaData()
+    _define_followups(step)
+    step.create_all(conn)
+
+
+FOLLOWUPS_VERSION = 4
+"""The approver's-day step; its number is the only thing to change when steps are renumbered."""
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
@@ -334,6 +372,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "bot_instances; decision_claims.owner, approval_cards.submitter_name",
         _claim_owners_and_instances,
     ),
+    Migration(FOLLOWUPS_VERSION, "approval_followups, daily_digests", _followup_tables),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -175,3 +175,24 @@ class Follow:
     created_at: datetime
     baselined: bool = False
     """False until the first listing: what had already finished before the follow is not announced."""
+
+
+@dataclass(frozen=True)
+class OpenApproval:
+    """A pending approval that was announced (its own card, or a line in a backlog summary), with its
+    follow-ups so far. ``card_ts`` is its card; ``summary_ts`` the summary that announced it instead."""
+
+    approval_id: str
+    kind: str
+    channel: str
+    posted_at: datetime
+    card_ts: str | None = None
+    summary_ts: str | None = None
+    reminders_sent: int = 0
+    last_reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+    @property
+    def thread_ts(self) -> str | None:
+        """The message whose thread holds this approval's history: its card, else its summary."""
+        return self.card_ts or self.summary_ts

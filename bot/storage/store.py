@@ -21,14 +21,16 @@ from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
 from bot.storage.db import create_engine, migrate, safe_url, utcnow, writer
 from bot.storage.decisions import DecisionRows
+from bot.storage.digests import DigestRows
 from bot.storage.follows import FollowRows
+from bot.storage.followups import FollowupRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
 
 
-class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows):
+class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows, FollowupRows, DigestRows):
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow, replica: str | None = None) -> None:
         """``replica`` names this bot process's replica (default: the host name); the process gets an
         id of its own, ``<replica>:<boot>``, for the decision claims it takes."""

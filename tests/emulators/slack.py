@@ -83,6 +83,8 @@ class SlackEmulator(EmulatorServer):
         self.messages: dict[tuple[str, str], StoredMessage] = {}
         self.ephemerals: list[dict[str, Any]] = []
         self.opened_views: list[dict[str, Any]] = []
+        self.home_views: dict[str, dict[str, Any]] = {}
+        """The App Home view last published for each user id."""
         self.app_token: str | None = None
         """If set, the only app-level token ``apps.connections.open`` accepts (else any ``xapp-``)."""
         self.socket_mode: SocketModeEmulator | None = None
@@ -100,6 +102,8 @@ class SlackEmulator(EmulatorServer):
             "usergroups.users.list": self._usergroup_members,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
+            "chat.getPermalink": self._get_permalink,
+            "views.publish": self._views_publish,
         }
 
     # -- addresses -------------------------------------------------------------------------------
@@ -152,6 +156,17 @@ class SlackEmulator(EmulatorServer):
     def channel_messages(self, channel: str) -> list[StoredMessage]:
         with self.lock:
             return [m for (c, _), m in sorted(self.messages.items(), key=lambda i: i[0][1]) if c == channel]
+
+    def thread_replies(self, channel: str, thread_ts: str) -> list[StoredMessage]:
+        """Messages posted in the thread of ``(channel, thread_ts)``, oldest first."""
+        return [m for m in self.channel_messages(channel) if m.thread_ts == thread_ts]
+
+    def top_level_messages(self, channel: str) -> list[StoredMessage]:
+        return [m for m in self.channel_messages(channel) if m.thread_ts is None]
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            return self.home_views.get(user_id)
 
     def responses(self, url_or_number: str | int) -> list[dict[str, Any]]:
         """JSON bodies POSTed to a ``response_url`` (by URL, path or number)."""
@@ -394,6 +409,34 @@ class SlackEmulator(EmulatorServer):
         }
         self.opened_views.append(opened)
         return {"ok": True, "view": opened}
+
+    def _get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        ts = str(args.get("message_ts") or "")
+        if (channel, ts) not in self.messages:
+            raise SlackApiFailure("message_not_found")
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://emulated.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args.get("user_id") or "")
+        if not user_id:
+            raise SlackApiFailure("invalid_arguments")
+        view = args.get("view")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackApiFailure("invalid_arguments")
+        blocks = view.get("blocks")
+        if not isinstance(blocks, list) or len(blocks) > MAX_MODAL_BLOCKS:
+            raise SlackApiFailure("invalid_arguments")
+        block_ids = [b["block_id"] for b in blocks if isinstance(b, dict) and "block_id" in b]
+        if len(block_ids) != len(set(block_ids)) or len(json.dumps(view)) > 250_000:
+            raise SlackApiFailure("invalid_arguments")
+        published = {**view, "id": f"V{next(self._view_numbers):08d}", "team_id": self.team_id}
+        self.home_views[user_id] = published
+        return {"ok": True, "view": published}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.socket_mode is None:

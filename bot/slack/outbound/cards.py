@@ -3,20 +3,25 @@
 ``ApprovalCards`` is the Slack implementation of the core's ``CardPresenter``: for a decision the
 core has already recorded the card's state, and a message that cannot be rewritten is logged, never
 raised past a decision Commerce already has. A card closed by the notifier is marked closed only
-after Slack accepted the rewrite, so a failed rewrite is tried again next round.
+after Slack accepted the rewrite, so a failed rewrite is tried again next round. A decision is also
+written as a reply in the card's thread (the approval's history) and then the decider's App Home is
+refreshed, both in the background: neither holds up the decider's answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import Approval, Decision, OrderSummary
 from bot.messaging import MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
+from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.records import CardRecord, CardState
@@ -25,10 +30,28 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 
+FOLLOW_UPS_DRAIN_SECONDS = 10.0
+
+AfterDecision = Callable[[str], Coroutine[Any, Any, None]]
+"""Called with the decider's user id once a decision is shown (refreshes their App Home)."""
+
+
 class ApprovalCards:
     def __init__(self, store: Store, poster: SlackPoster) -> None:
         self._store = store
         self._poster = poster
+        self._after_decision: list[AfterDecision] = []
+        self._background: set[asyncio.Task[None]] = set()
+
+    def after_decision(self, hook: AfterDecision) -> None:
+        """Adds ``hook``, run in the background after each decision shown from chat."""
+        self._after_decision.append(hook)
+
+    async def post_summary(self, channel: str, approvals: Sequence[Approval]) -> MessageRef:
+        """Posts one backlog summary for ``approvals`` (instead of a card each); the caller holds their
+        card claims."""
+        text, blocks = backlog_summary(approvals)
+        return MessageRef(channel, await self._poster.post(channel, text, blocks))
 
     async def post(self, channel: str, approval: Approval, order: OrderSummary | None) -> MessageRef:
         """Posts a new card with Approve/Reject buttons; the caller holds the card claim."""
@@ -53,7 +76,31 @@ class ApprovalCards:
             decided_at=datetime.now(UTC),
             comment=comment,
         )
-        return await self._rewrite(approval.id, message, on)
+        shown = await self._rewrite(approval.id, message, on)
+        self._in_background(self._reply_in_thread(approval.id, decision, decided_by, comment))
+        for hook in self._after_decision:
+            self._in_background(hook(decided_by))
+        return shown
+
+    async def _reply_in_thread(
+        self, approval_id: str, decision: Decision, decided_by: str, comment: str | None
+    ) -> None:
+        thread = await self._store.thread_of(approval_id)
+        if thread is None:
+            return  # never announced: there is no thread to write in
+        text, blocks = decision_reply(decision, decided_by=decided_by, comment=comment)
+        await self._poster.post(thread.channel, text, blocks, thread_ts=thread.ts)
+
+    async def drain(self) -> None:
+        """Waits, at most ``FOLLOW_UPS_DRAIN_SECONDS``, for the follow-ups of decisions still running
+        (at shutdown: they may have started after the server stopped taking requests)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=FOLLOW_UPS_DRAIN_SECONDS)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(_logged(work))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def close(
         self,
@@ -107,3 +154,13 @@ class ApprovalCards:
             else:
                 accepted += 1
         return accepted == len(dict.fromkeys(targets))
+
+
+async def _logged(work: Coroutine[Any, Any, None]) -> None:
+    """Runs follow-up work whose failure must not reach anyone but the log."""
+    try:
+        await work
+    except SlackApiError as error:
+        log.warning("a follow-up to a decision failed: Slack answered %s", error.response.get("error"))
+    except Exception:
+        log.exception("a follow-up to a decision failed")

@@ -26,10 +26,14 @@ class SlackPoster:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def post(self, channel: str, text: str, blocks: list[Block]) -> str:
-        """Posts a message and returns its ``ts``."""
+    async def post(
+        self, channel: str, text: str, blocks: list[Block], *, thread_ts: str | None = None
+    ) -> str:
+        """Posts a message (a reply in ``thread_ts``'s thread when given) and returns its ``ts``."""
         await self._wait_for_slot(channel)
-        response = await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        response = await self._client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+        )
         return str(response["ts"])
 
     async def reply(self, channel: str, thread_ts: str, text: str, blocks: list[Block]) -> str:
@@ -39,6 +43,11 @@ class SlackPoster:
             channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
         )
         return str(response["ts"])
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        """A link to the message (``chat.getPermalink``; not paced: it posts nothing)."""
+        response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        return str(response["permalink"])
 
     async def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> None:
         await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

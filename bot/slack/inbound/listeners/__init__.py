@@ -1,4 +1,4 @@
-"""Slack listeners, split like the bolt-python templates: commands, actions, views.
+"""Slack listeners, split like the bolt-python templates: commands, actions, views, events.
 
 Each listener gets the parts it uses, never the whole runtime.
 """
@@ -14,7 +14,9 @@ from bot.metrics import Metrics
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
-from bot.slack.inbound.listeners import actions, commands, views
+from bot.slack.inbound.listeners import actions, commands, events, views
+from bot.slack.outbound.digest import DailyDigest
+from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.store import Store
@@ -34,6 +36,8 @@ def register_listeners(
     process_status_channel: str,
     work: BackgroundWork,
     responses: ResponseUrls,
+    digest: DailyDigest | None = None,
+    home: AppHome | None = None,
 ) -> None:
     commands.register(
         app,
@@ -47,6 +51,9 @@ def register_listeners(
         process_status_channel=process_status_channel,
         work=work,
         responses=responses,
+        digest=digest,
     )
-    actions.register(app, decisions=decisions, work=work, responses=responses)
-    views.register(app, decisions=decisions, poster=poster, work=work, responses=responses)
+    actions.register(app, decisions=decisions, work=work, responses=responses, home=home)
+    if home is not None:
+        events.register(app, home=home)
+    views.register(app, decisions=decisions, poster=poster, work=work, responses=responses, home=home)

@@ -63,7 +63,12 @@ class RejectApproval:
     reason: str
 
 
-ApprovalsCommand = ListApprovals | ShowApproval | ApproveApproval | RejectApproval | ShowHelp
+@dataclass(frozen=True)
+class ShowDigest:
+    """``/approvals digest``: today's digest, to the asker only."""
+
+
+ApprovalsCommand = ListApprovals | ShowApproval | ApproveApproval | RejectApproval | ShowDigest | ShowHelp
 
 
 def parse_approvals_command(text: str) -> ApprovalsCommand:
@@ -91,7 +96,11 @@ def _parse(text: str) -> ApprovalsCommand:
         return ApproveApproval(approval_id, comment(note, "comment") or None)
     if sub == "reject":
         return _parse_reject(rest)
-    raise InvalidInput(f"Unknown subcommand {echo(word)}; use list, show, approve, reject or help")
+    if sub == "digest":
+        if rest:
+            raise InvalidInput(f"digest takes nothing more; unexpected {echo(rest)}")
+        return ShowDigest()
+    raise InvalidInput(f"Unknown subcommand {echo(word)}; use list, show, approve, reject, digest or help")
 
 
 def _parse_show(rest: str) -> ShowApproval:

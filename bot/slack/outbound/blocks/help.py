@@ -19,6 +19,7 @@ APPROVALS_USAGE: tuple[tuple[str, str], ...] = (
         "/approvals reject <id> <reason>",
         "Reject a request; a reason is required, e.g. `/approvals reject 12345 over budget`",
     ),
+    ("/approvals digest", "Today's digest: what waits, what was decided yesterday, process failures."),
     ("/approvals help", "This help."),
 )
 

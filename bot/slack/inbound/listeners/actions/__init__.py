@@ -5,13 +5,29 @@ from slack_bolt.async_app import AsyncApp
 from bot.background import BackgroundWork
 from bot.services.decisions import DecisionService
 from bot.slack.inbound.listeners.actions.approval_buttons import ApprovalButtonsListener
-from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.inbound.listeners.actions.home_pager import HomePagerListener
+from bot.slack.outbound.blocks.ids import (
+    APPROVE_ACTION_ID,
+    HOME_NEWER_ACTION_ID,
+    HOME_OLDER_ACTION_ID,
+    REJECT_ACTION_ID,
+)
+from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.responses import ResponseUrls
 
 
 def register(
-    app: AsyncApp, *, decisions: DecisionService, work: BackgroundWork, responses: ResponseUrls
+    app: AsyncApp,
+    *,
+    decisions: DecisionService,
+    work: BackgroundWork,
+    responses: ResponseUrls,
+    home: AppHome | None = None,
 ) -> None:
-    buttons = ApprovalButtonsListener(decisions, work=work, responses=responses)
+    buttons = ApprovalButtonsListener(decisions, work=work, responses=responses, home=home)
     app.action(APPROVE_ACTION_ID)(buttons.on_approve)
     app.action(REJECT_ACTION_ID)(buttons.on_reject)
+    if home is not None:
+        pager = HomePagerListener(home)
+        app.action(HOME_NEWER_ACTION_ID)(pager.on_page)
+        app.action(HOME_OLDER_ACTION_ID)(pager.on_page)

@@ -10,10 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 from bot.commerce.models import Decision, is_approval_id
-from bot.services.decisions import DecisionRequest, DecisionService, Outcome
+from bot.services.decisions import DecisionRequest, DecisionResult, DecisionService, Outcome
 from bot.slack.inbound.listeners.replies import ack_action_then, reply, reply_unexpected
 from bot.slack.outbound.blocks.help import error_message
 from bot.slack.outbound.blocks.reject_modal import reject_modal
+from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.responses import Respond, ResponseUrls
 
 CLOSES_THE_QUESTION = (Outcome.OK, Outcome.NOT_PENDING, Outcome.NOT_FOUND, Outcome.ALREADY_DECIDED)
@@ -45,13 +46,35 @@ async def button_approval_id(action: dict[str, Any], respond: Respond) -> str | 
     return None
 
 
+def from_app_home(body: dict[str, Any]) -> bool:
+    """Whether the click came from a view (the App Home): there is no message and no response_url."""
+    return (body.get("container") or {}).get("type") == "view"
+
+
 class ApprovalButtonsListener:
     """Acks every click at once; the decision (or opening the reject dialog) runs in the background."""
 
-    def __init__(self, decisions: DecisionService, *, work: BackgroundWork, responses: ResponseUrls) -> None:
+    def __init__(
+        self,
+        decisions: DecisionService,
+        *,
+        work: BackgroundWork,
+        responses: ResponseUrls,
+        home: AppHome | None = None,
+    ) -> None:
         self._decisions = decisions
         self._work = work
         self._responses = responses
+        self._home = home
+
+    async def _answer_on_home(self, body: dict[str, Any], result: DecisionResult) -> bool:
+        """Answers a click from the App Home on the Home itself (a decision refreshes it already);
+        False when the click came from a message."""
+        if self._home is None or not from_app_home(body):
+            return False
+        if not result.ok:
+            await self._home.publish(str((body.get("user") or {}).get("id", "")), notice=result.message)
+        return True
 
     async def on_approve(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         respond = self._responses.to(body.get("response_url"))
@@ -74,6 +97,8 @@ class ApprovalButtonsListener:
         except Exception:
             await reply_unexpected(respond, "the Approve button")
             return
+        if await self._answer_on_home(body, result):
+            return
         ephemeral_card = bool((body.get("container") or {}).get("is_ephemeral"))
         if ephemeral_card and result.outcome in CLOSES_THE_QUESTION:
             await reply(respond, (result.told, []), replace_original=True)
@@ -93,7 +118,8 @@ class ApprovalButtonsListener:
             # Refuse before the modal: a non-approver should not type a reason for nothing.
             refusal = await self._decisions.refusal(request)
             if refusal is not None:
-                await reply(respond, error_message(refusal.message))
+                if not await self._answer_on_home(body, refusal):
+                    await reply(respond, error_message(refusal.message))
                 return
             view = reject_modal(
                 approval_id,

@@ -11,6 +11,7 @@ from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
 from bot.slack.inbound.listeners.commands.approvals import ApprovalsCommandListener
 from bot.slack.inbound.listeners.commands.process_status import ProcessStatusCommandListener
+from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.responses import ResponseUrls
 from bot.storage.store import Store
 
@@ -28,9 +29,10 @@ def register(
     process_status_channel: str,
     work: BackgroundWork,
     responses: ResponseUrls,
+    digest: DailyDigest | None = None,
 ) -> None:
     approvals = ApprovalsCommandListener(
-        commerce, decisions, approvers, order_details, metrics, work=work, responses=responses
+        commerce, decisions, approvers, order_details, metrics, work=work, responses=responses, digest=digest
     )
     app.command("/approvals")(approvals.handle)
     process_status = ProcessStatusCommandListener(

@@ -21,12 +21,14 @@ from bot.slack.inbound.parsing.approvals import (
     ListApprovals,
     RejectApproval,
     ShowApproval,
+    ShowDigest,
     parse_approvals_command,
 )
 from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.outbound.blocks.approval_card import approval_detail, approvals_list
 from bot.slack.outbound.blocks.help import approvals_help, error_message
 from bot.slack.outbound.blocks.types import Message
+from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.responses import Respond, ResponseUrls
 
 
@@ -41,7 +43,9 @@ class ApprovalsCommandListener:
         *,
         work: BackgroundWork,
         responses: ResponseUrls,
+        digest: DailyDigest | None = None,
     ) -> None:
+        self._digest = digest
         self._commerce = commerce
         self._decisions = decisions
         self._approvers = approvers
@@ -92,6 +96,10 @@ class ApprovalsCommandListener:
                 return await self._decide(command, approval_id, Decision.APPROVE, comment)
             case RejectApproval(approval_id=approval_id, reason=reason):
                 return await self._decide(command, approval_id, Decision.REJECT, reason)
+            case ShowDigest():
+                if self._digest is None:
+                    return error_message("The digest is not available in this bot.")
+                return await self._digest.compose()
             case ShowHelp(error=error):  # answered in the ack; kept for completeness
                 return approvals_help(error)
 

@@ -14,6 +14,7 @@ from bot.limits import REASON_MIN_LENGTH
 from bot.services.decisions import DecisionRequest, DecisionService
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
+from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 
@@ -40,11 +41,13 @@ class RejectModalListener:
         *,
         work: BackgroundWork,
         responses: ResponseUrls,
+        home: AppHome | None = None,
     ) -> None:
         self._decisions = decisions
         self._poster = poster
         self._work = work
         self._responses = responses
+        self._home = home
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = submitted_reason(view)
@@ -72,15 +75,22 @@ class RejectModalListener:
             await ack(**_errors(BUSY_MESSAGE))
 
     async def _reject(self, request: DecisionRequest, context: RejectContext) -> None:
+        user_id = request.slack_user_id
+        ok = False
         try:
             result = await self._decisions.decide(request)
-            message = result.told
+            message, ok = result.told, result.ok
         except Exception:
             log.exception("rejecting approval %s failed", context.approval_id)
             message = (
                 f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
             )
-        await self._tell(request.slack_user_id, context, message)
+        if self._home is not None and not context.channel and not context.response_url:
+            # Opened from the App Home: a rejection refreshes the Home already; anything else is said there.
+            if not ok:
+                await self._home.publish(user_id, notice=message)
+            return
+        await self._tell(user_id, context, message)
 
     async def _tell(self, user_id: str, context: RejectContext, text: str) -> None:
         """Modals have no response_url of their own: the outcome goes back through the clicked card's,

@@ -1,0 +1,198 @@
+"""Reminds approvers of approvals that wait too long, in the card's thread, and escalates the oldest.
+
+Each reminder is claimed in the store (a compare-and-set on the approval's reminder count) before it
+is posted, and the escalation likewise, so restarts and replicas never repeat one; a failed post
+puts the claim back for the next round. More reminders due in one channel than the backlog limit
+become one message instead of a thread reply each, and all escalations of a round share one message.
+In quiet hours nothing is posted: what is due waits for their end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.metrics import Metrics
+from bot.notifier.failures import NotifierRoundIncomplete, describe
+from bot.schedule import QuietHours
+from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
+from bot.slack.outbound.poster import SlackPoster
+from bot.storage.db import utcnow
+from bot.storage.records import OpenApproval
+from bot.storage.rows import Clock
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When reminders and the escalation fall due, counted from the moment the card was posted."""
+
+    remind_after: timedelta = timedelta(hours=4)
+    remind_every: timedelta = timedelta(hours=24)
+    remind_max: int = 3
+    escalate_after: timedelta | None = None
+    quiet_hours: QuietHours | None = None
+    zone: ZoneInfo = UTC_ZONE
+
+    def reminders_due(self, posted_at: datetime, now: datetime) -> int:
+        """How many reminders should have gone out by ``now`` (at most ``remind_max``)."""
+        late = now - posted_at - self.remind_after
+        if late < timedelta(0) or self.remind_max <= 0:
+            return 0
+        if self.remind_every <= timedelta(0):
+            return 1
+        return min(self.remind_max, 1 + int(late / self.remind_every))
+
+    def escalation_due(self, posted_at: datetime, now: datetime) -> bool:
+        return self.escalate_after is not None and now >= posted_at + self.escalate_after
+
+    def quiet(self, now: datetime) -> bool:
+        return self.quiet_hours is not None and self.quiet_hours.holds(now, self.zone)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Where escalations go and whom they mention (user ids ``U…`` and user-group ids ``S…``)."""
+
+    channel: str
+    escalate_to: tuple[str, ...] = ()
+
+
+class ReminderNotifier:
+    name = "reminders"
+
+    def __init__(
+        self,
+        store: Store,
+        poster: SlackPoster,
+        metrics: Metrics,
+        *,
+        policy: ReminderPolicy,
+        approvers: Sequence[str],
+        escalation: Escalation | None = None,
+        backlog_limit: int = 20,
+        clock: Clock = utcnow,
+        interval_seconds: float = 60.0,
+    ) -> None:
+        self._store = store
+        self._poster = poster
+        self._metrics = metrics
+        self._policy = policy
+        self._approvers = tuple(approvers)
+        self._escalation = escalation
+        self._backlog_limit = backlog_limit
+        self._clock = clock
+        self.interval_seconds = interval_seconds
+
+    async def poll_once(self) -> int:
+        """One round: returns how many messages were posted (reminders, summaries, escalations)."""
+        now = self._clock()
+        if self._policy.quiet(now):
+            return 0
+        reminders, escalations = await self._due(now)
+        posted = failures = 0
+        for channel, due_here in reminders.items():
+            # Many due at once (a backlog, or the end of quiet hours) make one message, not a flood.
+            many = len(due_here) > self._backlog_limit
+            for batch in [due_here] if many else [[item] for item in due_here]:
+                try:
+                    # A shutdown must not cut a post off between Slack and the store (that would repeat it).
+                    posted += await asyncio.shield(self._remind(channel, batch, now))
+                except Exception as error:
+                    log.warning("could not post a reminder in %s: %s", channel, describe(error))
+                    failures += 1
+        if escalations and self._escalation is not None:
+            try:
+                posted += await asyncio.shield(self._escalate(self._escalation, escalations, now))
+            except Exception as error:
+                log.warning("could not post the escalation: %s", describe(error))
+                failures += 1
+        if failures:
+            raise NotifierRoundIncomplete(f"{failures} reminder message(s) failed; retried next round")
+        return posted
+
+    async def _due(
+        self, now: datetime
+    ) -> tuple[dict[str, list[tuple[OpenApproval, int]]], list[OpenApproval]]:
+        """Reminders due by channel (with the count each approval should reach), and escalations due."""
+        reminders: dict[str, list[tuple[OpenApproval, int]]] = {}
+        escalations: list[OpenApproval] = []
+        for approval in await self._store.open_approvals():
+            due = self._policy.reminders_due(approval.posted_at, now)
+            if due > approval.reminders_sent:
+                reminders.setdefault(approval.channel, []).append((approval, due))
+            if approval.escalated_at is None and self._policy.escalation_due(approval.posted_at, now):
+                escalations.append(approval)
+        return reminders, escalations
+
+    async def _remind(self, channel: str, batch: list[tuple[OpenApproval, int]], now: datetime) -> int:
+        """Claims the batch's reminders, then posts one reminder: in the thread for one approval, in
+        the channel for many. A failed post releases the claims."""
+        claimed: list[tuple[OpenApproval, int]] = []
+        for approval, due in batch:
+            if await self._store.decision_under_way(approval.approval_id):
+                continue
+            if await self._store.claim_reminder(approval.approval_id, approval.reminders_sent, due):
+                claimed.append((approval, due))
+        if not claimed:
+            return 0
+        try:
+            if len(batch) == 1:
+                (approval, due), *_ = claimed
+                text, blocks = reminder(
+                    _waiting(approval, now), self._approvers, number=due, of=self._policy.remind_max
+                )
+                await self._poster.post(channel, text, blocks, thread_ts=approval.thread_ts)
+                self._metrics.followups.labels("reminder").inc()
+            else:
+                items = await self._with_links([a for a, _ in claimed], now)
+                text, blocks = reminder_summary(items, self._approvers)
+                await self._poster.post(channel, text, blocks)
+                self._metrics.followups.labels("reminder_summary").inc()
+        except BaseException:
+            for approval, due in claimed:
+                await self._store.release_reminder(
+                    approval.approval_id, approval.reminders_sent, due, approval.last_reminded_at
+                )
+            raise
+        return 1
+
+    async def _escalate(self, target: Escalation, approvals: list[OpenApproval], now: datetime) -> int:
+        claimed = [a for a in approvals if await self._store.claim_escalation(a.approval_id)]
+        if not claimed:
+            return 0
+        try:
+            text, blocks = escalation(await self._with_links(claimed, now), target.escalate_to)
+            await self._poster.post(target.channel, text, blocks)
+        except BaseException:
+            for approval in claimed:
+                await self._store.release_escalation(approval.approval_id)
+            raise
+        self._metrics.followups.labels("escalation").inc()
+        log.info("escalated %d approval(s) to %s", len(claimed), target.channel)
+        return 1
+
+    async def _with_links(self, approvals: list[OpenApproval], now: datetime) -> list[Waiting]:
+        """The approvals as ``Waiting`` items; those a message names get a link to their card."""
+        items = []
+        for index, approval in enumerate(approvals):
+            link = None
+            if index < SUMMARY_LINES and approval.thread_ts:
+                try:
+                    link = await self._poster.permalink(approval.channel, approval.thread_ts)
+                except Exception as error:  # a message without a link is still worth sending
+                    log.info("no link to the card of approval %s: %s", approval.approval_id, describe(error))
+            items.append(_waiting(approval, now, link))
+        return items
+
+
+def _waiting(approval: OpenApproval, now: datetime, link: str | None = None) -> Waiting:
+    return Waiting(approval.approval_id, now - approval.posted_at, link)

@@ -1,0 +1,82 @@
+"""Publishes each user's App Home: an approver's desk, or what the bot is for anyone else.
+
+Published when the user opens the tab, pages through it, or decides something (``refresh``). What
+cannot be read (Commerce down) is said on the tab instead of failing it; the page a user was on is
+remembered in memory only (a restart shows page 1 again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commerce.client import CommerceClient
+from bot.commerce.errors import CommerceError
+from bot.commerce.models import ApprovalPage, ApprovalQuery, ApprovalState
+from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.blocks.command_text import NEWEST_FIRST
+from bot.slack.outbound.blocks.home import HOME_PAGE_SIZE, approver_home, visitor_home
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+LAST_DECISIONS = 10
+WATCHES_SHOWN = 10
+
+
+class AppHome:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        commerce: CommerceClient,
+        store: Store,
+        approvers: SlackApproverDirectory,
+        approver_entries: Sequence[str],
+        *,
+        page_size: int = HOME_PAGE_SIZE,
+    ) -> None:
+        self._client = client
+        self._commerce = commerce
+        self._store = store
+        self._approvers = approvers
+        self._approver_entries = tuple(approver_entries)
+        self._page_size = page_size
+        self._pages: dict[str, int] = {}
+
+    async def publish(self, user_id: str, *, page: int | None = None, notice: str | None = None) -> None:
+        """Publishes ``user_id``'s Home, on ``page`` (else the page they were on), with ``notice`` on top."""
+        watches = await self._store.watches_started_by(user_id, WATCHES_SHOWN)
+        if not await self._approvers.is_approver(user_id):
+            view = visitor_home(self._approver_entries, watches)
+        else:
+            page_number = max(1, page or self._pages.get(user_id, 1))
+            self._pages[user_id] = page_number
+            view = approver_home(
+                await self._pending(page_number),
+                page_number=page_number,
+                page_size=self._page_size,
+                decisions=await self._store.decisions_by(user_id, LAST_DECISIONS),
+                watches=watches,
+                notice=notice,
+            )
+        await self._client.views_publish(user_id=user_id, view=view)
+
+    async def refresh(self, user_id: str) -> None:
+        """Republishes the Home as the user last saw it (after they decided something)."""
+        await self.publish(user_id)
+
+    async def _pending(self, page_number: int) -> ApprovalPage | None:
+        query = ApprovalQuery(
+            kind=None,
+            state=ApprovalState.PENDING,
+            page_number=page_number,
+            page_size=self._page_size,
+            order_by=NEWEST_FIRST,
+        )
+        try:
+            return await self._commerce.list_approvals(query)
+        except CommerceError as error:
+            log.warning("App Home without pending approvals: %s", error.message)
+            return None

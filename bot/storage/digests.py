@@ -1,0 +1,123 @@
+"""Daily digest rows, one per (day, channel): inserting it is the right to post that day's digest.
+
+Also the reads a digest and App Home make over other tables: decisions taken in a time window or by
+one user, and process watches that finished or that a user started.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.db import audit_log, daily_digests, process_watches
+from bot.storage.records import AuditEntry, Watch
+from bot.storage.rows import Rows
+from bot.storage.watches import _watch
+
+DECIDED_ACTIONS = ("approve", "reject")
+OK = "ok"
+
+
+class DigestRows(Rows):
+    async def claim_digest(self, day: str, channel: str) -> bool:
+        """Claims the right to post ``day``'s digest (``YYYY-MM-DD``) in ``channel``; False if taken."""
+        try:
+            async with self._writer.begin() as conn:
+                await conn.execute(
+                    insert(daily_digests).values(day=day, channel=channel, claimed_at=self._clock())
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def release_digest(self, day: str, channel: str) -> None:
+        """The digest could not be posted: the next round tries again."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                delete(daily_digests).where(daily_digests.c.day == day, daily_digests.c.channel == channel)
+            )
+
+    async def record_digest_message(self, day: str, channel: str, ts: str) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(daily_digests)
+                .where(daily_digests.c.day == day, daily_digests.c.channel == channel)
+                .values(ts=ts)
+            )
+
+    async def decisions_between(self, start: datetime, end: datetime) -> list[AuditEntry]:
+        """Decisions taken from Slack (outcome ok) in ``[start, end)``, oldest first."""
+        query = (
+            select(audit_log)
+            .where(
+                audit_log.c.outcome == OK,
+                audit_log.c.action.in_(DECIDED_ACTIONS),
+                audit_log.c.at >= start,
+                audit_log.c.at < end,
+            )
+            .order_by(audit_log.c.at, audit_log.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_entry(row) for row in rows]
+
+    async def decisions_by(self, slack_user_id: str, limit: int) -> list[AuditEntry]:
+        """The user's last ``limit`` decisions taken from Slack (outcome ok), newest first."""
+        query = (
+            select(audit_log)
+            .where(
+                audit_log.c.slack_user_id == slack_user_id,
+                audit_log.c.outcome == OK,
+                audit_log.c.action.in_(DECIDED_ACTIONS),
+            )
+            .order_by(audit_log.c.id.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_entry(row) for row in rows]
+
+    async def watches_finished_between(
+        self, start: datetime, end: datetime, states: tuple[str, ...]
+    ) -> list[Watch]:
+        """Watches that finished in ``[start, end)`` in one of ``states``, oldest first."""
+        query = (
+            select(process_watches)
+            .where(
+                process_watches.c.finished_at >= start,
+                process_watches.c.finished_at < end,
+                process_watches.c.last_state.in_(states),
+            )
+            .order_by(process_watches.c.finished_at)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_watch(row) for row in rows]
+
+    async def watches_started_by(self, slack_user_id: str, limit: int) -> list[Watch]:
+        """The user's ``limit`` most recent watches, active or finished, newest first."""
+        query = (
+            select(process_watches)
+            .where(process_watches.c.slack_user_id == slack_user_id)
+            .order_by(process_watches.c.created_at.desc(), process_watches.c.process_status_id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_watch(row) for row in rows]
+
+
+def _entry(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        slack_user_id=row.slack_user_id,
+        action=row.action,
+        approval_id=row.approval_id,
+        outcome=row.outcome,
+        comment=row.comment,
+        detail=row.detail,
+        at=row.at,
+        id=row.id,
+    )
