@@ -87,7 +87,15 @@ class ProcessStatusNotifier:
             )
         else:
             return 0
-        if not await self._store.finish_watch(watch.process_status_id, watch.channel, final_state):
+        finished = await self._store.finish_watch(
+            watch.process_status_id,
+            watch.channel,
+            final_state,
+            entity_id=status.entity_id if status else None,
+            event_type=status.event_type if status else None,
+            error_message=status.error_message if status else None,
+        )
+        if not finished:
             return 0
         try:
             ts = await self._post(watch, *message)

@@ -187,7 +187,7 @@ def _schemas() -> dict[str, Any]:
         "Batch": {
             "type": "object",
             "required": [
-                *("batch_id", "label", "channel", "notify", "created_at", "completed_at"),
+                *("batch_id", "label", "channel", "notify", "single_watch", "created_at", "completed_at"),
                 *("total", "finished", "stuck", "counts", "failures"),
             ],
             "properties": {
@@ -195,6 +195,10 @@ def _schemas() -> dict[str, Any]:
                 "label": optional_text,
                 "channel": {"type": "string"},
                 "notify": {"type": "string", "enum": [n.value for n in Notify]},
+                "single_watch": {
+                    "type": "boolean",
+                    "description": "A watch of one process from Slack: one message when it finishes, no card",
+                },
                 "created_at": moment,
                 "completed_at": {**moment, "type": ["string", "null"]},
                 "total": {"type": "integer", "minimum": 0},

@@ -233,6 +233,7 @@ def batch_json(view: BatchView) -> dict[str, Any]:
         "label": batch.label,
         "channel": batch.channel,
         "notify": batch.notify.value,
+        "single_watch": batch.single_watch,
         "created_at": _iso(batch.created_at),
         "completed_at": _iso(batch.completed_at),
         "total": view.total,
