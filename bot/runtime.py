@@ -20,6 +20,7 @@ from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.batch_cards import BatchCards
 from bot.notifier.entity_follows import EntityFollowNotifier
 from bot.notifier.poller import Poller
 from bot.notifier.process_batches import BatchProgress
@@ -166,6 +167,7 @@ class Runtime:
             order_details=order_details,
             interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
         )
+        batches = batch_progress(store, poster, metrics, settings)
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
                 commerce,
@@ -185,8 +187,9 @@ class Runtime:
                 metrics,
                 fallback_channel=settings.process_status_channel,
                 interval_seconds=settings.process_status_poll_seconds,
-                batches=batch_progress(store, poster, metrics, settings),
+                batches=batches,
             ),
+            BatchCards(batches),
             EntityFollowNotifier(
                 bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
             ),

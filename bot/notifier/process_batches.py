@@ -53,7 +53,7 @@ class BatchProgress:
             await self._finish(result, members)
         await self._store.mark_stuck(self._clock() - self._stuck_after)
         await self._store.complete_finished_batches()
-        posted = await self._post_new_cards()
+        posted = await self.post_new_cards()
         await self._redraw_changed_cards()
         posted += await self._post_replies()
         posted += await self._post_summaries()
@@ -81,7 +81,9 @@ class BatchProgress:
             except Exception as error:
                 log.warning("could not record finished processes of batch %s: %s", batch_id, describe(error))
 
-    async def _post_new_cards(self) -> int:
+    async def post_new_cards(self) -> int:
+        """Posts the card of every batch that has none yet (claimed first: one poster across replicas);
+        returns how many. Also run on its own, right after batches come in (``BatchCards``)."""
         posted = 0
         for batch_id in await self._store.batches_without_card():
             if not await self._store.claim_batch_card(batch_id):
