@@ -99,6 +99,7 @@ def batch_progress(store: Store, poster: SlackPoster, metrics: Metrics, settings
         poster,
         metrics,
         clock=utcnow,
+        fallback_channel=settings.process_status_channel,
         failure_mention=settings.process_failure_mention,
         stuck_after=settings.process_stuck_after,
     )

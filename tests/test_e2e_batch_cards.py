@@ -10,8 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.bot_runner import RunningBot
+from tests.conftest import PROCESS_CHANNEL
 from tests.emulators.base import Response
 from tests.emulators.bol import BolEmulator
 from tests.emulators.slack import SlackEmulator
@@ -209,3 +211,40 @@ def test_with_the_notifier_running_a_card_comes_within_seconds_not_at_the_next_r
     post_watches(bot, {"ids": bol.add_processes(2), "channel": CHANNEL})
     wait_for(lambda: cards(slack), timeout=10, what="the batch card")
     assert first_round.search(httpx.get(bot.url + "/metrics").text)  # the next round is an hour away
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_a_card_the_bot_cannot_post_in_its_channel_goes_to_the_default_channel_with_its_thread(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, error: str
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    ids = bol.add_processes(2)
+    batch_id = post_watches(bot, {"ids": ids, "channel": "C_GONE"}).json()["batch_id"]
+    slack.missing_channels.discard("C_GONE")
+    answer = Response(body={"ok": False, "error": error})
+    slack.fail_next(1, answer, when=lambda r: r.path.endswith("chat.postMessage") and b"C_GONE" in r.body)
+
+    assert bot.poll_processes() == 1
+    [card] = cards(slack, PROCESS_CHANNEL)
+    ts = slack.message_ts(card)
+    assert get_batch(bot, batch_id)["channel"] == PROCESS_CHANNEL  # the batch follows its card
+
+    bol.finish(ids[:1], "FAILURE", error_message="EAN unknown")
+    assert bot.poll_processes() == 1  # the failure's reply, in the card's thread
+    [reply] = replies(slack, ts)
+    assert reply["channel"] == PROCESS_CHANNEL
+    assert [u["channel"] for u in updates(slack, ts)] == [PROCESS_CHANNEL]
+    assert cards(slack, "C_GONE") == []
+
+
+def test_a_card_that_fails_for_another_reason_is_not_moved_and_is_tried_again(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    batch_id = post_watches(bot, {"ids": bol.add_processes(1), "channel": CHANNEL}).json()["batch_id"]
+    slack.fail_next(1, Response(body={"ok": False, "error": "msg_too_long"}))
+    assert bot.call(bot.runtime.poller("batch_cards").poll_once()) == 0
+    assert cards(slack, PROCESS_CHANNEL) == []
+    assert bot.call(bot.runtime.poller("batch_cards").poll_once()) == 1
+    assert len(cards(slack)) == 1
+    assert get_batch(bot, batch_id)["channel"] == CHANNEL

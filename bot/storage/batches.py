@@ -258,8 +258,10 @@ class BatchRows(Rows):
             card_claimed_at=self._clock(),
         )
 
-    async def record_batch_card(self, batch_id: str, ts: str, shown_changes: int) -> None:
-        await self._set([_b.batch_id == batch_id], card_ts=ts, shown_changes=shown_changes)
+    async def record_batch_card(self, batch_id: str, channel: str, ts: str, shown_changes: int) -> None:
+        """Records where the card went: ``channel`` differs from the batch's when the bot could not post
+        there; its updates and thread replies go there too."""
+        await self._set([_b.batch_id == batch_id], channel=channel, card_ts=ts, shown_changes=shown_changes)
 
     async def release_batch_card(self, batch_id: str) -> None:
         """The card could not be posted: the next round tries again."""
