@@ -271,6 +271,7 @@ def main() -> None:
                 latencies.append((time.perf_counter() - start) * 1000)
             report("approve click -> card updated", latencies)
 
+            bench_batches(bot, slack, bol, watches)  # first: every id of it has finished by the end
             for _ in range(watches):
                 process_id = bol.add_process()
                 bot.call(bot.runtime.store.add_watch(process_id, CHANNEL, APPROVER))
@@ -278,7 +279,6 @@ def main() -> None:
             poll_ms = timed(bot.poll_processes)
             bulk_calls = len(bol.requests_to("POST", "/shared/process-status")) - bulk_before
             print(f"{'process-status poll':<40} {watches} watches in {poll_ms:8.1f} ms ({bulk_calls} bulk)")
-            bench_batches(bot, slack, bol, watches)
         finally:
             bot.stop()
             for emulator in (slack, commerce, bol):

@@ -22,6 +22,7 @@ from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.batch_cards import BatchCards
 from bot.notifier.digest import DigestNotifier
 from bot.notifier.entity_follows import EntityFollowNotifier
 from bot.notifier.leadership import PollerRole
@@ -140,6 +141,7 @@ def batch_progress(store: Store, poster: SlackPoster, metrics: Metrics, settings
         poster,
         metrics,
         clock=utcnow,
+        fallback_channel=settings.process_status_channel,
         failure_mention=settings.process_failure_mention,
         stuck_after=settings.process_stuck_after,
     )
@@ -217,6 +219,7 @@ class Runtime:
             order_details=order_details,
             interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
         )
+        batches = batch_progress(store, poster, metrics, settings)
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
                 commerce,
@@ -239,8 +242,9 @@ class Runtime:
                 metrics,
                 fallback_channel=settings.process_status_channel,
                 interval_seconds=settings.process_status_poll_seconds,
-                batches=batch_progress(store, poster, metrics, settings),
+                batches=batches,
             ),
+            BatchCards(batches),
             EntityFollowNotifier(
                 bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
             ),

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from bot.settings import Settings
 from bot.storage.store import Store
+from tests.bot_runner import RunningBot
 from tests.cli_process import EXECUTABLE, environment
+from tests.emulators.slack import SlackEmulator
+from tests.waiting import wait_for
 
 
 def run_watch(settings: Settings, cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -70,3 +73,17 @@ def test_watch_refuses_bad_ids_plainly_and_stores_nothing(
     empty = run_watch(settings, tmp_path, stdin="")
     assert empty.returncode == 2
     assert batch_totals(settings.database_url) == []
+
+
+def test_a_batch_from_the_cli_gets_its_card_from_the_running_bot_with_the_notifier_on(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, tmp_path: Path
+) -> None:
+    bot = start_bot(notifier_enabled=True, approvals_poll_seconds=3600, process_status_poll_seconds=3600)
+    result = run_watch(bot.settings, tmp_path, "cli-card-1", "cli-card-2", "--label", "from cron")
+    assert result.returncode == 0, result.stderr
+    [card] = wait_for(
+        lambda: [c for c in slack.calls("chat.postMessage") if "from cron" in str(c.get("text"))],
+        timeout=10,
+        what="the card of the batch the CLI handed in",
+    )
+    assert card["channel"] == bot.settings.process_status_channel

@@ -4,16 +4,22 @@ with its failures threaded and a final summary; a restart in the middle posts no
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import httpx
+import pytest
+
 from tests.bot_runner import RunningBot
+from tests.conftest import PROCESS_CHANNEL
 from tests.emulators.base import Response
 from tests.emulators.bol import BolEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.ingest_api import API_TOKEN, get_batch, post_watches
 from tests.store_helpers import age_batch
+from tests.waiting import wait_for
 
 CHANNEL = "C_OPS"
 ONCALL = "S_ONCALL"
@@ -172,3 +178,73 @@ def test_batches_lists_recent_batches_with_their_counts(
     answer = run_command(sender, slack, "/process-status", "batches", user=APPROVER, channel=CHANNEL)
     assert "shipment sync" in shown(answer)
     assert "1/3 finished" in shown(answer)
+
+
+def test_a_new_batch_gets_its_card_from_the_card_poller_without_a_process_status_round(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    ids = bol.add_processes(3)
+    post_watches(bot, {"ids": ids, "label": "stock sync", "channel": CHANNEL})
+    card_poller = bot.runtime.poller("batch_cards")
+
+    assert bot.call(card_poller.poll_once()) == 1
+    [card] = cards(slack)
+    assert "stock sync \u2013 0/3 finished" in shown(card)
+    assert bol.bulk_requests() == []  # nothing asked of bol.com to post it
+    assert bot.call(card_poller.poll_once()) == 0
+    assert bot.poll_processes() == 0  # the round finds the card posted
+    assert len(cards(slack)) == 1
+
+
+def test_with_the_notifier_running_a_card_comes_within_seconds_not_at_the_next_round(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(
+        api_tokens=API_TOKEN,
+        notifier_enabled=True,
+        approvals_poll_seconds=3600,
+        process_status_poll_seconds=3600,
+    )
+    first_round = re.compile(r'notifier_polls_total\{outcome="ok",poller="process_status"\} 1\.0')
+    wait_for(lambda: first_round.search(httpx.get(bot.url + "/metrics").text), what="the first round")
+    post_watches(bot, {"ids": bol.add_processes(2), "channel": CHANNEL})
+    wait_for(lambda: cards(slack), timeout=10, what="the batch card")
+    assert first_round.search(httpx.get(bot.url + "/metrics").text)  # the next round is an hour away
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_a_card_the_bot_cannot_post_in_its_channel_goes_to_the_default_channel_with_its_thread(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, error: str
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    ids = bol.add_processes(2)
+    batch_id = post_watches(bot, {"ids": ids, "channel": "C_GONE"}).json()["batch_id"]
+    slack.missing_channels.discard("C_GONE")
+    answer = Response(body={"ok": False, "error": error})
+    slack.fail_next(1, answer, when=lambda r: r.path.endswith("chat.postMessage") and b"C_GONE" in r.body)
+
+    assert bot.poll_processes() == 1
+    [card] = cards(slack, PROCESS_CHANNEL)
+    ts = slack.message_ts(card)
+    assert get_batch(bot, batch_id)["channel"] == PROCESS_CHANNEL  # the batch follows its card
+
+    bol.finish(ids[:1], "FAILURE", error_message="EAN unknown")
+    assert bot.poll_processes() == 1  # the failure's reply, in the card's thread
+    [reply] = replies(slack, ts)
+    assert reply["channel"] == PROCESS_CHANNEL
+    assert [u["channel"] for u in updates(slack, ts)] == [PROCESS_CHANNEL]
+    assert cards(slack, "C_GONE") == []
+
+
+def test_a_card_that_fails_for_another_reason_is_not_moved_and_is_tried_again(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    batch_id = post_watches(bot, {"ids": bol.add_processes(1), "channel": CHANNEL}).json()["batch_id"]
+    slack.fail_next(1, Response(body={"ok": False, "error": "msg_too_long"}))
+    assert bot.call(bot.runtime.poller("batch_cards").poll_once()) == 0
+    assert cards(slack, PROCESS_CHANNEL) == []
+    assert bot.call(bot.runtime.poller("batch_cards").poll_once()) == 1
+    assert len(cards(slack)) == 1
+    assert get_batch(bot, batch_id)["channel"] == CHANNEL

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.bol.models import MAX_BULK_IDS
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
-from tests.conftest import APPROVER, PROCESS_CHANNEL
+from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
 from tests.emulators.base import Response
 from tests.emulators.bol import BolEmulator
 from tests.emulators.slack import SlackEmulator
+from tests.ingest_api import API_TOKEN, get_batch
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 
@@ -208,3 +210,37 @@ def test_an_announcement_that_cannot_be_posted_is_retried(
     assert bot.poll_processes() == 1
     assert bot.poll_processes() == 0
     assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
+
+
+def test_a_single_watch_is_a_batch_of_one_listed_and_readable_over_the_api(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_TOKEN)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    process_id = bol.add_process(event_type="UPDATE_OFFER_PRICE", entity_id="offer-9")
+    command(sender, slack, f"watch {process_id}")
+
+    listed = text_of(command(sender, slack, "batches"))
+    assert f"watch {process_id}" in listed
+    assert "0/1 finished" in listed
+    [view] = bot.call(bot.runtime.store.recent_batches())
+    assert view.batch.batch_id in listed
+    batch = get_batch(bot, view.batch.batch_id)
+    assert (batch["total"], batch["single_watch"], batch["channel"]) == (1, True, WATCH_CHANNEL)
+    assert batch["completed_at"] is None
+
+    bol.set_status(process_id, "FAILURE", error_message="Price too low for offer-9")
+    assert bot.poll_processes() == 1
+    assert bot.poll_processes() == 0
+    [posted] = messages_in(slack, WATCH_CHANNEL)
+    assert "thread_ts" not in posted  # the single-watch message, not a card and its thread
+    assert f"<@{APPROVER}>" in text_of(posted)
+    assert slack.calls("chat.update") == []
+
+    batch = get_batch(bot, view.batch.batch_id)
+    assert batch["completed_at"] is not None
+    assert batch["counts"]["FAILURE"] == 1
+    assert [(f["process_status_id"], f["error_message"]) for f in batch["failures"]] == [
+        (process_id, "Price too low for offer-9")
+    ]
+    assert "1/1 finished (complete)" in text_of(command(sender, slack, "batches"))

@@ -14,10 +14,20 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import StatementError
 
-from bot.storage.db import LATEST_VERSION, create_engine, metadata, safe_url, schema_version, to_async_url
+from bot.storage.db import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    create_engine,
+    metadata,
+    process_watches,
+    safe_url,
+    schema_version,
+    to_async_url,
+    writer,
+)
 from bot.storage.records import AuditEntry, CardState, DecisionState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
@@ -166,6 +176,59 @@ def test_migrated_schema_matches_the_runtime_tables(database_url: str) -> None:
             assert columns[name] == {col.name for col in table.columns}, name
 
     with_store(database_url, check)
+
+
+def test_migration_3_turns_every_single_watch_into_a_batch_of_one(database_url: str) -> None:
+    created = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    async def version_2_with_watches() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with writer(engine).begin() as conn:
+                for step in MIGRATIONS[:2]:
+                    await conn.run_sync(step.apply)
+                await conn.run_sync(schema_version.create)
+                for step in MIGRATIONS[:2]:
+                    await conn.execute(
+                        insert(schema_version).values(
+                            version=step.version, description=step.description, applied_at=created
+                        )
+                    )
+                old = {"channel": "C1", "slack_user_id": "U1", "created_at": created}
+                await conn.execute(insert(process_watches).values(process_status_id="P1", **old))
+                await conn.execute(
+                    insert(process_watches).values(
+                        process_status_id="P2",
+                        **old,
+                        last_state="FAILURE",
+                        message_ts="7.7",
+                        finished_at=created + timedelta(hours=1),
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(version_2_with_watches())
+
+    async def after(store: Store) -> None:
+        assert await version_rows(store) == list(range(1, LATEST_VERSION + 1))
+        [active] = await store.active_watches()
+        assert (active.process_status_id, active.channel, active.slack_user_id) == ("P1", "C1", "U1")
+        assert active.created_at == created
+        finished = await store.get_watch("P2", "C1")
+        assert finished is not None
+        assert (finished.last_state, finished.message_ts) == ("FAILURE", "7.7")
+        views = await store.recent_batches()
+        assert sorted((v.batch.label, v.batch.single_watch, v.total) for v in views) == [
+            ("watch P1", True, 1),
+            ("watch P2", True, 1),
+        ]
+        assert await store.active_batch_members() == []  # announced as single watches, not as cards
+        assert await store.add_watch("P1", "C1", "U2") is False  # still watched
+        async with store.engine.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(process_watches))).scalar() == 0
+
+    with_store(database_url, after)
 
 
 def test_sqlite_creates_missing_parent_folder_and_accepts_relative_paths(

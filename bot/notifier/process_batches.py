@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from bot.bol.models import BulkResult
 from bot.metrics import Metrics
+from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
 from bot.slack.outbound.blocks.batch_card import batch_card, batch_reply, batch_summary
 from bot.slack.outbound.poster import SlackPoster
@@ -37,6 +38,7 @@ class BatchProgress:
         metrics: Metrics,
         *,
         clock: Clock,
+        fallback_channel: str,
         failure_mention: str | None = None,
         stuck_after: timedelta = DEFAULT_STUCK_AFTER,
     ) -> None:
@@ -44,6 +46,7 @@ class BatchProgress:
         self._poster = poster
         self._metrics = metrics
         self._clock = clock
+        self._fallback_channel = fallback_channel
         self._failure_mention = failure_mention
         self._stuck_after = stuck_after
 
@@ -53,7 +56,7 @@ class BatchProgress:
             await self._finish(result, members)
         await self._store.mark_stuck(self._clock() - self._stuck_after)
         await self._store.complete_finished_batches()
-        posted = await self._post_new_cards()
+        posted = await self.post_new_cards()
         await self._redraw_changed_cards()
         posted += await self._post_replies()
         posted += await self._post_summaries()
@@ -81,7 +84,10 @@ class BatchProgress:
             except Exception as error:
                 log.warning("could not record finished processes of batch %s: %s", batch_id, describe(error))
 
-    async def _post_new_cards(self) -> int:
+    async def post_new_cards(self) -> int:
+        """Posts the card of every batch that has none yet (claimed first: one poster across replicas);
+        returns how many. A channel the bot cannot post in gets the card in the fallback channel, and
+        the batch follows it there. Also run on its own, right after batches come in (``BatchCards``)."""
         posted = 0
         for batch_id in await self._store.batches_without_card():
             if not await self._store.claim_batch_card(batch_id):
@@ -95,12 +101,14 @@ class BatchProgress:
                     failure_mention=self._failure_mention,
                     stuck_after=self._stuck_after,
                 )
-                ts = await self._poster.post(view.batch.channel, text, blocks)
+                channel, ts = await post_with_fallback(
+                    self._poster, view.batch.channel, self._fallback_channel, text, blocks
+                )
             except Exception as error:
                 await self._store.release_batch_card(batch_id)
                 log.warning("could not post the card of batch %s: %s", batch_id, describe(error))
                 continue
-            await self._store.record_batch_card(batch_id, ts, view.batch.changes)
+            await self._store.record_batch_card(batch_id, channel, ts, view.batch.changes)
             posted += 1
         return posted
 

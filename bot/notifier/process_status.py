@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-
 from bot.bol.client import BolClient
 from bot.bol.models import ProcessStatus
 from bot.logging_setup import log_context
 from bot.metrics import Metrics
+from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
 from bot.notifier.process_batches import BatchProgress
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
@@ -25,8 +24,6 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 PURGED = "PURGED"
-
-UNDELIVERABLE = ("channel_not_found", "not_in_channel", "is_archived", "channel_is_archived")
 
 
 class ProcessStatusNotifier:
@@ -91,7 +88,15 @@ class ProcessStatusNotifier:
             )
         else:
             return 0
-        if not await self._store.finish_watch(watch.process_status_id, watch.channel, final_state):
+        finished = await self._store.finish_watch(
+            watch.process_status_id,
+            watch.channel,
+            final_state,
+            entity_id=status.entity_id if status else None,
+            event_type=status.event_type if status else None,
+            error_message=status.error_message if status else None,
+        )
+        if not finished:
             return 0
         try:
             ts = await self._post(watch, *message)
@@ -105,15 +110,5 @@ class ProcessStatusNotifier:
 
     async def _post(self, watch: Watch, text: str, blocks: list[Block]) -> str:
         """Posts in the watch's channel, falling back to the default channel if the bot can't post there."""
-        try:
-            return await self._poster.post(watch.channel, text, blocks)
-        except SlackApiError as error:
-            if error.response.get("error") not in UNDELIVERABLE or watch.channel == self._fallback_channel:
-                raise
-            log.warning(
-                "cannot post in %s (%s); using %s",
-                watch.channel,
-                error.response.get("error"),
-                self._fallback_channel,
-            )
-            return await self._poster.post(self._fallback_channel, text, blocks)
+        _, ts = await post_with_fallback(self._poster, watch.channel, self._fallback_channel, text, blocks)
+        return ts

@@ -74,9 +74,9 @@ def checked(
     errors.extend(
         FieldError(f"/ids/{index}", "a process status id is 1 to 64 letters, digits, '-' or '_'")
         for index, value in enumerate(request.ids)
-        if not PROCESS_ID.match(value)
+        if not PROCESS_ID.fullmatch(value)
     )
-    if request.channel is not None and not CHANNEL_ID.match(request.channel):
+    if request.channel is not None and not CHANNEL_ID.fullmatch(request.channel):
         errors.append(FieldError("/channel", "a channel id starts with C or G, e.g. C0123456789"))
     if request.label is not None and not 1 <= len(request.label.strip()) <= LABEL_MAX_LENGTH:
         errors.append(FieldError("/label", f"a label is 1 to {LABEL_MAX_LENGTH} characters"))
@@ -154,13 +154,13 @@ def follow_request(body: Any) -> FollowRequest:
     entity_id = _optional_text(body, "entity_id", errors)
     event_type = _optional_text(body, "event_type", errors)
     channel = _optional_text(body, "channel", errors)
-    if entity_id is None or not ENTITY_ID.match(entity_id):
+    if entity_id is None or not ENTITY_ID.fullmatch(entity_id):
         errors.append(
             FieldError("/entity_id", "an entity id is 1 to 100 letters, digits, '.', ':', '-' or '_'")
         )
     if event_type is None or event_type.upper() not in EVENT_TYPES:
         errors.append(FieldError("/event_type", "one of the event types of bol.com's process-status API"))
-    if channel is not None and not CHANNEL_ID.match(channel):
+    if channel is not None and not CHANNEL_ID.fullmatch(channel):
         errors.append(FieldError("/channel", "a channel id starts with C or G, e.g. C0123456789"))
     if errors:
         raise InvalidBatchRequest(errors)

@@ -158,10 +158,11 @@ class BatchRows(Rows):
 
     # -- polling -----------------------------------------------------------------------------------
     async def active_batch_members(self) -> list[BatchMember]:
-        """Unfinished processes of every batch."""
+        """Unfinished processes of every batch but single watches (announced on their own, no card)."""
         query = (
             select(_m.batch_id, _m.process_status_id, _m.channel, _m.stuck)
-            .where(_m.finished_at.is_(None))
+            .join(process_batches, _b.batch_id == _m.batch_id)
+            .where(_m.finished_at.is_(None), _b.single_watch.is_(False))
             .order_by(_m.batch_id, _m.process_status_id)
         )
         async with self._engine.connect() as conn:
@@ -240,10 +241,11 @@ class BatchRows(Rows):
 
     # -- the card ----------------------------------------------------------------------------------
     async def batches_without_card(self) -> list[str]:
-        """Batches whose card is neither posted nor being posted (stale claims aside), oldest first."""
+        """Batches whose card is neither posted nor being posted (stale claims aside), oldest first;
+        single watches have no card."""
         query = (
             select(_b.batch_id)
-            .where(_b.card_ts.is_(None), self._claim_free(_b.card_claimed_at))
+            .where(_b.card_ts.is_(None), _b.single_watch.is_(False), self._claim_free(_b.card_claimed_at))
             .order_by(_b.created_at, _b.batch_id)
         )
         async with self._engine.connect() as conn:
@@ -256,8 +258,10 @@ class BatchRows(Rows):
             card_claimed_at=self._clock(),
         )
 
-    async def record_batch_card(self, batch_id: str, ts: str, shown_changes: int) -> None:
-        await self._set([_b.batch_id == batch_id], card_ts=ts, shown_changes=shown_changes)
+    async def record_batch_card(self, batch_id: str, channel: str, ts: str, shown_changes: int) -> None:
+        """Records where the card went: ``channel`` differs from the batch's when the bot could not post
+        there; its updates and thread replies go there too."""
+        await self._set([_b.batch_id == batch_id], channel=channel, card_ts=ts, shown_changes=shown_changes)
 
     async def release_batch_card(self, batch_id: str) -> None:
         """The card could not be posted: the next round tries again."""
@@ -460,6 +464,7 @@ def _batch(row: Row[Any]) -> Batch:
         changes=row.changes,
         shown_changes=row.shown_changes,
         completed_at=row.completed_at,
+        single_watch=bool(row.single_watch),
     )
 
 

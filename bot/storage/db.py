@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +35,9 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    delete,
     event,
+    false,
     func,
     insert,
     select,
@@ -262,6 +265,10 @@ def _define_v2(md: MetaData) -> tuple[Table, Table, Table, Table]:
 
 
 process_batches, batch_processes, entity_follows, entity_follow_processes = _define_v2(metadata)
+# Step 3: a single watch (``/process-status watch``) is a batch of one, posted as one message, no card.
+process_batches.append_column(
+    Column("single_watch", Boolean, nullable=False, default=False, server_default=false())
+)
 
 
 def _define_v3_tables(md: MetaData) -> Table:
@@ -359,6 +366,57 @@ def _followup_tables(conn: Connection) -> None:
 FOLLOWUPS_VERSION = 4
 """The approver's-day step; its number is the only thing to change when steps are renumbered."""
 
+
+def _single_watches_as_batches(conn: Connection) -> None:
+    """Adds ``process_batches.single_watch`` and moves every row of ``process_watches`` into a batch of one
+    (finished ones with their state and message, as history); ``process_watches`` stays, empty."""
+    default = "0" if conn.dialect.name == "sqlite" else "FALSE"
+    conn.execute(
+        text(f"ALTER TABLE process_batches ADD COLUMN single_watch BOOLEAN NOT NULL DEFAULT {default}")
+    )
+    v1 = MetaData()
+    old_watches = _define_v1(v1)[3]
+    v2 = MetaData()
+    batches, members, _, _ = _define_v2(v2)
+    batches.append_column(Column("single_watch", Boolean, nullable=False))
+    for row in conn.execute(select(old_watches)).all():
+        batch_id = uuid.uuid4().hex
+        conn.execute(
+            insert(batches).values(
+                **single_watch_batch(batch_id, row.process_status_id, row.channel, row.slack_user_id),
+                created_at=row.created_at,
+                completed_at=row.finished_at,
+                changes=0,
+                shown_changes=0,
+            )
+        )
+        conn.execute(
+            insert(members).values(
+                batch_id=batch_id,
+                process_status_id=row.process_status_id,
+                channel=row.channel,
+                state=(row.last_state or "PENDING") if row.finished_at is not None else "PENDING",
+                finished_at=row.finished_at,
+                stuck=False,
+                reply_ts=row.message_ts,
+            )
+        )
+    conn.execute(delete(old_watches))
+
+
+def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
+    """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
+    return {
+        "batch_id": batch_id,
+        "request_key": f"watch:{batch_id}",
+        "channel": channel,
+        "label": f"watch {process_status_id}",
+        "notify": "failures",
+        "requested_by": user,
+        "single_watch": True,
+    }
+
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
@@ -373,6 +431,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         _claim_owners_and_instances,
     ),
     Migration(FOLLOWUPS_VERSION, "approval_followups, daily_digests", _followup_tables),
+    Migration(
+        5, "process_batches.single_watch; process_watches moved into batches", _single_watches_as_batches
+    ),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import audit_log, daily_digests, process_watches
+from bot.storage.db import audit_log, batch_processes, daily_digests, process_batches
 from bot.storage.records import AuditEntry, Watch
 from bot.storage.rows import Rows
-from bot.storage.watches import _watch
+from bot.storage.watches import watch_of, watch_query
 
 DECIDED_ACTIONS = ("approve", "reject")
 OK = "ok"
@@ -84,30 +84,28 @@ class DigestRows(Rows):
         self, start: datetime, end: datetime, states: tuple[str, ...]
     ) -> list[Watch]:
         """Watches that finished in ``[start, end)`` in one of ``states``, oldest first."""
+        members = batch_processes.c
         query = (
-            select(process_watches)
-            .where(
-                process_watches.c.finished_at >= start,
-                process_watches.c.finished_at < end,
-                process_watches.c.last_state.in_(states),
-            )
-            .order_by(process_watches.c.finished_at)
+            watch_query(single=False)
+            .where(members.finished_at >= start, members.finished_at < end, members.state.in_(states))
+            .order_by(members.finished_at)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_watch(row) for row in rows]
+        return [watch_of(row) for row in rows]
 
     async def watches_started_by(self, slack_user_id: str, limit: int) -> list[Watch]:
         """The user's ``limit`` most recent watches, active or finished, newest first."""
+        batches = process_batches.c
         query = (
-            select(process_watches)
-            .where(process_watches.c.slack_user_id == slack_user_id)
-            .order_by(process_watches.c.created_at.desc(), process_watches.c.process_status_id)
+            watch_query(single=True)
+            .where(batches.requested_by == slack_user_id)
+            .order_by(batches.created_at.desc(), batch_processes.c.process_status_id)
             .limit(limit)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_watch(row) for row in rows]
+        return [watch_of(row) for row in rows]
 
 
 def _entry(row: Row[Any]) -> AuditEntry:

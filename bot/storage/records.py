@@ -140,6 +140,8 @@ class Batch:
     changes: int
     shown_changes: int
     completed_at: datetime | None
+    single_watch: bool = False
+    """A batch of one from ``/process-status watch``: one message when it finishes, no card."""
 
 
 @dataclass(frozen=True)

@@ -1,147 +1,227 @@
-"""Process watch rows: one per (process status id, channel); finishing a watch is the right to announce it.
+"""Single watches (``/process-status watch``): each is a batch of one, marked ``single_watch``.
 
-Of several pollers (replicas) that see a process finish, only the one whose ``finish_watch`` changed
-the row announces; a failed announcement reopens the watch for the next round.
+A single watch lives in the batch tables, so it is listed with the batches and readable over the API,
+and the process is actively watched once per channel whoever asked (the partial unique index of
+``batch_processes``). It keeps its own announcement: one message in the channel when the process
+finishes, no card. Finishing the watch is the right to announce it, so of several pollers (replicas)
+one posts; a failed announcement reopens the watch for the next round.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import process_watches
-from bot.storage.records import Watch
+from bot.storage.db import batch_processes, process_batches, single_watch_batch
+from bot.storage.records import MemberState, Watch
 from bot.storage.rows import CLAIM_ATTEMPTS, Rows
+
+_b = process_batches.c
+_m = batch_processes.c
 
 
 class WatchRows(Rows):
     async def add_watch(self, process_status_id: str, channel: str, slack_user_id: str) -> bool:
-        """Starts watching; False if already actively watched in ``channel``. A finished watch is re-armed."""
-        key = _watch_key(process_status_id, channel)
+        """Starts watching as a new batch of one; False if the process is already actively watched in
+        ``channel`` (by a single watch or a batch)."""
         for _ in range(CLAIM_ATTEMPTS):
-            now = self._clock()
             try:
                 async with self._writer.begin() as conn:
+                    active = select(_m.batch_id).where(*_active_key(process_status_id, channel))
+                    if (await conn.execute(active)).first() is not None:
+                        return False
+                    batch_id = uuid.uuid4().hex
+                    row = single_watch_batch(batch_id, process_status_id, channel, slack_user_id)
                     await conn.execute(
-                        insert(process_watches).values(
+                        insert(process_batches).values(
+                            **row, created_at=self._clock(), changes=0, shown_changes=0
+                        )
+                    )
+                    await conn.execute(
+                        insert(batch_processes).values(
+                            batch_id=batch_id,
                             process_status_id=process_status_id,
                             channel=channel,
-                            slack_user_id=slack_user_id,
-                            created_at=now,
+                            state=MemberState.PENDING.value,
+                            stuck=False,
                         )
                     )
                 return True
             except IntegrityError:
-                pass
-            async with self._writer.begin() as conn:
-                rearmed = await conn.execute(
-                    update(process_watches)
-                    .where(*key, process_watches.c.finished_at.is_not(None))
-                    .values(
-                        slack_user_id=slack_user_id,
-                        created_at=now,
-                        last_state=None,
-                        message_ts=None,
-                        finished_at=None,
-                    )
-                )
-                if rearmed.rowcount == 1:
-                    return True
-                if (await conn.execute(select(process_watches.c.channel).where(*key))).first() is not None:
-                    return False  # active
-            # removed between our INSERT and UPDATE: try again
+                continue  # a concurrent request armed it first: look again
         return False
 
     async def remove_watch(self, process_status_id: str, channel: str) -> bool:
-        """Stops an active watch; False if there was none (finished watches are kept as history)."""
+        """Stops an active single watch (its batch of one goes too); False if there was none. Finished
+        watches are kept as history."""
         async with self._writer.begin() as conn:
-            result = await conn.execute(
-                delete(process_watches).where(
-                    *_watch_key(process_status_id, channel), process_watches.c.finished_at.is_(None)
-                )
-            )
-        return result.rowcount > 0
+            found = select(_m.batch_id).where(*_active_key(process_status_id, channel), _single())
+            batch_id = (await conn.execute(found)).scalar()
+            if batch_id is None:
+                return False
+            await conn.execute(delete(batch_processes).where(_m.batch_id == batch_id))
+            await conn.execute(delete(process_batches).where(_b.batch_id == batch_id))
+        return True
 
     async def active_watches(self) -> list[Watch]:
-        """Unfinished watches, oldest first."""
+        """Unfinished single watches, oldest first."""
         query = (
-            select(process_watches)
-            .where(process_watches.c.finished_at.is_(None))
-            .order_by(
-                process_watches.c.created_at, process_watches.c.process_status_id, process_watches.c.channel
-            )
+            watch_query(single=True)
+            .where(_m.finished_at.is_(None))
+            .order_by(_b.created_at, _m.process_status_id, _m.channel)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_watch(row) for row in rows]
+        return [watch_of(row) for row in rows]
 
     async def prune_finished_watches(self, older_than: datetime) -> int:
-        """Deletes watches that finished before ``older_than``; how many went."""
+        """Deletes single watches that finished before ``older_than``; how many went."""
+        old = select(_b.batch_id).where(
+            _b.single_watch.is_(True), _b.completed_at.is_not(None), _b.completed_at < older_than
+        )
         async with self._writer.begin() as conn:
-            result = await conn.execute(
-                delete(process_watches).where(
-                    process_watches.c.finished_at.is_not(None), process_watches.c.finished_at < older_than
-                )
-            )
-        return int(result.rowcount or 0)
+            batch_ids = list((await conn.execute(old)).scalars())
+            if not batch_ids:
+                return 0
+            await conn.execute(delete(batch_processes).where(_m.batch_id.in_(batch_ids)))
+            await conn.execute(delete(process_batches).where(_b.batch_id.in_(batch_ids)))
+        return len(batch_ids)
 
     async def get_watch(self, process_status_id: str, channel: str) -> Watch | None:
+        """The active single watch of the process in ``channel``, else the latest finished one."""
+        query = (
+            watch_query(single=True)
+            .where(_m.process_status_id == process_status_id, _m.channel == channel)
+            .order_by(_m.finished_at.is_(None).desc(), _b.created_at.desc())
+            .limit(1)
+        )
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(select(process_watches).where(*_watch_key(process_status_id, channel)))
-            ).first()
-        return None if row is None else _watch(row)
+            row = (await conn.execute(query)).first()
+        return None if row is None else watch_of(row)
 
-    async def finish_watch(self, process_status_id: str, channel: str, last_state: str) -> bool:
-        """Marks an active watch finished in ``last_state``.
+    async def finish_watch(
+        self,
+        process_status_id: str,
+        channel: str,
+        last_state: str,
+        *,
+        entity_id: str | None = None,
+        event_type: str | None = None,
+        error_message: str | None = None,
+    ) -> bool:
+        """Marks an active single watch finished in ``last_state`` (a ``MemberState`` value), and its
+        batch of one complete.
 
         Returns False when the watch was not active (another poller finished it first): only the
         caller that gets True may announce the result.
         """
+        now = self._clock()
         async with self._writer.begin() as conn:
+            found = select(_m.batch_id).where(*_active_key(process_status_id, channel), _single())
+            batch_id = (await conn.execute(found)).scalar()
+            if batch_id is None:
+                return False
             result = await conn.execute(
-                update(process_watches)
-                .where(*_watch_key(process_status_id, channel), process_watches.c.finished_at.is_(None))
-                .values(last_state=last_state, finished_at=self._clock())
+                update(batch_processes)
+                .where(_m.batch_id == batch_id, _m.finished_at.is_(None))
+                .values(
+                    state=last_state,
+                    entity_id=(entity_id or None) and entity_id[:100],
+                    event_type=(event_type or None) and event_type[:64],
+                    error_message=error_message,
+                    finished_at=now,
+                )
             )
-        return bool(result.rowcount)
+            if not result.rowcount:
+                return False
+            await conn.execute(
+                update(process_batches)
+                .where(_b.batch_id == batch_id)
+                .values(completed_at=now, changes=_b.changes + 1)
+            )
+        return True
 
     async def reopen_watch(self, process_status_id: str, channel: str) -> None:
-        """Makes a finished watch active again: its announcement could not be posted."""
+        """Makes the latest finished, unannounced single watch active again: its announcement could not
+        be posted."""
+        query = (
+            select(_m.batch_id)
+            .where(*_key(process_status_id, channel), _single(), _m.finished_at.is_not(None))
+            .where(_m.reply_ts.is_(None))
+            .order_by(_m.finished_at.desc())
+            .limit(1)
+        )
         async with self._writer.begin() as conn:
+            batch_id = (await conn.execute(query)).scalar()
+            if batch_id is None:
+                return
             await conn.execute(
-                update(process_watches)
-                .where(*_watch_key(process_status_id, channel))
-                .values(finished_at=None)
+                update(batch_processes)
+                .where(_m.batch_id == batch_id)
+                .values(state=MemberState.PENDING.value, finished_at=None)
+            )
+            await conn.execute(
+                update(process_batches)
+                .where(_b.batch_id == batch_id)
+                .values(completed_at=None, changes=_b.changes + 1)
             )
 
     async def record_watch_message(self, process_status_id: str, channel: str, message_ts: str) -> None:
-        """Records where a (finished) watch's announcement was posted."""
+        """Records where a (finished) single watch's announcement was posted."""
+        query = (
+            select(_m.batch_id)
+            .where(*_key(process_status_id, channel), _single(), _m.finished_at.is_not(None))
+            .where(_m.reply_ts.is_(None))
+            .order_by(_m.finished_at.desc())
+            .limit(1)
+        )
         async with self._writer.begin() as conn:
-            await conn.execute(
-                update(process_watches)
-                .where(*_watch_key(process_status_id, channel))
-                .values(message_ts=message_ts)
-            )
+            batch_id = (await conn.execute(query)).scalar()
+            if batch_id is not None:
+                await conn.execute(
+                    update(batch_processes).where(_m.batch_id == batch_id).values(reply_ts=message_ts)
+                )
 
 
-def _watch_key(process_status_id: str, channel: str) -> tuple[Any, Any]:
-    return (
-        process_watches.c.process_status_id == process_status_id,
-        process_watches.c.channel == channel,
-    )
+def _key(process_status_id: str, channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return _m.process_status_id == process_status_id, _m.channel == channel
 
 
-def _watch(row: Row[Any]) -> Watch:
+def _active_key(process_status_id: str, channel: str) -> tuple[ColumnElement[bool], ...]:
+    return (*_key(process_status_id, channel), _m.finished_at.is_(None))
+
+
+def _single() -> ColumnElement[bool]:
+    """The member belongs to a single watch (a batch of one from ``/process-status watch``)."""
+    return _m.batch_id.in_(select(_b.batch_id).where(_b.single_watch.is_(True)))
+
+
+def watch_query(*, single: bool) -> Any:
+    """Processes as ``Watch`` rows: only single watches, or (``single=False``) every batch's too."""
+    query = select(
+        _m.process_status_id,
+        _m.channel,
+        _m.state,
+        _m.finished_at,
+        _m.reply_ts,
+        _b.requested_by,
+        _b.created_at,
+    ).join(process_batches, _b.batch_id == _m.batch_id)
+    return query.where(_b.single_watch.is_(True)) if single else query
+
+
+def watch_of(row: Row[Any]) -> Watch:
+    finished = row.finished_at is not None
     return Watch(
         process_status_id=row.process_status_id,
         channel=row.channel,
-        slack_user_id=row.slack_user_id,
+        slack_user_id=row.requested_by,
         created_at=row.created_at,
-        last_state=row.last_state,
-        message_ts=row.message_ts,
+        last_state=row.state if finished else None,
+        message_ts=row.reply_ts,
         finished_at=row.finished_at,
     )

@@ -1,8 +1,10 @@
 """The ingest API: other systems hand the bot bol.com process ids to watch (``/api/v1/process-status``).
 
 Only bearer tokens from ``API_TOKENS`` open it (compared in constant time); with none configured the
-routes do not exist. Bad input is an RFC 9457 ``application/problem+json`` answer naming the field,
-never a 5xx or a traceback, and a rejected request stores nothing.
+routes do not exist. Its OpenAPI document (``/api/v1/openapi.json``) is public while the API is on: it
+holds no data, and callers and their tools read it before they have a token. Bad input is an RFC 9457
+``application/problem+json`` answer naming the field, never a 5xx or a traceback, and a rejected
+request stores nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.services.process_batches import (
 )
 from bot.storage.records import BatchView, FinishedMember
 from bot.storage.store import Store
+from bot.web.openapi import PROBLEM_JSON, openapi_document
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ API_PREFIX = "/api/v1"
 WATCHES_PATH = f"{API_PREFIX}/process-status/watches"
 BATCHES_PATH = f"{API_PREFIX}/process-status/batches"
 FOLLOWS_PATH = f"{API_PREFIX}/process-status/follows"
-PROBLEM_JSON = "application/problem+json"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_LISTED_FAILURES = 1000
 API_REQUESTER = "api"
@@ -79,6 +82,9 @@ class ProcessStatusApi:
         """Adds the routes, only when at least one token is configured (else they answer 404)."""
         if not self.enabled:
             return
+        app.middlewares.append(_problems_for_unrouted)
+        document = openapi_document(watches=WATCHES_PATH, batches=BATCHES_PATH, follows=FOLLOWS_PATH)
+        app.router.add_get(OPENAPI_PATH, _openapi(document))
         app.router.add_post(WATCHES_PATH, self._guarded(self._create_watches))
         app.router.add_delete(WATCHES_PATH + "/{process_id}", self._guarded(self._delete_watch))
         app.router.add_get(BATCHES_PATH + "/{batch_id}", self._guarded(self._get_batch))
@@ -132,7 +138,7 @@ class ProcessStatusApi:
 
     async def _delete_watch(self, request: web.Request) -> web.StreamResponse:
         process_id = request.match_info["process_id"]
-        if not PROCESS_ID.match(process_id):
+        if not PROCESS_ID.fullmatch(process_id):
             return invalid(
                 [FieldError("/process_id", "a process status id is 1 to 64 letters, digits, '-' or '_'")]
             )
@@ -178,6 +184,30 @@ class ProcessStatusApi:
         return web.Response(status=204)
 
 
+def _openapi(document: dict[str, Any]) -> Handler:
+    text = json.dumps(document, indent=2)
+
+    async def openapi(_: web.Request) -> web.StreamResponse:
+        return web.Response(text=text, content_type="application/json")
+
+    return openapi
+
+
+@web.middleware
+async def _problems_for_unrouted(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own 404 and 405 under ``/api/v1`` as problems too, like every other API answer."""
+    if not request.path.startswith(API_PREFIX + "/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return problem(404, "Not found")
+    except web.HTTPMethodNotAllowed as error:
+        response = problem(405, "Method not allowed")
+        response.headers["Allow"] = ", ".join(sorted(error.allowed_methods))
+        return response
+
+
 async def _json_body(request: web.Request) -> Any:
     """The decoded JSON body, or the problem answer to send instead."""
     if request.content_type != "application/json":
@@ -203,6 +233,7 @@ def batch_json(view: BatchView) -> dict[str, Any]:
         "label": batch.label,
         "channel": batch.channel,
         "notify": batch.notify.value,
+        "single_watch": batch.single_watch,
         "created_at": _iso(batch.created_at),
         "completed_at": _iso(batch.completed_at),
         "total": view.total,

@@ -142,7 +142,10 @@ def batch_summary(view: BatchView, *, failure_mention: str | None) -> Message:
 def batch_list(views: list[BatchView], *, now: datetime) -> Message:
     """``/process-status batches``: the recent batches with their counts."""
     if not views:
-        text = "No batches yet. Other systems hand them in through the API or `approvals-bot watch`."
+        text = (
+            "No batches yet. `/process-status watch` makes one of one; other systems hand them in"
+            " through the API or `approvals-bot watch`."
+        )
         return fallback(text), [section(text)]
     lines = []
     for view in views:

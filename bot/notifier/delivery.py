@@ -1,0 +1,35 @@
+"""Posting where a notification belongs, or in the default channel when the bot cannot post there.
+
+A channel that is gone, archived or without the bot must not hold a notification back for ever: the
+message goes to the fallback channel instead (``PROCESS_STATUS_CHANNEL``), and the caller records
+where it went. Any other failure is raised, so the caller's claim is released and retried.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.outbound.blocks.types import Block
+from bot.slack.outbound.poster import SlackPoster
+
+log = logging.getLogger(__name__)
+
+UNDELIVERABLE = ("channel_not_found", "not_in_channel", "is_archived", "channel_is_archived")
+
+
+async def post_with_fallback(
+    poster: SlackPoster, channel: str, fallback_channel: str, text: str, blocks: list[Block]
+) -> tuple[str, str]:
+    """Posts in ``channel``, or in ``fallback_channel`` if the bot can't post there; returns the channel
+    it went to and the message's ``ts``."""
+    try:
+        return channel, await poster.post(channel, text, blocks)
+    except SlackApiError as error:
+        if error.response.get("error") not in UNDELIVERABLE or channel == fallback_channel:
+            raise
+        log.warning(
+            "cannot post in %s (%s); using %s", channel, error.response.get("error"), fallback_channel
+        )
+        return fallback_channel, await poster.post(fallback_channel, text, blocks)
