@@ -35,6 +35,7 @@ from bot.slack.outbound.approvers import SlackApproverDirectory
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.db import utcnow
 from bot.storage.records import Notify
 from bot.storage.store import Store
@@ -138,6 +139,7 @@ class Runtime:
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
         approvers = SlackApproverDirectory(slack, settings.approvers)
+        viewers = SlackViewerDirectory(SlackApproverDirectory(slack, settings.viewers), approvers)
         cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)
         decisions = DecisionService(
@@ -150,6 +152,7 @@ class Runtime:
             store=store,
             decisions=decisions,
             approvers=approvers,
+            viewers=viewers,
             order_details=order_details,
             poster=poster,
             metrics=metrics,

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     approvals_channel: str
     process_status_channel: str
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
 
     approvals_poll_seconds: float = Field(default=30.0, gt=0)
     commerce_page_size: int = Field(default=200, ge=1, le=1000)
@@ -136,7 +138,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a user id (U…) or a user-group id (S…)")
         return value.strip() if value is not None else None
 
-    @field_validator("approvers", mode="before")
+    @field_validator("approvers", "viewers", mode="before")
     @classmethod
     def _split_approvers(cls, value: object) -> object:
         if isinstance(value, str):

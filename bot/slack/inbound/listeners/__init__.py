@@ -17,6 +17,7 @@ from bot.services.ports import ApproverDirectory
 from bot.slack.inbound.listeners import actions, commands, views
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.store import Store
 
 
@@ -28,6 +29,7 @@ def register_listeners(
     store: Store,
     decisions: DecisionService,
     approvers: ApproverDirectory,
+    viewers: SlackViewerDirectory,
     order_details: OrderDetails,
     poster: SlackPoster,
     metrics: Metrics,
@@ -42,6 +44,7 @@ def register_listeners(
         store=store,
         decisions=decisions,
         approvers=approvers,
+        viewers=viewers,
         order_details=order_details,
         metrics=metrics,
         process_status_channel=process_status_channel,

@@ -12,6 +12,7 @@ from bot.services.ports import ApproverDirectory
 from bot.slack.inbound.listeners.commands.approvals import ApprovalsCommandListener
 from bot.slack.inbound.listeners.commands.process_status import ProcessStatusCommandListener
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.store import Store
 
 
@@ -23,6 +24,7 @@ def register(
     store: Store,
     decisions: DecisionService,
     approvers: ApproverDirectory,
+    viewers: SlackViewerDirectory,
     order_details: OrderDetails,
     metrics: Metrics,
     process_status_channel: str,
@@ -30,7 +32,14 @@ def register(
     responses: ResponseUrls,
 ) -> None:
     approvals = ApprovalsCommandListener(
-        commerce, decisions, approvers, order_details, metrics, work=work, responses=responses
+        commerce,
+        decisions,
+        approvers,
+        order_details,
+        metrics,
+        work=work,
+        responses=responses,
+        viewers=viewers,
     )
     app.command("/approvals")(approvals.handle)
     process_status = ProcessStatusCommandListener(

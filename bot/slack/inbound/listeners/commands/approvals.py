@@ -28,6 +28,7 @@ from bot.slack.outbound.blocks.approval_card import approval_detail, approvals_l
 from bot.slack.outbound.blocks.help import approvals_help, error_message
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
+from bot.slack.outbound.viewers import VIEWERS_REFUSAL, SlackViewerDirectory
 
 
 class ApprovalsCommandListener:
@@ -41,6 +42,7 @@ class ApprovalsCommandListener:
         *,
         work: BackgroundWork,
         responses: ResponseUrls,
+        viewers: SlackViewerDirectory,
     ) -> None:
         self._commerce = commerce
         self._decisions = decisions
@@ -49,6 +51,7 @@ class ApprovalsCommandListener:
         self._metrics = metrics
         self._work = work
         self._responses = responses
+        self._viewers = viewers
 
     async def handle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Help and input errors are answered in the ack; everything else after it, in the background."""
@@ -78,6 +81,8 @@ class ApprovalsCommandListener:
 
     async def _answer(self, parsed: ApprovalsCommand, command: dict[str, Any]) -> Message:
         user_id = str(command.get("user_id", ""))
+        if isinstance(parsed, ListApprovals | ShowApproval) and not await self._viewers.may_view(user_id):
+            return error_message(VIEWERS_REFUSAL)
         match parsed:
             case ListApprovals(query=query):
                 return approvals_list(await self._commerce.list_approvals(query), query)
