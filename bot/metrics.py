@@ -52,5 +52,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.slack_auth_errors = Counter(
+            "slack_auth_errors",
+            "Slack Web API answers refusing the bot token (invalid_auth, token_revoked, ...), by error.",
+            ["error"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -32,6 +32,7 @@ from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
@@ -45,7 +46,10 @@ MIN_ANNOUNCE_INTERVAL_SECONDS = 0.2
 
 
 def configure_slack_client(
-    client: AsyncWebClient, settings: Settings, session: aiohttp.ClientSession | None = None
+    client: AsyncWebClient,
+    settings: Settings,
+    session: aiohttp.ClientSession | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncWebClient:
     client.base_url = settings.slack_api_url
     # One pooled session for every Web API call (else each call opens a connection of its own).
@@ -53,6 +57,8 @@ def configure_slack_client(
     # 429s are retried after Retry-After. Dropped connections are not: Slack may already have
     # created the message, and a retried chat.postMessage would post the card twice.
     client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
+    if metrics is not None:
+        client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics))  # sees every answer, retries none
     return client
 
 
@@ -134,7 +140,7 @@ class Runtime:
         bolt_app = build_bolt_app(
             settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
         )
-        slack = configure_slack_client(bolt_app.client, settings, http_session)
+        slack = configure_slack_client(bolt_app.client, settings, http_session, metrics)
         commerce = commerce_client(settings)
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)

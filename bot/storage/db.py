@@ -351,6 +351,37 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database).expanduser()
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which file a SQLite database is (device and inode), to notice it being deleted or replaced."""
+
+    path: Path | None
+    device_inode: tuple[int, int] | None
+
+    @classmethod
+    def of(cls, database: str | None) -> FileIdentity:
+        """The identity of the file now; an empty one for PostgreSQL and in-memory databases."""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return cls(None, None)
+        path = Path(database).expanduser().absolute()
+        try:
+            stat = path.stat()
+        except OSError:
+            return cls(path, None)
+        return cls(path, (stat.st_dev, stat.st_ino))
+
+    def problem(self) -> str | None:
+        """``None`` while the path still names the file first seen; else what happened to it."""
+        if self.path is None or self.device_inode is None:
+            return None
+        now = FileIdentity.of(str(self.path))
+        if now.device_inode is None:
+            return f"the database file {self.path} is gone"
+        if now.device_inode != self.device_inode:
+            return f"the database file {self.path} was replaced by another file"
+        return None
+
+
 def _ensure_sqlite_parent(url: URL) -> None:
     path = _sqlite_file(url)
     if path is not None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
-from bot.storage.db import create_engine, migrate, safe_url, utcnow, writer
+from bot.storage.db import FileIdentity, create_engine, migrate, safe_url, utcnow, writer
 from bot.storage.decisions import DecisionRows
 from bot.storage.follows import FollowRows
 from bot.storage.rows import Clock, Writer
@@ -31,6 +31,7 @@ class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows)
         self._engine = engine
         self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")
         self._clock = clock
+        self._file = FileIdentity.of(engine.url.database if engine.dialect.name == "sqlite" else None)
 
     @classmethod
     async def open(cls, database_url: str, *, clock: Clock = utcnow) -> Store:
@@ -56,9 +57,25 @@ class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows)
         await self._engine.dispose()
 
     async def ping(self) -> bool:
-        try:
-            async with self._engine.connect() as conn:
-                return (await conn.execute(text("SELECT 1"))).scalar() == 1
-        except Exception as error:
-            log.warning("database ping failed: %s: %s", type(error).__name__, error)
+        """Whether the store can be written: a real write, committed, and for SQLite the file on disk
+        still the one this process opened (a deleted or replaced file takes every later write with it).
+        """
+        problem = self._file.problem()
+        if problem is not None:
+            log.warning("database not ready: %s", problem)
             return False
+        try:
+            async with self._writer.begin() as conn:
+                # Rewrites the newest version row with its own value: a write on every database,
+                # refused by a read-only one (file, mount, transaction mode or standby).
+                await conn.execute(
+                    text(
+                        "UPDATE schema_version SET applied_at = applied_at "
+                        "WHERE version = (SELECT max(version) FROM schema_version)"
+                    )
+                )
+        except Exception as error:
+            first_line = str(error).splitlines()[0] if str(error) else ""
+            log.warning("database not ready: %s: %s", type(error).__name__, first_line)
+            return False
+        return True
