@@ -131,7 +131,7 @@ class Runtime:
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
         metrics = Metrics()
-        store = await Store.open(settings.database_url)
+        store = await Store.open(settings.database_url, time_limit_seconds=settings.database_timeout_seconds)
         http_session = aiohttp.ClientSession()
         work = BackgroundWork(
             running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work

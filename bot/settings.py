@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     """Audit rows older than this are deleted; unset keeps them forever."""
 
     database_url: str = "sqlite:///./approvals-bot.db"
+    database_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Time limit of every database call, of connecting, and of the readiness check's write."""
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
