@@ -59,5 +59,11 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.commerce_login_paused = Gauge(
+            "commerce_login_paused",
+            "1 while Commerce logins are paused (doubling back-off) after Commerce refused one.",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

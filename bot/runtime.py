@@ -142,6 +142,7 @@ class Runtime:
         )
         slack = configure_slack_client(bolt_app.client, settings, http_session, metrics)
         commerce = commerce_client(settings)
+        metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
         approvers = SlackApproverDirectory(slack, settings.approvers)
