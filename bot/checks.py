@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from slack_sdk.errors import SlackApiError
 
 from bot.bol.errors import BolError
-from bot.commerce.errors import CommerceError
+from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.runtime import bol_client, commerce_client, slack_client
 from bot.settings import Settings
 from bot.storage.db import safe_url
@@ -108,6 +108,8 @@ async def check_commerce(settings: Settings) -> CheckResult:
             await client.login()
     except Exception as error:
         cause = describe_failure(error, settings.commerce_base_url, seconds)
+        if isinstance(error, CommerceAuthError):
+            cause += " (the bot pauses its logins after a refused one, 30 s doubling up to 30 min)"
         return CheckResult("commerce", False, f"login at {settings.commerce_base_url} failed: {cause}")
     finally:
         await client.aclose()

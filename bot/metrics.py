@@ -65,5 +65,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.slack_auth_errors = Counter(
+            "slack_auth_errors",
+            "Slack Web API answers refusing the bot token (invalid_auth, token_revoked, ...), by error.",
+            ["error"],
+            registry=self.registry,
+        )
+
+        self.commerce_login_paused = Gauge(
+            "commerce_login_paused",
+            "1 while Commerce logins are paused (doubling back-off) after Commerce refused one.",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -38,11 +38,13 @@ from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.db import utcnow
 from bot.storage.instances import HEARTBEAT_EVERY
 from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
@@ -65,7 +67,10 @@ LEADER_TIMEOUT_MIN_SECONDS = 1.0
 
 
 def configure_slack_client(
-    client: AsyncWebClient, settings: Settings, session: aiohttp.ClientSession | None = None
+    client: AsyncWebClient,
+    settings: Settings,
+    session: aiohttp.ClientSession | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncWebClient:
     client.base_url = settings.slack_api_url
     client.timeout = int(SLACK_TIMEOUT_SECONDS)
@@ -74,6 +79,8 @@ def configure_slack_client(
     # 429s are retried after Retry-After. Dropped connections are not: Slack may already have
     # created the message, and a retried chat.postMessage would post the card twice.
     client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
+    if metrics is not None:
+        client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics))  # sees every answer, retries none
     return client
 
 
@@ -171,7 +178,12 @@ class Runtime:
     async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         """Builds every part; ``clock`` is what the store and the timed pollers read as now."""
         metrics = Metrics()
-        store = await Store.open(settings.database_url, clock=clock, replica=settings.replica_id)
+        store = await Store.open(
+            settings.database_url,
+            clock=clock,
+            replica=settings.replica_id,
+            time_limit_seconds=settings.database_timeout_seconds,
+        )
         await store.register_instance()
         http_session = aiohttp.ClientSession()
         work = BackgroundWork(
@@ -181,11 +193,13 @@ class Runtime:
         bolt_app = build_bolt_app(
             settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
         )
-        slack = configure_slack_client(bolt_app.client, settings, http_session)
+        slack = configure_slack_client(bolt_app.client, settings, http_session, metrics)
         commerce = commerce_client(settings)
+        metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
         approvers = SlackApproverDirectory(slack, settings.approvers)
+        viewers = SlackViewerDirectory(SlackApproverDirectory(slack, settings.viewers), approvers)
         cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)
         decisions = DecisionService(
@@ -201,6 +215,7 @@ class Runtime:
             store=store,
             decisions=decisions,
             approvers=approvers,
+            viewers=viewers,
             order_details=order_details,
             poster=poster,
             metrics=metrics,

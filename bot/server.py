@@ -87,6 +87,7 @@ class BotServer:
         bolt_app = runtime.bolt_app
         web_app = build_web_app(
             bolt_app,
+            signing_secret=self.settings.slack_signing_secret.get_secret_value(),
             database_ready=runtime.store.ping,
             process_api=ProcessStatusApi(
                 runtime.batch_ingest,

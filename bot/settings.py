@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     approvals_channel: str
     process_status_channel: str
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
 
     approvals_poll_seconds: float = Field(default=30.0, gt=0)
     commerce_page_size: int = Field(default=200, ge=1, le=1000)
@@ -119,6 +121,8 @@ class Settings(BaseSettings):
     """How often reminders, escalations and the digest are checked."""
 
     database_url: str = "sqlite:///./approvals-bot.db"
+    database_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Time limit of every database call, of connecting, and of the readiness check's write."""
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
@@ -166,7 +170,7 @@ class Settings(BaseSettings):
     log_format: str = "text"
     """``text`` (one readable line per event) or ``json`` (one JSON object per line)."""
 
-    @field_validator("approvers", mode="before")
+    @field_validator("approvers", "viewers", mode="before")
     @classmethod
     def _split_approvers(cls, value: object) -> object:
         if isinstance(value, str):

@@ -53,6 +53,7 @@ def test_the_document_lists_exactly_the_api_routes(api_bot: RunningBot) -> None:
     runtime = api_bot.runtime
     app = build_web_app(
         runtime.bolt_app,
+        signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
         database_ready=runtime.store.ping,
         process_api=ProcessStatusApi(
             runtime.batch_ingest, runtime.store, tokens=[API_TOKEN], default_channel="C_DEFAULT"

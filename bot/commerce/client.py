@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -65,6 +67,11 @@ READ_BACKOFF_BUDGET_SECONDS: float = sum(
 """The most the pauses between read tries add up to (with the default attempts and backoff)."""
 """Upper bound of the random extra wait added to each read retry's backoff."""
 
+LOGIN_BACKOFF_SECONDS = 30.0
+"""After Commerce refuses the login, no login is tried for this long; each further refusal doubles it."""
+
+MAX_LOGIN_BACKOFF_SECONDS = 30 * 60.0
+
 
 class CommerceClient(OwnsHttpClient):
     """HCL Commerce approval_status client; use as ``async with CommerceClient(...) as client``."""
@@ -83,6 +90,8 @@ class CommerceClient(OwnsHttpClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        clock: Callable[[], float] = time.monotonic,
+        login_backoff_seconds: float = LOGIN_BACKOFF_SECONDS,
     ) -> None:
         if read_attempts < 1:
             raise ValueError("read_attempts must be at least 1")
@@ -108,6 +117,11 @@ class CommerceClient(OwnsHttpClient):
         """Bumped on every login attempt; callers compare it to avoid logging in N times."""
         self._login_failure: CommerceError | None = None
         self._login_lock = asyncio.Lock()
+        # Circuit breaker on the login: a refused password tried on every request locks the account.
+        self._clock = clock
+        self._first_backoff = login_backoff_seconds
+        self._backoff = login_backoff_seconds
+        self._login_paused_until: float | None = None
 
     def __repr__(self) -> str:
         return (
@@ -116,6 +130,11 @@ class CommerceClient(OwnsHttpClient):
         )
 
     # -- public API ------------------------------------------------------------
+    @property
+    def login_paused(self) -> bool:
+        """True while logins are paused after Commerce refused one (the breaker is open)."""
+        return self._login_paused_until is not None and self._clock() < self._login_paused_until
+
     async def login(self) -> None:
         """Log in now, replacing any current session."""
         async with self._login_lock:
@@ -257,16 +276,34 @@ class CommerceClient(OwnsHttpClient):
             await self._login_locked()
 
     async def _login_locked(self) -> None:
-        """One login attempt; the generation changes only once the attempt is over."""
+        """One login attempt, unless logins are paused; the generation changes only once it is over."""
+        self._raise_if_login_paused()
         self._login_failure = None
         try:
             tokens = await self._request_tokens()
         except CommerceError as error:
             self._tokens, self._login_failure = None, error
+            if isinstance(error, CommerceAuthError):
+                self._pause_logins()
             raise
         finally:
             self._generation += 1
         self._tokens = tokens
+        self._login_paused_until, self._backoff = None, self._first_backoff
+
+    def _pause_logins(self) -> None:
+        self._login_paused_until = self._clock() + self._backoff
+        log.warning("Commerce refused the login; no login is tried for %g s", self._backoff)
+        self._backoff = min(self._backoff * 2, MAX_LOGIN_BACKOFF_SECONDS)
+
+    def _raise_if_login_paused(self) -> None:
+        if not self.login_paused or self._login_paused_until is None:
+            return
+        seconds = math.ceil(self._login_paused_until - self._clock())
+        refused = f" ({self._login_failure.message})" if self._login_failure is not None else ""
+        raise CommerceAuthError(
+            f"Logging in to Commerce is paused for {seconds} s after Commerce refused the login{refused}."
+        )
 
     async def _request_tokens(self) -> tuple[str, str]:
         body = {"logonId": self._logon_id, "logonPassword": self._password.get_secret_value()}

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import time
@@ -50,6 +51,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_POOL_TIMEOUT_SECONDS = 30.0
+KEEPALIVE_IDLE_SECONDS = 30
+KEEPALIVE_INTERVAL_SECONDS = 10
+KEEPALIVE_COUNT = 3
 # Any fixed 64-bit key works; it only has to be the same in every process of this bot.
 MIGRATION_LOCK_KEY = 0x6170_7072_6F76_616C  # "approval"
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write lock at BEGIN.
@@ -491,6 +496,37 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database).expanduser()
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which file a SQLite database is (device and inode), to notice it being deleted or replaced."""
+
+    path: Path | None
+    device_inode: tuple[int, int] | None
+
+    @classmethod
+    def of(cls, database: str | None) -> FileIdentity:
+        """The identity of the file now; an empty one for PostgreSQL and in-memory databases."""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return cls(None, None)
+        path = Path(database).expanduser().absolute()
+        try:
+            stat = path.stat()
+        except OSError:
+            return cls(path, None)
+        return cls(path, (stat.st_dev, stat.st_ino))
+
+    def problem(self) -> str | None:
+        """``None`` while the path still names the file first seen; else what happened to it."""
+        if self.path is None or self.device_inode is None:
+            return None
+        now = FileIdentity.of(str(self.path))
+        if now.device_inode is None:
+            return f"the database file {self.path} is gone"
+        if now.device_inode != self.device_inode:
+            return f"the database file {self.path} was replaced by another file"
+        return None
+
+
 def _ensure_sqlite_parent(url: URL) -> None:
     path = _sqlite_file(url)
     if path is not None:
@@ -568,8 +604,13 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, file_backed: bool) -> None:
         conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """A pooled async engine for ``database_url`` (sync-style URLs are accepted, see :func:`to_async_url`)."""
+def create_engine(database_url: str, *, time_limit_seconds: float | None = None) -> AsyncEngine:
+    """A pooled async engine for ``database_url`` (sync-style URLs are accepted, see :func:`to_async_url`).
+
+    For PostgreSQL, ``time_limit_seconds`` bounds connecting and waiting for a pooled connection, and
+    TCP keepalives find connections whose peer has vanished (a peer that is there but silent is
+    the store's time limit's job: see :mod:`bot.storage.time_limit`).
+    """
     url = make_url(to_async_url(database_url))
     if url.get_backend_name() == "sqlite":
         _ensure_sqlite_parent(url)
@@ -577,8 +618,17 @@ def create_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         _install_sqlite_hooks(engine, file_backed=file_backed)
         return engine
+    seconds = time_limit_seconds or DEFAULT_POOL_TIMEOUT_SECONDS
     return create_async_engine(
         url,
+        connect_args={
+            "connect_timeout": max(2, math.ceil(seconds)),  # libpq's minimum is 2 s
+            "keepalives": 1,
+            "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
+            "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
+            "keepalives_count": KEEPALIVE_COUNT,
+        },
+        pool_timeout=seconds,
         pool_size=5,
         max_overflow=10,
         # No pre-ping (a round trip on every checkout): a connection the server dropped fails once and

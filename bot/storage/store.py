@@ -19,38 +19,60 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
-from bot.storage.db import create_engine, migrate, safe_url, utcnow, writer
+from bot.storage.db import FileIdentity, create_engine, migrate, safe_url, utcnow, writer
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.rows import Clock, Writer
+from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
 
 
+@limit_every_call
 class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows, FollowupRows, DigestRows):
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow, replica: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock = utcnow,
+        replica: str | None = None,
+        time_limit_seconds: float | None = None,
+    ) -> None:
         """``replica`` names this bot process's replica (default: the host name); the process gets an
         id of its own, ``<replica>:<boot>``, for the decision claims it takes."""
         self._replica = replica or socket.gethostname()
         self._instance_id = f"{self._replica}:{uuid.uuid4().hex[:12]}"
         self._engine = engine
+        self._time_limit = TimeLimit(time_limit_seconds)
         self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")
         self._clock = clock
+        self._file = FileIdentity.of(engine.url.database if engine.dialect.name == "sqlite" else None)
 
     @classmethod
-    async def open(cls, database_url: str, *, clock: Clock = utcnow, replica: str | None = None) -> Store:
-        """Creates the engine and migrates the schema (safe to call from several processes at once)."""
-        engine = create_engine(database_url)
+    async def open(
+        cls,
+        database_url: str,
+        *,
+        clock: Clock = utcnow,
+        replica: str | None = None,
+        time_limit_seconds: float | None = None,
+    ) -> Store:
+        """Creates the engine and migrates the schema (safe to call from several processes at once).
+
+        ``time_limit_seconds`` bounds every later store call and the connection set-up (connect,
+        pool checkout); ``None``: no limit.
+        """
+        engine = create_engine(database_url, time_limit_seconds=time_limit_seconds)
         try:
             version = await migrate(engine)
         except BaseException:
             await engine.dispose()
             raise
         log.info("database %s ready (schema version %d)", safe_url(database_url), version)
-        return cls(engine, clock=clock, replica=replica)
+        return cls(engine, clock=clock, replica=replica, time_limit_seconds=time_limit_seconds)
 
     def now(self) -> datetime:
         """The store's clock: the time its timing rules and timestamps use."""
@@ -64,9 +86,28 @@ class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows,
         await self._engine.dispose()
 
     async def ping(self) -> bool:
-        try:
-            async with self._engine.connect() as conn:
-                return (await conn.execute(text("SELECT 1"))).scalar() == 1
-        except Exception as error:
-            log.warning("database ping failed: %s: %s", type(error).__name__, error)
+        """Whether the store can be written: a real write, committed, and for SQLite the file on disk
+        still the one this process opened (a deleted or replaced file takes every later write with it).
+        """
+        problem = self._file.problem()
+        if problem is not None:
+            log.warning("database not ready: %s", problem)
             return False
+        try:
+            await self._time_limit.run(self._write_something(), what="ping")
+        except Exception as error:
+            first_line = str(error).splitlines()[0] if str(error) else ""
+            log.warning("database not ready: %s: %s", type(error).__name__, first_line)
+            return False
+        return True
+
+    async def _write_something(self) -> None:
+        async with self._writer.begin() as conn:
+            # Rewrites the newest version row with its own value: a write on every database,
+            # refused by a read-only one (file, mount, transaction mode or standby).
+            await conn.execute(
+                text(
+                    "UPDATE schema_version SET applied_at = applied_at "
+                    "WHERE version = (SELECT max(version) FROM schema_version)"
+                )
+            )

@@ -1,4 +1,4 @@
-"""The Bolt app: signature verification, listeners, and a last-resort error handler.
+"""The Bolt app: signature verification, our own workspace only, listeners, a last-resort error handler.
 
 ``process_before_response=True``: Bolt answers Slack as soon as the listener returns, and every
 listener acks first and hands slow work to ``BackgroundWork``. (With ``False`` Bolt starts the
@@ -7,15 +7,58 @@ listener and checks for the ack every 10 ms, so no ack could take less than that
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.logging_setup import log_context
 
 log = logging.getLogger(__name__)
+
+OTHER_WORKSPACE_MESSAGE = "This bot serves only the Slack workspace it was installed in."
+
+
+def serves(
+    own_team: str | None, own_enterprise: str | None, team: str | None, enterprise: str | None
+) -> bool:
+    """Whether a request from ``team``/``enterprise`` comes from the bot's own workspace (``auth.test``).
+
+    In an Enterprise Grid organisation the organisation decides (any of its workspaces); elsewhere the
+    team id must be ours. A request naming an organisation the bot is not in is never served.
+    """
+    if enterprise is not None and enterprise != own_enterprise:
+        return False
+    if own_enterprise is not None and enterprise == own_enterprise:
+        return True
+    return team is not None and team == own_team
+
+
+async def only_our_workspace(
+    req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
+) -> BoltResponse:
+    """Refuses requests from other workspaces (after Bolt's ``auth.test`` gave us our own ids).
+
+    A slash command gets a plain-words answer; anything else a bare 403.
+    """
+    ours = req.context.authorize_result
+    if ours is None or serves(
+        ours.team_id, ours.enterprise_id, req.context.team_id, req.context.enterprise_id
+    ):
+        return await next()
+    log.warning(
+        "refused a Slack request from another workspace (team %s, enterprise %s)",
+        req.context.team_id,
+        req.context.enterprise_id,
+    )
+    if "command" in req.body:
+        answer = {"response_type": "ephemeral", "text": OTHER_WORKSPACE_MESSAGE}
+        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+    return BoltResponse(status=403, body=OTHER_WORKSPACE_MESSAGE)
 
 
 def slack_user_id(body: dict[str, Any]) -> str | None:
@@ -37,6 +80,8 @@ def build_bolt_app(bot_token: str, signing_secret: str) -> AsyncApp:
         process_before_response=True,
         logger=logging.getLogger("slack_bolt"),
     )
+
+    app.use(only_our_workspace)
 
     @app.middleware
     async def name_the_user_in_logs(body: dict[str, Any], next_: Callable[[], Awaitable[Any]]) -> Any:

@@ -33,6 +33,10 @@ class SlackApproverDirectory:
         return bool(self._users or self._groups)
 
     async def is_approver(self, user_id: str) -> bool:
+        return await self.includes(user_id)
+
+    async def includes(self, user_id: str) -> bool:
+        """Whether ``user_id`` is listed, or in a listed group (a group Slack will not show: no)."""
         if user_id in self._users:
             return True
         if not self._groups:

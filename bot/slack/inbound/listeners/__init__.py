@@ -19,6 +19,7 @@ from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.store import Store
 
 
@@ -30,6 +31,7 @@ def register_listeners(
     store: Store,
     decisions: DecisionService,
     approvers: ApproverDirectory,
+    viewers: SlackViewerDirectory,
     order_details: OrderDetails,
     poster: SlackPoster,
     metrics: Metrics,
@@ -46,6 +48,7 @@ def register_listeners(
         store=store,
         decisions=decisions,
         approvers=approvers,
+        viewers=viewers,
         order_details=order_details,
         metrics=metrics,
         process_status_channel=process_status_channel,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
 from collections.abc import Coroutine
 from typing import Any
@@ -13,6 +14,7 @@ from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.slack.outbound.blocks.help import error_message
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond
+from bot.storage.time_limit import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,19 @@ async def ack_action_then(
 
 
 async def reply_unexpected(respond: Respond, what: str) -> None:
-    """Logs the current exception under a short reference the user can quote."""
+    """Logs the current exception under a short reference the user can quote.
+
+    A database that did not answer in time is no bug: one WARNING line and a plain answer.
+    """
     reference = uuid.uuid4().hex[:8]
-    log.exception("unexpected error while handling %s (ref %s)", what, reference)
+    error = sys.exc_info()[1]
+    if isinstance(error, StoreUnavailable):
+        log.warning("%s while handling %s (ref %s)", error, what, reference)
+        text = f"The bot's database did not answer in time, so {what} failed. Try again in a minute."
+    else:
+        log.exception("unexpected error while handling %s (ref %s)", what, reference)
+        text = f"Something went wrong while handling {what} (ref {reference})."
     try:
-        await reply(respond, error_message(f"Something went wrong while handling {what} (ref {reference})."))
+        await reply(respond, error_message(text))
     except Exception:
         log.exception("could not tell the user about error %s", reference)

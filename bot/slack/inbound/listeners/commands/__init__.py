@@ -13,6 +13,7 @@ from bot.slack.inbound.listeners.commands.approvals import ApprovalsCommandListe
 from bot.slack.inbound.listeners.commands.process_status import ProcessStatusCommandListener
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.store import Store
 
 
@@ -24,6 +25,7 @@ def register(
     store: Store,
     decisions: DecisionService,
     approvers: ApproverDirectory,
+    viewers: SlackViewerDirectory,
     order_details: OrderDetails,
     metrics: Metrics,
     process_status_channel: str,
@@ -32,7 +34,15 @@ def register(
     digest: DailyDigest | None = None,
 ) -> None:
     approvals = ApprovalsCommandListener(
-        commerce, decisions, approvers, order_details, metrics, work=work, responses=responses, digest=digest
+        commerce,
+        decisions,
+        approvers,
+        order_details,
+        metrics,
+        work=work,
+        responses=responses,
+        viewers=viewers,
+        digest=digest,
     )
     app.command("/approvals")(approvals.handle)
     process_status = ProcessStatusCommandListener(

@@ -30,6 +30,7 @@ from bot.slack.outbound.blocks.help import approvals_help, error_message
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.responses import Respond, ResponseUrls
+from bot.slack.outbound.viewers import VIEWERS_REFUSAL, SlackViewerDirectory
 
 
 class ApprovalsCommandListener:
@@ -43,6 +44,7 @@ class ApprovalsCommandListener:
         *,
         work: BackgroundWork,
         responses: ResponseUrls,
+        viewers: SlackViewerDirectory,
         digest: DailyDigest | None = None,
     ) -> None:
         self._digest = digest
@@ -53,6 +55,7 @@ class ApprovalsCommandListener:
         self._metrics = metrics
         self._work = work
         self._responses = responses
+        self._viewers = viewers
 
     async def handle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Help and input errors are answered in the ack; everything else after it, in the background."""
@@ -82,6 +85,8 @@ class ApprovalsCommandListener:
 
     async def _answer(self, parsed: ApprovalsCommand, command: dict[str, Any]) -> Message:
         user_id = str(command.get("user_id", ""))
+        if isinstance(parsed, ListApprovals | ShowApproval) and not await self._viewers.may_view(user_id):
+            return error_message(VIEWERS_REFUSAL)
         match parsed:
             case ListApprovals(query=query):
                 return approvals_list(await self._commerce.list_approvals(query), query)
