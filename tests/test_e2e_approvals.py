@@ -32,7 +32,7 @@ from tests.conftest import (
     SIGNING_SECRET,
 )
 from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.commerce import CommerceEmulator, errors_body
 from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.store_helpers import age_decision_claim
@@ -183,6 +183,34 @@ def test_reject_asks_for_a_reason_in_a_modal_then_rejects_with_it(
     outcome = wait_for(lambda: slack.responses(click_url), what="the outcome")[0]
     assert outcome["response_type"] == "ephemeral"
     assert f"Approval {approval_id} rejected" in outcome["text"]
+
+
+def test_commerce_refusal_after_the_reject_modal_reaches_the_user_escaped_and_verbatim(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    click_url = click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    refusal = "Denied <!channel>, see <https://evil.example|the rules> or https://evil.example/pay"
+    commerce.fail_next(
+        1, errors_body(400, "_ERR_DENIED", refusal, "CWX0001E"), when=lambda r: r.method == "POST"
+    )
+
+    sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": "over budget"}}},
+        user_id=APPROVER,
+    )
+
+    outcome = wait_for(lambda: slack.responses(click_url), what="the outcome")[0]
+    sent = json.dumps(outcome)
+    assert "Denied" in sent
+    assert "<!channel>" not in sent and "<https://evil" not in sent
+    assert outcome["blocks"], "remote text goes out in blocks, never as bare parsed text"
+    texts = [b["text"] for b in outcome["blocks"] if b.get("type") == "section"]
+    assert texts and all(t["type"] == "plain_text" or t.get("verbatim") is True for t in texts)
 
 
 def test_non_approver_is_refused_and_commerce_is_not_called(

@@ -25,7 +25,7 @@ from bot.slack.inbound.parsing.approvals import (
 )
 from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.outbound.blocks.approval_card import approval_detail, approvals_list
-from bot.slack.outbound.blocks.help import approvals_help, error_message
+from bot.slack.outbound.blocks.help import approvals_help, error_message, notice
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
 
@@ -107,4 +107,4 @@ class ApprovalsCommandListener:
                 comment=comment,
             )
         )
-        return (result.message, []) if result.ok else error_message(result.message)
+        return notice(result.message) if result.ok else error_message(result.message)

@@ -12,8 +12,10 @@ from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.commerce.models import Decision
 from bot.limits import REASON_MIN_LENGTH
 from bot.services.decisions import DecisionRequest, DecisionService
+from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
+from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 
@@ -74,20 +76,21 @@ class RejectModalListener:
     async def _reject(self, request: DecisionRequest, context: RejectContext) -> None:
         try:
             result = await self._decisions.decide(request)
-            message = result.message
+            message = notice(result.message) if result.ok else error_message(result.message)
         except Exception:
             log.exception("rejecting approval %s failed", context.approval_id)
-            message = (
+            message = error_message(
                 f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
             )
         await self._tell(request.slack_user_id, context, message)
 
-    async def _tell(self, user_id: str, context: RejectContext, text: str) -> None:
+    async def _tell(self, user_id: str, context: RejectContext, message: Message) -> None:
         """Modals have no response_url of their own: the outcome goes back through the clicked card's,
         or else as an ephemeral message in the card's channel."""
+        text, blocks = message
         if context.response_url:
             try:
-                status = await self._responses.to(context.response_url)(text=text)
+                status = await self._responses.to(context.response_url)(text=text, blocks=blocks)
             except Exception as error:  # expired or unreachable: fall back to an ephemeral message
                 log.warning("response_url failed for the reject outcome: %s", type(error).__name__)
             else:
@@ -97,6 +100,6 @@ class RejectModalListener:
             log.info("no way to report the reject outcome to %s: %s", user_id, text)
             return
         try:
-            await self._poster.post_ephemeral(context.channel, user_id, text)
+            await self._poster.post_ephemeral(context.channel, user_id, text, blocks)
         except SlackApiError as error:
             log.warning("could not tell %s the reject outcome: %s", user_id, error.response.get("error"))
