@@ -185,6 +185,29 @@ def test_reject_asks_for_a_reason_in_a_modal_then_rejects_with_it(
     assert f"Approval {approval_id} rejected" in outcome["text"]
 
 
+def test_reject_modal_refuses_a_reason_whose_utf8_form_does_not_fit_commerce(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    reason = "€" * 150  # within the modal's 200 characters, 450 bytes in UTF-8
+
+    answer = sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": reason}}},
+        user_id=APPROVER,
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["response_action"] == "errors"
+    error = answer.json()["errors"][REASON_BLOCK_ID]
+    assert "characters shorter" in error
+    assert stays(lambda: decision_posts(commerce, approval_id) == [])
+
+
 def test_commerce_refusal_after_the_reject_modal_reaches_the_user_escaped_and_verbatim(
     bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
 ) -> None:

@@ -17,7 +17,7 @@ from enum import Enum
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Approval, Decision
-from bot.limits import COMMERCE_COMMENT_BYTES
+from bot.limits import COMMERCE_COMMENT_BYTES, decision_comment
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.order_details import OrderDetails
@@ -75,15 +75,11 @@ class DecisionResult:
 
 def commerce_comment(request: DecisionRequest) -> str:
     """The comment stored in Commerce names the Slack user, so Commerce's own history shows who acted."""
-    who = (
-        f"@{request.slack_user_name} ({request.slack_user_id})"
-        if request.slack_user_name
-        else request.slack_user_id
+    text = decision_comment(
+        request.decision.verb, request.slack_user_id, request.slack_user_name, request.comment
     )
-    text = f"{request.decision.verb.capitalize()} in Slack by {who}"
-    if request.comment:
-        text = f"{text}: {request.comment}"
     # The column counts bytes on most Commerce databases: cut the UTF-8 form, never inside a character.
+    # Slack refuses comments that would be cut (``characters_over``); this is the last guard.
     return text.encode()[:COMMERCE_COMMENT_BYTES].decode(errors="ignore")
 
 

@@ -52,7 +52,11 @@ class ApprovalsCommandListener:
 
     async def handle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Help and input errors are answered in the ack; everything else after it, in the background."""
-        parsed = parse_approvals_command(command.get("text") or "")
+        parsed = parse_approvals_command(
+            command.get("text") or "",
+            user_id=str(command.get("user_id", "")),
+            user_name=command.get("user_name"),
+        )
         self._metrics.commands.labels("/approvals", type(parsed).__name__).inc()
         if isinstance(parsed, ShowHelp):
             await ack_with(ack, approvals_help(parsed.error))

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.commerce.models import Decision
-from bot.limits import REASON_MIN_LENGTH
+from bot.limits import REASON_MIN_LENGTH, characters_over, too_long_for_commerce
 from bot.services.decisions import DecisionRequest, DecisionService
 from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
@@ -68,6 +68,10 @@ class RejectModalListener:
             channel=context.channel,
             message_ts=context.message_ts,
         )
+        cut = characters_over(request.decision.verb, request.slack_user_id, request.slack_user_name, reason)
+        if cut:
+            await ack(**_errors(too_long_for_commerce("reason", cut)))
+            return
         if self._work.start(self._reject(request, context), name="the reject dialog"):
             await ack()
         else:
