@@ -17,6 +17,7 @@ from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.rate_limit import RateLimitPacer
 from bot.commerce.client import CommerceClient
+from bot.logging_setup import SecretMaskingFilter
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
@@ -53,6 +54,20 @@ def configure_slack_client(
     # created the message, and a retried chat.postMessage would post the card twice.
     client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
     return client
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, for masking in logs and in what users see."""
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.commerce_logon_password,
+        settings.bol_client_secret,
+    ]
+    if settings.slack_app_token is not None:
+        secrets.append(settings.slack_app_token)
+    secrets.extend(settings.api_tokens)
+    return [s.get_secret_value() for s in secrets]
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -129,14 +144,15 @@ class Runtime:
         work = BackgroundWork(
             running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work
         )
-        responses = ResponseUrls(http_session)
+        mask = SecretMaskingFilter(secret_values(settings)).mask
+        responses = ResponseUrls(http_session, mask=mask)
         bolt_app = build_bolt_app(
             settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
         )
         slack = configure_slack_client(bolt_app.client, settings, http_session)
         commerce = commerce_client(settings)
         bol = bol_client(settings)
-        poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
+        poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds, mask=mask)
         approvers = SlackApproverDirectory(slack, settings.approvers)
         cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)

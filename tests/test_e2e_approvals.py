@@ -236,6 +236,23 @@ def test_commerce_refusal_after_the_reject_modal_reaches_the_user_escaped_and_ve
     assert texts and all(t["type"] == "plain_text" or t.get("verbatim") is True for t in texts)
 
 
+def test_a_secret_echoed_in_commerce_refusal_is_masked_in_the_answer(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    echo = f"Session for password {commerce.password} may not approve"
+    commerce.fail_next(
+        1, errors_body(400, "_ERR_DENIED", echo, "CWX0001E"), when=lambda r: r.method == "POST"
+    )
+
+    answer_url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    answer = wait_for(lambda: slack.responses(answer_url), what="the refusal")[0]
+    sent = json.dumps(answer)
+    assert "Session for password *** may not approve" in sent
+    assert commerce.password not in sent
+
+
 def test_non_approver_is_refused_and_commerce_is_not_called(
     bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
 ) -> None:
