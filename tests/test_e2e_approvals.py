@@ -509,6 +509,19 @@ def test_commerce_down_during_a_click_tells_the_clicker_and_a_retry_works(
     assert len(decision_posts(commerce, approval_id)) == 1
 
 
+def test_commerce_down_is_said_once_not_twice(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    commerce.fail_next(10, Response(status=503, body="down", content_type="text/plain"))
+
+    answer_url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    text = wait_for(lambda: slack.responses(answer_url), what="the error answer")[0]["text"]
+    assert "Commerce answered 503" in text and "Nothing was sent" in text
+    assert text.count("Commerce") == 1, text
+
+
 def test_a_claim_abandoned_by_a_crashed_bot_does_not_block_the_approval_forever(
     bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
 ) -> None:

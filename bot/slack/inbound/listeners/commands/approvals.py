@@ -8,7 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.background import BackgroundWork
 from bot.commerce.client import CommerceClient
-from bot.commerce.errors import ApprovalNotFound, CommerceError
+from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Decision
 from bot.metrics import Metrics
 from bot.services.decisions import DecisionRequest, DecisionService
@@ -73,6 +73,8 @@ class ApprovalsCommandListener:
             message = await self._answer(parsed, command)
         except ApprovalNotFound as error:
             message = error_message(f"Commerce has no approval with that id ({error.message}).")
+        except CommerceUnavailable as error:  # its message names Commerce and what went wrong
+            message = error_message(f"{error.message}; try again shortly.")
         except CommerceError as error:
             message = error_message(f"Commerce could not answer: {error.message}")
         except Exception:
