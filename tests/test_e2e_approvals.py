@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.commerce.models import ApprovalKind, ApprovalState, Decision
 from bot.notifier.failures import NotifierRoundIncomplete
@@ -520,6 +521,23 @@ def test_commerce_down_is_said_once_not_twice(
     text = wait_for(lambda: slack.responses(answer_url), what="the error answer")[0]["text"]
     assert "Commerce answered 503" in text and "Nothing was sent" in text
     assert text.count("Commerce") == 1, text
+
+
+def test_a_click_while_the_database_fails_says_the_database_is_at_fault(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+
+    async def break_claims() -> None:
+        async with bot.runtime.store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE decision_claims RENAME TO decision_claims_gone"))
+
+    bot.call(break_claims())
+    answer_url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    answer = wait_for(lambda: slack.responses(answer_url), what="the error answer")[0]["text"]
+    assert "database" in answer and "(ref " in answer, answer
+    assert decision_posts(commerce, approval_id) == []
 
 
 def test_a_claim_abandoned_by_a_crashed_bot_does_not_block_the_approval_forever(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
 from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.slack.outbound.blocks.help import error_message
@@ -47,11 +50,29 @@ async def ack_action_then(
         await reply(respond, error_message(BUSY_MESSAGE))
 
 
+def _database_failure(error: BaseException | None) -> DBAPIError | SQLAlchemyTimeoutError | None:
+    """The store's failure behind ``error`` (the driver's error, a full pool), if that is the cause."""
+    while error is not None:
+        if isinstance(error, DBAPIError | SQLAlchemyTimeoutError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
 async def reply_unexpected(respond: Respond, what: str) -> None:
-    """Logs the current exception under a short reference the user can quote."""
+    """Logs the current exception under a short reference the user can quote; says when the bot's
+    own database is what failed."""
     reference = uuid.uuid4().hex[:8]
     log.exception("unexpected error while handling %s (ref %s)", what, reference)
+    failure = _database_failure(sys.exception())
+    text = f"Something went wrong while handling {what} (ref {reference})."
+    if failure is not None:
+        cause = type(failure.orig if isinstance(failure, DBAPIError) else failure).__name__
+        text = (
+            f"The bot's own database failed ({cause}) while handling {what}; nothing was sent to "
+            f"Commerce. Try again shortly (ref {reference})."
+        )
     try:
-        await reply(respond, error_message(f"Something went wrong while handling {what} (ref {reference})."))
+        await reply(respond, error_message(text))
     except Exception:
         log.exception("could not tell the user about error %s", reference)
