@@ -13,8 +13,8 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.checks import CHECKS, CheckResult, run_checks
-from bot.logging_setup import configure_logging
-from bot.runtime import batch_ingest
+from bot.logging_setup import SecretMaskingFilter, configure_logging
+from bot.runtime import batch_ingest, secret_values
 from bot.server import serve_forever
 from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
 from bot.settings import Settings, describe_errors
@@ -65,27 +65,15 @@ def database_writable(database_url: str) -> bool:
     return False
 
 
-def secret_values(settings: Settings) -> list[str]:
-    secrets = [
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.commerce_logon_password,
-        settings.bol_client_secret,
-    ]
-    if settings.slack_app_token is not None:
-        secrets.append(settings.slack_app_token)
-    secrets.extend(settings.api_tokens)
-    return [s.get_secret_value() for s in secrets]
-
-
 class CheckProgress:
     """Prints each check's line as it comes in; on a terminal, a "checking ..." note under them.
 
     Lines are flushed at once, so a pipe or a log collector sees them as they happen too.
     """
 
-    def __init__(self, stream: TextIO, names: list[str]) -> None:
+    def __init__(self, stream: TextIO, names: list[str], mask: SecretMaskingFilter) -> None:
         self._stream = stream
+        self._mask = mask
         self._pending = list(names)
         self._terminal = stream.isatty()
         self._show_note()
@@ -94,7 +82,7 @@ class CheckProgress:
         self._pending.remove(result.name)
         if self._terminal:
             self._stream.write("\r\x1b[K")  # back to the start of the note and erase it
-        self._stream.write(result.line() + "\n")
+        self._stream.write(self._mask.mask(result.line()) + "\n")  # failures may echo a secret
         self._show_note()
 
     def _show_note(self) -> None:
@@ -104,7 +92,8 @@ class CheckProgress:
 
 
 async def _check(settings: Settings) -> int:
-    progress = CheckProgress(sys.stdout, [check.name for check in CHECKS])
+    names = [check.name for check in CHECKS]
+    progress = CheckProgress(sys.stdout, names, SecretMaskingFilter(secret_values(settings)))
     all_ok = True
     async for result in run_checks(settings):
         progress.add(result)

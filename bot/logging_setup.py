@@ -19,10 +19,13 @@ TOKEN_PATTERN = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?i:bearer)\s+[A-Za-z0-9._~+/=-]+)"
 )
 MASK = "***"
+RESPONSE_URL_PATTERN = re.compile(r"(https://hooks\.slack(?:-gov)?\.com/)[^\s\"'<>|\\]+")
+"""A ``response_url`` (or webhook): a 30-minute capability to post as the bot, masked like a token."""
 
 
 class SecretMaskingFilter(logging.Filter):
-    """Replaces Slack tokens, bearer tokens and every configured secret value in log records."""
+    """Replaces Slack tokens, bearer tokens, response URLs and every configured secret value in log
+    records; ``mask`` does the same for any text a user sees (Slack answers, ``check`` lines)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
@@ -31,6 +34,7 @@ class SecretMaskingFilter(logging.Filter):
     def mask(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
+        text = RESPONSE_URL_PATTERN.sub(rf"\g<1>{MASK}", text)
         return TOKEN_PATTERN.sub(MASK, text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -19,6 +19,7 @@ from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.rate_limit import RateLimitPacer
 from bot.commerce.client import CommerceClient
+from bot.logging_setup import SecretMaskingFilter
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
@@ -82,6 +83,20 @@ def configure_slack_client(
     if metrics is not None:
         client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics))  # sees every answer, retries none
     return client
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, for masking in logs and in what users see."""
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.commerce_logon_password,
+        settings.bol_client_secret,
+    ]
+    if settings.slack_app_token is not None:
+        secrets.append(settings.slack_app_token)
+    secrets.extend(settings.api_tokens)
+    return [s.get_secret_value() for s in secrets]
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -189,7 +204,8 @@ class Runtime:
         work = BackgroundWork(
             running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work
         )
-        responses = ResponseUrls(http_session)
+        mask = SecretMaskingFilter(secret_values(settings)).mask
+        responses = ResponseUrls(http_session, mask=mask)
         bolt_app = build_bolt_app(
             settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
         )
@@ -197,7 +213,7 @@ class Runtime:
         commerce = commerce_client(settings)
         metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
         bol = bol_client(settings)
-        poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds)
+        poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds, mask=mask)
         approvers = SlackApproverDirectory(slack, settings.approvers)
         viewers = SlackViewerDirectory(SlackApproverDirectory(slack, settings.viewers), approvers)
         cards = ApprovalCards(store, poster)

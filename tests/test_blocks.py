@@ -90,6 +90,9 @@ def check_text(obj: dict[str, Any], limit: int) -> None:
     assert obj["type"] in ("plain_text", "mrkdwn"), obj
     assert isinstance(obj["text"], str) and obj["text"], obj
     assert len(obj["text"]) <= limit, (len(obj["text"]), limit)
+    if obj["type"] == "mrkdwn":
+        # Without it Slack links bare URLs and channel names and turns a plain @channel into a ping.
+        assert obj.get("verbatim") is True, obj
 
 
 def check_button(element: dict[str, Any]) -> None:
@@ -271,6 +274,32 @@ def test_hostile_text_is_escaped_everywhere() -> None:
     # error_message keeps plain user mentions on purpose (see below); special mentions never survive.
     rendered = check_message(error_message(HOSTILE))
     assert "<!channel>" not in rendered and "<!here>" not in rendered and "<https://evil" not in rendered
+
+
+def mrkdwn_objects(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [found for item in node for found in mrkdwn_objects(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if node.get("type") == "mrkdwn" else []
+    return own + [found for value in node.values() for found in mrkdwn_objects(value)]
+
+
+def test_remote_text_is_shown_verbatim_so_bare_urls_and_at_channel_stay_plain() -> None:
+    remote = "see https://evil.example/pay and tell @channel #general"
+    messages = [
+        approval_card(approval(submitter_name=remote)),
+        decided_card(
+            approval(), decision=Decision.REJECT, decided_by="U1", decided_at=SUBMITTED, comment=remote
+        ),
+        decided_elsewhere_card(approval(state=ApprovalState.REJECTED, comment=remote)),
+        process_status_message(process(state=ProcessState.FAILURE, error_message=remote)),
+        error_message(f"Commerce could not answer: {remote}"),
+    ]
+    for _, blocks in messages:
+        shown = [obj for obj in mrkdwn_objects(blocks) if "evil.example" in obj["text"]]
+        assert shown
+        assert all(obj.get("verbatim") is True for obj in mrkdwn_objects(blocks))
 
 
 def test_confirm_dialog_does_not_name_a_strange_entity() -> None:

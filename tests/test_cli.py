@@ -14,6 +14,7 @@ import httpx
 from bot.settings import Settings
 from tests.cli_process import EXECUTABLE, environment, free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
+from tests.emulators.commerce import CommerceEmulator, errors_body
 from tests.emulators.slack import SlackEmulator
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
@@ -79,6 +80,30 @@ def test_check_fails_with_a_clear_line_per_broken_dependency(
     assert "FAIL bol" in result.stdout
     assert "wrong-password" not in result.stdout + result.stderr
     assert "wrong-secret" not in result.stdout + result.stderr
+
+
+def test_check_masks_a_secret_that_a_refusal_echoes(
+    make_settings: Callable[..., Settings], commerce: CommerceEmulator, tmp_path: Path
+) -> None:
+    echo = f"Logon failed for password '{commerce.password}'"
+    commerce.fail_next(
+        5,
+        errors_body(401, "_ERR_AUTHENTICATION_ERROR", echo, "2030"),
+        when=lambda r: "loginidentity" in r.path,
+    )
+    result = subprocess.run(
+        [EXECUTABLE, "check"],
+        env=environment(make_settings()),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    commerce_line = next(line for line in result.stdout.splitlines() if "commerce" in line)
+    assert commerce_line.startswith("FAIL commerce")
+    assert "Logon failed for password '***'" in commerce_line
+    assert commerce.password not in result.stdout + result.stderr
 
 
 def test_serve_runs_answers_slack_and_stops_cleanly_without_logging_secrets(

@@ -8,6 +8,7 @@ import pytest
 
 from bot.bol.models import EVENT_TYPES
 from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState
+from bot.limits import COMMENT_MAX_LENGTH, COMMERCE_COMMENT_BYTES
 from bot.slack.inbound.parsing.approvals import (
     ApproveApproval,
     ListApprovals,
@@ -183,6 +184,45 @@ def test_reject_keeps_the_reason_as_typed_and_decodes_slack_entities() -> None:
 )
 def test_approvals_malformed(text: str, expected: str) -> None:
     assert expected in error_of(parse_approvals_command(text))
+
+
+def characters_to_cut(prefix: str, note: str) -> int:
+    """Counted here the slow way: characters dropped from the end until the UTF-8 form fits."""
+    cut = 0
+    while len(f"{prefix}: {note[: len(note) - cut]}".encode()) > COMMERCE_COMMENT_BYTES:
+        cut += 1
+    return cut
+
+
+@pytest.mark.parametrize(("subcommand", "verb"), [("approve", "Approved"), ("reject", "Rejected")])
+def test_a_comment_whose_utf8_form_does_not_fit_commerce_is_refused_with_how_much_shorter(
+    subcommand: str, verb: str
+) -> None:
+    note = ("Überfällig: Preis über Budget € " * 6).strip()  # 191 characters, far more bytes
+    assert len(note) <= COMMENT_MAX_LENGTH
+    cut = characters_to_cut(f"{verb} in Slack by @jürgen (U0123ABCD)", note)
+    assert cut > 0
+
+    parsed = parse_approvals_command(f"{subcommand} 10003 {note}", user_id="U0123ABCD", user_name="jürgen")
+
+    error = error_of(parsed)
+    assert f"{cut} characters shorter" in error
+    shorter = note[: len(note) - cut].strip()
+    accepted = parse_approvals_command(
+        f"{subcommand} 10003 {shorter}", user_id="U0123ABCD", user_name="jürgen"
+    )
+    assert not isinstance(accepted, ShowHelp), accepted
+
+
+def test_the_byte_budget_counts_the_user_name_too() -> None:
+    note = "x" * COMMENT_MAX_LENGTH
+    assert isinstance(
+        parse_approvals_command(f"reject 1 {note}", user_id="U1", user_name="jane"), RejectApproval
+    )
+    long_name = "j" * 80
+    assert "characters shorter" in error_of(
+        parse_approvals_command(f"reject 1 {note}", user_id="U1", user_name=long_name)
+    )
 
 
 def test_max_length_comment_and_id_are_accepted() -> None:

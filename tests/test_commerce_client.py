@@ -456,6 +456,25 @@ def test_seed_example_shapes_are_parsed_leniently(emulator: CommerceEmulator) ->
     assert (page.total, page.complete) == (2, False)
 
 
+@pytest.mark.parametrize("bad_id", ["9" * 300, "\u0661\u0662\u0663", "10003\n", "10-03", "+10003", True])
+def test_a_record_with_an_invalid_approval_id_is_skipped_with_a_warning(
+    emulator: CommerceEmulator, caplog: pytest.LogCaptureFixture, bad_id: object
+) -> None:
+    good = {"approvalStatusId": "13003", "status": "0", "entityId": "12050", "submitterId": "12050"}
+    listing = {"recordSetTotal": 2, "resultList": [{**good, "approvalStatusId": bad_id}, good]}
+    emulator.inject(only(is_get, Response(body=listing)))
+
+    async def scenario() -> Any:
+        async with client_for(emulator) as client:
+            return await client.list_approvals(ApprovalQuery(page_size=2))
+
+    page = run(scenario())
+    assert [a.id for a in page.items] == ["13003"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("invalid approvalStatusId" in w for w in warnings), warnings
+    assert all(len(w) < 200 for w in warnings), "a huge id is not echoed in full"
+
+
 def test_get_one_accepts_the_object_form_of_result_list() -> None:
     server = CommerceEmulator(single_result_as_object=True)
     server.start()

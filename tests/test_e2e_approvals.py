@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.commerce.models import ApprovalKind, ApprovalState, Decision
 from bot.notifier.failures import NotifierRoundIncomplete
@@ -32,7 +33,7 @@ from tests.conftest import (
     SIGNING_SECRET,
 )
 from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.commerce import CommerceEmulator, errors_body
 from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.store_helpers import claim_from_another_process, silence_instance
@@ -189,6 +190,74 @@ def test_reject_asks_for_a_reason_in_a_modal_then_rejects_with_it(
     outcome = wait_for(lambda: slack.responses(click_url), what="the outcome")[0]
     assert outcome["response_type"] == "ephemeral"
     assert f"Approval {approval_id} rejected" in outcome["text"]
+
+
+def test_reject_modal_refuses_a_reason_whose_utf8_form_does_not_fit_commerce(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    reason = "€" * 150  # within the modal's 200 characters, 450 bytes in UTF-8
+
+    answer = sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": reason}}},
+        user_id=APPROVER,
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["response_action"] == "errors"
+    error = answer.json()["errors"][REASON_BLOCK_ID]
+    assert "characters shorter" in error
+    assert stays(lambda: decision_posts(commerce, approval_id) == [])
+
+
+def test_commerce_refusal_after_the_reject_modal_reaches_the_user_escaped_and_verbatim(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    click_url = click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    refusal = "Denied <!channel>, see <https://evil.example|the rules> or https://evil.example/pay"
+    commerce.fail_next(
+        1, errors_body(400, "_ERR_DENIED", refusal, "CWX0001E"), when=lambda r: r.method == "POST"
+    )
+
+    sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": "over budget"}}},
+        user_id=APPROVER,
+    )
+
+    outcome = wait_for(lambda: slack.responses(click_url), what="the outcome")[0]
+    sent = json.dumps(outcome)
+    assert "Denied" in sent
+    assert "<!channel>" not in sent and "<https://evil" not in sent
+    assert outcome["blocks"], "remote text goes out in blocks, never as bare parsed text"
+    texts = [b["text"] for b in outcome["blocks"] if b.get("type") == "section"]
+    assert texts and all(t["type"] == "plain_text" or t.get("verbatim") is True for t in texts)
+
+
+def test_a_secret_echoed_in_commerce_refusal_is_masked_in_the_answer(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    echo = f"Session for password {commerce.password} may not approve"
+    commerce.fail_next(
+        1, errors_body(400, "_ERR_DENIED", echo, "CWX0001E"), when=lambda r: r.method == "POST"
+    )
+
+    answer_url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    answer = wait_for(lambda: slack.responses(answer_url), what="the refusal")[0]
+    sent = json.dumps(answer)
+    assert "Session for password *** may not approve" in sent
+    assert commerce.password not in sent
 
 
 def test_non_approver_is_refused_and_commerce_is_not_called(
@@ -446,6 +515,36 @@ def test_commerce_down_during_a_click_tells_the_clicker_and_a_retry_works(
     click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
     wait_for(lambda: card_updates(slack, ts), what="the card update after the retry")
     assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_commerce_down_is_said_once_not_twice(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+    commerce.fail_next(10, Response(status=503, body="down", content_type="text/plain"))
+
+    answer_url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    text = wait_for(lambda: slack.responses(answer_url), what="the error answer")[0]["text"]
+    assert "Commerce answered 503" in text and "Nothing was sent" in text
+    assert text.count("Commerce") == 1, text
+
+
+def test_a_click_while_the_database_fails_says_the_database_is_at_fault(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id, ts = post_card(bot, slack, commerce)
+
+    async def break_claims() -> None:
+        async with bot.runtime.store.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE decision_claims RENAME TO decision_claims_gone"))
+
+    bot.call(break_claims())
+    answer_url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    answer = wait_for(lambda: slack.responses(answer_url), what="the error answer")[0]["text"]
+    assert "database" in answer and "(ref " in answer, answer
+    assert decision_posts(commerce, approval_id) == []
 
 
 def test_a_claim_abandoned_by_a_crashed_bot_does_not_block_the_approval_forever(

@@ -128,3 +128,29 @@ def test_a_database_path_below_a_regular_file_is_refused(
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"{tmp_path / 'data'} is not a directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def run_check(settings: Settings, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXECUTABLE, "check"], env=environment(settings), cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_missing_directory_outside_the_working_directory_is_refused_not_created(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    missing = tmp_path / "typo" / "data"
+    result = run_check(make_settings(database_url=f"sqlite:///{missing / 'approvals-bot.db'}"), workdir)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"the directory {missing} does not exist" in result.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_missing_directory_under_the_working_directory_is_created(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    result = run_check(make_settings(database_url="sqlite:///./data/approvals-bot.db"), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "data" / "approvals-bot.db").exists()

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bot.commerce.models import Decision
-from bot.limits import COMMERCE_COMMENT_BYTES
+from bot.limits import COMMERCE_COMMENT_BYTES, decision_comment
 
 _SIGNED = re.compile(
     r"(?P<verb>Approved|Rejected) in Slack by "
@@ -34,11 +34,11 @@ class SlackSignature:
 def signed_comment(
     decision: Decision, slack_user_id: str, slack_user_name: str | None, note: str | None
 ) -> str:
-    """The comment for Commerce: who decided in Slack, then their note, within Commerce's byte limit."""
-    who = f"@{slack_user_name} ({slack_user_id})" if slack_user_name else slack_user_id
-    text = f"{decision.verb.capitalize()} in Slack by {who}"
-    if note:
-        text = f"{text}: {note}"
+    """The comment for Commerce: who decided in Slack, then their note, within Commerce's byte limit.
+
+    The wording is :func:`bot.limits.decision_comment` (which the Slack side measures to refuse notes
+    that would not fit); the cut here is the last guard."""
+    text = decision_comment(decision.verb, slack_user_id, slack_user_name, note)
     return text.encode()[:COMMERCE_COMMENT_BYTES].decode(errors="ignore")
 
 

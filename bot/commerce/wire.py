@@ -2,8 +2,9 @@
 
 Invariant: parsing is tolerant, as Commerce is inconsistent across versions and examples.
 ``resultList`` may be an object or an array, numbers may come as strings, any field may be
-missing; a record that cannot be read is skipped (logged), never fatal for its page, and an
-odd detail becomes ``None``. Ids are checked before they go into a path.
+missing; a record that cannot be read (no status, or an id that is not an approval id) is
+skipped (logged), never fatal for its page, and an odd detail becomes ``None``. Ids are checked
+before they go into a path.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.commerce.models import (
 log = logging.getLogger(__name__)
 
 _FRACTION = re.compile(r"([.,])([0-9]+)")
+_ID_ECHO_LIMIT = 30
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -129,10 +131,17 @@ def parse_page(body: Mapping[str, Any], query: ApprovalQuery) -> ApprovalPage:
 
 
 def parse_approval(record: Mapping[str, Any], kind: ApprovalKind | None) -> Approval:
-    """One approval_status record; :class:`CommerceError` without an id or with an unknown status."""
+    """One approval_status record; :class:`CommerceError` without a valid id or with an unknown status.
+
+    The id must pass :func:`is_approval_id`, as ids typed in Slack do: it goes into paths, buttons
+    and ``block_id``s (at most 255 characters).
+    """
     approval_id = text(record.get("approvalStatusId"))
     if not approval_id:
         raise CommerceError("Commerce sent an approval record without approvalStatusId.")
+    if not is_approval_id(approval_id):
+        shown = approval_id if len(approval_id) <= _ID_ECHO_LIMIT else approval_id[:_ID_ECHO_LIMIT] + "…"
+        raise CommerceError(f"Commerce sent an approval record with an invalid approvalStatusId {shown!r}.")
     status = as_int(record.get("status"))
     try:
         state = ApprovalState(status if status is not None else -1)

@@ -367,13 +367,12 @@ def _already_claimed(request: DecisionRequest, claim: DecisionClaim) -> Decision
 
 
 def _commerce_failure(what: str, approval_id: str, error: CommerceError) -> str:
+    # An unavailability message already names Commerce and what went wrong ("Commerce answered 503").
     if isinstance(error, CommerceUnavailable):
         if what == "read":
-            return (
-                f"Commerce is not reachable right now ({error.message}). Nothing was sent; try again shortly."
-            )
+            return f"{error.message}. Nothing was sent; try again shortly."
         return (
-            f"Commerce did not confirm the {what} of approval {approval_id} ({error.message}). "
+            f"{error.message}, so the {what} of approval {approval_id} is not confirmed. "
             "Trying again is safe: the bot re-checks the approval before acting."
         )
     return f"Commerce refused to {what} approval {approval_id}: {error.message}"

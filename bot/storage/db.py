@@ -537,7 +537,8 @@ def sqlite_write_problem(database_url: str) -> str | None:
     """Why this process cannot create or write the SQLite file ``database_url`` names, in plain words.
 
     ``None`` when it can, and for PostgreSQL and in-memory databases. SQLite needs the directory as
-    well as the file: it keeps its WAL and shared-memory files next to the database.
+    well as the file: it keeps its WAL and shared-memory files next to the database. Missing
+    directories are created only under the working directory.
     """
     try:
         path = _sqlite_file(make_url(to_async_url(database_url)))
@@ -558,6 +559,9 @@ def sqlite_write_problem(database_url: str) -> str | None:
         return f"cannot look into {path.parent}: {error.strerror}"
     if not existing.is_dir():
         return f"{existing} is not a directory"
+    if existing != path.parent and not path.parent.resolve().is_relative_to(Path.cwd().resolve()):
+        # Creating a tree elsewhere (a typo in DATABASE_URL) would keep the data where nobody looks.
+        return f"the directory {path.parent} does not exist (only directories under {Path.cwd()} are created)"
     if not os.access(existing, os.W_OK | os.X_OK):
         if existing == path.parent:
             return f"the directory {existing} is not writable"

@@ -1,4 +1,5 @@
-"""Outgoing Slack messages: paced per channel (Slack allows about one message per second per channel)."""
+"""Outgoing Slack messages: paced per channel (Slack allows about one message per second per channel),
+with every secret masked."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import time
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.outbound.blocks.types import Block
+from bot.slack.outbound.masking import Mask, masked, no_mask
 
 
 class SlackPoster:
-    def __init__(self, client: AsyncWebClient, *, min_interval_seconds: float = 1.0) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, min_interval_seconds: float = 1.0, mask: Mask = no_mask
+    ) -> None:
         self._client = client
+        self._mask = mask
         self._min_interval = min_interval_seconds
         self._next_slot: dict[str, float] = {}
         self._lock = asyncio.Lock()
@@ -32,7 +37,7 @@ class SlackPoster:
         """Posts a message (a reply in ``thread_ts``'s thread when given) and returns its ``ts``."""
         await self._wait_for_slot(channel)
         response = await self._client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+            channel=channel, text=self._mask(text), blocks=masked(blocks, self._mask), thread_ts=thread_ts
         )
         return str(response["ts"])
 
@@ -40,7 +45,7 @@ class SlackPoster:
         """Posts in the thread of ``thread_ts`` (paced like any post in the channel); returns its ``ts``."""
         await self._wait_for_slot(channel)
         response = await self._client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
+            channel=channel, thread_ts=thread_ts, text=self._mask(text), blocks=masked(blocks, self._mask)
         )
         return str(response["ts"])
 
@@ -50,9 +55,13 @@ class SlackPoster:
         return str(response["permalink"])
 
     async def update(self, channel: str, ts: str, text: str, blocks: list[Block]) -> None:
-        await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        await self._client.chat_update(
+            channel=channel, ts=ts, text=self._mask(text), blocks=masked(blocks, self._mask)
+        )
 
     async def post_ephemeral(
         self, channel: str, user: str, text: str, blocks: list[Block] | None = None
     ) -> None:
-        await self._client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks or [])
+        await self._client.chat_postEphemeral(
+            channel=channel, user=user, text=self._mask(text), blocks=masked(blocks or [], self._mask)
+        )

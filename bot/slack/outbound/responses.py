@@ -14,6 +14,7 @@ import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.outbound.blocks.types import Block
+from bot.slack.outbound.masking import Mask, masked, no_mask
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,9 @@ Respond = Callable[..., Awaitable[Any]]
 
 
 class ResponseUrls:
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, session: aiohttp.ClientSession | None = None, *, mask: Mask = no_mask) -> None:
         self._session = session
+        self._mask = mask
 
     def to(self, response_url: str | None) -> Respond:
         """A ``respond`` bound to ``response_url``; with no URL, answers are logged and dropped."""
@@ -39,7 +41,10 @@ class ResponseUrls:
                 log.info("no response_url to answer with; dropped: %s", text[:200])
                 return None
             response = await AsyncWebhookClient(response_url, session=self._session).send(
-                text=text, blocks=blocks, response_type=response_type, replace_original=replace_original
+                text=self._mask(text),
+                blocks=masked(blocks, self._mask),
+                response_type=response_type,
+                replace_original=replace_original,
             )
             if response.status_code != 200:
                 log.warning("response_url refused an answer (HTTP %s)", response.status_code)

@@ -9,6 +9,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.slack.outbound.blocks.help import error_message
@@ -49,16 +51,32 @@ async def ack_action_then(
         await reply(respond, error_message(BUSY_MESSAGE))
 
 
-async def reply_unexpected(respond: Respond, what: str) -> None:
-    """Logs the current exception under a short reference the user can quote.
+def _database_failure(error: BaseException | None) -> DBAPIError | SQLAlchemyTimeoutError | None:
+    """The store's failure behind ``error`` (the driver's error, a full pool), if that is the cause."""
+    while error is not None:
+        if isinstance(error, DBAPIError | SQLAlchemyTimeoutError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
-    A database that did not answer in time is no bug: one WARNING line and a plain answer.
-    """
+
+async def reply_unexpected(respond: Respond, what: str) -> None:
+    """Logs the current exception under a short reference the user can quote; says when the bot's
+    own database is what failed. A database that did not answer in time is no bug: one WARNING line
+    and a plain answer."""
     reference = uuid.uuid4().hex[:8]
     error = sys.exc_info()[1]
+    failure = _database_failure(error)
     if isinstance(error, StoreUnavailable):
         log.warning("%s while handling %s (ref %s)", error, what, reference)
         text = f"The bot's database did not answer in time, so {what} failed. Try again in a minute."
+    elif failure is not None:
+        log.exception("unexpected error while handling %s (ref %s)", what, reference)
+        cause = type(failure.orig if isinstance(failure, DBAPIError) else failure).__name__
+        text = (
+            f"The bot's own database failed ({cause}) while handling {what}; nothing was sent to "
+            f"Commerce. Try again shortly (ref {reference})."
+        )
     else:
         log.exception("unexpected error while handling %s (ref %s)", what, reference)
         text = f"Something went wrong while handling {what} (ref {reference})."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState, is_approval_id
+from bot.commerce.models import ApprovalKind, ApprovalQuery, ApprovalState, Decision, is_approval_id
+from bot.limits import characters_over, too_long_for_commerce
 from bot.slack.inbound.parsing.common import (
     HELP_WORDS,
     MAX_PAGE,
@@ -71,15 +72,32 @@ class ShowDigest:
 ApprovalsCommand = ListApprovals | ShowApproval | ApproveApproval | RejectApproval | ShowDigest | ShowHelp
 
 
-def parse_approvals_command(text: str) -> ApprovalsCommand:
-    """Parses the text after ``/approvals``. Never raises."""
+@dataclass(frozen=True)
+class Author:
+    """Who typed the command: Commerce's comment names them, so they count against its byte budget."""
+
+    user_id: str = ""
+    user_name: str | None = None
+
+    def fitting(self, decision: Decision, note: str, what: str) -> str:
+        """``note`` when the Commerce comment holding it fits; ``InvalidInput`` saying how much shorter."""
+        cut = characters_over(decision.verb, self.user_id, self.user_name, note)
+        if cut:
+            raise InvalidInput(too_long_for_commerce(what, cut))
+        return note
+
+
+def parse_approvals_command(
+    text: str, *, user_id: str = "", user_name: str | None = None
+) -> ApprovalsCommand:
+    """Parses the text after ``/approvals`` typed by ``user_id`` (``user_name``). Never raises."""
     try:
-        return _parse(normalise(text or ""))
+        return _parse(normalise(text or ""), Author(user_id, user_name))
     except InvalidInput as invalid:
         return ShowHelp(error=invalid.message)
 
 
-def _parse(text: str) -> ApprovalsCommand:
+def _parse(text: str, author: Author) -> ApprovalsCommand:
     word, rest = split_first(text)
     sub = word.lower()
     if sub in ("", *HELP_WORDS):
@@ -93,9 +111,10 @@ def _parse(text: str) -> ApprovalsCommand:
         if not target:
             raise InvalidInput("approve needs an approval id, e.g. `/approvals approve 12345 looks good`")
         approval_id = _approval_id(target)
-        return ApproveApproval(approval_id, comment(note, "comment") or None)
+        note = author.fitting(Decision.APPROVE, comment(note, "comment"), "comment")
+        return ApproveApproval(approval_id, note or None)
     if sub == "reject":
-        return _parse_reject(rest)
+        return _parse_reject(rest, author)
     if sub == "digest":
         if rest:
             raise InvalidInput(f"digest takes nothing more; unexpected {echo(rest)}")
@@ -112,7 +131,7 @@ def _parse_show(rest: str) -> ShowApproval:
     return ShowApproval(_approval_id(target))
 
 
-def _parse_reject(rest: str) -> RejectApproval:
+def _parse_reject(rest: str, author: Author) -> RejectApproval:
     target, reason = split_first(rest)
     if not target:
         raise InvalidInput(
@@ -122,7 +141,7 @@ def _parse_reject(rest: str) -> RejectApproval:
     reason = comment(reason, "reason")
     if not reason:
         raise InvalidInput(f"reject needs a reason, e.g. `/approvals reject {approval_id} over budget`")
-    return RejectApproval(approval_id, reason)
+    return RejectApproval(approval_id, author.fitting(Decision.REJECT, reason, "reason"))
 
 
 def _approval_id(value: str) -> str:

@@ -68,8 +68,13 @@ def process_status_help(error: str | None = None) -> Message:
     return _help("How to use /process-status", PROCESS_STATUS_USAGE, error, event_types)
 
 
-def error_message(text: str) -> Message:
-    """An ephemeral error. Plain user/channel mentions (``<@U1>``, ``<#C1>``) written by the bot stay
+def notice(text: str) -> Message:
+    """An ephemeral answer written by the bot. Plain user/channel mentions (``<@U1>``, ``<#C1>``) stay
     clickable; everything else (remote error texts, ``<!channel>``, links) is escaped."""
-    shown = f"⚠️ {escape_keeping_references(text)}"
+    shown = escape_keeping_references(text)
     return fallback(shown), [section(shown)]
+
+
+def error_message(text: str) -> Message:
+    """An ephemeral error: a :func:`notice` with a warning sign."""
+    return notice(f"⚠️ {text}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.commerce.models import is_approval_id
-from bot.limits import COMMENT_MAX_LENGTH, REASON_MIN_LENGTH
+from bot.limits import COMMENT_MAX_LENGTH, COMMERCE_COMMENT_BYTES, REASON_MIN_LENGTH
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID, REJECT_MODAL_CALLBACK_ID
 from bot.slack.outbound.blocks.text import MODAL_TITLE_LIMIT, code, plain, section
 
@@ -91,7 +91,12 @@ def reject_modal(
                 "block_id": REASON_BLOCK_ID,
                 "optional": False,
                 "label": plain("Reason", 2000),
-                "hint": plain(f"Between {REASON_MIN_LENGTH} and {COMMENT_MAX_LENGTH} characters.", 2000),
+                "hint": plain(
+                    f"Between {REASON_MIN_LENGTH} and {COMMENT_MAX_LENGTH} characters; Commerce keeps "
+                    f"{COMMERCE_COMMENT_BYTES} bytes with your name, so accented letters count twice "
+                    "and emoji four times.",
+                    2000,
+                ),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": REASON_ACTION_ID,

@@ -2,8 +2,10 @@
 
 Every piece of text that comes from a user or a remote system goes through ``escape()`` before it
 is put into a ``mrkdwn`` text object, so ``<!channel>``, ``<@U…>`` or ``<http://evil|link>`` typed
-into Commerce or Slack can never ping anybody or become a link. ``plain_text`` objects are not
-parsed by Slack, so they are truncated but not escaped.
+into Commerce or Slack can never ping anybody or become a link. Every ``mrkdwn`` object is
+``verbatim``, so Slack does not turn bare URLs, channel names or a plain ``@channel`` into links or
+pings either; only the references the bot writes itself (``<@U…>``, ``<!date…>``) stay live.
+``plain_text`` objects are not parsed by Slack, so they are truncated but not escaped.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def quote(text: str) -> str:
 
 
 def mrkdwn(text: str, limit: int = SECTION_TEXT_LIMIT) -> Block:
-    return {"type": "mrkdwn", "text": truncate(text, limit)}
+    return {"type": "mrkdwn", "text": truncate(text, limit), "verbatim": True}
 
 
 def plain(text: str, limit: int) -> Block:

@@ -12,7 +12,7 @@ from bot.background import BackgroundWork
 from bot.commerce.models import Decision, is_approval_id
 from bot.services.decisions import DecisionRequest, DecisionResult, DecisionService, Outcome
 from bot.slack.inbound.listeners.replies import ack_action_then, reply, reply_unexpected
-from bot.slack.outbound.blocks.help import error_message
+from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.reject_modal import reject_modal
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.responses import Respond, ResponseUrls
@@ -101,7 +101,7 @@ class ApprovalButtonsListener:
             return
         ephemeral_card = bool((body.get("container") or {}).get("is_ephemeral"))
         if ephemeral_card and result.outcome in CLOSES_THE_QUESTION:
-            await reply(respond, (result.told, []), replace_original=True)
+            await reply(respond, notice(result.told), replace_original=True)
         elif not result.ok:
             await reply(respond, error_message(result.message))
         elif not result.card_updated:  # done, but the card could not show it: say so

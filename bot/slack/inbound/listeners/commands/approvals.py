@@ -8,7 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.background import BackgroundWork
 from bot.commerce.client import CommerceClient
-from bot.commerce.errors import ApprovalNotFound, CommerceError
+from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
 from bot.commerce.models import Decision
 from bot.metrics import Metrics
 from bot.services.decisions import DecisionRequest, DecisionService
@@ -26,7 +26,7 @@ from bot.slack.inbound.parsing.approvals import (
 )
 from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.outbound.blocks.approval_card import approval_detail, approvals_list
-from bot.slack.outbound.blocks.help import approvals_help, error_message
+from bot.slack.outbound.blocks.help import approvals_help, error_message, notice
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.responses import Respond, ResponseUrls
@@ -59,7 +59,11 @@ class ApprovalsCommandListener:
 
     async def handle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Help and input errors are answered in the ack; everything else after it, in the background."""
-        parsed = parse_approvals_command(command.get("text") or "")
+        parsed = parse_approvals_command(
+            command.get("text") or "",
+            user_id=str(command.get("user_id", "")),
+            user_name=command.get("user_name"),
+        )
         self._metrics.commands.labels("/approvals", type(parsed).__name__).inc()
         if isinstance(parsed, ShowHelp):
             await ack_with(ack, approvals_help(parsed.error))
@@ -76,6 +80,8 @@ class ApprovalsCommandListener:
             message = await self._answer(parsed, command)
         except ApprovalNotFound as error:
             message = error_message(f"Commerce has no approval with that id ({error.message}).")
+        except CommerceUnavailable as error:  # its message names Commerce and what went wrong
+            message = error_message(f"{error.message}; try again shortly.")
         except CommerceError as error:
             message = error_message(f"Commerce could not answer: {error.message}")
         except Exception:
@@ -120,4 +126,4 @@ class ApprovalsCommandListener:
                 comment=comment,
             )
         )
-        return (result.told, []) if result.ok else error_message(result.message)
+        return notice(result.told) if result.ok else error_message(result.message)

@@ -8,7 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.background import BackgroundWork
 from bot.bol.client import BolClient
-from bot.bol.errors import BolError
+from bot.bol.errors import BolError, BolUnavailable
 from bot.metrics import Metrics
 from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.common import ShowHelp
@@ -79,6 +79,8 @@ class ProcessStatusCommandListener:
     ) -> None:
         try:
             message = await self._answer(parsed, command)
+        except BolUnavailable as error:  # its message names bol.com and what went wrong
+            message = error_message(f"{error.message}; try again shortly.")
         except BolError as error:
             message = error_message(f"bol.com could not answer: {error.message}")
         except Exception:

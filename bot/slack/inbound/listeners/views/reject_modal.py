@@ -10,10 +10,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.commerce.models import Decision
-from bot.limits import REASON_MIN_LENGTH
+from bot.limits import REASON_MIN_LENGTH, characters_over, too_long_for_commerce
 from bot.services.decisions import DecisionRequest, DecisionService
+from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
+from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
@@ -69,6 +71,10 @@ class RejectModalListener:
             channel=context.channel,
             message_ts=context.message_ts,
         )
+        cut = characters_over(request.decision.verb, request.slack_user_id, request.slack_user_name, reason)
+        if cut:
+            await ack(**_errors(too_long_for_commerce("reason", cut)))
+            return
         if self._work.start(self._reject(request, context), name="the reject dialog"):
             await ack()
         else:
@@ -79,25 +85,27 @@ class RejectModalListener:
         ok = False
         try:
             result = await self._decisions.decide(request)
-            message, ok = result.told, result.ok
+            ok = result.ok
+            message = notice(result.told) if ok else error_message(result.message)
         except Exception:
             log.exception("rejecting approval %s failed", context.approval_id)
-            message = (
+            message = error_message(
                 f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
             )
         if self._home is not None and not context.channel and not context.response_url:
             # Opened from the App Home: a rejection refreshes the Home already; anything else is said there.
             if not ok:
-                await self._home.publish(user_id, notice=message)
+                await self._home.publish(user_id, notice=message[0])
             return
         await self._tell(user_id, context, message)
 
-    async def _tell(self, user_id: str, context: RejectContext, text: str) -> None:
+    async def _tell(self, user_id: str, context: RejectContext, message: Message) -> None:
         """Modals have no response_url of their own: the outcome goes back through the clicked card's,
         or else as an ephemeral message in the card's channel."""
+        text, blocks = message
         if context.response_url:
             try:
-                status = await self._responses.to(context.response_url)(text=text)
+                status = await self._responses.to(context.response_url)(text=text, blocks=blocks)
             except Exception as error:  # expired or unreachable: fall back to an ephemeral message
                 log.warning("response_url failed for the reject outcome: %s", type(error).__name__)
             else:
@@ -107,6 +115,6 @@ class RejectModalListener:
             log.info("no way to report the reject outcome to %s: %s", user_id, text)
             return
         try:
-            await self._poster.post_ephemeral(context.channel, user_id, text)
+            await self._poster.post_ephemeral(context.channel, user_id, text, blocks)
         except SlackApiError as error:
             log.warning("could not tell %s the reject outcome: %s", user_id, error.response.get("error"))
