@@ -25,12 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import ack, clicks
+from bench import ack, backlog, clicks, polls
 from bench.baselines import AiohttpHost, BoltHost, DecideHost
 from bench.bothost import BotHost
 from bench.emulated import EmulatorHost
 from bench.remote import Remote
 from bench.report import Figure, render
+
+APPROVALS = [1_000, 10_000, 50_000]
+WATCHES = [1_000, 10_000, 100_000]
 
 
 def ack_and_clicks(emulators: Remote, database: str, rounds: int, quick: bool) -> list[Figure]:
@@ -67,6 +70,11 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
         figures = ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick)
+    print(render(figures), flush=True)
+    approval_sizes, watch_sizes = ([200, 1000], [1000, 5000]) if args.quick else (APPROVALS, WATCHES)
+    figures += polls.run(approval_sizes, watch_sizes, min(rounds, 3))
+    figures += backlog.run(1 if args.quick else min(rounds, 3))
+    print()
     print(render(figures))
     if args.markdown:
         print()

@@ -68,7 +68,7 @@ def render(figures: list[Figure], *, markdown: bool = False) -> str:
                 f"{figure.name} [{figure.unit}]",
                 _pair(figure._pick(figure.bot, True), figure._pick(figure.bot, False)),
                 _pair(figure._pick(figure.baseline, True), figure._pick(figure.baseline, False)),
-                (f"+{_number(figure.ratio(True))} / +{_number(figure.ratio(False))} MiB")
+                (f"{figure.ratio(True):+.1f} / {figure.ratio(False):+.1f} {figure.unit}")
                 if figure.difference
                 else f"{figure.ratio(True):.2f}x / {figure.ratio(False):.2f}x",
                 figure.baseline_name,
