@@ -128,11 +128,13 @@ def run(approval_sizes: list[int], watch_sizes: list[int], rounds: int) -> list[
     figures: list[Figure] = []
     smallest: float | None = None
     for size in approval_sizes:
+        print(f"... approvals poll at {size:,} pending", flush=True)
         at_size = approvals_at(size, rounds if size <= 10_000 else min(rounds, 2), smallest)
         smallest = smallest if smallest is not None else at_size[-1].bot[0]
         figures += at_size
     smallest = None
     for size in watch_sizes:
+        print(f"... process poll at {size:,} watches", flush=True)
         at_size = processes_at(size, rounds, smallest)
         if size == watch_sizes[-1]:
             at_size[-1].target = "<= +25 MiB"
