@@ -1,289 +1,85 @@
-"""Benchmarks: prints figures for the bot's hot paths, run against the loopback emulators.
+"""Benchmarks: each figure of the bot next to a baseline measured in the same run, as a ratio.
 
-    .venv/bin/python bench/bench.py [--quick]
+    .venv/bin/python bench/bench.py [--quick] [--markdown]
 
-Figures (no pass/fail, nothing is asserted on time):
-- slash command ack latency (signed `/approvals help` round trips to the running bot);
-- click-to-card latency (Approve click -> Commerce POST -> chat.update);
-- notifier: first poll posting N new cards, then a steady-state poll with nothing new;
-- process-status poll over N watches (bulk calls of 1000);
-- the approver's day with N pending approvals: the first poll (one summary), a reminders poll with
-  all N due (one message, and with the flood limit lifted, one thread reply each), App Home with
-  N pending; Slack calls per poll, poll time and the process's RSS.
+Nothing is asserted: figures are printed as best / median over rounds (``--rounds``). The bot, each
+baseline server and the emulators run in processes of their own (``bench/remote.py``) so CPU time and
+RSS read in a server's process are its own; the load generator runs in this process.
+
+- ``bench/ack.py``: ``/approvals help`` acks at concurrency 1/8/32, against bare Bolt, Bolt with
+  ``process_before_response=True`` and a bare aiohttp handler; CPU per command;
+- ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler;
+- ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes;
+- ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import statistics
+import os
+import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datetime import timedelta
+from bench import ack, backlog, clicks, polls
+from bench.baselines import AiohttpHost, BoltHost, DecideHost
+from bench.bothost import BotHost
+from bench.emulated import EmulatorHost
+from bench.remote import Remote
+from bench.report import Figure, render
 
-from bot.commerce.models import ApprovalKind
-from bot.settings import Settings
-from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
-from bot.storage.records import Notify
-from tests.bot_runner import RunningBot
-from tests.clock import ManualClock
-from tests.emulators.bol import BolEmulator
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
-from tests.slack_requests import SlackRequestSender
-from tests.waiting import wait_for
-
-SECRET = "bench-signing-secret"
-BOT_TOKEN = "xoxb-bench-token"
-APPROVER = "U_BENCH"
-CHANNEL = "C_BENCH"
+APPROVALS = [1_000, 10_000, 50_000]
+WATCHES = [1_000, 10_000, 100_000]
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def report(name: str, samples_ms: list[float]) -> None:
-    print(
-        f"{name:<40} n={len(samples_ms):<6} p50={statistics.median(samples_ms):8.2f} ms"
-        f"  p95={percentile(samples_ms, 0.95):8.2f} ms  max={max(samples_ms):8.2f} ms"
-    )
-
-
-def card_updated(slack: SlackEmulator, ts: str) -> bool:
-    return any(update.get("ts") == ts for update in slack.calls("chat.update"))
-
-
-def timed(action: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    action()
-    return (time.perf_counter() - start) * 1000
-
-
-def bench_batches(bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, size: int) -> None:
-    """A ``size``-id batch (handed in 1000 ids a request) whose statuses change every round."""
-    ids = bol.add_processes(size)
-    for start in range(0, size, 1000):
-        bot.call(
-            bot.runtime.store.create_batch(
-                ids[start : start + 1000],
-                CHANNEL,
-                label=f"bench {start}",
-                notify=Notify.FAILURES,
-                requested_by="bench",
-            )
-        )
-    rounds = 5
-    per_round = size // rounds
-    for number in range(rounds + 1):
-        if number:
-            wave = ids[(number - 1) * per_round : number * per_round]
-            bol.finish(wave[: len(wave) - 5], "SUCCESS")
-            bol.finish(wave[len(wave) - 5 :], "FAILURE", error_message="bench failure")
-        slack_before, bol_before = len(slack.calls()), len(bol.bulk_requests())
-        poll_ms = timed(bot.poll_processes)
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"{'batch round ' + str(number):<40} {size} ids: {poll_ms:8.1f} ms, "
-            f"{len(slack.calls()) - slack_before} Slack calls, "
-            f"{len(bol.bulk_requests()) - bol_before} bol calls, "
-            f"max RSS {rss_mb:.0f} MiB"
-        )
-
-
-def rss_mb() -> float:
-    """Peak resident set size of this process (bot, emulators and all) in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def bench_settings(
-    slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator, db: str, **extra: Any
-) -> Settings:
-    return Settings(
-        _env_file=None,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=slack.api_url,
-        slack_post_interval_seconds=0,
-        commerce_base_url=commerce.base_url,
-        commerce_store_id=commerce.store_id,
-        commerce_logon_id=commerce.logon_id,
-        commerce_logon_password=commerce.password,
-        bol_client_id=bol.client_id,
-        bol_client_secret=bol.client_secret,
-        bol_api_url=bol.api_url,
-        bol_token_url=bol.token_url,
-        approvals_channel=CHANNEL,
-        process_status_channel=CHANNEL,
-        approvers=f"{APPROVER},S_BENCH_GROUP",
-        notifier_enabled=False,
-        database_url=db,
-        port=0,
-        **extra,
-    )
-
-
-def slack_calls_during(slack: SlackEmulator, action: Callable[[], Any]) -> tuple[float, int]:
-    """(milliseconds, Slack API calls) of ``action``."""
-    before = len(slack.calls())
-    elapsed = timed(action)
-    return elapsed, len(slack.calls()) - before
-
-
-def bench_approvers_day(pending: int) -> None:
-    """N pending approvals on a first start, then all their reminders due at once."""
-    slack, commerce, bol = SlackEmulator(token=BOT_TOKEN), CommerceEmulator(), BolEmulator()
-    for emulator in (slack, commerce, bol):
-        emulator.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(pending):
-            commerce.add_approval(ApprovalKind.ORDER)
-        runs = (("flood limit 20", 20), ("flood limit lifted", pending + 1))
-        try:
-            for label, limit in runs:
-                clock = ManualClock()
-                db = f"sqlite:///{tmp}/{limit}.db"
-                bot = RunningBot(
-                    bench_settings(slack, commerce, bol, db, approvals_backlog_limit=limit), clock=clock
-                )
-                try:
-                    ms, calls = slack_calls_during(slack, bot.poll_approvals)
-                    print(f"{'first poll, ' + label:<40} {pending} new in {ms:8.1f} ms, {calls} Slack calls")
-                    clock.advance(timedelta(hours=4))
-                    ms, calls = slack_calls_during(slack, lambda bot=bot: bot.poll("reminders"))
-                    print(
-                        f"{'reminders poll, ' + label:<40} {pending} due in {ms:8.1f} ms, {calls} Slack calls"
-                    )
-                    ms, calls = slack_calls_during(slack, lambda bot=bot: bot.poll("reminders"))
-                    print(
-                        f"{'reminders poll again, ' + label:<40} 0 due in {ms:8.1f} ms, {calls} Slack calls"
-                    )
-                finally:
-                    bot.stop()
-            bot = RunningBot(bench_settings(slack, commerce, bol, f"sqlite:///{tmp}/20.db"))
-            sender = SlackRequestSender(bot.url, SECRET)
-            try:
-                samples = []
-                for _ in range(10):
-                    published = len(slack.calls("views.publish"))
-                    start = time.perf_counter()
-                    sender.app_home_opened(APPROVER)
-                    wait_for(lambda p=published: len(slack.calls("views.publish")) > p, interval=0.001)
-                    samples.append((time.perf_counter() - start) * 1000)
-                report(f"App Home opened ({pending} pending)", samples)
-            finally:
-                bot.stop()
-            print(f"{'peak RSS of the benchmark process':<40} {rss_mb():8.1f} MB")
-        finally:
-            for emulator in (slack, commerce, bol):
-                emulator.stop()
+def ack_and_clicks(emulators: Remote, database: str, rounds: int, quick: bool) -> list[Figure]:
+    addresses = emulators.call("addresses")
+    slack_api_url = addresses["slack_api_url"]
+    servers = {
+        "bot": Remote(BotHost, addresses, database),
+        "bolt": Remote(BoltHost, slack_api_url, process_before_response=False),
+        "bolt_pbr": Remote(BoltHost, slack_api_url, process_before_response=True),
+        "aiohttp": Remote(AiohttpHost),
+    }
+    try:
+        figures = ack.run(servers, rounds, 60 if quick else 300)
+        with Remote(DecideHost, addresses) as minimal:
+            figures += clicks.run(emulators, servers["bot"], minimal, rounds, 5 if quick else 20)
+    finally:
+        for server in servers.values():
+            server.close()
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes and 2 rounds, for a smoke run")
+    parser.add_argument("--rounds", type=int, help="rounds per figure (default 5, 2 with --quick)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
     args = parser.parse_args()
-    commands, clicks, cards, watches = (50, 10, 100, 2000) if args.quick else (300, 50, 1000, 10000)
-    followups = 300 if args.quick else 2000
-
-    slack, commerce, bol = SlackEmulator(token=BOT_TOKEN), CommerceEmulator(), BolEmulator()
-    for emulator in (slack, commerce, bol):
-        emulator.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=slack.api_url,
-            slack_post_interval_seconds=0,
-            commerce_base_url=commerce.base_url,
-            commerce_store_id=commerce.store_id,
-            commerce_logon_id=commerce.logon_id,
-            commerce_logon_password=commerce.password,
-            bol_client_id=bol.client_id,
-            bol_client_secret=bol.client_secret,
-            bol_api_url=bol.api_url,
-            bol_token_url=bol.token_url,
-            approvals_channel=CHANNEL,
-            process_status_channel=CHANNEL,
-            approvers=APPROVER,
-            notifier_enabled=False,
-            database_url=f"sqlite:///{tmp}/bench.db",
-            port=0,
-            approvals_backlog_limit=cards + 1,  # measure a card each, not one summary
-        )
-        bot = RunningBot(settings)
-        sender = SlackRequestSender(bot.url, SECRET)
-        try:
-            print(f"commerce-approvals-bot benchmarks ({'quick' if args.quick else 'full'})")
-            report(
-                "slash command ack (/approvals help)",
-                [
-                    timed(
-                        lambda: sender.slash_command(
-                            "/approvals",
-                            "help",
-                            user_id=APPROVER,
-                            channel_id=CHANNEL,
-                            response_url=slack.new_response_url(),
-                        )
-                    )
-                    for _ in range(commands)
-                ],
-            )
-
-            for _ in range(cards):
-                commerce.add_approval(ApprovalKind.ORDER)
-            first_poll = timed(bot.poll_approvals)
-            steady_poll = timed(bot.poll_approvals)
-            print(
-                f"{'notifier first poll':<40} {cards} new cards in {first_poll:8.1f} ms"
-                f" ({cards / first_poll * 1000:7.1f} cards/s)"
-            )
-            print(f"{'notifier steady poll':<40} {cards} pending, 0 new in {steady_poll:8.1f} ms")
-
-            posted = [c for c in slack.calls("chat.postMessage") if c.get("channel") == CHANNEL]
-            latencies = []
-            for card in posted[:clicks]:
-                approval_id = next(
-                    e["value"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
-                )
-                ts = slack.message_ts(card)
-                start = time.perf_counter()
-                sender.block_action(
-                    APPROVE_ACTION_ID,
-                    approval_id,
-                    user_id=APPROVER,
-                    channel_id=CHANNEL,
-                    message_ts=ts,
-                    response_url=slack.new_response_url(),
-                )
-                wait_for(partial(card_updated, slack, ts), interval=0.001, what="card update")
-                latencies.append((time.perf_counter() - start) * 1000)
-            report("approve click -> card updated", latencies)
-
-            bench_batches(bot, slack, bol, watches)  # first: every id of it has finished by the end
-            for _ in range(watches):
-                process_id = bol.add_process()
-                bot.call(bot.runtime.store.add_watch(process_id, CHANNEL, APPROVER))
-            bulk_before = len(bol.requests_to("POST", "/shared/process-status"))
-            poll_ms = timed(bot.poll_processes)
-            bulk_calls = len(bol.requests_to("POST", "/shared/process-status")) - bulk_before
-            print(f"{'process-status poll':<40} {watches} watches in {poll_ms:8.1f} ms ({bulk_calls} bulk)")
-        finally:
-            bot.stop()
-            for emulator in (slack, commerce, bol):
-                emulator.stop()
-    bench_approvers_day(followups)
+    rounds = args.rounds or (2 if args.quick else 5)
+    started = time.perf_counter()
+    print(
+        f"commerce-approvals-bot benchmarks ({'quick' if args.quick else 'full'}, {rounds} rounds, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}); best / median over rounds",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
+        figures = ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick)
+    print(render(figures), flush=True)
+    approval_sizes, watch_sizes = ([200, 1000], [1000, 5000]) if args.quick else (APPROVALS, WATCHES)
+    figures += polls.run(approval_sizes, watch_sizes, min(rounds, 3))
+    figures += backlog.run(1 if args.quick else min(rounds, 3))
+    print()
+    print(render(figures))
+    if args.markdown:
+        print()
+        print(render(figures, markdown=True))
+    print(f"({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+"""Baseline servers, each a small real aiohttp server on loopback, for ``Remote``.
+
+- ``bolt``: a bare Bolt app (``process_before_response=False``) whose ``/approvals`` listener acks with
+  the help text, behind the same aiohttp adapter the bot uses;
+- ``bolt_pbr``: the same with ``process_before_response=True``;
+- ``aiohttp``: a bare aiohttp handler that checks the Slack signature and returns the same JSON;
+- ``DecideHost``: on a signed click, exactly Commerce GET approval + POST decision + ``chat.update``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+
+from bench.emulated import BOT_TOKEN
+from bench.remote import LoopThread, ProcessFigures
+from bot.slack.outbound.blocks.help import approvals_help
+
+SIGNING_SECRET = "bench-signing-secret"
+EVENTS_PATH = "/slack/events"
+
+
+class ServerHost(ProcessFigures):
+    """Serves ``build()``'s aiohttp app on 127.0.0.1 (an ephemeral port) from a loop thread."""
+
+    def __init__(self) -> None:
+        self._loop = LoopThread()
+        self._runner: web.AppRunner | None = None
+        self._port = self._loop.call(self._start())
+
+    async def build(self) -> web.Application:
+        raise NotImplementedError
+
+    async def _start(self) -> int:
+        self._runner = web.AppRunner(await self.build(), access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        return int(self._runner.addresses[0][1])
+
+    def port(self) -> int:
+        return self._port
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._loop.call(self._runner.cleanup())
+        self._loop.stop()
+
+
+def help_body() -> dict[str, Any]:
+    text, blocks = approvals_help()
+    return {"text": text, "blocks": blocks, "response_type": "ephemeral"}
+
+
+class BoltHost(ServerHost):
+    """A bare Bolt app answering ``/approvals`` with the help text in the ack."""
+
+    def __init__(self, slack_api_url: str, *, process_before_response: bool) -> None:
+        self._slack_api_url = slack_api_url
+        self._process_before_response = process_before_response
+        super().__init__()
+
+    async def build(self) -> web.Application:
+        bolt = AsyncApp(
+            token=BOT_TOKEN,
+            signing_secret=SIGNING_SECRET,
+            process_before_response=self._process_before_response,
+        )
+        bolt.client.base_url = self._slack_api_url
+        body = help_body()
+
+        async def approvals(ack: Any) -> None:
+            await ack(text=body["text"], blocks=body["blocks"], response_type="ephemeral")
+
+        bolt.command("/approvals")(approvals)
+
+        async def slack_events(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+        app = web.Application()
+        app.router.add_post(EVENTS_PATH, slack_events)
+        return app
+
+
+class AiohttpHost(ServerHost):
+    """A bare aiohttp handler: checks the signature, reads the form, returns the help JSON."""
+
+    async def build(self) -> web.Application:
+        verifier = SignatureVerifier(SIGNING_SECRET)
+        body = help_body()
+
+        async def slack_events(request: web.Request) -> web.Response:
+            raw = await request.read()
+            if not verifier.is_valid_request(raw, dict(request.headers)):
+                return web.Response(status=401)
+            form = parse_qs(raw.decode())
+            if form.get("command") != ["/approvals"]:
+                return web.Response(status=404)
+            return web.json_response(body)
+
+        app = web.Application()
+        app.router.add_post(EVENTS_PATH, slack_events)
+        return app
+
+
+class DecideHost(ServerHost):
+    """The least a click can do: ack, then GET the approval, POST the decision, ``chat.update``."""
+
+    def __init__(self, addresses: dict[str, str]) -> None:
+        self._addresses = addresses
+        self._tasks: set[asyncio.Task[None]] = set()
+        super().__init__()
+
+    async def build(self) -> web.Application:
+        a = self._addresses
+        self._commerce = httpx.AsyncClient(
+            base_url=f"{a['commerce_base_url']}/store/{a['commerce_store_id']}/", timeout=10
+        )
+        login = await self._commerce.post(
+            "loginidentity",
+            json={"logonId": a["commerce_logon_id"], "logonPassword": a["commerce_logon_password"]},
+        )
+        tokens = login.json()
+        self._commerce.headers.update(
+            {"WCToken": tokens["WCToken"], "WCTrustedToken": tokens["WCTrustedToken"]}
+        )
+        self._slack = httpx.AsyncClient(
+            base_url=a["slack_api_url"], headers={"Authorization": f"Bearer {BOT_TOKEN}"}, timeout=10
+        )
+        verifier = SignatureVerifier(SIGNING_SECRET)
+
+        async def slack_events(request: web.Request) -> web.Response:
+            raw = await request.read()
+            if not verifier.is_valid_request(raw, dict(request.headers)):
+                return web.Response(status=401)
+            payload = json.loads(parse_qs(raw.decode())["payload"][0])
+            container = payload["container"]
+            task = asyncio.create_task(
+                self._decide(payload["actions"][0]["value"], container["channel_id"], container["message_ts"])
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return web.Response()
+
+        app = web.Application()
+        app.router.add_post(EVENTS_PATH, slack_events)
+        return app
+
+    async def _decide(self, approval_id: str, channel: str, ts: str) -> None:
+        path = f"approval_status/{approval_id}"
+        approval = (await self._commerce.get(path)).json()["resultList"][0]
+        if approval["status"] != "0":
+            return
+        await self._commerce.post(
+            path,
+            params={"action": "updateApprovalStatus"},
+            json={"aprv_act": "1", "comments": "Approved in Slack"},
+        )
+        text = f"Approval {approval_id} approved."
+        await self._slack.post(
+            "chat.update",
+            json={"channel": channel, "ts": ts, "text": text, "blocks": [_section(text)]},
+        )
+
+    def close(self) -> None:
+        async def close_clients() -> None:
+            await self._commerce.aclose()
+            await self._slack.aclose()
+
+        self._loop.call(close_clients())
+        super().close()
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
