@@ -30,11 +30,13 @@ RUN pip install --no-cache-dir --no-deps . \
 # ---- runtime ----
 FROM python:3.11-slim-bookworm
 
+# Set at build time: --build-arg SOURCE_URL=<the repository's URL> --build-arg REVISION=$(git rev-parse HEAD)
 ARG VERSION=0.1.0
 ARG REVISION=unknown
+ARG SOURCE_URL=""
 LABEL org.opencontainers.image.title="commerce-approvals-bot" \
       org.opencontainers.image.description="Slack bot: approve HCL Commerce requests, follow bol.com process statuses" \
-      org.opencontainers.image.source="https://github.com/commerce-approvals-bot/commerce-approvals-bot" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="MIT"

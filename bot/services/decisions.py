@@ -138,7 +138,14 @@ class DecisionService:
             return result
 
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
+        """The refusal when the user may not decide (the directory may answer from its cache)."""
         if await self._approvers.is_approver(request.slack_user_id):
+            return None
+        return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+
+    async def _refused_now(self, request: DecisionRequest) -> DecisionResult | None:
+        """The refusal at the moment of deciding: the directory answers from its source, not a cache."""
+        if await self._approvers.confirms(request.slack_user_id):
             return None
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
 
@@ -150,7 +157,7 @@ class DecisionService:
         await self._store.record_audit(_audit_entry(request, result))
 
     async def _decide(self, request: DecisionRequest) -> DecisionResult:
-        refused = await self._refused(request)
+        refused = await self._refused_now(request)
         if refused is not None:
             return refused
         existing = await self._store.claim_decision(
@@ -209,6 +216,9 @@ class DecisionService:
         log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
         # Commerce has the decision: from here on nothing may fail the user's answer.
         card = await self._record_accepted(request, result)
+        if card is None:  # not recorded: the card is still found (a database that fails writes may read)
+            with suppress(Exception):
+                card = await self._store.get_card(approval_id)
         try:
             shown = await self._cards.show_decision(
                 approval,

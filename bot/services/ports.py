@@ -18,7 +18,11 @@ class ApproverDirectory(Protocol):
     """Who may decide approvals."""
 
     async def is_approver(self, user_id: str) -> bool:
-        """Whether ``user_id`` may approve or reject; unknown or unreadable means no."""
+        """Whether ``user_id`` may approve or reject; unknown or unreadable means no. May be cached."""
+        ...
+
+    async def confirms(self, user_id: str) -> bool:
+        """The same question at the moment of deciding: answered from the source, never a cache."""
         ...
 
 

@@ -35,6 +35,15 @@ class SlackApproverDirectory:
     async def is_approver(self, user_id: str) -> bool:
         return await self.includes(user_id)
 
+    async def confirms(self, user_id: str) -> bool:
+        """Like ``is_approver``, but a group member is checked against Slack now, not the cache: a
+        member removed from an approver group can no longer decide from that moment."""
+        if user_id in self._users or not self._groups:
+            return user_id in self._users
+        async with self._lock:
+            self._loaded_at = None  # the next read goes to Slack
+        return user_id in await self._members_of_groups()
+
     async def includes(self, user_id: str) -> bool:
         """Whether ``user_id`` is listed, or in a listed group (a group Slack will not show: no)."""
         if user_id in self._users:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -13,10 +14,13 @@ from bot.commerce.models import Decision, is_approval_id
 from bot.services.decisions import DecisionRequest, DecisionResult, DecisionService, Outcome
 from bot.slack.inbound.listeners.replies import ack_action_then, reply, reply_unexpected
 from bot.slack.outbound.blocks.help import error_message, notice
+from bot.slack.outbound.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX
 from bot.slack.outbound.blocks.reject_modal import reject_modal
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.responses import Respond, ResponseUrls
 
+REFUSAL_CHECK_SECONDS = 1.5
+"""Slack's trigger_id lives 3 s: the approver check before opening the reject dialog gets half."""
 CLOSES_THE_QUESTION = (Outcome.OK, Outcome.NOT_PENDING, Outcome.NOT_FOUND, Outcome.ALREADY_DECIDED)
 
 
@@ -25,7 +29,9 @@ def decision_request(
 ) -> DecisionRequest:
     user = body.get("user") or {}
     container = body.get("container") or {}
-    ephemeral = bool(container.get("is_ephemeral"))
+    # The clicked message is rewritten with the outcome only if it is this approval's own message:
+    # a button whose value names another approval must not overwrite the message it sits on.
+    clicked_is_ours = not container.get("is_ephemeral") and _shows_approval(body, approval_id)
     return DecisionRequest(
         approval_id=approval_id,
         decision=decision,
@@ -33,8 +39,17 @@ def decision_request(
         slack_user_name=user.get("username") or user.get("name"),
         comment=comment,
         channel=container.get("channel_id"),
-        message_ts=None if ephemeral else container.get("message_ts"),
+        message_ts=container.get("message_ts") if clicked_is_ours else None,
     )
+
+
+def _shows_approval(body: dict[str, Any], approval_id: str) -> bool:
+    """Whether the clicked message carries this approval's buttons (its actions block)."""
+    blocks = (body.get("message") or {}).get("blocks")
+    if not isinstance(blocks, list):
+        return False
+    wanted = f"{APPROVAL_ACTIONS_BLOCK_PREFIX}{approval_id}"
+    return any(isinstance(block, dict) and block.get("block_id") == wanted for block in blocks)
 
 
 async def button_approval_id(action: dict[str, Any], respond: Respond) -> str | None:
@@ -116,7 +131,12 @@ class ApprovalButtonsListener:
         request = decision_request(body, approval_id, Decision.REJECT, None)
         try:
             # Refuse before the modal: a non-approver should not type a reason for nothing.
-            refusal = await self._decisions.refusal(request)
+            # Opened within the trigger's 3 s: a slow approver lookup is skipped (the decision re-checks).
+            try:
+                async with asyncio.timeout(REFUSAL_CHECK_SECONDS):
+                    refusal = await self._decisions.refusal(request)
+            except TimeoutError:
+                refusal = None
             if refusal is not None:
                 if not await self._answer_on_home(body, refusal):
                     await reply(respond, error_message(refusal.message))
