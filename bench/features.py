@@ -201,26 +201,11 @@ def main() -> None:
     for emulator in (slack, commerce, bol):
         emulator.start()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=slack.api_url,
-            slack_post_interval_seconds=0,
-            commerce_base_url=commerce.base_url,
-            commerce_store_id=commerce.store_id,
-            commerce_logon_id=commerce.logon_id,
-            commerce_logon_password=commerce.password,
-            bol_client_id=bol.client_id,
-            bol_client_secret=bol.client_secret,
-            bol_api_url=bol.api_url,
-            bol_token_url=bol.token_url,
-            approvals_channel=CHANNEL,
-            process_status_channel=CHANNEL,
-            approvers=APPROVER,
-            notifier_enabled=False,
-            database_url=f"sqlite:///{tmp}/bench.db",
-            port=0,
+        settings = bench_settings(
+            slack,
+            commerce,
+            bol,
+            f"sqlite:///{tmp}/bench.db",
             approvals_backlog_limit=cards + 1,  # measure a card each, not one summary
         )
         bot = RunningBot(settings)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,30 +11,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.settings import Settings
+from tests.cli_process import environment
 from tests.waiting import wait_for
 
 EXECUTABLE = str(Path(sys.executable).with_name("approvals-bot"))
-
-
-def environment(settings: Settings, **extra: str) -> dict[str, str]:
-    """``settings`` as the environment variables that ``approvals-bot`` reads."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        if isinstance(value, list):
-            value = ",".join(value)
-        env[name.upper()] = str(value)
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Replica:

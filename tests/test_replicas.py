@@ -14,10 +14,11 @@ import pytest
 
 from bot.commerce.models import ApprovalKind
 from bot.settings import Settings
+from tests.cli_process import free_port
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.pg import private_server
-from tests.replicas import Replica, free_port, the_leader, wait_for_leader
+from tests.replicas import Replica, the_leader, wait_for_leader
 from tests.waiting import stays, wait_for
 
 POLL_SECONDS = 1.0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Insert, delete, insert, select
+from sqlalchemy import Insert, Row, delete, insert, select
 
 from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry
@@ -45,16 +46,17 @@ class AuditRows(Rows):
             query = query.where(audit_log.c.approval_id == approval_id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            AuditEntry(
-                slack_user_id=row.slack_user_id,
-                action=row.action,
-                approval_id=row.approval_id,
-                outcome=row.outcome,
-                comment=row.comment,
-                detail=row.detail,
-                at=row.at,
-                id=row.id,
-            )
-            for row in rows
-        ]
+        return [audit_entry_of(row) for row in rows]
+
+
+def audit_entry_of(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        slack_user_id=row.slack_user_id,
+        action=row.action,
+        approval_id=row.approval_id,
+        outcome=row.outcome,
+        comment=row.comment,
+        detail=row.detail,
+        at=row.at,
+        id=row.id,
+    )

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.audit import audit_insert
 from bot.storage.cards import card_of
@@ -123,16 +124,7 @@ class DecisionRows(InstanceRows):
                     owner=self._instance_id,
                 )
             )
-            await conn.execute(
-                update(approval_cards)
-                .where(approval_cards.c.approval_id == approval_id)
-                .values(state=card_state.value, updated_at=now)
-            )
-            await conn.execute(audit_insert(audit, now))
-            row = (
-                await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
-            ).first()
-        return None if row is None else card_of(row)
+            return await _move_card_and_audit(conn, approval_id, card_state, audit, now)
 
     async def get_decision(self, approval_id: str) -> DecisionClaim | None:
         async with self._engine.connect() as conn:
@@ -182,16 +174,7 @@ class DecisionRows(InstanceRows):
                 .where(decision_claims.c.approval_id == approval_id)
                 .values(state=DecisionState.DONE.value)
             )
-            await conn.execute(
-                update(approval_cards)
-                .where(approval_cards.c.approval_id == approval_id)
-                .values(state=card_state.value, updated_at=now)
-            )
-            await conn.execute(audit_insert(audit, now))
-            row = (
-                await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
-            ).first()
-        return None if row is None else card_of(row)
+            return await _move_card_and_audit(conn, approval_id, card_state, audit, now)
 
     async def prune_done_decisions(self, older_than: datetime) -> int:
         """Deletes DONE claims taken before ``older_than``; how many went."""
@@ -219,3 +202,20 @@ class DecisionRows(InstanceRows):
         async with self._writer.begin() as conn:
             result = await conn.execute(delete(decision_claims).where(*conditions))
         return bool(result.rowcount)
+
+
+async def _move_card_and_audit(
+    conn: AsyncConnection, approval_id: str, card_state: CardState, audit: AuditEntry, now: datetime
+) -> CardRecord | None:
+    """Inside a decision's transaction: the card (if any) moves to ``card_state`` and the audit row
+    is written. Returns the card as it is now."""
+    await conn.execute(
+        update(approval_cards)
+        .where(approval_cards.c.approval_id == approval_id)
+        .values(state=card_state.value, updated_at=now)
+    )
+    await conn.execute(audit_insert(audit, now))
+    row = (
+        await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
+    ).first()
+    return None if row is None else card_of(row)

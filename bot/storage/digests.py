@@ -7,11 +7,11 @@ one user, and process watches that finished or that a user started.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.storage.audit import audit_entry_of
 from bot.storage.db import audit_log, batch_processes, daily_digests, process_batches
 from bot.storage.records import AuditEntry, Watch
 from bot.storage.rows import Rows
@@ -62,7 +62,7 @@ class DigestRows(Rows):
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_entry(row) for row in rows]
+        return [audit_entry_of(row) for row in rows]
 
     async def decisions_by(self, slack_user_id: str, limit: int) -> list[AuditEntry]:
         """The user's last ``limit`` decisions taken from Slack (outcome ok), newest first."""
@@ -78,7 +78,7 @@ class DigestRows(Rows):
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_entry(row) for row in rows]
+        return [audit_entry_of(row) for row in rows]
 
     async def watches_finished_between(
         self, start: datetime, end: datetime, states: tuple[str, ...]
@@ -106,16 +106,3 @@ class DigestRows(Rows):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [watch_of(row) for row in rows]
-
-
-def _entry(row: Row[Any]) -> AuditEntry:
-    return AuditEntry(
-        slack_user_id=row.slack_user_id,
-        action=row.action,
-        approval_id=row.approval_id,
-        outcome=row.outcome,
-        comment=row.comment,
-        detail=row.detail,
-        at=row.at,
-        id=row.id,
-    )
