@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from bot.commerce.models import ApprovalKind
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, APPROVER_GROUP, GROUP_MEMBER, SIGNING_SECRET
@@ -72,3 +73,17 @@ def test_a_member_removed_from_the_approver_group_can_no_longer_decide_at_once(
 
     assert "not allowed" in wait_for(lambda: slack.responses(url), what="the refusal")[0]["text"]
     assert decision_posts(commerce, second) == []
+
+
+def test_a_decided_card_keeps_the_submitter_name_its_card_showed(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    # Buyer approvals come with the submitter's name in the listing, not in a re-read of one approval.
+    approval_id, ts = post_card(bot, slack, commerce, kind=ApprovalKind.BUYER)
+    card = next(c for c in slack.calls("chat.postMessage") if slack.message_ts(c) == ts)
+    assert "Jane Smith" in str(card["blocks"])
+
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    update = wait_for(lambda: card_updates(slack, ts), what="the decided card")[-1]
+    assert "Jane Smith" in str(update["blocks"])

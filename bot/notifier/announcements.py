@@ -91,7 +91,9 @@ class CardAnnouncer:
             await self._store.release_card(approval.id)
             raise
         self._metrics.cards_posted.inc()
-        if not await self._store.card_posted(approval.id, ref.channel, ref.ts):
+        if not await self._store.card_posted(
+            approval.id, ref.channel, ref.ts, submitter_name=approval.submitter_name
+        ):
             # Decided from Slack while the card was being posted: show how it ended, not buttons.
             current = await self._commerce.find_approval(approval.id)
             order = await self._order_details.for_approval(current)

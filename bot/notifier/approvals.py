@@ -18,7 +18,7 @@ from bot.logging_setup import log_context
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.failures import NotifierRoundIncomplete, describe
-from bot.services.decisions import DecisionService
+from bot.services.decisions import DecisionService, as_its_card_showed
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord
@@ -148,6 +148,8 @@ class ApprovalsNotifier:
 
     async def _close_card(self, card: CardRecord) -> None:
         approval = await self._commerce.find_approval(card.approval_id)
+        if approval is not None:
+            approval = as_its_card_showed(approval, card)
         if approval is not None and approval.is_pending:
             return  # listed late; still open
         if approval is not None and await self._decisions.settle(approval):

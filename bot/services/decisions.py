@@ -221,7 +221,7 @@ class DecisionService:
                 card = await self._store.get_card(approval_id)
         try:
             shown = await self._cards.show_decision(
-                approval,
+                as_its_card_showed(approval, card),
                 await order,
                 decision=request.decision,
                 decided_by=request.slack_user_id,
@@ -304,7 +304,7 @@ class DecisionService:
         log.info("approval %s: credited to %s from Commerce's comment", approval.id, signature.slack_user_id)
         targets = _shown_on(card, None) + [ref for ref in on or [] if ref not in _shown_on(card, None)]
         await self._cards.show_decision(
-            approval,
+            as_its_card_showed(approval, card),
             await self._order_details.for_approval(approval),
             decision=signature.decision,
             decided_by=signature.slack_user_id,
@@ -316,7 +316,8 @@ class DecisionService:
     async def _close(self, approval_id: str, approval: Approval | None, request: DecisionRequest) -> None:
         card = await self._store.set_card_state(approval_id, CardState.DECIDED_ELSEWHERE)
         order = await self._order_details.for_approval(approval)
-        await self._cards.close(approval_id, approval, order, on=_shown_on(card, request.clicked))
+        shown = None if approval is None else as_its_card_showed(approval, card)
+        await self._cards.close(approval_id, shown, order, on=_shown_on(card, request.clicked))
 
 
 class _Sent:
@@ -340,6 +341,13 @@ def _unconfirmed(request: DecisionRequest, error: CommerceError) -> str:
         f"Commerce did not confirm the {request.decision.action} of approval {request.approval_id} "
         f"({error.message}). The bot checks with Commerce and updates the card; clicking again is safe."
     )
+
+
+def as_its_card_showed(approval: Approval, card: CardRecord | None) -> Approval:
+    """``approval`` with what its card already knew and a re-read may lack (the submitter's name)."""
+    if approval.submitter_name or card is None or not card.submitter_name:
+        return approval
+    return replace(approval, submitter_name=card.submitter_name)
 
 
 def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[MessageRef]:

@@ -16,9 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import approval_cards
 from bot.storage.records import CardRecord, CardState
-from bot.storage.rows import IN_LIST_CHUNK, Rows
+from bot.storage.rows import IN_LIST_CHUNK, Rows, storable
 
 log = logging.getLogger(__name__)
+
+SUBMITTER_NAME_LIMIT = 200
+"""The column's size."""
 
 STALE_POSTING_AFTER = timedelta(minutes=10)
 """Longer than any post takes, Slack rate-limit waits included."""
@@ -41,11 +44,20 @@ class CardRows(Rows):
             return False
         return True
 
-    async def card_posted(self, approval_id: str, channel: str, ts: str) -> bool:
-        """Records where the card went. True if it is now PENDING; False if, while it was being posted,
-        the approval was decided from Slack (its state is kept, only channel/ts are recorded)."""
+    async def card_posted(
+        self, approval_id: str, channel: str, ts: str, *, submitter_name: str | None = None
+    ) -> bool:
+        """Records where the card went (and the submitter's name it shows). True if it is now PENDING;
+        False if, while it was being posted, the approval was decided from Slack (its state is kept,
+        only where it went is recorded)."""
         now = self._clock()
-        where = {"channel": channel, "ts": ts, "posted_at": now, "updated_at": now}
+        where = {
+            "channel": channel,
+            "ts": ts,
+            "posted_at": now,
+            "updated_at": now,
+            "submitter_name": (storable(submitter_name) or "")[:SUBMITTER_NAME_LIMIT] or None,
+        }
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(approval_cards)
@@ -174,4 +186,5 @@ def card_of(row: Row[Any]) -> CardRecord:
         ts=row.ts,
         posted_at=row.posted_at,
         updated_at=row.updated_at,
+        submitter_name=row.submitter_name,
     )

@@ -24,6 +24,8 @@ class CardRecord:
     ts: str | None = None
     posted_at: datetime | None = None
     updated_at: datetime | None = None
+    submitter_name: str | None = None
+    """The name the card showed when it was posted (a later re-read of the approval may lack it)."""
 
 
 class DecisionState(str, Enum):
