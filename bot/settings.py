@@ -183,13 +183,24 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "approvals_remind_after", "approvals_remind_every", "approvals_escalate_after", mode="before"
+        "approvals_remind_after",
+        "approvals_remind_every",
+        "approvals_escalate_after",
+        "process_stuck_after",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> object:
-        if isinstance(value, str):
-            return parse_duration(value) if value.strip() else None
-        return value
+        """One reading of durations for every setting: ``4h``, ``90m``, seconds, ``1 day, 4:00:00``;
+        anything else (an ISO 8601 ``PT3H``) is left to pydantic."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError:
+            return value
 
     @field_validator("approvals_escalate_to", mode="before")
     @classmethod

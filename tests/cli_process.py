@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from bot.settings import Settings
@@ -26,7 +27,9 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
         if isinstance(value, list):
-            value = ",".join(value)
+            value = ",".join(str(item) for item in value)
+        if isinstance(value, timedelta):
+            value = int(value.total_seconds())  # as the README says to write them: seconds
         env[name.upper()] = str(value)
     env.update(extra)
     return env
