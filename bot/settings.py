@@ -200,7 +200,9 @@ class Settings(BaseSettings):
         try:
             return parse_duration(value)
         except ValueError:
-            return value
+            if value.strip().upper().startswith("P"):  # ISO 8601, e.g. PT3H: pydantic reads it
+                return value
+            raise
 
     @field_validator("approvals_escalate_to", mode="before")
     @classmethod
