@@ -2,7 +2,7 @@
 
 At most ``running_limit`` pieces of work run at once; up to ``waiting_limit`` more wait for a slot.
 Beyond that ``start`` refuses (the caller tells the user the bot is busy) instead of queueing
-without limit. ``drain`` lets what was accepted finish before the process exits.
+without limit. The server's shutdown drain waits for accepted work, as for every task still in flight.
 """
 
 from __future__ import annotations
@@ -51,11 +51,3 @@ class BackgroundWork:
             except Exception:
                 # Listeners answer their own errors; this is the last resort, never silent.
                 log.exception("unhandled error in %s", name)
-
-    async def drain(self, timeout_seconds: float) -> int:
-        """Waits up to ``timeout_seconds`` for accepted work; returns how many pieces were still running."""
-        pending = list(self._tasks)
-        if not pending:
-            return 0
-        _, still_running = await asyncio.wait(pending, timeout=timeout_seconds)
-        return len(still_running)

@@ -139,8 +139,8 @@ class BatchProgress:
                 if not await self._store.claim_reply(batch_id, member.process_status_id):
                     continue
                 try:
-                    ts = await self._poster.reply(
-                        view.batch.channel, view.batch.card_ts, *batch_reply(member)
+                    ts = await self._poster.post(
+                        view.batch.channel, *batch_reply(member), thread_ts=view.batch.card_ts
                     )
                 except Exception as error:
                     await self._store.release_reply(batch_id, member.process_status_id)
@@ -160,7 +160,7 @@ class BatchProgress:
                 view = await self._store.batch_view(batch_id, failures=0)
                 assert view is not None and view.batch.card_ts is not None
                 message = batch_summary(view, failure_mention=self._failure_mention)
-                await self._poster.reply(view.batch.channel, view.batch.card_ts, *message)
+                await self._poster.post(view.batch.channel, *message, thread_ts=view.batch.card_ts)
             except Exception as error:
                 await self._store.release_batch_summary(batch_id)
                 log.warning("could not post the summary of batch %s: %s", batch_id, describe(error))

@@ -41,14 +41,6 @@ class SlackPoster:
         )
         return str(response["ts"])
 
-    async def reply(self, channel: str, thread_ts: str, text: str, blocks: list[Block]) -> str:
-        """Posts in the thread of ``thread_ts`` (paced like any post in the channel); returns its ``ts``."""
-        await self._wait_for_slot(channel)
-        response = await self._client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=self._mask(text), blocks=masked(blocks, self._mask)
-        )
-        return str(response["ts"])
-
     async def permalink(self, channel: str, ts: str) -> str:
         """A link to the message (``chat.getPermalink``; not paced: it posts nothing)."""
         response = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
