@@ -17,6 +17,7 @@ from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.runtime import batch_ingest, secret_values
 from bot.server import serve_forever
 from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
+from bot.services.routes_file import RoutesFileError, read_routes
 from bot.settings import Settings, describe_errors
 from bot.storage.db import safe_url, sqlite_write_problem
 from bot.storage.store import Store
@@ -39,6 +40,20 @@ def load_settings() -> Settings | None:
             file=sys.stderr,
         )
         return None
+
+
+def routes_valid(settings: Settings) -> bool:
+    """False, after naming the file, the line and the problem, when ``APPROVALS_ROUTES_FILE`` is bad."""
+    try:
+        read_routes(settings.approvals_routes_file, settings.approvals_channel)
+    except RoutesFileError as error:
+        print(f"approvals-bot: invalid routes file (APPROVALS_ROUTES_FILE): {error}", file=sys.stderr)
+        print(
+            "  README.md (Routes) shows the format; deploy/routes.example.yaml is a valid file.",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 # The image's user; a host directory mounted on /data must belong to it.
@@ -170,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    if settings is None or not database_writable(settings.database_url):
+    if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
     configure_logging(
         settings.log_level,

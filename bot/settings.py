@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import socket
 from datetime import time, timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     bol_timeout_seconds: float = Field(default=10.0, gt=0)
 
     approvals_channel: str
+    approvals_routes_file: Path | None = None
+    """YAML rules that send cards to other channels, with their own approvers (README: Routes)."""
     process_status_channel: str
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -177,7 +180,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("approvals_escalation_channel", "approvals_digest_tz", mode="before")
+    @field_validator(
+        "approvals_escalation_channel", "approvals_digest_tz", "approvals_routes_file", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

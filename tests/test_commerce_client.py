@@ -34,7 +34,7 @@ from bot.commerce.models import (
     OrderSummary,
 )
 from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.commerce import BUYER_ORGANIZATION, CommerceEmulator
 
 T = TypeVar("T")
 LIST_PATH = "/approval_status"
@@ -763,7 +763,12 @@ def test_order_summary_of_an_order_approval(emulator: CommerceEmulator) -> None:
     summary = summary_of(emulator, order_id)
 
     assert summary == OrderSummary(
-        order_id=order_id, grand_total=Decimal("1234.5"), currency="EUR", item_count=3, status="W"
+        order_id=order_id,
+        grand_total=Decimal("1234.5"),
+        currency="EUR",
+        item_count=3,
+        status="W",
+        organization_id=BUYER_ORGANIZATION,
     )
     (request,) = order_gets(emulator)
     assert request.path == f"/wcs/resources/store/10801/order/{order_id}"

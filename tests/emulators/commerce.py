@@ -23,6 +23,8 @@ from tests.emulators.base import EmulatorServer, RecordedRequest, Response
 ORDER_FLOW_TYPE = "10005"
 BUYER_FLOW_TYPE = "10004"
 FIRST_APPROVAL_ID = 10003
+BUYER_ORGANIZATION = "7000000000000000901"
+"""The buyer organization orders are placed for unless a test names another (``orgUniqueID``)."""
 QUERY_NAMES = {"all": None, "orderApprovals": ORDER_FLOW_TYPE, "buyerApprovals": BUYER_FLOW_TYPE}
 SORTABLE = ("approvalStatusId", "entityId", "submitTime", "approveTime", "status", "flowTypeId", "stateId")
 NUMERIC_FIELDS = ("approvalStatusId", "entityId", "status", "flowTypeId", "stateId")
@@ -127,11 +129,13 @@ class CommerceEmulator(EmulatorServer):
         order_total: Decimal | str = "1234.50",
         order_currency: str = "EUR",
         order_items: int = 2,
+        organization: str = BUYER_ORGANIZATION,
     ) -> str:
         """Add a pending approval; returns its id (10003, 10004, ...).
 
         An order approval also creates its order (unless ``entity_id`` names one that exists):
-        ``order_total`` in ``order_currency`` spread over ``order_items`` order items.
+        ``order_total`` in ``order_currency`` spread over ``order_items`` order items, placed for the
+        buyer ``organization`` (its ``orgUniqueID``).
         """
         with self.lock:
             approval_id = str(self._next_id)
@@ -145,6 +149,7 @@ class CommerceEmulator(EmulatorServer):
                     self._orders[entity] = self._make_order(
                         entity, submitter, Decimal(order_total), order_currency, order_items
                     )
+                    self._orders[entity]["orgUniqueID"] = organization
             self._approvals[approval_id] = {
                 "approvalStatusId": approval_id,
                 "approveTime": None,
