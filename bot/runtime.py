@@ -35,10 +35,11 @@ from bot.notifier.retention import RetentionPruner
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.process_batches import BatchIngest
+from bot.services.routes_file import read_routes
 from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
-from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
 from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
@@ -214,12 +215,22 @@ class Runtime:
         metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds, mask=mask)
-        approvers = SlackApproverDirectory(slack, settings.approvers)
+        # Read again here (the entry point validated it first): a bad file raises RoutesFileError.
+        routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+        approvers = RoutedApproverDirectory(
+            slack, settings.approvers, [r.approvers for r in routes.rules if r.approvers is not None]
+        )
         viewers = SlackViewerDirectory(SlackApproverDirectory(slack, settings.viewers), approvers)
         cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)
         decisions = DecisionService(
-            commerce, store, approvers=approvers, cards=cards, order_details=order_details, metrics=metrics
+            commerce,
+            store,
+            approvers=approvers,
+            cards=cards,
+            order_details=order_details,
+            metrics=metrics,
+            routes=routes,
         )
         digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
         home = AppHome(slack, commerce, store, approvers, settings.approvers)
@@ -246,7 +257,6 @@ class Runtime:
             store,
             cards,
             metrics,
-            channel=settings.approvals_channel,
             order_details=order_details,
             interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
         )
@@ -259,6 +269,7 @@ class Runtime:
                 metrics,
                 announcer=announcer,
                 channel=settings.approvals_channel,
+                routes=routes,
                 decisions=decisions,
                 order_details=order_details,
                 interval_seconds=settings.approvals_poll_seconds,
@@ -302,6 +313,7 @@ class Runtime:
                     zone=settings.zone,
                 ),
                 approvers=settings.approvers,
+                routes=routes,
                 escalation=(
                     Escalation(settings.approvals_escalation_channel, tuple(settings.approvals_escalate_to))
                     if settings.approvals_escalation_channel

@@ -128,7 +128,6 @@ def test_slow_order_details_do_not_hold_the_card_back(
         runtime.store,
         runtime.cards,
         runtime.metrics,
-        channel=APPROVALS_CHANNEL,
         order_details=order_details,
     )
     notifier = ApprovalsNotifier(

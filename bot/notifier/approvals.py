@@ -16,10 +16,11 @@ from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.logging_setup import log_context
 from bot.metrics import Metrics
-from bot.notifier.announcements import CardAnnouncer
+from bot.notifier.announcements import CardAnnouncer, NewCard
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.decisions import DecisionService, as_its_card_showed
 from bot.services.order_details import OrderDetails
+from bot.services.routing import ApprovalRouting, Routes
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord
 from bot.storage.store import Store
@@ -46,8 +47,10 @@ class ApprovalsNotifier:
         interval_seconds: float = 30.0,
         page_size: int = DEFAULT_LISTING_PAGE_SIZE,
         channel: str,
+        routes: Routes | None = None,
         backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
     ) -> None:
+        """Cards go where ``routes`` send them; without routes, all to ``channel``."""
         self._commerce = commerce
         self._store = store
         self._cards = cards
@@ -57,7 +60,7 @@ class ApprovalsNotifier:
         self._order_details = order_details
         self.interval_seconds = interval_seconds
         self._page_size = page_size
-        self._channel = channel
+        self._routing = ApprovalRouting(routes or Routes.only(channel), commerce, order_details)
         self._backlog_limit = backlog_limit
         # chat.update is Tier 3 (about 50 a minute): closing cards uses at most that share of a round.
         self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
@@ -77,14 +80,14 @@ class ApprovalsNotifier:
             for approval in listing.items:
                 pending.setdefault(approval.id, approval)
         known = await self._store.known_card_ids(pending)
-        unannounced: dict[str, Approval] = {}
+        unannounced: dict[str, NewCard] = {}
         summaries = failures = 0
-        for channel, new in self._new_by_channel(pending.values(), known).items():
+        for channel, new in (await self._new_by_channel(pending.values(), known)).items():
             if len(new) <= self._backlog_limit:
-                unannounced.update((a.id, a) for a in new)
+                unannounced.update((card.approval.id, card) for card in new)
                 continue
             try:
-                summaries += await asyncio.shield(self._post_summary(channel, new))
+                summaries += await asyncio.shield(self._post_summary(channel, [c.approval for c in new]))
             except Exception as error:
                 log.warning("could not post the summary of %d approvals: %s", len(new), describe(error))
                 failures += 1
@@ -100,14 +103,16 @@ class ApprovalsNotifier:
             )
         return summaries
 
-    def _new_by_channel(
+    async def _new_by_channel(
         self, pending: Iterable[Approval], known: Collection[str]
-    ) -> dict[str, list[Approval]]:
-        """The approvals without a card row, by the channel their card goes to."""
-        by_channel: dict[str, list[Approval]] = {}
+    ) -> dict[str, list[NewCard]]:
+        """The approvals without a card row, routed, by the channel their card goes to."""
+        by_channel: dict[str, list[NewCard]] = {}
         for approval in pending:
             if approval.id not in known:
-                by_channel.setdefault(self._channel, []).append(approval)
+                route, order = await self._routing.route_of(approval)
+                card = NewCard(approval, route.channel, route.approvals_needed(approval, order))
+                by_channel.setdefault(route.channel, []).append(card)
         return by_channel
 
     async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:

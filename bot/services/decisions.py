@@ -23,6 +23,8 @@ from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
+from bot.services.routing import ApprovalRouting, RoutedApproval, Routes
+from bot.services.votes import VOTED, Tally, TwoPersonRule
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
 
@@ -45,6 +47,9 @@ class Outcome(str, Enum):
     NOT_PENDING = "not_pending"
     NOT_FOUND = "not_found"
     ERROR = "error"
+    VOTED = VOTED
+    """The two-person rule counted the approver's vote; more are needed before Commerce is asked."""
+    ALREADY_VOTED = "already_voted"
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,13 @@ class DecisionResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.OK
+        """The click did what it asked: decided, or (two-person rule) its vote counted."""
+        return self.outcome in (Outcome.OK, Outcome.VOTED)
 
     @property
     def told(self) -> str:
         """What the person who decided is told: the message, and whether the card could not follow."""
-        if self.ok and not self.card_updated:
+        if self.outcome is Outcome.OK and not self.card_updated:
             return (
                 f"{self.message} Its card could not be updated, so it may still show buttons; "
                 "they do nothing now."
@@ -104,13 +110,18 @@ class DecisionService:
         cards: CardPresenter,
         order_details: OrderDetails,
         metrics: Metrics,
+        routes: Routes | None = None,
     ) -> None:
+        """``routes``: who decides which approval, and how many must approve (default: ``APPROVERS``
+        decide everything, one approval each)."""
         self._commerce = commerce
         self._store = store
         self._approvers = approvers
         self._cards = cards
         self._order_details = order_details
         self._metrics = metrics
+        self._routing = ApprovalRouting(routes or Routes.only(""), commerce, order_details)
+        self._two_person_rule = TwoPersonRule(store, cards)
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
         """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
@@ -139,15 +150,47 @@ class DecisionService:
 
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal when the user may not decide (the directory may answer from its cache)."""
-        if await self._approvers.is_approver(request.slack_user_id):
+        routed = await self._routed(request)
+        if isinstance(routed, DecisionResult):
+            return routed
+        if await self._approvers.is_approver(request.slack_user_id, routed.route.approvers):
             return None
-        return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+        return DecisionResult(Outcome.REFUSED, _refusal_message(routed))
 
-    async def _refused_now(self, request: DecisionRequest) -> DecisionResult | None:
+    async def _refused_now(self, request: DecisionRequest, routed: RoutedApproval) -> DecisionResult | None:
         """The refusal at the moment of deciding: the directory answers from its source, not a cache."""
-        if await self._approvers.confirms(request.slack_user_id):
+        if await self._approvers.confirms(request.slack_user_id, routed.route.approvers):
             return None
-        return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+        return DecisionResult(Outcome.REFUSED, _refusal_message(routed))
+
+    async def _routed(self, request: DecisionRequest) -> RoutedApproval | DecisionResult:
+        """The approval's route, or why it could not be read (nothing was sent)."""
+        try:
+            return await self._routing.for_decision(request.approval_id)
+        except ApprovalNotFound:
+            return DecisionResult(
+                Outcome.NOT_FOUND, f"Approval {request.approval_id} no longer exists in Commerce."
+            )
+        except CommerceError as error:
+            return DecisionResult(Outcome.ERROR, _commerce_failure("read", request.approval_id, error))
+
+    async def _vote(
+        self, request: DecisionRequest, routed: RoutedApproval
+    ) -> DecisionResult | DecisionRequest:
+        """Two-person rule: the voter's result while votes are missing, else the request that sends the
+        decision, signed by this voter and naming the others."""
+        assert routed.approval is not None  # routed by reading Commerce: only then can more be needed
+        card = await self._store.get_card(request.approval_id)
+        tally = await self._two_person_rule.vote(
+            as_its_card_showed(routed.approval, card),
+            routed.order,
+            voter=request.slack_user_id,
+            needed=routed.needed,
+            on=_shown_on(card, request.clicked),
+        )
+        if tally.complete:
+            return replace(request, comment=tally.note(request.slack_user_id))
+        return _vote_result(request, tally)
 
     def _count(self, request: DecisionRequest, result: DecisionResult) -> None:
         self._metrics.decisions.labels(request.decision.action, result.outcome.value).inc()
@@ -157,9 +200,17 @@ class DecisionService:
         await self._store.record_audit(_audit_entry(request, result))
 
     async def _decide(self, request: DecisionRequest) -> DecisionResult:
-        refused = await self._refused_now(request)
+        routed = await self._routed(request)
+        if isinstance(routed, DecisionResult):
+            return routed
+        refused = await self._refused_now(request, routed)
         if refused is not None:
             return refused
+        if request.decision is Decision.APPROVE and routed.needs_votes:
+            voted = await self._vote(request, routed)
+            if isinstance(voted, DecisionResult):
+                return voted
+            request = voted
         existing = await self._store.claim_decision(
             request.approval_id, request.slack_user_id, request.decision.action
         )
@@ -358,6 +409,33 @@ def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[Messa
     if clicked is not None and clicked not in messages:
         messages.append(clicked)
     return messages
+
+
+def _refusal_message(routed: RoutedApproval) -> str:
+    if routed.route.approvers is None:
+        return REFUSAL_MESSAGE
+    return (
+        f"You are not allowed to approve or reject this request: its route ({routed.route.name}) names "
+        "its own approvers. Ask an admin to add you to that route in APPROVALS_ROUTES_FILE."
+    )
+
+
+def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
+    counted = f"{len(tally.voters)} of {tally.needed} approvals"
+    more = f"{tally.missing} more approver{'s' if tally.missing > 1 else ''}"
+    if not tally.counted:
+        return DecisionResult(
+            Outcome.ALREADY_VOTED,
+            f"You already approved approval {request.approval_id} ({counted}); it needs {more}, "
+            "not the same one twice.",
+        )
+    shown = "" if tally.card_updated else " Its card could not be updated to show the vote."
+    return DecisionResult(
+        Outcome.VOTED,
+        f"Your approval of {request.approval_id} is recorded ({counted}). It goes to Commerce once {more} "
+        f"approve.{shown}",
+        card_updated=tally.card_updated,
+    )
 
 
 def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry:

@@ -331,6 +331,20 @@ def _define_followups(md: MetaData) -> tuple[Table, Table]:
 approval_followups, daily_digests = _define_followups(metadata)
 
 
+def _define_votes(md: MetaData) -> Table:
+    """The two-person rule's votes: one row per (approval, approver), so nobody approves twice."""
+    return Table(
+        "approval_votes",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("slack_user_id", String(64), primary_key=True),
+        Column("voted_at", UTCDateTime, nullable=False, index=True),
+    )
+
+
+approval_votes = _define_votes(metadata)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -422,6 +436,17 @@ def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user
     }
 
 
+def _vote_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_votes(step)
+    step.create_all(conn)
+
+
+VOTES_VERSION = 6
+"""The two-person rule's step; self-contained (one new table), so only this number changes when steps
+are renumbered."""
+
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
@@ -439,6 +464,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5, "process_batches.single_watch; process_watches moved into batches", _single_watches_as_batches
     ),
+    Migration(VOTES_VERSION, "approval_votes", _vote_table),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -26,13 +26,16 @@ from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
+from bot.storage.votes import VoteRows
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
 
 
 @limit_every_call
-class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows, FollowupRows, DigestRows):
+class Store(
+    CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows, FollowupRows, DigestRows, VoteRows
+):
     def __init__(
         self,
         engine: AsyncEngine,

@@ -53,10 +53,26 @@ class ApprovalCards:
         text, blocks = backlog_summary(approvals)
         return MessageRef(channel, await self._poster.post(channel, text, blocks))
 
-    async def post(self, channel: str, approval: Approval, order: OrderSummary | None) -> MessageRef:
-        """Posts a new card with Approve/Reject buttons; the caller holds the card claim."""
-        text, blocks = approval_card(approval, order)
+    async def post(
+        self, channel: str, approval: Approval, order: OrderSummary | None, *, needed: int = 1
+    ) -> MessageRef:
+        """Posts a new card with Approve/Reject buttons (saying it ``needed`` approvals when more than
+        one); the caller holds the card claim."""
+        text, blocks = approval_card(approval, order, needed=needed)
         return MessageRef(channel, await self._poster.post(channel, text, blocks))
+
+    async def show_votes(
+        self,
+        approval: Approval,
+        order: OrderSummary | None,
+        *,
+        voters: Sequence[str],
+        needed: int,
+        on: Sequence[MessageRef],
+    ) -> bool:
+        return await self._rewrite(
+            approval.id, approval_card(approval, order, voters=voters, needed=needed), on
+        )
 
     async def show_decision(
         self,

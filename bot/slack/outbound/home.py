@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError
 from bot.commerce.models import ApprovalPage, ApprovalQuery, ApprovalState
-from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.approvers import RoutedApproverDirectory
 from bot.slack.outbound.blocks.command_text import NEWEST_FIRST
 from bot.slack.outbound.blocks.home import HOME_PAGE_SIZE, approver_home, visitor_home
 from bot.storage.store import Store
@@ -32,7 +32,7 @@ class AppHome:
         client: AsyncWebClient,
         commerce: CommerceClient,
         store: Store,
-        approvers: SlackApproverDirectory,
+        approvers: RoutedApproverDirectory,
         approver_entries: Sequence[str],
         *,
         page_size: int = HOME_PAGE_SIZE,
@@ -48,7 +48,7 @@ class AppHome:
     async def publish(self, user_id: str, *, page: int | None = None, notice: str | None = None) -> None:
         """Publishes ``user_id``'s Home, on ``page`` (else the page they were on), with ``notice`` on top."""
         watches = await self._store.watches_started_by(user_id, WATCHES_SHOWN)
-        if not await self._approvers.is_approver(user_id):
+        if not await self._approvers.is_any_approver(user_id):
             view = visitor_home(self._approver_entries, watches)
         else:
             page_number = max(1, page or self._pages.get(user_id, 1))

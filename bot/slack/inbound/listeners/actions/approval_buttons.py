@@ -119,6 +119,8 @@ class ApprovalButtonsListener:
             await reply(respond, notice(result.told), replace_original=True)
         elif not result.ok:
             await reply(respond, error_message(result.message))
+        elif result.outcome is Outcome.VOTED:  # the two-person rule: say what is still missing
+            await reply(respond, notice(result.told))
         elif not result.card_updated:  # done, but the card could not show it: say so
             await reply(respond, (result.told, []))
 

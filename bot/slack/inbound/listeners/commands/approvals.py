@@ -100,7 +100,7 @@ class ApprovalsCommandListener:
                 approval = await self._commerce.get_approval(approval_id)
                 return approval_detail(
                     approval,
-                    can_act=await self._approvers.is_approver(user_id),
+                    can_act=await self._approvers.is_any_approver(user_id),
                     order=await self._order_details.for_approval(approval),
                 )
             case ApproveApproval(approval_id=approval_id, comment=comment):

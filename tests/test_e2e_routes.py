@@ -1,0 +1,239 @@
+"""End to end: routes send each card to its channel with its own approvers, and the two-person rule.
+
+Commerce and Slack emulators on loopback, the real bot, real signed Slack requests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.commerce.models import ApprovalKind
+from bot.slack.outbound.blocks.ids import (
+    APPROVE_ACTION_ID,
+    REASON_ACTION_ID,
+    REASON_BLOCK_ID,
+    REJECT_ACTION_ID,
+    REJECT_MODAL_CALLBACK_ID,
+)
+from tests.bot_runner import RunningBot
+from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
+from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.routes_helpers import (
+    ACME,
+    ACME_APPROVER,
+    ACME_CHANNEL,
+    BUYERS_CHANNEL,
+    FINANCE_1,
+    FINANCE_2,
+    LARGE_CHANNEL,
+    blocks_of,
+    card_in,
+    channels_of_cards,
+    decision_posts,
+    routes_file,
+    updates_of,
+)
+from tests.slack_requests import SlackRequestSender
+from tests.waiting import stays, wait_for
+
+
+@pytest.fixture
+def routed_bot(start_bot: Callable[..., RunningBot], tmp_path: Path) -> RunningBot:
+    return start_bot(approvals_routes_file=routes_file(tmp_path))
+
+
+@pytest.fixture
+def routed_sender(routed_bot: RunningBot) -> SlackRequestSender:
+    return SlackRequestSender(routed_bot.url, SIGNING_SECRET)
+
+
+def announce(bot: RunningBot, slack: SlackEmulator, channel: str, approval_id: str) -> tuple[str, str]:
+    """Polls until the card is posted in ``channel``; (approval id, card ts)."""
+    bot.poll_approvals()
+    card = card_in(slack, channel, approval_id)
+    assert card is not None, (
+        f"no card for {approval_id} in {channel}: {channels_of_cards(slack, approval_id)}"
+    )
+    return approval_id, slack.message_ts(card)
+
+
+def approve(
+    sender: SlackRequestSender, slack: SlackEmulator, channel: str, approval_id: str, ts: str, user: str
+) -> str:
+    """A signed Approve click on the card; the response_url the bot answers at."""
+    url = slack.new_response_url()
+    response = sender.block_action(
+        APPROVE_ACTION_ID, approval_id, user_id=user, channel_id=channel, message_ts=ts, response_url=url
+    )
+    assert response.status_code == 200
+    return url
+
+
+def answer_text(slack: SlackEmulator, url: str) -> str:
+    return str(wait_for(lambda: slack.responses(url), what="the ephemeral answer")[-1]["text"])
+
+
+def test_routes_send_cards_by_kind_organization_and_total_and_the_rest_to_the_fallback(
+    routed_bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    large = commerce.add_approval(ApprovalKind.ORDER, order_total="12000.00", organization=ACME)
+    acme = commerce.add_approval(ApprovalKind.ORDER, order_total="90.00", organization=ACME)
+    buyer = commerce.add_approval(ApprovalKind.BUYER)
+    other = commerce.add_approval(ApprovalKind.ORDER, order_total="9999.99")
+
+    routed_bot.poll_approvals()
+
+    assert channels_of_cards(slack, large) == [LARGE_CHANNEL]  # first match wins over the organization
+    assert channels_of_cards(slack, acme) == [ACME_CHANNEL]
+    assert channels_of_cards(slack, buyer) == [BUYERS_CHANNEL]
+    assert channels_of_cards(slack, other) == [APPROVALS_CHANNEL]
+    stored = {
+        approval_id: routed_bot.call(routed_bot.runtime.store.get_card(approval_id))
+        for approval_id in (large, acme, buyer, other)
+    }
+    assert {a: c.channel for a, c in stored.items() if c is not None} == {
+        large: LARGE_CHANNEL,
+        acme: ACME_CHANNEL,
+        buyer: BUYERS_CHANNEL,
+        other: APPROVALS_CHANNEL,
+    }
+
+
+def test_a_routes_approvers_replace_approvers_for_the_approvals_it_matches(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    acme, acme_ts = announce(
+        routed_bot, slack, ACME_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, organization=ACME)
+    )
+    other, other_ts = announce(
+        routed_bot, slack, APPROVALS_CHANNEL, commerce.add_approval(ApprovalKind.ORDER)
+    )
+
+    refused = approve(routed_sender, slack, ACME_CHANNEL, acme, acme_ts, APPROVER)
+    assert "its route (acme) names its own approvers" in answer_text(slack, refused)
+    outsider = approve(routed_sender, slack, APPROVALS_CHANNEL, other, other_ts, ACME_APPROVER)
+    assert "not allowed" in answer_text(slack, outsider)
+    assert decision_posts(commerce, acme) == [] and decision_posts(commerce, other) == []
+
+    approve(routed_sender, slack, ACME_CHANNEL, acme, acme_ts, ACME_APPROVER)
+    approve(routed_sender, slack, APPROVALS_CHANNEL, other, other_ts, APPROVER)
+
+    wait_for(lambda: updates_of(slack, acme_ts) and updates_of(slack, other_ts), what="both cards decided")
+    assert len(decision_posts(commerce, acme)) == 1 and len(decision_posts(commerce, other)) == 1
+    assert commerce.approval(acme)["status"] == "1"
+    assert ACME_APPROVER in decision_posts(commerce, acme)[0].json()["comments"]
+    audit = routed_bot.call(routed_bot.runtime.store.audit_entries(acme))
+    assert {(a.slack_user_id, a.outcome) for a in audit} == {(APPROVER, "refused"), (ACME_APPROVER, "ok")}
+
+
+def test_two_distinct_approvers_are_needed_before_the_one_commerce_approve(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    posted = card_in(slack, LARGE_CHANNEL, approval_id)
+    assert posted is not None
+    assert "Needs 2 approvals from different approvers." in json.dumps(blocks_of(posted))
+
+    first = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+    update = wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")[-1]
+    assert f"1 of 2 approvals: <@{FINANCE_1}>" in json.dumps(blocks_of(update))
+    assert APPROVE_ACTION_ID in json.dumps(blocks_of(update))  # the buttons stay
+    assert decision_posts(commerce, approval_id) == []
+
+    again = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "You already approved" in answer_text(slack, again)
+    assert decision_posts(commerce, approval_id) == []
+
+    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+
+    wait_for(lambda: commerce.approval(approval_id)["status"] == "1", what="the Commerce approve")
+    wait_for(lambda: len(updates_of(slack, ts)) >= 2, what="the card showing the decision")
+    assert stays(lambda: len(decision_posts(commerce, approval_id)) == 1)
+    comment = decision_posts(commerce, approval_id)[0].json()["comments"]
+    assert FINANCE_2 in comment and f"also approved by {FINANCE_1}" in comment
+    decided = json.dumps(blocks_of(updates_of(slack, ts)[-1]))
+    assert "Approved" in decided and APPROVE_ACTION_ID not in decided
+    audit = wait_for(
+        lambda: (
+            [
+                (a.slack_user_id, a.outcome)
+                for a in reversed(routed_bot.call(routed_bot.runtime.store.audit_entries(approval_id)))
+            ]
+            if len(routed_bot.call(routed_bot.runtime.store.audit_entries(approval_id))) == 4
+            else None
+        ),
+        what="four audit rows",
+    )
+    assert audit == [
+        (FINANCE_1, "voted"),
+        (FINANCE_1, "already_voted"),
+        (FINANCE_2, "voted"),
+        (FINANCE_2, "ok"),
+    ]
+
+
+def test_an_order_below_the_two_person_bar_needs_one_route_approver(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="20000")
+    )
+
+    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+
+    wait_for(lambda: commerce.approval(approval_id)["status"] == "1", what="the Commerce approve")
+    assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_a_reject_after_one_vote_ends_it_at_once(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+
+    response = routed_sender.block_action(
+        REJECT_ACTION_ID, approval_id, user_id=FINANCE_2, channel_id=LARGE_CHANNEL, message_ts=ts
+    )
+    assert response.status_code == 200
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    submitted = routed_sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": "Not in budget"}}},
+        user_id=FINANCE_2,
+    )
+    assert submitted.status_code == 200
+
+    wait_for(lambda: commerce.approval(approval_id)["status"] == "2", what="the Commerce reject")
+    (post,) = decision_posts(commerce, approval_id)
+    assert post.json()["aprv_act"] == "2"
+    wait_for(lambda: "Rejected" in json.dumps(blocks_of(updates_of(slack, ts)[-1])), what="the rejected card")
+
+    late = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "already rejected" in answer_text(slack, late) or "no longer pending" in answer_text(slack, late)
+    assert len(decision_posts(commerce, approval_id)) == 1
