@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from bot.slack.outbound.blocks.ids import (
     REJECT_MODAL_CALLBACK_ID,
 )
 from tests.bot_runner import RunningBot
+from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
@@ -40,6 +42,8 @@ from tests.routes_helpers import (
 )
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import stays, wait_for
+
+MONDAY_10_UTC = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -237,3 +241,38 @@ def test_a_reject_after_one_vote_ends_it_at_once(
     late = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
     assert "already rejected" in answer_text(slack, late) or "no longer pending" in answer_text(slack, late)
     assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_reminders_in_a_routes_channel_mention_that_routes_approvers(
+    start_bot: Callable[..., RunningBot], tmp_path: Path, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    clock = ManualClock(MONDAY_10_UTC)
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path), clock=clock)
+    _, acme_ts = announce(
+        bot, slack, ACME_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, organization=ACME)
+    )
+    _, other_ts = announce(bot, slack, APPROVALS_CHANNEL, commerce.add_approval(ApprovalKind.ORDER))
+
+    clock.advance(timedelta(hours=4))
+    assert bot.poll("reminders") == 2
+
+    (acme_reminder,) = slack.thread_replies(ACME_CHANNEL, acme_ts)
+    (other_reminder,) = slack.thread_replies(APPROVALS_CHANNEL, other_ts)
+    assert f"<@{ACME_APPROVER}>" in json.dumps(acme_reminder.blocks)
+    assert f"<@{APPROVER}>" not in json.dumps(acme_reminder.blocks)
+    assert f"<@{APPROVER}>" in json.dumps(other_reminder.blocks)
+
+
+def test_an_approver_named_only_by_a_route_gets_the_approver_home(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, organization=ACME)
+
+    assert routed_sender.app_home_opened(FINANCE_1).status_code == 200
+    view = wait_for(lambda: slack.home_view(FINANCE_1), what="the Home view")
+
+    assert view is not None
+    assert f'"value": "{approval_id}"' in json.dumps(view["blocks"])

@@ -206,7 +206,8 @@ class DecisionService:
         refused = await self._refused_now(request, routed)
         if refused is not None:
             return refused
-        if request.decision is Decision.APPROVE and routed.needs_votes:
+        voting = request.decision is Decision.APPROVE and routed.needs_votes
+        if voting:
             voted = await self._vote(request, routed)
             if isinstance(voted, DecisionResult):
                 return voted
@@ -215,7 +216,7 @@ class DecisionService:
             request.approval_id, request.slack_user_id, request.decision.action
         )
         if existing is not None:
-            return _already_claimed(request, existing)
+            return _vote_taken_over(request, existing) if voting else _already_claimed(request, existing)
         sent = _Sent()
         try:
             return await self._decide_claimed(request, sent)
@@ -436,6 +437,17 @@ def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
         f"approve.{shown}",
         card_updated=tally.card_updated,
     )
+
+
+def _vote_taken_over(request: DecisionRequest, claim: DecisionClaim) -> DecisionResult:
+    """The count is complete, but another voter's click sends (or sent) the approve."""
+    if claim.state is DecisionState.IN_PROGRESS and claim.action == Decision.APPROVE.action:
+        return DecisionResult(
+            Outcome.VOTED,
+            f"Your approval of {request.approval_id} is recorded; <@{claim.slack_user_id}> is sending "
+            "the approve to Commerce now.",
+        )
+    return _already_claimed(request, claim)
 
 
 def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry:

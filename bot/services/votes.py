@@ -65,7 +65,8 @@ class TwoPersonRule:
         on: Sequence[MessageRef],
     ) -> Tally:
         """Casts ``voter``'s approval vote (audited) and counts; an incomplete count after a new vote is
-        shown on the approval's messages (a failed rewrite is logged, and ``card_updated`` False)."""
+        shown on the approval's messages unless a decision is already under way (a failed rewrite is
+        logged, and ``card_updated`` False)."""
         entry = AuditEntry(
             slack_user_id=voter,
             action=Decision.APPROVE.action,
@@ -77,6 +78,10 @@ class TwoPersonRule:
         counted = await self._store.cast_vote(approval.id, voter, entry)
         tally = Tally(tuple(await self._store.voters(approval.id)), needed, counted)
         if tally.complete or not counted:
+            return tally
+        if await self._store.get_decision(approval.id) is not None:
+            # Another voter completed the count meanwhile and is deciding: their card must not be
+            # drawn over with this older count.
             return tally
         log.info("approval %s: vote %d of %d by %s", approval.id, len(tally.voters), needed, voter)
         try:
