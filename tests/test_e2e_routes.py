@@ -23,7 +23,7 @@ from bot.slack.outbound.blocks.ids import (
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.commerce import CommerceEmulator, errors_body
 from tests.emulators.slack import SlackEmulator
 from tests.routes_helpers import (
     ACME,
@@ -276,3 +276,33 @@ def test_an_approver_named_only_by_a_route_gets_the_approver_home(
 
     assert view is not None
     assert f'"value": "{approval_id}"' in json.dumps(view["blocks"])
+
+
+def test_a_complete_count_whose_approve_commerce_refused_is_sent_again_by_a_voters_next_click(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+    commerce.fail_next(
+        1,
+        errors_body(400, "_ERR_LOCKED", "The order is locked.", "CWX0002E"),
+        when=lambda r: r.method == "POST",
+    )
+
+    refused = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+    assert "The order is locked." in answer_text(slack, refused)
+    assert commerce.approval(approval_id)["status"] == "0"
+
+    retried = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+
+    wait_for(lambda: commerce.approval(approval_id)["status"] == "1", what="the approve sent again")
+    assert len(decision_posts(commerce, approval_id)) == 2
+    wait_for(lambda: "Approved" in json.dumps(blocks_of(updates_of(slack, ts)[-1])), what="the decided card")
+    assert stays(lambda: slack.responses(retried) == [])  # done, and the card shows it: nothing to say
+    assert f"also approved by {FINANCE_2}" in decision_posts(commerce, approval_id)[-1].json()["comments"]

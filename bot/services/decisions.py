@@ -24,7 +24,7 @@ from bot.metrics import Metrics
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.services.routing import ApprovalRouting, RoutedApproval, Routes
-from bot.services.votes import VOTED, Tally, TwoPersonRule
+from bot.services.votes import VOTE_OUTCOME, Tally, TwoPersonRule
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
 
@@ -47,7 +47,7 @@ class Outcome(str, Enum):
     NOT_PENDING = "not_pending"
     NOT_FOUND = "not_found"
     ERROR = "error"
-    VOTED = VOTED
+    VOTED = VOTE_OUTCOME
     """The two-person rule counted the approver's vote; more are needed before Commerce is asked."""
     ALREADY_VOTED = "already_voted"
 
@@ -423,18 +423,18 @@ def _refusal_message(routed: RoutedApproval) -> str:
 
 def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
     counted = f"{len(tally.voters)} of {tally.needed} approvals"
-    more = f"{tally.missing} more approver{'s' if tally.missing > 1 else ''}"
+    more = "1 more approver approves" if tally.missing == 1 else f"{tally.missing} more approvers approve"
     if not tally.counted:
         return DecisionResult(
             Outcome.ALREADY_VOTED,
-            f"You already approved approval {request.approval_id} ({counted}); it needs {more}, "
-            "not the same one twice.",
+            f"You already approved approval {request.approval_id} ({counted}); the same approver counts "
+            f"once. It goes to Commerce once {more}.",
         )
     shown = "" if tally.card_updated else " Its card could not be updated to show the vote."
     return DecisionResult(
         Outcome.VOTED,
-        f"Your approval of {request.approval_id} is recorded ({counted}). It goes to Commerce once {more} "
-        f"approve.{shown}",
+        f"Your approval of {request.approval_id} is recorded ({counted}). It goes to Commerce once {more}."
+        f"{shown}",
         card_updated=tally.card_updated,
     )
 

@@ -22,8 +22,9 @@ from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-VOTED = "voted"
-"""The audit outcome of a vote that was counted (``Outcome.VOTED``)."""
+VOTE_OUTCOME = "voted"
+"""The audit outcome of a vote that was counted: ``Outcome.VOTED``'s value (that enum lives in
+``decisions``, which imports this module)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class TwoPersonRule:
             slack_user_id=voter,
             action=Decision.APPROVE.action,
             approval_id=approval.id,
-            outcome=VOTED,
+            outcome=VOTE_OUTCOME,
             comment=None,
             detail=f"two-person rule: vote to approve ({needed} approvals needed)",
         )
