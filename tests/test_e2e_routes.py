@@ -6,6 +6,7 @@ Commerce and Slack emulators on loopback, the real bot, real signed Slack reques
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.slack.outbound.blocks.ids import (
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
+from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator, errors_body
 from tests.emulators.slack import SlackEmulator
 from tests.routes_helpers import (
@@ -306,3 +308,34 @@ def test_a_complete_count_whose_approve_commerce_refused_is_sent_again_by_a_vote
     wait_for(lambda: "Approved" in json.dumps(blocks_of(updates_of(slack, ts)[-1])), what="the decided card")
     assert stays(lambda: slack.responses(retried) == [])  # done, and the card shows it: nothing to say
     assert f"also approved by {FINANCE_2}" in decision_posts(commerce, approval_id)[-1].json()["comments"]
+
+
+def test_an_order_that_cannot_be_read_is_neither_misrouted_nor_decided_past_its_route(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    orders_gone = threading.Event()
+
+    def hidden_orders(request: RecordedRequest) -> Response | None:
+        if orders_gone.is_set() and request.method == "GET" and "/order/" in request.path:
+            return errors_body(404, "_ERR_ORDER_NOT_FOUND", "The order was not found.", "CWXFR0222E")
+        return None
+
+    commerce.inject(hidden_orders)
+    orders_gone.set()
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+
+    routed_bot.poll_approvals()
+    assert channels_of_cards(slack, approval_id) == []  # not to the fallback channel: it waits
+
+    orders_gone.clear()
+    _, ts = announce(routed_bot, slack, LARGE_CHANNEL, approval_id)
+    orders_gone.set()
+
+    for user in (APPROVER, FINANCE_1):
+        url = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, user)
+        assert "its route (who may decide" in answer_text(slack, url)
+    assert decision_posts(commerce, approval_id) == []
+    assert routed_bot.call(routed_bot.runtime.store.voters(approval_id)) == []

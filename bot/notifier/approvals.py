@@ -20,7 +20,7 @@ from bot.notifier.announcements import CardAnnouncer, NewCard
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.decisions import DecisionService, as_its_card_showed
 from bot.services.order_details import OrderDetails
-from bot.services.routing import ApprovalRouting, Routes
+from bot.services.routing import ApprovalRouting, OrderUnreadable, Routes
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord
 from bot.storage.store import Store
@@ -106,13 +106,21 @@ class ApprovalsNotifier:
     async def _new_by_channel(
         self, pending: Iterable[Approval], known: Collection[str]
     ) -> dict[str, list[NewCard]]:
-        """The approvals without a card row, routed, by the channel their card goes to."""
+        """The approvals without a card row, routed, by the channel their card goes to. One whose route
+        depends on an order that cannot be read waits for a later round (never the wrong channel)."""
         by_channel: dict[str, list[NewCard]] = {}
         for approval in pending:
-            if approval.id not in known:
+            if approval.id in known:
+                continue
+            try:
                 route, order = await self._routing.route_of(approval)
-                card = NewCard(approval, route.channel, route.approvals_needed(approval, order))
-                by_channel.setdefault(route.channel, []).append(card)
+            except OrderUnreadable as error:
+                log.warning(
+                    "no card for approval %s yet: %s, and its route depends on it", approval.id, error
+                )
+                continue
+            card = NewCard(approval, route.channel, route.approvals_needed(approval, order))
+            by_channel.setdefault(route.channel, []).append(card)
         return by_channel
 
     async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:

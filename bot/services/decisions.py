@@ -23,7 +23,7 @@ from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
-from bot.services.routing import ApprovalRouting, RoutedApproval, Routes
+from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
 from bot.services.votes import VOTE_OUTCOME, Tally, TwoPersonRule
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
@@ -173,6 +173,12 @@ class DecisionService:
             )
         except CommerceError as error:
             return DecisionResult(Outcome.ERROR, _commerce_failure("read", request.approval_id, error))
+        except OrderUnreadable as error:
+            return DecisionResult(
+                Outcome.ERROR,
+                f"Commerce did not give order {error.order_id}, and its route (who may decide approval "
+                f"{request.approval_id}) depends on it. Nothing was sent; try again shortly.",
+            )
 
     async def _vote(
         self, request: DecisionRequest, routed: RoutedApproval

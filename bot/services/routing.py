@@ -1,9 +1,11 @@
 """Which route an approval takes: the channel its card goes to, who may decide it, how many must approve.
 
 Invariant: every approval has exactly one route, the first rule that matches it, else the fallback
-(``APPROVALS_CHANNEL``, ``APPROVERS``, one approval). A rule on something unknown (an order total
-Commerce did not give, the organization of a buyer approval) does not match; the two-person rule
-counts an order whose total is unknown as large, so a missing detail never lowers the bar.
+(``APPROVALS_CHANNEL``, ``APPROVERS``, one approval). A rule on something Commerce does not give (an
+order without a total, the organization of a buyer approval) does not match; the two-person rule
+counts an order whose total is unknown as large. An order approval whose order cannot be read when
+a rule needs it is not routed at all (``OrderUnreadable``): a failed read never sends an approval
+to other approvers or past the two-person rule.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from bot.services.order_details import OrderDetails
 log = logging.getLogger(__name__)
 
 FALLBACK_ROUTE_NAME = "default"
+
+
+class OrderUnreadable(Exception):
+    """The routes need an order approval's order (organization, total) and it could not be read."""
+
+    def __init__(self, approval: Approval) -> None:
+        self.approval_id = approval.id
+        self.order_id = approval.entity_id
+        super().__init__(f"order {approval.entity_id} of approval {approval.id} could not be read")
 
 
 @dataclass(frozen=True)
@@ -150,13 +161,19 @@ class ApprovalRouting:
         self._order_details = order_details
 
     async def route_of(self, approval: Approval) -> tuple[Route, OrderSummary | None]:
-        """The approval's route, and its order when it was read for routing."""
-        order = await self._order_details.for_approval(approval) if self.routes.needs_order else None
+        """The approval's route, and its order when it was read for routing. ``OrderUnreadable`` when
+        a rule needs the order of an order approval and Commerce did not give it."""
+        if not self.routes.needs_order:
+            return self.routes.route_for(approval, None), None
+        order = await self._order_details.for_approval(approval)
+        if order is None and approval.guessed_kind is ApprovalKind.ORDER:
+            raise OrderUnreadable(approval)
         return self.routes.route_for(approval, order), order
 
     async def for_decision(self, approval_id: str) -> RoutedApproval:
         """The route that decides ``approval_id``: the fallback, without asking Commerce, when every
-        route decides alike; else read and routed now (Commerce's errors are raised)."""
+        route decides alike; else read and routed now (Commerce's errors and ``OrderUnreadable`` are
+        raised)."""
         if self.routes.decide_alike:
             return RoutedApproval(self.routes.fallback)
         approval = await self._commerce.get_approval(approval_id)
