@@ -32,6 +32,7 @@ from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.notifier.retention import RetentionPruner
+from bot.services.budget import DecisionBudget
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.process_batches import BatchIngest
@@ -219,7 +220,13 @@ class Runtime:
         cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)
         decisions = DecisionService(
-            commerce, store, approvers=approvers, cards=cards, order_details=order_details, metrics=metrics
+            commerce,
+            store,
+            approvers=approvers,
+            cards=cards,
+            order_details=order_details,
+            metrics=metrics,
+            budget=DecisionBudget.from_timeout(settings.commerce_timeout_seconds),
         )
         digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
         home = AppHome(slack, commerce, store, approvers, settings.approvers)

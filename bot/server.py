@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.commerce.client import READ_ATTEMPTS, READ_BACKOFF_BUDGET_SECONDS
 from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
+from bot.services.budget import DecisionBudget
 from bot.settings import Settings
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
@@ -28,15 +28,15 @@ def drain_seconds(
     commerce_timeout_seconds: float, slack_timeout_seconds: float = SLACK_TIMEOUT_SECONDS
 ) -> float:
     """The longest a decision acked to Slack can still take, from the timeouts: the approver lookup
-    (one Slack call), the approval read (every try and the backoff between them), the decision POST
-    (one try), and the card's chat.update, plus a margin for the store. A shutdown waits this long,
-    so no decision is cut off between Commerce and the bot's record of it."""
-    commerce = commerce_timeout_seconds * (READ_ATTEMPTS + 1) + READ_BACKOFF_BUDGET_SECONDS
+    (one Slack call), Commerce (the decision's whole budget: the read with its retries, then the
+    decision POST), and the card's chat.update, plus a margin for the store. A shutdown waits this
+    long, so no decision is cut off between Commerce and the bot's record of it."""
+    commerce = DecisionBudget.from_timeout(commerce_timeout_seconds).total_seconds
     return commerce + 2 * slack_timeout_seconds + DRAIN_MARGIN_SECONDS
 
 
 DEFAULT_DRAIN_SECONDS = drain_seconds(10.0)
-"""With the default timeouts (Commerce 10 s, Slack 10 s): 67 s. Give the container longer to stop."""
+"""With the default timeouts (Commerce 10 s, Slack 10 s): 45 s. Give the container longer to stop."""
 
 
 async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any]]) -> None:

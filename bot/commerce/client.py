@@ -61,10 +61,6 @@ ITER_ORDER_BY = "A-approvalStatusId"
 READ_ATTEMPTS = 3
 READ_BACKOFF_SECONDS = 0.5
 READ_JITTER_SECONDS = 0.25
-READ_BACKOFF_BUDGET_SECONDS: float = sum(
-    READ_BACKOFF_SECONDS * 2.0**attempt + READ_JITTER_SECONDS for attempt in range(READ_ATTEMPTS - 1)
-)
-"""The most the pauses between read tries add up to (with the default attempts and backoff)."""
 """Upper bound of the random extra wait added to each read retry's backoff."""
 
 LOGIN_BACKOFF_SECONDS = 30.0

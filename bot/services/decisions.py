@@ -21,6 +21,7 @@ from bot.commerce.models import Approval, Decision
 from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
+from bot.services.budget import DecisionBudget, waited
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
@@ -104,6 +105,7 @@ class DecisionService:
         cards: CardPresenter,
         order_details: OrderDetails,
         metrics: Metrics,
+        budget: DecisionBudget,
     ) -> None:
         self._commerce = commerce
         self._store = store
@@ -111,6 +113,7 @@ class DecisionService:
         self._cards = cards
         self._order_details = order_details
         self._metrics = metrics
+        self.budget = budget
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
         """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
@@ -180,15 +183,18 @@ class DecisionService:
 
     async def _decide_claimed(self, request: DecisionRequest, sent: _Sent) -> DecisionResult:
         approval_id = request.approval_id
+        loop = asyncio.get_running_loop()
+        started = loop.time()  # the budget: the read gets its part, the decision what is left
         try:
-            approval = await self._commerce.get_approval(approval_id)
+            async with asyncio.timeout(self.budget.read_seconds):
+                approval = await self._commerce.get_approval(approval_id)
         except ApprovalNotFound:
             await self._store.release_decision(approval_id)
             await self._close(approval_id, None, request)
             return DecisionResult(Outcome.NOT_FOUND, f"Approval {approval_id} no longer exists in Commerce.")
-        except CommerceError as error:
+        except (CommerceError, TimeoutError) as error:
             await self._store.release_decision(approval_id)
-            return DecisionResult(Outcome.ERROR, _commerce_failure("read", approval_id, error))
+            return DecisionResult(Outcome.ERROR, _read_failure(approval_id, error, loop.time() - started))
 
         if not approval.is_pending:
             return await self._no_longer_pending(approval, request)
@@ -198,11 +204,12 @@ class DecisionService:
         order = asyncio.create_task(self._order_details.for_approval(approval))
         try:
             sent.value = True
-            await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
-        except CommerceUnavailable as error:
+            async with asyncio.timeout_at(started + self.budget.total_seconds):
+                await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
+        except (CommerceUnavailable, TimeoutError) as error:
             order.cancel()
             await self._store.mark_decision_unknown(approval_id, None)
-            return DecisionResult(Outcome.UNKNOWN, _unconfirmed(request, error))
+            return DecisionResult(Outcome.UNKNOWN, _unconfirmed(request, error, loop.time() - started))
         except CommerceError as error:  # a definite no: nothing was decided
             order.cancel()
             await self._store.release_decision(approval_id)
@@ -336,10 +343,27 @@ def _unanswered(error: BaseException) -> str:
     return f"failed after the decision was sent ({_describe(error)}); Commerce's answer is unknown"
 
 
-def _unconfirmed(request: DecisionRequest, error: CommerceError) -> str:
+def _unanswered_commerce(error: CommerceError | TimeoutError) -> str:
+    """What went wrong with Commerce; the decision's budget running out reads as no answer."""
+    return error.message if isinstance(error, CommerceError) else "Commerce did not answer"
+
+
+def _unconfirmed(request: DecisionRequest, error: CommerceError | TimeoutError, seconds: float) -> str:
     return (
         f"Commerce did not confirm the {request.decision.action} of approval {request.approval_id} "
-        f"({error.message}). The bot checks with Commerce and updates the card; clicking again is safe."
+        f"({_unanswered_commerce(error)}; waited {waited(seconds)} in all). The bot checks with "
+        "Commerce and updates the card; clicking again is safe."
+    )
+
+
+def _read_failure(approval_id: str, error: CommerceError | TimeoutError, seconds: float) -> str:
+    """Why the approval could not be read; an unavailable Commerce is told with the real wait."""
+    if isinstance(error, CommerceError) and not isinstance(error, CommerceUnavailable):
+        return _commerce_failure("read", approval_id, error)
+    # An unavailability message already names Commerce and what went wrong ("Commerce answered 503").
+    return (
+        f"{_unanswered_commerce(error)} (waited {waited(seconds)} in all). "
+        "Nothing was sent; try again shortly."
     )
 
 
@@ -385,12 +409,6 @@ def _already_claimed(request: DecisionRequest, claim: DecisionClaim) -> Decision
 
 
 def _commerce_failure(what: str, approval_id: str, error: CommerceError) -> str:
-    # An unavailability message already names Commerce and what went wrong ("Commerce answered 503").
-    if isinstance(error, CommerceUnavailable):
-        if what == "read":
-            return f"{error.message}. Nothing was sent; try again shortly."
-        return (
-            f"{error.message}, so the {what} of approval {approval_id} is not confirmed. "
-            "Trying again is safe: the bot re-checks the approval before acting."
-        )
+    """A definite no from Commerce (an unavailable Commerce is told by ``_read_failure`` or
+    ``_unconfirmed``)."""
     return f"Commerce refused to {what} approval {approval_id}: {error.message}"

@@ -14,6 +14,7 @@ from bot.metrics import Metrics
 from bot.services.decisions import DecisionRequest, DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
+from bot.slack.inbound.listeners.progress import decide_telling_delay
 from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.approvals import (
     ApprovalsCommand,
@@ -77,7 +78,7 @@ class ApprovalsCommandListener:
         self, parsed: ApprovalsCommand, command: dict[str, Any], respond: Respond
     ) -> None:
         try:
-            message = await self._answer(parsed, command)
+            message = await self._answer(parsed, command, respond)
         except ApprovalNotFound as error:
             message = error_message(f"Commerce has no approval with that id ({error.message}).")
         except CommerceUnavailable as error:  # its message names Commerce and what went wrong
@@ -89,7 +90,7 @@ class ApprovalsCommandListener:
             return
         await reply(respond, message)
 
-    async def _answer(self, parsed: ApprovalsCommand, command: dict[str, Any]) -> Message:
+    async def _answer(self, parsed: ApprovalsCommand, command: dict[str, Any], respond: Respond) -> Message:
         user_id = str(command.get("user_id", ""))
         if isinstance(parsed, ListApprovals | ShowApproval) and not await self._viewers.may_view(user_id):
             return error_message(VIEWERS_REFUSAL)
@@ -104,9 +105,9 @@ class ApprovalsCommandListener:
                     order=await self._order_details.for_approval(approval),
                 )
             case ApproveApproval(approval_id=approval_id, comment=comment):
-                return await self._decide(command, approval_id, Decision.APPROVE, comment)
+                return await self._decide(command, approval_id, Decision.APPROVE, comment, respond)
             case RejectApproval(approval_id=approval_id, reason=reason):
-                return await self._decide(command, approval_id, Decision.REJECT, reason)
+                return await self._decide(command, approval_id, Decision.REJECT, reason, respond)
             case ShowDigest():
                 if self._digest is None:
                     return error_message("The digest is not available in this bot.")
@@ -115,15 +116,23 @@ class ApprovalsCommandListener:
                 return approvals_help(error)
 
     async def _decide(
-        self, command: dict[str, Any], approval_id: str, decision: Decision, comment: str | None
+        self,
+        command: dict[str, Any],
+        approval_id: str,
+        decision: Decision,
+        comment: str | None,
+        respond: Respond,
     ) -> Message:
-        result = await self._decisions.decide(
-            DecisionRequest(
-                approval_id=approval_id,
-                decision=decision,
-                slack_user_id=str(command.get("user_id", "")),
-                slack_user_name=command.get("user_name"),
-                comment=comment,
-            )
+        request = DecisionRequest(
+            approval_id=approval_id,
+            decision=decision,
+            slack_user_id=str(command.get("user_id", "")),
+            slack_user_name=command.get("user_name"),
+            comment=comment,
         )
+
+        async def tell(message: Message) -> None:
+            await reply(respond, message)
+
+        result = await decide_telling_delay(self._decisions, request, tell)
         return notice(result.told) if result.ok else error_message(result.message)
