@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
 from bot.web.process_api import ProcessStatusApi
+from bot.web.read_deadlines import ReadDeadlines
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class BotServer:
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
+        self._read_watch: asyncio.Task[None] | None = None
         self._tasks_before_start: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> int:
@@ -85,6 +87,7 @@ class BotServer:
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings, clock=self.clock)
         bolt_app = runtime.bolt_app
+        read_deadlines = ReadDeadlines(self.settings.request_read_timeout_seconds)
         web_app = build_web_app(
             bolt_app,
             signing_secret=self.settings.slack_signing_secret.get_secret_value(),
@@ -95,11 +98,18 @@ class BotServer:
                 tokens=[token.get_secret_value() for token in self.settings.api_tokens],
                 default_channel=self.settings.process_status_channel,
             ),
+            read_deadlines=read_deadlines,
         )
         if self.settings.metrics_port is None:
             web_app.add_routes(metrics_routes(runtime.metrics))
-        self._runner = web.AppRunner(web_app, access_log=None)
+        # A refused request's unread body is read and dropped for at most the read timeout (not
+        # aiohttp's 10 s), so its connection and task end with the deadline.
+        self._runner = web.AppRunner(web_app, access_log=None, lingering_time=read_deadlines.seconds)
         await self._runner.setup()
+        assert self._runner.server is not None  # set up just now
+        self._read_watch = asyncio.create_task(
+            read_deadlines.watch(self._runner.server), name="read-deadlines"
+        )
         site = web.TCPSite(self._runner, self.host, self.settings.port)
         await site.start()
         addresses = self._runner.addresses
@@ -138,6 +148,11 @@ class BotServer:
         self._tasks = []
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+        if self._read_watch is not None:
+            self._read_watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._read_watch
+            self._read_watch = None
         if self._runner is not None:
             await self._runner.cleanup()
         if self._metrics_runner is not None:

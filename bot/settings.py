@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     """Time limit of every database call, of connecting, and of the readiness check's write."""
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
+    request_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A connection that has not sent a complete request head in this time (of opening, or of its
+    previous answer) is closed; a body that has not arrived this long after its head is answered 408."""
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     """When set, ``/metrics`` is served on this port only, and no longer on ``port``."""
     log_level: str = "INFO"
