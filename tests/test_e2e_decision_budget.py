@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -11,10 +12,16 @@ import pytest
 
 from bot.server import DEFAULT_DRAIN_SECONDS, drain_seconds
 from bot.services.budget import DecisionBudget
-from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
+from bot.slack.outbound.blocks.ids import (
+    APPROVE_ACTION_ID,
+    REASON_ACTION_ID,
+    REASON_BLOCK_ID,
+    REJECT_ACTION_ID,
+    REJECT_MODAL_CALLBACK_ID,
+)
 from bot.storage.records import DecisionState
 from tests.bot_runner import RunningBot
-from tests.conftest import APPROVER, SIGNING_SECRET
+from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
 from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
@@ -97,6 +104,68 @@ def test_a_hanging_decision_post_answers_with_a_note_then_unconfirmed_with_the_r
     assert len(decision_posts(commerce, approval_id)) == 1  # sent once, never again
     claim = bot.call(bot.runtime.store.get_decision(approval_id))
     assert claim is not None and claim.state is DecisionState.UNKNOWN
+
+
+def test_a_reject_from_the_modal_with_commerce_hanging_gets_the_note_then_the_real_wait(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    gate: threading.Event,
+) -> None:
+    bot = start_bot(commerce_timeout_seconds=COMMERCE_TIMEOUT_SECONDS)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    approval_id, ts = post_card(bot, slack, commerce)
+    click_url = click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    opened = wait_for(lambda: slack.calls("views.open"), what="the reject modal")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    path = f"/approval_status/{approval_id}"
+    hang(commerce, gate, lambda r: r.method == "GET" and r.path.endswith(path))
+
+    submitted = sender.view_submission(
+        REJECT_MODAL_CALLBACK_ID,
+        view["private_metadata"],
+        {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": "Over budget"}}},
+        user_id=APPROVER,
+    )
+    assert submitted.status_code == 200
+    note, answer = wait_for(
+        lambda: slack.responses(click_url)[1:] and slack.responses(click_url), what="two answers"
+    )
+
+    assert not gate.is_set()
+    assert "Still working on approval" in note["text"]
+    assert "Commerce did not answer" in answer["text"]
+    assert stated_wait(answer["text"]) >= BUDGET.read_seconds
+    assert decision_posts(commerce, approval_id) == []
+
+
+def test_a_slash_command_decision_with_commerce_hanging_gets_the_note_then_the_real_wait(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    gate: threading.Event,
+) -> None:
+    bot = start_bot(commerce_timeout_seconds=COMMERCE_TIMEOUT_SECONDS)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    approval_id, _ = post_card(bot, slack, commerce)
+    path = f"/approval_status/{approval_id}"
+    hang(commerce, gate, lambda r: r.method == "GET" and r.path.endswith(path))
+    url = slack.new_response_url()
+
+    acked = sender.slash_command(
+        "/approvals",
+        f"approve {approval_id}",
+        user_id=APPROVER,
+        channel_id=APPROVALS_CHANNEL,
+        response_url=url,
+    )
+    assert acked.status_code == 200
+    note, answer = wait_for(lambda: slack.responses(url)[1:] and slack.responses(url), what="two answers")
+
+    assert not gate.is_set()
+    assert "Still working on approval" in note["text"]
+    assert "Commerce did not answer" in answer["text"]
+    assert stated_wait(answer["text"]) >= BUDGET.read_seconds
 
 
 def test_a_decision_that_answers_quickly_sends_no_note(
