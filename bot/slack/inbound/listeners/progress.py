@@ -18,8 +18,8 @@ Tell = Callable[[Message], Awaitable[object]]
 
 def still_working(approval_id: str, within_seconds: float) -> Message:
     return notice(
-        f"Still working on approval {approval_id}: Commerce is slow to answer. "
-        f"You will be told how it ends within {waited(within_seconds)}."
+        f"Still working on approval {approval_id}: Commerce is slow to answer. The bot waits for it "
+        f"{waited(within_seconds)} at most in all, then tells you here how it ended."
     )
 
 
