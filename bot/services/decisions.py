@@ -21,6 +21,7 @@ from bot.commerce.models import Approval, Decision
 from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
+from bot.services.identity import Decider, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
@@ -45,6 +46,10 @@ class Outcome(str, Enum):
     NOT_PENDING = "not_pending"
     NOT_FOUND = "not_found"
     ERROR = "error"
+    UNLINKED = "unlinked"
+    """Refused before Commerce: ``DECIDE_AS=linked-user`` and the Slack user is not linked."""
+    SELF_APPROVAL = "self_approval"
+    """Refused before the decision was sent: the linked Slack user submitted the approval."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class DecisionRequest:
     channel: str | None = None
     """Where the click came from (a card), if anywhere."""
     message_ts: str | None = None
+    decider: Decider | None = None
+    """Set by the core, never by the caller: the clicker's link and who Commerce sees deciding."""
 
     @property
     def clicked(self) -> MessageRef | None:
@@ -104,19 +111,27 @@ class DecisionService:
         cards: CardPresenter,
         order_details: OrderDetails,
         metrics: Metrics,
+        identities: Identities | None = None,
     ) -> None:
         self._commerce = commerce
+        self._identities = identities or Identities(store, commerce, IdentityPolicy())
         self._store = store
         self._approvers = approvers
         self._cards = cards
         self._order_details = order_details
         self._metrics = metrics
 
+    @property
+    def identities(self) -> Identities:
+        """Who deciding users are in Commerce (``/approvals whoami`` asks it too)."""
+        return self._identities
+
     async def decide(self, request: DecisionRequest) -> DecisionResult:
         """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
         its row with the claim, before the card was rewritten)."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             try:
+                request = replace(request, decider=await self._identities.decider(request.slack_user_id))
                 result = await self._decide(request)
             except Exception as error:
                 with suppress(Exception):  # the audit entry must not hide the original error
@@ -132,7 +147,8 @@ class DecisionService:
     async def refusal(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal (recorded in the audit log) when the user may not decide, else None."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
-            result = await self._refused(request)
+            request = replace(request, decider=await self._identities.decider(request.slack_user_id))
+            result = await self._refused(request) or await self._self_approval_ahead(request)
             if result is not None:
                 await self._record(request, result)
             return result
@@ -140,14 +156,34 @@ class DecisionService:
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal when the user may not decide (the directory may answer from its cache)."""
         if await self._approvers.is_approver(request.slack_user_id):
-            return None
+            return self._unlinked(request)
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
 
     async def _refused_now(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal at the moment of deciding: the directory answers from its source, not a cache."""
         if await self._approvers.confirms(request.slack_user_id):
-            return None
+            return self._unlinked(request)
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+
+    def _unlinked(self, request: DecisionRequest) -> DecisionResult | None:
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.unlinked_refusal(link)
+        return None if refusal is None else DecisionResult(Outcome.UNLINKED, refusal)
+
+    def _self_approval(self, request: DecisionRequest, approval: Approval) -> DecisionResult | None:
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.self_approval_refusal(link, approval)
+        return None if refusal is None else DecisionResult(Outcome.SELF_APPROVAL, refusal, approval)
+
+    async def _self_approval_ahead(self, request: DecisionRequest) -> DecisionResult | None:
+        """The self-approval refusal before a dialog opens (an unreadable approval: decided later)."""
+        if request.decider is None or request.decider.link is None:
+            return None
+        try:
+            approval = await self._commerce.get_approval(request.approval_id)
+        except CommerceError:
+            return None
+        return self._self_approval(request, approval)
 
     def _count(self, request: DecisionRequest, result: DecisionResult) -> None:
         self._metrics.decisions.labels(request.decision.action, result.outcome.value).inc()
@@ -192,13 +228,19 @@ class DecisionService:
 
         if not approval.is_pending:
             return await self._no_longer_pending(approval, request)
+        refused = self._self_approval(request, approval)
+        if refused is not None:
+            await self._store.release_decision(approval_id)
+            return refused
 
         # The order's details are only for the card: fetched while Commerce decides, never waited
         # on before the decision is sent.
         order = asyncio.create_task(self._order_details.for_approval(approval))
         try:
             sent.value = True
-            await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
+            await self._commerce.decide(
+                approval_id, request.decision, commerce_comment(request), for_user_id=_for_user_id(request)
+            )
         except CommerceUnavailable as error:
             order.cancel()
             await self._store.mark_decision_unknown(approval_id, None)
@@ -360,7 +402,12 @@ def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[Messa
     return messages
 
 
+def _for_user_id(request: DecisionRequest) -> str | None:
+    return request.decider.acting_as.for_user_id if request.decider else None
+
+
 def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry:
+    acting_as = request.decider.acting_as if request.decider else None
     return AuditEntry(
         slack_user_id=request.slack_user_id,
         action=request.decision.action,
@@ -368,6 +415,9 @@ def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry
         outcome=result.outcome.value,
         comment=request.comment,
         detail=None if result.ok else result.message,
+        slack_user_name=request.slack_user_name,
+        commerce_user_id=acting_as.user_id if acting_as else None,
+        commerce_logon_id=acting_as.logon_id if acting_as else None,
     )
 
 
