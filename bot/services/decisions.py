@@ -403,7 +403,8 @@ def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[Messa
 
 
 def _for_user_id(request: DecisionRequest) -> str | None:
-    return request.decider.acting_as.for_user_id if request.decider else None
+    acting_as = request.decider.acting_as if request.decider else None
+    return acting_as.for_user_id if acting_as is not None else None
 
 
 def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry:

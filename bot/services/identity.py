@@ -63,7 +63,8 @@ class Decider:
     """Who decides, resolved once per attempt: the clicker's link (if any) and who Commerce sees."""
 
     link: IdentityLink | None
-    acting_as: ActingAs
+    acting_as: ActingAs | None
+    """``None``: nobody to act as (``DECIDE_AS=linked-user`` and unlinked), so nothing is sent."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,12 @@ class Identities:
         """Removes the link; the link removed, ``None`` when there was none."""
         return await self._store.unlink_identity(slack_user_id)
 
-    def acting_as(self, link: IdentityLink | None) -> ActingAs:
-        """Who Commerce sees deciding: the linked user with ``DECIDE_AS=linked-user``, else the bot."""
-        if self._policy.decide_as is DecideAs.LINKED_USER and link is not None:
-            return ActingAs(link.commerce_logon_id, link.commerce_user_id)
-        return ActingAs(self._policy.service_logon_id)
+    def acting_as(self, link: IdentityLink | None) -> ActingAs | None:
+        """Who Commerce sees deciding: the linked user with ``DECIDE_AS=linked-user`` (``None`` when
+        unlinked: nobody), else the bot's service account."""
+        if self._policy.decide_as is not DecideAs.LINKED_USER:
+            return ActingAs(self._policy.service_logon_id)
+        return ActingAs(link.commerce_logon_id, link.commerce_user_id) if link is not None else None
 
     async def decider(self, slack_user_id: str) -> Decider:
         """The Slack user's link and the Commerce user their decisions go out as."""
@@ -146,7 +148,8 @@ class Identities:
         user with ``DECIDE_AS=linked-user``; ``None`` (the service account) otherwise or when unlinked."""
         if self._policy.decide_as is not DecideAs.LINKED_USER:
             return None
-        return self.acting_as(await self.link_of(slack_user_id)).for_user_id
+        acting_as = self.acting_as(await self.link_of(slack_user_id))
+        return acting_as.for_user_id if acting_as is not None else None
 
     def unlinked_refusal(self, link: IdentityLink | None) -> str | None:
         """Why an unlinked user may not decide (only with ``DECIDE_AS=linked-user``), else ``None``."""
