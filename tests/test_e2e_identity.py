@@ -15,7 +15,7 @@ from bot.slack.outbound.blocks.ids import (
     REJECT_MODAL_CALLBACK_ID,
 )
 from tests.bot_runner import RunningBot
-from tests.conftest import APPROVALS_CHANNEL, APPROVER, SECOND_APPROVER, SIGNING_SECRET
+from tests.conftest import APPROVALS_CHANNEL, APPROVER, OUTSIDER, SECOND_APPROVER, SIGNING_SECRET
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.commerce_people import DEFAULT_ORGANIZATION
 from tests.emulators.slack import SlackEmulator
@@ -251,3 +251,17 @@ def test_a_reject_dialog_submitted_by_the_submitter_is_refused(
     assert "You submitted approval" in answer_at(slack, click_url)["text"]
     assert decision_posts(commerce, approval_id) == []
     assert [e.action for e in audit_of(bot, approval_id, "self_approval")] == ["reject"]
+
+
+def test_a_non_approver_is_refused_without_being_looked_up_or_auto_linked(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    approval_id, ts = new_card(bot, slack, commerce)
+
+    answer = answer_at(slack, click(sender, slack, APPROVE_ACTION_ID, approval_id, OUTSIDER, ts))
+
+    assert "not allowed" in answer["text"]
+    assert slack.calls("users.info") == []
+    assert commerce.requests_to("GET", "/person") == []
+    assert bot.call(bot.runtime.store.identity_link(OUTSIDER)) is None

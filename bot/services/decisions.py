@@ -131,8 +131,7 @@ class DecisionService:
         its row with the claim, before the card was rewritten)."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             try:
-                request = replace(request, decider=await self._identities.decider(request.slack_user_id))
-                result = await self._decide(request)
+                request, result = await self._decide(request)
             except Exception as error:
                 with suppress(Exception):  # the audit entry must not hide the original error
                     failed = DecisionResult(Outcome.ERROR, f"{type(error).__name__}: {error}")
@@ -147,8 +146,10 @@ class DecisionService:
     async def refusal(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal (recorded in the audit log) when the user may not decide, else None."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
-            request = replace(request, decider=await self._identities.decider(request.slack_user_id))
-            result = await self._refused(request) or await self._self_approval_ahead(request)
+            result = await self._refused(request)
+            if result is None:  # an approver: who they are in Commerce (only approvers are looked up)
+                request = await self._with_decider(request)
+                result = self._unlinked(request) or await self._self_approval_ahead(request)
             if result is not None:
                 await self._record(request, result)
             return result
@@ -156,14 +157,18 @@ class DecisionService:
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal when the user may not decide (the directory may answer from its cache)."""
         if await self._approvers.is_approver(request.slack_user_id):
-            return self._unlinked(request)
+            return None
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
 
     async def _refused_now(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal at the moment of deciding: the directory answers from its source, not a cache."""
         if await self._approvers.confirms(request.slack_user_id):
-            return self._unlinked(request)
+            return None
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+
+    async def _with_decider(self, request: DecisionRequest) -> DecisionRequest:
+        """``request`` with the clicker's link and Commerce identity resolved (auto-linked if on)."""
+        return replace(request, decider=await self._identities.decider(request.slack_user_id))
 
     def _unlinked(self, request: DecisionRequest) -> DecisionResult | None:
         link = request.decider.link if request.decider else None
@@ -192,18 +197,23 @@ class DecisionService:
         self._count(request, result)
         await self._store.record_audit(_audit_entry(request, result))
 
-    async def _decide(self, request: DecisionRequest) -> DecisionResult:
+    async def _decide(self, request: DecisionRequest) -> tuple[DecisionRequest, DecisionResult]:
+        """The outcome, and ``request`` with its decider once the user was found to be an approver."""
         refused = await self._refused_now(request)
         if refused is not None:
-            return refused
+            return request, refused
+        request = await self._with_decider(request)
+        unlinked = self._unlinked(request)
+        if unlinked is not None:
+            return request, unlinked
         existing = await self._store.claim_decision(
             request.approval_id, request.slack_user_id, request.decision.action
         )
         if existing is not None:
-            return _already_claimed(request, existing)
+            return request, _already_claimed(request, existing)
         sent = _Sent()
         try:
-            return await self._decide_claimed(request, sent)
+            return request, await self._decide_claimed(request, sent)
         except BaseException as error:
             if sent.value:
                 # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
