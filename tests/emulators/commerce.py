@@ -1,4 +1,5 @@
-"""HCL Commerce emulator: ``loginidentity``, ``approval_status`` and ``order/{orderId}`` per the REST docs.
+"""HCL Commerce emulator: ``loginidentity``, ``approval_status``, ``order/{orderId}`` and the ``person``
+user search per the REST docs, with the ``forUserId`` run-as parameter (``commerce_people``).
 
 URL layout: ``{url}/wcs/resources/store/{storeId}/...``. Every approval_status and order call needs
 the ``WCToken``/``WCTrustedToken`` pair issued by ``loginidentity``. Every order approval comes with
