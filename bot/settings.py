@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
 
+    # -- who decides: identity links, run-as, self-approval --------------------------------------------
+    decide_as: Literal["bot", "linked-user"] = "bot"
+    """``bot``: decisions go to Commerce as the service account; ``linked-user``: as the clicker's
+    linked Commerce user (``forUserId``), and an unlinked Slack user cannot decide."""
+    allow_self_approval: bool = False
+    """Let a linked Slack user decide an approval they submitted themselves."""
+    auto_link_by_email: bool = False
+    """Link an unlinked Slack user to the Commerce user with their e-mail address (``users:read.email``)."""
+
     approvals_poll_seconds: float = Field(default=30.0, gt=0)
     commerce_page_size: int = Field(default=200, ge=1, le=1000)
     """Approvals per page when the notifier lists every pending approval."""

@@ -66,7 +66,7 @@ def test_manifest_has_both_slash_commands(manifest: dict[str, Any]) -> None:
     commands = _commands(manifest)
     assert set(commands) == {"/approvals", "/process-status"}
     assert commands["/approvals"]["usage_hint"] == (
-        "list | show <id> | approve <id> [comment] | reject <id> <reason> | digest | help"
+        "list | show <id> | approve <id> [comment] | reject <id> <reason> | digest | whoami | help"
     )
     assert commands["/process-status"]["usage_hint"] == (
         "<id> | watch <id> | unwatch <id> | entity <entity-id> <EVENT_TYPE> [page] | "

@@ -22,6 +22,7 @@ from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.budget import DecisionBudget, waited
+from bot.services.identity import Decider, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
@@ -46,6 +47,10 @@ class Outcome(str, Enum):
     NOT_PENDING = "not_pending"
     NOT_FOUND = "not_found"
     ERROR = "error"
+    UNLINKED = "unlinked"
+    """Refused before Commerce: ``DECIDE_AS=linked-user`` and the Slack user is not linked."""
+    SELF_APPROVAL = "self_approval"
+    """Refused before the decision was sent: the linked Slack user submitted the approval."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class DecisionRequest:
     channel: str | None = None
     """Where the click came from (a card), if anywhere."""
     message_ts: str | None = None
+    decider: Decider | None = None
+    """Set by the core, never by the caller: the clicker's link and who Commerce sees deciding."""
 
     @property
     def clicked(self) -> MessageRef | None:
@@ -106,8 +113,10 @@ class DecisionService:
         order_details: OrderDetails,
         metrics: Metrics,
         budget: DecisionBudget,
+        identities: Identities | None = None,
     ) -> None:
         self._commerce = commerce
+        self._identities = identities or Identities(store, commerce, IdentityPolicy())
         self._store = store
         self._approvers = approvers
         self._cards = cards
@@ -115,12 +124,17 @@ class DecisionService:
         self._metrics = metrics
         self.budget = budget
 
+    @property
+    def identities(self) -> Identities:
+        """Who deciding users are in Commerce (``/approvals whoami`` asks it too)."""
+        return self._identities
+
     async def decide(self, request: DecisionRequest) -> DecisionResult:
         """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
         its row with the claim, before the card was rewritten)."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             try:
-                result = await self._decide(request)
+                request, result = await self._decide(request)
             except Exception as error:
                 with suppress(Exception):  # the audit entry must not hide the original error
                     failed = DecisionResult(Outcome.ERROR, f"{type(error).__name__}: {error}")
@@ -136,6 +150,9 @@ class DecisionService:
         """The refusal (recorded in the audit log) when the user may not decide, else None."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             result = await self._refused(request)
+            if result is None:  # an approver: who they are in Commerce (only approvers are looked up)
+                request = await self._with_decider(request)
+                result = self._unlinked(request) or await self._self_approval_ahead(request)
             if result is not None:
                 await self._record(request, result)
             return result
@@ -152,6 +169,30 @@ class DecisionService:
             return None
         return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
 
+    async def _with_decider(self, request: DecisionRequest) -> DecisionRequest:
+        """``request`` with the clicker's link and Commerce identity resolved (auto-linked if on)."""
+        return replace(request, decider=await self._identities.decider(request.slack_user_id))
+
+    def _unlinked(self, request: DecisionRequest) -> DecisionResult | None:
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.unlinked_refusal(link)
+        return None if refusal is None else DecisionResult(Outcome.UNLINKED, refusal)
+
+    def _self_approval(self, request: DecisionRequest, approval: Approval) -> DecisionResult | None:
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.self_approval_refusal(link, approval)
+        return None if refusal is None else DecisionResult(Outcome.SELF_APPROVAL, refusal, approval)
+
+    async def _self_approval_ahead(self, request: DecisionRequest) -> DecisionResult | None:
+        """The self-approval refusal before a dialog opens (an unreadable approval: decided later)."""
+        if request.decider is None or request.decider.link is None:
+            return None
+        try:
+            approval = await self._commerce.get_approval(request.approval_id)
+        except CommerceError:
+            return None
+        return self._self_approval(request, approval)
+
     def _count(self, request: DecisionRequest, result: DecisionResult) -> None:
         self._metrics.decisions.labels(request.decision.action, result.outcome.value).inc()
 
@@ -159,18 +200,23 @@ class DecisionService:
         self._count(request, result)
         await self._store.record_audit(_audit_entry(request, result))
 
-    async def _decide(self, request: DecisionRequest) -> DecisionResult:
+    async def _decide(self, request: DecisionRequest) -> tuple[DecisionRequest, DecisionResult]:
+        """The outcome, and ``request`` with its decider once the user was found to be an approver."""
         refused = await self._refused_now(request)
         if refused is not None:
-            return refused
+            return request, refused
+        request = await self._with_decider(request)
+        unlinked = self._unlinked(request)
+        if unlinked is not None:
+            return request, unlinked
         existing = await self._store.claim_decision(
             request.approval_id, request.slack_user_id, request.decision.action
         )
         if existing is not None:
-            return _already_claimed(request, existing)
+            return request, _already_claimed(request, existing)
         sent = _Sent()
         try:
-            return await self._decide_claimed(request, sent)
+            return request, await self._decide_claimed(request, sent)
         except BaseException as error:
             if sent.value:
                 # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
@@ -198,6 +244,10 @@ class DecisionService:
 
         if not approval.is_pending:
             return await self._no_longer_pending(approval, request)
+        refused = self._self_approval(request, approval)
+        if refused is not None:
+            await self._store.release_decision(approval_id)
+            return refused
 
         # The order's details are only for the card: fetched while Commerce decides, never waited
         # on before the decision is sent.
@@ -205,7 +255,12 @@ class DecisionService:
         try:
             sent.value = True
             async with asyncio.timeout_at(started + self.budget.total_seconds):
-                await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
+                await self._commerce.decide(
+                    approval_id,
+                    request.decision,
+                    commerce_comment(request),
+                    for_user_id=_for_user_id(request),
+                )
         except (CommerceUnavailable, TimeoutError) as error:
             order.cancel()
             await self._store.mark_decision_unknown(approval_id, None)
@@ -384,7 +439,13 @@ def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[Messa
     return messages
 
 
+def _for_user_id(request: DecisionRequest) -> str | None:
+    acting_as = request.decider.acting_as if request.decider else None
+    return acting_as.for_user_id if acting_as is not None else None
+
+
 def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry:
+    acting_as = request.decider.acting_as if request.decider else None
     return AuditEntry(
         slack_user_id=request.slack_user_id,
         action=request.decision.action,
@@ -392,6 +453,9 @@ def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry
         outcome=result.outcome.value,
         comment=request.comment,
         detail=None if result.ok else result.message,
+        slack_user_name=request.slack_user_name,
+        commerce_user_id=acting_as.user_id if acting_as else None,
+        commerce_logon_id=acting_as.logon_id if acting_as else None,
     )
 
 

@@ -57,3 +57,11 @@ class CardPresenter(Protocol):
     ) -> None:
         """The approval is no longer pending in Commerce (``approval=None``: gone): no more buttons."""
         ...
+
+
+class UserEmails(Protocol):
+    """The e-mail address a chat user signed up with, for linking them to Commerce by e-mail."""
+
+    async def email_of(self, user_id: str) -> str | None:
+        """``user_id``'s e-mail address; ``None`` when unknown or not readable (a missing scope)."""
+        ...
