@@ -1,4 +1,4 @@
-"""``approvals-bot serve|check``."""
+"""``approvals-bot serve|check|watch|approvers|audit``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.checks import CHECKS, CheckResult, run_checks
+from bot.checks import CheckResult, checks_for, run_checks
 from bot.logging_setup import SecretMaskingFilter, configure_logging
+from bot.operators import add_commands, approvers, audit
 from bot.runtime import batch_ingest, secret_values
 from bot.server import serve_forever
 from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
@@ -107,7 +108,7 @@ class CheckProgress:
 
 
 async def _check(settings: Settings) -> int:
-    names = [check.name for check in CHECKS]
+    names = [check.name for check in checks_for(settings)]
     progress = CheckProgress(sys.stdout, names, SecretMaskingFilter(secret_values(settings)))
     all_ok = True
     async for result in run_checks(settings):
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
+    add_commands(sub)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -196,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "watch":
         return asyncio.run(_watch(settings, args))
+    if args.command == "approvers":
+        return asyncio.run(approvers(settings, args))
+    if args.command == "audit":
+        return asyncio.run(audit(settings, args))
 
     if args.command == "check":
         return asyncio.run(_check(settings))

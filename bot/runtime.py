@@ -32,7 +32,9 @@ from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.notifier.retention import RetentionPruner
+from bot.services.budget import DecisionBudget
 from bot.services.decisions import DecisionService
+from bot.services.identity import DecideAs, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails
 from bot.services.process_batches import BatchIngest
 from bot.services.routes_file import read_routes
@@ -43,6 +45,7 @@ from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverD
 from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
+from bot.slack.outbound.emails import SlackUserEmails
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
@@ -113,6 +116,19 @@ def commerce_client(settings: Settings) -> CommerceClient:
         timeout=settings.commerce_timeout_seconds,
         max_concurrent_requests=settings.max_concurrent_work,
     )
+
+
+def identities(
+    settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient | None
+) -> Identities:
+    """Identity links and what they mean for deciding; auto-link by e-mail only with a Slack client."""
+    policy = IdentityPolicy(
+        decide_as=DecideAs(settings.decide_as),
+        allow_self_approval=settings.allow_self_approval,
+        service_logon_id=settings.commerce_logon_id,
+    )
+    emails = SlackUserEmails(slack) if settings.auto_link_by_email and slack is not None else None
+    return Identities(store, commerce, policy, emails=emails)
 
 
 def poller_role(
@@ -223,6 +239,7 @@ class Runtime:
         viewers = SlackViewerDirectory(SlackApproverDirectory(slack, settings.viewers), approvers)
         cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)
+        people = identities(settings, store, commerce, slack)
         decisions = DecisionService(
             commerce,
             store,
@@ -231,9 +248,13 @@ class Runtime:
             order_details=order_details,
             metrics=metrics,
             routes=routes,
+            budget=DecisionBudget.from_timeout(settings.commerce_timeout_seconds),
+            identities=people,
         )
         digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
-        home = AppHome(slack, commerce, store, approvers, settings.approvers)
+        home = AppHome(
+            slack, commerce, store, approvers, settings.approvers, listing_user=people.listing_user_id
+        )
         cards.after_decision(home.refresh)
         register_listeners(
             bolt_app,

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
 
+    # -- who decides: identity links, run-as, self-approval --------------------------------------------
+    decide_as: Literal["bot", "linked-user"] = "bot"
+    """``bot``: decisions go to Commerce as the service account; ``linked-user``: as the clicker's
+    linked Commerce user (``forUserId``), and an unlinked Slack user cannot decide."""
+    allow_self_approval: bool = False
+    """Let a linked Slack user decide an approval they submitted themselves."""
+    auto_link_by_email: bool = False
+    """Link an unlinked Slack user to the Commerce user with their e-mail address (``users:read.email``)."""
+
     approvals_poll_seconds: float = Field(default=30.0, gt=0)
     commerce_page_size: int = Field(default=200, ge=1, le=1000)
     """Approvals per page when the notifier lists every pending approval."""
@@ -128,6 +137,9 @@ class Settings(BaseSettings):
     """Time limit of every database call, of connecting, and of the readiness check's write."""
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
+    request_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A connection that has not sent a complete request head in this time (of opening, or of its
+    previous answer) is closed; a body that has not arrived this long after its head is answered 408."""
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     """When set, ``/metrics`` is served on this port only, and no longer on ``port``."""
     log_level: str = "INFO"

@@ -34,7 +34,8 @@ from bot.commerce.models import (
     OrderSummary,
 )
 from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import BUYER_ORGANIZATION, CommerceEmulator
+from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.commerce_people import DEFAULT_ORGANIZATION
 
 T = TypeVar("T")
 LIST_PATH = "/approval_status"
@@ -768,7 +769,7 @@ def test_order_summary_of_an_order_approval(emulator: CommerceEmulator) -> None:
         currency="EUR",
         item_count=3,
         status="W",
-        organization_id=BUYER_ORGANIZATION,
+        organization_id=DEFAULT_ORGANIZATION,
     )
     (request,) = order_gets(emulator)
     assert request.path == f"/wcs/resources/store/10801/order/{order_id}"

@@ -27,6 +27,7 @@ from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
 from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator, errors_body
 from tests.emulators.slack import SlackEmulator
+from tests.identity_helpers import add_approver, link
 from tests.routes_helpers import (
     ACME,
     ACME_APPROVER,
@@ -35,6 +36,7 @@ from tests.routes_helpers import (
     FINANCE_1,
     FINANCE_2,
     LARGE_CHANNEL,
+    ROUTES,
     blocks_of,
     card_in,
     channels_of_cards,
@@ -87,8 +89,8 @@ def answer_text(slack: SlackEmulator, url: str) -> str:
 def test_routes_send_cards_by_kind_organization_and_total_and_the_rest_to_the_fallback(
     routed_bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
-    large = commerce.add_approval(ApprovalKind.ORDER, order_total="12000.00", organization=ACME)
-    acme = commerce.add_approval(ApprovalKind.ORDER, order_total="90.00", organization=ACME)
+    large = commerce.add_approval(ApprovalKind.ORDER, order_total="12000.00", organization_id=ACME)
+    acme = commerce.add_approval(ApprovalKind.ORDER, order_total="90.00", organization_id=ACME)
     buyer = commerce.add_approval(ApprovalKind.BUYER)
     other = commerce.add_approval(ApprovalKind.ORDER, order_total="9999.99")
 
@@ -117,7 +119,7 @@ def test_a_routes_approvers_replace_approvers_for_the_approvals_it_matches(
     commerce: CommerceEmulator,
 ) -> None:
     acme, acme_ts = announce(
-        routed_bot, slack, ACME_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, organization=ACME)
+        routed_bot, slack, ACME_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, organization_id=ACME)
     )
     other, other_ts = announce(
         routed_bot, slack, APPROVALS_CHANNEL, commerce.add_approval(ApprovalKind.ORDER)
@@ -251,7 +253,7 @@ def test_reminders_in_a_routes_channel_mention_that_routes_approvers(
     clock = ManualClock(MONDAY_10_UTC)
     bot = start_bot(approvals_routes_file=routes_file(tmp_path), clock=clock)
     _, acme_ts = announce(
-        bot, slack, ACME_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, organization=ACME)
+        bot, slack, ACME_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, organization_id=ACME)
     )
     _, other_ts = announce(bot, slack, APPROVALS_CHANNEL, commerce.add_approval(ApprovalKind.ORDER))
 
@@ -271,7 +273,7 @@ def test_an_approver_named_only_by_a_route_gets_the_approver_home(
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    approval_id = commerce.add_approval(ApprovalKind.ORDER, organization=ACME)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, organization_id=ACME)
 
     assert routed_sender.app_home_opened(FINANCE_1).status_code == 200
     view = wait_for(lambda: slack.home_view(FINANCE_1), what="the Home view")
@@ -339,3 +341,38 @@ def test_an_order_that_cannot_be_read_is_neither_misrouted_nor_decided_past_its_
         assert "its route (who may decide" in answer_text(slack, url)
     assert decision_posts(commerce, approval_id) == []
     assert routed_bot.call(routed_bot.runtime.store.voters(approval_id)) == []
+
+
+def test_a_submitter_may_not_vote_and_the_approve_goes_as_the_last_voter_with_linked_users(
+    start_bot: Callable[..., RunningBot], tmp_path: Path, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    # The buyer is an approver of the route too: only their own request is kept from them.
+    with_buyer = ROUTES.replace(f"[{FINANCE_1}, {FINANCE_2}]", f"[{APPROVER}, {FINANCE_1}, {FINANCE_2}]")
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path, with_buyer), decide_as="linked-user")
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    buyer, first, second = (add_approver(commerce, name) for name in ("fin.buyer", "fin.one", "fin.two"))
+    for slack_user, person in ((APPROVER, buyer), (FINANCE_1, first), (FINANCE_2, second)):
+        link(bot, slack_user, person)
+    approval_id, ts = announce(
+        bot,
+        slack,
+        LARGE_CHANNEL,
+        commerce.add_approval(ApprovalKind.ORDER, order_total="30000", submitter_id=buyer.user_id),
+    )
+
+    own = approve(sender, slack, LARGE_CHANNEL, approval_id, ts, APPROVER)
+    assert "submitted" in answer_text(slack, own)
+    assert bot.call(bot.runtime.store.voters(approval_id)) == []
+
+    approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    wait_for(lambda: bot.call(bot.runtime.store.voters(approval_id)) == [FINANCE_1], what="the first vote")
+    approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+
+    [post] = wait_for(lambda: decision_posts(commerce, approval_id), what="the Commerce approve")
+    assert post.q("forUserId") == second.user_id
+    wait_for(lambda: commerce.approval(approval_id)["status"] == "1", what="the approve")
+    votes = [e for e in bot.call(bot.runtime.store.audit_entries(approval_id)) if e.outcome == "voted"]
+    assert [(e.slack_user_id, e.commerce_user_id) for e in reversed(votes)] == [
+        (FINANCE_1, first.user_id),
+        (FINANCE_2, second.user_id),
+    ]

@@ -75,3 +75,11 @@ class CardPresenter(Protocol):
         """The two-person rule: ``voters`` approved so far, ``needed`` must; the buttons stay. Whether
         every message in ``on`` was rewritten."""
         ...
+
+
+class UserEmails(Protocol):
+    """The e-mail address a chat user signed up with, for linking them to Commerce by e-mail."""
+
+    async def email_of(self, user_id: str) -> str | None:
+        """``user_id``'s e-mail address; ``None`` when unknown or not readable (a missing scope)."""
+        ...

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.commerce.client import CommerceClient
+from bot.commerce.errors import CommerceError
 from bot.commerce.models import Approval, ApprovalKind, OrderSummary
 from bot.services.order_details import OrderDetails
 
@@ -165,10 +166,19 @@ class ApprovalRouting:
         a rule needs the order of an order approval and Commerce did not give it."""
         if not self.routes.needs_order:
             return self.routes.route_for(approval, None), None
-        order = await self._order_details.for_approval(approval)
-        if order is None and approval.guessed_kind is ApprovalKind.ORDER:
-            raise OrderUnreadable(approval)
+        order = await self._order_of(approval)
         return self.routes.route_for(approval, order), order
+
+    async def _order_of(self, approval: Approval) -> OrderSummary | None:
+        """The order of an order approval, read now (routing needs an answer, not the cards' best
+        effort); ``None`` for a buyer approval."""
+        if approval.guessed_kind is not ApprovalKind.ORDER:
+            return None
+        try:
+            return await self._commerce.get_order_summary(approval.entity_id)
+        except (CommerceError, ValueError) as error:  # ValueError: an entity id that is no order id
+            log.warning("approval %s cannot be routed: %s", approval.id, getattr(error, "message", error))
+            raise OrderUnreadable(approval) from error
 
     async def for_decision(self, approval_id: str) -> RoutedApproval:
         """The route that decides ``approval_id``: the fallback, without asking Commerce, when every

@@ -14,17 +14,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.commerce.models import Approval, Decision, OrderSummary
+from bot.commerce.models import Approval, OrderSummary
 from bot.messaging import MessageRef
 from bot.services.ports import CardPresenter
 from bot.storage.records import AuditEntry
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
-
-VOTE_OUTCOME = "voted"
-"""The audit outcome of a vote that was counted: ``Outcome.VOTED``'s value (that enum lives in
-``decisions``, which imports this module)."""
 
 
 @dataclass(frozen=True)
@@ -60,22 +56,15 @@ class TwoPersonRule:
         self,
         approval: Approval,
         order: OrderSummary | None,
+        entry: AuditEntry,
         *,
-        voter: str,
         needed: int,
         on: Sequence[MessageRef],
     ) -> Tally:
-        """Casts ``voter``'s approval vote (audited) and counts; an incomplete count after a new vote is
-        shown on the approval's messages unless a decision is already under way (a failed rewrite is
-        logged, and ``card_updated`` False)."""
-        entry = AuditEntry(
-            slack_user_id=voter,
-            action=Decision.APPROVE.action,
-            approval_id=approval.id,
-            outcome=VOTE_OUTCOME,
-            comment=None,
-            detail=f"two-person rule: vote to approve ({needed} approvals needed)",
-        )
+        """Casts the approval vote of ``entry``'s Slack user (``entry`` is its audit row) and counts; an
+        incomplete count after a new vote is shown on the approval's messages unless a decision is
+        already under way (a failed rewrite is logged, and ``card_updated`` False)."""
+        voter = entry.slack_user_id
         counted = await self._store.cast_vote(approval.id, voter, entry)
         tally = Tally(tuple(await self._store.voters(approval.id)), needed, counted)
         if tally.complete or not counted:

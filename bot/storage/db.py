@@ -331,6 +331,34 @@ def _define_followups(md: MetaData) -> tuple[Table, Table]:
 approval_followups, daily_digests = _define_followups(metadata)
 
 
+def _define_identity_links(md: MetaData) -> Table:
+    """Who a Slack user is in Commerce: one row per linked Slack user (its logon id and member id)."""
+    return Table(
+        "identity_links",
+        md,
+        Column("slack_user_id", String(64), primary_key=True),
+        Column("commerce_logon_id", String(254), nullable=False),
+        Column("commerce_user_id", String(64), nullable=False, index=True),
+        Column("linked_by", String(64), nullable=False),
+        Column("linked_at", UTCDateTime, nullable=False),
+    )
+
+
+def _identity_audit_columns() -> tuple[tuple[str, Column[Any]], ...]:
+    """Columns the identity step adds to ``audit_log`` (new objects each call): the Slack user's name,
+    and the Commerce user a decision was sent as (``None``: the bot's service account)."""
+    return (
+        ("audit_log", Column("slack_user_name", String(200))),
+        ("audit_log", Column("commerce_user_id", String(64))),
+        ("audit_log", Column("commerce_logon_id", String(254))),
+    )
+
+
+identity_links = _define_identity_links(metadata)
+for _table_name, _column in _identity_audit_columns():
+    metadata.tables[_table_name].append_column(_column)
+
+
 def _define_votes(md: MetaData) -> Table:
     """The two-person rule's votes: one row per (approval, approver), so nobody approves twice."""
     return Table(
@@ -436,13 +464,27 @@ def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user
     }
 
 
+IDENTITY_VERSION = 6
+"""The identity-links step; its number is the only thing to change when steps are renumbered."""
+
+
+def _identity_links(conn: Connection) -> None:
+    """Self-contained: a table of its own plus nullable columns on ``audit_log`` (old rows keep NULL)."""
+    step = MetaData()
+    _define_identity_links(step)
+    step.create_all(conn)
+    for table_name, column in _identity_audit_columns():
+        column_type = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column.name} {column_type}"))
+
+
 def _vote_table(conn: Connection) -> None:
     step = MetaData()
     _define_votes(step)
     step.create_all(conn)
 
 
-VOTES_VERSION = 6
+VOTES_VERSION = 7
 """The two-person rule's step; self-contained (one new table), so only this number changes when steps
 are renumbered."""
 
@@ -463,6 +505,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(FOLLOWUPS_VERSION, "approval_followups, daily_digests", _followup_tables),
     Migration(
         5, "process_batches.single_watch; process_watches moved into batches", _single_watches_as_batches
+    ),
+    Migration(
+        IDENTITY_VERSION,
+        "identity_links; audit_log.slack_user_name, commerce_user_id, commerce_logon_id",
+        _identity_links,
     ),
     Migration(VOTES_VERSION, "approval_votes", _vote_table),
 )

@@ -24,6 +24,7 @@ from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
+from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.votes import VoteRows
@@ -34,7 +35,16 @@ log = logging.getLogger(__name__)
 
 @limit_every_call
 class Store(
-    CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows, FollowupRows, DigestRows, VoteRows
+    CardRows,
+    DecisionRows,
+    AuditRows,
+    WatchRows,
+    BatchRows,
+    FollowRows,
+    FollowupRows,
+    DigestRows,
+    IdentityLinkRows,
+    VoteRows,
 ):
     def __init__(
         self,

@@ -8,7 +8,7 @@ remembered in memory only (a restart shows page 1 again).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,7 +36,9 @@ class AppHome:
         approver_entries: Sequence[str],
         *,
         page_size: int = HOME_PAGE_SIZE,
+        listing_user: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
+        """``listing_user``: the Commerce user id a Slack user's pending list is read as (run-as), if any."""
         self._client = client
         self._commerce = commerce
         self._store = store
@@ -44,6 +46,7 @@ class AppHome:
         self._approver_entries = tuple(approver_entries)
         self._page_size = page_size
         self._pages: dict[str, int] = {}
+        self._listing_user = listing_user
 
     async def publish(self, user_id: str, *, page: int | None = None, notice: str | None = None) -> None:
         """Publishes ``user_id``'s Home, on ``page`` (else the page they were on), with ``notice`` on top."""
@@ -54,7 +57,7 @@ class AppHome:
             page_number = max(1, page or self._pages.get(user_id, 1))
             self._pages[user_id] = page_number
             view = approver_home(
-                await self._pending(page_number),
+                await self._pending(page_number, user_id),
                 page_number=page_number,
                 page_size=self._page_size,
                 decisions=await self._store.decisions_by(user_id, LAST_DECISIONS),
@@ -67,7 +70,7 @@ class AppHome:
         """Republishes the Home as the user last saw it (after they decided something)."""
         await self.publish(user_id)
 
-    async def _pending(self, page_number: int) -> ApprovalPage | None:
+    async def _pending(self, page_number: int, user_id: str) -> ApprovalPage | None:
         query = ApprovalQuery(
             kind=None,
             state=ApprovalState.PENDING,
@@ -76,7 +79,8 @@ class AppHome:
             order_by=NEWEST_FIRST,
         )
         try:
-            return await self._commerce.list_approvals(query)
+            for_user_id = await self._listing_user(user_id) if self._listing_user else None
+            return await self._commerce.list_approvals(query, for_user_id=for_user_id)
         except CommerceError as error:
             log.warning("App Home without pending approvals: %s", error.message)
             return None
