@@ -200,7 +200,10 @@ class Runtime:
             time_limit_seconds=settings.database_timeout_seconds,
         )
         await store.register_instance()
-        http_session = aiohttp.ClientSession()
+        # slack_sdk ignores ``client.timeout`` when it is handed a session: the session's own timeout is
+        # what bounds each Slack call (and each response_url post), so it is set here (aiohttp's
+        # default would wait 5 minutes for an answer that never comes).
+        http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS))
         work = BackgroundWork(
             running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work
         )
