@@ -30,6 +30,7 @@ from bot.notifier.leadership import PollerRole
 from bot.notifier.poller import Poller
 from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
+from bot.notifier.reconcile import PostReconciler
 from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.notifier.retention import RetentionPruner
 from bot.services.decisions import DecisionService
@@ -254,6 +255,15 @@ class Runtime:
             interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
         )
         batches = batch_progress(store, poster, metrics, settings)
+        process_status = ProcessStatusNotifier(
+            bol,
+            store,
+            poster,
+            metrics,
+            fallback_channel=settings.process_status_channel,
+            interval_seconds=settings.process_status_poll_seconds,
+            batches=batches,
+        )
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
                 commerce,
@@ -269,16 +279,10 @@ class Runtime:
                 backlog_limit=settings.approvals_backlog_limit,
             ),
             announcer,
-            ProcessStatusNotifier(
-                bol,
-                store,
-                poster,
-                metrics,
-                fallback_channel=settings.process_status_channel,
-                interval_seconds=settings.process_status_poll_seconds,
-                batches=batches,
-            ),
+            process_status,
             BatchCards(batches),
+            # Before anything is posted again after a lost answer or a kill, it is looked up in Slack.
+            PostReconciler(store, poster, (announcer, process_status, batches)),
             EntityFollowNotifier(
                 bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
             ),

@@ -331,6 +331,28 @@ def _define_followups(md: MetaData) -> tuple[Table, Table]:
 approval_followups, daily_digests = _define_followups(metadata)
 
 
+def _define_post_attempts(md: MetaData) -> Table:
+    """Announcements being posted, or whose post got no answer (the ``post_attempts`` step adds it).
+
+    One row per announcement (kind and id) from just before ``chat.postMessage`` until its outcome is
+    recorded: a row left ``unknown``, or ``posting`` by a dead process, is looked up in the channel's
+    history before anything is posted again. A table of its own: the step touches no other table.
+    """
+    return Table(
+        "post_attempts",
+        md,
+        Column("kind", String(32), primary_key=True),
+        Column("subject_id", String(64), primary_key=True),
+        Column("channel", String(64), nullable=False),
+        Column("owner", String(128), nullable=False),
+        Column("state", String(16), nullable=False, index=True),
+        Column("started_at", UTCDateTime, nullable=False),
+    )
+
+
+post_attempts = _define_post_attempts(metadata)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -409,6 +431,12 @@ def _single_watches_as_batches(conn: Connection) -> None:
     conn.execute(delete(old_watches))
 
 
+def _post_attempt_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_post_attempts(step)
+    step.create_all(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -439,6 +467,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5, "process_batches.single_watch; process_watches moved into batches", _single_watches_as_batches
     ),
+    Migration(6, "post_attempts", _post_attempt_table),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -24,6 +24,7 @@ from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
+from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.watches import WatchRows
@@ -32,7 +33,17 @@ log = logging.getLogger(__name__)
 
 
 @limit_every_call
-class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows, FollowupRows, DigestRows):
+class Store(
+    CardRows,
+    DecisionRows,
+    PostAttemptRows,
+    AuditRows,
+    WatchRows,
+    BatchRows,
+    FollowRows,
+    FollowupRows,
+    DigestRows,
+):
     def __init__(
         self,
         engine: AsyncEngine,

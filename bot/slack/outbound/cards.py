@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import Approval, Decision, OrderSummary
-from bot.messaging import MessageRef
+from bot.messaging import MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
 from bot.slack.outbound.blocks.types import Message
@@ -53,10 +53,13 @@ class ApprovalCards:
         text, blocks = backlog_summary(approvals)
         return MessageRef(channel, await self._poster.post(channel, text, blocks))
 
-    async def post(self, channel: str, approval: Approval, order: OrderSummary | None) -> MessageRef:
-        """Posts a new card with Approve/Reject buttons; the caller holds the card claim."""
+    async def post(
+        self, channel: str, approval: Approval, order: OrderSummary | None, key: MessageKey
+    ) -> MessageRef:
+        """Posts a new card with Approve/Reject buttons, ``key`` in its metadata; the caller holds the
+        card claim. Raises ``PostOutcomeUnknown`` when Slack did not answer."""
         text, blocks = approval_card(approval, order)
-        return MessageRef(channel, await self._poster.post(channel, text, blocks))
+        return MessageRef(channel, await self._poster.post(channel, text, blocks, key=key))
 
     async def show_decision(
         self,
