@@ -27,9 +27,9 @@ from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-RECONCILE_INTERVAL_SECONDS = 5.0
-RECONCILES_PER_ROUND = 3
-"""With ``HISTORY_PAGES``: at most 9 history calls a round, well inside Tier 3 (about 50 a minute)."""
+RECONCILE_INTERVAL_SECONDS = 10.0
+RECONCILES_PER_ROUND = 2
+"""With ``HISTORY_PAGES``: at most 6 history calls a round, 36 a minute, inside Tier 3 (about 50)."""
 HISTORY_PAGES = 3
 RECONCILE_AFTER = timedelta(seconds=15)
 """Longer than a post can take (Slack calls time out after 10 s): a message Slack stored is in the
