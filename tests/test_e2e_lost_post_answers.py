@@ -27,13 +27,15 @@ from bot.storage.records import CardState, PostState
 from tests.bot_runner import RunningBot
 from tests.cli_process import free_port
 from tests.clock import ManualClock
-from tests.conftest import APPROVALS_CHANNEL, APPROVER, PROCESS_CHANNEL
+from tests.conftest import APPROVALS_CHANNEL, APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
 from tests.emulators.base import Response
 from tests.emulators.bol import BolEmulator
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.ingest_api import API_TOKEN, WATCHES, post_watches
 from tests.replicas import Replica
+from tests.slack_dialog import run_command
+from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 
 SETTLED = RECONCILE_AFTER + timedelta(seconds=1)
@@ -331,6 +333,55 @@ def test_a_batch_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_
             lambda: batch_card_ts(database, batch_id) == stored.ts,
             timeout=60,
             what="the restarted bot to find the batch card",
+        )
+        assert len(top_level(slack, BATCH_CHANNEL)) == 1
+    finally:
+        for replica in replicas:
+            replica.stop()
+
+
+def watch_message_ts(database: Path, process_id: str) -> str | None:
+    with closing(sqlite3.connect(database)) as conn:
+        row = conn.execute(
+            "SELECT reply_ts FROM batch_processes WHERE process_status_id = ?", (process_id,)
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_watch_message_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_repeated(
+    make_settings: Callable[..., Settings],
+    slack: SlackEmulator,
+    bol: BolEmulator,
+    tmp_path: Path,
+) -> None:
+    slack.clock = time.time
+    database = tmp_path / "bot.db"
+    settings = make_settings(
+        port=free_port(),
+        replica_id="replica-a",
+        notifier_enabled=True,
+        process_status_poll_seconds=1,
+        database_url=f"sqlite:///{database}",
+    )
+    process_id = bol.add_process()
+    replicas = [Replica(settings, tmp_path / "first")]
+    try:
+        replicas[0].wait_until_listening()
+        sender = SlackRequestSender(replicas[0].url, SIGNING_SECRET)
+        run_command(
+            sender, slack, "/process-status", f"watch {process_id}", user=APPROVER, channel=BATCH_CHANNEL
+        )
+        slack.lose_answer_next("chat.postMessage", mode="hang")
+        bol.set_status(process_id, "FAILURE", error_message="nope")
+        wait_for(lambda: slack.held == 1, timeout=60, what="the watch message's post to be held by Slack")
+        replicas[0].kill()
+        [stored] = slack.top_level_messages(BATCH_CHANNEL)
+
+        replicas.append(Replica(settings, tmp_path / "second"))
+        wait_for(
+            lambda: watch_message_ts(database, process_id) == stored.ts,
+            timeout=60,
+            what="the restarted bot to find the watch message",
         )
         assert len(top_level(slack, BATCH_CHANNEL)) == 1
     finally:

@@ -82,7 +82,7 @@ class CardAnnouncer:
                     log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
                     failures += 1
         if failures:
-            raise NotifierRoundIncomplete(f"{failures} card(s) could not be posted; they are offered again")
+            raise NotifierRoundIncomplete(f"{failures} card(s) not posted or unanswered; retried or checked")
         return posted
 
     async def _post_card(self, approval: Approval) -> int:
