@@ -36,8 +36,9 @@ RECONCILE_AFTER = timedelta(seconds=15)
 history by then."""
 STORED_BEFORE = timedelta(minutes=1)
 """How far before the attempt the history is read: room for clocks that disagree."""
-STORED_WITHIN = timedelta(minutes=5)
-"""How long after the attempt started the message can have been stored."""
+STORED_WITHIN = timedelta(minutes=1)
+"""How long after the attempt started the message can have been stored (a post is given up after
+10 s); a narrow window keeps the look-up to a page even where Slack allows 15 messages a page."""
 
 
 class Announcer(Protocol):

@@ -10,6 +10,7 @@ the message may be in the channel, and the caller must not simply post it again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.messaging import MessageKey
 from bot.slack.outbound.blocks.types import Block
 from bot.slack.outbound.masking import Mask, masked, no_mask
+
+log = logging.getLogger(__name__)
 
 HISTORY_PAGE_LIMIT = 200
 """Messages per ``conversations.history`` page when looking a message up."""
@@ -99,6 +102,7 @@ class SlackPoster:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or cursor is None:
                 return None
+        log.warning("%s has over %d pages of messages around the post: taken as not there", channel, pages)
         return None
 
     async def permalink(self, channel: str, ts: str) -> str:
