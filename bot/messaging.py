@@ -21,12 +21,14 @@ class Announced(str, Enum):
     APPROVAL_CARD = "approval_card"
     PROCESS_STATUS = "process_status"
     BATCH_CARD = "batch_card"
+    FOLLOWED_PROCESS = "followed_process"
 
 
 _ID_FIELD = {
     Announced.APPROVAL_CARD: "approval_id",
     Announced.PROCESS_STATUS: "batch_id",
     Announced.BATCH_CARD: "batch_id",
+    Announced.FOLLOWED_PROCESS: "process_status_id",
 }
 
 

@@ -264,6 +264,9 @@ class Runtime:
             interval_seconds=settings.process_status_poll_seconds,
             batches=batches,
         )
+        follows = EntityFollowNotifier(
+            bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
+        )
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
                 commerce,
@@ -282,10 +285,8 @@ class Runtime:
             process_status,
             BatchCards(batches),
             # Before anything is posted again after a lost answer or a kill, it is looked up in Slack.
-            PostReconciler(store, poster, (announcer, process_status, batches)),
-            EntityFollowNotifier(
-                bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
-            ),
+            PostReconciler(store, poster, (announcer, process_status, batches, follows)),
+            follows,
             RetentionPruner(
                 store,
                 keep_for=timedelta(days=settings.retention_days),

@@ -235,6 +235,52 @@ def test_a_batch_card_whose_connection_dropped_after_slack_stored_it_is_adopted_
     assert "2/2" in json.dumps(slack.message(BATCH_CHANNEL, stored.ts).blocks)
 
 
+def test_a_followed_process_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock)
+    running = bol.add_process("CREATE_SHIPMENT", "order-77")
+    assert bot.call(bot.runtime.store.add_follow("order-77", "CREATE_SHIPMENT", BATCH_CHANNEL, APPROVER))
+    assert bot.poll_follows() == 0  # the baseline
+    bol.set_status(running, "FAILURE", error_message="Transporter unknown")
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_follows()
+    [stored] = slack.top_level_messages(BATCH_CHANNEL)
+    assert stored.metadata == {
+        "event_type": "followed_process",
+        "event_payload": {"process_status_id": running},
+    }
+    assert bot.poll_follows() == 0  # claimed, not posted again
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 1
+    assert bot.poll_follows() == 0
+    assert bot.poll("reconcile_posts") == 0
+    assert len(top_level(slack, BATCH_CHANNEL)) == 1
+
+
+def test_a_followed_process_slack_refused_is_posted_once_next_round(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock)
+    running = bol.add_process("CREATE_SHIPMENT", "order-77")
+    assert bot.call(bot.runtime.store.add_follow("order-77", "CREATE_SHIPMENT", BATCH_CHANNEL, APPROVER))
+    assert bot.poll_follows() == 0
+    bol.set_status(running, "SUCCESS")
+    slack.fail_next(
+        1,
+        Response(body={"ok": False, "error": "internal_error"}),
+        when=lambda r: r.path.endswith("chat.postMessage"),
+    )
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_follows()
+    assert bot.poll_follows() == 1
+    assert len(top_level(slack, BATCH_CHANNEL)) == 1
+
+
 # -- kill -9 in the middle of a post --------------------------------------------------------------------
 
 

@@ -107,6 +107,9 @@ class CardAnnouncer:
         await self._record(approval.id, ref, submitter_name=approval.submitter_name)
         return 1
 
+    def message_key(self, subject_id: str) -> MessageKey:
+        return MessageKey(self.announces, subject_id)
+
     async def adopt(self, approval_id: str, ref: MessageRef) -> None:
         """A card whose answer was lost turned out to be in the channel: it is the card."""
         await self._record(approval_id, ref, submitter_name=None)

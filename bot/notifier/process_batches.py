@@ -135,6 +135,9 @@ class BatchProgress:
         await self._record(batch_id, MessageRef(channel, ts), view.batch.changes)
         return 1
 
+    def message_key(self, subject_id: str) -> MessageKey:
+        return MessageKey(self.announces, subject_id)
+
     async def adopt(self, batch_id: str, ref: MessageRef) -> None:
         """A card whose answer was lost is in the channel: it is the batch's card (redrawn next round)."""
         await self._record(batch_id, ref, shown_changes=0)

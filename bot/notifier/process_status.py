@@ -130,6 +130,9 @@ class ProcessStatusNotifier:
             self._metrics.process_notifications.labels(final_state).inc()
         return 1
 
+    def message_key(self, subject_id: str) -> MessageKey:
+        return MessageKey(self.announces, subject_id)
+
     async def adopt(self, batch_id: str, ref: MessageRef) -> None:
         """Records where the watch's announcement went (also one found again after its answer was lost)."""
         await self._store.record_watch_batch_message(batch_id, ref.ts)

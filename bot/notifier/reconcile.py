@@ -1,14 +1,14 @@
 """Settles announcements whose post got no answer, so none is posted twice or lost.
 
-An announcement (approval card, single watch message, batch card) is claimed, then posted with a
-``MessageKey`` in its metadata. When ``chat.postMessage`` got no answer (a timeout, a dropped
-connection, a 5xx), or its poster died mid-post (``kill -9``: its post attempt is still POSTING and its
-process stopped beating, or its replica restarted), Slack may have stored the message. Each round this
-poller takes up to ``RECONCILES_PER_ROUND`` such attempts that are at least ``RECONCILE_AFTER`` old
-and looks for the key in the channel's history (``conversations.history``, Tier 3, at most
-``HISTORY_PAGES`` pages of the window around the attempt): found, the message is recorded as the
-announcement; not found, the claim is released and the announcement posted again. A history read
-that fails leaves the attempt for the next round.
+An announcement (approval card, single watch message, batch card, followed process) is claimed,
+then posted with a ``MessageKey`` in its metadata. When ``chat.postMessage`` got no answer (a timeout,
+a dropped connection, a 5xx), or its poster died mid-post (``kill -9``: its post attempt is still
+POSTING and its process stopped beating, or its replica restarted), Slack may have stored the message.
+Each round this poller takes up to ``RECONCILES_PER_ROUND`` such attempts that are at least
+``RECONCILE_AFTER`` old and looks for the key in the channel's history (``conversations.history``,
+Tier 3, at most ``HISTORY_PAGES`` pages of the window around the attempt): found, the message is
+recorded as the announcement; not found, the claim is released and the announcement posted again. A
+history read that fails leaves the attempt for the next round.
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ class Announcer(Protocol):
 
     @property
     def announces(self) -> Announced: ...
+
+    def message_key(self, subject_id: str) -> MessageKey:
+        """The metadata the announcement ``subject_id`` was posted with."""
+        ...
 
     async def adopt(self, subject_id: str, ref: MessageRef) -> None: ...
 
@@ -96,7 +100,7 @@ class PostReconciler:
     async def _settle(self, attempt: PostAttempt, announcer: Announcer) -> int:
         ts = await self._poster.find_posted(
             attempt.channel,
-            MessageKey(announcer.announces, attempt.subject_id),
+            announcer.message_key(attempt.subject_id),
             oldest=attempt.started_at - STORED_BEFORE,
             latest=attempt.started_at + STORED_WITHIN,
             pages=HISTORY_PAGES,
