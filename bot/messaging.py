@@ -22,6 +22,7 @@ class Announced(str, Enum):
     PROCESS_STATUS = "process_status"
     BATCH_CARD = "batch_card"
     FOLLOWED_PROCESS = "followed_process"
+    DAILY_DIGEST = "daily_digest"
 
 
 _ID_FIELD = {
@@ -29,6 +30,7 @@ _ID_FIELD = {
     Announced.PROCESS_STATUS: "batch_id",
     Announced.BATCH_CARD: "batch_id",
     Announced.FOLLOWED_PROCESS: "process_status_id",
+    Announced.DAILY_DIGEST: "day",
 }
 
 

@@ -30,7 +30,7 @@ from bot.notifier.leadership import PollerRole
 from bot.notifier.poller import Poller
 from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
-from bot.notifier.reconcile import PostReconciler
+from bot.notifier.reconcile import Announcer, PostReconciler
 from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.notifier.retention import RetentionPruner
 from bot.services.decisions import DecisionService
@@ -267,6 +267,24 @@ class Runtime:
         follows = EntityFollowNotifier(
             bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
         )
+        digests = (
+            DigestNotifier(
+                store,
+                poster,
+                digest,
+                metrics,
+                channel=settings.approvals_channel,
+                at=settings.approvals_digest_at,
+                zone=settings.digest_zone,
+                clock=clock,
+                interval_seconds=settings.approvals_followup_poll_seconds,
+            )
+            if settings.approvals_digest_at is not None
+            else None
+        )
+        announcers: list[Announcer] = [announcer, process_status, batches, follows]
+        if digests is not None:
+            announcers.append(digests)
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
                 commerce,
@@ -285,7 +303,7 @@ class Runtime:
             process_status,
             BatchCards(batches),
             # Before anything is posted again after a lost answer or a kill, it is looked up in Slack.
-            PostReconciler(store, poster, (announcer, process_status, batches, follows)),
+            PostReconciler(store, poster, announcers),
             follows,
             RetentionPruner(
                 store,
@@ -320,20 +338,8 @@ class Runtime:
                 interval_seconds=settings.approvals_followup_poll_seconds,
             ),
         )
-        if settings.approvals_digest_at is not None:
-            pollers += (
-                DigestNotifier(
-                    store,
-                    poster,
-                    digest,
-                    metrics,
-                    channel=settings.approvals_channel,
-                    at=settings.approvals_digest_at,
-                    zone=settings.digest_zone,
-                    clock=clock,
-                    interval_seconds=settings.approvals_followup_poll_seconds,
-                ),
-            )
+        if digests is not None:
+            pollers += (digests,)
         return cls(
             settings=settings,
             metrics=metrics,

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import closing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.failures import NotifierRoundIncomplete
 from bot.notifier.reconcile import RECONCILE_AFTER
 from bot.settings import Settings
+from bot.slack.outbound.poster import PostOutcomeUnknown
 from bot.storage.records import CardState, PostState
 from tests.bot_runner import RunningBot
 from tests.cli_process import free_port
@@ -279,6 +280,25 @@ def test_a_followed_process_slack_refused_is_posted_once_next_round(
         bot.poll_follows()
     assert bot.poll_follows() == 1
     assert len(top_level(slack, BATCH_CHANNEL)) == 1
+
+
+def test_a_digest_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 1, 12, 11, 0, tzinfo=UTC))  # noon in Amsterdam, past the digest's 09:00
+    bot = start_bot(clock=clock, approvals_digest_at="09:00", approvals_digest_tz="Europe/Amsterdam")
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    with pytest.raises(PostOutcomeUnknown):
+        bot.poll("digest")
+    [stored] = slack.top_level_messages(APPROVALS_CHANNEL)
+    assert stored.metadata == {"event_type": "daily_digest", "event_payload": {"day": "2026-01-12"}}
+    assert bot.poll("digest") == 0
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 1
+    assert bot.poll("digest") == 0
+    assert len(top_level(slack, APPROVALS_CHANNEL)) == 1
 
 
 # -- kill -9 in the middle of a post --------------------------------------------------------------------

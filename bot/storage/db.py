@@ -342,7 +342,8 @@ def _define_post_attempts(md: MetaData) -> Table:
         "post_attempts",
         md,
         Column("kind", String(32), primary_key=True),
-        # An approval or batch id, or ``<channel>/<process id>`` for a followed entity's process.
+        # An approval or batch id; ``<channel>/<process id>`` for a followed entity's process,
+        # ``<channel>/<day>`` for a daily digest.
         Column("subject_id", String(160), primary_key=True),
         Column("channel", String(64), nullable=False),
         Column("owner", String(128), nullable=False),
