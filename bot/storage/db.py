@@ -373,6 +373,30 @@ def _define_votes(md: MetaData) -> Table:
 approval_votes = _define_votes(metadata)
 
 
+def _define_post_attempts(md: MetaData) -> Table:
+    """Announcements being posted, or whose post got no answer (the ``post_attempts`` step adds it).
+
+    One row per announcement (kind and id) from just before ``chat.postMessage`` until its outcome is
+    recorded: a row left ``unknown``, or ``posting`` by a dead process, is looked up in the channel's
+    history before anything is posted again. A table of its own: the step touches no other table.
+    """
+    return Table(
+        "post_attempts",
+        md,
+        Column("kind", String(32), primary_key=True),
+        # An approval or batch id; ``<channel>/<process id>`` for a followed entity's process,
+        # ``<channel>/<day>`` for a daily digest.
+        Column("subject_id", String(160), primary_key=True),
+        Column("channel", String(64), nullable=False),
+        Column("owner", String(128), nullable=False),
+        Column("state", String(16), nullable=False, index=True),
+        Column("started_at", UTCDateTime, nullable=False),
+    )
+
+
+post_attempts = _define_post_attempts(metadata)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -451,6 +475,12 @@ def _single_watches_as_batches(conn: Connection) -> None:
     conn.execute(delete(old_watches))
 
 
+def _post_attempt_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_post_attempts(step)
+    step.create_all(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -512,6 +542,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _identity_links,
     ),
     Migration(VOTES_VERSION, "approval_votes", _vote_table),
+    Migration(8, "post_attempts", _post_attempt_table),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version
