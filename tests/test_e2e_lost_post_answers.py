@@ -166,6 +166,40 @@ def test_a_card_with_no_answer_that_slack_did_not_store_is_looked_up_then_posted
     assert record is not None and record.ts == card.ts
 
 
+def test_a_card_whose_history_slack_will_never_show_is_posted_again_not_left_unposted(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app installed before the history scopes (``missing_scope``) can never look a post up: the
+    approval is posted again (a possible second card, said in the log) rather than never announced."""
+    bot = start_bot(clock=clock)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    slack.fail_next(
+        1,
+        Response(status=500, body={"ok": False, "error": "internal_error"}),
+        when=lambda r: r.path.endswith("chat.postMessage"),
+    )
+    slack.fail_next(
+        2,
+        Response(body={"ok": False, "error": "missing_scope", "needed": "channels:history"}),
+        when=lambda r: r.path.endswith("conversations.history"),
+    )
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_approvals()
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 0
+    assert "channels:history" in caplog.text and "reinstall" in caplog.text
+    assert bot.poll_approvals() == 1
+    [card] = slack.top_level_messages(APPROVALS_CHANNEL)
+    record = bot.call(bot.runtime.store.get_card(approval_id))
+    assert record is not None and record.ts == card.ts
+    assert bot.call(bot.runtime.store.post_attempt("approval_card", approval_id)) is None
+
+
 # -- process-status announcements -------------------------------------------------------------------
 
 

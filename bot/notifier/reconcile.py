@@ -8,7 +8,9 @@ Each round this poller takes up to ``RECONCILES_PER_ROUND`` such attempts that a
 ``RECONCILE_AFTER`` old and looks for the key in the channel's history (``conversations.history``,
 Tier 3, at most ``HISTORY_PAGES`` pages of the window around the attempt): found, the message is
 recorded as the announcement; not found, the claim is released and the announcement posted again. A
-history read that fails leaves the attempt for the next round.
+history read that fails leaves the attempt for the next round, unless Slack refuses it for good (the
+app lacks the history scope, the bot cannot see the channel): then the announcement is posted again,
+for a possible second message is better than one never shown, and the log says what to fix.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Protocol
 from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.notifier.failures import NotifierRoundIncomplete, describe
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import HistoryUnreadable, SlackPoster
 from bot.storage.records import PostAttempt, PostState
 from bot.storage.store import Store
 
@@ -85,6 +87,17 @@ class PostReconciler:
             with log_context(**_context(attempt)):
                 try:
                     found += await self._settle(attempt, announcer)
+                except HistoryUnreadable as error:
+                    log.warning(
+                        "cannot read %s's history to look up the unanswered post of %s %s (%s): posting it "
+                        "again, so it may show twice. Add the channels:history and groups:history scopes "
+                        "and reinstall the app, or invite the bot to the channel",
+                        attempt.channel,
+                        attempt.kind,
+                        attempt.subject_id,
+                        error,
+                    )
+                    await announcer.release(attempt.subject_id)
                 except Exception as error:
                     await self._store.post_outcome_unknown(attempt.kind, attempt.subject_id)
                     log.warning(

@@ -29,8 +29,17 @@ HISTORY_PAGE_LIMIT = 200
 """Messages per ``conversations.history`` page when looking a message up."""
 
 
+HISTORY_NEVER_READABLE = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
+"""``conversations.history`` errors that trying again will not change: the app lacks the history
+scope (installed before it was added), or the bot cannot see the channel."""
+
+
 class PostOutcomeUnknown(Exception):
     """The post went out and no answer came back: Slack may have stored the message."""
+
+
+class HistoryUnreadable(Exception):
+    """The channel's history cannot be read, and trying again will not change that."""
 
 
 class SlackPoster:
@@ -84,10 +93,11 @@ class SlackPoster:
     ) -> str | None:
         """The ``ts`` of the top-level message in ``channel`` carrying ``key`` in its metadata, posted
         between ``oldest`` and ``latest``; ``None`` when it is not there. Reads at most ``pages`` pages of
-        ``conversations.history`` (Tier 3); a window with more than that is taken as not found."""
+        ``conversations.history`` (Tier 3); a window with more than that is taken as not found. Raises
+        ``HistoryUnreadable`` when Slack refuses the history for good (a missing scope)."""
         cursor: str | None = None
         for _ in range(pages):
-            response = await self._client.conversations_history(
+            response = await self._history_page(
                 channel=channel,
                 oldest=_slack_ts(oldest),
                 latest=_slack_ts(latest),
@@ -104,6 +114,17 @@ class SlackPoster:
                 return None
         log.warning("%s has over %d pages of messages around the post: taken as not there", channel, pages)
         return None
+
+    async def _history_page(self, **arguments: Any) -> Any:
+        """One ``conversations.history`` page; ``HistoryUnreadable`` when Slack will never give it."""
+        try:
+            return await self._client.conversations_history(**arguments)
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code not in HISTORY_NEVER_READABLE:
+                raise
+            needed = error.response.get("needed")
+            raise HistoryUnreadable(f"{code} ({needed})" if needed else str(code)) from error
 
     async def permalink(self, channel: str, ts: str) -> str:
         """A link to the message (``chat.getPermalink``; not paced: it posts nothing)."""
