@@ -619,7 +619,10 @@ def create_engine(database_url: str, *, time_limit_seconds: float | None = None)
     if url.get_backend_name() == "sqlite":
         _ensure_sqlite_parent(url)
         file_backed = bool(url.database) and url.database != ":memory:"
-        engine = create_async_engine(url)
+        # No rollback when a connection goes back to the pool: every transaction here is begun and
+        # ended by SQLAlchemy (a connection closed inside one rolls it back itself), so the pool's
+        # own reset would be a second, empty ROLLBACK: a round trip to aiosqlite's thread per call.
+        engine = create_async_engine(url, pool_reset_on_return=None)
         _install_sqlite_hooks(engine, file_backed=file_backed)
         return engine
     seconds = time_limit_seconds or DEFAULT_POOL_TIMEOUT_SECONDS

@@ -209,13 +209,13 @@ async def _move_card_and_audit(
 ) -> CardRecord | None:
     """Inside a decision's transaction: the card (if any) moves to ``card_state`` and the audit row
     is written. Returns the card as it is now."""
-    await conn.execute(
-        update(approval_cards)
-        .where(approval_cards.c.approval_id == approval_id)
-        .values(state=card_state.value, updated_at=now)
-    )
-    await conn.execute(audit_insert(audit, now))
     row = (
-        await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
+        await conn.execute(
+            update(approval_cards)
+            .where(approval_cards.c.approval_id == approval_id)
+            .values(state=card_state.value, updated_at=now)
+            .returning(*approval_cards.c)  # the card as it is now, without a SELECT of its own
+        )
     ).first()
+    await conn.execute(audit_insert(audit, now))
     return None if row is None else card_of(row)
