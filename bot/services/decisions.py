@@ -113,8 +113,8 @@ class DecisionService:
         self._metrics = metrics
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
-        """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
-        its row with the claim, before the card was rewritten)."""
+        """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted writes
+        its row with the claim while the card is rewritten, and before this returns)."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             try:
                 result = await self._decide(request)
@@ -166,8 +166,10 @@ class DecisionService:
         if existing is not None:
             return _already_claimed(request, existing)
         sent = _Sent()
+        # The card's place is only for showing the decision: read while Commerce answers.
+        posted = asyncio.create_task(self._posted_card(request.approval_id))
         try:
-            return await self._decide_claimed(request, sent)
+            return await self._decide_claimed(request, sent, posted)
         except BaseException as error:
             if sent.value:
                 # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
@@ -177,8 +179,12 @@ class DecisionService:
             else:
                 await self._store.release_decision(request.approval_id)
             raise
+        finally:
+            posted.cancel()  # not needed on every path (a no-op once read)
 
-    async def _decide_claimed(self, request: DecisionRequest, sent: _Sent) -> DecisionResult:
+    async def _decide_claimed(
+        self, request: DecisionRequest, sent: _Sent, posted: asyncio.Task[CardRecord | None]
+    ) -> DecisionResult:
         approval_id = request.approval_id
         try:
             approval = await self._commerce.get_approval(approval_id)
@@ -214,12 +220,13 @@ class DecisionService:
             raise
         result = DecisionResult(Outcome.OK, f"Approval {approval_id} {request.decision.verb}.", approval)
         log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
-        # Commerce has the decision: from here on nothing may fail the user's answer.
-        card = await self._record_accepted(request, result)
-        if card is None:  # not recorded: the card is still found (a database that fails writes may read)
-            with suppress(Exception):
-                card = await self._store.get_card(approval_id)
+        # Commerce has the decision: from here on nothing may fail the user's answer. It is recorded
+        # while the card is rewritten (the rewrite's follow-ups wait for the record).
+        recorded = asyncio.create_task(self._record_accepted(request, result))
         try:
+            card = await posted
+            if card is None or not card.ts:  # not posted yet: where it goes may be recorded meanwhile
+                card = await asyncio.shield(recorded) or card
             shown = await self._cards.show_decision(
                 as_its_card_showed(approval, card),
                 await order,
@@ -227,13 +234,24 @@ class DecisionService:
                 decided_by=request.slack_user_id,
                 comment=request.comment,
                 on=_shown_on(card, request.clicked),
+                recorded=recorded,
             )
         except Exception:
             log.exception(
                 "approval %s was %s in Commerce, but showing it failed", approval_id, request.decision.verb
             )
             shown = False
+        finally:
+            await asyncio.shield(recorded)  # even a shutdown waits for the record of what Commerce has
         return result if shown else replace(result, card_updated=False)
+
+    async def _posted_card(self, approval_id: str) -> CardRecord | None:
+        """The approval's card as the store has it; ``None`` when there is none or it cannot be read."""
+        try:
+            return await self._store.get_card(approval_id)
+        except Exception:
+            log.warning("approval %s: its card could not be read", approval_id, exc_info=True)
+            return None
 
     async def _record_accepted(self, request: DecisionRequest, result: DecisionResult) -> CardRecord | None:
         """Records a decision Commerce accepted (claim DONE, card state, audit row), trying a few times;
