@@ -276,6 +276,23 @@ process_batches.append_column(
 )
 
 
+def _active_by_process_index(members: Table) -> Index:
+    """Step 6: the active processes (watches and batches alike) in process id order, so a process-status
+    poll reads them a page at a time and the rows of one id (watched in several channels) come together.
+    """
+    # Not a partial index: SQLite's planner would prefer the plain index on finished_at and sort every
+    # active row for each page; with finished_at leading, "IS NULL" and the page's key are one range.
+    return Index(
+        "ix_batch_processes_unfinished_by_id",
+        members.c.finished_at,
+        members.c.process_status_id,
+        members.c.batch_id,
+    )
+
+
+_active_by_process_index(batch_processes)
+
+
 def _define_v3_tables(md: MetaData) -> Table:
     """The table step 3 adds: one row per running bot process, kept fresh by its heartbeat."""
     return Table(
@@ -409,6 +426,12 @@ def _single_watches_as_batches(conn: Connection) -> None:
     conn.execute(delete(old_watches))
 
 
+def _active_processes_in_id_order(conn: Connection) -> None:
+    step = MetaData()
+    members = _define_v2(step)[1]
+    _active_by_process_index(members).create(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -439,6 +462,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5, "process_batches.single_watch; process_watches moved into batches", _single_watches_as_batches
     ),
+    Migration(6, "index of batch_processes by finished_at, process id", _active_processes_in_id_order),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version
