@@ -74,7 +74,7 @@ class DecisionRows(InstanceRows):
     async def _insert_claim(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
         for _ in range(CLAIM_ATTEMPTS):
             try:
-                async with self._writer.begin(first=True) as conn:  # a click waits on this one
+                async with self._writer.one_statement(first=True) as conn:  # a click waits on this one
                     await conn.execute(
                         insert(decision_claims).values(
                             approval_id=approval_id,
