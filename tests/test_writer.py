@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import create_engine, single_statement_writer, writer
+from bot.storage.db import create_engine, single_statement, writer
 from bot.storage.rows import Turns, Writer
 
 
@@ -73,9 +73,7 @@ def test_a_one_statement_write_on_sqlite_runs_without_begin_and_is_committed(tmp
         try:
             async with engine.begin() as conn:
                 await conn.execute(text("CREATE TABLE t (name TEXT PRIMARY KEY)"))
-            writes = Writer(
-                writer(engine), one_at_a_time=True, single_statement=single_statement_writer(engine)
-            )
+            writes = Writer(writer(engine), one_at_a_time=True, single_statement=single_statement(engine))
             event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
             async with writes.one_statement() as conn:
                 await conn.execute(text("INSERT INTO t VALUES ('a')"))

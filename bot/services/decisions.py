@@ -160,14 +160,20 @@ class DecisionService:
         refused = await self._refused_now(request)
         if refused is not None:
             return refused
-        existing = await self._store.claim_decision(
-            request.approval_id, request.slack_user_id, request.decision.action
-        )
+        # The card's place is only for showing the decision: read while the claim is taken and
+        # Commerce answers.
+        posted = asyncio.create_task(self._posted_card(request.approval_id))
+        try:
+            existing = await self._store.claim_decision(
+                request.approval_id, request.slack_user_id, request.decision.action
+            )
+        except BaseException:
+            posted.cancel()
+            raise
         if existing is not None:
+            posted.cancel()
             return _already_claimed(request, existing)
         sent = _Sent()
-        # The card's place is only for showing the decision: read while Commerce answers.
-        posted = asyncio.create_task(self._posted_card(request.approval_id))
         try:
             return await self._decide_claimed(request, sent, posted)
         except BaseException as error:

@@ -60,7 +60,7 @@ MIGRATION_LOCK_KEY = 0x6170_7072_6F76_616C  # "approval"
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write lock at BEGIN.
 SQLITE_BEGIN_OPTION = "approvals_bot_sqlite_begin"
 SINGLE_STATEMENT = "SINGLE_STATEMENT"
-"""``SQLITE_BEGIN_OPTION`` value of ``single_statement_writer``: no BEGIN at all."""
+"""``SQLITE_BEGIN_OPTION`` value of ``single_statement``: no BEGIN at all."""
 
 _SYNC_TO_ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -512,10 +512,10 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
-def single_statement_writer(engine: AsyncEngine) -> AsyncEngine:
-    """The same engine (same pool) for transactions of exactly one statement: SQLite runs it with no
-    BEGIN and COMMIT around it (a statement is atomic on its own), two fewer round trips to aiosqlite's
-    thread. A transaction of more statements must never be begun here."""
+def single_statement(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (same pool) for transactions of exactly one statement, a write or a read:
+    SQLite runs it with no BEGIN around it (a statement is atomic and sees one snapshot on its own),
+    fewer round trips to aiosqlite's thread. A transaction of more statements must never use it."""
     return engine.execution_options(**{SQLITE_BEGIN_OPTION: SINGLE_STATEMENT})
 
 

@@ -108,5 +108,7 @@ class Rows:
     """Base of the per-table mixins; ``Store`` sets these attributes."""
 
     _engine: AsyncEngine
+    _single_statement: AsyncEngine
+    """For reads of one statement (no BEGIN on SQLite)."""
     _writer: Writer
     _clock: Clock

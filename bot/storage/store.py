@@ -24,7 +24,7 @@ from bot.storage.db import (
     create_engine,
     migrate,
     safe_url,
-    single_statement_writer,
+    single_statement,
     utcnow,
     writer,
 )
@@ -55,10 +55,11 @@ class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows,
         self._instance_id = f"{self._replica}:{uuid.uuid4().hex[:12]}"
         self._engine = engine
         self._time_limit = TimeLimit(time_limit_seconds)
+        self._single_statement = single_statement(engine)
         self._writer = Writer(
             writer(engine),
             one_at_a_time=engine.dialect.name == "sqlite",
-            single_statement=single_statement_writer(engine),
+            single_statement=self._single_statement,
         )
         self._clock = clock
         self._file = FileIdentity.of(engine.url.database if engine.dialect.name == "sqlite" else None)
