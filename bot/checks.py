@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
+from bot.commerce.models import ApprovalQuery
 from bot.runtime import bol_client, commerce_client, slack_client
 from bot.settings import Settings
 from bot.storage.db import safe_url
@@ -153,17 +154,61 @@ async def check_database(settings: Settings) -> CheckResult:
     return CheckResult("database", ok, f"{where} {'ready' if ok else 'did not answer'}")
 
 
+async def check_run_as(settings: Settings) -> CheckResult:
+    """``DECIDE_AS=linked-user``: one harmless read (a page of one pending approval) as a linked user,
+    so a service account without the authority to act for others fails here, not on a click."""
+    seconds = settings.check_timeout_seconds
+    client = commerce_client(settings.model_copy(update={"commerce_timeout_seconds": seconds}))
+    try:
+        async with asyncio.timeout(seconds):
+            store = await Store.open(settings.database_url)
+            try:
+                links = await store.identity_links()
+            finally:
+                await store.close()
+            if not links:
+                return CheckResult(
+                    "run-as",
+                    False,
+                    "DECIDE_AS=linked-user, but no Slack user is linked yet, so nobody can decide: "
+                    "approvals-bot approvers link <slack-user-id> <commerce-logon-id>",
+                )
+            link = links[0]
+            await client.list_approvals(ApprovalQuery(page_size=1), for_user_id=link.commerce_user_id)
+    except Exception as error:
+        cause = describe_failure(error, settings.commerce_base_url, seconds)
+        return CheckResult(
+            "run-as",
+            False,
+            f"reading approvals as a linked user failed: {cause} (the service account "
+            f"{settings.commerce_logon_id} needs authority to act on behalf of other users; see README)",
+        )
+    finally:
+        await client.aclose()
+    return CheckResult(
+        "run-as",
+        True,
+        f"{settings.commerce_logon_id} may act as linked users (read approvals as {link.commerce_logon_id})",
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     Check("slack", check_slack),
     Check("commerce", check_commerce),
     Check("bol", check_bol),
     Check("database", check_database),
 )
+RUN_AS_CHECK = Check("run-as", check_run_as)
+
+
+def checks_for(settings: Settings) -> tuple[Check, ...]:
+    """Every check, plus the run-as one when decisions go out as linked users."""
+    return CHECKS + ((RUN_AS_CHECK,) if settings.decide_as == "linked-user" else ())
 
 
 async def run_checks(settings: Settings) -> AsyncIterator[CheckResult]:
     """Runs every check at once and yields each result as soon as it is in (so in no fixed order)."""
-    tasks = [asyncio.create_task(check.run(settings)) for check in CHECKS]
+    tasks = [asyncio.create_task(check.run(settings)) for check in checks_for(settings)]
     try:
         for finished in asyncio.as_completed(tasks):
             yield await finished

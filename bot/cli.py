@@ -1,4 +1,4 @@
-"""``approvals-bot serve|check``."""
+"""``approvals-bot serve|check|watch|approvers|audit``."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.checks import CHECKS, CheckResult, run_checks
+from bot.checks import CheckResult, checks_for, run_checks
 from bot.logging_setup import SecretMaskingFilter, configure_logging
+from bot.operators import add_commands, approvers, audit
 from bot.runtime import batch_ingest, secret_values
 from bot.server import serve_forever
 from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
+from bot.services.routes_file import RoutesFileError, read_routes
 from bot.settings import Settings, describe_errors
 from bot.storage.db import safe_url, sqlite_write_problem
 from bot.storage.store import Store
@@ -39,6 +41,20 @@ def load_settings() -> Settings | None:
             file=sys.stderr,
         )
         return None
+
+
+def routes_valid(settings: Settings) -> bool:
+    """False, after naming the file, the line and the problem, when ``APPROVALS_ROUTES_FILE`` is bad."""
+    try:
+        read_routes(settings.approvals_routes_file, settings.approvals_channel)
+    except RoutesFileError as error:
+        print(f"approvals-bot: invalid routes file (APPROVALS_ROUTES_FILE): {error}", file=sys.stderr)
+        print(
+            "  README.md (Routes) shows the format; deploy/routes.example.yaml is a valid file.",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 # The image's user; a host directory mounted on /data must belong to it.
@@ -92,7 +108,7 @@ class CheckProgress:
 
 
 async def _check(settings: Settings) -> int:
-    names = [check.name for check in CHECKS]
+    names = [check.name for check in checks_for(settings)]
     progress = CheckProgress(sys.stdout, names, SecretMaskingFilter(secret_values(settings)))
     all_ok = True
     async for result in run_checks(settings):
@@ -167,10 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
+    add_commands(sub)
     args = parser.parse_args(argv)
 
     settings = load_settings()
-    if settings is None or not database_writable(settings.database_url):
+    if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
     configure_logging(
         settings.log_level,
@@ -181,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "watch":
         return asyncio.run(_watch(settings, args))
+    if args.command == "approvers":
+        return asyncio.run(approvers(settings, args))
+    if args.command == "audit":
+        return asyncio.run(audit(settings, args))
 
     if args.command == "check":
         return asyncio.run(_check(settings))

@@ -32,16 +32,20 @@ from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
 from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.notifier.retention import RetentionPruner
+from bot.services.budget import DecisionBudget
 from bot.services.decisions import DecisionService
+from bot.services.identity import DecideAs, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails
 from bot.services.process_batches import BatchIngest
+from bot.services.routes_file import read_routes
 from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
-from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
 from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
+from bot.slack.outbound.emails import SlackUserEmails
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
@@ -112,6 +116,19 @@ def commerce_client(settings: Settings) -> CommerceClient:
         timeout=settings.commerce_timeout_seconds,
         max_concurrent_requests=settings.max_concurrent_work,
     )
+
+
+def identities(
+    settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient | None
+) -> Identities:
+    """Identity links and what they mean for deciding; auto-link by e-mail only with a Slack client."""
+    policy = IdentityPolicy(
+        decide_as=DecideAs(settings.decide_as),
+        allow_self_approval=settings.allow_self_approval,
+        service_logon_id=settings.commerce_logon_id,
+    )
+    emails = SlackUserEmails(slack) if settings.auto_link_by_email and slack is not None else None
+    return Identities(store, commerce, policy, emails=emails)
 
 
 def poller_role(
@@ -214,15 +231,30 @@ class Runtime:
         metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
         bol = bol_client(settings)
         poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds, mask=mask)
-        approvers = SlackApproverDirectory(slack, settings.approvers)
+        # Read again here (the entry point validated it first): a bad file raises RoutesFileError.
+        routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+        approvers = RoutedApproverDirectory(
+            slack, settings.approvers, [r.approvers for r in routes.rules if r.approvers is not None]
+        )
         viewers = SlackViewerDirectory(SlackApproverDirectory(slack, settings.viewers), approvers)
         cards = ApprovalCards(store, poster)
         order_details = OrderDetails(commerce)
+        people = identities(settings, store, commerce, slack)
         decisions = DecisionService(
-            commerce, store, approvers=approvers, cards=cards, order_details=order_details, metrics=metrics
+            commerce,
+            store,
+            approvers=approvers,
+            cards=cards,
+            order_details=order_details,
+            metrics=metrics,
+            routes=routes,
+            budget=DecisionBudget.from_timeout(settings.commerce_timeout_seconds),
+            identities=people,
         )
         digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
-        home = AppHome(slack, commerce, store, approvers, settings.approvers)
+        home = AppHome(
+            slack, commerce, store, approvers, settings.approvers, listing_user=people.listing_user_id
+        )
         cards.after_decision(home.refresh)
         register_listeners(
             bolt_app,
@@ -246,7 +278,6 @@ class Runtime:
             store,
             cards,
             metrics,
-            channel=settings.approvals_channel,
             order_details=order_details,
             interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
         )
@@ -259,6 +290,7 @@ class Runtime:
                 metrics,
                 announcer=announcer,
                 channel=settings.approvals_channel,
+                routes=routes,
                 decisions=decisions,
                 order_details=order_details,
                 interval_seconds=settings.approvals_poll_seconds,
@@ -302,6 +334,7 @@ class Runtime:
                     zone=settings.zone,
                 ),
                 approvers=settings.approvers,
+                routes=routes,
                 escalation=(
                     Escalation(settings.approvals_escalation_channel, tuple(settings.approvals_escalate_to))
                     if settings.approvals_escalation_channel

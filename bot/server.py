@@ -10,12 +10,13 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.commerce.client import READ_ATTEMPTS, READ_BACKOFF_BUDGET_SECONDS
 from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
+from bot.services.budget import DecisionBudget
 from bot.settings import Settings
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
 from bot.web.process_api import ProcessStatusApi
+from bot.web.read_deadlines import ReadDeadlines
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,15 @@ def drain_seconds(
     commerce_timeout_seconds: float, slack_timeout_seconds: float = SLACK_TIMEOUT_SECONDS
 ) -> float:
     """The longest a decision acked to Slack can still take, from the timeouts: the approver lookup
-    (one Slack call), the approval read (every try and the backoff between them), the decision POST
-    (one try), and the card's chat.update, plus a margin for the store. A shutdown waits this long,
-    so no decision is cut off between Commerce and the bot's record of it."""
-    commerce = commerce_timeout_seconds * (READ_ATTEMPTS + 1) + READ_BACKOFF_BUDGET_SECONDS
+    (one Slack call), Commerce (the decision's whole budget: the read with its retries, then the
+    decision POST), and the card's chat.update, plus a margin for the store. A shutdown waits this
+    long, so no decision is cut off between Commerce and the bot's record of it."""
+    commerce = DecisionBudget.from_timeout(commerce_timeout_seconds).total_seconds
     return commerce + 2 * slack_timeout_seconds + DRAIN_MARGIN_SECONDS
 
 
 DEFAULT_DRAIN_SECONDS = drain_seconds(10.0)
-"""With the default timeouts (Commerce 10 s, Slack 10 s): 67 s. Give the container longer to stop."""
+"""With the default timeouts (Commerce 10 s, Slack 10 s): 45 s. Give the container longer to stop."""
 
 
 async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any]]) -> None:
@@ -72,6 +73,7 @@ class BotServer:
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
+        self._read_watch: asyncio.Task[None] | None = None
         self._tasks_before_start: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> int:
@@ -85,6 +87,7 @@ class BotServer:
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings, clock=self.clock)
         bolt_app = runtime.bolt_app
+        read_deadlines = ReadDeadlines(self.settings.request_read_timeout_seconds)
         web_app = build_web_app(
             bolt_app,
             signing_secret=self.settings.slack_signing_secret.get_secret_value(),
@@ -95,11 +98,18 @@ class BotServer:
                 tokens=[token.get_secret_value() for token in self.settings.api_tokens],
                 default_channel=self.settings.process_status_channel,
             ),
+            read_deadlines=read_deadlines,
         )
         if self.settings.metrics_port is None:
             web_app.add_routes(metrics_routes(runtime.metrics))
-        self._runner = web.AppRunner(web_app, access_log=None)
+        # A refused request's unread body is read and dropped for at most the read timeout (not
+        # aiohttp's 10 s), so its connection and task end with the deadline.
+        self._runner = web.AppRunner(web_app, access_log=None, lingering_time=read_deadlines.seconds)
         await self._runner.setup()
+        assert self._runner.server is not None  # set up just now
+        self._read_watch = asyncio.create_task(
+            read_deadlines.watch(self._runner.server), name="read-deadlines"
+        )
         site = web.TCPSite(self._runner, self.host, self.settings.port)
         await site.start()
         addresses = self._runner.addresses
@@ -138,6 +148,11 @@ class BotServer:
         self._tasks = []
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+        if self._read_watch is not None:
+            self._read_watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._read_watch
+            self._read_watch = None
         if self._runner is not None:
             await self._runner.cleanup()
         if self._metrics_runner is not None:

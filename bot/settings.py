@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import socket
 from datetime import time, timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -78,10 +79,21 @@ class Settings(BaseSettings):
     bol_timeout_seconds: float = Field(default=10.0, gt=0)
 
     approvals_channel: str
+    approvals_routes_file: Path | None = None
+    """YAML rules that send cards to other channels, with their own approvers (README: Routes)."""
     process_status_channel: str
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
+
+    # -- who decides: identity links, run-as, self-approval --------------------------------------------
+    decide_as: Literal["bot", "linked-user"] = "bot"
+    """``bot``: decisions go to Commerce as the service account; ``linked-user``: as the clicker's
+    linked Commerce user (``forUserId``), and an unlinked Slack user cannot decide."""
+    allow_self_approval: bool = False
+    """Let a linked Slack user decide an approval they submitted themselves."""
+    auto_link_by_email: bool = False
+    """Link an unlinked Slack user to the Commerce user with their e-mail address (``users:read.email``)."""
 
     approvals_poll_seconds: float = Field(default=30.0, gt=0)
     commerce_page_size: int = Field(default=200, ge=1, le=1000)
@@ -125,6 +137,9 @@ class Settings(BaseSettings):
     """Time limit of every database call, of connecting, and of the readiness check's write."""
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
     port: int = Field(default=3000, ge=0, le=65535)
+    request_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A connection that has not sent a complete request head in this time (of opening, or of its
+    previous answer) is closed; a body that has not arrived this long after its head is answered 408."""
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     """When set, ``/metrics`` is served on this port only, and no longer on ``port``."""
     log_level: str = "INFO"
@@ -177,7 +192,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("approvals_escalation_channel", "approvals_digest_tz", mode="before")
+    @field_validator(
+        "approvals_escalation_channel", "approvals_digest_tz", "approvals_routes_file", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -14,6 +14,7 @@ from bot.slack.inbound.parsing.approvals import (
     ListApprovals,
     RejectApproval,
     ShowApproval,
+    ShowWhoami,
     parse_approvals_command,
 )
 from bot.slack.inbound.parsing.common import ShowHelp
@@ -45,6 +46,19 @@ def error_of(parsed: object) -> str:
 @pytest.mark.parametrize("text", ["", "   ", "help", "HELP", " help "])
 def test_help_and_empty(text: str) -> None:
     assert parse_approvals_command(text) == ShowHelp(error=None)
+
+
+@pytest.mark.parametrize("text", ["whoami", " WHOAMI "])
+def test_whoami(text: str) -> None:
+    assert parse_approvals_command(text) == ShowWhoami()
+
+
+def test_whoami_takes_nothing_more() -> None:
+    assert "whoami takes nothing more" in error_of(parse_approvals_command("whoami U123"))
+
+
+def test_an_unknown_subcommand_names_whoami_among_the_choices() -> None:
+    assert "whoami" in error_of(parse_approvals_command("whoareyou"))
 
 
 def test_list_defaults() -> None:

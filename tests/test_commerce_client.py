@@ -35,6 +35,7 @@ from bot.commerce.models import (
 )
 from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.commerce_people import DEFAULT_ORGANIZATION
 
 T = TypeVar("T")
 LIST_PATH = "/approval_status"
@@ -763,7 +764,12 @@ def test_order_summary_of_an_order_approval(emulator: CommerceEmulator) -> None:
     summary = summary_of(emulator, order_id)
 
     assert summary == OrderSummary(
-        order_id=order_id, grand_total=Decimal("1234.5"), currency="EUR", item_count=3, status="W"
+        order_id=order_id,
+        grand_total=Decimal("1234.5"),
+        currency="EUR",
+        item_count=3,
+        status="W",
+        organization_id=DEFAULT_ORGANIZATION,
     )
     (request,) = order_gets(emulator)
     assert request.path == f"/wcs/resources/store/10801/order/{order_id}"

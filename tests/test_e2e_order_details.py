@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from bot.commerce.models import ApprovalKind
+from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.services.order_details import OrderDetails
@@ -19,7 +19,8 @@ from tests.conftest import APPROVALS_CHANNEL
 from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.test_e2e_approvals import action_ids, all_text, blocks_of, posted_cards
+from tests.test_e2e_approvals import action_ids, all_text, blocks_of, card_updates, posted_cards
+from tests.waiting import wait_for
 
 
 def card_fields(call: dict[str, Any]) -> dict[str, str]:
@@ -109,27 +110,15 @@ def test_buyer_approvals_do_not_read_any_order(
     assert "Total" not in card_fields(card)
 
 
-def test_slow_order_details_do_not_hold_the_card_back(
-    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
-) -> None:
-    order_gate = threading.Event()
-
-    def held_orders(request: RecordedRequest) -> Response | None:
-        if is_order_read(request):
-            order_gate.wait(timeout=30)  # Commerce sits on the order read until the test lets go
-        return None
-
-    commerce.inject(held_orders)
-    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+def pollers_with_details(bot: RunningBot, details: OrderDetails) -> tuple[ApprovalsNotifier, CardAnnouncer]:
+    """The approvals poll and the announcer of ``bot``, with their own ``details``."""
     runtime = bot.runtime
-    order_details = OrderDetails(runtime.commerce, timeout=0.3)
     announcer = CardAnnouncer(
         runtime.commerce,
         runtime.store,
         runtime.cards,
         runtime.metrics,
-        channel=APPROVALS_CHANNEL,
-        order_details=order_details,
+        order_details=details,
     )
     notifier = ApprovalsNotifier(
         runtime.commerce,
@@ -139,8 +128,27 @@ def test_slow_order_details_do_not_hold_the_card_back(
         announcer=announcer,
         channel=APPROVALS_CHANNEL,
         decisions=runtime.decisions,
-        order_details=order_details,
+        order_details=details,
     )
+    return notifier, announcer
+
+
+def hold_order_reads(commerce: CommerceEmulator, gate: threading.Event) -> None:
+    def held_orders(request: RecordedRequest) -> Response | None:
+        if is_order_read(request):
+            gate.wait(timeout=30)  # Commerce sits on the order read until the test lets go
+        return None
+
+    commerce.inject(held_orders)
+
+
+def test_slow_order_details_do_not_hold_the_card_back(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    order_gate = threading.Event()
+    hold_order_reads(commerce, order_gate)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    notifier, announcer = pollers_with_details(bot, OrderDetails(bot.runtime.commerce, budget_seconds=0.3))
     try:
         # The posting finishes while the order read is still held: the card did not wait for it.
         assert bot.call(notifier.poll_once()) == 0
@@ -152,3 +160,40 @@ def test_slow_order_details_do_not_hold_the_card_back(
     (card,) = posted_cards(slack)
     assert "Total" not in card_fields(card)
     assert approval_id in all_text(blocks_of(card))
+
+
+def test_a_hanging_order_endpoint_holds_back_no_card_and_no_closing_and_details_fill_in_later(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    details = OrderDetails(bot.runtime.commerce, budget_seconds=0.3, timeout=30)
+    notifier, announcer = pollers_with_details(bot, details)
+    decided = commerce.add_approval(ApprovalKind.ORDER)
+    assert bot.call(notifier.poll_once()) == 0 and bot.call(announcer.poll_once()) == 1
+    (decided_card,) = posted_cards(slack)
+    commerce.decide_elsewhere(decided, ApprovalState.APPROVED)
+    gate = threading.Event()
+    hold_order_reads(commerce, gate)
+    new = [commerce.add_approval(ApprovalKind.ORDER, order_total="42.00") for _ in range(3)]
+    try:
+        # Every card goes out, and the decided one is closed, while Commerce sits on every order read:
+        assert bot.call(notifier.poll_once()) == 0
+        assert bot.call(announcer.poll_once()) == 3
+        assert not gate.is_set()
+        closed = card_updates(slack, slack.message_ts(decided_card))
+        assert closed and action_ids(blocks_of(closed[-1])) == []
+        # ... and those reads were asked for together, not one after another's timeout.
+        wait_for(lambda: len([r for r in commerce.requests if is_order_read(r)]) >= 1 + 4, what="reads")
+    finally:
+        gate.set()
+    cards = {a: next(c for c in posted_cards(slack) if a in all_text(blocks_of(c))) for a in new}
+    assert all("Total" not in card_fields(card) for card in cards.values())
+
+    def filled_in() -> bool:
+        bot.call(notifier.poll_once())  # a later round rewrites the cards once the details came
+        updates = [card_updates(slack, slack.message_ts(card)) for card in cards.values()]
+        return all(u and card_fields(u[-1]).get("Total") == "EUR 42.00" for u in updates)
+
+    wait_for(filled_in, what="the order details filled in")
+    for card in cards.values():
+        (update,) = card_updates(slack, slack.message_ts(card))  # once each
+        assert action_ids(blocks_of(update)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]  # still open

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
 from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
-from bot.commerce import error_bodies, wire
+from bot.commerce import error_bodies, persons, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
     ApprovalRejectedByCommerce,
@@ -44,6 +44,7 @@ from bot.commerce.models import (
     Decision,
     OrderSummary,
 )
+from bot.commerce.persons import RUN_AS_PARAMETER, CommercePerson
 from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,6 @@ ITER_ORDER_BY = "A-approvalStatusId"
 READ_ATTEMPTS = 3
 READ_BACKOFF_SECONDS = 0.5
 READ_JITTER_SECONDS = 0.25
-READ_BACKOFF_BUDGET_SECONDS: float = sum(
-    READ_BACKOFF_SECONDS * 2.0**attempt + READ_JITTER_SECONDS for attempt in range(READ_ATTEMPTS - 1)
-)
-"""The most the pauses between read tries add up to (with the default attempts and backoff)."""
 """Upper bound of the random extra wait added to each read retry's backoff."""
 
 LOGIN_BACKOFF_SECONDS = 30.0
@@ -140,9 +137,10 @@ class CommerceClient(OwnsHttpClient):
         async with self._login_lock:
             await self._login_locked()
 
-    async def list_approvals(self, query: ApprovalQuery) -> ApprovalPage:
-        """One page of ``GET approval_status?q=...``; ``query.kind=None`` means ``q=all``."""
-        params = wire.query_params(query)
+    async def list_approvals(self, query: ApprovalQuery, *, for_user_id: str | None = None) -> ApprovalPage:
+        """One page of ``GET approval_status?q=...``; ``query.kind=None`` means ``q=all``. With
+        ``for_user_id``, as that Commerce user (run-as ``forUserId``): the approvals they may decide."""
+        params = wire.query_params(query) | _run_as(for_user_id)
         response = await self._authed("GET", "approval_status", params=params, idempotent=True)
         if response.status_code >= 400:
             raise error_bodies.error_for(response, what="list approvals", not_found=CommerceError)
@@ -209,13 +207,18 @@ class CommerceClient(OwnsHttpClient):
             raise error_bodies.error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
         return wire.parse_order_summary(wire.json_object(response), order_id)
 
-    async def decide(self, approval_id: str, decision: Decision, comment: str) -> str:
-        """Approve or reject; returns Commerce's ``resultmsg`` (``''`` if none). Never retried."""
+    async def decide(
+        self, approval_id: str, decision: Decision, comment: str, *, for_user_id: str | None = None
+    ) -> str:
+        """Approve or reject; returns Commerce's ``resultmsg`` (``''`` if none). Never retried.
+
+        With ``for_user_id``, on behalf of that Commerce user (run-as ``forUserId`` on this session):
+        Commerce applies their approver authority and records them as the approver."""
         path = wire.approval_path(approval_id)
         response = await self._authed(
             "POST",
             path,
-            params={"action": "updateApprovalStatus"},
+            params={"action": "updateApprovalStatus"} | _run_as(for_user_id),
             json={"aprv_act": decision.aprv_act, "comments": comment},
             idempotent=False,
         )
@@ -225,6 +228,27 @@ class CommerceClient(OwnsHttpClient):
                 response, what=f"{action} approval {approval_id}", bad_request=ApprovalRejectedByCommerce
             )
         return error_bodies.decision_message(response, approval_id)
+
+    async def find_people(
+        self, *, logon_id: str | None = None, email: str | None = None
+    ) -> list[CommercePerson]:
+        """The Commerce users with exactly this logon id (or primary e-mail), ignoring case; ``[]`` when
+        none. Uses the administrator's user search, so the service account must be allowed to run it."""
+        if (logon_id is None) == (email is None):
+            raise ValueError("give exactly one of logon_id and email")
+        params = (
+            persons.logon_id_query(logon_id) if logon_id is not None else persons.email_query(email or "")
+        )
+        response = await self._authed("GET", "person", params=params, idempotent=True)
+        if response.status_code == 404:
+            return []
+        if response.status_code >= 400:
+            raise error_bodies.error_for(response, what="search users", not_found=CommerceError)
+        found = persons.parse_people(wire.json_object(response))
+        wanted = (logon_id if logon_id is not None else email or "").casefold()
+        if logon_id is not None:
+            return [p for p in found if p.logon_id.casefold() == wanted]
+        return [p for p in found if p.email is None or p.email.casefold() == wanted]
 
     # -- session ----------------------------------------------------------------
     async def _authed(
@@ -356,3 +380,8 @@ class CommerceClient(OwnsHttpClient):
         if response.status_code >= 500:
             raise error_bodies.unavailable(response)
         return response
+
+
+def _run_as(for_user_id: str | None) -> dict[str, str]:
+    """The run-as parameter for ``for_user_id``; none when the request is the service account's own."""
+    return {RUN_AS_PARAMETER: for_user_id} if for_user_id else {}

@@ -143,3 +143,5 @@ class OrderSummary:
     """Number of order items (lines), not the summed quantities."""
     status: str | None = None
     """``orderStatus`` code, e.g. ``W`` (awaiting approval)."""
+    organization_id: str | None = None
+    """``orgUniqueID``: the buyer organization the order was placed for (routes match on it)."""

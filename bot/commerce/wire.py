@@ -180,6 +180,7 @@ def parse_order_summary(body: Mapping[str, Any], order_id: str) -> OrderSummary:
         currency=currency,
         item_count=item_count,
         status=_code(body.get("orderStatus")),
+        organization_id=text(body.get("orgUniqueID")),
     )
 
 

@@ -1,5 +1,7 @@
 """Posts new approval cards off the poll loop, oldest offered first, paced per channel by the poster.
 
+Each card goes to the channel its route names (the approvals poll routes it when offering it).
+
 The approvals poll offers what is pending and has no card yet, and goes on polling on its own
 interval however long the queue is. Each card is claimed in the store just before it is posted (one
 post across replicas); a failed post releases the claim and the next listing offers it again. An
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.models import Approval
@@ -26,6 +29,15 @@ log = logging.getLogger(__name__)
 ANNOUNCE_INTERVAL_SECONDS = 1.0
 
 
+@dataclass(frozen=True)
+class NewCard:
+    """An approval to announce, where its route sends it, and how many approvals it needs."""
+
+    approval: Approval
+    channel: str
+    needed: int = 1
+
+
 class CardAnnouncer:
     name = "announcements"
 
@@ -36,7 +48,6 @@ class CardAnnouncer:
         cards: ApprovalCards,
         metrics: Metrics,
         *,
-        channel: str,
         order_details: OrderDetails,
         interval_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
     ) -> None:
@@ -44,34 +55,33 @@ class CardAnnouncer:
         self._store = store
         self._cards = cards
         self._metrics = metrics
-        self._channel = channel
         self._order_details = order_details
         self.interval_seconds = interval_seconds
-        self._queue: dict[str, Approval] = {}
+        self._queue: dict[str, NewCard] = {}
 
     def __len__(self) -> int:
         """Cards waiting to be posted."""
         return len(self._queue)
 
-    def offer(self, unannounced: Mapping[str, Approval], *, complete: bool) -> None:
+    def offer(self, unannounced: Mapping[str, NewCard], *, complete: bool) -> None:
         """Queues approvals that have no card yet. With a ``complete`` listing, queued approvals
         missing from it are no longer pending (or already have a card) and are dropped."""
         if complete:
             for approval_id in [i for i in self._queue if i not in unannounced]:
                 del self._queue[approval_id]
-        for approval_id, approval in unannounced.items():
-            self._queue.setdefault(approval_id, approval)
+        for approval_id, card in unannounced.items():
+            self._queue.setdefault(approval_id, card)
 
     async def poll_once(self) -> int:
         """Posts every queued card; returns how many were posted."""
         posted = failures = 0
         while self._queue:
             approval_id = next(iter(self._queue))
-            approval = self._queue.pop(approval_id)
+            card = self._queue.pop(approval_id)
             with log_context(approval_id=approval_id):
                 try:
                     # A shutdown must not cut a post off between Slack and the store (that would post twice).
-                    posted += await asyncio.shield(self._post_card(approval))
+                    posted += await asyncio.shield(self._post_card(card))
                 except Exception as error:
                     log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
                     failures += 1
@@ -79,13 +89,14 @@ class CardAnnouncer:
             raise NotifierRoundIncomplete(f"{failures} card(s) could not be posted; they are offered again")
         return posted
 
-    async def _post_card(self, approval: Approval) -> int:
+    async def _post_card(self, card: NewCard) -> int:
         """Posts the card unless another poller claimed it first; a failed post releases the claim."""
+        approval = card.approval
         if not await self._store.claim_card(approval.id, approval.guessed_kind.value):
             return 0
         try:
             ref = await self._cards.post(
-                self._channel, approval, await self._order_details.for_approval(approval)
+                card.channel, approval, await self._order_details.for_approval(approval), needed=card.needed
             )
         except BaseException:
             await self._store.release_card(approval.id)

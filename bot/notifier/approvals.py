@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.logging_setup import log_context
 from bot.metrics import Metrics
-from bot.notifier.announcements import CardAnnouncer
+from bot.notifier.announcements import CardAnnouncer, NewCard
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.decisions import DecisionService, as_its_card_showed
 from bot.services.order_details import OrderDetails
+from bot.services.routing import ApprovalRouting, OrderUnreadable, Routes
 from bot.slack.outbound.cards import ApprovalCards
-from bot.storage.records import CardRecord
+from bot.storage.records import CardRecord, CardState
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ class ApprovalsNotifier:
         interval_seconds: float = 30.0,
         page_size: int = DEFAULT_LISTING_PAGE_SIZE,
         channel: str,
+        routes: Routes | None = None,
         backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
     ) -> None:
+        """Cards go where ``routes`` send them; without routes, all to ``channel``."""
         self._commerce = commerce
         self._store = store
         self._cards = cards
@@ -57,7 +60,7 @@ class ApprovalsNotifier:
         self._order_details = order_details
         self.interval_seconds = interval_seconds
         self._page_size = page_size
-        self._channel = channel
+        self._routing = ApprovalRouting(routes or Routes.only(channel), commerce, order_details)
         self._backlog_limit = backlog_limit
         # chat.update is Tier 3 (about 50 a minute): closing cards uses at most that share of a round.
         self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
@@ -77,37 +80,47 @@ class ApprovalsNotifier:
             for approval in listing.items:
                 pending.setdefault(approval.id, approval)
         known = await self._store.known_card_ids(pending)
-        unannounced: dict[str, Approval] = {}
+        unannounced: dict[str, NewCard] = {}
         summaries = failures = 0
-        for channel, new in self._new_by_channel(pending.values(), known).items():
+        for channel, new in (await self._new_by_channel(pending.values(), known)).items():
             if len(new) <= self._backlog_limit:
-                unannounced.update((a.id, a) for a in new)
+                unannounced.update((card.approval.id, card) for card in new)
                 continue
             try:
-                summaries += await asyncio.shield(self._post_summary(channel, new))
+                summaries += await asyncio.shield(self._post_summary(channel, [c.approval for c in new]))
             except Exception as error:
                 log.warning("could not post the summary of %d approvals: %s", len(new), describe(error))
                 failures += 1
+        # all at once: their budget starts now
+        self._order_details.prefetch(card.approval for card in unannounced.values())
         self._announcer.offer(unannounced, complete=complete)
         if complete:
             await self._close_decided_cards(pending)
         else:
             self._metrics.listings_incomplete.inc()
             log.warning("the pending listing was incomplete: no card is closed this round")
+        await self._fill_in_order_details(pending)
         if failures:
             raise NotifierRoundIncomplete(
                 f"{failures} backlog summary could not be posted; retried next round"
             )
         return summaries
 
-    def _new_by_channel(
+    async def _new_by_channel(
         self, pending: Iterable[Approval], known: Collection[str]
-    ) -> dict[str, list[Approval]]:
-        """The approvals without a card row, by the channel their card goes to."""
-        by_channel: dict[str, list[Approval]] = {}
+    ) -> dict[str, list[NewCard]]:
+        """The approvals without a card row, routed, by the channel their card goes to. One whose route
+        depends on an order that cannot be read waits for a later round (never the wrong channel)."""
+        by_channel: dict[str, list[NewCard]] = {}
         for approval in pending:
-            if approval.id not in known:
-                by_channel.setdefault(self._channel, []).append(approval)
+            if approval.id in known:
+                continue
+            try:
+                route, order = await self._routing.route_of(approval)
+            except OrderUnreadable:  # logged by the routing; tried again next round
+                continue
+            card = NewCard(approval, route.channel, route.approvals_needed(approval, order))
+            by_channel.setdefault(route.channel, []).append(card)
         return by_channel
 
     async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:
@@ -129,27 +142,47 @@ class ApprovalsNotifier:
 
     async def _close_decided_cards(self, pending: Collection[str]) -> None:
         """Closes open cards missing from a complete listing, at most ``_close_budget`` a round
-        (``chat.update`` is rate limited); the rest wait for the next round."""
-        budget = self._close_budget
-        for card in await self._store.open_cards():
-            if budget == 0:
-                log.info("card closing budget spent; the other cards are closed next round")
-                return
-            if card.approval_id in pending or await self._store.decision_under_way(card.approval_id):
-                continue
-            budget -= 1
+        (``chat.update`` is rate limited); the rest wait for the next round. The approvals are re-read
+        first and their orders' details asked for together: a slow order endpoint costs the round one
+        details budget, not one per card."""
+        reread: list[tuple[CardRecord, Approval | None]] = []
+        for card in await self._cards_to_close(pending):
             with log_context(approval_id=card.approval_id):
                 try:
-                    await self._close_card(card)
+                    reread.append((card, await self._reread(card)))
+                except Exception as error:
+                    log.warning(
+                        "could not close the card of approval %s: %s", card.approval_id, describe(error)
+                    )
+        self._order_details.prefetch(approval for _, approval in reread)
+        for card, approval in reread:
+            with log_context(approval_id=card.approval_id):
+                try:
+                    await self._close_card(card, approval)
                 except Exception as error:
                     log.warning(
                         "could not close the card of approval %s: %s", card.approval_id, describe(error)
                     )
 
-    async def _close_card(self, card: CardRecord) -> None:
+    async def _cards_to_close(self, pending: Collection[str]) -> list[CardRecord]:
+        """Open cards whose approvals are no longer pending and not being decided, at most
+        ``_close_budget``."""
+        closing: list[CardRecord] = []
+        for card in await self._store.open_cards():
+            if len(closing) == self._close_budget:
+                log.info("card closing budget spent; the other cards are closed next round")
+                break
+            if card.approval_id in pending or await self._store.decision_under_way(card.approval_id):
+                continue
+            closing.append(card)
+        return closing
+
+    async def _reread(self, card: CardRecord) -> Approval | None:
+        """The card's approval as Commerce has it now (with what the card knew); ``None`` when gone."""
         approval = await self._commerce.find_approval(card.approval_id)
-        if approval is not None:
-            approval = as_its_card_showed(approval, card)
+        return None if approval is None else as_its_card_showed(approval, card)
+
+    async def _close_card(self, card: CardRecord, approval: Approval | None) -> None:
         if approval is not None and approval.is_pending:
             return  # listed late; still open
         if approval is not None and await self._decisions.settle(approval):
@@ -159,3 +192,28 @@ class ApprovalsNotifier:
         order = await self._order_details.for_approval(approval)
         if await self._cards.close_if_open(card, approval, order):
             self._metrics.cards_closed.inc()
+
+    async def _fill_in_order_details(self, pending: Mapping[str, Approval]) -> None:
+        """Rewrites open cards that went out without their order's details, now that those came.
+
+        Only a card still open, still pending in Commerce and with no decision under way is
+        rewritten; closing cards runs before this in the same task, and a decision from Slack
+        rewrites its card only after two Commerce calls that follow its claim."""
+        for approval_id, order in self._order_details.arrived().items():
+            approval = pending.get(approval_id)
+            if approval is None:
+                continue
+            with log_context(approval_id=approval_id):
+                try:
+                    card = await self._store.get_card(approval_id)
+                    if card is None or card.state is not CardState.PENDING:
+                        continue
+                    if await self._store.decision_under_way(approval_id):
+                        continue
+                    await self._cards.redraw_open(card, as_its_card_showed(approval, card), order)
+                except Exception as error:
+                    log.warning(
+                        "could not add the order's details to the card of approval %s: %s",
+                        approval_id,
+                        describe(error),
+                    )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.schedule import QuietHours
+from bot.services.routing import Routes
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.db import utcnow
@@ -77,6 +78,7 @@ class ReminderNotifier:
         *,
         policy: ReminderPolicy,
         approvers: Sequence[str],
+        routes: Routes | None = None,
         escalation: Escalation | None = None,
         backlog_limit: int = 20,
         clock: Clock = utcnow,
@@ -87,6 +89,7 @@ class ReminderNotifier:
         self._metrics = metrics
         self._policy = policy
         self._approvers = tuple(approvers)
+        self._routes = routes
         self._escalation = escalation
         self._backlog_limit = backlog_limit
         self._clock = clock
@@ -148,13 +151,16 @@ class ReminderNotifier:
             if len(batch) == 1:
                 (approval, due), *_ = claimed
                 text, blocks = reminder(
-                    _waiting(approval, now), self._approvers, number=due, of=self._policy.remind_max
+                    _waiting(approval, now),
+                    self._approvers_in(channel),
+                    number=due,
+                    of=self._policy.remind_max,
                 )
                 await self._poster.post(channel, text, blocks, thread_ts=approval.thread_ts)
                 self._metrics.followups.labels("reminder").inc()
             else:
                 items = await self._with_links([a for a, _ in claimed], now)
-                text, blocks = reminder_summary(items, self._approvers)
+                text, blocks = reminder_summary(items, self._approvers_in(channel))
                 await self._poster.post(channel, text, blocks)
                 self._metrics.followups.labels("reminder_summary").inc()
         except BaseException:
@@ -164,6 +170,12 @@ class ReminderNotifier:
                 )
             raise
         return 1
+
+    def _approvers_in(self, channel: str) -> tuple[str, ...]:
+        """Whom a reminder in ``channel`` mentions: the approvers of the route whose cards go there, else
+        ``APPROVERS``."""
+        routed = None if self._routes is None else self._routes.approvers_in(channel)
+        return self._approvers if routed is None else routed
 
     async def _escalate(self, target: Escalation, approvals: list[OpenApproval], now: datetime) -> int:
         claimed = [a for a in approvals if await self._store.claim_escalation(a.approval_id)]

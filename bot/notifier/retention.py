@@ -1,7 +1,7 @@
-"""Prunes what no one needs any more: closed cards, finished watches, done claims, old audit rows.
+"""Prunes what no one needs any more: closed cards, finished watches, done claims, votes, old audit rows.
 
-Cards, watches and claims go ``keep_for`` after they ended; audit rows are kept unless
-``keep_audit_for`` is set. The cut-offs come from the store's clock.
+Cards, watches and claims go ``keep_for`` after they ended, votes ``keep_for`` after they were cast;
+audit rows are kept unless ``keep_audit_for`` is set. The cut-offs come from the store's clock.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class RetentionPruner:
             "cards": await self._store.prune_closed_cards(now - self._keep_for),
             "watches": await self._store.prune_finished_watches(now - self._keep_for),
             "claims": await self._store.prune_done_decisions(now - self._keep_for),
+            "votes": await self._store.prune_votes(now - self._keep_for),
         }
         if self._keep_audit_for is not None:
             pruned["audit rows"] = await self._store.prune_audit(now - self._keep_audit_for)

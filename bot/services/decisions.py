@@ -21,8 +21,12 @@ from bot.commerce.models import Approval, Decision
 from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
+from bot.services.budget import DecisionBudget, waited
+from bot.services.identity import Decider, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory, CardPresenter
+from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
+from bot.services.votes import Tally, TwoPersonRule
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
 
@@ -45,6 +49,13 @@ class Outcome(str, Enum):
     NOT_PENDING = "not_pending"
     NOT_FOUND = "not_found"
     ERROR = "error"
+    VOTED = "voted"
+    """The two-person rule counted the approver's vote; more are needed before Commerce is asked."""
+    ALREADY_VOTED = "already_voted"
+    UNLINKED = "unlinked"
+    """Refused before Commerce: ``DECIDE_AS=linked-user`` and the Slack user is not linked."""
+    SELF_APPROVAL = "self_approval"
+    """Refused before the decision was sent: the linked Slack user submitted the approval."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class DecisionRequest:
     channel: str | None = None
     """Where the click came from (a card), if anywhere."""
     message_ts: str | None = None
+    decider: Decider | None = None
+    """Set by the core, never by the caller: the clicker's link and who Commerce sees deciding."""
 
     @property
     def clicked(self) -> MessageRef | None:
@@ -76,12 +89,13 @@ class DecisionResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.OK
+        """The click did what it asked: decided, or (two-person rule) its vote counted."""
+        return self.outcome in (Outcome.OK, Outcome.VOTED)
 
     @property
     def told(self) -> str:
         """What the person who decided is told: the message, and whether the card could not follow."""
-        if self.ok and not self.card_updated:
+        if self.outcome is Outcome.OK and not self.card_updated:
             return (
                 f"{self.message} Its card could not be updated, so it may still show buttons; "
                 "they do nothing now."
@@ -104,20 +118,34 @@ class DecisionService:
         cards: CardPresenter,
         order_details: OrderDetails,
         metrics: Metrics,
+        routes: Routes | None = None,
+        budget: DecisionBudget,
+        identities: Identities | None = None,
     ) -> None:
+        """``routes``: who decides which approval, and how many must approve (default: ``APPROVERS``
+        decide everything, one approval each)."""
         self._commerce = commerce
+        self._identities = identities or Identities(store, commerce, IdentityPolicy())
         self._store = store
         self._approvers = approvers
         self._cards = cards
         self._order_details = order_details
         self._metrics = metrics
+        self._routing = ApprovalRouting(routes or Routes.only(""), commerce, order_details)
+        self._two_person_rule = TwoPersonRule(store, cards)
+        self.budget = budget
+
+    @property
+    def identities(self) -> Identities:
+        """Who deciding users are in Commerce (``/approvals whoami`` asks it too)."""
+        return self._identities
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
         """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted writes
         its row with the claim while the card is rewritten, and before this returns)."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             try:
-                result = await self._decide(request)
+                request, result = await self._decide(request)
             except Exception as error:
                 with suppress(Exception):  # the audit entry must not hide the original error
                     failed = DecisionResult(Outcome.ERROR, f"{type(error).__name__}: {error}")
@@ -133,21 +161,91 @@ class DecisionService:
         """The refusal (recorded in the audit log) when the user may not decide, else None."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             result = await self._refused(request)
+            if result is None:  # an approver: who they are in Commerce (only approvers are looked up)
+                request = await self._with_decider(request)
+                result = self._unlinked(request) or await self._self_approval_ahead(request)
             if result is not None:
                 await self._record(request, result)
             return result
 
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal when the user may not decide (the directory may answer from its cache)."""
-        if await self._approvers.is_approver(request.slack_user_id):
+        routed = await self._routed(request)
+        if isinstance(routed, DecisionResult):
+            return routed
+        if await self._approvers.is_approver(request.slack_user_id, routed.route.approvers):
             return None
-        return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+        return DecisionResult(Outcome.REFUSED, _refusal_message(routed))
 
-    async def _refused_now(self, request: DecisionRequest) -> DecisionResult | None:
+    async def _refused_now(self, request: DecisionRequest, routed: RoutedApproval) -> DecisionResult | None:
         """The refusal at the moment of deciding: the directory answers from its source, not a cache."""
-        if await self._approvers.confirms(request.slack_user_id):
+        if await self._approvers.confirms(request.slack_user_id, routed.route.approvers):
             return None
-        return DecisionResult(Outcome.REFUSED, REFUSAL_MESSAGE)
+        return DecisionResult(Outcome.REFUSED, _refusal_message(routed))
+
+    async def _routed(self, request: DecisionRequest) -> RoutedApproval | DecisionResult:
+        """The approval's route, or why it could not be read (nothing was sent)."""
+        try:
+            return await self._routing.for_decision(request.approval_id)
+        except ApprovalNotFound:
+            return DecisionResult(
+                Outcome.NOT_FOUND, f"Approval {request.approval_id} no longer exists in Commerce."
+            )
+        except CommerceError as error:
+            return DecisionResult(Outcome.ERROR, _commerce_failure("read", request.approval_id, error))
+        except OrderUnreadable as error:
+            return DecisionResult(
+                Outcome.ERROR,
+                f"Commerce did not give order {error.order_id}, and its route (who may decide approval "
+                f"{request.approval_id}) depends on it. Nothing was sent; try again shortly.",
+            )
+
+    async def _vote(
+        self, request: DecisionRequest, routed: RoutedApproval
+    ) -> DecisionResult | DecisionRequest:
+        """Two-person rule: the voter's result while votes are missing (a submitter may not vote on
+        their own request), else the request that sends the decision, signed by this voter and naming
+        the others."""
+        assert routed.approval is not None  # routed by reading Commerce: only then can more be needed
+        own = self._self_approval(request, routed.approval)
+        if own is not None:
+            return own
+        card = await self._store.get_card(request.approval_id)
+        entry = _audit_entry(request, DecisionResult(Outcome.VOTED, ""))
+        tally = await self._two_person_rule.vote(
+            as_its_card_showed(routed.approval, card),
+            routed.order,
+            replace(entry, detail=f"two-person rule: vote to approve ({routed.needed} approvals needed)"),
+            needed=routed.needed,
+            on=_shown_on(card, request.clicked),
+        )
+        if tally.complete:
+            return replace(request, comment=tally.note(request.slack_user_id))
+        return _vote_result(request, tally)
+
+    async def _with_decider(self, request: DecisionRequest) -> DecisionRequest:
+        """``request`` with the clicker's link and Commerce identity resolved (auto-linked if on)."""
+        return replace(request, decider=await self._identities.decider(request.slack_user_id))
+
+    def _unlinked(self, request: DecisionRequest) -> DecisionResult | None:
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.unlinked_refusal(link)
+        return None if refusal is None else DecisionResult(Outcome.UNLINKED, refusal)
+
+    def _self_approval(self, request: DecisionRequest, approval: Approval) -> DecisionResult | None:
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.self_approval_refusal(link, approval)
+        return None if refusal is None else DecisionResult(Outcome.SELF_APPROVAL, refusal, approval)
+
+    async def _self_approval_ahead(self, request: DecisionRequest) -> DecisionResult | None:
+        """The self-approval refusal before a dialog opens (an unreadable approval: decided later)."""
+        if request.decider is None or request.decider.link is None:
+            return None
+        try:
+            approval = await self._commerce.get_approval(request.approval_id)
+        except CommerceError:
+            return None
+        return self._self_approval(request, approval)
 
     def _count(self, request: DecisionRequest, result: DecisionResult) -> None:
         self._metrics.decisions.labels(request.decision.action, result.outcome.value).inc()
@@ -156,10 +254,24 @@ class DecisionService:
         self._count(request, result)
         await self._store.record_audit(_audit_entry(request, result))
 
-    async def _decide(self, request: DecisionRequest) -> DecisionResult:
-        refused = await self._refused_now(request)
+    async def _decide(self, request: DecisionRequest) -> tuple[DecisionRequest, DecisionResult]:
+        """The outcome, and ``request`` with its decider once the user was found to be an approver."""
+        routed = await self._routed(request)
+        if isinstance(routed, DecisionResult):
+            return request, routed
+        refused = await self._refused_now(request, routed)
         if refused is not None:
-            return refused
+            return request, refused
+        request = await self._with_decider(request)
+        unlinked = self._unlinked(request)
+        if unlinked is not None:
+            return request, unlinked
+        voting = request.decision is Decision.APPROVE and routed.needs_votes
+        if voting:
+            voted = await self._vote(request, routed)
+            if isinstance(voted, DecisionResult):
+                return request, voted
+            request = voted
         # The card's place is only for showing the decision: read while the claim is taken and
         # Commerce answers.
         posted = asyncio.create_task(self._posted_card(request.approval_id))
@@ -172,10 +284,11 @@ class DecisionService:
             raise
         if existing is not None:
             posted.cancel()
-            return _already_claimed(request, existing)
+            taken = _vote_taken_over(request, existing) if voting else _already_claimed(request, existing)
+            return request, taken
         sent = _Sent()
         try:
-            return await self._decide_claimed(request, sent, posted)
+            return request, await self._decide_claimed(request, sent, posted)
         except BaseException as error:
             if sent.value:
                 # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
@@ -192,29 +305,42 @@ class DecisionService:
         self, request: DecisionRequest, sent: _Sent, posted: asyncio.Task[CardRecord | None]
     ) -> DecisionResult:
         approval_id = request.approval_id
+        loop = asyncio.get_running_loop()
+        started = loop.time()  # the budget: the read gets its part, the decision what is left
         try:
-            approval = await self._commerce.get_approval(approval_id)
+            async with asyncio.timeout(self.budget.read_seconds):
+                approval = await self._commerce.get_approval(approval_id)
         except ApprovalNotFound:
             await self._store.release_decision(approval_id)
             await self._close(approval_id, None, request)
             return DecisionResult(Outcome.NOT_FOUND, f"Approval {approval_id} no longer exists in Commerce.")
-        except CommerceError as error:
+        except (CommerceError, TimeoutError) as error:
             await self._store.release_decision(approval_id)
-            return DecisionResult(Outcome.ERROR, _commerce_failure("read", approval_id, error))
+            return DecisionResult(Outcome.ERROR, _read_failure(approval_id, error, loop.time() - started))
 
         if not approval.is_pending:
             return await self._no_longer_pending(approval, request)
+        refused = self._self_approval(request, approval)
+        if refused is not None:
+            await self._store.release_decision(approval_id)
+            return refused
 
         # The order's details are only for the card: fetched while Commerce decides, never waited
         # on before the decision is sent.
         order = asyncio.create_task(self._order_details.for_approval(approval))
         try:
             sent.value = True
-            await self._commerce.decide(approval_id, request.decision, commerce_comment(request))
-        except CommerceUnavailable as error:
+            async with asyncio.timeout_at(started + self.budget.total_seconds):
+                await self._commerce.decide(
+                    approval_id,
+                    request.decision,
+                    commerce_comment(request),
+                    for_user_id=_for_user_id(request),
+                )
+        except (CommerceUnavailable, TimeoutError) as error:
             order.cancel()
             await self._store.mark_decision_unknown(approval_id, None)
-            return DecisionResult(Outcome.UNKNOWN, _unconfirmed(request, error))
+            return DecisionResult(Outcome.UNKNOWN, _unconfirmed(request, error, loop.time() - started))
         except CommerceError as error:  # a definite no: nothing was decided
             order.cancel()
             await self._store.release_decision(approval_id)
@@ -360,10 +486,27 @@ def _unanswered(error: BaseException) -> str:
     return f"failed after the decision was sent ({_describe(error)}); Commerce's answer is unknown"
 
 
-def _unconfirmed(request: DecisionRequest, error: CommerceError) -> str:
+def _unanswered_commerce(error: CommerceError | TimeoutError) -> str:
+    """What went wrong with Commerce; the decision's budget running out reads as no answer."""
+    return error.message if isinstance(error, CommerceError) else "Commerce did not answer"
+
+
+def _unconfirmed(request: DecisionRequest, error: CommerceError | TimeoutError, seconds: float) -> str:
     return (
         f"Commerce did not confirm the {request.decision.action} of approval {request.approval_id} "
-        f"({error.message}). The bot checks with Commerce and updates the card; clicking again is safe."
+        f"({_unanswered_commerce(error)}; waited {waited(seconds)} in all). The bot checks with "
+        "Commerce and updates the card; clicking again is safe."
+    )
+
+
+def _read_failure(approval_id: str, error: CommerceError | TimeoutError, seconds: float) -> str:
+    """Why the approval could not be read; an unavailable Commerce is told with the real wait."""
+    if isinstance(error, CommerceError) and not isinstance(error, CommerceUnavailable):
+        return _commerce_failure("read", approval_id, error)
+    # An unavailability message already names Commerce and what went wrong ("Commerce answered 503").
+    return (
+        f"{_unanswered_commerce(error)} (waited {waited(seconds)} in all). "
+        "Nothing was sent; try again shortly."
     )
 
 
@@ -384,7 +527,51 @@ def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[Messa
     return messages
 
 
+def _refusal_message(routed: RoutedApproval) -> str:
+    if routed.route.approvers is None:
+        return REFUSAL_MESSAGE
+    return (
+        f"You are not allowed to approve or reject this request: its route ({routed.route.name}) names "
+        "its own approvers. Ask an admin to add you to that route in APPROVALS_ROUTES_FILE."
+    )
+
+
+def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
+    counted = f"{len(tally.voters)} of {tally.needed} approvals"
+    more = "1 more approver approves" if tally.missing == 1 else f"{tally.missing} more approvers approve"
+    if not tally.counted:
+        return DecisionResult(
+            Outcome.ALREADY_VOTED,
+            f"You already approved approval {request.approval_id} ({counted}); the same approver counts "
+            f"once. It goes to Commerce once {more}.",
+        )
+    shown = "" if tally.card_updated else " Its card could not be updated to show the vote."
+    return DecisionResult(
+        Outcome.VOTED,
+        f"Your approval of {request.approval_id} is recorded ({counted}). It goes to Commerce once {more}."
+        f"{shown}",
+        card_updated=tally.card_updated,
+    )
+
+
+def _vote_taken_over(request: DecisionRequest, claim: DecisionClaim) -> DecisionResult:
+    """The count is complete, but another voter's click sends (or sent) the approve."""
+    if claim.state is DecisionState.IN_PROGRESS and claim.action == Decision.APPROVE.action:
+        return DecisionResult(
+            Outcome.VOTED,
+            f"Your approval of {request.approval_id} is recorded; <@{claim.slack_user_id}> is sending "
+            "the approve to Commerce now.",
+        )
+    return _already_claimed(request, claim)
+
+
+def _for_user_id(request: DecisionRequest) -> str | None:
+    acting_as = request.decider.acting_as if request.decider else None
+    return acting_as.for_user_id if acting_as is not None else None
+
+
 def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry:
+    acting_as = request.decider.acting_as if request.decider else None
     return AuditEntry(
         slack_user_id=request.slack_user_id,
         action=request.decision.action,
@@ -392,6 +579,9 @@ def _audit_entry(request: DecisionRequest, result: DecisionResult) -> AuditEntry
         outcome=result.outcome.value,
         comment=request.comment,
         detail=None if result.ok else result.message,
+        slack_user_name=request.slack_user_name,
+        commerce_user_id=acting_as.user_id if acting_as else None,
+        commerce_logon_id=acting_as.logon_id if acting_as else None,
     )
 
 
@@ -409,12 +599,6 @@ def _already_claimed(request: DecisionRequest, claim: DecisionClaim) -> Decision
 
 
 def _commerce_failure(what: str, approval_id: str, error: CommerceError) -> str:
-    # An unavailability message already names Commerce and what went wrong ("Commerce answered 503").
-    if isinstance(error, CommerceUnavailable):
-        if what == "read":
-            return f"{error.message}. Nothing was sent; try again shortly."
-        return (
-            f"{error.message}, so the {what} of approval {approval_id} is not confirmed. "
-            "Trying again is safe: the bot re-checks the approval before acting."
-        )
+    """A definite no from Commerce (an unavailable Commerce is told by ``_read_failure`` or
+    ``_unconfirmed``)."""
     return f"Commerce refused to {what} approval {approval_id}: {error.message}"

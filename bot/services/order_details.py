@@ -1,9 +1,18 @@
-"""Best-effort order details for approval cards: they never hold up or fail a card or a decision."""
+"""Best-effort order details for approval cards: they never hold up or fail a card or a decision.
+
+Invariant: nobody waits on an order's details longer than ``budget_seconds`` from when they were
+first asked for (a whole round's orders are asked for at once, so a hanging order endpoint costs a
+round one budget, not one per card). Fetches run in the background, at most ``max_concurrent`` at a
+time, each given up after ``timeout`` seconds; details that arrive after their card went out without
+them are handed out once by :meth:`OrderDetails.arrived`, for the card to be filled in.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError, OrderNotFound
@@ -11,22 +20,97 @@ from bot.commerce.models import Approval, ApprovalKind, OrderSummary
 
 log = logging.getLogger(__name__)
 
+ORDER_DETAILS_BUDGET_SECONDS = 2.0
+"""Longest a card (or a decision's card update) waits for its order's details."""
 ORDER_DETAILS_TIMEOUT_SECONDS = 10.0
-"""Longest wait for an order's details (retries included) before a card goes out without them."""
+"""Longest one fetch of an order's details (retries included) runs in the background."""
+ORDER_DETAILS_CONCURRENCY = 4
+"""Order reads at once: a round's orders are fetched together, but never flood Commerce."""
+FORGET_AFTER_SECONDS = 600.0
+"""Details fetched but never asked for again (the approval went away) are dropped after this."""
+
+
+@dataclass
+class _Fetch:
+    task: asyncio.Task[OrderSummary | None]
+    started: float
+    late: bool = False
+    """Its card went out without the details."""
 
 
 class OrderDetails:
-    def __init__(self, commerce: CommerceClient, *, timeout: float = ORDER_DETAILS_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        commerce: CommerceClient,
+        *,
+        budget_seconds: float = ORDER_DETAILS_BUDGET_SECONDS,
+        timeout: float = ORDER_DETAILS_TIMEOUT_SECONDS,
+        max_concurrent: int = ORDER_DETAILS_CONCURRENCY,
+    ) -> None:
         self._commerce = commerce
+        self._budget = budget_seconds
         self._timeout = timeout
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._fetches: dict[str, _Fetch] = {}
+
+    def prefetch(self, approvals: Iterable[Approval | None]) -> None:
+        """Starts fetching the details of every order approval in ``approvals`` now (their budget
+        starts now too); the cards then take them with :meth:`for_approval`."""
+        for approval in approvals:
+            self._fetch(approval)
 
     async def for_approval(self, approval: Approval | None) -> OrderSummary | None:
         """The summary of the order an order approval is about; ``None`` for buyers, for no approval
-        (Commerce no longer has it) or on any failure."""
+        (Commerce no longer has it), on any failure, or when the budget ran out first (the fetch goes
+        on, and :meth:`arrived` hands the details out if they come)."""
+        fetch = self._fetch(approval)
+        if fetch is None or approval is None:
+            return None
+        if not fetch.task.done():
+            remaining = fetch.started + self._budget - asyncio.get_running_loop().time()
+            await asyncio.wait({fetch.task}, timeout=max(remaining, 0.0))
+        if fetch.task.done():
+            if self._fetches.get(approval.id) is fetch:
+                del self._fetches[approval.id]
+            return fetch.task.result()
+        if not fetch.late:
+            log.info(
+                "approval %s goes without its order's details: Commerce took over %gs",
+                approval.id,
+                self._budget,
+            )
+        fetch.late = True
+        return None
+
+    def arrived(self) -> dict[str, OrderSummary]:
+        """Details that came after their approval's card went out without them, by approval id; each
+        is handed out once. Fetches nobody asked for again for a long time are forgotten."""
+        now = asyncio.get_running_loop().time()
+        found: dict[str, OrderSummary] = {}
+        for approval_id, fetch in list(self._fetches.items()):
+            if not fetch.task.done():
+                continue
+            if fetch.late or now - fetch.started > FORGET_AFTER_SECONDS:
+                del self._fetches[approval_id]
+                summary = fetch.task.result()
+                if fetch.late and summary is not None:
+                    found[approval_id] = summary
+        return found
+
+    def _fetch(self, approval: Approval | None) -> _Fetch | None:
+        """The fetch of ``approval``'s order details, started if none is under way; ``None`` when
+        there is nothing to fetch."""
         if approval is None or approval.guessed_kind is not ApprovalKind.ORDER:
             return None
+        fetch = self._fetches.get(approval.id)
+        if fetch is None:
+            task = asyncio.create_task(self._read(approval), name=f"order details of {approval.id}")
+            fetch = self._fetches[approval.id] = _Fetch(task, asyncio.get_running_loop().time())
+        return fetch
+
+    async def _read(self, approval: Approval) -> OrderSummary | None:
         try:
-            async with asyncio.timeout(self._timeout):
+            async with self._slots, asyncio.timeout(self._timeout):
                 return await self._commerce.get_order_summary(approval.entity_id)
         except OrderNotFound:
             log.warning("order %s of approval %s was not found in Commerce", approval.entity_id, approval.id)
@@ -38,4 +122,6 @@ class OrderDetails:
             )
         except ValueError as error:  # an entity id that is not an order id
             log.debug("no order details for approval %s: %s", approval.id, error)
+        except Exception as error:  # best effort: never fails a card
+            log.warning("no order details for approval %s: %s", approval.id, type(error).__name__)
         return None

@@ -15,14 +15,19 @@ from bot.messaging import MessageRef
 
 
 class ApproverDirectory(Protocol):
-    """Who may decide approvals."""
+    """Who may decide approvals: ``approvers`` is a route's own list (user and user-group ids), ``None``
+    the bot-wide list (``APPROVERS``)."""
 
-    async def is_approver(self, user_id: str) -> bool:
+    async def is_approver(self, user_id: str, approvers: Sequence[str] | None = None) -> bool:
         """Whether ``user_id`` may approve or reject; unknown or unreadable means no. May be cached."""
         ...
 
-    async def confirms(self, user_id: str) -> bool:
+    async def confirms(self, user_id: str, approvers: Sequence[str] | None = None) -> bool:
         """The same question at the moment of deciding: answered from the source, never a cache."""
+        ...
+
+    async def is_any_approver(self, user_id: str) -> bool:
+        """Whether ``user_id`` may decide some approvals (of any route). May be cached."""
         ...
 
 
@@ -58,4 +63,25 @@ class CardPresenter(Protocol):
         on: Sequence[MessageRef],
     ) -> None:
         """The approval is no longer pending in Commerce (``approval=None``: gone): no more buttons."""
+        ...
+
+    async def show_votes(
+        self,
+        approval: Approval,
+        order: OrderSummary | None,
+        *,
+        voters: Sequence[str],
+        needed: int,
+        on: Sequence[MessageRef],
+    ) -> bool:
+        """The two-person rule: ``voters`` approved so far, ``needed`` must; the buttons stay. Whether
+        every message in ``on`` was rewritten."""
+        ...
+
+
+class UserEmails(Protocol):
+    """The e-mail address a chat user signed up with, for linking them to Commerce by e-mail."""
+
+    async def email_of(self, user_id: str) -> str | None:
+        """``user_id``'s e-mail address; ``None`` when unknown or not readable (a missing scope)."""
         ...

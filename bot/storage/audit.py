@@ -22,6 +22,9 @@ def audit_insert(entry: AuditEntry, now: datetime) -> Insert:
         outcome=entry.outcome,
         comment=storable(entry.comment),
         detail=storable(entry.detail),
+        slack_user_name=storable(entry.slack_user_name),
+        commerce_user_id=entry.commerce_user_id,
+        commerce_logon_id=storable(entry.commerce_logon_id),
     )
 
 
@@ -48,6 +51,20 @@ class AuditRows(Rows):
             rows = (await conn.execute(query)).all()
         return [audit_entry_of(row) for row in rows]
 
+    async def audit_report(
+        self, *, since: datetime | None = None, approval_id: str | None = None
+    ) -> list[AuditEntry]:
+        """Every audit row, oldest first; only those written at or after ``since`` and only
+        ``approval_id``'s when given (for auditors: ``approvals-bot audit``)."""
+        query = select(audit_log).order_by(audit_log.c.id)
+        if since is not None:
+            query = query.where(audit_log.c.at >= since)
+        if approval_id is not None:
+            query = query.where(audit_log.c.approval_id == approval_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [audit_entry_of(row) for row in rows]
+
 
 def audit_entry_of(row: Row[Any]) -> AuditEntry:
     return AuditEntry(
@@ -59,4 +76,7 @@ def audit_entry_of(row: Row[Any]) -> AuditEntry:
         detail=row.detail,
         at=row.at,
         id=row.id,
+        slack_user_name=row.slack_user_name,
+        commerce_user_id=row.commerce_user_id,
+        commerce_logon_id=row.commerce_logon_id,
     )

@@ -279,9 +279,9 @@ process_batches.append_column(
 
 
 def _active_by_process_index(members: Table) -> Index:
-    """Step 6: the active processes (watches and batches alike) in process id order, so a process-status
-    poll reads them a page at a time and the rows of one id (watched in several channels) come together.
-    """
+    """Step ``ACTIVE_BY_ID_VERSION``: the active processes (watches and batches alike) in process id
+    order, so a process-status poll reads them a page at a time and the rows of one id (watched in
+    several channels) come together."""
     # Not a partial index: SQLite's planner would prefer the plain index on finished_at and sort every
     # active row for each page; with finished_at leading, "IS NULL" and the page's key are one range.
     return Index(
@@ -348,6 +348,48 @@ def _define_followups(md: MetaData) -> tuple[Table, Table]:
 
 
 approval_followups, daily_digests = _define_followups(metadata)
+
+
+def _define_identity_links(md: MetaData) -> Table:
+    """Who a Slack user is in Commerce: one row per linked Slack user (its logon id and member id)."""
+    return Table(
+        "identity_links",
+        md,
+        Column("slack_user_id", String(64), primary_key=True),
+        Column("commerce_logon_id", String(254), nullable=False),
+        Column("commerce_user_id", String(64), nullable=False, index=True),
+        Column("linked_by", String(64), nullable=False),
+        Column("linked_at", UTCDateTime, nullable=False),
+    )
+
+
+def _identity_audit_columns() -> tuple[tuple[str, Column[Any]], ...]:
+    """Columns the identity step adds to ``audit_log`` (new objects each call): the Slack user's name,
+    and the Commerce user a decision was sent as (``None``: the bot's service account)."""
+    return (
+        ("audit_log", Column("slack_user_name", String(200))),
+        ("audit_log", Column("commerce_user_id", String(64))),
+        ("audit_log", Column("commerce_logon_id", String(254))),
+    )
+
+
+identity_links = _define_identity_links(metadata)
+for _table_name, _column in _identity_audit_columns():
+    metadata.tables[_table_name].append_column(_column)
+
+
+def _define_votes(md: MetaData) -> Table:
+    """The two-person rule's votes: one row per (approval, approver), so nobody approves twice."""
+    return Table(
+        "approval_votes",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("slack_user_id", String(64), primary_key=True),
+        Column("voted_at", UTCDateTime, nullable=False, index=True),
+    )
+
+
+approval_votes = _define_votes(metadata)
 
 
 # ---------------------------------------------------------------------------------------- migrations
@@ -428,6 +470,11 @@ def _single_watches_as_batches(conn: Connection) -> None:
     conn.execute(delete(old_watches))
 
 
+ACTIVE_BY_ID_VERSION = 8
+"""The process-poll index step; self-contained (one new index), so only this number changes when steps
+are renumbered."""
+
+
 def _active_processes_in_id_order(conn: Connection) -> None:
     step = MetaData()
     members = _define_v2(step)[1]
@@ -447,6 +494,31 @@ def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user
     }
 
 
+IDENTITY_VERSION = 6
+"""The identity-links step; its number is the only thing to change when steps are renumbered."""
+
+
+def _identity_links(conn: Connection) -> None:
+    """Self-contained: a table of its own plus nullable columns on ``audit_log`` (old rows keep NULL)."""
+    step = MetaData()
+    _define_identity_links(step)
+    step.create_all(conn)
+    for table_name, column in _identity_audit_columns():
+        column_type = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column.name} {column_type}"))
+
+
+def _vote_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_votes(step)
+    step.create_all(conn)
+
+
+VOTES_VERSION = 7
+"""The two-person rule's step; self-contained (one new table), so only this number changes when steps
+are renumbered."""
+
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
@@ -464,7 +536,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5, "process_batches.single_watch; process_watches moved into batches", _single_watches_as_batches
     ),
-    Migration(6, "index of batch_processes by finished_at, process id", _active_processes_in_id_order),
+    Migration(
+        IDENTITY_VERSION,
+        "identity_links; audit_log.slack_user_name, commerce_user_id, commerce_logon_id",
+        _identity_links,
+    ),
+    Migration(VOTES_VERSION, "approval_votes", _vote_table),
+    Migration(
+        ACTIVE_BY_ID_VERSION,
+        "index of batch_processes by finished_at, process id",
+        _active_processes_in_id_order,
+    ),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

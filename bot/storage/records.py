@@ -55,6 +55,23 @@ class AuditEntry:
     detail: str | None = None
     at: datetime | None = None
     id: int | None = None
+    slack_user_name: str | None = None
+    commerce_user_id: str | None = None
+    """The Commerce user the bot acted as (``forUserId``); ``None``: the bot's service account."""
+    commerce_logon_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityLink:
+    """A Slack user linked to a Commerce user: the logon id and the member id Commerce uses as
+    ``submitterId``/``approverId``."""
+
+    slack_user_id: str
+    commerce_logon_id: str
+    commerce_user_id: str
+    linked_by: str = "cli"
+    """Who made the link: ``cli`` (an operator) or ``email`` (matched by e-mail address)."""
+    linked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

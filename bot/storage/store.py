@@ -32,15 +32,28 @@ from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
+from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
+from bot.storage.votes import VoteRows
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
 
 
 @limit_every_call
-class Store(CardRows, DecisionRows, AuditRows, WatchRows, BatchRows, FollowRows, FollowupRows, DigestRows):
+class Store(
+    CardRows,
+    DecisionRows,
+    AuditRows,
+    WatchRows,
+    BatchRows,
+    FollowRows,
+    FollowupRows,
+    DigestRows,
+    IdentityLinkRows,
+    VoteRows,
+):
     def __init__(
         self,
         engine: AsyncEngine,

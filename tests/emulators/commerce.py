@@ -1,4 +1,5 @@
-"""HCL Commerce emulator: ``loginidentity``, ``approval_status`` and ``order/{orderId}`` per the REST docs.
+"""HCL Commerce emulator: ``loginidentity``, ``approval_status``, ``order/{orderId}`` and the ``person``
+user search per the REST docs, with the ``forUserId`` run-as parameter (``commerce_people``).
 
 URL layout: ``{url}/wcs/resources/store/{storeId}/...``. Every approval_status and order call needs
 the ``WCToken``/``WCTrustedToken`` pair issued by ``loginidentity``. Every order approval comes with
@@ -19,6 +20,7 @@ from urllib.parse import unquote
 
 from bot.commerce.models import ApprovalKind, ApprovalState
 from tests.emulators.base import EmulatorServer, RecordedRequest, Response
+from tests.emulators.commerce_people import DEFAULT_ORGANIZATION, CommercePeople
 
 ORDER_FLOW_TYPE = "10005"
 BUYER_FLOW_TYPE = "10004"
@@ -108,6 +110,10 @@ class CommerceEmulator(EmulatorServer):
         self._next_id = FIRST_APPROVAL_ID
         self._next_order = 7000000000000000903
         self._next_member = 4036
+        self.people = CommercePeople()
+        """Users, buyer organizations' approvers and the ``forUserId`` run-as rules."""
+        self._organizations: dict[str, str] = {}
+        """Approval id -> the buyer organization it belongs to (the submitter's)."""
 
     @property
     def base_url(self) -> str:
@@ -127,16 +133,24 @@ class CommerceEmulator(EmulatorServer):
         order_total: Decimal | str = "1234.50",
         order_currency: str = "EUR",
         order_items: int = 2,
+        organization_id: str | None = None,
     ) -> str:
         """Add a pending approval; returns its id (10003, 10004, ...).
 
         An order approval also creates its order (unless ``entity_id`` names one that exists):
-        ``order_total`` in ``order_currency`` spread over ``order_items`` order items.
+        ``order_total`` in ``order_currency`` spread over ``order_items`` order items. The approval
+        belongs to ``organization_id``, else to its submitter's organization when the submitter is a
+        person of ``people``, else to ``DEFAULT_ORGANIZATION``; a new order names it as its buyer
+        organization (``orgUniqueID``).
         """
         with self.lock:
             approval_id = str(self._next_id)
             self._next_id += 1
             submitter = submitter_id or self._new_member()
+            submitter_person = self.people.people.get(submitter)
+            organization = organization_id or (
+                submitter_person.organization_id if submitter_person else DEFAULT_ORGANIZATION
+            )
             if kind is ApprovalKind.BUYER:
                 flow, state, entity = BUYER_FLOW_TYPE, "10030", submitter  # the buyer is the entity
             else:
@@ -145,6 +159,7 @@ class CommerceEmulator(EmulatorServer):
                     self._orders[entity] = self._make_order(
                         entity, submitter, Decimal(order_total), order_currency, order_items
                     )
+                    self._orders[entity]["orgUniqueID"] = organization  # the buyer organization
             self._approvals[approval_id] = {
                 "approvalStatusId": approval_id,
                 "approveTime": None,
@@ -160,6 +175,7 @@ class CommerceEmulator(EmulatorServer):
                 "submitterId": submitter,
             }
             self._names[approval_id] = (first_name, middle_name, last_name)
+            self._organizations[approval_id] = organization
             return approval_id
 
     def decide_elsewhere(self, approval_id: str, state: ApprovalState, comment: str | None = None) -> None:
@@ -279,17 +295,22 @@ class CommerceEmulator(EmulatorServer):
                 return self._login(request)
             if resource[0] == "order" and len(resource) == 2 and request.method == "GET":
                 return self._check_session(request) or self._get_order(resource[1])
+            if resource == ["person"] and request.method == "GET":
+                return self._check_session(request) or self.people.search(request)
             if resource[0] != "approval_status" or len(resource) > 2:
                 return errors_body(404, "_ERR_NOT_FOUND", "CWXFR0222E: resource not found.", "CWXFR0222E")
             denied = self._check_session(request)
             if denied is not None:
                 return denied
+            run_as, refused = self.people.run_as(request, self.user_id)
+            if refused is not None:
+                return refused
             if len(resource) == 1 and request.method == "GET":
-                return self._list(request)
+                return self._list(request, run_as)
             if len(resource) == 2 and request.method == "GET":
                 return self._get_one(resource[1])
             if len(resource) == 2 and request.method == "POST":
-                return self._update(request, resource[1])
+                return self._update(request, resource[1], run_as)
             return errors_body(405, "_ERR_METHOD", "Method not allowed.", "CWXFR0405E")
 
     # -- loginidentity --------------------------------------------------------------------
@@ -335,12 +356,14 @@ class CommerceEmulator(EmulatorServer):
         )
 
     # -- approval_status ------------------------------------------------------------------------
-    def _list(self, request: RecordedRequest) -> Response:
+    def _list(self, request: RecordedRequest, run_as: str | None = None) -> Response:
         query_name = request.q("q")
         if query_name not in QUERY_NAMES:
             return bad_parameter("q", query_name or "")
         flow = QUERY_NAMES[query_name]
         records = [r for r in self._approvals.values() if flow is None or r["flowTypeId"] == flow]
+        if run_as is not None:  # as that user: only what they may approve
+            records = [r for r in records if self._may_decide(run_as, r["approvalStatusId"])]
         try:
             records = self._filtered(records, request)
             records = self._sorted(records, request.q("orderBy"))
@@ -420,7 +443,15 @@ class CommerceEmulator(EmulatorServer):
         wire = self._numbers(self._wire(record, with_submitter=False))
         return Response(body={"resultList": wire if self.single_result_as_object else [wire]})
 
-    def _update(self, request: RecordedRequest, approval_id: str) -> Response:
+    def _may_decide(self, user_id: str, approval_id: str) -> bool:
+        return self.people.may_approve(user_id, self._organizations.get(approval_id, DEFAULT_ORGANIZATION))
+
+    def organization_of(self, approval_id: str) -> str:
+        """The buyer organization an approval belongs to."""
+        with self.lock:
+            return self._organizations.get(approval_id, DEFAULT_ORGANIZATION)
+
+    def _update(self, request: RecordedRequest, approval_id: str, run_as: str | None = None) -> Response:
         action = request.q("action")
         if action is not None and action != "updateApprovalStatus":
             return bad_parameter("action", action)
@@ -436,6 +467,8 @@ class CommerceEmulator(EmulatorServer):
         record = self._approvals.get(approval_id)
         if record is None:
             return self._not_found(approval_id)
+        if run_as is not None and not self._may_decide(run_as, approval_id):
+            return self.people.not_an_approver(run_as, approval_id)
         if record["status"] != "0":
             return Response(
                 body={
@@ -445,7 +478,8 @@ class CommerceEmulator(EmulatorServer):
                 }
             )
         comment = body.get("comments")
-        self._set_status(record, ApprovalState(int(act)), comment or None, approver_id=self.user_id)
+        approver = run_as or self.user_id  # run as a user: Commerce records them as the approver
+        self._set_status(record, ApprovalState(int(act)), comment or None, approver_id=approver)
         verb = "approved" if act == "1" else "rejected"
         return Response(
             body={

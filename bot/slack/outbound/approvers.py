@@ -1,7 +1,8 @@
-"""Who may approve: Slack user ids and user-group ids from APPROVERS. Empty means nobody.
+"""Who may approve: Slack user ids and user-group ids from APPROVERS or a route. Empty means nobody.
 
-``SlackApproverDirectory`` is the Slack implementation of the core's ``ApproverDirectory``; it fails
-closed (a group it cannot read has no approvers in it).
+``SlackApproverDirectory`` answers for one list and fails closed (a group it cannot read has no
+approvers in it); ``RoutedApproverDirectory`` is the Slack implementation of the core's
+``ApproverDirectory``: one such list per route.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable, Sequence
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -72,3 +74,58 @@ class SlackApproverDirectory:
                 # A failed lookup is not cached: the next click asks Slack again.
                 self._loaded_at = time.monotonic() if complete else None
             return self._group_members
+
+
+class RoutedApproverDirectory:
+    """``APPROVERS``, and the approvers a route names instead for the approvals it matches.
+
+    The Slack implementation of the core's ``ApproverDirectory``: one ``SlackApproverDirectory`` per
+    distinct list, each failing closed and caching its groups on its own. ``approvers=None`` asks about
+    ``APPROVERS``; a list is exactly that list (``APPROVERS`` does not add to it).
+    """
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        default: list[str],
+        route_approvers: Iterable[Sequence[str]] = (),
+        *,
+        cache_seconds: float = 300.0,
+    ) -> None:
+        self._client = client
+        self._cache_seconds = cache_seconds
+        self.default = SlackApproverDirectory(client, default, cache_seconds=cache_seconds)
+        self._lists: dict[tuple[str, ...], SlackApproverDirectory] = {}
+        for entries in route_approvers:
+            self._directory(entries)
+
+    def _directory(self, approvers: Sequence[str] | None) -> SlackApproverDirectory:
+        if approvers is None:
+            return self.default
+        key = tuple(approvers)
+        if key not in self._lists:
+            self._lists[key] = SlackApproverDirectory(
+                self._client, list(key), cache_seconds=self._cache_seconds
+            )
+        return self._lists[key]
+
+    @property
+    def configured(self) -> bool:
+        return self.default.configured or any(d.configured for d in self._lists.values())
+
+    async def is_approver(self, user_id: str, approvers: Sequence[str] | None = None) -> bool:
+        return await self._directory(approvers).is_approver(user_id)
+
+    async def confirms(self, user_id: str, approvers: Sequence[str] | None = None) -> bool:
+        return await self._directory(approvers).confirms(user_id)
+
+    async def is_any_approver(self, user_id: str) -> bool:
+        """Whether ``user_id`` may decide some approvals: in ``APPROVERS`` or in a route's approvers."""
+        for directory in (self.default, *self._lists.values()):
+            if await directory.includes(user_id):
+                return True
+        return False
+
+    async def includes(self, user_id: str) -> bool:
+        """The same as ``is_any_approver`` (viewers: every approver may view)."""
+        return await self.is_any_approver(user_id)

@@ -53,10 +53,26 @@ class ApprovalCards:
         text, blocks = backlog_summary(approvals)
         return MessageRef(channel, await self._poster.post(channel, text, blocks))
 
-    async def post(self, channel: str, approval: Approval, order: OrderSummary | None) -> MessageRef:
-        """Posts a new card with Approve/Reject buttons; the caller holds the card claim."""
-        text, blocks = approval_card(approval, order)
+    async def post(
+        self, channel: str, approval: Approval, order: OrderSummary | None, *, needed: int = 1
+    ) -> MessageRef:
+        """Posts a new card with Approve/Reject buttons (saying it ``needed`` approvals when more than
+        one); the caller holds the card claim."""
+        text, blocks = approval_card(approval, order, needed=needed)
         return MessageRef(channel, await self._poster.post(channel, text, blocks))
+
+    async def show_votes(
+        self,
+        approval: Approval,
+        order: OrderSummary | None,
+        *,
+        voters: Sequence[str],
+        needed: int,
+        on: Sequence[MessageRef],
+    ) -> bool:
+        return await self._rewrite(
+            approval.id, approval_card(approval, order, voters=voters, needed=needed), on
+        )
 
     async def show_decision(
         self,
@@ -131,6 +147,14 @@ class ApprovalCards:
         return await self._store.transition_card(
             card.approval_id, CardState.PENDING, CardState.DECIDED_ELSEWHERE
         )
+
+    async def redraw_open(self, card: CardRecord, approval: Approval, order: OrderSummary | None) -> None:
+        """Rewrites an open card as it is, buttons included (with order details that came late);
+        nothing for a card not posted as a message of its own."""
+        if not card.channel or not card.ts:
+            return
+        text, blocks = approval_card(approval, order)
+        await self._poster.update(card.channel, card.ts, text, blocks)
 
     async def redraw_closed(
         self, ref: MessageRef, approval_id: str, approval: Approval | None, order: OrderSummary | None

@@ -8,14 +8,14 @@ remembered in memory only (a restart shows page 1 again).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError
 from bot.commerce.models import ApprovalPage, ApprovalQuery, ApprovalState
-from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.approvers import RoutedApproverDirectory
 from bot.slack.outbound.blocks.command_text import NEWEST_FIRST
 from bot.slack.outbound.blocks.home import HOME_PAGE_SIZE, approver_home, visitor_home
 from bot.storage.store import Store
@@ -32,11 +32,13 @@ class AppHome:
         client: AsyncWebClient,
         commerce: CommerceClient,
         store: Store,
-        approvers: SlackApproverDirectory,
+        approvers: RoutedApproverDirectory,
         approver_entries: Sequence[str],
         *,
         page_size: int = HOME_PAGE_SIZE,
+        listing_user: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
+        """``listing_user``: the Commerce user id a Slack user's pending list is read as (run-as), if any."""
         self._client = client
         self._commerce = commerce
         self._store = store
@@ -44,6 +46,7 @@ class AppHome:
         self._approver_entries = tuple(approver_entries)
         self._page_size = page_size
         self._pages: dict[str, int] = {}
+        self._listing_user = listing_user
         self._refreshing: set[str] = set()
         self._stale: set[str] = set()
         """Users whose Home is being refreshed, and those of them asked for again meanwhile."""
@@ -51,13 +54,13 @@ class AppHome:
     async def publish(self, user_id: str, *, page: int | None = None, notice: str | None = None) -> None:
         """Publishes ``user_id``'s Home, on ``page`` (else the page they were on), with ``notice`` on top."""
         watches = await self._store.watches_started_by(user_id, WATCHES_SHOWN)
-        if not await self._approvers.is_approver(user_id):
+        if not await self._approvers.is_any_approver(user_id):
             view = visitor_home(self._approver_entries, watches)
         else:
             page_number = max(1, page or self._pages.get(user_id, 1))
             self._pages[user_id] = page_number
             view = approver_home(
-                await self._pending(page_number),
+                await self._pending(page_number, user_id),
                 page_number=page_number,
                 page_size=self._page_size,
                 decisions=await self._store.decisions_by(user_id, LAST_DECISIONS),
@@ -85,7 +88,7 @@ class AppHome:
             self._refreshing.discard(user_id)
             self._stale.discard(user_id)
 
-    async def _pending(self, page_number: int) -> ApprovalPage | None:
+    async def _pending(self, page_number: int, user_id: str) -> ApprovalPage | None:
         query = ApprovalQuery(
             kind=None,
             state=ApprovalState.PENDING,
@@ -94,7 +97,8 @@ class AppHome:
             order_by=NEWEST_FIRST,
         )
         try:
-            return await self._commerce.list_approvals(query)
+            for_user_id = await self._listing_user(user_id) if self._listing_user else None
+            return await self._commerce.list_approvals(query, for_user_id=for_user_id)
         except CommerceError as error:
             log.warning("App Home without pending approvals: %s", error.message)
             return None

@@ -1,4 +1,4 @@
-"""Who may list and show approvals: VIEWERS (user and user-group ids) and every approver.
+"""Who may list and show approvals: VIEWERS (user and user-group ids) and every approver (of any route).
 
 Empty VIEWERS means everyone in the workspace may. Fails closed like the approver list: a group that
 cannot be read has no viewers in it.
@@ -6,7 +6,7 @@ cannot be read has no viewers in it.
 
 from __future__ import annotations
 
-from bot.slack.outbound.approvers import SlackApproverDirectory
+from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
 
 VIEWERS_REFUSAL = (
     "You may not list or show approvals. Ask whoever runs the bot to add you (or a user group of yours) "
@@ -15,7 +15,7 @@ VIEWERS_REFUSAL = (
 
 
 class SlackViewerDirectory:
-    def __init__(self, viewers: SlackApproverDirectory, approvers: SlackApproverDirectory) -> None:
+    def __init__(self, viewers: SlackApproverDirectory, approvers: RoutedApproverDirectory) -> None:
         self._viewers = viewers
         self._approvers = approvers
 

@@ -69,7 +69,14 @@ class ShowDigest:
     """``/approvals digest``: today's digest, to the asker only."""
 
 
-ApprovalsCommand = ListApprovals | ShowApproval | ApproveApproval | RejectApproval | ShowDigest | ShowHelp
+@dataclass(frozen=True)
+class ShowWhoami:
+    """``/approvals whoami``: how the asker is linked to Commerce and what they may decide."""
+
+
+ApprovalsCommand = (
+    ListApprovals | ShowApproval | ApproveApproval | RejectApproval | ShowDigest | ShowWhoami | ShowHelp
+)
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,13 @@ def _parse(text: str, author: Author) -> ApprovalsCommand:
         if rest:
             raise InvalidInput(f"digest takes nothing more; unexpected {echo(rest)}")
         return ShowDigest()
-    raise InvalidInput(f"Unknown subcommand {echo(word)}; use list, show, approve, reject, digest or help")
+    if sub == "whoami":
+        if rest:
+            raise InvalidInput(f"whoami takes nothing more; unexpected {echo(rest)}")
+        return ShowWhoami()
+    raise InvalidInput(
+        f"Unknown subcommand {echo(word)}; use list, show, approve, reject, digest, whoami or help"
+    )
 
 
 def _parse_show(rest: str) -> ShowApproval:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -175,9 +176,22 @@ def actions_block(approval: Approval) -> Block:
     }
 
 
-def approval_card(approval: Approval, order: OrderSummary | None = None) -> Message:
-    """The card posted for a new pending approval; ``order`` adds the order's total, items and status."""
-    blocks = [header(_title(approval, "requested")), _facts(approval, order=order), actions_block(approval)]
+def votes_line(voters: Sequence[str], needed: int) -> str:
+    """``1 of 2 approvals: <@U1>``, or what it takes before anyone approved."""
+    if not voters:
+        return f"Needs {needed} approvals from different approvers."
+    return f"{len(voters)} of {needed} approvals: {', '.join(user_mention(v) for v in voters)}"
+
+
+def approval_card(
+    approval: Approval, order: OrderSummary | None = None, *, voters: Sequence[str] = (), needed: int = 1
+) -> Message:
+    """The card posted for a new pending approval; ``order`` adds the order's total, items and status.
+    Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons."""
+    blocks = [header(_title(approval, "requested")), _facts(approval, order=order)]
+    if needed > 1:
+        blocks.append(context(votes_line(voters, needed)))
+    blocks.append(actions_block(approval))
     text = f"Approval requested: {_summary(approval)}"
     total = next((value for label, value in _order_pairs(approval, order) if label == "Total"), None)
     if total is not None:

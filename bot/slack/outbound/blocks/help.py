@@ -20,6 +20,7 @@ APPROVALS_USAGE: tuple[tuple[str, str], ...] = (
         "Reject a request; a reason is required, e.g. `/approvals reject 12345 over budget`",
     ),
     ("/approvals digest", "Today's digest: what waits, what was decided yesterday, process failures."),
+    ("/approvals whoami", "Which Commerce user you are linked to, and what you may decide."),
     ("/approvals help", "This help."),
 )
 

@@ -12,10 +12,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundWork
 from bot.commerce.models import Decision, is_approval_id
 from bot.services.decisions import DecisionRequest, DecisionResult, DecisionService, Outcome
+from bot.slack.inbound.listeners.progress import decide_telling_delay
 from bot.slack.inbound.listeners.replies import ack_action_then, reply, reply_unexpected
 from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX
 from bot.slack.outbound.blocks.reject_modal import reject_modal
+from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.responses import Respond, ResponseUrls
 
@@ -107,8 +109,16 @@ class ApprovalButtonsListener:
         approval_id = await button_approval_id(action, respond)
         if approval_id is None:
             return
+        request = decision_request(body, approval_id, Decision.APPROVE, None)
+
+        async def tell(message: Message) -> None:
+            if self._home is not None and from_app_home(body):
+                await self._home.publish(request.slack_user_id, notice=message[0])
+            else:
+                await reply(respond, message)
+
         try:
-            result = await self._decisions.decide(decision_request(body, approval_id, Decision.APPROVE, None))
+            result = await decide_telling_delay(self._decisions, request, tell)
         except Exception:
             await reply_unexpected(respond, "the Approve button")
             return
@@ -119,6 +129,8 @@ class ApprovalButtonsListener:
             await reply(respond, notice(result.told), replace_original=True)
         elif not result.ok:
             await reply(respond, error_message(result.message))
+        elif result.outcome is Outcome.VOTED:  # the two-person rule: say what is still missing
+            await reply(respond, notice(result.told))
         elif not result.card_updated:  # done, but the card could not show it: say so
             await reply(respond, (result.told, []))
 

@@ -12,6 +12,7 @@ from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.commerce.models import Decision
 from bot.limits import REASON_MIN_LENGTH, characters_over, too_long_for_commerce
 from bot.services.decisions import DecisionRequest, DecisionService
+from bot.slack.inbound.listeners.progress import decide_telling_delay
 from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
@@ -83,8 +84,15 @@ class RejectModalListener:
     async def _reject(self, request: DecisionRequest, context: RejectContext) -> None:
         user_id = request.slack_user_id
         ok = False
+
+        async def tell(message: Message) -> None:
+            if self._home is not None and not context.channel and not context.response_url:
+                await self._home.publish(user_id, notice=message[0])
+            else:
+                await self._tell(user_id, context, message)
+
         try:
-            result = await self._decisions.decide(request)
+            result = await decide_telling_delay(self._decisions, request, tell)
             ok = result.ok
             message = notice(result.told) if ok else error_message(result.message)
         except Exception:

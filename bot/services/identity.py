@@ -1,0 +1,204 @@
+"""Who a Slack user is in Commerce, and what that means for deciding: run-as, no self-approval.
+
+A Slack user is linked to one Commerce user (logon id and the member id approvals carry as
+``submitterId``/``approverId``) by an operator (``approvals-bot approvers link``), or, when
+``AUTO_LINK_BY_EMAIL`` is on, by the e-mail address Slack and Commerce both hold for them. Invariants:
+a link is only stored for a logon id Commerce resolved to exactly one user; with ``DECIDE_AS=linked-user``
+nobody unlinked decides; with self-approval off, nobody linked decides an approval they submitted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.commerce.client import CommerceClient
+from bot.commerce.errors import CommerceError
+from bot.commerce.models import Approval
+from bot.services.ports import UserEmails
+from bot.storage.records import IdentityLink
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+LINK_HINT = (
+    "Ask an operator of the bot to link you: "
+    "`approvals-bot approvers link <your Slack user id> <your Commerce logon id>`."
+)
+
+
+class DecideAs(str, Enum):
+    """Whose authority a decision is sent with. The values are what ``DECIDE_AS`` takes."""
+
+    BOT = "bot"
+    """The bot's service account, for everyone (Commerce records the service account)."""
+    LINKED_USER = "linked-user"
+    """The clicker's linked Commerce user, through ``forUserId`` on the service account's session."""
+
+
+@dataclass(frozen=True)
+class IdentityPolicy:
+    decide_as: DecideAs = DecideAs.BOT
+    allow_self_approval: bool = False
+    service_logon_id: str = ""
+    """The service account's logon id, named in the audit log when the bot decides as itself."""
+
+
+@dataclass(frozen=True)
+class ActingAs:
+    """The Commerce user a decision is sent as: ``user_id=None`` is the service account."""
+
+    logon_id: str
+    user_id: str | None = None
+
+    @property
+    def for_user_id(self) -> str | None:
+        """The run-as parameter's value; ``None`` for the service account's own requests."""
+        return self.user_id
+
+
+@dataclass(frozen=True)
+class Decider:
+    """Who decides, resolved once per attempt: the clicker's link (if any) and who Commerce sees."""
+
+    link: IdentityLink | None
+    acting_as: ActingAs | None
+    """``None``: nobody to act as (``DECIDE_AS=linked-user`` and unlinked), so nothing is sent."""
+
+
+@dataclass(frozen=True)
+class Whoami:
+    """What ``/approvals whoami`` tells a Slack user."""
+
+    slack_user_id: str
+    link: IdentityLink | None
+    is_approver: bool
+    decide_as: DecideAs
+    allow_self_approval: bool
+
+
+class UnknownLogonId(Exception):
+    """Commerce has no user with that logon id (or the service account may not see them)."""
+
+
+class AmbiguousLogonId(Exception):
+    """Commerce answered more than one user for one logon id."""
+
+
+class Identities:
+    def __init__(
+        self,
+        store: Store,
+        commerce: CommerceClient,
+        policy: IdentityPolicy,
+        *,
+        emails: UserEmails | None = None,
+    ) -> None:
+        """``emails`` set: an unlinked Slack user is linked by e-mail when Commerce has exactly one
+        user with their address (auto-link)."""
+        self._store = store
+        self._commerce = commerce
+        self._policy = policy
+        self._emails = emails
+
+    @property
+    def policy(self) -> IdentityPolicy:
+        return self._policy
+
+    async def link_of(self, slack_user_id: str) -> IdentityLink | None:
+        """The Slack user's link, made now by e-mail if auto-link is on; ``None`` when unlinked."""
+        link = await self._store.identity_link(slack_user_id)
+        if link is None and self._emails is not None:
+            link = await self._link_by_email(slack_user_id)
+        return link
+
+    async def link(self, slack_user_id: str, logon_id: str) -> tuple[IdentityLink, IdentityLink | None]:
+        """Links the Slack user to the Commerce user with ``logon_id`` (as Commerce spells it);
+        the new link and the one it replaced. :class:`UnknownLogonId` / :class:`AmbiguousLogonId`
+        when Commerce does not name exactly one user; Commerce errors pass through."""
+        people = await self._commerce.find_people(logon_id=logon_id)
+        if not people:
+            raise UnknownLogonId(logon_id)
+        if len(people) > 1:
+            raise AmbiguousLogonId(logon_id)
+        person = people[0]
+        link = IdentityLink(slack_user_id, person.logon_id, person.user_id, linked_by="cli")
+        replaced = await self._store.link_identity(link)
+        return (await self._store.identity_link(slack_user_id)) or link, replaced
+
+    async def unlink(self, slack_user_id: str) -> IdentityLink | None:
+        """Removes the link; the link removed, ``None`` when there was none."""
+        return await self._store.unlink_identity(slack_user_id)
+
+    def acting_as(self, link: IdentityLink | None) -> ActingAs | None:
+        """Who Commerce sees deciding: the linked user with ``DECIDE_AS=linked-user`` (``None`` when
+        unlinked: nobody), else the bot's service account."""
+        if self._policy.decide_as is not DecideAs.LINKED_USER:
+            return ActingAs(self._policy.service_logon_id)
+        return ActingAs(link.commerce_logon_id, link.commerce_user_id) if link is not None else None
+
+    async def decider(self, slack_user_id: str) -> Decider:
+        """The Slack user's link and the Commerce user their decisions go out as."""
+        link = await self.link_of(slack_user_id)
+        return Decider(link, self.acting_as(link))
+
+    async def listing_user_id(self, slack_user_id: str) -> str | None:
+        """The Commerce user a per-person listing (App Home, ``/approvals list``) is read as: the linked
+        user with ``DECIDE_AS=linked-user``; ``None`` (the service account) otherwise or when unlinked."""
+        if self._policy.decide_as is not DecideAs.LINKED_USER:
+            return None
+        acting_as = self.acting_as(await self.link_of(slack_user_id))
+        return acting_as.for_user_id if acting_as is not None else None
+
+    def unlinked_refusal(self, link: IdentityLink | None) -> str | None:
+        """Why an unlinked user may not decide (only with ``DECIDE_AS=linked-user``), else ``None``."""
+        if self._policy.decide_as is not DecideAs.LINKED_USER or link is not None:
+            return None
+        return (
+            "This bot sends decisions to Commerce as the person who decides, and your Slack account is "
+            f"not linked to a Commerce user, so nothing was sent. {LINK_HINT}"
+        )
+
+    def self_approval_refusal(self, link: IdentityLink | None, approval: Approval) -> str | None:
+        """Why a linked user may not decide ``approval`` (they submitted it), else ``None``."""
+        if self._policy.allow_self_approval or link is None or not approval.submitter_id:
+            return None
+        if link.commerce_user_id != approval.submitter_id:
+            return None
+        return (
+            f"You submitted approval {approval.id} yourself (as {link.commerce_logon_id} in Commerce), "
+            "so you cannot approve or reject it; another approver has to decide. Nothing was sent."
+        )
+
+    async def whoami(self, slack_user_id: str, *, is_approver: bool) -> Whoami:
+        return Whoami(
+            slack_user_id,
+            await self.link_of(slack_user_id),
+            is_approver,
+            self._policy.decide_as,
+            self._policy.allow_self_approval,
+        )
+
+    async def _link_by_email(self, slack_user_id: str) -> IdentityLink | None:
+        assert self._emails is not None
+        try:
+            email = await self._emails.email_of(slack_user_id)
+            if not email:
+                return None
+            people = await self._commerce.find_people(email=email)
+        except CommerceError as error:
+            log.warning("auto-link of %s by e-mail failed: %s", slack_user_id, error.message)
+            return None
+        if len(people) != 1:
+            log.info(
+                "auto-link of %s by e-mail: Commerce has %d users with that address",
+                slack_user_id,
+                len(people),
+            )
+            return None
+        person = people[0]
+        link = IdentityLink(slack_user_id, person.logon_id, person.user_id, linked_by="email")
+        await self._store.link_identity(link)
+        log.info("linked %s to Commerce user %s by e-mail", slack_user_id, person.logon_id)
+        return await self._store.identity_link(slack_user_id)

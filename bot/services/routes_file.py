@@ -1,0 +1,222 @@
+"""Reads ``APPROVALS_ROUTES_FILE``: YAML rules into ``Routes``, or one error that names the line.
+
+Invariant: a file is either read whole into valid routes or refused with ``RoutesFileError`` (file,
+line, the problem in plain words); nothing half-read is ever used. Values are read from YAML's node
+tree, not from constructed Python objects, so every problem has a line and ids keep the digits they
+were written with (``7000000000000000901`` is never a float).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.commerce.models import ApprovalKind
+from bot.services.routing import FALLBACK_ROUTE_NAME, Route, RouteMatch, Routes
+
+ROUTE_KEYS = ("name", "channel", "match", "approvers", "required_approvals", "min_order_total")
+MATCH_KEYS = ("kind", "organization", "flow_type_id", "min_total", "max_total")
+MAX_REQUIRED_APPROVALS = 10
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9_]{2,}")
+APPROVER_ID = re.compile(r"[UWS][A-Z0-9_]{1,30}")
+"""A Slack user id (``U…``, ``W…``) or user-group id (``S…``)."""
+NULL_TAG = "tag:yaml.org,2002:null"
+NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+T = TypeVar("T")
+
+
+class RoutesFileError(Exception):
+    """The routes file cannot be used; ``str()`` is the whole sentence: file, line and problem."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}, line {line}" if line is not None else str(path)
+        super().__init__(f"{where}: {problem}")
+
+
+def read_routes(path: Path | None, fallback_channel: str) -> Routes:
+    """The routes in ``path`` with ``fallback_channel`` as the fallback; just the fallback when ``path``
+    is ``None``. ``RoutesFileError`` when the file cannot be read or is not valid."""
+    if path is None:
+        return Routes.only(fallback_channel)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RoutesFileError(path, None, f"cannot be read ({_reason(error)})") from None
+    return parse_routes(source, path, fallback_channel)
+
+
+def parse_routes(source: str, path: Path, fallback_channel: str) -> Routes:
+    """``source`` (the file's text) as routes; ``RoutesFileError`` naming ``path`` and the line."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = None if mark is None else mark.line + 1
+        raise RoutesFileError(path, line, f"is not valid YAML: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise RoutesFileError(path, None, f"is not valid YAML: {error}") from None
+    return _Reader(path).routes(root, fallback_channel)
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or type(error).__name__
+
+
+class _Reader:
+    """Turns the node tree into routes, raising at the first problem with its line."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def fail(self, node: Node | None, problem: str) -> RoutesFileError:
+        return RoutesFileError(self._path, None if node is None else node.start_mark.line + 1, problem)
+
+    def routes(self, root: Node | None, fallback_channel: str) -> Routes:
+        if root is None:
+            raise self.fail(None, "is empty; it needs a 'routes:' list (see deploy/routes.example.yaml)")
+        fields = self.mapping(root, ("routes",), "the file")
+        listed = fields.get("routes")
+        if not isinstance(listed, SequenceNode):
+            raise self.fail(listed or root, "'routes' must be a list of routes, each starting with '- '")
+        rules = tuple(self.route(node, index) for index, node in enumerate(listed.value, start=1))
+        self.check_reachable(listed.value, rules)
+        seen = {FALLBACK_ROUTE_NAME}
+        for node, rule in zip(listed.value, rules, strict=True):
+            if rule.name in seen:
+                raise self.fail(
+                    node, f"route name {rule.name!r} is used twice or is reserved; names are unique"
+                )
+            seen.add(rule.name)
+        return Routes(rules, Route(FALLBACK_ROUTE_NAME, fallback_channel))
+
+    def check_reachable(self, nodes: list[Node], rules: tuple[Route, ...]) -> None:
+        for node, rule in zip(nodes[:-1], rules[:-1], strict=True):
+            if rule.match.matches_everything:
+                raise self.fail(
+                    node,
+                    f"route {rule.name!r} matches every approval, so the routes after it can never match; "
+                    "give it a 'match:' or move it last",
+                )
+
+    def mapping(self, node: Node, known: tuple[str, ...], what: str) -> dict[str, Node]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, f"{what} must be a mapping of keys ({', '.join(known)})")
+        fields: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if key not in known:
+                raise self.fail(key_node, f"unknown key {key!r} in {what}; the keys are: {', '.join(known)}")
+            if key in fields:
+                raise self.fail(key_node, f"key {key!r} appears twice in {what}")
+            fields[key] = value_node
+        return fields
+
+    def route(self, node: Node, index: int) -> Route:
+        fields = self.mapping(node, ROUTE_KEYS, f"route {index}")
+        name = self.optional(fields, "name", self.text) or f"route {index}"
+        channel_node = fields.get("channel")
+        if channel_node is None:
+            raise self.fail(node, f"route {name!r} has no 'channel' (a channel id such as C0123ABCD)")
+        channel = self.text(channel_node)
+        if not CHANNEL_ID.fullmatch(channel):
+            raise self.fail(
+                channel_node, f"channel {channel!r} is not a Slack channel id (such as C0123ABCD)"
+            )
+        required = self.optional(fields, "required_approvals", self.required_approvals) or 1
+        approvers = self.optional(fields, "approvers", self.approvers)
+        only_users = approvers is not None and not any(a.startswith("S") for a in approvers)
+        if approvers is not None and only_users and len(approvers) < required:
+            raise self.fail(
+                fields["approvers"],
+                f"route {name!r} needs {required} approvals but names only {len(approvers)} approver(s)",
+            )
+        min_order_total = self.optional(fields, "min_order_total", self.amount)
+        if min_order_total is not None and required == 1:
+            raise self.fail(
+                fields["min_order_total"], "'min_order_total' needs 'required_approvals' of 2 or more"
+            )
+        match = self.optional(fields, "match", self.match) or RouteMatch()
+        return Route(name, channel, match, approvers, required, min_order_total)
+
+    def optional(self, fields: dict[str, Node], key: str, read: Callable[[Node], T]) -> T | None:
+        node = fields.get(key)
+        if node is None or (isinstance(node, ScalarNode) and node.tag == NULL_TAG):
+            return None
+        return read(node)
+
+    def match(self, node: Node) -> RouteMatch:
+        fields = self.mapping(node, MATCH_KEYS, "'match'")
+        kinds = self.optional(fields, "kind", self.kinds) or frozenset()
+        min_total = self.optional(fields, "min_total", self.amount)
+        max_total = self.optional(fields, "max_total", self.amount)
+        if min_total is not None and max_total is not None and max_total <= min_total:
+            raise self.fail(fields["max_total"], "'max_total' must be above 'min_total'")
+        return RouteMatch(
+            kinds=kinds,
+            organizations=frozenset(self.optional(fields, "organization", self.words) or ()),
+            flow_type_ids=frozenset(self.optional(fields, "flow_type_id", self.words) or ()),
+            min_total=min_total,
+            max_total=max_total,
+        )
+
+    def text(self, node: Node) -> str:
+        if not isinstance(node, ScalarNode) or node.tag == NULL_TAG or not node.value.strip():
+            raise self.fail(node, "expected a single value here")
+        return str(node.value).strip()
+
+    def words(self, node: Node) -> tuple[str, ...]:
+        """One value or a list of values."""
+        items = node.value if isinstance(node, SequenceNode) else [node]
+        if not items:
+            raise self.fail(node, "the list is empty; leave the key out to match anything")
+        return tuple(self.text(item) for item in items)
+
+    def kinds(self, node: Node) -> frozenset[ApprovalKind]:
+        kinds = set()
+        for word in self.words(node):
+            try:
+                kinds.add(ApprovalKind(word.lower()))
+            except ValueError:
+                raise self.fail(node, f"kind {word!r} is not 'order' or 'buyer'") from None
+        return frozenset(kinds)
+
+    def approvers(self, node: Node) -> tuple[str, ...]:
+        if isinstance(node, SequenceNode) and not node.value:
+            raise self.fail(
+                node, "'approvers' is empty, so nobody could decide; leave it out to use APPROVERS"
+            )
+        approvers = self.words(node)
+        for approver in approvers:
+            if not APPROVER_ID.fullmatch(approver):
+                raise self.fail(
+                    node, f"approver {approver!r} is not a Slack user id (U…) or user-group id (S…)"
+                )
+        return tuple(dict.fromkeys(approvers))
+
+    def required_approvals(self, node: Node) -> int:
+        text = self.text(node)
+        if not text.isdigit() or not 1 <= int(text) <= MAX_REQUIRED_APPROVALS:
+            raise self.fail(
+                node, f"'required_approvals' must be a whole number from 1 to {MAX_REQUIRED_APPROVALS}"
+            )
+        return int(text)
+
+    def amount(self, node: Node) -> Decimal:
+        text = self.text(node)
+        try:
+            amount = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount < 0:
+            raise self.fail(node, f"{text!r} is not an amount (a number such as 10000 or 2500.50)")
+        return amount

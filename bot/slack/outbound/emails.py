@@ -1,0 +1,34 @@
+"""Slack users' e-mail addresses (``users.info``), for linking them to Commerce users by e-mail.
+
+Needs the ``users:read`` and ``users:read.email`` scopes; without them (or for a bot, or a user
+without an address) the answer is ``None`` and the user stays unlinked.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+
+class SlackUserEmails:
+    """The Slack implementation of the core's ``UserEmails``."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def email_of(self, user_id: str) -> str | None:
+        try:
+            response = await self._client.users_info(user=user_id)
+        except SlackApiError as error:
+            log.warning("cannot read the e-mail of %s: %s", user_id, error.response.get("error"))
+            return None
+        user = response.get("user") or {}
+        profile = user.get("profile") if isinstance(user, dict) else None
+        email = profile.get("email") if isinstance(profile, dict) else None
+        if isinstance(user, dict) and user.get("is_bot"):
+            return None
+        return email.strip() if isinstance(email, str) and email.strip() else None

@@ -1,0 +1,85 @@
+"""Identity links: which Commerce user a Slack user is. One row per Slack user; a new link replaces
+the old one (an operator correcting a link), and unlinking deletes the row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.db import identity_links
+from bot.storage.records import IdentityLink
+from bot.storage.rows import Rows
+
+
+class IdentityLinkRows(Rows):
+    async def link_identity(self, link: IdentityLink) -> IdentityLink | None:
+        """Stores ``link`` for its Slack user, replacing any link they had; the replaced link, if any.
+
+        Two links written at once for one Slack user (two clicks auto-linking): the primary key lets
+        one INSERT win and the other becomes an UPDATE; the later write stays."""
+        try:
+            return await self._write_link(link)
+        except IntegrityError:
+            return await self._write_link(link)
+
+    async def _write_link(self, link: IdentityLink) -> IdentityLink | None:
+        values = {
+            "commerce_logon_id": link.commerce_logon_id,
+            "commerce_user_id": link.commerce_user_id,
+            "linked_by": link.linked_by,
+            "linked_at": link.linked_at or self._clock(),
+        }
+        async with self._writer.begin() as conn:
+            old = (
+                await conn.execute(
+                    select(identity_links).where(identity_links.c.slack_user_id == link.slack_user_id)
+                )
+            ).first()
+            if old is None:
+                await conn.execute(insert(identity_links).values(slack_user_id=link.slack_user_id, **values))
+                return None
+            await conn.execute(
+                update(identity_links)
+                .where(identity_links.c.slack_user_id == link.slack_user_id)
+                .values(**values)
+            )
+            return _link_of(old)
+
+    async def unlink_identity(self, slack_user_id: str) -> IdentityLink | None:
+        """Deletes the Slack user's link; the link that was deleted, ``None`` when there was none."""
+        async with self._writer.begin() as conn:
+            old = (
+                await conn.execute(
+                    select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
+                )
+            ).first()
+            if old is None:
+                return None
+            await conn.execute(delete(identity_links).where(identity_links.c.slack_user_id == slack_user_id))
+            return _link_of(old)
+
+    async def identity_link(self, slack_user_id: str) -> IdentityLink | None:
+        """The Slack user's link; ``None`` when they are not linked."""
+        query = select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _link_of(row)
+
+    async def identity_links(self) -> list[IdentityLink]:
+        """Every link, by Slack user id."""
+        query = select(identity_links).order_by(identity_links.c.slack_user_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_link_of(row) for row in rows]
+
+
+def _link_of(row: Row[Any]) -> IdentityLink:
+    return IdentityLink(
+        slack_user_id=row.slack_user_id,
+        commerce_logon_id=row.commerce_logon_id,
+        commerce_user_id=row.commerce_user_id,
+        linked_by=row.linked_by,
+        linked_at=row.linked_at,
+    )

@@ -1,0 +1,53 @@
+"""Two-person rule votes: one row per (approval, approver); a vote and its audit row are one transaction.
+
+Exactly-once rests on the primary key: of any number of clicks by one approver, on any replica, one
+INSERT wins and the rest learn they already voted. Votes are counted in a transaction after the
+vote's own commit, so of two approvers voting at once the later count sees both votes (never both
+counts only their own).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.storage.audit import audit_insert
+from bot.storage.db import approval_votes
+from bot.storage.records import AuditEntry
+from bot.storage.rows import Rows
+
+
+class VoteRows(Rows):
+    async def cast_vote(self, approval_id: str, slack_user_id: str, entry: AuditEntry) -> bool:
+        """Records ``slack_user_id``'s approval vote with its audit row; False (nothing written) when
+        they had already voted."""
+        now = self._clock()
+        try:
+            async with self._writer.begin() as conn:
+                await conn.execute(
+                    insert(approval_votes).values(
+                        approval_id=approval_id, slack_user_id=slack_user_id, voted_at=now
+                    )
+                )
+                await conn.execute(audit_insert(entry, now))
+        except IntegrityError:
+            return False
+        return True
+
+    async def voters(self, approval_id: str) -> list[str]:
+        """Who voted to approve ``approval_id``, first vote first."""
+        query = (
+            select(approval_votes.c.slack_user_id)
+            .where(approval_votes.c.approval_id == approval_id)
+            .order_by(approval_votes.c.voted_at, approval_votes.c.slack_user_id)
+        )
+        async with self._engine.connect() as conn:
+            return [str(row.slack_user_id) for row in (await conn.execute(query)).all()]
+
+    async def prune_votes(self, older_than: datetime) -> int:
+        """Deletes votes cast before ``older_than``; how many went."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(approval_votes).where(approval_votes.c.voted_at < older_than))
+        return int(result.rowcount or 0)
