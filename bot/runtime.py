@@ -30,6 +30,7 @@ from bot.notifier.leadership import PollerRole
 from bot.notifier.poller import Poller
 from bot.notifier.process_batches import BatchProgress
 from bot.notifier.process_status import ProcessStatusNotifier
+from bot.notifier.reconcile import Announcer, PostReconciler
 from bot.notifier.reminders import Escalation, ReminderNotifier, ReminderPolicy
 from bot.notifier.retention import RetentionPruner
 from bot.services.budget import DecisionBudget
@@ -217,7 +218,10 @@ class Runtime:
             time_limit_seconds=settings.database_timeout_seconds,
         )
         await store.register_instance()
-        http_session = aiohttp.ClientSession()
+        # slack_sdk ignores ``client.timeout`` when it is handed a session: the session's own timeout is
+        # what bounds each Slack call (and each response_url post), so it is set here (aiohttp's
+        # default would wait 5 minutes for an answer that never comes).
+        http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS))
         work = BackgroundWork(
             running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work
         )
@@ -282,6 +286,36 @@ class Runtime:
             interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
         )
         batches = batch_progress(store, poster, metrics, settings)
+        process_status = ProcessStatusNotifier(
+            bol,
+            store,
+            poster,
+            metrics,
+            fallback_channel=settings.process_status_channel,
+            interval_seconds=settings.process_status_poll_seconds,
+            batches=batches,
+        )
+        follows = EntityFollowNotifier(
+            bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
+        )
+        digests = (
+            DigestNotifier(
+                store,
+                poster,
+                digest,
+                metrics,
+                channel=settings.approvals_channel,
+                at=settings.approvals_digest_at,
+                zone=settings.digest_zone,
+                clock=clock,
+                interval_seconds=settings.approvals_followup_poll_seconds,
+            )
+            if settings.approvals_digest_at is not None
+            else None
+        )
+        announcers: list[Announcer] = [announcer, process_status, batches, follows]
+        if digests is not None:
+            announcers.append(digests)
         pollers: tuple[Poller, ...] = (
             ApprovalsNotifier(
                 commerce,
@@ -298,19 +332,11 @@ class Runtime:
                 backlog_limit=settings.approvals_backlog_limit,
             ),
             announcer,
-            ProcessStatusNotifier(
-                bol,
-                store,
-                poster,
-                metrics,
-                fallback_channel=settings.process_status_channel,
-                interval_seconds=settings.process_status_poll_seconds,
-                batches=batches,
-            ),
+            process_status,
             BatchCards(batches),
-            EntityFollowNotifier(
-                bol, store, poster, metrics, interval_seconds=settings.process_status_poll_seconds
-            ),
+            # Before anything is posted again after a lost answer or a kill, it is looked up in Slack.
+            PostReconciler(store, poster, announcers),
+            follows,
             RetentionPruner(
                 store,
                 keep_for=timedelta(days=settings.retention_days),
@@ -345,20 +371,8 @@ class Runtime:
                 interval_seconds=settings.approvals_followup_poll_seconds,
             ),
         )
-        if settings.approvals_digest_at is not None:
-            pollers += (
-                DigestNotifier(
-                    store,
-                    poster,
-                    digest,
-                    metrics,
-                    channel=settings.approvals_channel,
-                    at=settings.approvals_digest_at,
-                    zone=settings.digest_zone,
-                    clock=clock,
-                    interval_seconds=settings.approvals_followup_poll_seconds,
-                ),
-            )
+        if digests is not None:
+            pollers += (digests,)
         return cls(
             settings=settings,
             metrics=metrics,

@@ -29,15 +29,17 @@ def drain_seconds(
     commerce_timeout_seconds: float, slack_timeout_seconds: float = SLACK_TIMEOUT_SECONDS
 ) -> float:
     """The longest a decision acked to Slack can still take, from the timeouts: the approver lookup
-    (one Slack call), Commerce (the decision's whole budget: the read with its retries, then the
-    decision POST), and the card's chat.update, plus a margin for the store. A shutdown waits this
-    long, so no decision is cut off between Commerce and the bot's record of it."""
-    commerce = DecisionBudget.from_timeout(commerce_timeout_seconds).total_seconds
+    (one Slack call), the read of the approval's route (one read's budget), Commerce (the decision's
+    whole budget: the read with its retries, then the decision POST), and the card's chat.update,
+    plus a margin for the store. A shutdown waits this long, so no decision is cut off between
+    Commerce and the bot's record of it."""
+    budget = DecisionBudget.from_timeout(commerce_timeout_seconds)
+    commerce = budget.read_seconds + budget.total_seconds
     return commerce + 2 * slack_timeout_seconds + DRAIN_MARGIN_SECONDS
 
 
 DEFAULT_DRAIN_SECONDS = drain_seconds(10.0)
-"""With the default timeouts (Commerce 10 s, Slack 10 s): 45 s. Give the container longer to stop."""
+"""With the default timeouts (Commerce 10 s, Slack 10 s): 55 s. Give the container longer to stop."""
 
 
 async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any]]) -> None:

@@ -27,7 +27,9 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
         if isinstance(value, list):
-            value = ",".join(str(item) for item in value)
+            value = ",".join(
+                str(item.get_secret_value() if hasattr(item, "get_secret_value") else item) for item in value
+            )
         if isinstance(value, timedelta):
             value = int(value.total_seconds())  # as the README says to write them: seconds
         env[name.upper()] = str(value)

@@ -183,5 +183,5 @@ def test_a_decision_that_answers_quickly_sends_no_note(
 def test_the_drain_covers_the_whole_decision_budget() -> None:
     budget = DecisionBudget.from_timeout(10.0)
     assert budget.total_seconds == 20.0 and budget.read_seconds == 10.0
-    assert DEFAULT_DRAIN_SECONDS == drain_seconds(10.0) == 45.0  # 20 s Commerce + 2 x 10 s Slack + 5 s
+    assert DEFAULT_DRAIN_SECONDS == drain_seconds(10.0) == 55.0  # route 10 + decision 20 + Slack 2 x 10 + 5
     assert drain_seconds(30.0) > DecisionBudget.from_timeout(30.0).total_seconds

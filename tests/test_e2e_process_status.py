@@ -223,7 +223,7 @@ def test_an_announcement_that_cannot_be_posted_is_retried(
     process_id = bol.add_process()
     bot.call(bot.runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
     bol.set_status(process_id, "FAILURE", error_message="nope")
-    slack.fail_next(1, Response(status=500, body={"ok": False, "error": "internal_error"}))
+    slack.fail_next(1, Response(body={"ok": False, "error": "internal_error"}))
 
     assert bot.poll_processes() == 0
     assert messages_in(slack, PROCESS_CHANNEL) == []

@@ -376,3 +376,38 @@ def test_a_submitter_may_not_vote_and_the_approve_goes_as_the_last_voter_with_li
         (FINANCE_1, first.user_id),
         (FINANCE_2, second.user_id),
     ]
+
+
+def test_a_hanging_read_of_the_route_ends_within_one_read_budget_with_nothing_sent(
+    start_bot: Callable[..., RunningBot],
+    tmp_path: Path,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    """The route's read is bounded like the decision's own read (the drain counts on it): one try
+    held by Commerce ends the click with nothing sent, never three timeouts of retries."""
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path), commerce_timeout_seconds=3.0)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    _, ts = announce(bot, slack, LARGE_CHANNEL, approval_id)
+    gate = threading.Event()
+    path = f"/approval_status/{approval_id}"
+
+    def held(request: RecordedRequest) -> Response | None:
+        if request.method == "GET" and request.path.endswith(path):
+            gate.wait(timeout=60)
+        return None
+
+    commerce.inject(held)
+    try:
+        url = approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+        answer = wait_for(
+            lambda: [r for r in slack.responses(url) if "Still working" not in r["text"]],
+            what="the answer after the note",
+        )[-1]["text"]
+        assert not gate.is_set()
+        assert "route" in answer and "Nothing was sent" in answer
+        assert len(commerce.requests_to("GET", path)) == 1  # no retry past the read's budget
+        assert decision_posts(commerce, approval_id) == []
+    finally:
+        gate.set()

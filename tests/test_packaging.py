@@ -25,7 +25,8 @@ RUNTIME_LOCK = ROOT / "requirements.lock"
 DEV_LOCK = ROOT / "requirements-dev.lock"
 
 EVENTS_PATH = "/slack/events"
-MINIMAL_BOT_SCOPES = {"commands", "chat:write", "usergroups:read"}
+MINIMAL_BOT_SCOPES = {"commands", "chat:write", "usergroups:read", "channels:history", "groups:history"}
+"""The history scopes find a post whose answer was lost (``conversations.history``) before posting again."""
 SECRET_NAMES = ("SLACK_BOT_TOKEN", "SIGNING_SECRET", "PASSWORD", "CLIENT_SECRET")
 
 

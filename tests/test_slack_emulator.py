@@ -29,6 +29,7 @@ from tests.emulators.base import EmulatorServer, RecordedRequest, Response
 from tests.emulators.slack import DEFAULT_BOT_TOKEN, SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_blocks import approval
+from tests.waiting import wait_for
 
 SECRET = "emulator-test-signing-secret"
 
@@ -347,3 +348,55 @@ def test_forged_stale_and_unsigned_requests_are_refused_by_bolt(bolt: BoltReceiv
 
 def parse_qs_flat(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(body.decode()).items()}
+
+
+# -- metadata, history and lost answers ----------------------------------------------------------------
+
+
+def test_history_lists_top_level_messages_newest_first_in_pages_with_metadata_on_request(
+    emulator: SlackEmulator, client: WebClient
+) -> None:
+    posted = [
+        client.chat_postMessage(
+            channel="C1", text=f"m{n}", metadata={"event_type": "note", "event_payload": {"n": str(n)}}
+        )["ts"]
+        for n in range(5)
+    ]
+    client.chat_postMessage(channel="C1", text="reply", thread_ts=posted[0])
+    client.chat_postMessage(channel="C2", text="elsewhere")
+
+    first = client.conversations_history(channel="C1", limit=2, include_all_metadata=True)
+    assert [m["ts"] for m in first["messages"]] == [posted[4], posted[3]]
+    assert first["messages"][0]["metadata"] == {"event_type": "note", "event_payload": {"n": "4"}}
+    assert first["has_more"] is True
+    rest: list[str] = []
+    cursor = first["response_metadata"]["next_cursor"]
+    while cursor:
+        page = client.conversations_history(channel="C1", limit=2, cursor=cursor)
+        assert all("metadata" not in m for m in page["messages"])  # only with include_all_metadata
+        rest += [m["ts"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+    assert rest == [posted[2], posted[1], posted[0]]  # the thread reply is not listed
+
+    window = client.conversations_history(channel="C1", oldest=posted[1], latest=posted[3])
+    assert [m["ts"] for m in window["messages"]] == [posted[2]]  # both ends exclusive by default
+    inclusive = client.conversations_history(channel="C1", oldest=posted[1], latest=posted[3], inclusive=True)
+    assert [m["ts"] for m in inclusive["messages"]] == [posted[3], posted[2], posted[1]]
+
+
+def test_metadata_must_name_an_event_type_and_a_payload(client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as error:
+        client.chat_postMessage(channel="C1", text="x", metadata={"event_type": "note"})
+    assert error.value.response["error"] == "invalid_metadata_schema"
+
+
+@pytest.mark.parametrize("mode", ["hang", "drop"])
+def test_a_lost_answer_stores_the_message_and_answers_nothing(emulator: SlackEmulator, mode: str) -> None:
+    emulator.lose_answer_next("chat.postMessage", mode=mode)
+    client = WebClient(token=DEFAULT_BOT_TOKEN, base_url=emulator.api_url, timeout=1, retry_handlers=[])
+    with pytest.raises(OSError):  # a read timeout, or the connection closed
+        client.chat_postMessage(channel="C1", text="stored")
+    assert [m.text for m in emulator.top_level_messages("C1")] == ["stored"]
+    emulator.release_held()
+    wait_for(lambda: emulator.held == 0, what="the held answer to end")
+    assert client.chat_postMessage(channel="C1", text="answered")["ok"] is True

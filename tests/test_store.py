@@ -28,7 +28,7 @@ from bot.storage.db import (
     to_async_url,
     writer,
 )
-from bot.storage.records import AuditEntry, CardState, DecisionState, Notify
+from bot.storage.records import AuditEntry, CardState, DecisionState, Notify, PostState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.store_helpers import age_decision_claim, silence_instance
@@ -688,5 +688,60 @@ def test_settling_a_lost_decision_credits_the_user_in_one_transaction(database_u
         assert claim is not None and (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
         entries = await store.audit_entries("A1")
         assert [(e.slack_user_id, e.outcome) for e in entries] == [("U1", "ok"), ("U2", "unknown")]
+
+    with_store(database_url, body)
+
+
+# ----------------------------------------------------------------------------- post attempts
+
+
+def test_a_post_attempt_is_reconciled_when_unknown_or_its_owner_died_and_taken_once(
+    database_url: str,
+) -> None:
+    async def body(store: Store) -> None:
+        await store.register_instance()
+        other = await Store.open(database_url, replica="other")
+        try:
+            await other.register_instance()
+            await other.start_post("approval_card", "A1", "C1")  # posting, owner alive
+            await other.start_post("approval_card", "A2", "C1")
+            await other.post_outcome_unknown("approval_card", "A2")  # no answer: anyone may look it up
+            await store.start_post("batch_card", "B1", "C2")  # this process, posting right now
+        finally:
+            await other.close()
+        later = datetime.now(UTC) + timedelta(seconds=1)
+
+        due = await store.posts_to_reconcile(started_before=later, limit=10)
+        assert [(a.subject_id, a.state) for a in due] == [("A2", PostState.UNKNOWN)]
+        assert await store.posts_to_reconcile(started_before=due[0].started_at, limit=10) == []
+
+        a1 = await store.post_attempt("approval_card", "A1")
+        assert a1 is not None
+        await silence_instance(store, a1.owner, timedelta(minutes=1))  # kill -9: it stopped beating
+        due = await store.posts_to_reconcile(started_before=later, limit=1)
+        assert [a.subject_id for a in due] == ["A1"]  # oldest first, bounded
+
+        assert await store.take_post(due[0])
+        assert not await store.take_post(due[0])  # one taker
+        taken = await store.post_attempt("approval_card", "A1")
+        assert taken is not None and (taken.owner, taken.state) == (store.instance_id, PostState.POSTING)
+        assert [a.subject_id for a in await store.posts_to_reconcile(started_before=later, limit=10)] == [
+            "A2"
+        ]
+        await store.end_post("approval_card", "A1")
+        assert await store.post_attempt("approval_card", "A1") is None
+
+    with_store(database_url, body)
+
+
+def test_a_card_claim_with_a_post_attempt_is_never_released_as_stale(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.register_instance()
+        assert await store.claim_card("A1", "order")
+        assert await store.claim_card("A2", "order")
+        await store.start_post("approval_card", "A2", "C1")
+        await store.post_outcome_unknown("approval_card", "A2")
+        stale = await store.stale_posting_cards(datetime.now(UTC) + timedelta(hours=1))
+        assert [c.approval_id for c in stale] == ["A1"]  # A2 may be in Slack: it is looked up instead
 
     with_store(database_url, body)

@@ -4,8 +4,11 @@ Each card goes to the channel its route names (the approvals poll routes it when
 
 The approvals poll offers what is pending and has no card yet, and goes on polling on its own
 interval however long the queue is. Each card is claimed in the store just before it is posted (one
-post across replicas); a failed post releases the claim and the next listing offers it again. An
-approval missing from the latest complete listing is dropped from the queue before it is posted.
+post across replicas) and carries the approval id in its metadata. A post Slack definitely refused
+releases the claim and the next listing offers it again; a post with no answer keeps the claim and
+leaves a post attempt for the ``PostReconciler``, which finds the card in the channel (``adopt``) or
+releases it (``release``). An approval missing from the latest complete listing is dropped from the
+queue before it is posted.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from dataclasses import dataclass
 from bot.commerce.client import CommerceClient
 from bot.commerce.models import Approval
 from bot.logging_setup import log_context
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.cards import ApprovalCards
+from bot.slack.outbound.poster import PostOutcomeUnknown
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ class NewCard:
 
 class CardAnnouncer:
     name = "announcements"
+    announces = Announced.APPROVAL_CARD
 
     def __init__(
         self,
@@ -86,27 +92,51 @@ class CardAnnouncer:
                     log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
                     failures += 1
         if failures:
-            raise NotifierRoundIncomplete(f"{failures} card(s) could not be posted; they are offered again")
+            raise NotifierRoundIncomplete(f"{failures} card(s) not posted or unanswered; retried or checked")
         return posted
 
     async def _post_card(self, card: NewCard) -> int:
-        """Posts the card unless another poller claimed it first; a failed post releases the claim."""
+        """Posts the card unless another poller claimed it first. A definite failure releases the claim;
+        no answer keeps it, for the reconciler to settle."""
         approval = card.approval
         if not await self._store.claim_card(approval.id, approval.guessed_kind.value):
             return 0
+        kind = self.announces.value
         try:
-            ref = await self._cards.post(
-                card.channel, approval, await self._order_details.for_approval(approval), needed=card.needed
-            )
+            order = await self._order_details.for_approval(approval)
+            await self._store.start_post(kind, approval.id, card.channel)
+            key = MessageKey(self.announces, approval.id)
+            ref = await self._cards.post(card.channel, approval, order, key, needed=card.needed)
+        except (PostOutcomeUnknown, asyncio.CancelledError):
+            await self._store.post_outcome_unknown(kind, approval.id)
+            raise
         except BaseException:
             await self._store.release_card(approval.id)
+            await self._store.end_post(kind, approval.id)
             raise
         self._metrics.cards_posted.inc()
-        if not await self._store.card_posted(
-            approval.id, ref.channel, ref.ts, submitter_name=approval.submitter_name
-        ):
-            # Decided from Slack while the card was being posted: show how it ended, not buttons.
-            current = await self._commerce.find_approval(approval.id)
-            order = await self._order_details.for_approval(current)
-            await self._cards.redraw_closed(ref, approval.id, current, order)
+        await self._record(approval.id, ref, submitter_name=approval.submitter_name)
         return 1
+
+    def message_key(self, subject_id: str) -> MessageKey:
+        return MessageKey(self.announces, subject_id)
+
+    async def adopt(self, approval_id: str, ref: MessageRef) -> None:
+        """A card whose answer was lost turned out to be in the channel: it is the card."""
+        await self._record(approval_id, ref, submitter_name=None)
+
+    async def release(self, approval_id: str) -> None:
+        """A card whose answer was lost is not in the channel: the next listing offers it again."""
+        await self._store.release_card(approval_id)
+        await self._store.end_post(self.announces.value, approval_id)
+
+    async def _record(self, approval_id: str, ref: MessageRef, *, submitter_name: str | None) -> None:
+        posted = await self._store.card_posted(
+            approval_id, ref.channel, ref.ts, submitter_name=submitter_name
+        )
+        await self._store.end_post(self.announces.value, approval_id)
+        if not posted:
+            # Decided from Slack while the card was being posted: show how it ended, not buttons.
+            current = await self._commerce.find_approval(approval_id)
+            order = await self._order_details.for_approval(current)
+            await self._cards.redraw_closed(ref, approval_id, current, order)

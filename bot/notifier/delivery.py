@@ -2,15 +2,19 @@
 
 A channel that is gone, archived or without the bot must not hold a notification back for ever: the
 message goes to the fallback channel instead (``PROCESS_STATUS_CHANNEL``), and the caller records
-where it went. Any other failure is raised, so the caller's claim is released and retried.
+where it went. Any other failure is raised: a definite one releases the caller's claim, and one with
+no answer (``PostOutcomeUnknown``) leaves it for the reconciler. ``before_post`` is told each channel
+just before a post goes there (the caller records its post attempt).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError
 
+from bot.messaging import MessageKey
 from bot.slack.outbound.blocks.types import Block
 from bot.slack.outbound.poster import SlackPoster
 
@@ -20,16 +24,27 @@ UNDELIVERABLE = ("channel_not_found", "not_in_channel", "is_archived", "channel_
 
 
 async def post_with_fallback(
-    poster: SlackPoster, channel: str, fallback_channel: str, text: str, blocks: list[Block]
+    poster: SlackPoster,
+    channel: str,
+    fallback_channel: str,
+    text: str,
+    blocks: list[Block],
+    *,
+    key: MessageKey | None = None,
+    before_post: Callable[[str], Awaitable[None]] | None = None,
 ) -> tuple[str, str]:
     """Posts in ``channel``, or in ``fallback_channel`` if the bot can't post there; returns the channel
     it went to and the message's ``ts``."""
     try:
-        return channel, await poster.post(channel, text, blocks)
+        if before_post is not None:
+            await before_post(channel)
+        return channel, await poster.post(channel, text, blocks, key=key)
     except SlackApiError as error:
         if error.response.get("error") not in UNDELIVERABLE or channel == fallback_channel:
             raise
         log.warning(
             "cannot post in %s (%s); using %s", channel, error.response.get("error"), fallback_channel
         )
-        return fallback_channel, await poster.post(fallback_channel, text, blocks)
+        if before_post is not None:
+            await before_post(fallback_channel)
+        return fallback_channel, await poster.post(fallback_channel, text, blocks, key=key)

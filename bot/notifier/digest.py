@@ -1,8 +1,9 @@
 """Posts the daily digest once a day, at the configured time, in the approvals channel.
 
 The day's digest row in the store is claimed before posting (one post across restarts and
-replicas); a failed post releases it for the next round. A bot that was down at the digest time
-posts it when it comes back, the same day.
+replicas) and the message carries the day in its metadata; a post Slack definitely refused releases
+it for the next round, one with no answer keeps it for the ``PostReconciler`` (``adopt`` or
+``release``). A bot that was down at the digest time posts it when it comes back, the same day.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import logging
 from datetime import time
 from zoneinfo import ZoneInfo
 
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.schedule import local_day
 from bot.slack.outbound.digest import DailyDigest
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
 from bot.storage.store import Store
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 class DigestNotifier:
     name = "digest"
+    announces = Announced.DAILY_DIGEST
 
     def __init__(
         self,
@@ -63,15 +66,37 @@ class DigestNotifier:
         return await asyncio.shield(self._post(day))
 
     async def _post(self, day: str) -> int:
-        """Posts the claimed digest of ``day``; a failed post releases the claim."""
+        """Posts the claimed digest of ``day``: a definite failure releases the claim, no answer keeps
+        it for the reconciler."""
+        subject, kind = f"{self._channel}/{day}", self.announces.value
         try:
             text, blocks = await self._digest.compose()
-            ts = await self._poster.post(self._channel, text, blocks)
-        except BaseException:
-            await self._store.release_digest(day, self._channel)
+            await self._store.start_post(kind, subject, self._channel)
+            ts = await self._poster.post(self._channel, text, blocks, key=self.message_key(subject))
+        except (PostOutcomeUnknown, asyncio.CancelledError):
+            await self._store.post_outcome_unknown(kind, subject)
             raise
-        await self._store.record_digest_message(day, self._channel, ts)
+        except BaseException:
+            await self.release(subject)
+            raise
+        await self.adopt(subject, MessageRef(self._channel, ts))
         self._metrics.followups.labels("digest").inc()
         self._done_day = day
         log.info("posted the digest for %s in %s", day, self._channel)
         return 1
+
+    def message_key(self, subject_id: str) -> MessageKey:
+        """The metadata of the digest ``<channel>/<day>``: its day (it is looked up in its channel)."""
+        return MessageKey(self.announces, subject_id.partition("/")[2])
+
+    async def adopt(self, subject_id: str, ref: MessageRef) -> None:
+        """Records the digest's message (also one found again after its answer was lost)."""
+        channel, _, day = subject_id.partition("/")
+        await self._store.record_digest_message(day, channel, ref.ts)
+        await self._store.end_post(self.announces.value, subject_id)
+
+    async def release(self, subject_id: str) -> None:
+        """The digest was not posted: the next round posts it."""
+        channel, _, day = subject_id.partition("/")
+        await self._store.release_digest(day, channel)
+        await self._store.end_post(self.announces.value, subject_id)

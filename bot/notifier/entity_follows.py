@@ -1,20 +1,25 @@
 """Follows entities on bol.com: posts each process of a followed entity that reaches a final state, once.
 
 A round lists page 1 of each follow (newest first) and goes on to further pages only while they show
-ids never seen before. Announcing is claimed in the store first (one replica posts) and released
-when the post fails; one failing follow is logged and the others go on.
+ids never seen before. Announcing is claimed in the store first (one replica posts), the message
+carries the process id in its metadata; a post Slack definitely refused releases the claim, one with
+no answer keeps it for the ``PostReconciler`` (``adopt`` or ``release``). One failing follow is
+logged and the others go on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.bol.client import BolClient
 from bot.bol.models import ENTITY_PAGE_SIZE, ProcessStatus
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.slack.outbound.blocks.process_status import process_status_message
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
+from bot.storage.follows import followed_process_of, followed_process_subject
 from bot.storage.records import Follow
 from bot.storage.store import Store
 
@@ -25,6 +30,7 @@ MAX_PAGES_PER_ROUND = 20
 
 class EntityFollowNotifier:
     name = "entity_follows"
+    announces = Announced.FOLLOWED_PROCESS
 
     def __init__(
         self,
@@ -73,12 +79,40 @@ class EntityFollowNotifier:
             status = listed.get(process_id)
             if status is None or not await self._store.claim_follow_announcement(follow, process_id):
                 continue
-            try:
-                ts = await self._poster.post(follow.channel, *process_status_message(status))
-            except BaseException:
-                await self._store.release_follow_announcement(follow, process_id)
-                raise
-            await self._store.record_follow_announcement(follow, process_id, ts)
+            await self._announce(follow, status)
             self._metrics.process_notifications.labels(status.state.value).inc()
             posted += 1
         return posted
+
+    async def _announce(self, follow: Follow, status: ProcessStatus) -> None:
+        """Posts the claimed announcement: a definite failure releases the claim, no answer keeps it."""
+        subject = followed_process_subject(follow.channel, status.process_status_id)
+        kind = self.announces.value
+        try:
+            await self._store.start_post(kind, subject, follow.channel)
+            ts = await self._poster.post(
+                follow.channel, *process_status_message(status), key=self.message_key(subject)
+            )
+        except (PostOutcomeUnknown, asyncio.CancelledError):
+            await self._store.post_outcome_unknown(kind, subject)
+            raise
+        except BaseException:
+            await self.release(subject)
+            raise
+        await self.adopt(subject, MessageRef(follow.channel, ts))
+
+    def message_key(self, subject_id: str) -> MessageKey:
+        """The metadata of the announcement: the process id (the channel is where it is looked up)."""
+        return MessageKey(self.announces, followed_process_of(subject_id)[1])
+
+    async def adopt(self, subject_id: str, ref: MessageRef) -> None:
+        """Records the announcement (also one found again after its answer was lost)."""
+        channel, process_id = followed_process_of(subject_id)
+        await self._store.record_followed_process_message(channel, process_id, ref.ts)
+        await self._store.end_post(self.announces.value, subject_id)
+
+    async def release(self, subject_id: str) -> None:
+        """The announcement was not posted: the next round posts it."""
+        channel, process_id = followed_process_of(subject_id)
+        await self._store.release_followed_process(channel, process_id)
+        await self._store.end_post(self.announces.value, subject_id)

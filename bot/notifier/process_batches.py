@@ -5,21 +5,25 @@ Part of the process-status round: ``ProcessStatusNotifier`` asks bol.com once fo
 (``finish``), then runs the rest of the round (``run``). A round finishes processes
 in the store (the claim), marks stuck ones, completes batches, posts new cards, redraws each changed
 card once (however many of its processes finished), and posts the thread replies and summaries that
-are due, each claimed before posting and released when the post fails.
+are due, each claimed before posting and released when the post fails. A card carries its batch id
+in its metadata: a card post with no answer keeps its claim and leaves a post attempt for the
+``PostReconciler`` (``adopt`` the card found in the channel, or ``release`` to post again).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from datetime import timedelta
 
 from bot.bol.models import BulkResult
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
 from bot.slack.outbound.blocks.batch_card import batch_card, batch_reply, batch_summary
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from bot.storage.records import BatchMember, MemberOutcome, MemberState
 from bot.storage.rows import Clock
 from bot.storage.store import Store
@@ -32,6 +36,8 @@ DEFAULT_STUCK_AFTER = timedelta(hours=3)
 
 
 class BatchProgress:
+    announces = Announced.BATCH_CARD
+
     def __init__(
         self,
         store: Store,
@@ -95,24 +101,57 @@ class BatchProgress:
             if not await self._store.claim_batch_card(batch_id):
                 continue
             try:
-                view = await self._store.batch_view(batch_id)
-                assert view is not None
-                text, blocks = batch_card(
-                    view,
-                    now=self._clock(),
-                    failure_mention=self._failure_mention,
-                    stuck_after=self._stuck_after,
-                )
-                channel, ts = await post_with_fallback(
-                    self._poster, view.batch.channel, self._fallback_channel, text, blocks
-                )
+                posted += await self._post_card(batch_id)
             except Exception as error:
-                await self._store.release_batch_card(batch_id)
                 log.warning("could not post the card of batch %s: %s", batch_id, describe(error))
-                continue
-            await self._store.record_batch_card(batch_id, channel, ts, view.batch.changes)
-            posted += 1
         return posted
+
+    async def _post_card(self, batch_id: str) -> int:
+        """Posts the claimed card: a definite failure releases the claim, no answer keeps it."""
+        kind = self.announces.value
+
+        async def before_post(channel: str) -> None:
+            await self._store.start_post(kind, batch_id, channel)
+
+        try:
+            view = await self._store.batch_view(batch_id)
+            assert view is not None
+            text, blocks = batch_card(
+                view, now=self._clock(), failure_mention=self._failure_mention, stuck_after=self._stuck_after
+            )
+            channel, ts = await post_with_fallback(
+                self._poster,
+                view.batch.channel,
+                self._fallback_channel,
+                text,
+                blocks,
+                key=MessageKey(self.announces, batch_id),
+                before_post=before_post,
+            )
+        except (PostOutcomeUnknown, asyncio.CancelledError):
+            await self._store.post_outcome_unknown(kind, batch_id)
+            raise
+        except BaseException:
+            await self.release(batch_id)
+            raise
+        await self._record(batch_id, MessageRef(channel, ts), view.batch.changes)
+        return 1
+
+    def message_key(self, subject_id: str) -> MessageKey:
+        return MessageKey(self.announces, subject_id)
+
+    async def adopt(self, batch_id: str, ref: MessageRef) -> None:
+        """A card whose answer was lost is in the channel: it is the batch's card (redrawn next round)."""
+        await self._record(batch_id, ref, shown_changes=0)
+
+    async def release(self, batch_id: str) -> None:
+        """The card was not posted: the next round posts it."""
+        await self._store.release_batch_card(batch_id)
+        await self._store.end_post(self.announces.value, batch_id)
+
+    async def _record(self, batch_id: str, ref: MessageRef, shown_changes: int) -> None:
+        await self._store.record_batch_card(batch_id, ref.channel, ref.ts, shown_changes)
+        await self._store.end_post(self.announces.value, batch_id)
 
     async def _redraw_changed_cards(self) -> None:
         for batch_id in await self._store.batches_to_redraw():

@@ -4,24 +4,28 @@ A round streams the active processes from the store and asks bol.com a chunk of 
 so its memory does not grow with the number of watches.
 
 Finishing the watch in the store is the claim to announce it, so of several pollers (replicas) one
-posts; a failed post reopens the watch for the next round. One failing watch never stops the others.
+posts. The message carries the watch's batch id in its metadata. A post Slack definitely refused
+reopens the watch for the next round; one with no answer keeps it finished and leaves a post attempt
+for the ``PostReconciler`` (``adopt`` the message found in the channel, or ``release`` to post again).
+One failing watch never stops the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 from bot.bol.client import BolClient
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
 from bot.logging_setup import log_context
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
 from bot.notifier.process_batches import BatchProgress
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
-from bot.slack.outbound.blocks.types import Block
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from bot.storage.records import ActiveProcess, Watch
 from bot.storage.store import Store
 
@@ -34,6 +38,7 @@ PAGE_ROWS = 1000
 
 class ProcessStatusNotifier:
     name = "process_status"
+    announces = Announced.PROCESS_STATUS
 
     def __init__(
         self,
@@ -134,17 +139,42 @@ class ProcessStatusNotifier:
         )
         if not finished:
             return 0
+        assert watch.batch_id is not None  # read from the store
+        batch_id, kind = watch.batch_id, self.announces.value
+        key = MessageKey(self.announces, batch_id, (("process_status_id", watch.process_status_id),))
+
+        async def before_post(channel: str) -> None:
+            await self._store.start_post(kind, batch_id, channel)
+
         try:
-            ts = await self._post(watch, *message)
-        except BaseException:
-            await self._store.reopen_watch(watch.process_status_id, watch.channel)  # try again next round
+            _, ts = await post_with_fallback(
+                self._poster,
+                watch.channel,
+                self._fallback_channel,
+                *message,
+                key=key,
+                before_post=before_post,
+            )
+        except (PostOutcomeUnknown, asyncio.CancelledError):
+            await self._store.post_outcome_unknown(kind, batch_id)
             raise
-        await self._store.record_watch_message(watch.process_status_id, watch.channel, ts)
+        except BaseException:
+            await self.release(batch_id)  # try again next round
+            raise
+        await self.adopt(batch_id, MessageRef(watch.channel, ts))
         if final_state != PURGED:
             self._metrics.process_notifications.labels(final_state).inc()
         return 1
 
-    async def _post(self, watch: Watch, text: str, blocks: list[Block]) -> str:
-        """Posts in the watch's channel, falling back to the default channel if the bot can't post there."""
-        _, ts = await post_with_fallback(self._poster, watch.channel, self._fallback_channel, text, blocks)
-        return ts
+    def message_key(self, subject_id: str) -> MessageKey:
+        return MessageKey(self.announces, subject_id)
+
+    async def adopt(self, batch_id: str, ref: MessageRef) -> None:
+        """Records where the watch's announcement went (also one found again after its answer was lost)."""
+        await self._store.record_watch_batch_message(batch_id, ref.ts)
+        await self._store.end_post(self.announces.value, batch_id)
+
+    async def release(self, batch_id: str) -> None:
+        """The announcement was not posted: the watch is active again and the next round announces it."""
+        await self._store.reopen_watch_batch(batch_id)
+        await self._store.end_post(self.announces.value, batch_id)

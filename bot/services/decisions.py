@@ -184,15 +184,23 @@ class DecisionService:
         return DecisionResult(Outcome.REFUSED, _refusal_message(routed))
 
     async def _routed(self, request: DecisionRequest) -> RoutedApproval | DecisionResult:
-        """The approval's route, or why it could not be read (nothing was sent)."""
+        """The approval's route, or why it could not be read (nothing was sent). Reading it (only
+        when some route decides differently from the fallback) gets one read's part of the budget."""
+        started = asyncio.get_running_loop().time()
         try:
-            return await self._routing.for_decision(request.approval_id)
+            async with asyncio.timeout(self.budget.read_seconds):
+                return await self._routing.for_decision(request.approval_id)
         except ApprovalNotFound:
             return DecisionResult(
                 Outcome.NOT_FOUND, f"Approval {request.approval_id} no longer exists in Commerce."
             )
-        except CommerceError as error:
-            return DecisionResult(Outcome.ERROR, _commerce_failure("read", request.approval_id, error))
+        except (CommerceError, TimeoutError) as error:
+            spent = asyncio.get_running_loop().time() - started
+            return DecisionResult(
+                Outcome.ERROR,
+                f"The bot could not read approval {request.approval_id}'s route (who may decide it). "
+                f"{_read_failure(request.approval_id, error, spent)}",
+            )
         except OrderUnreadable as error:
             return DecisionResult(
                 Outcome.ERROR,

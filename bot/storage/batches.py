@@ -33,8 +33,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.messaging import Announced
 from bot.storage.cards import STALE_POSTING_AFTER
 from bot.storage.db import batch_processes, process_batches
+from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import (
     Batch,
     BatchCreated,
@@ -245,7 +247,7 @@ class BatchRows(Rows):
         single watches have no card."""
         query = (
             select(_b.batch_id)
-            .where(_b.card_ts.is_(None), _b.single_watch.is_(False), self._claim_free(_b.card_claimed_at))
+            .where(_b.card_ts.is_(None), _b.single_watch.is_(False), self._card_claim_free())
             .order_by(_b.created_at, _b.batch_id)
         )
         async with self._engine.connect() as conn:
@@ -254,7 +256,7 @@ class BatchRows(Rows):
     async def claim_batch_card(self, batch_id: str) -> bool:
         """The right to post the batch's card; False if it is posted or another poller is posting it."""
         return await self._set(
-            [_b.batch_id == batch_id, _b.card_ts.is_(None), self._claim_free(_b.card_claimed_at)],
+            [_b.batch_id == batch_id, _b.card_ts.is_(None), self._card_claim_free()],
             card_claimed_at=self._clock(),
         )
 
@@ -371,6 +373,14 @@ class BatchRows(Rows):
     def _claim_free(self, claimed_at: Any) -> ColumnElement[bool]:
         """No claim, or one left behind by a poller that died (older than ``STALE_POSTING_AFTER``)."""
         return or_(claimed_at.is_(None), claimed_at < self._clock() - STALE_POSTING_AFTER)
+
+    def _card_claim_free(self) -> ColumnElement[bool]:
+        """The card is not being posted: no claim, or a stale one that never started a post (a claim with
+        a post attempt is settled by reconciling it, see ``post_attempts``)."""
+        return and_(
+            self._claim_free(_b.card_claimed_at),
+            ~attempt_exists(Announced.BATCH_CARD.value, _b.batch_id),
+        )
 
     async def _set(self, where: list[ColumnElement[bool]], **values: Any) -> bool:
         async with self._writer.begin() as conn:

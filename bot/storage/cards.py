@@ -1,7 +1,8 @@
 """Approval card rows: one per approval, claimed before posting so a card is posted once.
 
 A card goes POSTING (claimed) -> PENDING (posted) -> APPROVED | REJECTED | DECIDED_ELSEWHERE. A
-POSTING claim older than ``STALE_POSTING_AFTER`` was left by a process that died before posting.
+POSTING claim with a post attempt (``post_attempts``) is settled by reconciling that attempt, never by
+age; one without, older than ``STALE_POSTING_AFTER``, was left by a process that died before posting.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.messaging import Announced
 from bot.storage.db import approval_cards
+from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import CardRecord, CardState
 from bot.storage.rows import IN_LIST_CHUNK, Rows, storable
 
@@ -95,7 +98,8 @@ class CardRows(Rows):
             )
 
     async def release_stale_card_claims(self) -> list[str]:
-        """Releases POSTING claims older than ``STALE_POSTING_AFTER``; the approval ids released."""
+        """Releases POSTING claims older than ``STALE_POSTING_AFTER`` that never started a post (nothing
+        reached Slack); the approval ids released."""
         stale = await self.stale_posting_cards(self._clock() - STALE_POSTING_AFTER)
         for card in stale:
             log.warning("approval %s was claimed but never posted; it will be posted again", card.approval_id)
@@ -127,8 +131,13 @@ class CardRows(Rows):
         return await self._cards_in(CardState.PENDING)
 
     async def stale_posting_cards(self, older_than: datetime) -> list[CardRecord]:
-        """POSTING claims older than ``older_than`` (aware): left behind by a crash between claim and post."""
-        return await self._cards_in(CardState.POSTING, approval_cards.c.updated_at < older_than)
+        """POSTING claims older than ``older_than`` (aware) without a post attempt: left behind by a crash
+        between claim and post."""
+        return await self._cards_in(
+            CardState.POSTING,
+            approval_cards.c.updated_at < older_than,
+            ~attempt_exists(Announced.APPROVAL_CARD.value, approval_cards.c.approval_id),
+        )
 
     async def _cards_in(self, state: CardState, *where: Any) -> list[CardRecord]:
         query = (

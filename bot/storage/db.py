@@ -392,6 +392,30 @@ def _define_votes(md: MetaData) -> Table:
 approval_votes = _define_votes(metadata)
 
 
+def _define_post_attempts(md: MetaData) -> Table:
+    """Announcements being posted, or whose post got no answer (the ``post_attempts`` step adds it).
+
+    One row per announcement (kind and id) from just before ``chat.postMessage`` until its outcome is
+    recorded: a row left ``unknown``, or ``posting`` by a dead process, is looked up in the channel's
+    history before anything is posted again. A table of its own: the step touches no other table.
+    """
+    return Table(
+        "post_attempts",
+        md,
+        Column("kind", String(32), primary_key=True),
+        # An approval or batch id; ``<channel>/<process id>`` for a followed entity's process,
+        # ``<channel>/<day>`` for a daily digest.
+        Column("subject_id", String(160), primary_key=True),
+        Column("channel", String(64), nullable=False),
+        Column("owner", String(128), nullable=False),
+        Column("state", String(16), nullable=False, index=True),
+        Column("started_at", UTCDateTime, nullable=False),
+    )
+
+
+post_attempts = _define_post_attempts(metadata)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -470,7 +494,13 @@ def _single_watches_as_batches(conn: Connection) -> None:
     conn.execute(delete(old_watches))
 
 
-ACTIVE_BY_ID_VERSION = 8
+def _post_attempt_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_post_attempts(step)
+    step.create_all(conn)
+
+
+ACTIVE_BY_ID_VERSION = 9
 """The process-poll index step; self-contained (one new index), so only this number changes when steps
 are renumbered."""
 
@@ -542,6 +572,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _identity_links,
     ),
     Migration(VOTES_VERSION, "approval_votes", _vote_table),
+    Migration(8, "post_attempts", _post_attempt_table),
     Migration(
         ACTIVE_BY_ID_VERSION,
         "index of batch_processes by finished_at, process id",

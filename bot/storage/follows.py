@@ -1,8 +1,9 @@
 """Entity follow rows: which entities are followed, and each process of theirs the bot has seen.
 
 A process row is inserted the first time a listing shows it; announcing it is a compare-and-set on
-``announce_state`` (one poller wins, a failed post releases it). Processes already final when the
-follow starts are recorded as ``skipped``: a follow announces what finishes from then on.
+``announce_state`` (one poller wins, a failed post releases it; one with a post attempt is settled
+by reconciling it, never by age). Processes already final when the follow starts are recorded as
+``skipped``: a follow announces what finishes from then on.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.messaging import Announced
 from bot.storage.cards import STALE_POSTING_AFTER
 from bot.storage.db import entity_follow_processes, entity_follows
+from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import Follow
 from bot.storage.rows import IN_LIST_CHUNK, Rows
 
@@ -136,19 +139,37 @@ class FollowRows(Rows):
             announce_claimed_at=self._clock(),
         )
 
-    async def record_follow_announcement(self, follow: Follow, process_status_id: str, ts: str) -> None:
-        await self._set_process(follow, process_status_id, [], announce_state=POSTED, message_ts=ts)
+    async def record_followed_process_message(self, channel: str, process_status_id: str, ts: str) -> None:
+        """Records the announcement of the process followed in ``channel`` (found after its answer was
+        lost)."""
+        await self._set_announced(channel, process_status_id, announce_state=POSTED, message_ts=ts)
 
-    async def release_follow_announcement(self, follow: Follow, process_status_id: str) -> None:
-        await self._set_process(
-            follow, process_status_id, [_p.announce_state == POSTING], announce_state=None
-        )
+    async def release_followed_process(self, channel: str, process_status_id: str) -> None:
+        """The announcement of the process followed in ``channel`` was not posted: announce it again."""
+        await self._set_announced(channel, process_status_id, announce_state=None)
+
+    async def _set_announced(self, channel: str, process_status_id: str, **values: Any) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(entity_follow_processes)
+                .where(
+                    _p.channel == channel,
+                    _p.process_status_id == process_status_id,
+                    _p.announce_state == POSTING,
+                )
+                .values(**values)
+            )
 
     def _announce_free(self) -> ColumnElement[bool]:
         stale = self._clock() - STALE_POSTING_AFTER
+        subject = _p.channel + "/" + _p.process_status_id
         return or_(
             _p.announce_state.is_(None),
-            and_(_p.announce_state == POSTING, _p.announce_claimed_at < stale),
+            and_(
+                _p.announce_state == POSTING,
+                _p.announce_claimed_at < stale,
+                ~attempt_exists(Announced.FOLLOWED_PROCESS.value, subject),
+            ),
         )
 
     async def _set_process(
@@ -169,3 +190,14 @@ def _key(follow: Follow) -> tuple[ColumnElement[bool], ...]:
         _p.event_type == follow.event_type,
         _p.channel == follow.channel,
     )
+
+
+def followed_process_subject(channel: str, process_status_id: str) -> str:
+    """The post attempt's id of a followed process's announcement in ``channel``."""
+    return f"{channel}/{process_status_id}"
+
+
+def followed_process_of(subject_id: str) -> tuple[str, str]:
+    """``(channel, process id)`` back from ``followed_process_subject`` (channel ids have no ``/``)."""
+    channel, _, process_status_id = subject_id.partition("/")
+    return channel, process_status_id

@@ -83,6 +83,8 @@ class Watch:
     last_state: str | None = None
     message_ts: str | None = None
     finished_at: datetime | None = None
+    batch_id: str | None = None
+    """The watch's batch of one: what its announcement's metadata names."""
 
 
 # -- process batches -------------------------------------------------------------------------------
@@ -237,3 +239,23 @@ class OpenApproval:
     def thread_ts(self) -> str | None:
         """The message whose thread holds this approval's history: its card, else its summary."""
         return self.card_ts or self.summary_ts
+
+
+# -- announcements being posted --------------------------------------------------------------------
+
+
+class PostState(str, Enum):
+    POSTING = "posting"  # chat.postMessage sent or about to be, by ``owner``
+    UNKNOWN = "unknown"  # sent, no answer: maybe posted; looked up in the channel before posting again
+
+
+@dataclass(frozen=True)
+class PostAttempt:
+    """One announcement on its way to Slack (``kind`` is an ``Announced`` value)."""
+
+    kind: str
+    subject_id: str
+    channel: str
+    owner: str
+    state: PostState
+    started_at: datetime

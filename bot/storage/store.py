@@ -33,6 +33,7 @@ from bot.storage.digests import DigestRows
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
+from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.votes import VoteRows
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 class Store(
     CardRows,
     DecisionRows,
+    PostAttemptRows,
     AuditRows,
     WatchRows,
     BatchRows,

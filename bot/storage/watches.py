@@ -185,30 +185,41 @@ class WatchRows(Rows):
     async def reopen_watch(self, process_status_id: str, channel: str) -> None:
         """Makes the latest finished, unannounced single watch active again: its announcement could not
         be posted."""
-        query = (
-            select(_m.batch_id)
-            .where(*_key(process_status_id, channel), _single(), _m.finished_at.is_not(None))
-            .where(_m.reply_ts.is_(None))
-            .order_by(_m.finished_at.desc())
-            .limit(1)
-        )
+        batch_id = await self._unannounced_batch(process_status_id, channel)
+        if batch_id is not None:
+            await self.reopen_watch_batch(batch_id)
+
+    async def reopen_watch_batch(self, batch_id: str) -> None:
+        """Makes the finished, unannounced single watch of ``batch_id`` active again (the announcement was
+        definitely not posted): the next round finishes and announces it afresh."""
         async with self._writer.begin() as conn:
-            batch_id = (await conn.execute(query)).scalar()
-            if batch_id is None:
-                return
-            await conn.execute(
+            result = await conn.execute(
                 update(batch_processes)
-                .where(_m.batch_id == batch_id)
+                .where(_m.batch_id == batch_id, _m.finished_at.is_not(None), _m.reply_ts.is_(None))
                 .values(state=MemberState.PENDING.value, finished_at=None)
             )
-            await conn.execute(
-                update(process_batches)
-                .where(_b.batch_id == batch_id)
-                .values(completed_at=None, changes=_b.changes + 1)
-            )
+            if result.rowcount:
+                await conn.execute(
+                    update(process_batches)
+                    .where(_b.batch_id == batch_id, _b.single_watch.is_(True))
+                    .values(completed_at=None, changes=_b.changes + 1)
+                )
 
     async def record_watch_message(self, process_status_id: str, channel: str, message_ts: str) -> None:
         """Records where a (finished) single watch's announcement was posted."""
+        batch_id = await self._unannounced_batch(process_status_id, channel)
+        if batch_id is not None:
+            await self.record_watch_batch_message(batch_id, message_ts)
+
+    async def record_watch_batch_message(self, batch_id: str, message_ts: str) -> None:
+        """Records where the announcement of the single watch ``batch_id`` was posted."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(batch_processes).where(_m.batch_id == batch_id).values(reply_ts=message_ts)
+            )
+
+    async def _unannounced_batch(self, process_status_id: str, channel: str) -> str | None:
+        """The batch of the latest finished single watch of the process in ``channel`` with no message."""
         query = (
             select(_m.batch_id)
             .where(*_key(process_status_id, channel), _single(), _m.finished_at.is_not(None))
@@ -216,12 +227,9 @@ class WatchRows(Rows):
             .order_by(_m.finished_at.desc())
             .limit(1)
         )
-        async with self._writer.begin() as conn:
+        async with self._engine.connect() as conn:
             batch_id = (await conn.execute(query)).scalar()
-            if batch_id is not None:
-                await conn.execute(
-                    update(batch_processes).where(_m.batch_id == batch_id).values(reply_ts=message_ts)
-                )
+        return None if batch_id is None else str(batch_id)
 
 
 def _key(process_status_id: str, channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -240,6 +248,7 @@ def _single() -> ColumnElement[bool]:
 def watch_query(*, single: bool) -> Any:
     """Processes as ``Watch`` rows: only single watches, or (``single=False``) every batch's too."""
     query = select(
+        _m.batch_id,
         _m.process_status_id,
         _m.channel,
         _m.state,
@@ -268,4 +277,5 @@ def watch_of(row: Row[Any]) -> Watch:
         last_state=row.state if finished else None,
         message_ts=row.reply_ts,
         finished_at=row.finished_at,
+        batch_id=row.batch_id,
     )

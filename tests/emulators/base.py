@@ -7,6 +7,7 @@ what the bot sent over the wire.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -47,6 +48,10 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    withhold: str | None = None
+    """``"hang"``: hold the answer until the emulator stops or ``release_held()``, then close the
+    connection unanswered; ``"drop"``: close the connection at once without answering. Either way the
+    request was handled (what it changed stays changed): the answer is what gets lost."""
 
     def encoded(self) -> bytes:
         if self.body is None:
@@ -70,6 +75,8 @@ class EmulatorServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._injected: list[Callable[[RecordedRequest], Response | None]] = []
+        self._release = threading.Event()
+        self._held = 0
 
     # -- lifecycle -----------------------------------------------------------
     @property
@@ -108,6 +115,9 @@ class EmulatorServer:
                 with emulator.lock:
                     emulator.requests.append(recorded)
                 response = emulator._dispatch(recorded)
+                if response.withhold is not None:
+                    emulator._withhold(self, response.withhold)
+                    return
                 payload = response.encoded()
                 self.send_response(response.status)
                 if payload:
@@ -132,6 +142,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        self._release.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -156,6 +167,33 @@ class EmulatorServer:
             return response
 
         self.inject(rule)
+
+    @property
+    def held(self) -> int:
+        """Requests whose answer is being held (``withhold="hang"``) right now."""
+        with self.lock:
+            return self._held
+
+    def release_held(self) -> None:
+        """Ends every held request (their connections close unanswered); later ones are held again."""
+        with self.lock:
+            release, self._release = self._release, threading.Event()
+        release.set()
+
+    def _withhold(self, handler: BaseHTTPRequestHandler, mode: str) -> None:
+        """Answers nothing: holds the connection first for ``"hang"``, then closes it."""
+        if mode == "hang":
+            with self.lock:
+                self._held += 1
+                release = self._release
+            try:
+                release.wait()
+            finally:
+                with self.lock:
+                    self._held -= 1
+        handler.close_connection = True
+        with contextlib.suppress(OSError):
+            handler.connection.shutdown(socket.SHUT_RDWR)
 
     def clear_faults(self) -> None:
         with self.lock:

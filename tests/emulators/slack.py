@@ -5,12 +5,18 @@ JSON or query string, JSON-valued fields such as ``blocks`` and ``view`` decoded
 kept by ``(channel, ts)`` with their update history. Like Slack, API errors are HTTP 200 with
 ``{"ok": false, "error": ...}``; only rate limiting answers 429 with ``Retry-After``.
 
+Messages keep the ``metadata`` they were posted with; ``conversations.history`` lists a channel's
+top-level messages newest first, with ``oldest``/``latest`` (exclusive unless ``inclusive``), ``limit``
+and ``cursor`` pagination and the metadata only with ``include_all_metadata``, as Slack documents.
+``lose_answer_next`` stores a message and then hangs or drops the connection without answering.
+
 ``apps.connections.open`` (Socket Mode) takes an app-level ``xapp-`` token instead of the bot token
 and hands out a URL of the ``SocketModeEmulator`` given to ``attach_socket_mode()``.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from collections.abc import Callable
@@ -31,6 +37,8 @@ JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "unfurls")
 MAX_MESSAGE_BLOCKS = 50
 MAX_MODAL_BLOCKS = 100
 MAX_TEXT_LENGTH = 40_000
+DEFAULT_HISTORY_LIMIT = 100
+MAX_HISTORY_LIMIT = 999
 
 
 @dataclass
@@ -48,6 +56,7 @@ class StoredMessage:
     blocks: list[dict[str, Any]]
     user: str
     thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     """Every version, oldest first: ``{"text": ..., "blocks": ...}`` (the current one is last)."""
 
@@ -88,7 +97,12 @@ class SlackEmulator(EmulatorServer):
         self.app_token: str | None = None
         """If set, the only app-level token ``apps.connections.open`` accepts (else any ``xapp-``)."""
         self.socket_mode: SocketModeEmulator | None = None
+        self.clock: Callable[[], float] | None = None
+        """When set (seconds since the epoch), a message's ``ts`` is that time, as Slack's is (kept
+        increasing); by default ``ts`` counts up from ``1700000000.000100``."""
+        self._last_ts_micro = 0
         self._calls: list[SlackCall] = []
+        self._lost_answers: list[tuple[str, str, list[int]]] = []
         self._responses: dict[int, list[dict[str, Any]]] = {}
         self._response_numbers = itertools.count(1)
         self._ts_numbers = itertools.count(1)
@@ -104,6 +118,7 @@ class SlackEmulator(EmulatorServer):
             "apps.connections.open": self._apps_connections_open,
             "chat.getPermalink": self._get_permalink,
             "views.publish": self._views_publish,
+            "conversations.history": self._history,
         }
 
     # -- addresses -------------------------------------------------------------------------------
@@ -191,6 +206,22 @@ class SlackEmulator(EmulatorServer):
             when=lambda request: request.path == f"{API_PREFIX}{method}",
         )
 
+    def lose_answer_next(self, method: str, count: int = 1, *, mode: str = "hang") -> None:
+        """Carry out the next ``count`` calls to ``method`` (a message is stored), then answer nothing:
+        ``mode="hang"`` holds the connection open until ``release_held()`` or ``stop()`` (the client
+        times out), ``"drop"`` closes it at once (the client sees the connection go)."""
+        assert mode in ("hang", "drop")
+        with self.lock:
+            self._lost_answers.append((method, mode, [count]))
+
+    def _answer_lost(self, method: str) -> str | None:
+        with self.lock:
+            for lost_method, mode, remaining in self._lost_answers:
+                if lost_method == method and remaining[0] > 0:
+                    remaining[0] -= 1
+                    return mode
+        return None
+
     # -- HTTP --------------------------------------------------------------------------------------
     def handle(self, request: RecordedRequest) -> Response:
         if request.path.startswith(RESPONSE_URL_PREFIX):
@@ -225,7 +256,7 @@ class SlackEmulator(EmulatorServer):
             result = {"ok": False, "error": failure.error}
         with self.lock:
             self._calls.append(SlackCall(method, args, result))
-        return Response(body=result)
+        return Response(body=result, withhold=self._answer_lost(method))
 
     @staticmethod
     def _parse_args(request: RecordedRequest) -> dict[str, Any]:
@@ -281,6 +312,9 @@ class SlackEmulator(EmulatorServer):
     # -- methods -----------------------------------------------------------------------------------
     def _next_ts(self) -> str:
         micro = 1_700_000_000_000_000 + next(self._ts_numbers) * 100
+        if self.clock is not None:
+            micro = max(int(self.clock() * 1_000_000), self._last_ts_micro + 100)
+        self._last_ts_micro = micro
         return f"{micro // 1_000_000}.{micro % 1_000_000:06d}"
 
     def _channel(self, args: dict[str, Any]) -> str:
@@ -331,9 +365,23 @@ class SlackEmulator(EmulatorServer):
             "ts": message.ts,
         }
 
+    @staticmethod
+    def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+        metadata = args.get("metadata")
+        if metadata is None:
+            return None
+        if not isinstance(metadata, dict):
+            raise SlackApiFailure("invalid_metadata_format")
+        if not isinstance(metadata.get("event_type"), str) or not isinstance(
+            metadata.get("event_payload"), dict
+        ):
+            raise SlackApiFailure("invalid_metadata_schema")
+        return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
+
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         text, blocks = self._content(args, required=True)
+        metadata = self._metadata(args)
         ts = self._next_ts()
         message = StoredMessage(
             channel=channel,
@@ -342,10 +390,61 @@ class SlackEmulator(EmulatorServer):
             blocks=blocks or [],
             user=self.bot_user_id,
             thread_ts=args.get("thread_ts"),
+            metadata=metadata,
         )
         message.history.append({"text": text, "blocks": blocks or []})
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": self._message_json(message)}
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        inclusive = _flag(args.get("inclusive"))
+        oldest = _ts_value(args.get("oldest"), default=0.0)
+        latest = _ts_value(args.get("latest"), default=float("inf"))
+        try:
+            limit = min(int(args.get("limit") or DEFAULT_HISTORY_LIMIT), MAX_HISTORY_LIMIT)
+        except ValueError:
+            raise SlackApiFailure("invalid_limit") from None
+        cursor = str(args.get("cursor") or "")
+        if cursor:
+            try:
+                latest = min(latest, float(base64.b64decode(cursor).decode().removeprefix("before:")))
+            except ValueError:
+                raise SlackApiFailure("invalid_cursor") from None
+            inclusive_latest = False
+        else:
+            inclusive_latest = inclusive
+        top_level = [
+            m
+            for (c, _), m in self.messages.items()
+            if c == channel and (m.thread_ts is None or m.thread_ts == m.ts)
+        ]
+        found = sorted(
+            (
+                m
+                for m in top_level
+                if (float(m.ts) > oldest or (inclusive and float(m.ts) == oldest))
+                and (float(m.ts) < latest or (inclusive_latest and float(m.ts) == latest))
+            ),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+        page, rest = found[:limit], found[limit:]
+        with_metadata = _flag(args.get("include_all_metadata"))
+        messages = []
+        for message in page:
+            item = self._message_json(message)
+            if with_metadata and message.metadata is not None:
+                item["metadata"] = message.metadata
+            messages.append(item)
+        next_cursor = base64.b64encode(f"before:{page[-1].ts}".encode()).decode() if rest else ""
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": bool(rest),
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
@@ -464,3 +563,17 @@ class SlackEmulator(EmulatorServer):
             "profile": {"display_name": user_id.lower(), "real_name": f"User {user_id}"},
         }
         return {"ok": True, "user": user}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as Slack reads it (``true``/``1``; slack_sdk sends ``1``)."""
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _ts_value(value: Any, *, default: float) -> float:
+    if value in (None, ""):
+        return default
+    try:
+        return float(str(value))
+    except ValueError:
+        raise SlackApiFailure("invalid_ts_oldest") from None

@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import Approval, Decision, OrderSummary
-from bot.messaging import MessageRef
+from bot.messaging import MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
 from bot.slack.outbound.blocks.types import Message
@@ -54,12 +54,19 @@ class ApprovalCards:
         return MessageRef(channel, await self._poster.post(channel, text, blocks))
 
     async def post(
-        self, channel: str, approval: Approval, order: OrderSummary | None, *, needed: int = 1
+        self,
+        channel: str,
+        approval: Approval,
+        order: OrderSummary | None,
+        key: MessageKey,
+        *,
+        needed: int = 1,
     ) -> MessageRef:
         """Posts a new card with Approve/Reject buttons (saying it ``needed`` approvals when more than
-        one); the caller holds the card claim."""
+        one), ``key`` in its metadata; the caller holds the card claim. Raises ``PostOutcomeUnknown``
+        when Slack did not answer."""
         text, blocks = approval_card(approval, order, needed=needed)
-        return MessageRef(channel, await self._poster.post(channel, text, blocks))
+        return MessageRef(channel, await self._poster.post(channel, text, blocks, key=key))
 
     async def show_votes(
         self,

@@ -1,15 +1,45 @@
 """Outgoing Slack messages: paced per channel (Slack allows about one message per second per channel),
-with every secret masked."""
+with every secret masked.
+
+A post either succeeds, fails definitely (Slack said no: ``SlackApiError`` with ``ok: false`` or a
+429; the connection could not be made, so nothing was sent) or ends with no answer after the request
+went out (a timeout, a dropped connection, a 5xx): that last case raises ``PostOutcomeUnknown``, for
+the message may be in the channel, and the caller must not simply post it again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from datetime import datetime
+from typing import Any
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.messaging import MessageKey
 from bot.slack.outbound.blocks.types import Block
 from bot.slack.outbound.masking import Mask, masked, no_mask
+
+log = logging.getLogger(__name__)
+
+HISTORY_PAGE_LIMIT = 200
+"""Messages per ``conversations.history`` page when looking a message up."""
+
+
+HISTORY_NEVER_READABLE = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
+"""``conversations.history`` errors that trying again will not change: the app lacks the history
+scope (installed before it was added), or the bot cannot see the channel."""
+
+
+class PostOutcomeUnknown(Exception):
+    """The post went out and no answer came back: Slack may have stored the message."""
+
+
+class HistoryUnreadable(Exception):
+    """The channel's history cannot be read, and trying again will not change that."""
 
 
 class SlackPoster:
@@ -32,14 +62,69 @@ class SlackPoster:
             await asyncio.sleep(delay)
 
     async def post(
-        self, channel: str, text: str, blocks: list[Block], *, thread_ts: str | None = None
+        self,
+        channel: str,
+        text: str,
+        blocks: list[Block],
+        *,
+        thread_ts: str | None = None,
+        key: MessageKey | None = None,
     ) -> str:
-        """Posts a message (a reply in ``thread_ts``'s thread when given) and returns its ``ts``."""
+        """Posts a message (a reply in ``thread_ts``'s thread when given, carrying ``key`` in its metadata
+        when given) and returns its ``ts``. Raises ``PostOutcomeUnknown`` when the request went out and
+        no answer came back; any other error means the message was not posted."""
         await self._wait_for_slot(channel)
-        response = await self._client.chat_postMessage(
-            channel=channel, text=self._mask(text), blocks=masked(blocks, self._mask), thread_ts=thread_ts
-        )
+        try:
+            response = await self._client.chat_postMessage(
+                channel=channel,
+                text=self._mask(text),
+                blocks=masked(blocks, self._mask),
+                thread_ts=thread_ts,
+                metadata=None if key is None else key.metadata(),
+            )
+        except Exception as error:
+            if outcome_unknown(error):
+                raise PostOutcomeUnknown(f"Slack did not confirm it ({type(error).__name__})") from error
+            raise
         return str(response["ts"])
+
+    async def find_posted(
+        self, channel: str, key: MessageKey, *, oldest: datetime, latest: datetime, pages: int
+    ) -> str | None:
+        """The ``ts`` of the top-level message in ``channel`` carrying ``key`` in its metadata, posted
+        between ``oldest`` and ``latest``; ``None`` when it is not there. Reads at most ``pages`` pages of
+        ``conversations.history`` (Tier 3); a window with more than that is taken as not found. Raises
+        ``HistoryUnreadable`` when Slack refuses the history for good (a missing scope)."""
+        cursor: str | None = None
+        for _ in range(pages):
+            response = await self._history_page(
+                channel=channel,
+                oldest=_slack_ts(oldest),
+                latest=_slack_ts(latest),
+                inclusive=True,
+                include_all_metadata=True,
+                limit=HISTORY_PAGE_LIMIT,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                if isinstance(message, dict) and key.matches(message.get("metadata")):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                return None
+        log.warning("%s has over %d pages of messages around the post: taken as not there", channel, pages)
+        return None
+
+    async def _history_page(self, **arguments: Any) -> Any:
+        """One ``conversations.history`` page; ``HistoryUnreadable`` when Slack will never give it."""
+        try:
+            return await self._client.conversations_history(**arguments)
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code not in HISTORY_NEVER_READABLE:
+                raise
+            needed = error.response.get("needed")
+            raise HistoryUnreadable(f"{code} ({needed})" if needed else str(code)) from error
 
     async def permalink(self, channel: str, ts: str) -> str:
         """A link to the message (``chat.getPermalink``; not paced: it posts nothing)."""
@@ -57,3 +142,25 @@ class SlackPoster:
         await self._client.chat_postEphemeral(
             channel=channel, user=user, text=self._mask(text), blocks=masked(blocks or [], self._mask)
         )
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether a failed ``chat.postMessage`` may still have posted: the request was sent and no answer
+    came (a timeout, a connection dropped after connecting, a 5xx). Slack's own ``ok: false`` and 429s,
+    and a connection that could not be made, are definite."""
+    if isinstance(error, SlackApiError):
+        return _status(error.response) >= 500
+    if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return False  # never connected: nothing was sent
+    return isinstance(error, aiohttp.ClientError | TimeoutError | asyncio.CancelledError)
+
+
+def _status(response: Any) -> int:
+    try:
+        return int(getattr(response, "status_code", 200))
+    except (TypeError, ValueError):
+        return 200
+
+
+def _slack_ts(moment: datetime) -> str:
+    return f"{moment.timestamp():.6f}"

@@ -1,0 +1,135 @@
+"""Settles announcements whose post got no answer, so none is posted twice or lost.
+
+An announcement (approval card, single watch message, batch card, followed process) is claimed,
+then posted with a ``MessageKey`` in its metadata. When ``chat.postMessage`` got no answer (a timeout,
+a dropped connection, a 5xx), or its poster died mid-post (``kill -9``: its post attempt is still
+POSTING and its process stopped beating, or its replica restarted), Slack may have stored the message.
+Each round this poller takes up to ``RECONCILES_PER_ROUND`` such attempts that are at least
+``RECONCILE_AFTER`` old and looks for the key in the channel's history (``conversations.history``,
+Tier 3, at most ``HISTORY_PAGES`` pages of the window around the attempt): found, the message is
+recorded as the announcement; not found, the claim is released and the announcement posted again. A
+history read that fails leaves the attempt for the next round, unless Slack refuses it for good (the
+app lacks the history scope, the bot cannot see the channel): then the announcement is posted again,
+for a possible second message is better than one never shown, and the log says what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Protocol
+
+from bot.logging_setup import log_context
+from bot.messaging import Announced, MessageKey, MessageRef
+from bot.notifier.failures import NotifierRoundIncomplete, describe
+from bot.slack.outbound.poster import HistoryUnreadable, SlackPoster
+from bot.storage.records import PostAttempt, PostState
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+RECONCILE_INTERVAL_SECONDS = 10.0
+RECONCILES_PER_ROUND = 2
+"""With ``HISTORY_PAGES``: at most 6 history calls a round, 36 a minute, inside Tier 3 (about 50)."""
+HISTORY_PAGES = 3
+RECONCILE_AFTER = timedelta(seconds=15)
+"""Longer than a post can take (Slack calls time out after 10 s): a message Slack stored is in the
+history by then."""
+STORED_BEFORE = timedelta(minutes=1)
+"""How far before the attempt the history is read: room for clocks that disagree."""
+STORED_WITHIN = timedelta(minutes=1)
+"""How long after the attempt started the message can have been stored (a post is given up after
+10 s); a narrow window keeps the look-up to a page even where Slack allows 15 messages a page."""
+
+
+class Announcer(Protocol):
+    """A poller whose announcements are reconciled: it records a message found, or releases its claim."""
+
+    @property
+    def announces(self) -> Announced: ...
+
+    def message_key(self, subject_id: str) -> MessageKey:
+        """The metadata the announcement ``subject_id`` was posted with."""
+        ...
+
+    async def adopt(self, subject_id: str, ref: MessageRef) -> None: ...
+
+    async def release(self, subject_id: str) -> None: ...
+
+
+class PostReconciler:
+    name = "reconcile_posts"
+
+    def __init__(
+        self,
+        store: Store,
+        poster: SlackPoster,
+        announcers: Iterable[Announcer],
+        *,
+        interval_seconds: float = RECONCILE_INTERVAL_SECONDS,
+    ) -> None:
+        self._store = store
+        self._poster = poster
+        self._announcers = {a.announces.value: a for a in announcers}
+        self.interval_seconds = interval_seconds
+
+    async def poll_once(self) -> int:
+        """Settles the oldest attempts nobody is working on; returns how many were found in Slack."""
+        attempts = await self._store.posts_to_reconcile(
+            started_before=self._store.now() - RECONCILE_AFTER, limit=RECONCILES_PER_ROUND
+        )
+        found = failures = 0
+        for attempt in attempts:
+            announcer = self._announcers.get(attempt.kind)
+            if announcer is None or not await self._store.take_post(attempt):
+                continue
+            with log_context(**_context(attempt)):
+                try:
+                    found += await self._settle(attempt, announcer)
+                except HistoryUnreadable as error:
+                    log.warning(
+                        "cannot read %s's history to look up the unanswered post of %s %s (%s): posting it "
+                        "again, so it may show twice. Add the channels:history and groups:history scopes "
+                        "and reinstall the app, or invite the bot to the channel",
+                        attempt.channel,
+                        attempt.kind,
+                        attempt.subject_id,
+                        error,
+                    )
+                    await announcer.release(attempt.subject_id)
+                except Exception as error:
+                    await self._store.post_outcome_unknown(attempt.kind, attempt.subject_id)
+                    log.warning(
+                        "could not look up %s %s: %s", attempt.kind, attempt.subject_id, describe(error)
+                    )
+                    failures += 1
+        if failures:
+            raise NotifierRoundIncomplete(
+                f"{failures} unanswered post(s) could not be looked up; tried again"
+            )
+        return found
+
+    async def _settle(self, attempt: PostAttempt, announcer: Announcer) -> int:
+        ts = await self._poster.find_posted(
+            attempt.channel,
+            announcer.message_key(attempt.subject_id),
+            oldest=attempt.started_at - STORED_BEFORE,
+            latest=attempt.started_at + STORED_WITHIN,
+            pages=HISTORY_PAGES,
+        )
+        how = "got no answer" if attempt.state is PostState.UNKNOWN else "was cut off (its process died)"
+        what = f"{attempt.kind} {attempt.subject_id}"
+        if ts is None:
+            log.warning("the post of %s %s and it is not in %s: posting it again", what, how, attempt.channel)
+            await announcer.release(attempt.subject_id)
+            return 0
+        log.warning("the post of %s %s; it is in %s (ts %s): keeping it", what, how, attempt.channel, ts)
+        await announcer.adopt(attempt.subject_id, MessageRef(attempt.channel, ts))
+        return 1
+
+
+def _context(attempt: PostAttempt) -> dict[str, str]:
+    if attempt.kind == Announced.APPROVAL_CARD.value:
+        return {"approval_id": attempt.subject_id}
+    return {}

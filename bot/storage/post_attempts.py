@@ -1,0 +1,115 @@
+"""Post attempt rows: an announcement on its way to Slack, so a lost answer never posts it twice.
+
+The holder of an announcement's claim (a card row, a finished watch, a batch card claim) starts an
+attempt just before ``chat.postMessage`` and ends it once the outcome is recorded. Only a definite
+"not posted" releases the claim; a post with no answer leaves the attempt UNKNOWN and the claim held.
+An attempt UNKNOWN, or POSTING by a process that is no longer alive (``DEAD_AFTER``, or at once when
+its replica restarted), is taken (compare-and-set) by one reconciler, which looks the message up in
+the channel's history: found, it is recorded; not found, the claim is released and posted again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, exists, insert, or_, select, update
+
+from bot.storage.db import bot_instances, post_attempts
+from bot.storage.instances import DEAD_AFTER, InstanceRows
+from bot.storage.records import PostAttempt, PostState
+
+_p = post_attempts.c
+
+
+class PostAttemptRows(InstanceRows):
+    async def start_post(self, kind: str, subject_id: str, channel: str) -> None:
+        """This process is about to post the announcement in ``channel`` (the caller holds its claim);
+        replaces an earlier attempt of the same announcement (a definite failure, a fallback channel)."""
+        async with self._writer.begin() as conn:
+            await conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
+            await conn.execute(
+                insert(post_attempts).values(
+                    kind=kind,
+                    subject_id=subject_id,
+                    channel=channel,
+                    owner=self._instance_id,
+                    state=PostState.POSTING.value,
+                    started_at=self._clock(),
+                )
+            )
+
+    async def post_outcome_unknown(self, kind: str, subject_id: str) -> None:
+        """The post got no answer: it may be in Slack. The claim stays; a reconciler looks it up."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(post_attempts)
+                .where(_p.kind == kind, _p.subject_id == subject_id)
+                .values(state=PostState.UNKNOWN.value)
+            )
+
+    async def end_post(self, kind: str, subject_id: str) -> None:
+        """The outcome is recorded (posted, or definitely not): nothing is left to reconcile."""
+        async with self._writer.begin() as conn:
+            await conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
+
+    async def posts_to_reconcile(self, *, started_before: datetime, limit: int) -> list[PostAttempt]:
+        """Attempts nobody is working on, started before ``started_before``, oldest first: UNKNOWN,
+        or POSTING by a process that stopped beating (or an earlier boot of a replica)."""
+        alive = exists().where(
+            bot_instances.c.instance_id == _p.owner,
+            bot_instances.c.heartbeat_at > self._clock() - DEAD_AFTER,
+        )
+        query = (
+            select(post_attempts)
+            .where(
+                _p.started_at < started_before,
+                or_(
+                    _p.state == PostState.UNKNOWN.value,
+                    and_(_p.state == PostState.POSTING.value, _p.owner != self._instance_id, ~alive),
+                ),
+            )
+            .order_by(_p.started_at, _p.kind, _p.subject_id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_attempt(row) for row in rows]
+
+    async def take_post(self, attempt: PostAttempt) -> bool:
+        """Compare-and-set: this process reconciles ``attempt`` if it is still as read (one taker)."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(post_attempts)
+                .where(
+                    _p.kind == attempt.kind,
+                    _p.subject_id == attempt.subject_id,
+                    _p.owner == attempt.owner,
+                    _p.state == attempt.state.value,
+                )
+                .values(owner=self._instance_id, state=PostState.POSTING.value)
+            )
+        return bool(result.rowcount)
+
+    async def post_attempt(self, kind: str, subject_id: str) -> PostAttempt | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
+            ).first()
+        return None if row is None else _attempt(row)
+
+
+def attempt_exists(kind: str, subject_id: Any) -> Any:
+    """SQL: an attempt of ``kind`` for ``subject_id`` (a column) exists; such a claim is not stale."""
+    return exists().where(_p.kind == kind, _p.subject_id == subject_id)
+
+
+def _attempt(row: Row[Any]) -> PostAttempt:
+    return PostAttempt(
+        kind=row.kind,
+        subject_id=row.subject_id,
+        channel=row.channel,
+        owner=row.owner,
+        state=PostState(row.state),
+        started_at=row.started_at,
+    )

@@ -1,0 +1,489 @@
+"""A post whose answer was lost is found again in the channel, never posted twice: approval cards,
+single-watch messages and batch cards, after a timeout, a dropped connection, a 5xx or ``kill -9``.
+
+Slack definitely saying no (``ok: false``) releases the claim and the next round posts again; no
+answer keeps the claim until ``conversations.history`` shows whether the message is there.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.notifier.failures import NotifierRoundIncomplete
+from bot.notifier.reconcile import RECONCILE_AFTER
+from bot.settings import Settings
+from bot.slack.outbound.poster import PostOutcomeUnknown
+from bot.storage.records import CardState, PostState
+from tests.bot_runner import RunningBot
+from tests.cli_process import free_port
+from tests.clock import ManualClock
+from tests.conftest import APPROVALS_CHANNEL, APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
+from tests.emulators.base import Response
+from tests.emulators.bol import BolEmulator
+from tests.emulators.commerce import CommerceEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.ingest_api import API_TOKEN, WATCHES, post_watches
+from tests.replicas import Replica
+from tests.slack_dialog import run_command
+from tests.slack_requests import SlackRequestSender
+from tests.waiting import wait_for
+
+SETTLED = RECONCILE_AFTER + timedelta(seconds=1)
+BATCH_CHANNEL = "C_OPS"
+
+
+def top_level(slack: SlackEmulator, channel: str) -> list[dict[str, Any]]:
+    return [
+        c for c in slack.calls("chat.postMessage") if c.get("channel") == channel and not c.get("thread_ts")
+    ]
+
+
+def cards_for(slack: SlackEmulator, approval_id: str) -> list[dict[str, Any]]:
+    return [
+        c
+        for c in top_level(slack, APPROVALS_CHANNEL)
+        if f'"value": "{approval_id}"' in json.dumps(c.get("blocks"))
+    ]
+
+
+@pytest.fixture
+def clock(slack: SlackEmulator) -> ManualClock:
+    """The bot's clock, and Slack's: a message's ``ts`` is the time it was stored, as in Slack."""
+    manual = ManualClock()
+    slack.clock = lambda: manual().timestamp()
+    return manual
+
+
+# -- approval cards -----------------------------------------------------------------------------------
+
+
+def test_a_card_whose_answer_timed_out_after_slack_stored_it_is_adopted_not_posted_again(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    clock: ManualClock,
+) -> None:
+    bot = start_bot(clock=clock)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    slack.lose_answer_next("chat.postMessage", mode="hang")
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_approvals()
+    [stored] = slack.top_level_messages(APPROVALS_CHANNEL)
+    assert stored.metadata == {"event_type": "approval_card", "event_payload": {"approval_id": approval_id}}
+    attempt = bot.call(bot.runtime.store.post_attempt("approval_card", approval_id))
+    assert attempt is not None and attempt.state is PostState.UNKNOWN
+
+    assert bot.poll_approvals() == 0  # the claim is kept: no second card
+    assert bot.poll("reconcile_posts") == 0  # too soon: Slack may still be storing it
+    assert slack.calls("conversations.history") == []
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 1
+    [lookup] = slack.calls("conversations.history")
+    assert (lookup["channel"], lookup["include_all_metadata"]) == (APPROVALS_CHANNEL, "1")
+    card = bot.call(bot.runtime.store.get_card(approval_id))
+    assert card is not None and (card.state, card.ts) == (CardState.PENDING, stored.ts)
+    assert bot.call(bot.runtime.store.post_attempt("approval_card", approval_id)) is None
+
+    assert bot.poll_approvals() == 0
+    assert bot.poll("reconcile_posts") == 0
+    assert len(cards_for(slack, approval_id)) == 1
+    # The one card is the live one: decided in Commerce, it is the card that loses its buttons.
+    commerce.decide_elsewhere(approval_id, ApprovalState.APPROVED)
+    bot.poll_approvals()
+    assert [u["ts"] for u in slack.calls("chat.update")] == [stored.ts]
+    assert slack.message(APPROVALS_CHANNEL, stored.ts).blocks == slack.calls("chat.update")[0]["blocks"]
+
+
+def test_a_card_slack_refused_is_released_and_posted_once_next_round(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    clock: ManualClock,
+) -> None:
+    bot = start_bot(clock=clock)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    slack.fail_next(
+        1,
+        Response(body={"ok": False, "error": "internal_error"}),
+        when=lambda r: r.path.endswith("chat.postMessage"),
+    )
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_approvals()
+    assert bot.call(bot.runtime.store.get_card(approval_id)) is None
+    assert bot.call(bot.runtime.store.post_attempt("approval_card", approval_id)) is None
+
+    assert bot.poll_approvals() == 1
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 0
+    assert slack.calls("conversations.history") == []
+    assert len(cards_for(slack, approval_id)) == 1
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        Response(status=500, body={"ok": False, "error": "internal_error"}),
+        Response(withhold="drop"),
+    ],
+    ids=["5xx", "dropped connection"],
+)
+def test_a_card_with_no_answer_that_slack_did_not_store_is_looked_up_then_posted_once(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    clock: ManualClock,
+    lost: Response,
+) -> None:
+    bot = start_bot(clock=clock)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    slack.fail_next(1, lost, when=lambda r: r.path.endswith("chat.postMessage"))
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_approvals()
+    assert bot.poll_approvals() == 0  # unknown: not posted again before it is looked up
+    assert slack.top_level_messages(APPROVALS_CHANNEL) == []
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 0  # not there: released
+    assert len(slack.calls("conversations.history")) == 1
+    assert bot.poll_approvals() == 1
+    [card] = slack.top_level_messages(APPROVALS_CHANNEL)
+    record = bot.call(bot.runtime.store.get_card(approval_id))
+    assert record is not None and record.ts == card.ts
+
+
+def test_a_card_whose_history_slack_will_never_show_is_posted_again_not_left_unposted(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app installed before the history scopes (``missing_scope``) can never look a post up: the
+    approval is posted again (a possible second card, said in the log) rather than never announced."""
+    bot = start_bot(clock=clock)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    slack.fail_next(
+        1,
+        Response(status=500, body={"ok": False, "error": "internal_error"}),
+        when=lambda r: r.path.endswith("chat.postMessage"),
+    )
+    slack.fail_next(
+        2,
+        Response(body={"ok": False, "error": "missing_scope", "needed": "channels:history"}),
+        when=lambda r: r.path.endswith("conversations.history"),
+    )
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_approvals()
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 0
+    assert "channels:history" in caplog.text and "reinstall" in caplog.text
+    assert bot.poll_approvals() == 1
+    [card] = slack.top_level_messages(APPROVALS_CHANNEL)
+    record = bot.call(bot.runtime.store.get_card(approval_id))
+    assert record is not None and record.ts == card.ts
+    assert bot.call(bot.runtime.store.post_attempt("approval_card", approval_id)) is None
+
+
+# -- process-status announcements -------------------------------------------------------------------
+
+
+def test_a_watch_message_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock)
+    process_id = bol.add_process()
+    bot.call(bot.runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
+    bol.set_status(process_id, "FAILURE", error_message="nope")
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    assert bot.poll_processes() == 0
+    [stored] = slack.top_level_messages(PROCESS_CHANNEL)
+    assert stored.metadata is not None and stored.metadata["event_type"] == "process_status"
+    assert stored.metadata["event_payload"]["process_status_id"] == process_id
+    assert bot.poll_processes() == 0
+    assert len(top_level(slack, PROCESS_CHANNEL)) == 1
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 1
+    watch = bot.call(bot.runtime.store.get_watch(process_id, PROCESS_CHANNEL))
+    assert watch is not None and watch.message_ts == stored.ts
+    assert bot.poll_processes() == 0
+    assert bot.poll("reconcile_posts") == 0
+    assert len(top_level(slack, PROCESS_CHANNEL)) == 1
+
+
+def test_a_watch_message_with_no_answer_and_not_in_slack_is_posted_once_after_lookup(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock)
+    process_id = bol.add_process()
+    bot.call(bot.runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
+    bol.set_status(process_id, "SUCCESS")
+    slack.fail_next(1, Response(withhold="drop"), when=lambda r: r.path.endswith("chat.postMessage"))
+
+    assert bot.poll_processes() == 0
+    assert bot.poll_processes() == 0
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 0
+    assert bot.poll_processes() == 1
+    [message] = slack.top_level_messages(PROCESS_CHANNEL)
+    watch = bot.call(bot.runtime.store.get_watch(process_id, PROCESS_CHANNEL))
+    assert watch is not None and watch.message_ts == message.ts
+
+
+def test_a_batch_card_whose_connection_dropped_after_slack_stored_it_is_adopted_and_kept_current(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    ids = bol.add_processes(2)
+    batch_id = post_watches(bot, {"ids": ids, "channel": BATCH_CHANNEL}).json()["batch_id"]
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    assert bot.poll_processes() == 0
+    [stored] = slack.top_level_messages(BATCH_CHANNEL)
+    assert stored.metadata == {"event_type": "batch_card", "event_payload": {"batch_id": batch_id}}
+    assert bot.poll_processes() == 0
+    assert bot.poll("batch_cards") == 0
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 1
+    bol.finish(ids, "SUCCESS")
+    bot.poll_processes()
+    assert len(top_level(slack, BATCH_CHANNEL)) == 1
+    assert [u["ts"] for u in slack.calls("chat.update")] == [stored.ts]  # the adopted card moves
+    assert "2/2" in json.dumps(slack.message(BATCH_CHANNEL, stored.ts).blocks)
+
+
+def test_a_followed_process_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock)
+    running = bol.add_process("CREATE_SHIPMENT", "order-77")
+    assert bot.call(bot.runtime.store.add_follow("order-77", "CREATE_SHIPMENT", BATCH_CHANNEL, APPROVER))
+    assert bot.poll_follows() == 0  # the baseline
+    bol.set_status(running, "FAILURE", error_message="Transporter unknown")
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_follows()
+    [stored] = slack.top_level_messages(BATCH_CHANNEL)
+    assert stored.metadata == {
+        "event_type": "followed_process",
+        "event_payload": {"process_status_id": running},
+    }
+    assert bot.poll_follows() == 0  # claimed, not posted again
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 1
+    assert bot.poll_follows() == 0
+    assert bot.poll("reconcile_posts") == 0
+    assert len(top_level(slack, BATCH_CHANNEL)) == 1
+
+
+def test_a_followed_process_slack_refused_is_posted_once_next_round(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock)
+    running = bol.add_process("CREATE_SHIPMENT", "order-77")
+    assert bot.call(bot.runtime.store.add_follow("order-77", "CREATE_SHIPMENT", BATCH_CHANNEL, APPROVER))
+    assert bot.poll_follows() == 0
+    bol.set_status(running, "SUCCESS")
+    slack.fail_next(
+        1,
+        Response(body={"ok": False, "error": "internal_error"}),
+        when=lambda r: r.path.endswith("chat.postMessage"),
+    )
+
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll_follows()
+    assert bot.poll_follows() == 1
+    assert len(top_level(slack, BATCH_CHANNEL)) == 1
+
+
+def test_a_digest_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 1, 12, 11, 0, tzinfo=UTC))  # noon in Amsterdam, past the digest's 09:00
+    bot = start_bot(clock=clock, approvals_digest_at="09:00", approvals_digest_tz="Europe/Amsterdam")
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    with pytest.raises(PostOutcomeUnknown):
+        bot.poll("digest")
+    [stored] = slack.top_level_messages(APPROVALS_CHANNEL)
+    assert stored.metadata == {"event_type": "daily_digest", "event_payload": {"day": "2026-01-12"}}
+    assert bot.poll("digest") == 0
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 1
+    assert bot.poll("digest") == 0
+    assert len(top_level(slack, APPROVALS_CHANNEL)) == 1
+
+
+# -- kill -9 in the middle of a post --------------------------------------------------------------------
+
+
+def card_row(database: Path, approval_id: str) -> tuple[str, str | None] | None:
+    with closing(sqlite3.connect(database)) as conn:
+        row = conn.execute(
+            "SELECT state, ts FROM approval_cards WHERE approval_id = ?", (approval_id,)
+        ).fetchone()
+    return None if row is None else (str(row[0]), row[1])
+
+
+def test_a_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_posted_twice(
+    make_settings: Callable[..., Settings],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    tmp_path: Path,
+) -> None:
+    slack.clock = time.time  # real processes: real time
+    database = tmp_path / "bot.db"
+    settings = make_settings(
+        port=free_port(),
+        replica_id="replica-a",
+        notifier_enabled=True,
+        approvals_poll_seconds=1,
+        database_url=f"sqlite:///{database}",
+    )
+    approval_id = commerce.add_approval(ApprovalKind.ORDER)
+    slack.lose_answer_next("chat.postMessage", mode="hang")
+    replicas = [Replica(settings, tmp_path / "first")]
+    try:
+        wait_for(lambda: slack.held == 1, timeout=60, what="the card's post to be held by Slack")
+        replicas[0].kill()
+        [stored] = slack.top_level_messages(APPROVALS_CHANNEL)
+        assert card_row(database, approval_id) == ("posting", None)
+
+        replicas.append(Replica(settings, tmp_path / "second"))  # the same replica, restarted
+        # Found within RECONCILE_AFTER of the post plus a round (the restart made the old owner dead).
+        wait_for(
+            lambda: card_row(database, approval_id) == ("pending", stored.ts),
+            timeout=60,
+            what="the restarted bot to find the card",
+        )
+        assert [c["channel"] for c in slack.calls("conversations.history")] == [APPROVALS_CHANNEL]
+        commerce.decide_elsewhere(approval_id, ApprovalState.APPROVED)
+        wait_for(
+            lambda: [u["ts"] for u in slack.calls("chat.update")] == [stored.ts],
+            timeout=30,
+            what="the one card to be closed",
+        )
+        assert len(cards_for(slack, approval_id)) == 1
+    finally:
+        for replica in replicas:
+            replica.stop()
+
+
+def batch_card_ts(database: Path, batch_id: str) -> str | None:
+    with closing(sqlite3.connect(database)) as conn:
+        row = conn.execute("SELECT card_ts FROM process_batches WHERE batch_id = ?", (batch_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_batch_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_posted_twice(
+    make_settings: Callable[..., Settings],
+    slack: SlackEmulator,
+    bol: BolEmulator,
+    tmp_path: Path,
+) -> None:
+    slack.clock = time.time
+    database = tmp_path / "bot.db"
+    settings = make_settings(
+        port=free_port(),
+        replica_id="replica-a",
+        notifier_enabled=True,
+        api_tokens=API_TOKEN,
+        database_url=f"sqlite:///{database}",
+    )
+    ids = bol.add_processes(3)
+    slack.lose_answer_next("chat.postMessage", mode="hang")
+    replicas = [Replica(settings, tmp_path / "first")]
+    try:
+        replicas[0].wait_until_listening()
+        answer = httpx.post(
+            replicas[0].url + WATCHES,
+            json={"ids": ids, "channel": BATCH_CHANNEL},
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text
+        batch_id = answer.json()["batch_id"]
+        wait_for(lambda: slack.held == 1, timeout=60, what="the batch card's post to be held by Slack")
+        replicas[0].kill()
+        [stored] = slack.top_level_messages(BATCH_CHANNEL)
+
+        replicas.append(Replica(settings, tmp_path / "second"))
+        wait_for(
+            lambda: batch_card_ts(database, batch_id) == stored.ts,
+            timeout=60,
+            what="the restarted bot to find the batch card",
+        )
+        assert len(top_level(slack, BATCH_CHANNEL)) == 1
+    finally:
+        for replica in replicas:
+            replica.stop()
+
+
+def watch_message_ts(database: Path, process_id: str) -> str | None:
+    with closing(sqlite3.connect(database)) as conn:
+        row = conn.execute(
+            "SELECT reply_ts FROM batch_processes WHERE process_status_id = ?", (process_id,)
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_watch_message_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_repeated(
+    make_settings: Callable[..., Settings],
+    slack: SlackEmulator,
+    bol: BolEmulator,
+    tmp_path: Path,
+) -> None:
+    slack.clock = time.time
+    database = tmp_path / "bot.db"
+    settings = make_settings(
+        port=free_port(),
+        replica_id="replica-a",
+        notifier_enabled=True,
+        process_status_poll_seconds=1,
+        database_url=f"sqlite:///{database}",
+    )
+    process_id = bol.add_process()
+    replicas = [Replica(settings, tmp_path / "first")]
+    try:
+        replicas[0].wait_until_listening()
+        sender = SlackRequestSender(replicas[0].url, SIGNING_SECRET)
+        run_command(
+            sender, slack, "/process-status", f"watch {process_id}", user=APPROVER, channel=BATCH_CHANNEL
+        )
+        slack.lose_answer_next("chat.postMessage", mode="hang")
+        bol.set_status(process_id, "FAILURE", error_message="nope")
+        wait_for(lambda: slack.held == 1, timeout=60, what="the watch message's post to be held by Slack")
+        replicas[0].kill()
+        [stored] = slack.top_level_messages(BATCH_CHANNEL)
+
+        replicas.append(Replica(settings, tmp_path / "second"))
+        wait_for(
+            lambda: watch_message_ts(database, process_id) == stored.ts,
+            timeout=60,
+            what="the restarted bot to find the watch message",
+        )
+        assert len(top_level(slack, BATCH_CHANNEL)) == 1
+    finally:
+        for replica in replicas:
+            replica.stop()
