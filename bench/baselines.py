@@ -48,6 +48,9 @@ class ServerHost(ProcessFigures):
     def port(self) -> int:
         return self._port
 
+    def profiled_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop.loop
+
     def close(self) -> None:
         if self._runner is not None:
             self._loop.call(self._runner.cleanup())

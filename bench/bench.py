@@ -1,6 +1,6 @@
 """Benchmarks: each figure of the bot next to a baseline measured in the same run, as a ratio.
 
-    .venv/bin/python bench/bench.py [--quick] [--markdown]
+    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only ack,clicks,approvals,processes,backlog]
 
 Nothing is asserted: figures are printed as best / median over rounds (``--rounds``). The bot, each
 baseline server and the emulators run in processes of their own (``bench/remote.py``) so CPU time and
@@ -36,23 +36,41 @@ APPROVALS = [1_000, 10_000, 50_000]
 WATCHES = [1_000, 10_000, 100_000]
 
 
-def ack_and_clicks(emulators: Remote, database: str, rounds: int, quick: bool) -> list[Figure]:
+PARTS = ("ack", "clicks", "approvals", "processes", "backlog")
+
+
+def ack_and_clicks(
+    emulators: Remote, database: str, rounds: int, quick: bool, parts: set[str]
+) -> list[Figure]:
     addresses = emulators.call("addresses")
     slack_api_url = addresses["slack_api_url"]
-    servers = {
-        "bot": Remote(BotHost, addresses, database),
-        "bolt": Remote(BoltHost, slack_api_url, process_before_response=False),
-        "bolt_pbr": Remote(BoltHost, slack_api_url, process_before_response=True),
-        "aiohttp": Remote(AiohttpHost),
-    }
+    servers = {"bot": Remote(BotHost, addresses, database)}
+    figures: list[Figure] = []
     try:
-        figures = ack.run(servers, rounds, 60 if quick else 300)
-        with Remote(DecideHost, addresses) as minimal:
-            figures += clicks.run(emulators, servers["bot"], minimal, rounds, 5 if quick else 20)
+        if "ack" in parts:
+            servers["bolt"] = Remote(BoltHost, slack_api_url, process_before_response=False)
+            servers["bolt_pbr"] = Remote(BoltHost, slack_api_url, process_before_response=True)
+            servers["aiohttp"] = Remote(AiohttpHost)
+            figures += ack.run(servers, rounds, 60 if quick else 300)
+        if "clicks" in parts:
+            with Remote(DecideHost, addresses) as minimal:
+                figures += clicks.run(emulators, servers["bot"], minimal, rounds, 5 if quick else 20)
     finally:
         for server in servers.values():
             server.close()
     return figures
+
+
+def _parts(only: str | None) -> set[str]:
+    if only is None:
+        return set(PARTS)
+    parts = {part.strip() for part in only.split(",") if part.strip()}
+    unknown = parts - set(PARTS)
+    if unknown:
+        raise SystemExit(
+            f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}"
+        )
+    return parts
 
 
 def main() -> None:
@@ -60,7 +78,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and 2 rounds, for a smoke run")
     parser.add_argument("--rounds", type=int, help="rounds per figure (default 5, 2 with --quick)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
+    parser.add_argument("--only", help=f"comma-separated parts to run (default all): {','.join(PARTS)}")
     args = parser.parse_args()
+    parts = _parts(args.only)
     rounds = args.rounds or (2 if args.quick else 5)
     started = time.perf_counter()
     print(
@@ -68,12 +88,19 @@ def main() -> None:
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}); best / median over rounds",
         flush=True,
     )
-    with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
-        figures = ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick)
-    print(render(figures), flush=True)
+    figures: list[Figure] = []
+    if parts & {"ack", "clicks"}:
+        with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
+            figures += ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick, parts)
+        print(render(figures), flush=True)
     approval_sizes, watch_sizes = ([200, 1000], [1000, 5000]) if args.quick else (APPROVALS, WATCHES)
-    figures += polls.run(approval_sizes, watch_sizes, min(rounds, 3))
-    figures += backlog.run(1 if args.quick else min(rounds, 3))
+    figures += polls.run(
+        approval_sizes if "approvals" in parts else [],
+        watch_sizes if "processes" in parts else [],
+        min(rounds, 3),
+    )
+    if "backlog" in parts:
+        figures += backlog.run(1 if args.quick else min(rounds, 3))
     print()
     print(render(figures))
     if args.markdown:

@@ -6,6 +6,7 @@ Timings of polls are taken inside the bot's process; rows the bench only needs a
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
@@ -45,6 +46,9 @@ class BotHost(ProcessFigures):
 
     def close(self) -> None:
         self.bot.stop()
+
+    def profiled_loop(self) -> asyncio.AbstractEventLoop:
+        return self.bot.loop
 
     def port(self) -> int:
         return self.bot.port

@@ -3,12 +3,18 @@
 The bot, each baseline server and the emulators run in separate processes, so that the CPU time and
 RSS read in a server's process are that server's alone, and a fresh process per size starts with a
 fresh peak RSS.
+
+With ``BENCH_PROFILE=<folder>`` in the environment, each host that names its event loop
+(``ProcessFigures.profiled_loop``) runs under cProfile on that loop's thread, and its statistics are
+written to ``<folder>/<host>-<pid>.prof`` when it stops (read them with ``python -m pstats``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import multiprocessing
+import os
 import resource
 import threading
 import time
@@ -81,12 +87,15 @@ def _serve(
         conn.send((False, traceback.format_exc()))
         return
     conn.send((True, None))
+    profile = _Profile.start(target)
     while True:
         try:
             method, call_args, call_kwargs = conn.recv()
         except EOFError:  # the bench went away
             return
         if method == _STOP:
+            if profile is not None:
+                profile.stop()
             close = getattr(target, "close", None)
             try:
                 if close is not None:
@@ -98,6 +107,41 @@ def _serve(
             conn.send((True, getattr(target, method)(*call_args, **call_kwargs)))
         except BaseException:
             conn.send((False, traceback.format_exc()))
+
+
+class _Profile:
+    """cProfile on a host's event-loop thread (a profiler sees only the thread that enabled it)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, path: str) -> None:
+        self._loop = loop
+        self._path = path
+        self._profiler = cProfile.Profile()
+        self._on_loop(self._profiler.enable)
+
+    @classmethod
+    def start(cls, target: object) -> _Profile | None:
+        folder = os.environ.get("BENCH_PROFILE")
+        loop_of = getattr(target, "profiled_loop", None)
+        loop = loop_of() if folder and loop_of is not None else None
+        if loop is None:
+            return None
+        assert folder is not None
+        os.makedirs(folder, exist_ok=True)
+        return cls(loop, os.path.join(folder, f"{type(target).__name__}-{os.getpid()}.prof"))
+
+    def stop(self) -> None:
+        self._on_loop(self._profiler.disable)
+        self._profiler.dump_stats(self._path)
+
+    def _on_loop(self, action: Callable[[], None]) -> None:
+        done = threading.Event()
+
+        def run() -> None:
+            action()
+            done.set()
+
+        self._loop.call_soon_threadsafe(run)
+        done.wait(30)
 
 
 class LoopThread:
@@ -119,6 +163,10 @@ class LoopThread:
 
 class ProcessFigures:
     """What a host reports about its own process (CPU of all its threads, RSS now and at peak)."""
+
+    def profiled_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop ``BENCH_PROFILE`` profiles (None: nothing to profile)."""
+        return None
 
     def cpu_seconds(self) -> float:
         return time.process_time()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.slack.outbound.blocks.ids import (
 )
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, APPROVER_GROUP, GROUP_MEMBER, OUTSIDER, PROCESS_CHANNEL, SECOND_APPROVER
+from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
@@ -196,3 +198,38 @@ def test_a_failed_rejection_from_home_is_explained_on_home(
         what="the explanation on Home",
     )
     assert decision_posts(commerce, approval_id) == []
+
+
+def test_decisions_made_while_the_home_is_being_refreshed_fold_into_one_more_refresh(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approvals = add_pending(commerce, 4)
+    bot.poll_approvals()
+    open_home(sender, slack, APPROVER)
+    publishes = len(slack.calls("views.publish"))
+    publishing, release = threading.Event(), threading.Event()
+
+    def hold_the_first_refresh(request: RecordedRequest) -> Response | None:
+        if request.path.endswith("views.publish") and not publishing.is_set():
+            publishing.set()
+            release.wait(timeout=10)
+        return None
+
+    slack.inject(hold_the_first_refresh)
+    assert sender.home_action(APPROVE_ACTION_ID, approvals[0], APPROVER).status_code == 200
+    wait_for(publishing.is_set, what="the first refresh on its way")
+    for approval_id in approvals[1:]:
+        assert sender.home_action(APPROVE_ACTION_ID, approval_id, APPROVER).status_code == 200
+    wait_for(
+        lambda: len(bot.call(bot.runtime.store.decisions_by(APPROVER, 10))) == 4,
+        what="every decision recorded",
+    )
+    release.set()
+
+    wait_for(lambda: len(slack.calls("views.publish")) == publishes + 2, what="one more refresh")
+    view = slack.home_view(APPROVER)
+    assert view is not None
+    assert listed_ids(view) == []
+    text = json.dumps(view["blocks"], ensure_ascii=False)
+    assert all(f"Approved approval `{approval_id}`" in text for approval_id in approvals)
+    assert len(slack.calls("views.publish")) == publishes + 2  # not one refresh per decision

@@ -96,6 +96,26 @@ def test_many_watches_are_polled_in_bulk_calls_of_at_most_1000(
     assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
 
 
+def test_an_id_watched_in_two_channels_at_a_chunk_boundary_is_asked_once_and_announced_in_both(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    ids = sorted(bol.add_processes(MAX_BULK_IDS + 1))
+    for process_id in ids:
+        bot.call(bot.runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
+    last_of_first_chunk = ids[MAX_BULK_IDS - 1]  # the round reads processes in id order
+    bot.call(bot.runtime.store.add_watch(last_of_first_chunk, WATCH_CHANNEL, APPROVER))
+    bol.set_status(last_of_first_chunk, "SUCCESS")
+    before = len(bol.bulk_ids())
+
+    assert bot.poll_processes() == 2
+
+    assert [len(asked) for asked in bol.bulk_ids()[before:]] == [MAX_BULK_IDS, 1]
+    assert sum(asked.count(last_of_first_chunk) for asked in bol.bulk_ids()[before:]) == 1
+    assert len(messages_in(slack, PROCESS_CHANNEL)) == len(messages_in(slack, WATCH_CHANNEL)) == 1
+    watch = bot.call(bot.runtime.store.get_watch(last_of_first_chunk, WATCH_CHANNEL))
+    assert watch is not None and watch.finished_at is not None
+
+
 def test_unwatch_stops_notifications(
     bot: RunningBot, slack: SlackEmulator, bol: BolEmulator, sender: SlackRequestSender
 ) -> None:

@@ -28,7 +28,7 @@ from bot.storage.db import (
     to_async_url,
     writer,
 )
-from bot.storage.records import AuditEntry, CardState, DecisionState, PostState
+from bot.storage.records import AuditEntry, CardState, DecisionState, Notify, PostState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.store_helpers import age_decision_claim, silence_instance
@@ -515,6 +515,32 @@ def test_watch_lifecycle(database_url: str) -> None:
         assert await store.remove_watch("P1", "C2") is False
         assert await store.finish_watch("P2", "C1", "FAILURE") is True
         assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [("P1", "C1")]
+
+    with_store(database_url, body)
+
+
+def test_active_processes_are_read_a_page_at_a_time_each_once_in_id_order(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        for process_id, channel in [("P3", "C1"), ("P1", "C1"), ("P2", "C1"), ("P1", "C2"), ("P4", "C1")]:
+            assert await store.add_watch(process_id, channel, "U1")
+        await store.create_batch(["P2", "P5"], "C3", label=None, notify=Notify.FAILURES, requested_by="api")
+        assert await store.finish_watch("P4", "C1", "SUCCESS")
+
+        async def every_page(*, batches: bool) -> list[list[tuple[str, str]]]:
+            pages, after = [], None
+            while page := await store.active_processes(after=after, limit=2, batches=batches):
+                pages.append([(p.process_status_id, "batch" if p.member else "watch") for p in page])
+                after = page[-1].key
+            return pages
+
+        everything = [row for page in await every_page(batches=True) for row in page]
+        ids = [process_id for process_id, _ in everything]
+        assert ids == sorted(ids)  # by id: the rows of one id come together
+        watches = [("P1", "watch"), ("P1", "watch"), ("P2", "watch"), ("P3", "watch")]  # not P4: finished
+        assert sorted(everything) == sorted([*watches, ("P2", "batch"), ("P5", "batch")])
+        singles = await every_page(batches=False)
+        assert [len(page) for page in singles] == [2, 2]
+        assert all(kind == "watch" for page in singles for _, kind in page)
 
     with_store(database_url, body)
 

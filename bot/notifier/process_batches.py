@@ -1,7 +1,8 @@
 """One live Slack card per process batch, updated in place as its processes finish.
 
 Part of the process-status round: ``ProcessStatusNotifier`` asks bol.com once for every watched id
-(single watches and batch processes together) and hands the answer here. A round finishes processes
+(single watches and batch processes together, a chunk at a time) and hands each chunk's answer here
+(``finish``), then runs the rest of the round (``run``). A round finishes processes
 in the store (the claim), marks stuck ones, completes batches, posts new cards, redraws each changed
 card once (however many of its processes finished), and posts the thread replies and summaries that
 are due, each claimed before posting and released when the post fails. A card carries its batch id
@@ -56,10 +57,9 @@ class BatchProgress:
         self._failure_mention = failure_mention
         self._stuck_after = stuck_after
 
-    async def run(self, result: BulkResult | None, members: list[BatchMember]) -> int:
-        """One round for every batch; returns the messages posted (cards and replies, not updates)."""
-        if result is not None:
-            await self._finish(result, members)
+    async def run(self) -> int:
+        """The rest of a round, once every chunk's finished processes are recorded (``finish``): for
+        every batch; returns the messages posted (cards and replies, not updates)."""
         await self._store.mark_stuck(self._clock() - self._stuck_after)
         await self._store.complete_finished_batches()
         posted = await self.post_new_cards()
@@ -68,7 +68,9 @@ class BatchProgress:
         posted += await self._post_summaries()
         return posted
 
-    async def _finish(self, result: BulkResult, members: list[BatchMember]) -> None:
+    async def finish(self, result: BulkResult, members: list[BatchMember]) -> None:
+        """Records the processes of ``members`` that bol.com reports final (or no longer knows), batch
+        by batch; one chunk of a round at a time."""
         by_batch: dict[str, list[MemberOutcome]] = defaultdict(list)
         for member in members:
             process_id = member.process_status_id

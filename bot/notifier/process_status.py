@@ -1,5 +1,8 @@
 """Polls watched bol.com process statuses in bulk and posts when they finish.
 
+A round streams the active processes from the store and asks bol.com a chunk of 1000 ids at a time,
+so its memory does not grow with the number of watches.
+
 Finishing the watch in the store is the claim to announce it, so of several pollers (replicas) one
 posts. The message carries the watch's batch id in its metadata. A post Slack definitely refused
 reopens the watch for the next round; one with no answer keeps it finished and leaves a post attempt
@@ -11,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 
 from bot.bol.client import BolClient
-from bot.bol.models import ProcessStatus
+from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
 from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
@@ -22,12 +26,14 @@ from bot.notifier.failures import describe
 from bot.notifier.process_batches import BatchProgress
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
-from bot.storage.records import Watch
+from bot.storage.records import ActiveProcess, Watch
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
 PURGED = "PURGED"
+PAGE_ROWS = 1000
+"""Rows read from the store per query while a round goes through the active processes."""
 
 
 class ProcessStatusNotifier:
@@ -55,33 +61,63 @@ class ProcessStatusNotifier:
 
     async def poll_once(self) -> int:
         """One round over every active watch and batch process (ceil(N/1000) bulk calls for N distinct
-        ids, whatever mix of watches and batches they come from); returns messages posted."""
-        watches = await self._store.active_watches()
-        members = await self._store.active_batch_members() if self._batches is not None else []
-        self._metrics.watches.set(len(watches) + len(members))
-        ids = [w.process_status_id for w in watches] + [m.process_status_id for m in members]
-        result = await self._bol.get_process_statuses(ids) if ids else None
-        posted = 0
-        for watch in watches:
-            assert result is not None  # there are ids
-            with log_context(process_status_id=watch.process_status_id, slack_user=watch.slack_user_id):
-                try:
-                    posted += await self._handle(
-                        watch,
-                        result.found.get(watch.process_status_id),
-                        watch.process_status_id in result.purged,
-                    )
-                except Exception as error:
-                    # The watch stays active: the next round tries again; the other watches go on.
-                    log.warning(
-                        "could not notify %s about %s: %s",
-                        watch.channel,
-                        watch.process_status_id,
-                        describe(error),
-                    )
+        ids, whatever mix of watches and batches they come from); returns messages posted.
+
+        Read, asked and handled a chunk of 1000 ids at a time, so a round holds one chunk's rows and
+        answers, never all of them."""
+        posted = watched = 0
+        async for chunk in self._chunks():
+            watched += len(chunk)
+            result = await self._bol.get_process_statuses([p.process_status_id for p in chunk])
+            for watch in (p.watch for p in chunk if p.watch is not None):
+                posted += await self._handle_logged(watch, result)
+            if self._batches is not None:
+                await self._batches.finish(result, [p.member for p in chunk if p.member is not None])
+        self._metrics.watches.set(watched)
         if self._batches is not None:
-            posted += await self._batches.run(result, members)
+            posted += await self._batches.run()
         return posted
+
+    async def _chunks(self) -> AsyncIterator[list[ActiveProcess]]:
+        """Every active process, in chunks of at most ``MAX_BULK_IDS`` distinct ids, read a page at a
+        time; the rows of one id (watched in several channels) stay in one chunk, so it is asked once."""
+        chunk: list[ActiveProcess] = []
+        ids = 0
+        after: tuple[str, str] | None = None
+        while True:
+            page = await self._store.active_processes(
+                after=after, limit=PAGE_ROWS, batches=self._batches is not None
+            )
+            for row in page:
+                new_id = not chunk or chunk[-1].process_status_id != row.process_status_id
+                if new_id and ids == MAX_BULK_IDS:
+                    yield chunk
+                    chunk, ids = [], 0
+                chunk.append(row)
+                ids += new_id
+            if len(page) < PAGE_ROWS:
+                break
+            after = page[-1].key
+        if chunk:
+            yield chunk
+
+    async def _handle_logged(self, watch: Watch, result: BulkResult) -> int:
+        with log_context(process_status_id=watch.process_status_id, slack_user=watch.slack_user_id):
+            try:
+                return await self._handle(
+                    watch,
+                    result.found.get(watch.process_status_id),
+                    watch.process_status_id in result.purged,
+                )
+            except Exception as error:
+                # The watch stays active: the next round tries again; the other watches go on.
+                log.warning(
+                    "could not notify %s about %s: %s",
+                    watch.channel,
+                    watch.process_status_id,
+                    describe(error),
+                )
+                return 0
 
     async def _handle(self, watch: Watch, status: ProcessStatus | None, purged: bool) -> int:
         if purged or status is None:

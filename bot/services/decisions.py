@@ -141,8 +141,8 @@ class DecisionService:
         return self._identities
 
     async def decide(self, request: DecisionRequest) -> DecisionResult:
-        """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted wrote
-        its row with the claim, before the card was rewritten)."""
+        """Decides and audits: every attempt leaves one audit row (a decision Commerce accepted writes
+        its row with the claim while the card is rewritten, and before this returns)."""
         with log_context(approval_id=request.approval_id, slack_user=request.slack_user_id):
             try:
                 request, result = await self._decide(request)
@@ -280,15 +280,23 @@ class DecisionService:
             if isinstance(voted, DecisionResult):
                 return request, voted
             request = voted
-        existing = await self._store.claim_decision(
-            request.approval_id, request.slack_user_id, request.decision.action
-        )
+        # The card's place is only for showing the decision: read while the claim is taken and
+        # Commerce answers.
+        posted = asyncio.create_task(self._posted_card(request.approval_id))
+        try:
+            existing = await self._store.claim_decision(
+                request.approval_id, request.slack_user_id, request.decision.action
+            )
+        except BaseException:
+            posted.cancel()
+            raise
         if existing is not None:
+            posted.cancel()
             taken = _vote_taken_over(request, existing) if voting else _already_claimed(request, existing)
             return request, taken
         sent = _Sent()
         try:
-            return request, await self._decide_claimed(request, sent)
+            return request, await self._decide_claimed(request, sent, posted)
         except BaseException as error:
             if sent.value:
                 # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
@@ -298,8 +306,12 @@ class DecisionService:
             else:
                 await self._store.release_decision(request.approval_id)
             raise
+        finally:
+            posted.cancel()  # not needed on every path (a no-op once read)
 
-    async def _decide_claimed(self, request: DecisionRequest, sent: _Sent) -> DecisionResult:
+    async def _decide_claimed(
+        self, request: DecisionRequest, sent: _Sent, posted: asyncio.Task[CardRecord | None]
+    ) -> DecisionResult:
         approval_id = request.approval_id
         loop = asyncio.get_running_loop()
         started = loop.time()  # the budget: the read gets its part, the decision what is left
@@ -348,12 +360,13 @@ class DecisionService:
             raise
         result = DecisionResult(Outcome.OK, f"Approval {approval_id} {request.decision.verb}.", approval)
         log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
-        # Commerce has the decision: from here on nothing may fail the user's answer.
-        card = await self._record_accepted(request, result)
-        if card is None:  # not recorded: the card is still found (a database that fails writes may read)
-            with suppress(Exception):
-                card = await self._store.get_card(approval_id)
+        # Commerce has the decision: from here on nothing may fail the user's answer. It is recorded
+        # while the card is rewritten (the rewrite's follow-ups wait for the record).
+        recorded = asyncio.create_task(self._record_accepted(request, result))
         try:
+            card = await posted
+            if card is None or not card.ts:  # not posted yet: where it goes may be recorded meanwhile
+                card = await asyncio.shield(recorded) or card
             shown = await self._cards.show_decision(
                 as_its_card_showed(approval, card),
                 await order,
@@ -361,13 +374,24 @@ class DecisionService:
                 decided_by=request.slack_user_id,
                 comment=request.comment,
                 on=_shown_on(card, request.clicked),
+                recorded=recorded,
             )
         except Exception:
             log.exception(
                 "approval %s was %s in Commerce, but showing it failed", approval_id, request.decision.verb
             )
             shown = False
+        finally:
+            await asyncio.shield(recorded)  # even a shutdown waits for the record of what Commerce has
         return result if shown else replace(result, card_updated=False)
+
+    async def _posted_card(self, approval_id: str) -> CardRecord | None:
+        """The approval's card as the store has it; ``None`` when there is none or it cannot be read."""
+        try:
+            return await self._store.get_card(approval_id)
+        except Exception:
+            log.warning("approval %s: its card could not be read", approval_id, exc_info=True)
+            return None
 
     async def _record_accepted(self, request: DecisionRequest, result: DecisionResult) -> CardRecord | None:
         """Records a decision Commerce accepted (claim DONE, card state, audit row), trying a few times;

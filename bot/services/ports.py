@@ -7,7 +7,7 @@ satisfy them structurally, so the chat side never imports the core.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 from bot.commerce.models import Approval, Decision, OrderSummary
@@ -47,9 +47,11 @@ class CardPresenter(Protocol):
         decided_by: str,
         comment: str | None,
         on: Sequence[MessageRef],
+        recorded: Awaitable[object] | None = None,
     ) -> bool:
         """The approval was decided from chat by ``decided_by``: show who, when and why. Whether every
-        message in ``on`` was rewritten (True when there was none)."""
+        message in ``on`` was rewritten (True when there was none). Follow-ups that read the store
+        (the thread reply, the decider's App Home) wait for ``recorded``, the decision's record."""
         ...
 
     async def close(

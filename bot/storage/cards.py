@@ -107,7 +107,7 @@ class CardRows(Rows):
         return [card.approval_id for card in stale]
 
     async def get_card(self, approval_id: str) -> CardRecord | None:
-        async with self._engine.connect() as conn:
+        async with self._single_statement.connect() as conn:  # read while a click decides: cheap
             row = (
                 await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
             ).first()

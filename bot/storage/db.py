@@ -59,6 +59,8 @@ KEEPALIVE_COUNT = 3
 MIGRATION_LOCK_KEY = 0x6170_7072_6F76_616C  # "approval"
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write lock at BEGIN.
 SQLITE_BEGIN_OPTION = "approvals_bot_sqlite_begin"
+SINGLE_STATEMENT = "SINGLE_STATEMENT"
+"""``SQLITE_BEGIN_OPTION`` value of ``single_statement``: no BEGIN at all."""
 
 _SYNC_TO_ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -276,6 +278,23 @@ process_batches.append_column(
 )
 
 
+def _active_by_process_index(members: Table) -> Index:
+    """Step ``ACTIVE_BY_ID_VERSION``: the active processes (watches and batches alike) in process id
+    order, so a process-status poll reads them a page at a time and the rows of one id (watched in
+    several channels) come together."""
+    # Not a partial index: SQLite's planner would prefer the plain index on finished_at and sort every
+    # active row for each page; with finished_at leading, "IS NULL" and the page's key are one range.
+    return Index(
+        "ix_batch_processes_unfinished_by_id",
+        members.c.finished_at,
+        members.c.process_status_id,
+        members.c.batch_id,
+    )
+
+
+_active_by_process_index(batch_processes)
+
+
 def _define_v3_tables(md: MetaData) -> Table:
     """The table step 3 adds: one row per running bot process, kept fresh by its heartbeat."""
     return Table(
@@ -481,6 +500,17 @@ def _post_attempt_table(conn: Connection) -> None:
     step.create_all(conn)
 
 
+ACTIVE_BY_ID_VERSION = 9
+"""The process-poll index step; self-contained (one new index), so only this number changes when steps
+are renumbered."""
+
+
+def _active_processes_in_id_order(conn: Connection) -> None:
+    step = MetaData()
+    members = _define_v2(step)[1]
+    _active_by_process_index(members).create(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -543,6 +573,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(VOTES_VERSION, "approval_votes", _vote_table),
     Migration(8, "post_attempts", _post_attempt_table),
+    Migration(
+        ACTIVE_BY_ID_VERSION,
+        "index of batch_processes by finished_at, process id",
+        _active_processes_in_id_order,
+    ),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -588,6 +623,13 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
     have to upgrade a read lock. PostgreSQL ignores the option.
     """
     return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def single_statement(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (same pool) for transactions of exactly one statement, a write or a read:
+    SQLite runs it with no BEGIN around it (a statement is atomic and sees one snapshot on its own),
+    fewer round trips to aiosqlite's thread. A transaction of more statements must never use it."""
+    return engine.execution_options(**{SQLITE_BEGIN_OPTION: SINGLE_STATEMENT})
 
 
 def _sqlite_file(url: URL) -> Path | None:
@@ -709,6 +751,8 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, file_backed: bool) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        if mode == SINGLE_STATEMENT:
+            return  # no BEGIN: SQLite runs the one statement as a transaction of its own
         conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
 
 
@@ -723,7 +767,10 @@ def create_engine(database_url: str, *, time_limit_seconds: float | None = None)
     if url.get_backend_name() == "sqlite":
         _ensure_sqlite_parent(url)
         file_backed = bool(url.database) and url.database != ":memory:"
-        engine = create_async_engine(url)
+        # No rollback when a connection goes back to the pool: every transaction here is begun and
+        # ended by SQLAlchemy (a connection closed inside one rolls it back itself), so the pool's
+        # own reset would be a second, empty ROLLBACK: a round trip to aiosqlite's thread per call.
+        engine = create_async_engine(url, pool_reset_on_return=None)
         _install_sqlite_hooks(engine, file_backed=file_backed)
         return engine
     seconds = time_limit_seconds or DEFAULT_POOL_TIMEOUT_SECONDS

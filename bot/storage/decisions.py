@@ -74,7 +74,7 @@ class DecisionRows(InstanceRows):
     async def _insert_claim(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
         for _ in range(CLAIM_ATTEMPTS):
             try:
-                async with self._writer.begin() as conn:
+                async with self._writer.one_statement(first=True) as conn:  # a click waits on this one
                     await conn.execute(
                         insert(decision_claims).values(
                             approval_id=approval_id,
@@ -209,13 +209,13 @@ async def _move_card_and_audit(
 ) -> CardRecord | None:
     """Inside a decision's transaction: the card (if any) moves to ``card_state`` and the audit row
     is written. Returns the card as it is now."""
-    await conn.execute(
-        update(approval_cards)
-        .where(approval_cards.c.approval_id == approval_id)
-        .values(state=card_state.value, updated_at=now)
-    )
-    await conn.execute(audit_insert(audit, now))
     row = (
-        await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
+        await conn.execute(
+            update(approval_cards)
+            .where(approval_cards.c.approval_id == approval_id)
+            .values(state=card_state.value, updated_at=now)
+            .returning(*approval_cards.c)  # the card as it is now, without a SELECT of its own
+        )
     ).first()
+    await conn.execute(audit_insert(audit, now))
     return None if row is None else card_of(row)

@@ -63,7 +63,7 @@ class IdentityLinkRows(Rows):
     async def identity_link(self, slack_user_id: str) -> IdentityLink | None:
         """The Slack user's link; ``None`` when they are not linked."""
         query = select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
-        async with self._engine.connect() as conn:
+        async with self._single_statement.connect() as conn:  # on every click's path: cheap
             row = (await conn.execute(query)).first()
         return None if row is None else _link_of(row)
 

@@ -129,6 +129,26 @@ class BatchMember:
 
 
 @dataclass(frozen=True)
+class ActiveProcess:
+    """An unfinished process a process-status poll asks about: a single watch (``watch``) or a process
+    of a batch (``member``), exactly one of them; ``key`` orders them (process id, then batch)."""
+
+    batch_id: str
+    watch: Watch | None
+    member: BatchMember | None
+
+    @property
+    def process_status_id(self) -> str:
+        item = self.watch or self.member
+        assert item is not None
+        return item.process_status_id
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.process_status_id, self.batch_id
+
+
+@dataclass(frozen=True)
 class MemberOutcome:
     """A final state bol.com reported for a process."""
 

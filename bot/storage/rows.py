@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -28,26 +29,86 @@ class Writer:
     """Where every write transaction begins.
 
     On SQLite, one writer at a time per process: writers queue on an asyncio lock instead of
-    fighting in SQLite's busy handler (which sleeps and retries). On PostgreSQL, straight to the pool.
+    fighting in SQLite's busy handler (which sleeps and retries), and a decision's claim (``first``)
+    goes before writes that nobody is waiting on yet, such as the records of decisions already sent.
+    On PostgreSQL, straight to the pool.
     """
 
-    def __init__(self, engine: AsyncEngine, *, one_at_a_time: bool) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, one_at_a_time: bool, single_statement: AsyncEngine | None = None
+    ) -> None:
         self._engine = engine
-        self._lock = asyncio.Lock() if one_at_a_time else None
+        self._single_statement = single_statement or engine
+        self._turns = Turns() if one_at_a_time else None
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
-        if self._lock is None:
-            async with self._engine.begin() as conn:
+    async def begin(self, *, first: bool = False) -> AsyncIterator[AsyncConnection]:
+        async with self._begin(self._engine, first) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def one_statement(self, *, first: bool = False) -> AsyncIterator[AsyncConnection]:
+        """Like ``begin``, for a write of exactly one statement (cheaper on SQLite: no BEGIN)."""
+        async with self._begin(self._single_statement, first) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _begin(self, engine: AsyncEngine, first: bool) -> AsyncIterator[AsyncConnection]:
+        if self._turns is None:
+            async with engine.begin() as conn:
                 yield conn
             return
-        async with self._lock, self._engine.begin() as conn:
+        async with self._turns.held(first=first), engine.begin() as conn:
             yield conn
+
+
+class Turns:
+    """An asyncio lock whose waiters asking to go ``first`` get it before the others (each kind in the
+    order it came). A waiter cancelled after it was handed the lock hands it on."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+
+    @asynccontextmanager
+    async def held(self, *, first: bool = False) -> AsyncIterator[None]:
+        await self._acquire(first)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, first: bool) -> None:
+        if not self._held and not any(self._waiting):
+            self._held = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        queue = self._waiting[0 if first else 1]
+        queue.append(turn)
+        try:
+            await turn  # resolved by _release, which hands the lock over (it stays held)
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed over, then cancelled: pass it on
+            elif turn in queue:
+                queue.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    return
+        self._held = False
 
 
 class Rows:
     """Base of the per-table mixins; ``Store`` sets these attributes."""
 
     _engine: AsyncEngine
+    _single_statement: AsyncEngine
+    """For reads of one statement (no BEGIN on SQLite)."""
     _writer: Writer
     _clock: Clock

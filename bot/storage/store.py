@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
-from bot.storage.db import FileIdentity, create_engine, migrate, safe_url, utcnow, writer
+from bot.storage.db import (
+    FileIdentity,
+    create_engine,
+    migrate,
+    safe_url,
+    single_statement,
+    utcnow,
+    writer,
+)
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.follows import FollowRows
@@ -62,7 +70,12 @@ class Store(
         self._instance_id = f"{self._replica}:{uuid.uuid4().hex[:12]}"
         self._engine = engine
         self._time_limit = TimeLimit(time_limit_seconds)
-        self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")
+        self._single_statement = single_statement(engine)
+        self._writer = Writer(
+            writer(engine),
+            one_at_a_time=engine.dialect.name == "sqlite",
+            single_statement=self._single_statement,
+        )
         self._clock = clock
         self._file = FileIdentity.of(engine.url.database if engine.dialect.name == "sqlite" else None)
 

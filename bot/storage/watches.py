@@ -13,11 +13,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import batch_processes, process_batches, single_watch_batch
-from bot.storage.records import MemberState, Watch
+from bot.storage.records import ActiveProcess, BatchMember, MemberState, Watch
 from bot.storage.rows import CLAIM_ATTEMPTS, Rows
 
 _b = process_batches.c
@@ -77,6 +77,43 @@ class WatchRows(Rows):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [watch_of(row) for row in rows]
+
+    async def active_processes(
+        self, *, after: tuple[str, str] | None, limit: int, batches: bool = True
+    ) -> list[ActiveProcess]:
+        """A page of unfinished processes: single watches and (with ``batches``) every batch's, by
+        (process id, batch id) after the key ``after``, at most ``limit``. Pages are read one short
+        query each (keyset, on the index of active processes), so a poll never holds them all."""
+        query = (
+            select(
+                _m.batch_id,
+                _m.process_status_id,
+                _m.channel,
+                _m.state,
+                _m.finished_at,
+                _m.reply_ts,
+                _m.stuck,
+                _b.requested_by,
+                _b.created_at,
+                _b.single_watch,
+            )
+            .join(process_batches, _b.batch_id == _m.batch_id)
+            .where(_m.finished_at.is_(None))
+            .order_by(_m.process_status_id, _m.batch_id)
+            .limit(limit)
+        )
+        if not batches:
+            query = query.where(_b.single_watch.is_(True))
+        if after is not None:
+            process_status_id, batch_id = after
+            # A row value: one range on the index, on SQLite and PostgreSQL alike.
+            query = query.where(
+                tuple_(_m.process_status_id, _m.batch_id)
+                > tuple_(literal(process_status_id), literal(batch_id))
+            )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_active_process_of(row) for row in rows]
 
     async def prune_finished_watches(self, older_than: datetime) -> int:
         """Deletes single watches that finished before ``older_than``; how many went."""
@@ -221,6 +258,13 @@ def watch_query(*, single: bool) -> Any:
         _b.created_at,
     ).join(process_batches, _b.batch_id == _m.batch_id)
     return query.where(_b.single_watch.is_(True)) if single else query
+
+
+def _active_process_of(row: Any) -> ActiveProcess:  # a Row of active_processes' ten columns
+    if row.single_watch:
+        return ActiveProcess(row.batch_id, watch_of(row), None)
+    member = BatchMember(row.batch_id, row.process_status_id, row.channel, bool(row.stuck))
+    return ActiveProcess(row.batch_id, None, member)
 
 
 def watch_of(row: Row[Any]) -> Watch:

@@ -5,14 +5,14 @@ core has already recorded the card's state, and a message that cannot be rewritt
 raised past a decision Commerce already has. A card closed by the notifier is marked closed only
 after Slack accepted the rewrite, so a failed rewrite is tried again next round. A decision is also
 written as a reply in the card's thread (the approval's history) and then the decider's App Home is
-refreshed, both in the background: neither holds up the decider's answer.
+refreshed, both in the background once the decision is recorded: neither holds up the card's rewrite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +90,7 @@ class ApprovalCards:
         decided_by: str,
         comment: str | None,
         on: Sequence[MessageRef],
+        recorded: Awaitable[object] | None = None,
     ) -> bool:
         message = decided_card(
             approval,
@@ -100,9 +101,10 @@ class ApprovalCards:
             comment=comment,
         )
         shown = await self._rewrite(approval.id, message, on)
-        self._in_background(self._reply_in_thread(approval.id, decision, decided_by, comment))
+        record = None if recorded is None else asyncio.ensure_future(recorded)
+        self._in_background(_once(record, self._reply_in_thread(approval.id, decision, decided_by, comment)))
         for hook in self._after_decision:
-            self._in_background(hook(decided_by))
+            self._in_background(_once(record, hook(decided_by)))
         return shown
 
     async def _reply_in_thread(
@@ -185,6 +187,18 @@ class ApprovalCards:
             else:
                 accepted += 1
         return accepted == len(dict.fromkeys(targets))
+
+
+async def _once(recorded: asyncio.Future[object] | None, work: Coroutine[Any, Any, None]) -> None:
+    """Runs ``work`` once ``recorded`` is over (however it ended: a failed record is the core's to log),
+    so a follow-up reads the decision as recorded."""
+    try:
+        if recorded is not None:
+            await asyncio.wait({recorded})
+    except BaseException:
+        work.close()  # never started: no "never awaited" warning
+        raise
+    await work
 
 
 async def _logged(work: Coroutine[Any, Any, None]) -> None:

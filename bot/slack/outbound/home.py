@@ -47,6 +47,9 @@ class AppHome:
         self._page_size = page_size
         self._pages: dict[str, int] = {}
         self._listing_user = listing_user
+        self._refreshing: set[str] = set()
+        self._stale: set[str] = set()
+        """Users whose Home is being refreshed, and those of them asked for again meanwhile."""
 
     async def publish(self, user_id: str, *, page: int | None = None, notice: str | None = None) -> None:
         """Publishes ``user_id``'s Home, on ``page`` (else the page they were on), with ``notice`` on top."""
@@ -67,8 +70,23 @@ class AppHome:
         await self._client.views_publish(user_id=user_id, view=view)
 
     async def refresh(self, user_id: str) -> None:
-        """Republishes the Home as the user last saw it (after they decided something)."""
-        await self.publish(user_id)
+        """Republishes the Home as the user last saw it (after they decided something).
+
+        Refreshes asked for while one runs for the same user fold into one more after it: a burst of
+        decisions publishes a Home twice, not once per decision, and the last publish reads them all.
+        """
+        if user_id in self._refreshing:
+            self._stale.add(user_id)
+            return
+        self._refreshing.add(user_id)
+        try:
+            await self.publish(user_id)
+            while user_id in self._stale:
+                self._stale.discard(user_id)
+                await self.publish(user_id)
+        finally:
+            self._refreshing.discard(user_id)
+            self._stale.discard(user_id)
 
     async def _pending(self, page_number: int, user_id: str) -> ApprovalPage | None:
         query = ApprovalQuery(
