@@ -9,11 +9,15 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.commerce.models import ApprovalKind, Decision
+from bot.notifier.failures import NotifierRoundIncomplete
 from bot.services.decisions import DecisionRequest
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, APPROVER_GROUP, SECOND_APPROVER
+from tests.emulators.base import Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.test_e2e_approvals import post_card
@@ -153,3 +157,34 @@ def test_many_reminders_due_at_once_make_one_message_in_the_channel(
     assert APPROVER_MENTIONS in blocks
     assert all(not slack.thread_replies(APPROVALS_CHANNEL, m.ts) for m in messages)
     assert 'approvals_followups_total{kind="reminder_summary"} 1.0' in bot.runtime.metrics.render().decode()
+
+
+def test_a_reminder_whose_answer_was_lost_is_not_posted_again_and_a_refused_one_is(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    """Only a definite "not posted" puts a reminder's claim back: one whose answer was lost (Slack
+    may have stored it) counts as sent, for a reminder missed is redone tomorrow, a doubled one is
+    noise in the approvers' thread."""
+    clock = ManualClock(MONDAY_10_UTC)
+    bot = start_bot(clock=clock)
+    _, ts = post_card(bot, slack, commerce)
+
+    clock.advance(timedelta(hours=4))
+    slack.fail_next(
+        1,
+        Response(body={"ok": False, "error": "internal_error"}),
+        when=lambda r: r.path.endswith("chat.postMessage"),
+    )
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll("reminders")
+    assert reminders(slack, ts) == []
+    assert bot.poll("reminders") == 1  # Slack said no: posted at the next check
+    assert len(reminders(slack, ts)) == 1
+
+    clock.advance(timedelta(hours=24))
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+    with pytest.raises(NotifierRoundIncomplete):
+        bot.poll("reminders")
+    assert len(reminders(slack, ts)) == 2  # Slack stored it; the answer was lost
+    assert bot.poll("reminders") == 0  # and it is not posted a second time
+    assert len(reminders(slack, ts)) == 2

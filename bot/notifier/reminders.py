@@ -1,9 +1,11 @@
 """Reminds approvers of approvals that wait too long, in the card's thread, and escalates the oldest.
 
 Each reminder is claimed in the store (a compare-and-set on the approval's reminder count) before it
-is posted, and the escalation likewise, so restarts and replicas never repeat one; a failed post
-puts the claim back for the next round. More reminders due in one channel than the backlog limit
-become one message instead of a thread reply each, and all escalations of a round share one message.
+is posted, and the escalation likewise, so restarts and replicas never repeat one; a post Slack
+definitely refused puts the claim back for the next round, while one whose answer was lost counts as
+sent (Slack may have stored it: a missed reminder comes again at the next, a doubled one is noise).
+More reminders due in one channel than the backlog limit become one message instead of a thread
+reply each, and all escalations of a round share one message.
 In quiet hours nothing is posted: what is due waits for their end.
 """
 
@@ -21,7 +23,7 @@ from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.schedule import QuietHours
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from bot.storage.db import utcnow
 from bot.storage.records import OpenApproval
 from bot.storage.rows import Clock
@@ -138,7 +140,7 @@ class ReminderNotifier:
 
     async def _remind(self, channel: str, batch: list[tuple[OpenApproval, int]], now: datetime) -> int:
         """Claims the batch's reminders, then posts one reminder: in the thread for one approval, in
-        the channel for many. A failed post releases the claims."""
+        the channel for many. A post Slack refused releases the claims; one with no answer keeps them."""
         claimed: list[tuple[OpenApproval, int]] = []
         for approval, due in batch:
             if await self._store.decision_under_way(approval.approval_id):
@@ -163,6 +165,8 @@ class ReminderNotifier:
                 text, blocks = reminder_summary(items, self._approvers_in(channel))
                 await self._poster.post(channel, text, blocks)
                 self._metrics.followups.labels("reminder_summary").inc()
+        except PostOutcomeUnknown:
+            raise  # may be in the channel: the claims stand, so it is never posted twice
         except BaseException:
             for approval, due in claimed:
                 await self._store.release_reminder(
@@ -184,6 +188,8 @@ class ReminderNotifier:
         try:
             text, blocks = escalation(await self._with_links(claimed, now), target.escalate_to)
             await self._poster.post(target.channel, text, blocks)
+        except PostOutcomeUnknown:
+            raise  # may be in the channel: the claims stand, so it is never posted twice
         except BaseException:
             for approval in claimed:
                 await self._store.release_escalation(approval.approval_id)
