@@ -165,8 +165,11 @@ class ReminderNotifier:
                 text, blocks = reminder_summary(items, self._approvers_in(channel))
                 await self._poster.post(channel, text, blocks)
                 self._metrics.followups.labels("reminder_summary").inc()
-        except PostOutcomeUnknown:
-            raise  # may be in the channel: the claims stand, so it is never posted twice
+        except PostOutcomeUnknown as error:
+            # May be in the channel: the claims stand (counted as sent), so it is never posted twice.
+            log.warning(
+                "a reminder in %s got no answer (%s): counted as sent, not posted again", channel, error
+            )
         except BaseException:
             for approval, due in claimed:
                 await self._store.release_reminder(
@@ -188,8 +191,9 @@ class ReminderNotifier:
         try:
             text, blocks = escalation(await self._with_links(claimed, now), target.escalate_to)
             await self._poster.post(target.channel, text, blocks)
-        except PostOutcomeUnknown:
-            raise  # may be in the channel: the claims stand, so it is never posted twice
+        except PostOutcomeUnknown as error:
+            # May be in the channel: the claims stand (counted as sent), so it is never posted twice.
+            log.warning("the escalation got no answer (%s): counted as sent, not posted again", error)
         except BaseException:
             for approval in claimed:
                 await self._store.release_escalation(approval.approval_id)
