@@ -16,13 +16,16 @@ class MessageRef:
 
 
 class Announced(str, Enum):
-    """What a claimed top-level message announces; its value is the message's metadata ``event_type``."""
+    """What a claimed message announces (top-level, or a reply in a batch card's thread); its value is
+    the message's metadata ``event_type``."""
 
     APPROVAL_CARD = "approval_card"
     PROCESS_STATUS = "process_status"
     BATCH_CARD = "batch_card"
     FOLLOWED_PROCESS = "followed_process"
     DAILY_DIGEST = "daily_digest"
+    BATCH_REPLY = "batch_reply"
+    BATCH_SUMMARY = "batch_summary"
 
 
 _ID_FIELD = {
@@ -31,6 +34,9 @@ _ID_FIELD = {
     Announced.BATCH_CARD: "batch_id",
     Announced.FOLLOWED_PROCESS: "process_status_id",
     Announced.DAILY_DIGEST: "day",
+    # Looked up in the batch card's thread, so the process id alone tells the replies apart.
+    Announced.BATCH_REPLY: "process_status_id",
+    Announced.BATCH_SUMMARY: "batch_id",
 }
 
 

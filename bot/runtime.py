@@ -313,7 +313,14 @@ class Runtime:
             if settings.approvals_digest_at is not None
             else None
         )
-        announcers: list[Announcer] = [announcer, process_status, batches, follows]
+        announcers: list[Announcer] = [
+            announcer,
+            process_status,
+            batches,
+            batches.replies,
+            batches.summaries,
+            follows,
+        ]
         if digests is not None:
             announcers.append(digests)
         pollers: tuple[Poller, ...] = (

@@ -1,8 +1,10 @@
 """A post whose answer was lost is found again in the channel, never posted twice: approval cards,
-single-watch messages and batch cards, after a timeout, a dropped connection, a 5xx or ``kill -9``.
+single-watch messages, batch cards and their thread replies, after a timeout, a dropped connection, a
+5xx or ``kill -9``.
 
 Slack definitely saying no (``ok: false``) releases the claim and the next round posts again; no
-answer keeps the claim until ``conversations.history`` shows whether the message is there.
+answer keeps the claim until ``conversations.history`` (``conversations.replies`` for a thread reply)
+shows whether the message is there.
 """
 
 from __future__ import annotations
@@ -268,6 +270,105 @@ def test_a_batch_card_whose_connection_dropped_after_slack_stored_it_is_adopted_
     assert len(top_level(slack, BATCH_CHANNEL)) == 1
     assert [u["ts"] for u in slack.calls("chat.update")] == [stored.ts]  # the adopted card moves
     assert "2/2" in json.dumps(slack.message(BATCH_CHANNEL, stored.ts).blocks)
+
+
+def batch_with_a_card(bot: RunningBot, slack: SlackEmulator, ids: list[str]) -> tuple[str, str]:
+    """Posts a batch of ``ids`` and its card; returns the batch id and the card's ts."""
+    batch_id = post_watches(bot, {"ids": ids, "channel": BATCH_CHANNEL}).json()["batch_id"]
+    assert bot.poll_processes() == 1
+    [card] = slack.top_level_messages(BATCH_CHANNEL)
+    return batch_id, card.ts
+
+
+def test_a_batch_reply_whose_connection_dropped_after_slack_stored_it_is_found_in_the_thread_not_repeated(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    ids = bol.add_processes(3)
+    batch_id, card_ts = batch_with_a_card(bot, slack, ids)
+    bol.finish(ids[:1], "FAILURE", error_message="Price must be at least 1.00")
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    assert bot.poll_processes() == 0
+    [stored] = slack.thread_replies(BATCH_CHANNEL, card_ts)
+    assert stored.metadata == {
+        "event_type": "batch_reply",
+        "event_payload": {"batch_id": batch_id, "process_status_id": ids[0]},
+    }
+    attempt = bot.call(bot.runtime.store.post_attempt("batch_reply", f"{batch_id}/{ids[0]}"))
+    assert attempt is not None and attempt.state is PostState.UNKNOWN and attempt.thread_ts == card_ts
+    assert bot.poll_processes() == 0  # the claim is kept: no second reply
+    clock.advance(timedelta(minutes=11))
+    assert bot.poll_processes() == 0  # nor once the claim is old: its attempt is settled first
+
+    assert bot.poll("reconcile_posts") == 1
+    [lookup] = slack.calls("conversations.replies")
+    assert (lookup["channel"], lookup["ts"], lookup["include_all_metadata"]) == (BATCH_CHANNEL, card_ts, "1")
+    assert slack.calls("conversations.history") == []  # a thread reply is not in the history
+    assert bot.call(bot.runtime.store.post_attempt("batch_reply", f"{batch_id}/{ids[0]}")) is None
+    assert bot.poll_processes() == 0
+    assert bot.poll("reconcile_posts") == 0
+
+    bol.finish(ids[1:], "SUCCESS")
+    assert bot.poll_processes() == 1  # the summary, not the reply again
+    first, summary = slack.thread_replies(BATCH_CHANNEL, card_ts)
+    assert first.ts == stored.ts and summary.metadata is not None
+    assert summary.metadata["event_type"] == "batch_summary"
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [Response(status=500, body={"ok": False, "error": "internal_error"}), Response(withhold="drop")],
+    ids=["5xx", "dropped connection"],
+)
+def test_a_batch_reply_with_no_answer_that_slack_did_not_store_is_posted_once_after_the_thread_lookup(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    bol: BolEmulator,
+    clock: ManualClock,
+    lost: Response,
+) -> None:
+    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    ids = bol.add_processes(3)
+    batch_id, card_ts = batch_with_a_card(bot, slack, ids)
+    bol.finish(ids[:1], "FAILURE", error_message="Price must be at least 1.00")
+    slack.fail_next(1, lost, when=lambda r: r.path.endswith("chat.postMessage"))
+
+    assert bot.poll_processes() == 0
+    assert bot.poll_processes() == 0  # unknown: not posted again before it is looked up
+    assert slack.thread_replies(BATCH_CHANNEL, card_ts) == []
+
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 0  # not in the thread: released
+    assert len(slack.calls("conversations.replies")) == 1
+    assert bot.poll_processes() == 1
+    assert bot.poll_processes() == 0
+    [reply] = slack.thread_replies(BATCH_CHANNEL, card_ts)
+    assert reply.metadata is not None and reply.metadata["event_payload"]["process_status_id"] == ids[0]
+    assert bot.call(bot.runtime.store.post_attempt("batch_reply", f"{batch_id}/{ids[0]}")) is None
+
+
+def test_a_batch_summary_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    ids = bol.add_processes(2)
+    batch_id, card_ts = batch_with_a_card(bot, slack, ids)
+    bol.finish(ids[:1], "FAILURE", error_message="nope")
+    assert bot.poll_processes() == 1  # the failure's reply
+    bol.finish(ids[1:], "SUCCESS")
+    slack.lose_answer_next("chat.postMessage", mode="drop")
+
+    assert bot.poll_processes() == 0
+    summary = slack.thread_replies(BATCH_CHANNEL, card_ts)[-1]
+    assert summary.metadata == {"event_type": "batch_summary", "event_payload": {"batch_id": batch_id}}
+    clock.advance(timedelta(minutes=11))
+    assert bot.poll_processes() == 0  # the claim is kept while its attempt is unsettled
+
+    assert bot.poll("reconcile_posts") == 1
+    assert bot.poll_processes() == 0
+    assert bot.poll("reconcile_posts") == 0
+    assert len(slack.thread_replies(BATCH_CHANNEL, card_ts)) == 2
 
 
 def test_a_followed_process_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(

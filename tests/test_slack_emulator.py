@@ -384,6 +384,46 @@ def test_history_lists_top_level_messages_newest_first_in_pages_with_metadata_on
     assert [m["ts"] for m in inclusive["messages"]] == [posted[3], posted[2], posted[1]]
 
 
+def test_replies_list_the_parent_then_its_replies_oldest_first_in_pages_with_metadata_on_request(
+    emulator: SlackEmulator, client: WebClient
+) -> None:
+    parent = client.chat_postMessage(channel="C1", text="card")["ts"]
+    replies = [
+        client.chat_postMessage(
+            channel="C1",
+            text=f"r{n}",
+            thread_ts=parent,
+            metadata={"event_type": "note", "event_payload": {"n": str(n)}},
+        )["ts"]
+        for n in range(5)
+    ]
+    client.chat_postMessage(channel="C1", text="not in the thread")
+
+    first = client.conversations_replies(channel="C1", ts=parent, limit=3, include_all_metadata=True)
+    assert [m["ts"] for m in first["messages"]] == [parent, replies[0], replies[1]]
+    assert first["messages"][1]["metadata"] == {"event_type": "note", "event_payload": {"n": "0"}}
+    assert first["messages"][1]["thread_ts"] == parent
+    assert first["has_more"] is True
+    rest: list[str] = []
+    cursor = first["response_metadata"]["next_cursor"]
+    while cursor:
+        page = client.conversations_replies(channel="C1", ts=parent, limit=2, cursor=cursor)
+        assert all("metadata" not in m for m in page["messages"])  # only with include_all_metadata
+        rest += [m["ts"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+    assert rest == replies[2:]  # the parent leads the first page only
+
+    window = client.conversations_replies(channel="C1", ts=parent, oldest=replies[1], latest=replies[3])
+    assert [m["ts"] for m in window["messages"]] == [parent, replies[2]]  # both ends exclusive by default
+    inclusive = client.conversations_replies(
+        channel="C1", ts=parent, oldest=replies[1], latest=replies[3], inclusive=True
+    )
+    assert [m["ts"] for m in inclusive["messages"]] == [parent, *replies[1:4]]
+    with pytest.raises(SlackApiError) as missing:
+        client.conversations_replies(channel="C1", ts="1.000001")
+    assert missing.value.response["error"] == "thread_not_found"
+
+
 def test_metadata_must_name_an_event_type_and_a_payload(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as error:
         client.chat_postMessage(channel="C1", text="x", metadata={"event_type": "note"})

@@ -20,8 +20,10 @@ from sqlalchemy.exc import StatementError
 from bot.storage.db import (
     LATEST_VERSION,
     MIGRATIONS,
+    POST_ATTEMPT_THREADS_VERSION,
     create_engine,
     metadata,
+    post_attempts,
     process_watches,
     safe_url,
     schema_version,
@@ -227,6 +229,49 @@ def test_migration_3_turns_every_single_watch_into_a_batch_of_one(database_url: 
         assert await store.add_watch("P1", "C1", "U2") is False  # still watched
         async with store.engine.connect() as conn:
             assert (await conn.execute(select(func.count()).select_from(process_watches))).scalar() == 0
+
+    with_store(database_url, after)
+
+
+def test_the_thread_step_keeps_unsettled_post_attempts_as_top_level_ones(database_url: str) -> None:
+    started = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    before = [m for m in MIGRATIONS if m.version < POST_ATTEMPT_THREADS_VERSION]
+
+    async def an_unsettled_attempt_before_the_step() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with writer(engine).begin() as conn:
+                for step in before:
+                    await conn.run_sync(step.apply)
+                await conn.run_sync(schema_version.create)
+                for step in before:
+                    await conn.execute(
+                        insert(schema_version).values(
+                            version=step.version, description=step.description, applied_at=started
+                        )
+                    )
+                await conn.execute(
+                    insert(post_attempts).values(
+                        kind="approval_card",
+                        subject_id="1001",
+                        channel="C1",
+                        owner="gone",
+                        state=PostState.UNKNOWN.value,
+                        started_at=started,
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(an_unsettled_attempt_before_the_step())
+
+    async def after(store: Store) -> None:
+        assert await version_rows(store) == ALL_VERSIONS
+        kept = await store.post_attempt("approval_card", "1001")
+        assert kept is not None and (kept.state, kept.thread_ts) == (PostState.UNKNOWN, None)
+        await store.start_post("batch_reply", "B1/P1", "C1", thread_ts="1700000000.000100")
+        reply = await store.post_attempt("batch_reply", "B1/P1")
+        assert reply is not None and reply.thread_ts == "1700000000.000100"
 
     with_store(database_url, after)
 

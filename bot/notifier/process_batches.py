@@ -5,9 +5,9 @@ Part of the process-status round: ``ProcessStatusNotifier`` asks bol.com once fo
 (``finish``), then runs the rest of the round (``run``). A round finishes processes
 in the store (the claim), marks stuck ones, completes batches, posts new cards, redraws each changed
 card once (however many of its processes finished), and posts the thread replies and summaries that
-are due, each claimed before posting and released when the post fails. A card carries its batch id
-in its metadata: a card post with no answer keeps its claim and leaves a post attempt for the
-``PostReconciler`` (``adopt`` the card found in the channel, or ``release`` to post again).
+are due (``BatchReplies``, ``BatchSummaries``). A card carries its batch id in its metadata: a card
+post with no answer keeps its claim and leaves a post attempt for the ``PostReconciler`` (``adopt`` the
+card found in the channel, or ``release`` to post again); the replies follow the same rule.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from datetime import timedelta
 from bot.bol.models import BulkResult
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
+from bot.notifier.batch_replies import BatchReplies, BatchSummaries
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
-from bot.slack.outbound.blocks.batch_card import batch_card, batch_reply, batch_summary
+from bot.slack.outbound.blocks.batch_card import batch_card
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from bot.storage.records import BatchMember, MemberOutcome, MemberState
 from bot.storage.rows import Clock
@@ -30,8 +31,6 @@ from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-REPLIES_PER_BATCH_PER_ROUND = 50
-"""Thread replies are paced per channel; the rest wait for the next round."""
 DEFAULT_STUCK_AFTER = timedelta(hours=3)
 
 
@@ -56,6 +55,9 @@ class BatchProgress:
         self._fallback_channel = fallback_channel
         self._failure_mention = failure_mention
         self._stuck_after = stuck_after
+        # The announcers of the replies in the cards' threads, reconciled like the cards.
+        self.replies = BatchReplies(store, poster, metrics)
+        self.summaries = BatchSummaries(store, poster, failure_mention=failure_mention)
 
     async def run(self) -> int:
         """The rest of a round, once every chunk's finished processes are recorded (``finish``): for
@@ -64,8 +66,8 @@ class BatchProgress:
         await self._store.complete_finished_batches()
         posted = await self.post_new_cards()
         await self._redraw_changed_cards()
-        posted += await self._post_replies()
-        posted += await self._post_summaries()
+        posted += await self.replies.post_due()
+        posted += await self.summaries.post_due()
         return posted
 
     async def finish(self, result: BulkResult, members: list[BatchMember]) -> None:
@@ -169,43 +171,3 @@ class BatchProgress:
                 log.warning("could not update the card of batch %s: %s", batch_id, describe(error))
                 continue
             await self._store.mark_batch_shown(batch_id, view.batch.changes)
-
-    async def _post_replies(self) -> int:
-        posted = 0
-        for batch_id in await self._store.batches_owing_replies():
-            view = await self._store.batch_view(batch_id, failures=0)
-            if view is None or view.batch.card_ts is None:
-                continue
-            for member in await self._store.due_replies(batch_id, REPLIES_PER_BATCH_PER_ROUND):
-                if not await self._store.claim_reply(batch_id, member.process_status_id):
-                    continue
-                try:
-                    ts = await self._poster.post(
-                        view.batch.channel, *batch_reply(member), thread_ts=view.batch.card_ts
-                    )
-                except Exception as error:
-                    await self._store.release_reply(batch_id, member.process_status_id)
-                    log.warning("could not reply in the thread of batch %s: %s", batch_id, describe(error))
-                    break  # the channel is in trouble: the next round tries again
-                await self._store.record_reply(batch_id, member.process_status_id, ts)
-                self._metrics.process_notifications.labels(member.state.value).inc()
-                posted += 1
-        return posted
-
-    async def _post_summaries(self) -> int:
-        posted = 0
-        for batch_id in await self._store.batches_owing_summary():
-            if not await self._store.claim_batch_summary(batch_id):
-                continue
-            try:
-                view = await self._store.batch_view(batch_id, failures=0)
-                assert view is not None and view.batch.card_ts is not None
-                message = batch_summary(view, failure_mention=self._failure_mention)
-                await self._poster.post(view.batch.channel, *message, thread_ts=view.batch.card_ts)
-            except Exception as error:
-                await self._store.release_batch_summary(batch_id)
-                log.warning("could not post the summary of batch %s: %s", batch_id, describe(error))
-                continue
-            await self._store.record_batch_summary(batch_id)
-            posted += 1
-        return posted

@@ -1,14 +1,15 @@
 """Settles announcements whose post got no answer, so none is posted twice or lost.
 
-An announcement (approval card, single watch message, batch card, followed process) is claimed,
-then posted with a ``MessageKey`` in its metadata. When ``chat.postMessage`` got no answer (a timeout,
-a dropped connection, a 5xx), or its poster died mid-post (``kill -9``: its post attempt is still
-POSTING and its process stopped beating, or its replica restarted), Slack may have stored the message.
-Each round this poller takes up to ``RECONCILES_PER_ROUND`` such attempts that are at least
-``RECONCILE_AFTER`` old and looks for the key in the channel's history (``conversations.history``,
-Tier 3, at most ``HISTORY_PAGES`` pages of the window around the attempt): found, the message is
-recorded as the announcement; not found, the claim is released and the announcement posted again. A
-history read that fails leaves the attempt for the next round, unless Slack refuses it for good (the
+An announcement (approval card, single watch message, batch card and the replies and summary in its
+thread, followed process, digest) is claimed, then posted with a ``MessageKey`` in its metadata. When
+``chat.postMessage`` got no answer (a timeout, a dropped connection, a 5xx), or its poster died
+mid-post (``kill -9``: its post attempt is still POSTING and its process stopped beating, or its
+replica restarted), Slack may have stored the message. Each round this poller takes up to
+``RECONCILES_PER_ROUND`` such attempts that are at least ``RECONCILE_AFTER`` old and looks for the key
+in the channel's history (``conversations.history``, or ``conversations.replies`` of the thread a reply
+went to; Tier 3, at most ``HISTORY_PAGES`` pages of the window around the attempt): found, the message
+is recorded as the announcement; not found, the claim is released and the announcement posted again.
+A history read that fails leaves the attempt for the next round, unless Slack refuses it for good (the
 app lacks the history scope, the bot cannot see the channel): then the announcement is posted again,
 for a possible second message is better than one never shown, and the log says what to fix.
 """
@@ -111,13 +112,7 @@ class PostReconciler:
         return found
 
     async def _settle(self, attempt: PostAttempt, announcer: Announcer) -> int:
-        ts = await self._poster.find_posted(
-            attempt.channel,
-            announcer.message_key(attempt.subject_id),
-            oldest=attempt.started_at - STORED_BEFORE,
-            latest=attempt.started_at + STORED_WITHIN,
-            pages=HISTORY_PAGES,
-        )
+        ts = await self._find(attempt, announcer.message_key(attempt.subject_id))
         how = "got no answer" if attempt.state is PostState.UNKNOWN else "was cut off (its process died)"
         what = f"{attempt.kind} {attempt.subject_id}"
         if ts is None:
@@ -127,6 +122,18 @@ class PostReconciler:
         log.warning("the post of %s %s; it is in %s (ts %s): keeping it", what, how, attempt.channel, ts)
         await announcer.adopt(attempt.subject_id, MessageRef(attempt.channel, ts))
         return 1
+
+    async def _find(self, attempt: PostAttempt, key: MessageKey) -> str | None:
+        """The ``ts`` of the attempt's message: looked up in its thread when it is a reply (replies are
+        not in the channel's history), else in the channel's history."""
+        oldest, latest = attempt.started_at - STORED_BEFORE, attempt.started_at + STORED_WITHIN
+        if attempt.thread_ts is not None:
+            return await self._poster.find_reply(
+                attempt.channel, attempt.thread_ts, key, oldest=oldest, latest=latest, pages=HISTORY_PAGES
+            )
+        return await self._poster.find_posted(
+            attempt.channel, key, oldest=oldest, latest=latest, pages=HISTORY_PAGES
+        )
 
 
 def _context(attempt: PostAttempt) -> dict[str, str]:

@@ -288,12 +288,9 @@ class BatchRows(Rows):
 
     async def due_replies(self, batch_id: str, limit: int) -> list[FinishedMember]:
         """Finished processes of the batch still owed a reply in the card's thread, in finishing order."""
-        free = or_(
-            _m.reply_state == DUE, and_(_m.reply_state == POSTING, self._claim_free(_m.reply_claimed_at))
-        )
         query = (
             select(batch_processes)
-            .where(_m.batch_id == batch_id, free)
+            .where(_m.batch_id == batch_id, self._reply_free())
             .order_by(_m.finished_at, _m.process_status_id)
             .limit(limit)
         )
@@ -301,13 +298,11 @@ class BatchRows(Rows):
             return [_finished(r) for r in (await conn.execute(query)).all()]
 
     async def claim_reply(self, batch_id: str, process_status_id: str) -> bool:
-        free = or_(
-            _m.reply_state == DUE, and_(_m.reply_state == POSTING, self._claim_free(_m.reply_claimed_at))
-        )
+        """The right to post the process's reply; False if it is posted or another poller is posting it."""
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(batch_processes)
-                .where(_m.batch_id == batch_id, _m.process_status_id == process_status_id, free)
+                .where(_m.batch_id == batch_id, _m.process_status_id == process_status_id, self._reply_free())
                 .values(reply_state=POSTING, reply_claimed_at=self._clock())
             )
         return bool(result.rowcount)
@@ -325,24 +320,14 @@ class BatchRows(Rows):
             _m.state.in_([MemberState.FAILURE.value, MemberState.TIMEOUT.value]),
         )
         query = select(_b.batch_id).where(
-            _b.completed_at.is_not(None),
-            _b.card_ts.is_not(None),
-            failed,
-            or_(
-                _b.summary_state.is_(None),
-                and_(_b.summary_state == POSTING, self._claim_free(_b.summary_claimed_at)),
-            ),
+            _b.completed_at.is_not(None), _b.card_ts.is_not(None), failed, self._summary_free()
         )
         async with self._engine.connect() as conn:
             return [str(i) for i in (await conn.execute(query)).scalars()]
 
     async def claim_batch_summary(self, batch_id: str) -> bool:
-        free = or_(
-            _b.summary_state.is_(None),
-            and_(_b.summary_state == POSTING, self._claim_free(_b.summary_claimed_at)),
-        )
         return await self._set(
-            [_b.batch_id == batch_id, _b.completed_at.is_not(None), free],
+            [_b.batch_id == batch_id, _b.completed_at.is_not(None), self._summary_free()],
             summary_state=POSTING,
             summary_claimed_at=self._clock(),
         )
@@ -373,6 +358,29 @@ class BatchRows(Rows):
     def _claim_free(self, claimed_at: Any) -> ColumnElement[bool]:
         """No claim, or one left behind by a poller that died (older than ``STALE_POSTING_AFTER``)."""
         return or_(claimed_at.is_(None), claimed_at < self._clock() - STALE_POSTING_AFTER)
+
+    def _reply_free(self) -> ColumnElement[bool]:
+        """The reply is due and not being posted: unclaimed, or a stale claim that never started a post
+        (a claim with a post attempt is settled by reconciling it)."""
+        return or_(
+            _m.reply_state == DUE,
+            and_(
+                _m.reply_state == POSTING,
+                self._claim_free(_m.reply_claimed_at),
+                ~attempt_exists(Announced.BATCH_REPLY.value, _m.batch_id + "/" + _m.process_status_id),
+            ),
+        )
+
+    def _summary_free(self) -> ColumnElement[bool]:
+        """The summary is not posted nor being posted (as ``_reply_free``)."""
+        return or_(
+            _b.summary_state.is_(None),
+            and_(
+                _b.summary_state == POSTING,
+                self._claim_free(_b.summary_claimed_at),
+                ~attempt_exists(Announced.BATCH_SUMMARY.value, _b.batch_id),
+            ),
+        )
 
     def _card_claim_free(self) -> ColumnElement[bool]:
         """The card is not being posted: no claim, or a stale one that never started a post (a claim with
@@ -487,3 +495,14 @@ def _finished(row: Row[Any]) -> FinishedMember:
         error_message=row.error_message,
         finished_at=row.finished_at,
     )
+
+
+def batch_reply_subject(batch_id: str, process_status_id: str) -> str:
+    """The post attempt's id of a process's reply in its batch card's thread."""
+    return f"{batch_id}/{process_status_id}"
+
+
+def batch_reply_of(subject_id: str) -> tuple[str, str]:
+    """``(batch id, process id)`` back from ``batch_reply_subject`` (batch ids have no ``/``)."""
+    batch_id, _, process_status_id = subject_id.partition("/")
+    return batch_id, process_status_id

@@ -416,6 +416,16 @@ def _define_post_attempts(md: MetaData) -> Table:
 post_attempts = _define_post_attempts(metadata)
 
 
+def _post_attempt_thread_column() -> Column[Any]:
+    """The column the post-attempt threads step adds (a new object each call): the ``ts`` of the message
+    an attempt replies to (a batch card's), so a reply whose answer was lost is looked up in its
+    thread; ``NULL`` for a top-level announcement."""
+    return Column("thread_ts", String(32))
+
+
+post_attempts.append_column(_post_attempt_thread_column())
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -511,6 +521,17 @@ def _active_processes_in_id_order(conn: Connection) -> None:
     _active_by_process_index(members).create(conn)
 
 
+POST_ATTEMPT_THREADS_VERSION = 10
+"""The post-attempt threads step; self-contained (one nullable column), so only this number changes
+when steps are renumbered."""
+
+
+def _post_attempt_threads(conn: Connection) -> None:
+    column = _post_attempt_thread_column()
+    column_type = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE post_attempts ADD COLUMN {column.name} {column_type}"))
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -578,6 +599,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "index of batch_processes by finished_at, process id",
         _active_processes_in_id_order,
     ),
+    Migration(POST_ATTEMPT_THREADS_VERSION, "post_attempts.thread_ts", _post_attempt_threads),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,11 +1,12 @@
 """Post attempt rows: an announcement on its way to Slack, so a lost answer never posts it twice.
 
-The holder of an announcement's claim (a card row, a finished watch, a batch card claim) starts an
-attempt just before ``chat.postMessage`` and ends it once the outcome is recorded. Only a definite
-"not posted" releases the claim; a post with no answer leaves the attempt UNKNOWN and the claim held.
-An attempt UNKNOWN, or POSTING by a process that is no longer alive (``DEAD_AFTER``, or at once when
-its replica restarted), is taken (compare-and-set) by one reconciler, which looks the message up in
-the channel's history: found, it is recorded; not found, the claim is released and posted again.
+The holder of an announcement's claim (a card row, a finished watch, a batch card, reply or summary
+claim) starts an attempt just before ``chat.postMessage`` and ends it once the outcome is recorded.
+Only a definite "not posted" releases the claim; a post with no answer leaves the attempt UNKNOWN and
+the claim held. An attempt UNKNOWN, or POSTING by a process that is no longer alive (``DEAD_AFTER``,
+or at once when its replica restarted), is taken (compare-and-set) by one reconciler, which looks the
+message up in the channel's history (a thread reply in its thread, ``thread_ts``): found, it is
+recorded; not found, the claim is released and posted again.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ _p = post_attempts.c
 
 
 class PostAttemptRows(InstanceRows):
-    async def start_post(self, kind: str, subject_id: str, channel: str) -> None:
-        """This process is about to post the announcement in ``channel`` (the caller holds its claim);
-        replaces an earlier attempt of the same announcement (a definite failure, a fallback channel)."""
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None:
+        """This process is about to post the announcement in ``channel`` (in ``thread_ts``'s thread when
+        given; the caller holds its claim); replaces an earlier attempt of the same announcement (a
+        definite failure, a fallback channel)."""
         async with self._writer.begin() as conn:
             await conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
             await conn.execute(
@@ -33,6 +37,7 @@ class PostAttemptRows(InstanceRows):
                     kind=kind,
                     subject_id=subject_id,
                     channel=channel,
+                    thread_ts=thread_ts,
                     owner=self._instance_id,
                     state=PostState.POSTING.value,
                     started_at=self._clock(),
@@ -112,4 +117,5 @@ def _attempt(row: Row[Any]) -> PostAttempt:
         owner=row.owner,
         state=PostState(row.state),
         started_at=row.started_at,
+        thread_ts=row.thread_ts,
     )

@@ -259,3 +259,5 @@ class PostAttempt:
     owner: str
     state: PostState
     started_at: datetime
+    thread_ts: str | None = None
+    """The thread the announcement is a reply in (a batch card's ``ts``); ``None`` for a top-level one."""

@@ -7,7 +7,9 @@ kept by ``(channel, ts)`` with their update history. Like Slack, API errors are 
 
 Messages keep the ``metadata`` they were posted with; ``conversations.history`` lists a channel's
 top-level messages newest first, with ``oldest``/``latest`` (exclusive unless ``inclusive``), ``limit``
-and ``cursor`` pagination and the metadata only with ``include_all_metadata``, as Slack documents.
+and ``cursor`` pagination and the metadata only with ``include_all_metadata``, as Slack documents;
+``conversations.replies`` lists a thread the same way, its parent first, then the replies oldest first
+(the parent leads the first page only; a ``ts`` that starts no thread is ``thread_not_found``).
 ``lose_answer_next`` stores a message and then hangs or drops the connection without answering.
 
 ``apps.connections.open`` (Socket Mode) takes an app-level ``xapp-`` token instead of the bot token
@@ -119,6 +121,7 @@ class SlackEmulator(EmulatorServer):
             "chat.getPermalink": self._get_permalink,
             "views.publish": self._views_publish,
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
         }
 
     # -- addresses -------------------------------------------------------------------------------
@@ -401,16 +404,10 @@ class SlackEmulator(EmulatorServer):
         inclusive = _flag(args.get("inclusive"))
         oldest = _ts_value(args.get("oldest"), default=0.0)
         latest = _ts_value(args.get("latest"), default=float("inf"))
-        try:
-            limit = min(int(args.get("limit") or DEFAULT_HISTORY_LIMIT), MAX_HISTORY_LIMIT)
-        except ValueError:
-            raise SlackApiFailure("invalid_limit") from None
+        limit = _limit(args)
         cursor = str(args.get("cursor") or "")
         if cursor:
-            try:
-                latest = min(latest, float(base64.b64decode(cursor).decode().removeprefix("before:")))
-            except ValueError:
-                raise SlackApiFailure("invalid_cursor") from None
+            latest = min(latest, _cursor_ts(cursor, "before:"))
             inclusive_latest = False
         else:
             inclusive_latest = inclusive
@@ -431,12 +428,7 @@ class SlackEmulator(EmulatorServer):
         )
         page, rest = found[:limit], found[limit:]
         with_metadata = _flag(args.get("include_all_metadata"))
-        messages = []
-        for message in page:
-            item = self._message_json(message)
-            if with_metadata and message.metadata is not None:
-                item["metadata"] = message.metadata
-            messages.append(item)
+        messages = [self._listed_json(message, with_metadata) for message in page]
         next_cursor = base64.b64encode(f"before:{page[-1].ts}".encode()).decode() if rest else ""
         return {
             "ok": True,
@@ -445,6 +437,53 @@ class SlackEmulator(EmulatorServer):
             "pin_count": 0,
             "response_metadata": {"next_cursor": next_cursor},
         }
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``conversations.replies``: the parent first (on the first page), then the replies in the
+        ``oldest``/``latest`` window oldest first; the parent counts toward ``limit``."""
+        channel = self._channel(args)
+        parent = self.messages.get((channel, str(args.get("ts") or "")))
+        if parent is None or parent.thread_ts not in (None, parent.ts):
+            raise SlackApiFailure("thread_not_found")
+        inclusive = _flag(args.get("inclusive"))
+        oldest = _ts_value(args.get("oldest"), default=0.0)
+        latest = _ts_value(args.get("latest"), default=float("inf"))
+        limit = _limit(args)
+        cursor = str(args.get("cursor") or "")
+        inclusive_oldest = inclusive
+        if cursor:
+            oldest = max(oldest, _cursor_ts(cursor, "after:"))
+            inclusive_oldest = False
+        found = sorted(
+            (
+                m
+                for (c, _), m in self.messages.items()
+                if c == channel
+                and m.thread_ts == parent.ts
+                and m.ts != parent.ts
+                and (float(m.ts) > oldest or (inclusive_oldest and float(m.ts) == oldest))
+                and (float(m.ts) < latest or (inclusive and float(m.ts) == latest))
+            ),
+            key=lambda m: float(m.ts),
+        )
+        listed = found if cursor else [parent, *found]
+        page, rest = listed[:limit], listed[limit:]
+        with_metadata = _flag(args.get("include_all_metadata"))
+        messages = [{**self._listed_json(m, with_metadata), "thread_ts": parent.ts} for m in page]
+        next_cursor = base64.b64encode(f"after:{page[-1].ts}".encode()).decode() if rest else ""
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": bool(rest),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _listed_json(self, message: StoredMessage, with_metadata: bool) -> dict[str, Any]:
+        """A message as the conversations methods list it: its metadata only when asked for."""
+        item = self._message_json(message)
+        if with_metadata and message.metadata is not None:
+            item["metadata"] = message.metadata
+        return item
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
@@ -568,6 +607,24 @@ class SlackEmulator(EmulatorServer):
 def _flag(value: Any) -> bool:
     """A boolean argument as Slack reads it (``true``/``1``; slack_sdk sends ``1``)."""
     return value is True or str(value).lower() in ("1", "true")
+
+
+def _limit(args: dict[str, Any]) -> int:
+    try:
+        return min(int(args.get("limit") or DEFAULT_HISTORY_LIMIT), MAX_HISTORY_LIMIT)
+    except ValueError:
+        raise SlackApiFailure("invalid_limit") from None
+
+
+def _cursor_ts(cursor: str, prefix: str) -> float:
+    """The ``ts`` a page cursor of ours (``before:``/``after:`` a ts, base64) continues from."""
+    try:
+        decoded = base64.b64decode(cursor).decode()
+        if not decoded.startswith(prefix):
+            raise ValueError(decoded)
+        return float(decoded.removeprefix(prefix))
+    except ValueError:
+        raise SlackApiFailure("invalid_cursor") from None
 
 
 def _ts_value(value: Any, *, default: float) -> float:

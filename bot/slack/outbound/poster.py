@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +27,12 @@ from bot.slack.outbound.masking import Mask, masked, no_mask
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE_LIMIT = 200
-"""Messages per ``conversations.history`` page when looking a message up."""
+"""Messages per ``conversations.history`` (or ``conversations.replies``) page when looking a message up."""
 
 
 HISTORY_NEVER_READABLE = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
-"""``conversations.history`` errors that trying again will not change: the app lacks the history
-scope (installed before it was added), or the bot cannot see the channel."""
+"""``conversations.history`` and ``conversations.replies`` errors that trying again will not change:
+the app lacks the history scope (installed before it was added), or the bot cannot see the channel."""
 
 
 class PostOutcomeUnknown(Exception):
@@ -95,12 +96,47 @@ class SlackPoster:
         between ``oldest`` and ``latest``; ``None`` when it is not there. Reads at most ``pages`` pages of
         ``conversations.history`` (Tier 3); a window with more than that is taken as not found. Raises
         ``HistoryUnreadable`` when Slack refuses the history for good (a missing scope)."""
-        cursor: str | None = None
-        for _ in range(pages):
-            response = await self._history_page(
+        return await self._find(
+            self._client.conversations_history,
+            key,
+            pages,
+            what=channel,
+            channel=channel,
+            oldest=_slack_ts(oldest),
+            latest=_slack_ts(latest),
+        )
+
+    async def find_reply(
+        self, channel: str, thread_ts: str, key: MessageKey, *, oldest: datetime, latest: datetime, pages: int
+    ) -> str | None:
+        """As ``find_posted``, for a reply in the thread of ``thread_ts`` (thread replies are not in the
+        history): reads ``conversations.replies`` (Tier 3, the same history scopes). A thread that is gone
+        (``thread_not_found``: its parent was deleted) holds no reply: ``None``."""
+        try:
+            return await self._find(
+                self._client.conversations_replies,
+                key,
+                pages,
+                what=f"the thread {thread_ts} in {channel}",
                 channel=channel,
+                ts=thread_ts,
                 oldest=_slack_ts(oldest),
                 latest=_slack_ts(latest),
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "thread_not_found":
+                raise
+            return None
+
+    async def _find(
+        self, read: Callable[..., Awaitable[Any]], key: MessageKey, pages: int, *, what: str, **arguments: Any
+    ) -> str | None:
+        """Pages through ``read`` (a conversations method) for the message carrying ``key``."""
+        cursor: str | None = None
+        for _ in range(pages):
+            response = await self._page(
+                read,
+                **arguments,
                 inclusive=True,
                 include_all_metadata=True,
                 limit=HISTORY_PAGE_LIMIT,
@@ -112,13 +148,14 @@ class SlackPoster:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or cursor is None:
                 return None
-        log.warning("%s has over %d pages of messages around the post: taken as not there", channel, pages)
+        log.warning("%s has over %d pages of messages around the post: taken as not there", what, pages)
         return None
 
-    async def _history_page(self, **arguments: Any) -> Any:
-        """One ``conversations.history`` page; ``HistoryUnreadable`` when Slack will never give it."""
+    @staticmethod
+    async def _page(read: Callable[..., Awaitable[Any]], **arguments: Any) -> Any:
+        """One page of a conversations method; ``HistoryUnreadable`` when Slack will never give it."""
         try:
-            return await self._client.conversations_history(**arguments)
+            return await read(**arguments)
         except SlackApiError as error:
             code = error.response.get("error")
             if code not in HISTORY_NEVER_READABLE:
