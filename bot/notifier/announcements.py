@@ -127,8 +127,8 @@ class CardAnnouncer:
 
     async def release(self, approval_id: str) -> None:
         """A card whose answer was lost is not in the channel: the next listing offers it again."""
-        await self._store.release_card(approval_id)
         await self._store.end_post(self.announces.value, approval_id)
+        await self._store.release_card(approval_id)
 
     async def _record(self, approval_id: str, ref: MessageRef, *, submitter_name: str | None) -> None:
         posted = await self._store.card_posted(

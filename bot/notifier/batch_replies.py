@@ -87,8 +87,8 @@ class BatchReplies:
 
     async def release(self, subject_id: str) -> None:
         """The reply was not posted: due again, the next round posts it."""
-        await self._store.release_reply(*batch_reply_of(subject_id))
         await self._store.end_post(self.announces.value, subject_id)
+        await self._store.release_reply(*batch_reply_of(subject_id))
 
 
 class BatchSummaries:
@@ -145,5 +145,5 @@ class BatchSummaries:
 
     async def release(self, batch_id: str) -> None:
         """The summary was not posted: the next round posts it."""
-        await self._store.release_batch_summary(batch_id)
         await self._store.end_post(self.announces.value, batch_id)
+        await self._store.release_batch_summary(batch_id)

@@ -98,5 +98,5 @@ class DigestNotifier:
     async def release(self, subject_id: str) -> None:
         """The digest was not posted: the next round posts it."""
         channel, _, day = subject_id.partition("/")
-        await self._store.release_digest(day, channel)
         await self._store.end_post(self.announces.value, subject_id)
+        await self._store.release_digest(day, channel)

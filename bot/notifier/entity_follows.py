@@ -114,5 +114,5 @@ class EntityFollowNotifier:
     async def release(self, subject_id: str) -> None:
         """The announcement was not posted: the next round posts it."""
         channel, process_id = followed_process_of(subject_id)
-        await self._store.release_followed_process(channel, process_id)
         await self._store.end_post(self.announces.value, subject_id)
+        await self._store.release_followed_process(channel, process_id)

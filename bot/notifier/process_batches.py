@@ -148,8 +148,8 @@ class BatchProgress:
 
     async def release(self, batch_id: str) -> None:
         """The card was not posted: the next round posts it."""
-        await self._store.release_batch_card(batch_id)
         await self._store.end_post(self.announces.value, batch_id)
+        await self._store.release_batch_card(batch_id)
 
     async def _record(self, batch_id: str, ref: MessageRef, shown_changes: int) -> None:
         await self._store.record_batch_card(batch_id, ref.channel, ref.ts, shown_changes)

@@ -176,5 +176,5 @@ class ProcessStatusNotifier:
 
     async def release(self, batch_id: str) -> None:
         """The announcement was not posted: the watch is active again and the next round announces it."""
-        await self._store.reopen_watch_batch(batch_id)
         await self._store.end_post(self.announces.value, batch_id)
+        await self._store.reopen_watch_batch(batch_id)
