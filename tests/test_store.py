@@ -30,7 +30,7 @@ from bot.storage.db import (
     to_async_url,
     writer,
 )
-from bot.storage.records import AuditEntry, CardState, DecisionState, Notify, PostState
+from bot.storage.records import AuditEntry, CardState, DecisionState, Notify, PostAttempt, PostState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.store_helpers import age_decision_claim, silence_instance
@@ -755,24 +755,33 @@ def test_a_post_attempt_is_reconciled_when_unknown_or_its_owner_died_and_taken_o
         finally:
             await other.close()
         later = datetime.now(UTC) + timedelta(seconds=1)
+        long_ago = later - timedelta(hours=1)
 
-        due = await store.posts_to_reconcile(started_before=later, limit=10)
+        async def due_by(
+            started_before: datetime, limit: int = 10, own: datetime = long_ago
+        ) -> list[PostAttempt]:
+            return await store.posts_to_reconcile(
+                started_before=started_before, own_started_before=own, limit=limit
+            )
+
+        due = await due_by(later)
         assert [(a.subject_id, a.state) for a in due] == [("A2", PostState.UNKNOWN)]
-        assert await store.posts_to_reconcile(started_before=due[0].started_at, limit=10) == []
+        assert await due_by(due[0].started_at) == []
 
         a1 = await store.post_attempt("approval_card", "A1")
         assert a1 is not None
         await silence_instance(store, a1.owner, timedelta(minutes=1))  # kill -9: it stopped beating
-        due = await store.posts_to_reconcile(started_before=later, limit=1)
+        due = await due_by(later, limit=1)
         assert [a.subject_id for a in due] == ["A1"]  # oldest first, bounded
 
         assert await store.take_post(due[0])
         assert not await store.take_post(due[0])  # one taker
         taken = await store.post_attempt("approval_card", "A1")
         assert taken is not None and (taken.owner, taken.state) == (store.instance_id, PostState.POSTING)
-        assert [a.subject_id for a in await store.posts_to_reconcile(started_before=later, limit=10)] == [
-            "A2"
-        ]
+        assert [a.subject_id for a in await due_by(later)] == ["A2"]
+        # This process's own attempts left POSTING (a reconcile cut off, an outcome never recorded)
+        # come back once older than the stuck limit, its own post in flight (B1) too if that old.
+        assert [a.subject_id for a in await due_by(later, own=later)] == ["A1", "A2", "B1"]
         await store.end_post("approval_card", "A1")
         assert await store.post_attempt("approval_card", "A1") is None
 

@@ -16,6 +16,7 @@ for a possible second message is better than one never shown, and the log says w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -39,9 +40,14 @@ RECONCILE_AFTER = timedelta(seconds=15)
 history by then."""
 STORED_BEFORE = timedelta(minutes=1)
 """How far before the attempt the history is read: room for clocks that disagree."""
-STORED_WITHIN = timedelta(minutes=1)
-"""How long after the attempt started the message can have been stored (a post is given up after
-10 s); a narrow window keeps the look-up to a page even where Slack allows 15 messages a page."""
+STORED_WITHIN = timedelta(minutes=10)
+"""The latest after the attempt started that the message can have been stored: its send may come
+after the channel's pacing and rate-limit retries (each after Slack's Retry-After). The window ends
+at the look-up itself when that is sooner (usually 15 to 25 s after the attempt), which keeps it to
+a page even where Slack allows 15 messages a page."""
+OWN_POSTING_STUCK_AFTER = timedelta(minutes=10)
+"""An attempt this process left POSTING (a reconcile cut off when it lost the poller role, a store
+that failed to record the outcome) is taken up again after this long: longer than any post takes."""
 
 
 class Announcer(Protocol):
@@ -77,8 +83,11 @@ class PostReconciler:
 
     async def poll_once(self) -> int:
         """Settles the oldest attempts nobody is working on; returns how many were found in Slack."""
+        now = self._store.now()
         attempts = await self._store.posts_to_reconcile(
-            started_before=self._store.now() - RECONCILE_AFTER, limit=RECONCILES_PER_ROUND
+            started_before=now - RECONCILE_AFTER,
+            own_started_before=now - OWN_POSTING_STUCK_AFTER,
+            limit=RECONCILES_PER_ROUND,
         )
         found = failures = 0
         for attempt in attempts:
@@ -99,6 +108,10 @@ class PostReconciler:
                         error,
                     )
                     await announcer.release(attempt.subject_id)
+                except asyncio.CancelledError:
+                    # Cut off (the poller role lost, a shutdown): left for whoever reconciles next.
+                    await asyncio.shield(self._store.post_outcome_unknown(attempt.kind, attempt.subject_id))
+                    raise
                 except Exception as error:
                     await self._store.post_outcome_unknown(attempt.kind, attempt.subject_id)
                     log.warning(
@@ -126,7 +139,8 @@ class PostReconciler:
     async def _find(self, attempt: PostAttempt, key: MessageKey) -> str | None:
         """The ``ts`` of the attempt's message: looked up in its thread when it is a reply (replies are
         not in the channel's history), else in the channel's history."""
-        oldest, latest = attempt.started_at - STORED_BEFORE, attempt.started_at + STORED_WITHIN
+        oldest = attempt.started_at - STORED_BEFORE
+        latest = min(self._store.now(), attempt.started_at + STORED_WITHIN)
         if attempt.thread_ts is not None:
             return await self._poster.find_reply(
                 attempt.channel, attempt.thread_ts, key, oldest=oldest, latest=latest, pages=HISTORY_PAGES

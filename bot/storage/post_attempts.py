@@ -58,9 +58,13 @@ class PostAttemptRows(InstanceRows):
         async with self._writer.begin() as conn:
             await conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
 
-    async def posts_to_reconcile(self, *, started_before: datetime, limit: int) -> list[PostAttempt]:
+    async def posts_to_reconcile(
+        self, *, started_before: datetime, own_started_before: datetime, limit: int
+    ) -> list[PostAttempt]:
         """Attempts nobody is working on, started before ``started_before``, oldest first: UNKNOWN,
-        or POSTING by a process that stopped beating (or an earlier boot of a replica)."""
+        POSTING by a process that stopped beating (or an earlier boot of a replica), or POSTING by
+        this process since before ``own_started_before`` (left so by a reconcile cut off or an outcome
+        the store failed to record: no post of its own takes that long)."""
         alive = exists().where(
             bot_instances.c.instance_id == _p.owner,
             bot_instances.c.heartbeat_at > self._clock() - DEAD_AFTER,
@@ -72,6 +76,11 @@ class PostAttemptRows(InstanceRows):
                 or_(
                     _p.state == PostState.UNKNOWN.value,
                     and_(_p.state == PostState.POSTING.value, _p.owner != self._instance_id, ~alive),
+                    and_(
+                        _p.state == PostState.POSTING.value,
+                        _p.owner == self._instance_id,
+                        _p.started_at < own_started_before,
+                    ),
                 ),
             )
             .order_by(_p.started_at, _p.kind, _p.subject_id)
