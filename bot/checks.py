@@ -22,6 +22,7 @@ from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
 from bot.runtime import bol_client, commerce_client, slack_client
 from bot.settings import Settings
+from bot.slack.outbound.poster import slack_error_code
 from bot.storage.db import safe_url
 from bot.storage.store import Store
 
@@ -92,7 +93,7 @@ async def check_slack(settings: Settings) -> CheckResult:
         async with asyncio.timeout(seconds):
             response = await client.auth_test()
     except SlackApiError as error:
-        return CheckResult("slack", False, f"auth.test failed: {error.response.get('error')}")
+        return CheckResult("slack", False, f"auth.test failed: {slack_error_code(error)}")
     except Exception as error:
         cause = describe_failure(error, settings.slack_api_url, seconds)
         return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {cause}")

@@ -87,9 +87,11 @@ def post_once(base_url: str, token: str = DEFAULT_BOT_TOKEN) -> BaseException | 
         ),
         (Response(status=500, body={"ok": False, "error": "internal_error"}), True),
         (Response(status=503, body="upstream gone", content_type="text/plain"), True),
+        # A proxy's error page labelled as JSON: slack_sdk raises with the raw aiohttp response.
+        (Response(status=502, body="<html>bad gateway</html>", content_type="application/json"), True),
         (Response(withhold="drop"), True),
     ],
-    ids=["ok false", "429", "500", "503 html", "dropped"],
+    ids=["ok false", "429", "500", "503 html", "502 not json", "dropped"],
 )
 def test_only_an_answer_that_never_came_makes_the_outcome_unknown(
     emulator: SlackEmulator, fault: Response, unknown: bool

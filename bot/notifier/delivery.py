@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messaging import MessageKey
 from bot.slack.outbound.blocks.types import Block
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster, slack_error_code
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,9 @@ async def post_with_fallback(
             await before_post(channel)
         return channel, await poster.post(channel, text, blocks, key=key)
     except SlackApiError as error:
-        if error.response.get("error") not in UNDELIVERABLE or channel == fallback_channel:
+        if slack_error_code(error) not in UNDELIVERABLE or channel == fallback_channel:
             raise
-        log.warning(
-            "cannot post in %s (%s); using %s", channel, error.response.get("error"), fallback_channel
-        )
+        log.warning("cannot post in %s (%s); using %s", channel, slack_error_code(error), fallback_channel)
         if before_post is not None:
             await before_post(fallback_channel)
         return fallback_channel, await poster.post(fallback_channel, text, blocks, key=key)

@@ -6,11 +6,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceError
+from bot.slack.outbound.poster import slack_error_code
 
 
 def describe(error: BaseException) -> str:
     if isinstance(error, SlackApiError):
-        return f"Slack answered {error.response.get('error')}"
+        return f"Slack answered {slack_error_code(error) or 'with something that was not Slack'}"
     if isinstance(error, CommerceError | BolError):
         return error.message
     return f"{type(error).__name__}: {error}"

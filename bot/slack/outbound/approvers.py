@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.outbound.poster import slack_error_code
+
 log = logging.getLogger(__name__)
 
 GROUP_PREFIX = "S"
@@ -65,7 +67,7 @@ class SlackApproverDirectory:
                         response = await self._client.usergroups_users_list(usergroup=group)
                     except SlackApiError as error:
                         # Fail closed: members of a group we cannot read are not approvers.
-                        log.warning("cannot read user group %s: %s", group, error.response.get("error"))
+                        log.warning("cannot read user group %s: %s", group, slack_error_code(error))
                         complete = False
                         continue
                     users: list[str] = response.get("users") or []

@@ -23,7 +23,7 @@ from bot.messaging import MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
 from bot.slack.outbound.blocks.types import Message
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.storage.records import CardRecord, CardState
 from bot.storage.store import Store
 
@@ -182,7 +182,7 @@ class ApprovalCards:
                     "could not update card for approval %s in %s: %s",
                     approval_id,
                     target.channel,
-                    error.response.get("error"),
+                    slack_error_code(error),
                 )
             else:
                 accepted += 1
@@ -206,6 +206,6 @@ async def _logged(work: Coroutine[Any, Any, None]) -> None:
     try:
         await work
     except SlackApiError as error:
-        log.warning("a follow-up to a decision failed: Slack answered %s", error.response.get("error"))
+        log.warning("a follow-up to a decision failed: Slack answered %s", slack_error_code(error))
     except Exception:
         log.exception("a follow-up to a decision failed")

@@ -13,7 +13,7 @@ from bot.schedule import local_day, local_midnight
 from bot.slack.outbound.blocks.digest import DecidedBy, FailedProcess, daily_digest
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting
 from bot.slack.outbound.blocks.types import Message
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
 from bot.storage.store import Store
@@ -43,7 +43,7 @@ class DailyDigest:
                 try:
                     link = await self._poster.permalink(approval.channel, approval.thread_ts)
                 except SlackApiError as error:
-                    log.info("no link to approval %s: %s", approval.approval_id, error.response.get("error"))
+                    log.info("no link to approval %s: %s", approval.approval_id, slack_error_code(error))
             oldest.append(Waiting(approval.approval_id, now - approval.posted_at, link))
         yesterday = await self._store.decisions_between(
             local_midnight(today - timedelta(days=1), self._zone), local_midnight(today, self._zone)

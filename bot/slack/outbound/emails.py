@@ -11,6 +11,8 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.outbound.poster import slack_error_code
+
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +26,7 @@ class SlackUserEmails:
         try:
             response = await self._client.users_info(user=user_id)
         except SlackApiError as error:
-            log.warning("cannot read the e-mail of %s: %s", user_id, error.response.get("error"))
+            log.warning("cannot read the e-mail of %s: %s", user_id, slack_error_code(error))
             return None
         user = response.get("user") or {}
         profile = user.get("profile") if isinstance(user, dict) else None

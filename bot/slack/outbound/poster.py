@@ -124,7 +124,7 @@ class SlackPoster:
                 latest=_slack_ts(latest),
             )
         except SlackApiError as error:
-            if error.response.get("error") != "thread_not_found":
+            if slack_error_code(error) != "thread_not_found":
                 raise
             return None
 
@@ -157,10 +157,10 @@ class SlackPoster:
         try:
             return await read(**arguments)
         except SlackApiError as error:
-            code = error.response.get("error")
+            code = slack_error_code(error)
             if code not in HISTORY_NEVER_READABLE:
                 raise
-            needed = error.response.get("needed")
+            needed = error.response.get("needed") if hasattr(error.response, "get") else None
             raise HistoryUnreadable(f"{code} ({needed})" if needed else str(code)) from error
 
     async def permalink(self, channel: str, ts: str) -> str:
@@ -193,10 +193,22 @@ def outcome_unknown(error: BaseException) -> bool:
 
 
 def _status(response: Any) -> int:
+    """The HTTP status of a ``SlackApiError``'s response: a ``SlackResponse`` (``status_code``), or the
+    raw aiohttp response (``status``) slack_sdk attaches when a body it expected as JSON was not."""
+    status: Any = getattr(response, "status_code", None)
+    if status is None:
+        status = getattr(response, "status", 200)
     try:
-        return int(getattr(response, "status_code", 200))
+        return int(status)
     except (TypeError, ValueError):
         return 200
+
+
+def slack_error_code(error: SlackApiError) -> str | None:
+    """Slack's ``error`` code, ``None`` when the answer was not Slack's JSON (a proxy's page)."""
+    response = error.response
+    code = response.get("error") if hasattr(response, "get") else None
+    return None if code is None else str(code)
 
 
 def _slack_ts(moment: datetime) -> str:

@@ -19,6 +19,7 @@ from bot.slack.outbound.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX
 from bot.slack.outbound.blocks.reject_modal import reject_modal
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.home import AppHome
+from bot.slack.outbound.poster import slack_error_code
 from bot.slack.outbound.responses import Respond, ResponseUrls
 
 REFUSAL_CHECK_SECONDS = 1.5
@@ -163,7 +164,7 @@ class ApprovalButtonsListener:
         except SlackApiError as error:
             await reply(
                 respond,
-                error_message(f"Slack could not open the reject dialog ({error.response.get('error')})."),
+                error_message(f"Slack could not open the reject dialog ({slack_error_code(error)})."),
             )
         except Exception:
             await reply_unexpected(respond, "the Reject button")

@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.outbound.home import AppHome
+from bot.slack.outbound.poster import slack_error_code
 
 log = logging.getLogger(__name__)
 
@@ -25,4 +26,4 @@ class AppHomeListener:
         try:
             await self._home.publish(user_id)
         except SlackApiError as error:
-            log.warning("could not publish the App Home of %s: %s", user_id, error.response.get("error"))
+            log.warning("could not publish the App Home of %s: %s", user_id, slack_error_code(error))

@@ -18,7 +18,7 @@ from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.home import AppHome
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.slack.outbound.responses import ResponseUrls
 
 log = logging.getLogger(__name__)
@@ -125,4 +125,4 @@ class RejectModalListener:
         try:
             await self._poster.post_ephemeral(context.channel, user_id, text, blocks)
         except SlackApiError as error:
-            log.warning("could not tell %s the reject outcome: %s", user_id, error.response.get("error"))
+            log.warning("could not tell %s the reject outcome: %s", user_id, slack_error_code(error))
