@@ -411,3 +411,31 @@ def test_a_hanging_read_of_the_route_ends_within_one_read_budget_with_nothing_se
         assert decision_posts(commerce, approval_id) == []
     finally:
         gate.set()
+
+
+def test_the_still_working_note_counts_the_routes_read_in_the_longest_wait(
+    start_bot: Callable[..., RunningBot],
+    tmp_path: Path,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    """With routes a decision may wait one read for the route, then its own budget (two timeouts):
+    the note promises all three, not just the decision's budget."""
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path), commerce_timeout_seconds=4.0)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="90.00", organization_id=ACME)
+    _, ts = announce(bot, slack, ACME_CHANNEL, approval_id)
+    gate = threading.Event()
+
+    def held(request: RecordedRequest) -> Response | None:
+        if request.method == "POST" and request.path.endswith(f"/approval_status/{approval_id}"):
+            gate.wait(timeout=60)
+        return None
+
+    commerce.inject(held)
+    try:
+        url = approve(sender, slack, ACME_CHANNEL, approval_id, ts, ACME_APPROVER)
+        note = wait_for(lambda: slack.responses(url), what="the still-working note")[0]["text"]
+        assert "Still working on approval" in note and "12 s at most in all" in note
+    finally:
+        gate.set()

@@ -136,6 +136,13 @@ class DecisionService:
         self.budget = budget
 
     @property
+    def longest_commerce_wait_seconds(self) -> float:
+        """The longest a decision waits on Commerce: its budget, plus one read's when routes make it
+        read the approval's route first (what the clicker's "still working" note promises)."""
+        route_read = 0.0 if self._routing.routes.decide_alike else self.budget.read_seconds
+        return self.budget.total_seconds + route_read
+
+    @property
     def identities(self) -> Identities:
         """Who deciding users are in Commerce (``/approvals whoami`` asks it too)."""
         return self._identities

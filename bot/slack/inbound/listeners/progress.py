@@ -35,7 +35,7 @@ async def decide_telling_delay(
         done, _ = await asyncio.wait({deciding}, timeout=budget.still_working_after_seconds)
         if not done:
             try:
-                await tell(still_working(request.approval_id, budget.total_seconds))
+                await tell(still_working(request.approval_id, decisions.longest_commerce_wait_seconds))
             except Exception as error:
                 log.warning("could not send the still-working note: %s", type(error).__name__)
         return await deciding
