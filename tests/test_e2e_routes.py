@@ -411,3 +411,30 @@ def test_a_hanging_read_of_the_route_ends_within_one_read_budget_with_nothing_se
         assert decision_posts(commerce, approval_id) == []
     finally:
         gate.set()
+
+
+def test_the_completing_voters_own_comment_goes_to_commerce_with_the_other_votes(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+
+    response = routed_sender.slash_command(
+        "/approvals",
+        f"approve {approval_id} budget checked by finance",
+        FINANCE_2,
+        channel_id=LARGE_CHANNEL,
+        response_url=slack.new_response_url(),
+    )
+    assert response.status_code == 200
+
+    wait_for(lambda: commerce.approval(approval_id)["status"] == "1", what="the Commerce approve")
+    (post,) = decision_posts(commerce, approval_id)
+    comment = post.json()["comments"]
+    assert "budget checked by finance" in comment and f"also approved by {FINANCE_1}" in comment

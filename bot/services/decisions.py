@@ -228,7 +228,7 @@ class DecisionService:
             on=_shown_on(card, request.clicked),
         )
         if tally.complete:
-            return replace(request, comment=tally.note(request.slack_user_id))
+            return replace(request, comment=_with_note(request.comment, tally.note(request.slack_user_id)))
         return _vote_result(request, tally)
 
     async def _with_decider(self, request: DecisionRequest) -> DecisionRequest:
@@ -523,6 +523,13 @@ def as_its_card_showed(approval: Approval, card: CardRecord | None) -> Approval:
     if approval.submitter_name or card is None or not card.submitter_name:
         return approval
     return replace(approval, submitter_name=card.submitter_name)
+
+
+def _with_note(comment: str | None, note: str) -> str:
+    """The completing voter's comment, then the note naming the other voters. The comment was measured
+    to fit Commerce's limit; when both do not, ``signed_comment`` cuts the end of the note, never the
+    voter's words."""
+    return f"{comment}; {note}" if comment else note
 
 
 def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[MessageRef]:
