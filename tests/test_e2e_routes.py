@@ -499,3 +499,23 @@ def test_late_order_details_keep_the_votes_line_of_a_two_person_card(
     redrawn = json.dumps(blocks_of(updates_of(slack, ts)[-1]))
     assert f"1 of 2 approvals: <@{FINANCE_1}>" in redrawn
     assert APPROVE_ACTION_ID in redrawn
+
+
+def test_a_buyer_approval_submitted_by_someone_else_is_decided_on_the_route_its_card_took(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    registered = commerce.add_approval(ApprovalKind.BUYER, entity_id="3000000000000000042")
+    assert commerce.approval(registered)["submitterId"] != "3000000000000000042"
+    approval_id, ts = announce(routed_bot, slack, BUYERS_CHANNEL, registered)
+
+    url = approve(routed_sender, slack, BUYERS_CHANNEL, approval_id, ts, APPROVER)
+
+    wait_for(
+        lambda: commerce.approval(approval_id)["status"] == "1" or slack.responses(url),
+        what="the Commerce approve or an answer",
+    )
+    assert slack.responses(url) == []
+    assert len(decision_posts(commerce, approval_id)) == 1
