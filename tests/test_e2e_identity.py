@@ -234,6 +234,28 @@ def test_auto_link_refuses_a_person_commerce_returns_without_that_exact_email(
     assert bot.call(bot.runtime.store.identity_link(APPROVER)) is None
 
 
+def test_auto_link_refuses_a_commerce_user_linked_to_another_slack_user(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    jane = add_approver(commerce, "jane.approver")
+    link(bot, APPROVER, jane)
+    slack.users[SECOND_APPROVER] = {
+        "id": SECOND_APPROVER,
+        "name": "jane2",
+        "is_bot": False,
+        "profile": {"email": jane.email, "real_name": "Jane"},
+    }
+    approval_id, ts = new_card(bot, slack, commerce)
+
+    url = click(sender, slack, APPROVE_ACTION_ID, approval_id, SECOND_APPROVER, ts)
+    wait_for(lambda: slack.responses(url) or decision_posts(commerce, approval_id), what="an answer")
+
+    assert decision_posts(commerce, approval_id) == []
+    assert "not linked" in answer_at(slack, url)["text"]
+    assert bot.call(bot.runtime.store.identity_link(SECOND_APPROVER)) is None
+
+
 def test_whoami_says_how_a_user_is_linked_and_what_they_may_decide(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
