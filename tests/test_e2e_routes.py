@@ -519,3 +519,25 @@ def test_a_buyer_approval_submitted_by_someone_else_is_decided_on_the_route_its_
     )
     assert slack.responses(url) == []
     assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_two_slack_users_linked_to_one_commerce_user_are_one_approver(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    jane = add_approver(commerce, "jane.finance")
+    link(routed_bot, FINANCE_1, jane)  # both written before links were refused at link time
+    link(routed_bot, FINANCE_2, jane)
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    first = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+
+    second = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, second)
+    assert decision_posts(commerce, approval_id) == []
+    assert commerce.approval(approval_id)["status"] == "0"

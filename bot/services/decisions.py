@@ -559,7 +559,7 @@ def _refusal_message(routed: RoutedApproval) -> str:
 
 
 def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
-    counted = f"{len(tally.voters)} of {tally.needed} approvals"
+    counted = f"{tally.approvals} of {tally.needed} approvals"
     more = "1 more approver approves" if tally.missing == 1 else f"{tally.missing} more approvers approve"
     if not tally.counted:
         return DecisionResult(
