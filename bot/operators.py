@@ -17,7 +17,7 @@ from typing import TextIO
 
 from bot.commerce.errors import CommerceError
 from bot.runtime import commerce_client, identities
-from bot.services.identity import AmbiguousLogonId, UnknownLogonId
+from bot.services.identity import AmbiguousLogonId, LinkedElsewhere, UnknownLogonId
 from bot.settings import Settings
 from bot.storage.records import AuditEntry, IdentityLink
 from bot.storage.store import Store
@@ -111,6 +111,12 @@ async def _link(settings: Settings, store: Store, slack_user_id: str, logon_id: 
         )
     except AmbiguousLogonId:
         return _refuse(f"Commerce has more than one user with logon id {logon_id!r}; nothing was linked")
+    except LinkedElsewhere as error:
+        return _refuse(
+            f"Commerce user {error.link.commerce_logon_id} is already linked to {error.link.slack_user_id}; "
+            f"one Commerce user may be linked to one Slack user only (unlink "
+            f"{error.link.slack_user_id} first); nothing was linked"
+        )
     except CommerceError as error:
         return _refuse(f"Commerce could not look up {logon_id!r}: {error.message}; nothing was linked")
     finally:

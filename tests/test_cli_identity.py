@@ -66,6 +66,24 @@ def test_link_list_and_unlink_a_slack_user(
     assert bad.returncode == 1 and "is not a Slack user id" in bad.stderr
 
 
+def test_link_refuses_a_commerce_user_already_linked_to_another_slack_user(
+    make_settings: Callable[..., Settings], commerce: CommerceEmulator, tmp_path: Path
+) -> None:
+    settings = make_settings()
+    add_approver(commerce, "jane.approver")
+    assert run(settings, tmp_path, "approvers", "link", APPROVER, "jane.approver").returncode == 0
+
+    second = run(settings, tmp_path, "approvers", "link", SECOND_APPROVER, "Jane.Approver")
+
+    assert second.returncode == 1
+    assert f"jane.approver is already linked to {APPROVER}" in second.stderr
+    assert "nothing was linked" in second.stderr and "Traceback" not in second.stderr
+    rows = run(settings, tmp_path, "approvers", "list").stdout.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == [APPROVER]
+    relinked = run(settings, tmp_path, "approvers", "link", APPROVER, "jane.approver")
+    assert relinked.returncode == 0, relinked.stderr  # the same Slack user again: not a second person
+
+
 def test_audit_prints_both_identities_as_csv_json_and_a_table(
     start_bot: Callable[..., RunningBot],
     slack: SlackEmulator,

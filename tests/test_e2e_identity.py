@@ -16,6 +16,7 @@ from bot.slack.outbound.blocks.ids import (
 )
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, OUTSIDER, SECOND_APPROVER, SIGNING_SECRET
+from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.commerce_people import DEFAULT_ORGANIZATION
 from tests.emulators.slack import SlackEmulator
@@ -192,6 +193,67 @@ def test_an_approver_is_linked_by_email_when_auto_link_is_on(
     assert post.q("forUserId") == jane.user_id
     stored = bot.call(bot.runtime.store.identity_link(APPROVER))
     assert stored is not None and (stored.commerce_logon_id, stored.linked_by) == ("jane.approver", "email")
+
+
+def test_auto_link_refuses_a_person_commerce_returns_without_that_exact_email(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    mallory = add_approver(commerce, "mallory.approver")
+    slack.users[APPROVER] = {
+        "id": APPROVER,
+        "name": "jane",
+        "is_bot": False,
+        "profile": {"email": "jane@buyer.example", "real_name": "Jane"},
+    }
+    answers = iter(
+        [
+            {"userId": mallory.user_id, "logonId": mallory.logon_id},  # no e-mail in the profile
+            {"userId": mallory.user_id, "logonId": mallory.logon_id, "email1": "jane@buyer.example.org"},
+        ]
+    )
+
+    def loose_search(request: RecordedRequest) -> Response | None:
+        if request.method == "GET" and request.path.endswith("/person") and request.q("email1"):
+            return Response(body={"recordSetComplete": "true", "userDataBeans": [next(answers)]})
+        return None
+
+    commerce.inject(loose_search)
+    approval_id, ts = new_card(bot, slack, commerce)
+
+    for _ in range(2):
+        url = click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+        wait_for(
+            lambda: slack.responses(url) or decision_posts(commerce, approval_id),  # noqa: B023
+            what="the answer or a decision",
+        )
+        assert decision_posts(commerce, approval_id) == []
+        assert "not linked" in answer_at(slack, url)["text"]
+
+    assert len(commerce.requests_to("GET", "/person")) == 2
+    assert bot.call(bot.runtime.store.identity_link(APPROVER)) is None
+
+
+def test_auto_link_refuses_a_commerce_user_linked_to_another_slack_user(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    jane = add_approver(commerce, "jane.approver")
+    link(bot, APPROVER, jane)
+    slack.users[SECOND_APPROVER] = {
+        "id": SECOND_APPROVER,
+        "name": "jane2",
+        "is_bot": False,
+        "profile": {"email": jane.email, "real_name": "Jane"},
+    }
+    approval_id, ts = new_card(bot, slack, commerce)
+
+    url = click(sender, slack, APPROVE_ACTION_ID, approval_id, SECOND_APPROVER, ts)
+    wait_for(lambda: slack.responses(url) or decision_posts(commerce, approval_id), what="an answer")
+
+    assert decision_posts(commerce, approval_id) == []
+    assert "not linked" in answer_at(slack, url)["text"]
+    assert bot.call(bot.runtime.store.identity_link(SECOND_APPROVER)) is None
 
 
 def test_whoami_says_how_a_user_is_linked_and_what_they_may_decide(

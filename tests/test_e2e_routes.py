@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.notifier.announcements import CardAnnouncer
+from bot.notifier.approvals import ApprovalsNotifier
+from bot.services.order_details import OrderDetails
+from bot.services.routes_file import read_routes
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     REASON_ACTION_ID,
@@ -439,3 +443,129 @@ def test_the_still_working_note_counts_the_routes_read_in_the_longest_wait(
         assert "Still working on approval" in note and "12 s at most in all" in note
     finally:
         gate.set()
+
+
+def test_the_completing_voters_own_comment_goes_to_commerce_with_the_other_votes(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+
+    response = routed_sender.slash_command(
+        "/approvals",
+        f"approve {approval_id} budget checked by finance",
+        FINANCE_2,
+        channel_id=LARGE_CHANNEL,
+        response_url=slack.new_response_url(),
+    )
+    assert response.status_code == 200
+
+    wait_for(lambda: commerce.approval(approval_id)["status"] == "1", what="the Commerce approve")
+    (post,) = decision_posts(commerce, approval_id)
+    comment = post.json()["comments"]
+    assert "budget checked by finance" in comment and f"also approved by {FINANCE_1}" in comment
+
+
+def test_late_order_details_keep_the_votes_line_of_a_two_person_card(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    tmp_path: Path,
+) -> None:
+    runtime = routed_bot.runtime
+    routes = read_routes(Path(routes_file(tmp_path)), APPROVALS_CHANNEL)
+    details = OrderDetails(runtime.commerce, budget_seconds=0.3, timeout=30)
+    announcer = CardAnnouncer(
+        runtime.commerce, runtime.store, runtime.cards, runtime.metrics, order_details=details
+    )
+    notifier = ApprovalsNotifier(
+        runtime.commerce,
+        runtime.store,
+        runtime.cards,
+        runtime.metrics,
+        announcer=announcer,
+        channel=APPROVALS_CHANNEL,
+        decisions=runtime.decisions,
+        order_details=details,
+        routes=routes,
+    )
+    gate = threading.Event()
+    order_reads = [0]
+
+    def second_order_read_held(request: RecordedRequest) -> Response | None:
+        if request.method == "GET" and "/order/" in request.path:
+            order_reads[0] += 1
+            if order_reads[0] == 2:  # the card's details, after the routing's own read
+                gate.wait(timeout=30)
+        return None
+
+    commerce.inject(second_order_read_held)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    try:
+        assert routed_bot.call(notifier.poll_once()) == 0
+        assert routed_bot.call(announcer.poll_once()) == 1
+        posted = card_in(slack, LARGE_CHANNEL, approval_id)
+        assert posted is not None and "Total" not in json.dumps(blocks_of(posted))
+        ts = slack.message_ts(posted)
+        approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+        wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+    finally:
+        gate.set()
+
+    def filled_in() -> bool:
+        routed_bot.call(notifier.poll_once())
+        return "30,000.00" in json.dumps(blocks_of(updates_of(slack, ts)[-1]))
+
+    wait_for(filled_in, what="the order details filled in")
+    redrawn = json.dumps(blocks_of(updates_of(slack, ts)[-1]))
+    assert f"1 of 2 approvals: <@{FINANCE_1}>" in redrawn
+    assert APPROVE_ACTION_ID in redrawn
+
+
+def test_a_buyer_approval_submitted_by_someone_else_is_decided_on_the_route_its_card_took(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    registered = commerce.add_approval(ApprovalKind.BUYER, entity_id="3000000000000000042")
+    assert commerce.approval(registered)["submitterId"] != "3000000000000000042"
+    approval_id, ts = announce(routed_bot, slack, BUYERS_CHANNEL, registered)
+
+    url = approve(routed_sender, slack, BUYERS_CHANNEL, approval_id, ts, APPROVER)
+
+    wait_for(
+        lambda: commerce.approval(approval_id)["status"] == "1" or slack.responses(url),
+        what="the Commerce approve or an answer",
+    )
+    assert slack.responses(url) == []
+    assert len(decision_posts(commerce, approval_id)) == 1
+
+
+def test_two_slack_users_linked_to_one_commerce_user_are_one_approver(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    jane = add_approver(commerce, "jane.finance")
+    link(routed_bot, FINANCE_1, jane)  # both written before links were refused at link time
+    link(routed_bot, FINANCE_2, jane)
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    first = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+
+    second = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, second)
+    assert decision_posts(commerce, approval_id) == []
+    assert commerce.approval(approval_id)["status"] == "0"

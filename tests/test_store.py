@@ -476,6 +476,20 @@ def test_finish_and_release_decision(database_url: str) -> None:
     with_store(database_url, body)
 
 
+def test_a_done_decision_is_not_marked_unknown(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        assert await store.claim_decision("A1", "U1", "approve") is None
+        await store.finish_decision("A1")  # Commerce accepted; then the task is cancelled
+
+        await store.mark_decision_unknown("A1", AuditEntry("U1", "approve", "A1", "unknown"))
+
+        claim = await store.get_decision("A1")
+        assert claim is not None and claim.state is DecisionState.DONE
+        assert await store.audit_entries("A1") == []
+
+    with_store(database_url, body)
+
+
 # ------------------------------------------------------------------------------------- audit
 
 

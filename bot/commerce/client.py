@@ -233,7 +233,9 @@ class CommerceClient(OwnsHttpClient):
         self, *, logon_id: str | None = None, email: str | None = None
     ) -> list[CommercePerson]:
         """The Commerce users with exactly this logon id (or primary e-mail), ignoring case; ``[]`` when
-        none. Uses the administrator's user search, so the service account must be allowed to run it."""
+        none. Uses the administrator's user search, so the service account must be allowed to run it.
+        By e-mail, a person Commerce returns without that exact address (none given, or another one)
+        is left out: a match is what Commerce shows, never what the search was asked for."""
         if (logon_id is None) == (email is None):
             raise ValueError("give exactly one of logon_id and email")
         params = (
@@ -248,7 +250,7 @@ class CommerceClient(OwnsHttpClient):
         wanted = (logon_id if logon_id is not None else email or "").casefold()
         if logon_id is not None:
             return [p for p in found if p.logon_id.casefold() == wanted]
-        return [p for p in found if p.email is None or p.email.casefold() == wanted]
+        return [p for p in found if p.email is not None and p.email.casefold() == wanted]
 
     # -- session ----------------------------------------------------------------
     async def _authed(

@@ -194,7 +194,8 @@ class ApprovalsNotifier:
             self._metrics.cards_closed.inc()
 
     async def _fill_in_order_details(self, pending: Mapping[str, Approval]) -> None:
-        """Rewrites open cards that went out without their order's details, now that those came.
+        """Rewrites open cards that went out without their order's details, now that those came, with
+        the votes so far when the two-person rule applies (routed as a decision routes it).
 
         Only a card still open, still pending in Commerce and with no decision under way is
         rewritten; closing cards runs before this in the same task, and a decision from Slack
@@ -210,7 +211,12 @@ class ApprovalsNotifier:
                         continue
                     if await self._store.decision_under_way(approval_id):
                         continue
-                    await self._cards.redraw_open(card, as_its_card_showed(approval, card), order)
+                    route = self._routing.routes.route_for(approval, order)
+                    needed = route.approvals_needed(approval, order)
+                    voters = await self._store.voters(approval_id) if needed > 1 else []
+                    await self._cards.redraw_open(
+                        card, as_its_card_showed(approval, card), order, voters=voters, needed=needed
+                    )
                 except Exception as error:
                     log.warning(
                         "could not add the order's details to the card of approval %s: %s",

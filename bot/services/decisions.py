@@ -17,7 +17,7 @@ from enum import Enum
 from bot.commerce.client import CommerceClient
 from bot.commerce.comments import read_signature, signed_comment
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
-from bot.commerce.models import Approval, Decision
+from bot.commerce.models import Approval, ApprovalKind, Decision
 from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
@@ -193,10 +193,11 @@ class DecisionService:
     async def _routed(self, request: DecisionRequest) -> RoutedApproval | DecisionResult:
         """The approval's route, or why it could not be read (nothing was sent). Reading it (only
         when some route decides differently from the fallback) gets one read's part of the budget."""
+        kind = None if self._routing.routes.decide_alike else await self._card_kind(request.approval_id)
         started = asyncio.get_running_loop().time()
         try:
             async with asyncio.timeout(self.budget.read_seconds):
-                return await self._routing.for_decision(request.approval_id)
+                return await self._routing.for_decision(request.approval_id, kind)
         except ApprovalNotFound:
             return DecisionResult(
                 Outcome.NOT_FOUND, f"Approval {request.approval_id} no longer exists in Commerce."
@@ -214,6 +215,12 @@ class DecisionService:
                 f"Commerce did not give order {error.order_id}, and its route (who may decide approval "
                 f"{request.approval_id}) depends on it. Nothing was sent; try again shortly.",
             )
+
+    async def _card_kind(self, approval_id: str) -> ApprovalKind | None:
+        """The kind the approval's card was posted as (from the kind's own listing), if it has a card."""
+        card = await self._store.get_card(approval_id)
+        kinds = {kind.value: kind for kind in ApprovalKind}
+        return None if card is None else kinds.get(card.kind)
 
     async def _vote(
         self, request: DecisionRequest, routed: RoutedApproval
@@ -235,7 +242,7 @@ class DecisionService:
             on=_shown_on(card, request.clicked),
         )
         if tally.complete:
-            return replace(request, comment=tally.note(request.slack_user_id))
+            return replace(request, comment=_with_note(request.comment, tally.note(request.slack_user_id)))
         return _vote_result(request, tally)
 
     async def _with_decider(self, request: DecisionRequest) -> DecisionRequest:
@@ -532,6 +539,13 @@ def as_its_card_showed(approval: Approval, card: CardRecord | None) -> Approval:
     return replace(approval, submitter_name=card.submitter_name)
 
 
+def _with_note(comment: str | None, note: str) -> str:
+    """The completing voter's comment, then the note naming the other voters. The comment was measured
+    to fit Commerce's limit; when both do not, ``signed_comment`` cuts the end of the note, never the
+    voter's words."""
+    return f"{comment}; {note}" if comment else note
+
+
 def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[MessageRef]:
     """The messages that show an approval: its card (if posted) and the one clicked (if any)."""
     messages = []
@@ -552,7 +566,7 @@ def _refusal_message(routed: RoutedApproval) -> str:
 
 
 def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
-    counted = f"{len(tally.voters)} of {tally.needed} approvals"
+    counted = f"{tally.approvals} of {tally.needed} approvals"
     more = "1 more approver approves" if tally.missing == 1 else f"{tally.missing} more approvers approve"
     if not tally.counted:
         return DecisionResult(

@@ -86,6 +86,15 @@ class AmbiguousLogonId(Exception):
     """Commerce answered more than one user for one logon id."""
 
 
+class LinkedElsewhere(Exception):
+    """The Commerce user is already linked to another Slack user: one person, one Slack account (else
+    one person could cast both votes of the two-person rule)."""
+
+    def __init__(self, link: IdentityLink) -> None:
+        self.link = link
+        super().__init__(f"{link.commerce_logon_id} is already linked to {link.slack_user_id}")
+
+
 class Identities:
     def __init__(
         self,
@@ -116,16 +125,25 @@ class Identities:
     async def link(self, slack_user_id: str, logon_id: str) -> tuple[IdentityLink, IdentityLink | None]:
         """Links the Slack user to the Commerce user with ``logon_id`` (as Commerce spells it);
         the new link and the one it replaced. :class:`UnknownLogonId` / :class:`AmbiguousLogonId`
-        when Commerce does not name exactly one user; Commerce errors pass through."""
+        when Commerce does not name exactly one user, :class:`LinkedElsewhere` when that user is
+        linked to another Slack user; Commerce errors pass through."""
         people = await self._commerce.find_people(logon_id=logon_id)
         if not people:
             raise UnknownLogonId(logon_id)
         if len(people) > 1:
             raise AmbiguousLogonId(logon_id)
         person = people[0]
+        other = await self._linked_elsewhere(person.user_id, slack_user_id)
+        if other is not None:
+            raise LinkedElsewhere(other)
         link = IdentityLink(slack_user_id, person.logon_id, person.user_id, linked_by="cli")
         replaced = await self._store.link_identity(link)
         return (await self._store.identity_link(slack_user_id)) or link, replaced
+
+    async def _linked_elsewhere(self, commerce_user_id: str, slack_user_id: str) -> IdentityLink | None:
+        """The link of another Slack user to ``commerce_user_id``, if there is one."""
+        links = await self._store.identity_links_to(commerce_user_id)
+        return next((link for link in links if link.slack_user_id != slack_user_id), None)
 
     async def unlink(self, slack_user_id: str) -> IdentityLink | None:
         """Removes the link; the link removed, ``None`` when there was none."""
@@ -198,6 +216,15 @@ class Identities:
             )
             return None
         person = people[0]
+        other = await self._linked_elsewhere(person.user_id, slack_user_id)
+        if other is not None:
+            log.warning(
+                "auto-link of %s by e-mail refused: Commerce user %s is already linked to %s",
+                slack_user_id,
+                person.logon_id,
+                other.slack_user_id,
+            )
+            return None
         link = IdentityLink(slack_user_id, person.logon_id, person.user_id, linked_by="email")
         await self._store.link_identity(link)
         log.info("linked %s to Commerce user %s by e-mail", slack_user_id, person.logon_id)

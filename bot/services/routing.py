@@ -11,7 +11,7 @@ to other approvers or past the two-person rule.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from bot.commerce.client import CommerceClient
@@ -180,13 +180,16 @@ class ApprovalRouting:
             log.warning("approval %s cannot be routed: %s", approval.id, getattr(error, "message", error))
             raise OrderUnreadable(approval) from error
 
-    async def for_decision(self, approval_id: str) -> RoutedApproval:
+    async def for_decision(self, approval_id: str, kind: ApprovalKind | None = None) -> RoutedApproval:
         """The route that decides ``approval_id``: the fallback, without asking Commerce, when every
         route decides alike; else read and routed now (Commerce's errors and ``OrderUnreadable`` are
-        raised)."""
+        raised). ``kind``: the kind its card was posted as (the listing's, which a single read does
+        not give), so the decision takes the route the card took; ``None``: guessed."""
         if self.routes.decide_alike:
             return RoutedApproval(self.routes.fallback)
         approval = await self._commerce.get_approval(approval_id)
+        if kind is not None and approval.kind is None:
+            approval = replace(approval, kind=kind)
         route, order = await self.route_of(approval)
         if route.required_approvals > 1 and order is None:
             order = await self._order_details.for_approval(approval)

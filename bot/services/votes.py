@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.commerce.models import Approval, OrderSummary
 from bot.messaging import MessageRef
@@ -32,19 +32,27 @@ class Tally:
     counted: bool
     """Whether this click's vote was new (else the clicker had voted before)."""
     card_updated: bool = True
+    people: int | None = None
+    """Distinct persons among ``voters``: Slack users linked to one Commerce user count once (``None``:
+    one each)."""
+
+    @property
+    def approvals(self) -> int:
+        """The approvals that count towards ``needed``."""
+        return len(self.voters) if self.people is None else self.people
 
     @property
     def complete(self) -> bool:
-        return len(self.voters) >= self.needed
+        return self.approvals >= self.needed
 
     @property
     def missing(self) -> int:
-        return max(0, self.needed - len(self.voters))
+        return max(0, self.needed - self.approvals)
 
     def note(self, voter: str) -> str:
         """For Commerce's comment: who else approved (the voter signs the comment)."""
         others = [v for v in self.voters if v != voter]
-        return f"also approved by {', '.join(others)} ({len(self.voters)} of {self.needed} approvals)"
+        return f"also approved by {', '.join(others)} ({self.approvals} of {self.needed} approvals)"
 
 
 class TwoPersonRule:
@@ -66,7 +74,8 @@ class TwoPersonRule:
         already under way (a failed rewrite is logged, and ``card_updated`` False)."""
         voter = entry.slack_user_id
         counted = await self._store.cast_vote(approval.id, voter, entry)
-        tally = Tally(tuple(await self._store.voters(approval.id)), needed, counted)
+        voters = tuple(await self._store.voters(approval.id))
+        tally = Tally(voters, needed, counted, people=await self._people(voters))
         if tally.complete or not counted:
             return tally
         if await self._store.get_decision(approval.id) is not None:
@@ -79,4 +88,13 @@ class TwoPersonRule:
         except Exception:
             log.exception("approval %s: the vote was recorded, but showing it failed", approval.id)
             shown = False
-        return tally if shown else Tally(tally.voters, needed, counted, card_updated=False)
+        return tally if shown else replace(tally, card_updated=False)
+
+    async def _people(self, voters: Sequence[str]) -> int:
+        """How many persons ``voters`` are: Slack users linked to the same Commerce user are one (two
+        Slack accounts of one person never make the two-person rule)."""
+        persons = set()
+        for voter in voters:
+            link = await self._store.identity_link(voter)
+            persons.add(("commerce", link.commerce_user_id) if link else ("slack", voter))
+        return len(persons)

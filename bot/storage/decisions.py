@@ -95,14 +95,19 @@ class DecisionRows(InstanceRows):
 
     async def mark_decision_unknown(self, approval_id: str, audit: AuditEntry | None) -> None:
         """The decision was sent and no answer came back: the claim stays (UNKNOWN, never released),
-        with ``audit`` in the same transaction if given; the next read of the approval settles it."""
+        with ``audit`` in the same transaction if given; the next read of the approval settles it.
+        Only a claim still IN_PROGRESS changes: one already DONE (Commerce's answer was recorded before
+        the task ended) stays DONE, and then no audit row is written."""
         async with self._writer.begin() as conn:
-            await conn.execute(
+            marked = await conn.execute(
                 update(decision_claims)
-                .where(decision_claims.c.approval_id == approval_id)
+                .where(
+                    decision_claims.c.approval_id == approval_id,
+                    decision_claims.c.state == DecisionState.IN_PROGRESS.value,
+                )
                 .values(state=DecisionState.UNKNOWN.value)
             )
-            if audit is not None:
+            if marked.rowcount and audit is not None:
                 await conn.execute(audit_insert(audit, self._clock()))
 
     async def settle_decision(

@@ -67,6 +67,18 @@ class IdentityLinkRows(Rows):
             row = (await conn.execute(query)).first()
         return None if row is None else _link_of(row)
 
+    async def identity_links_to(self, commerce_user_id: str) -> list[IdentityLink]:
+        """The links to one Commerce user, by Slack user id (one person: at most one, see
+        ``Identities.link``)."""
+        query = (
+            select(identity_links)
+            .where(identity_links.c.commerce_user_id == commerce_user_id)
+            .order_by(identity_links.c.slack_user_id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_link_of(row) for row in rows]
+
     async def identity_links(self) -> list[IdentityLink]:
         """Every link, by Slack user id."""
         query = select(identity_links).order_by(identity_links.c.slack_user_id)

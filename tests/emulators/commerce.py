@@ -152,7 +152,9 @@ class CommerceEmulator(EmulatorServer):
                 submitter_person.organization_id if submitter_person else DEFAULT_ORGANIZATION
             )
             if kind is ApprovalKind.BUYER:
-                flow, state, entity = BUYER_FLOW_TYPE, "10030", submitter  # the buyer is the entity
+                # The buyer is the entity: the submitter when buyers register themselves, else (an
+                # administrator registered them) ``entity_id``.
+                flow, state, entity = BUYER_FLOW_TYPE, "10030", entity_id or submitter
             else:
                 flow, state, entity = ORDER_FLOW_TYPE, "10035", entity_id or self._new_order()
                 if entity not in self._orders:

@@ -155,12 +155,20 @@ class ApprovalCards:
             card.approval_id, CardState.PENDING, CardState.DECIDED_ELSEWHERE
         )
 
-    async def redraw_open(self, card: CardRecord, approval: Approval, order: OrderSummary | None) -> None:
-        """Rewrites an open card as it is, buttons included (with order details that came late);
-        nothing for a card not posted as a message of its own."""
+    async def redraw_open(
+        self,
+        card: CardRecord,
+        approval: Approval,
+        order: OrderSummary | None,
+        *,
+        voters: Sequence[str],
+        needed: int,
+    ) -> None:
+        """Rewrites an open card as it is, buttons and (two-person rule) votes so far included (with
+        order details that came late); nothing for a card not posted as a message of its own."""
         if not card.channel or not card.ts:
             return
-        text, blocks = approval_card(approval, order)
+        text, blocks = approval_card(approval, order, voters=voters, needed=needed)
         await self._poster.update(card.channel, card.ts, text, blocks)
 
     async def redraw_closed(
