@@ -24,9 +24,9 @@ from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
+from bot.notifier.reconcile import posting
 from bot.services.order_details import OrderDetails
 from bot.slack.outbound.cards import ApprovalCards
-from bot.slack.outbound.poster import PostOutcomeUnknown
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -102,18 +102,11 @@ class CardAnnouncer:
         if not await self._store.claim_card(approval.id, approval.guessed_kind.value):
             return 0
         kind = self.announces.value
-        try:
+        async with posting(self._store, self, approval.id):
             order = await self._order_details.for_approval(approval)
             await self._store.start_post(kind, approval.id, card.channel)
             key = MessageKey(self.announces, approval.id)
             ref = await self._cards.post(card.channel, approval, order, key, needed=card.needed)
-        except (PostOutcomeUnknown, asyncio.CancelledError):
-            await self._store.post_outcome_unknown(kind, approval.id)
-            raise
-        except BaseException:
-            await self._store.release_card(approval.id)
-            await self._store.end_post(kind, approval.id)
-            raise
         self._metrics.cards_posted.inc()
         await self._record(approval.id, ref, submitter_name=approval.submitter_name)
         return 1

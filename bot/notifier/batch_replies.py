@@ -11,14 +11,14 @@ posted twice, nor lost.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import describe
+from bot.notifier.reconcile import posting
 from bot.slack.outbound.blocks.batch_card import batch_reply, batch_summary
-from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
+from bot.slack.outbound.poster import SlackPoster
 from bot.storage.batches import batch_reply_of, batch_reply_subject
 from bot.storage.records import FinishedMember
 from bot.storage.store import Store
@@ -62,17 +62,11 @@ class BatchReplies:
     async def _post(self, batch_id: str, member: FinishedMember, thread: MessageRef) -> None:
         """Posts the claimed reply: a definite failure releases the claim, no answer keeps it."""
         kind, subject = self.announces.value, batch_reply_subject(batch_id, member.process_status_id)
-        try:
+        async with posting(self._store, self, subject):
             await self._store.start_post(kind, subject, thread.channel, thread_ts=thread.ts)
             ts = await self._poster.post(
                 thread.channel, *batch_reply(member), thread_ts=thread.ts, key=self.message_key(subject)
             )
-        except (PostOutcomeUnknown, asyncio.CancelledError):
-            await self._store.post_outcome_unknown(kind, subject)
-            raise
-        except BaseException:
-            await self.release(subject)
-            raise
         await self.adopt(subject, MessageRef(thread.channel, ts))
         self._metrics.process_notifications.labels(member.state.value).inc()
 
@@ -118,7 +112,7 @@ class BatchSummaries:
     async def _post(self, batch_id: str) -> None:
         """Posts the claimed summary: a definite failure releases the claim, no answer keeps it."""
         kind = self.announces.value
-        try:
+        async with posting(self._store, self, batch_id):
             view = await self._store.batch_view(batch_id, failures=0)
             assert view is not None and view.batch.card_ts is not None
             channel, thread_ts = view.batch.channel, view.batch.card_ts
@@ -127,12 +121,6 @@ class BatchSummaries:
             ts = await self._poster.post(
                 channel, *message, thread_ts=thread_ts, key=self.message_key(batch_id)
             )
-        except (PostOutcomeUnknown, asyncio.CancelledError):
-            await self._store.post_outcome_unknown(kind, batch_id)
-            raise
-        except BaseException:
-            await self.release(batch_id)
-            raise
         await self.adopt(batch_id, MessageRef(channel, ts))
 
     def message_key(self, subject_id: str) -> MessageKey:

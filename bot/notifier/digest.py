@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
+from bot.notifier.reconcile import posting
 from bot.schedule import local_day
 from bot.slack.outbound.digest import DailyDigest
-from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
+from bot.slack.outbound.poster import SlackPoster
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
 from bot.storage.store import Store
@@ -69,16 +70,10 @@ class DigestNotifier:
         """Posts the claimed digest of ``day``: a definite failure releases the claim, no answer keeps
         it for the reconciler."""
         subject, kind = f"{self._channel}/{day}", self.announces.value
-        try:
+        async with posting(self._store, self, subject):
             text, blocks = await self._digest.compose()
             await self._store.start_post(kind, subject, self._channel)
             ts = await self._poster.post(self._channel, text, blocks, key=self.message_key(subject))
-        except (PostOutcomeUnknown, asyncio.CancelledError):
-            await self._store.post_outcome_unknown(kind, subject)
-            raise
-        except BaseException:
-            await self.release(subject)
-            raise
         await self.adopt(subject, MessageRef(self._channel, ts))
         self._metrics.followups.labels("digest").inc()
         self._done_day = day

@@ -9,7 +9,6 @@ logged and the others go on.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from bot.bol.client import BolClient
@@ -17,8 +16,9 @@ from bot.bol.models import ENTITY_PAGE_SIZE, ProcessStatus
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
+from bot.notifier.reconcile import posting
 from bot.slack.outbound.blocks.process_status import process_status_message
-from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
+from bot.slack.outbound.poster import SlackPoster
 from bot.storage.follows import followed_process_of, followed_process_subject
 from bot.storage.records import Follow
 from bot.storage.store import Store
@@ -88,17 +88,11 @@ class EntityFollowNotifier:
         """Posts the claimed announcement: a definite failure releases the claim, no answer keeps it."""
         subject = followed_process_subject(follow.channel, status.process_status_id)
         kind = self.announces.value
-        try:
+        async with posting(self._store, self, subject):
             await self._store.start_post(kind, subject, follow.channel)
             ts = await self._poster.post(
                 follow.channel, *process_status_message(status), key=self.message_key(subject)
             )
-        except (PostOutcomeUnknown, asyncio.CancelledError):
-            await self._store.post_outcome_unknown(kind, subject)
-            raise
-        except BaseException:
-            await self.release(subject)
-            raise
         await self.adopt(subject, MessageRef(follow.channel, ts))
 
     def message_key(self, subject_id: str) -> MessageKey:

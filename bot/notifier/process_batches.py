@@ -12,7 +12,6 @@ card found in the channel, or ``release`` to post again); the replies follow the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from datetime import timedelta
@@ -23,8 +22,9 @@ from bot.metrics import Metrics
 from bot.notifier.batch_replies import BatchReplies, BatchSummaries
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
+from bot.notifier.reconcile import posting
 from bot.slack.outbound.blocks.batch_card import batch_card
-from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
+from bot.slack.outbound.poster import SlackPoster
 from bot.storage.records import BatchMember, MemberOutcome, MemberState
 from bot.storage.rows import Clock
 from bot.storage.store import Store
@@ -115,7 +115,7 @@ class BatchProgress:
         async def before_post(channel: str) -> None:
             await self._store.start_post(kind, batch_id, channel)
 
-        try:
+        async with posting(self._store, self, batch_id):
             view = await self._store.batch_view(batch_id)
             assert view is not None
             text, blocks = batch_card(
@@ -130,12 +130,6 @@ class BatchProgress:
                 key=MessageKey(self.announces, batch_id),
                 before_post=before_post,
             )
-        except (PostOutcomeUnknown, asyncio.CancelledError):
-            await self._store.post_outcome_unknown(kind, batch_id)
-            raise
-        except BaseException:
-            await self.release(batch_id)
-            raise
         await self._record(batch_id, MessageRef(channel, ts), view.batch.changes)
         return 1
 

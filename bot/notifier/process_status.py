@@ -12,7 +12,6 @@ One failing watch never stops the others.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -24,8 +23,9 @@ from bot.metrics import Metrics
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
 from bot.notifier.process_batches import BatchProgress
+from bot.notifier.reconcile import posting
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
-from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
+from bot.slack.outbound.poster import SlackPoster
 from bot.storage.records import ActiveProcess, Watch
 from bot.storage.store import Store
 
@@ -146,7 +146,7 @@ class ProcessStatusNotifier:
         async def before_post(channel: str) -> None:
             await self._store.start_post(kind, batch_id, channel)
 
-        try:
+        async with posting(self._store, self, batch_id):
             _, ts = await post_with_fallback(
                 self._poster,
                 watch.channel,
@@ -155,12 +155,6 @@ class ProcessStatusNotifier:
                 key=key,
                 before_post=before_post,
             )
-        except (PostOutcomeUnknown, asyncio.CancelledError):
-            await self._store.post_outcome_unknown(kind, batch_id)
-            raise
-        except BaseException:
-            await self.release(batch_id)  # try again next round
-            raise
         await self.adopt(batch_id, MessageRef(watch.channel, ts))
         if final_state != PURGED:
             self._metrics.process_notifications.labels(final_state).inc()

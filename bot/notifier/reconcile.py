@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Protocol
 
 from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.notifier.failures import NotifierRoundIncomplete, describe
-from bot.slack.outbound.poster import HistoryUnreadable, SlackPoster
+from bot.slack.outbound.poster import HistoryUnreadable, PostOutcomeUnknown, SlackPoster
 from bot.storage.records import PostAttempt, PostState
 from bot.storage.store import Store
 
@@ -63,6 +64,21 @@ class Announcer(Protocol):
     async def adopt(self, subject_id: str, ref: MessageRef) -> None: ...
 
     async def release(self, subject_id: str) -> None: ...
+
+
+@asynccontextmanager
+async def posting(store: Store, announcer: Announcer, subject_id: str) -> AsyncIterator[None]:
+    """Around the post of ``announcer``'s claimed announcement ``subject_id``: a post with no answer
+    (or one cut off) leaves its attempt UNKNOWN and the claim held, for the ``PostReconciler``; any
+    other failure is a definite "not posted" and releases the claim (``announcer.release``)."""
+    try:
+        yield
+    except (PostOutcomeUnknown, asyncio.CancelledError):
+        await store.post_outcome_unknown(announcer.announces.value, subject_id)
+        raise
+    except BaseException:
+        await announcer.release(subject_id)
+        raise
 
 
 class PostReconciler:
