@@ -85,25 +85,12 @@ class WatchRows(Rows):
         (process id, batch id) after the key ``after``, at most ``limit``. Pages are read one short
         query each (keyset, on the index of active processes), so a poll never holds them all."""
         query = (
-            select(
-                _m.batch_id,
-                _m.process_status_id,
-                _m.channel,
-                _m.state,
-                _m.finished_at,
-                _m.reply_ts,
-                _m.stuck,
-                _b.requested_by,
-                _b.created_at,
-                _b.single_watch,
-            )
-            .join(process_batches, _b.batch_id == _m.batch_id)
+            watch_query(single=not batches)
+            .add_columns(_m.stuck, _b.single_watch)
             .where(_m.finished_at.is_(None))
             .order_by(_m.process_status_id, _m.batch_id)
             .limit(limit)
         )
-        if not batches:
-            query = query.where(_b.single_watch.is_(True))
         if after is not None:
             process_status_id, batch_id = after
             # A row value: one range on the index, on SQLite and PostgreSQL alike.
@@ -260,7 +247,7 @@ def watch_query(*, single: bool) -> Any:
     return query.where(_b.single_watch.is_(True)) if single else query
 
 
-def _active_process_of(row: Any) -> ActiveProcess:  # a Row of active_processes' ten columns
+def _active_process_of(row: Any) -> ActiveProcess:  # a Row of watch_query's columns, stuck, single_watch
     if row.single_watch:
         return ActiveProcess(row.batch_id, watch_of(row), None)
     member = BatchMember(row.batch_id, row.process_status_id, row.channel, bool(row.stuck))
