@@ -13,7 +13,6 @@ from tests.emulators.base import RecordedRequest
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.commerce_people import DEFAULT_ORGANIZATION, Person
 from tests.emulators.slack import SlackEmulator
-from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 
 OTHER_ORGANIZATION = "7000000000000000202"
@@ -50,29 +49,8 @@ def new_card(
     return approval_id, card_of(bot, slack, approval_id)
 
 
-def click(
-    sender: SlackRequestSender, slack: SlackEmulator, action_id: str, approval_id: str, user: str, ts: str
-) -> str:
-    """A signed click on the card; returns the response_url the bot answers at."""
-    response_url = slack.new_response_url()
-    response = sender.block_action(
-        action_id,
-        approval_id,
-        user_id=user,
-        channel_id=APPROVALS_CHANNEL,
-        message_ts=ts,
-        response_url=response_url,
-    )
-    assert response.status_code == 200
-    return response_url
-
-
 def answer_at(slack: SlackEmulator, response_url: str) -> dict[str, Any]:
     return wait_for(lambda: slack.responses(response_url), what="the answer")[0]
-
-
-def decision_posts(commerce: CommerceEmulator, approval_id: str) -> list[RecordedRequest]:
-    return commerce.requests_to("POST", f"/approval_status/{approval_id}")
 
 
 def approval_calls(commerce: CommerceEmulator, approval_id: str) -> list[RecordedRequest]:

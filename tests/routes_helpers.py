@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.emulators.base import RecordedRequest
-from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 
 LARGE_CHANNEL = "C_LARGE"
@@ -65,10 +63,6 @@ def channels_of_cards(slack: SlackEmulator, approval_id: str) -> list[str]:
         for call in slack.calls("chat.postMessage")
         if not call.get("thread_ts") and f'"value": "{approval_id}"' in json.dumps(blocks_of(call))
     ]
-
-
-def decision_posts(commerce: CommerceEmulator, approval_id: str) -> list[RecordedRequest]:
-    return commerce.requests_to("POST", f"/approval_status/{approval_id}")
 
 
 def updates_of(slack: SlackEmulator, ts: str) -> list[dict[str, Any]]:

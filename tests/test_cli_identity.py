@@ -16,8 +16,9 @@ from tests.cli_process import EXECUTABLE, environment
 from tests.conftest import APPROVER, SECOND_APPROVER, SIGNING_SECRET
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.identity_helpers import add_approver, answer_at, audit_of, click, link, new_card
+from tests.identity_helpers import add_approver, answer_at, audit_of, link, new_card
 from tests.slack_requests import SlackRequestSender
+from tests.test_e2e_approvals import click
 
 
 def run(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -27,13 +27,12 @@ from tests.identity_helpers import (
     answer_at,
     approval_calls,
     audit_of,
-    click,
-    decision_posts,
     link,
     new_card,
 )
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
+from tests.test_e2e_approvals import click, decision_posts
 from tests.waiting import stays, wait_for
 
 

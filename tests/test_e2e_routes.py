@@ -44,11 +44,11 @@ from tests.routes_helpers import (
     blocks_of,
     card_in,
     channels_of_cards,
-    decision_posts,
     routes_file,
     updates_of,
 )
 from tests.slack_requests import SlackRequestSender
+from tests.test_e2e_approvals import decision_posts
 from tests.waiting import stays, wait_for
 
 MONDAY_10_UTC = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

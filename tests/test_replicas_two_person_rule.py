@@ -26,10 +26,10 @@ from tests.routes_helpers import (
     FINANCE_2,
     LARGE_CHANNEL,
     card_in,
-    decision_posts,
     routes_file,
 )
 from tests.slack_requests import SlackRequestSender
+from tests.test_e2e_approvals import decision_posts
 from tests.waiting import stays, wait_for
 
 ROUNDS = 3
