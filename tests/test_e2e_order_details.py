@@ -13,6 +13,7 @@ from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
 from bot.services.order_details import OrderDetails
+from bot.services.routing import Routes
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL
@@ -110,8 +111,10 @@ def test_buyer_approvals_do_not_read_any_order(
     assert "Total" not in card_fields(card)
 
 
-def pollers_with_details(bot: RunningBot, details: OrderDetails) -> tuple[ApprovalsNotifier, CardAnnouncer]:
-    """The approvals poll and the announcer of ``bot``, with their own ``details``."""
+def pollers_with_details(
+    bot: RunningBot, details: OrderDetails, routes: Routes | None = None
+) -> tuple[ApprovalsNotifier, CardAnnouncer]:
+    """The approvals poll and the announcer of ``bot``, with their own ``details`` (and ``routes``)."""
     runtime = bot.runtime
     announcer = CardAnnouncer(
         runtime.commerce,
@@ -129,6 +132,7 @@ def pollers_with_details(bot: RunningBot, details: OrderDetails) -> tuple[Approv
         channel=APPROVALS_CHANNEL,
         decisions=runtime.decisions,
         order_details=details,
+        routes=routes,
     )
     return notifier, announcer
 

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 
 from bot.commerce.models import ApprovalKind
-from bot.notifier.announcements import CardAnnouncer
-from bot.notifier.approvals import ApprovalsNotifier
 from bot.services.order_details import OrderDetails
 from bot.services.routes_file import read_routes
 from bot.slack.outbound.blocks.ids import (
@@ -49,6 +47,7 @@ from tests.routes_helpers import (
 )
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import decision_posts
+from tests.test_e2e_order_details import pollers_with_details
 from tests.waiting import stays, wait_for
 
 MONDAY_10_UTC = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -479,23 +478,9 @@ def test_late_order_details_keep_the_votes_line_of_a_two_person_card(
     commerce: CommerceEmulator,
     tmp_path: Path,
 ) -> None:
-    runtime = routed_bot.runtime
     routes = read_routes(Path(routes_file(tmp_path)), APPROVALS_CHANNEL)
-    details = OrderDetails(runtime.commerce, budget_seconds=0.3, timeout=30)
-    announcer = CardAnnouncer(
-        runtime.commerce, runtime.store, runtime.cards, runtime.metrics, order_details=details
-    )
-    notifier = ApprovalsNotifier(
-        runtime.commerce,
-        runtime.store,
-        runtime.cards,
-        runtime.metrics,
-        announcer=announcer,
-        channel=APPROVALS_CHANNEL,
-        decisions=runtime.decisions,
-        order_details=details,
-        routes=routes,
-    )
+    details = OrderDetails(routed_bot.runtime.commerce, budget_seconds=0.3, timeout=30)
+    notifier, announcer = pollers_with_details(routed_bot, details, routes)
     gate = threading.Event()
     order_reads = [0]
 
