@@ -23,6 +23,7 @@ from bot.slack.outbound.blocks.ids import (
     REJECT_ACTION_ID,
     REJECT_MODAL_CALLBACK_ID,
 )
+from bot.storage.records import AuditEntry
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
@@ -141,7 +142,13 @@ def test_a_routes_approvers_replace_approvers_for_the_approvals_it_matches(
     assert len(decision_posts(commerce, acme)) == 1 and len(decision_posts(commerce, other)) == 1
     assert commerce.approval(acme)["status"] == "1"
     assert ACME_APPROVER in decision_posts(commerce, acme)[0].json()["comments"]
-    audit = routed_bot.call(routed_bot.runtime.store.audit_entries(acme))
+
+    # The card is rewritten while the decision is recorded: wait for the record, not only the card.
+    def both_rows() -> list[AuditEntry]:
+        entries = routed_bot.call(routed_bot.runtime.store.audit_entries(acme))
+        return entries if len(entries) == 2 else []
+
+    audit = wait_for(both_rows, what="both audit rows")
     assert {(a.slack_user_id, a.outcome) for a in audit} == {(APPROVER, "refused"), (ACME_APPROVER, "ok")}
 
 
