@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 
-from bot.storage.db import create_engine, single_statement, writer
+from bot.storage.db import create_engine, writer
 from bot.storage.rows import Turns, Writer
 
 
@@ -64,30 +63,3 @@ def test_a_waiter_cancelled_before_or_after_its_turn_passes_the_lock_on() -> Non
         return got
 
     assert asyncio.run(main()) == ["last", "after"]
-
-
-def test_a_one_statement_write_on_sqlite_runs_without_begin_and_is_committed(tmp_path: Path) -> None:
-    async def main() -> tuple[list[str], int]:
-        engine = create_engine(f"sqlite:///{tmp_path}/w.db")
-        sent: list[str] = []
-        try:
-            async with engine.begin() as conn:
-                await conn.execute(text("CREATE TABLE t (name TEXT PRIMARY KEY)"))
-            writes = Writer(writer(engine), one_at_a_time=True, single_statement=single_statement(engine))
-            event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
-            async with writes.one_statement() as conn:
-                await conn.execute(text("INSERT INTO t VALUES ('a')"))
-            try:
-                async with writes.one_statement() as conn:
-                    await conn.execute(text("INSERT INTO t VALUES ('a')"))
-            except IntegrityError:
-                pass
-            async with writes.begin() as conn:  # the writer is free and nothing is left open
-                rows = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
-            return sent, rows
-        finally:
-            await engine.dispose()
-
-    sent, rows = asyncio.run(main())
-    assert rows == 1
-    assert [s.split()[0] for s in sent] == ["INSERT", "INSERT", "BEGIN", "SELECT"]

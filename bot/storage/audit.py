@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Row, delete, insert, select
+from sqlalchemy import Connection, Insert, Row, delete, insert, select
 
 from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry
@@ -30,11 +30,14 @@ def audit_insert(entry: AuditEntry, now: datetime) -> Insert:
 
 class AuditRows(Rows):
     async def record_audit(self, entry: AuditEntry) -> int:
-        async with self._writer.begin() as conn:
-            result = await conn.execute(audit_insert(entry, self._clock()))
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        now = self._clock()
+
+        def write(conn: Connection) -> int:
+            key = conn.execute(audit_insert(entry, now)).inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+        return await self._transactions.write(write)
 
     async def prune_audit(self, older_than: datetime) -> int:
         """Deletes audit rows written before ``older_than``; how many went."""

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.messaging import Announced
@@ -107,11 +107,12 @@ class CardRows(Rows):
         return [card.approval_id for card in stale]
 
     async def get_card(self, approval_id: str) -> CardRecord | None:
-        async with self._single_statement.connect() as conn:  # read while a click decides: cheap
-            row = (
-                await conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id))
-            ).first()
-        return None if row is None else card_of(row)
+        def read(conn: Connection) -> CardRecord | None:
+            query = select(approval_cards).where(approval_cards.c.approval_id == approval_id)
+            row = conn.execute(query).first()
+            return None if row is None else card_of(row)
+
+        return await self._transactions.read(read)  # read while a click decides: one hand-over
 
     async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]:
         """Which of these approvals already have a card row (in any state): one query per 500 ids."""

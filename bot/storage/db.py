@@ -29,6 +29,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Dialect,
+    Engine,
     Index,
     Integer,
     MetaData,
@@ -59,8 +60,6 @@ KEEPALIVE_COUNT = 3
 MIGRATION_LOCK_KEY = 0x6170_7072_6F76_616C  # "approval"
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write lock at BEGIN.
 SQLITE_BEGIN_OPTION = "approvals_bot_sqlite_begin"
-SINGLE_STATEMENT = "SINGLE_STATEMENT"
-"""``SQLITE_BEGIN_OPTION`` value of ``single_statement``: no BEGIN at all."""
 
 _SYNC_TO_ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -647,14 +646,7 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
-def single_statement(engine: AsyncEngine) -> AsyncEngine:
-    """The same engine (same pool) for transactions of exactly one statement, a write or a read:
-    SQLite runs it with no BEGIN around it (a statement is atomic and sees one snapshot on its own),
-    fewer round trips to aiosqlite's thread. A transaction of more statements must never use it."""
-    return engine.execution_options(**{SQLITE_BEGIN_OPTION: SINGLE_STATEMENT})
-
-
-def _sqlite_file(url: URL) -> Path | None:
+def sqlite_file(url: URL) -> Path | None:
     """The database file of a file-backed SQLite URL; ``None`` for other databases and ``:memory:``."""
     database = url.database
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
@@ -696,7 +688,7 @@ class FileIdentity:
 
 
 def _ensure_sqlite_parent(url: URL) -> None:
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -709,7 +701,7 @@ def sqlite_write_problem(database_url: str) -> str | None:
     directories are created only under the working directory.
     """
     try:
-        path = _sqlite_file(make_url(to_async_url(database_url)))
+        path = sqlite_file(make_url(to_async_url(database_url)))
     except ArgumentError:
         return None  # not a URL: opening the store reports it
     if path is None:
@@ -755,8 +747,11 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.02)
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, *, file_backed: bool) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def install_sqlite_hooks(engine: Engine, *, file_backed: bool) -> None:
+    """Every new connection waits for locks (busy timeout) and, on a file, is in WAL mode; SQLAlchemy
+    emits BEGIN itself, of the kind the ``SQLITE_BEGIN_OPTION`` execution option asks for."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy emit BEGIN (see _on_begin) instead of the sqlite3 module's legacy behaviour,
         # which skips BEGIN before DDL and SELECT.
@@ -770,11 +765,9 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, file_backed: bool) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
-        if mode == SINGLE_STATEMENT:
-            return  # no BEGIN: SQLite runs the one statement as a transaction of its own
         conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
 
 
@@ -793,7 +786,7 @@ def create_engine(database_url: str, *, time_limit_seconds: float | None = None)
         # ended by SQLAlchemy (a connection closed inside one rolls it back itself), so the pool's
         # own reset would be a second, empty ROLLBACK: a round trip to aiosqlite's thread per call.
         engine = create_async_engine(url, pool_reset_on_return=None)
-        _install_sqlite_hooks(engine, file_backed=file_backed)
+        install_sqlite_hooks(engine.sync_engine, file_backed=file_backed)
         return engine
     seconds = time_limit_seconds or DEFAULT_POOL_TIMEOUT_SECONDS
     return create_async_engine(

@@ -11,16 +11,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.storage.audit import audit_insert
 from bot.storage.cards import card_of
 from bot.storage.db import approval_cards, decision_claims
 from bot.storage.instances import InstanceRows
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
-from bot.storage.rows import CLAIM_ATTEMPTS
+from bot.storage.rows import CLAIM_ATTEMPTS, insert_unless_present
 
 log = logging.getLogger(__name__)
 
@@ -72,25 +70,26 @@ class DecisionRows(InstanceRows):
         return bool(result.rowcount)
 
     async def _insert_claim(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
+        claim = {
+            "approval_id": approval_id,
+            "slack_user_id": slack_user_id,
+            "action": action,
+            "state": DecisionState.IN_PROGRESS.value,
+            "claimed_at": self._clock(),
+            "owner": self._instance_id,
+        }
+
+        def claim_or_read(conn: Connection) -> DecisionClaim | _Released | None:
+            if insert_unless_present(conn, decision_claims, claim):
+                return None
+            return _claim_row(conn, approval_id) or RELEASED
+
         for _ in range(CLAIM_ATTEMPTS):
-            try:
-                async with self._writer.one_statement(first=True) as conn:  # a click waits on this one
-                    await conn.execute(
-                        insert(decision_claims).values(
-                            approval_id=approval_id,
-                            slack_user_id=slack_user_id,
-                            action=action,
-                            state=DecisionState.IN_PROGRESS.value,
-                            claimed_at=self._clock(),
-                            owner=self._instance_id,
-                        )
-                    )
-            except IntegrityError:
-                existing = await self.get_decision(approval_id)
-                if existing is not None:
-                    return existing
-                continue  # released between our INSERT and the read: try again
-            return None
+            # A click waits on this one: it goes first, in one transaction.
+            existing = await self._transactions.write(claim_or_read, first=True)
+            if not isinstance(existing, _Released):
+                return existing
+            # The claim in the way was released between our INSERT and the read: try again.
         raise RuntimeError(f"could not claim the decision on approval {approval_id}: claim kept flapping")
 
     async def mark_decision_unknown(self, approval_id: str, audit: AuditEntry | None) -> None:
@@ -98,8 +97,10 @@ class DecisionRows(InstanceRows):
         with ``audit`` in the same transaction if given; the next read of the approval settles it.
         Only a claim still IN_PROGRESS changes: one already DONE (Commerce's answer was recorded before
         the task ended) stays DONE, and then no audit row is written."""
-        async with self._writer.begin() as conn:
-            marked = await conn.execute(
+        now = self._clock()
+
+        def mark(conn: Connection) -> None:
+            marked = conn.execute(
                 update(decision_claims)
                 .where(
                     decision_claims.c.approval_id == approval_id,
@@ -108,7 +109,9 @@ class DecisionRows(InstanceRows):
                 .values(state=DecisionState.UNKNOWN.value)
             )
             if marked.rowcount and audit is not None:
-                await conn.execute(audit_insert(audit, self._clock()))
+                conn.execute(audit_insert(audit, now))
+
+        await self._transactions.write(mark)
 
     async def settle_decision(
         self, approval_id: str, slack_user_id: str, action: str, card_state: CardState, audit: AuditEntry
@@ -117,9 +120,10 @@ class DecisionRows(InstanceRows):
         user): the claim becomes DONE in that user's name, the card moves to ``card_state`` and the
         audit row is written, in one transaction. Returns the card as it is now."""
         now = self._clock()
-        async with self._writer.begin() as conn:
-            await conn.execute(delete(decision_claims).where(decision_claims.c.approval_id == approval_id))
-            await conn.execute(
+
+        def settle(conn: Connection) -> CardRecord | None:
+            conn.execute(delete(decision_claims).where(decision_claims.c.approval_id == approval_id))
+            conn.execute(
                 insert(decision_claims).values(
                     approval_id=approval_id,
                     slack_user_id=slack_user_id,
@@ -129,25 +133,12 @@ class DecisionRows(InstanceRows):
                     owner=self._instance_id,
                 )
             )
-            return await _move_card_and_audit(conn, approval_id, card_state, audit, now)
+            return _move_card_and_audit(conn, approval_id, card_state, audit, now)
+
+        return await self._transactions.write(settle)
 
     async def get_decision(self, approval_id: str) -> DecisionClaim | None:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(decision_claims).where(decision_claims.c.approval_id == approval_id)
-                )
-            ).first()
-        if row is None:
-            return None
-        return DecisionClaim(
-            approval_id=row.approval_id,
-            slack_user_id=row.slack_user_id,
-            action=row.action,
-            state=DecisionState(row.state),
-            claimed_at=row.claimed_at,
-            owner=row.owner,
-        )
+        return await self._transactions.read(lambda conn: _claim_row(conn, approval_id))
 
     async def decision_under_way(self, approval_id: str) -> bool:
         """Whether a live decision from Slack holds the approval right now (not a dead claim)."""
@@ -160,12 +151,7 @@ class DecisionRows(InstanceRows):
 
     async def finish_decision(self, approval_id: str) -> None:
         """Commerce accepted the decision: the claim becomes DONE and stays (later clicks see who decided)."""
-        async with self._writer.begin() as conn:
-            await conn.execute(
-                update(decision_claims)
-                .where(decision_claims.c.approval_id == approval_id)
-                .values(state=DecisionState.DONE.value)
-            )
+        await self._transactions.write(lambda conn: _claim_done(conn, approval_id))
 
     async def record_decision(
         self, approval_id: str, card_state: CardState, audit: AuditEntry
@@ -173,13 +159,12 @@ class DecisionRows(InstanceRows):
         """Commerce accepted the decision: in one transaction the claim becomes DONE, the card (if
         any) moves to ``card_state`` and the audit row is written. Returns the card as it is now."""
         now = self._clock()
-        async with self._writer.begin() as conn:
-            await conn.execute(
-                update(decision_claims)
-                .where(decision_claims.c.approval_id == approval_id)
-                .values(state=DecisionState.DONE.value)
-            )
-            return await _move_card_and_audit(conn, approval_id, card_state, audit, now)
+
+        def record(conn: Connection) -> CardRecord | None:
+            _claim_done(conn, approval_id)
+            return _move_card_and_audit(conn, approval_id, card_state, audit, now)
+
+        return await self._transactions.write(record)
 
     async def prune_done_decisions(self, older_than: datetime) -> int:
         """Deletes DONE claims taken before ``older_than``; how many went."""
@@ -204,23 +189,50 @@ class DecisionRows(InstanceRows):
         ]
         if claimed_before is not None:
             conditions.append(decision_claims.c.claimed_at < claimed_before)
-        async with self._writer.begin() as conn:
-            result = await conn.execute(delete(decision_claims).where(*conditions))
-        return bool(result.rowcount)
+        return await self._transactions.write(
+            lambda conn: bool(conn.execute(delete(decision_claims).where(*conditions)).rowcount)
+        )
 
 
-async def _move_card_and_audit(
-    conn: AsyncConnection, approval_id: str, card_state: CardState, audit: AuditEntry, now: datetime
+class _Released:
+    """The claim in the way was gone by the time it was read."""
+
+
+RELEASED = _Released()
+
+
+def _claim_row(conn: Connection, approval_id: str) -> DecisionClaim | None:
+    row = conn.execute(select(decision_claims).where(decision_claims.c.approval_id == approval_id)).first()
+    if row is None:
+        return None
+    return DecisionClaim(
+        approval_id=row.approval_id,
+        slack_user_id=row.slack_user_id,
+        action=row.action,
+        state=DecisionState(row.state),
+        claimed_at=row.claimed_at,
+        owner=row.owner,
+    )
+
+
+def _claim_done(conn: Connection, approval_id: str) -> None:
+    conn.execute(
+        update(decision_claims)
+        .where(decision_claims.c.approval_id == approval_id)
+        .values(state=DecisionState.DONE.value)
+    )
+
+
+def _move_card_and_audit(
+    conn: Connection, approval_id: str, card_state: CardState, audit: AuditEntry, now: datetime
 ) -> CardRecord | None:
     """Inside a decision's transaction: the card (if any) moves to ``card_state`` and the audit row
     is written. Returns the card as it is now."""
-    row = (
-        await conn.execute(
-            update(approval_cards)
-            .where(approval_cards.c.approval_id == approval_id)
-            .values(state=card_state.value, updated_at=now)
-            .returning(*approval_cards.c)  # the card as it is now, without a SELECT of its own
-        )
+    row = conn.execute(
+        update(approval_cards)
+        .where(approval_cards.c.approval_id == approval_id)
+        .values(state=card_state.value, updated_at=now)
+        .returning(*approval_cards.c)  # the card as it is now, without a SELECT of its own
     ).first()
-    await conn.execute(audit_insert(audit, now))
+    conn.execute(audit_insert(audit, now))
     return None if row is None else card_of(row)

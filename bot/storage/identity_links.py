@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import identity_links
@@ -62,10 +62,13 @@ class IdentityLinkRows(Rows):
 
     async def identity_link(self, slack_user_id: str) -> IdentityLink | None:
         """The Slack user's link; ``None`` when they are not linked."""
-        query = select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
-        async with self._single_statement.connect() as conn:  # on every click's path: cheap
-            row = (await conn.execute(query)).first()
-        return None if row is None else _link_of(row)
+
+        def read(conn: Connection) -> IdentityLink | None:
+            query = select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
+            row = conn.execute(query).first()
+            return None if row is None else _link_of(row)
+
+        return await self._transactions.read(read)  # on every click's path: one hand-over
 
     async def identity_links_to(self, commerce_user_id: str) -> list[IdentityLink]:
         """The links to one Commerce user, by Slack user id (one person: at most one, see

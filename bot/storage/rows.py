@@ -7,8 +7,14 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+if TYPE_CHECKING:
+    from bot.storage.transactions import Transactions
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware (UTC)."""
@@ -25,6 +31,16 @@ def storable(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "")
 
 
+def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """INSERTs one row unless its key is taken: whether it went in. The database decides
+    (``ON CONFLICT DO NOTHING``), so of two writers at once exactly one gets True, and the transaction
+    goes on either way (a failed INSERT would end it on PostgreSQL)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None  # rowcount: -1 here on psycopg
+
+
 class Writer:
     """Where every write transaction begins.
 
@@ -34,32 +50,24 @@ class Writer:
     On PostgreSQL, straight to the pool.
     """
 
-    def __init__(
-        self, engine: AsyncEngine, *, one_at_a_time: bool, single_statement: AsyncEngine | None = None
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, *, one_at_a_time: bool) -> None:
         self._engine = engine
-        self._single_statement = single_statement or engine
         self._turns = Turns() if one_at_a_time else None
 
     @asynccontextmanager
     async def begin(self, *, first: bool = False) -> AsyncIterator[AsyncConnection]:
-        async with self._begin(self._engine, first) as conn:
+        async with self.turn(first=first), self._engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
-    async def one_statement(self, *, first: bool = False) -> AsyncIterator[AsyncConnection]:
-        """Like ``begin``, for a write of exactly one statement (cheaper on SQLite: no BEGIN)."""
-        async with self._begin(self._single_statement, first) as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def _begin(self, engine: AsyncEngine, first: bool) -> AsyncIterator[AsyncConnection]:
+    async def turn(self, *, first: bool = False) -> AsyncIterator[None]:
+        """This process's turn to write, for a write that begins its transaction elsewhere (see
+        :mod:`bot.storage.transactions`); on PostgreSQL at once."""
         if self._turns is None:
-            async with engine.begin() as conn:
-                yield conn
+            yield
             return
-        async with self._turns.held(first=first), engine.begin() as conn:
-            yield conn
+        async with self._turns.held(first=first):
+            yield
 
 
 class Turns:
@@ -108,7 +116,7 @@ class Rows:
     """Base of the per-table mixins; ``Store`` sets these attributes."""
 
     _engine: AsyncEngine
-    _single_statement: AsyncEngine
-    """For reads of one statement (no BEGIN on SQLite)."""
     _writer: Writer
+    _transactions: Transactions
+    """For transactions on a hot path: each runs whole, in one hand-over to SQLite's thread."""
     _clock: Clock

@@ -8,6 +8,7 @@ is the one facade the rest of the bot uses.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import uuid
@@ -24,7 +25,6 @@ from bot.storage.db import (
     create_engine,
     migrate,
     safe_url,
-    single_statement,
     utcnow,
     writer,
 )
@@ -36,6 +36,7 @@ from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.rows import Clock, Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
+from bot.storage.transactions import Transactions
 from bot.storage.votes import VoteRows
 from bot.storage.watches import WatchRows
 
@@ -70,12 +71,8 @@ class Store(
         self._instance_id = f"{self._replica}:{uuid.uuid4().hex[:12]}"
         self._engine = engine
         self._time_limit = TimeLimit(time_limit_seconds)
-        self._single_statement = single_statement(engine)
-        self._writer = Writer(
-            writer(engine),
-            one_at_a_time=engine.dialect.name == "sqlite",
-            single_statement=self._single_statement,
-        )
+        self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")
+        self._transactions = Transactions(engine, self._writer)
         self._clock = clock
         self._file = FileIdentity.of(engine.url.database if engine.dialect.name == "sqlite" else None)
 
@@ -111,6 +108,7 @@ class Store(
         return self._engine
 
     async def close(self) -> None:
+        await asyncio.to_thread(self._transactions.close)  # waits for transactions under way
         await self._engine.dispose()
 
     async def ping(self) -> bool:

@@ -1,0 +1,85 @@
+"""Transactions run whole: a unit of work is a function of a synchronous connection, run at once.
+
+On a SQLite file, the function runs in a worker thread on a ``pysqlite`` connection of a synchronous
+engine opened on the same file, BEGIN and COMMIT included: one hand-over to a thread per
+transaction, where aiosqlite makes about three per statement (cursor, execute, fetch) and each
+costs a wake-up of the event loop. Writes take the same in-process turns as every other write of
+the store (:class:`~bot.storage.rows.Writer`), so SQLite still sees one writer at a time from this
+process, and a decision's claim still goes first.
+
+On PostgreSQL (and an in-memory SQLite database, which a second engine could not share) the
+function runs on the async engine through ``run_sync``: there each statement is a round trip to the
+server anyway.
+
+Invariant: a function given to :meth:`Transactions.read` or :meth:`Transactions.write` runs inside
+exactly one transaction, which commits when it returns and rolls back when it raises; it must not
+commit, and must not keep rows or results past its return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.db import SQLITE_BEGIN_OPTION, install_sqlite_hooks, sqlite_file
+from bot.storage.rows import Writer
+
+T = TypeVar("T")
+
+Work = Callable[[Connection], T]
+"""A transaction's statements, run on one connection inside one transaction."""
+
+SQLITE_THREADS = 4
+"""Worker threads for SQLite transactions: reads run beside the one write of the moment."""
+
+
+class Transactions:
+    def __init__(self, engine: AsyncEngine, writer: Writer) -> None:
+        self._engine = engine
+        self._writer = writer
+        path = sqlite_file(engine.url)
+        self._sync: Engine | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        if path is not None:
+            sync = create_sync_engine(engine.url.set(drivername="sqlite+pysqlite"), pool_reset_on_return=None)
+            install_sqlite_hooks(sync, file_backed=True)
+            self._sync = sync
+            self._threads = ThreadPoolExecutor(SQLITE_THREADS, thread_name_prefix="sqlite-transaction")
+
+    async def read(self, work: Work[T]) -> T:
+        """``work``'s result, run in a transaction that only reads (one snapshot)."""
+        if self._sync is None or self._threads is None:
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(work)
+        reader = self._sync.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+        return await asyncio.get_running_loop().run_in_executor(self._threads, _in_transaction, reader, work)
+
+    async def write(self, work: Work[T], *, first: bool = False) -> T:
+        """``work``'s result, run in a write transaction (SQLite: ``BEGIN IMMEDIATE``, on this
+        process's turn; ``first`` as for :meth:`Writer.begin`)."""
+        if self._sync is None or self._threads is None:
+            async with self._writer.begin(first=first) as conn:
+                return await conn.run_sync(work)
+        writer = self._sync.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        async with self._writer.turn(first=first):
+            return await asyncio.get_running_loop().run_in_executor(
+                self._threads, _in_transaction, writer, work
+            )
+
+    def close(self) -> None:
+        """Lets running transactions finish, then closes the synchronous engine's connections."""
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+        if self._sync is not None:
+            self._sync.dispose()
+
+
+def _in_transaction(engine: Engine, work: Work[T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)
