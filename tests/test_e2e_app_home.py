@@ -21,8 +21,8 @@ from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
-from tests.test_e2e_approvals import decision_posts
-from tests.waiting import wait_for
+from tests.test_e2e_approvals import click, decision_posts, post_card
+from tests.waiting import stays, wait_for
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -120,6 +120,28 @@ def test_approving_from_home_goes_through_the_decision_path_and_refreshes_the_ho
     assert listed_ids(view) == [first]
     text = json.dumps(view["blocks"], ensure_ascii=False)
     assert f"Approved approval `{second}`" in text  # in "Your last decisions"
+
+
+def test_a_decision_on_a_channel_card_republishes_the_home_only_once_it_was_opened(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    def thread_replies() -> int:
+        return sum(1 for c in slack.calls("chat.postMessage") if c.get("thread_ts"))
+
+    approval_id, ts = post_card(bot, slack, commerce)
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+    # The decision's thread reply and the Home's refresh both follow its record.
+    wait_for(lambda: thread_replies() == 1, what="the decision's thread reply")
+    assert stays(lambda: not slack.calls("views.publish"))  # never opened: opening it publishes it
+
+    open_home(sender, slack, APPROVER)
+    publishes = len(slack.calls("views.publish"))
+    approval_id, ts = post_card(bot, slack, commerce)
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+    wait_for(lambda: len(slack.calls("views.publish")) > publishes, what="the refreshed Home")
+    view = slack.home_view(APPROVER)
+    assert view is not None
+    assert f"Approved approval `{approval_id}`" in json.dumps(view["blocks"], ensure_ascii=False)
 
 
 def test_a_refused_click_on_home_is_explained_on_home(

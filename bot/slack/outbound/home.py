@@ -3,6 +3,10 @@
 Published when the user opens the tab, pages through it, or decides something (``refresh``). What
 cannot be read (Commerce down) is said on the tab instead of failing it; the page a user was on is
 remembered in memory only (a restart shows page 1 again).
+
+A decision refreshes only a Home this process has published: Slack sends ``app_home_opened`` each
+time a user opens the tab, and that publishes it fresh, so a Home never opened here would be
+rebuilt (a Commerce listing, two reads, a ``views.publish``) for nobody to see.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class AppHome:
         self._page_size = page_size
         self._pages: dict[str, int] = {}
         self._listing_user = listing_user
+        self._published: set[str] = set()
+        """Users whose Home this process has published (opened, paged, or answered on)."""
         self._refreshing: set[str] = set()
         self._stale: set[str] = set()
         """Users whose Home is being refreshed, and those of them asked for again meanwhile."""
@@ -68,13 +74,22 @@ class AppHome:
                 notice=notice,
             )
         await self._client.views_publish(user_id=user_id, view=view)
+        self._published.add(user_id)
+
+    def in_view(self, user_id: str) -> None:
+        """The user is looking at their Home (a click came from it): their decisions refresh it, also
+        on a replica that has not published it yet."""
+        self._published.add(user_id)
 
     async def refresh(self, user_id: str) -> None:
         """Republishes the Home as the user last saw it (after they decided something).
 
         Refreshes asked for while one runs for the same user fold into one more after it: a burst of
         decisions publishes a Home twice, not once per decision, and the last publish reads them all.
+        A Home this process never published is left alone: opening it publishes it fresh.
         """
+        if user_id not in self._published:
+            return
         if user_id in self._refreshing:
             self._stale.add(user_id)
             return

@@ -111,6 +111,8 @@ class ApprovalButtonsListener:
         if approval_id is None:
             return
         request = decision_request(body, approval_id, Decision.APPROVE, None)
+        if self._home is not None and from_app_home(body):
+            self._home.in_view(request.slack_user_id)
 
         async def tell(message: Message) -> None:
             if self._home is not None and from_app_home(body):

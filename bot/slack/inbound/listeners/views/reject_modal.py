@@ -84,10 +84,14 @@ class RejectModalListener:
     async def _reject(self, request: DecisionRequest, context: RejectContext) -> None:
         user_id = request.slack_user_id
         ok = False
+        # Opened from the App Home: no card, no response_url; the outcome is told on the Home.
+        home = self._home if not context.channel and not context.response_url else None
+        if home is not None:
+            home.in_view(user_id)
 
         async def tell(message: Message) -> None:
-            if self._home is not None and not context.channel and not context.response_url:
-                await self._home.publish(user_id, notice=message[0])
+            if home is not None:
+                await home.publish(user_id, notice=message[0])
             else:
                 await self._tell(user_id, context, message)
 
@@ -100,10 +104,9 @@ class RejectModalListener:
             message = error_message(
                 f"Something went wrong while rejecting approval {context.approval_id}; nothing is confirmed."
             )
-        if self._home is not None and not context.channel and not context.response_url:
-            # Opened from the App Home: a rejection refreshes the Home already; anything else is said there.
+        if home is not None:  # a rejection refreshes the Home already; anything else is said there
             if not ok:
-                await self._home.publish(user_id, notice=message[0])
+                await home.publish(user_id, notice=message[0])
             return
         await self._tell(user_id, context, message)
 
