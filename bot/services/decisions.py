@@ -284,11 +284,17 @@ class DecisionService:
         refused = await self._refused_now(request, routed)
         if refused is not None:
             return request, refused
-        request = await self._with_decider(request)
-        unlinked = self._unlinked(request)
-        if unlinked is not None:
-            return request, unlinked
         voting = request.decision is Decision.APPROVE and routed.needs_votes
+        decider: asyncio.Task[Decider] | None = None
+        if voting or self._identities.refuses_unlinked:
+            request = await self._with_decider(request)
+            unlinked = self._unlinked(request)
+            if unlinked is not None:
+                return request, unlinked
+        else:
+            # Nobody is refused for want of a link: who the clicker is in Commerce (for the
+            # self-approval check and the audit row) is read while the claim is taken.
+            decider = asyncio.create_task(self._identities.decider(request.slack_user_id))
         if voting:
             voted = await self._vote(request, routed)
             if isinstance(voted, DecisionResult):
@@ -303,13 +309,19 @@ class DecisionService:
             )
         except BaseException:
             posted.cancel()
+            if decider is not None:
+                decider.cancel()
             raise
         if existing is not None:
             posted.cancel()
+            if decider is not None:
+                request = replace(request, decider=await decider)
             taken = _vote_taken_over(request, existing) if voting else _already_claimed(request, existing)
             return request, taken
         sent = _Sent()
         try:
+            if decider is not None:
+                request = replace(request, decider=await decider)
             return request, await self._decide_claimed(request, sent, posted)
         except BaseException as error:
             if sent.value:
@@ -318,6 +330,8 @@ class DecisionService:
                 entry = _audit_entry(request, DecisionResult(Outcome.UNKNOWN, _unanswered(error)))
                 await asyncio.shield(self._store.mark_decision_unknown(request.approval_id, entry))
             else:
+                if decider is not None:
+                    decider.cancel()
                 await self._store.release_decision(request.approval_id)
             raise
         finally:

@@ -169,9 +169,15 @@ class Identities:
         acting_as = self.acting_as(await self.link_of(slack_user_id))
         return acting_as.for_user_id if acting_as is not None else None
 
+    @property
+    def refuses_unlinked(self) -> bool:
+        """Whether a user may be refused for want of a link (``DECIDE_AS=linked-user``): only then must
+        the link be read before a decision is claimed."""
+        return self._policy.decide_as is DecideAs.LINKED_USER
+
     def unlinked_refusal(self, link: IdentityLink | None) -> str | None:
         """Why an unlinked user may not decide (only with ``DECIDE_AS=linked-user``), else ``None``."""
-        if self._policy.decide_as is not DecideAs.LINKED_USER or link is not None:
+        if not self.refuses_unlinked or link is not None:
             return None
         return (
             "This bot sends decisions to Commerce as the person who decides, and your Slack account is "
