@@ -102,8 +102,7 @@ class FollowupRows(Rows):
             .select_from(cards.outerjoin(followups, followups.c.approval_id == cards.c.approval_id))
             .where(cards.c.approval_id == approval_id)
         )
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self._transactions.read(lambda conn: conn.execute(query).first())
         if row is None:
             return None
         if row.channel and row.ts:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, exists, insert, or_, select, update
 
 from bot.storage.db import bot_instances, post_attempts
 from bot.storage.instances import DEAD_AFTER, InstanceRows
@@ -30,19 +30,21 @@ class PostAttemptRows(InstanceRows):
         """This process is about to post the announcement in ``channel`` (in ``thread_ts``'s thread when
         given; the caller holds its claim); replaces an earlier attempt of the same announcement (a
         definite failure, a fallback channel)."""
-        async with self._writer.begin() as conn:
-            await conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
-            await conn.execute(
-                insert(post_attempts).values(
-                    kind=kind,
-                    subject_id=subject_id,
-                    channel=channel,
-                    thread_ts=thread_ts,
-                    owner=self._instance_id,
-                    state=PostState.POSTING.value,
-                    started_at=self._clock(),
-                )
-            )
+        attempt = insert(post_attempts).values(
+            kind=kind,
+            subject_id=subject_id,
+            channel=channel,
+            thread_ts=thread_ts,
+            owner=self._instance_id,
+            state=PostState.POSTING.value,
+            started_at=self._clock(),
+        )
+
+        def start(conn: Connection) -> None:
+            conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
+            conn.execute(attempt)
+
+        await self._transactions.write(start)  # before every post: one hand-over
 
     async def post_outcome_unknown(self, kind: str, subject_id: str) -> None:
         """The post got no answer: it may be in Slack. The claim stays; a reconciler looks it up."""
@@ -55,8 +57,12 @@ class PostAttemptRows(InstanceRows):
 
     async def end_post(self, kind: str, subject_id: str) -> None:
         """The outcome is recorded (posted, or definitely not): nothing is left to reconcile."""
-        async with self._writer.begin() as conn:
-            await conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
+        ended = delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id)
+
+        def end(conn: Connection) -> None:
+            conn.execute(ended)
+
+        await self._transactions.write(end)
 
     async def posts_to_reconcile(
         self, *, started_before: datetime, own_started_before: datetime, limit: int

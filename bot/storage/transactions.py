@@ -13,7 +13,7 @@ server anyway.
 
 Invariant: a function given to :meth:`Transactions.read` or :meth:`Transactions.write` runs inside
 exactly one transaction, which commits when it returns and rolls back when it raises; it must not
-commit, and must not keep rows or results past its return.
+commit, and returns plain values (fetched rows, records), never a ``Result`` still tied to its cursor.
 """
 
 from __future__ import annotations
