@@ -16,11 +16,12 @@ from bot.services.order_details import OrderDetails
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from tests.bot_runner import RunningBot
-from tests.conftest import APPROVALS_CHANNEL
+from tests.conftest import APPROVALS_CHANNEL, APPROVER
 from tests.emulators.base import RecordedRequest, Response
 from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.test_e2e_approvals import action_ids, all_text, blocks_of, card_updates, posted_cards
+from tests.slack_requests import SlackRequestSender
+from tests.test_e2e_approvals import action_ids, all_text, blocks_of, card_updates, click, posted_cards
 from tests.waiting import wait_for
 
 
@@ -201,3 +202,49 @@ def test_a_hanging_order_endpoint_holds_back_no_card_and_no_closing_and_details_
     for card in cards.values():
         (update,) = card_updates(slack, slack.message_ts(card))  # once each
         assert action_ids(blocks_of(update)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]  # still open
+
+
+def test_deciding_an_order_card_shows_the_details_the_card_has_without_reading_the_order_again(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="99.90", order_currency="EUR")
+    order_id = commerce.approval(approval_id)["entityId"]
+    bot.poll_approvals()
+    (card,) = posted_cards(slack)
+    ts = slack.message_ts(card)
+
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    (decided,) = wait_for(lambda: card_updates(slack, ts), what="the decided card")
+    assert card_fields(decided)["Total"] == "EUR 99.90"
+    assert action_ids(blocks_of(decided)) == []
+    assert len(order_reads(commerce, order_id)) == 1  # for the card only
+
+
+def test_details_filled_in_later_are_kept_for_the_decision_too(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    details = OrderDetails(bot.runtime.commerce, budget_seconds=0.3, timeout=30)
+    notifier, announcer = pollers_with_details(bot, details)
+    gate = threading.Event()
+    hold_order_reads(commerce, gate)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="42.00")
+    order_id = commerce.approval(approval_id)["entityId"]
+    try:
+        assert bot.call(notifier.poll_once()) == 0 and bot.call(announcer.poll_once()) == 1
+    finally:
+        gate.set()
+    (card,) = posted_cards(slack)
+    ts = slack.message_ts(card)
+
+    def filled_in() -> bool:
+        bot.call(notifier.poll_once())
+        updates = card_updates(slack, ts)
+        return bool(updates) and card_fields(updates[-1]).get("Total") == "EUR 42.00"
+
+    wait_for(filled_in, what="the order details filled in")
+    click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+
+    decided = wait_for(lambda: [u for u in card_updates(slack, ts) if not action_ids(blocks_of(u))])
+    assert card_fields(decided[-1])["Total"] == "EUR 42.00"
+    assert len(order_reads(commerce, order_id)) == 1  # the late read only

@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.commerce.client import CommerceClient
-from bot.commerce.models import Approval
+from bot.commerce.models import Approval, OrderSummary
 from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.notifier.reconcile import posting
-from bot.services.order_details import OrderDetails
+from bot.services.order_details import OrderDetails, encoded
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.store import Store
 
@@ -108,7 +108,7 @@ class CardAnnouncer:
             key = MessageKey(self.announces, approval.id)
             ref = await self._cards.post(card.channel, approval, order, key, needed=card.needed)
         self._metrics.cards_posted.inc()
-        await self._record(approval.id, ref, submitter_name=approval.submitter_name)
+        await self._record(approval.id, ref, submitter_name=approval.submitter_name, order=order)
         return 1
 
     def message_key(self, subject_id: str) -> MessageKey:
@@ -116,16 +116,22 @@ class CardAnnouncer:
 
     async def adopt(self, approval_id: str, ref: MessageRef) -> None:
         """A card whose answer was lost turned out to be in the channel: it is the card."""
-        await self._record(approval_id, ref, submitter_name=None)
+        await self._record(approval_id, ref, submitter_name=None, order=None)
 
     async def release(self, approval_id: str) -> None:
         """A card whose answer was lost is not in the channel: the next listing offers it again."""
         await self._store.end_post(self.announces.value, approval_id)
         await self._store.release_card(approval_id)
 
-    async def _record(self, approval_id: str, ref: MessageRef, *, submitter_name: str | None) -> None:
+    async def _record(
+        self, approval_id: str, ref: MessageRef, *, submitter_name: str | None, order: OrderSummary | None
+    ) -> None:
         posted = await self._store.card_posted(
-            approval_id, ref.channel, ref.ts, submitter_name=submitter_name
+            approval_id,
+            ref.channel,
+            ref.ts,
+            submitter_name=submitter_name,
+            order_details=None if order is None else encoded(order),
         )
         await self._store.end_post(self.announces.value, approval_id)
         if not posted:

@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer, NewCard
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.decisions import DecisionService, as_its_card_showed
-from bot.services.order_details import OrderDetails
+from bot.services.order_details import OrderDetails, encoded
 from bot.services.routing import ApprovalRouting, OrderUnreadable, Routes
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord, CardState
@@ -217,6 +217,7 @@ class ApprovalsNotifier:
                     await self._cards.redraw_open(
                         card, as_its_card_showed(approval, card), order, voters=voters, needed=needed
                     )
+                    await self._store.card_shows_order_details(approval_id, encoded(order))
                 except Exception as error:
                     log.warning(
                         "could not add the order's details to the card of approval %s: %s",

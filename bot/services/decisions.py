@@ -17,13 +17,13 @@ from enum import Enum
 from bot.commerce.client import CommerceClient
 from bot.commerce.comments import read_signature, signed_comment
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
-from bot.commerce.models import Approval, ApprovalKind, Decision
+from bot.commerce.models import Approval, ApprovalKind, Decision, OrderSummary
 from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.budget import DecisionBudget, waited
 from bot.services.identity import Decider, Identities, IdentityPolicy
-from bot.services.order_details import OrderDetails
+from bot.services.order_details import OrderDetails, shown_on_card
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
 from bot.services.votes import Tally, TwoPersonRule
@@ -361,9 +361,9 @@ class DecisionService:
             await self._store.release_decision(approval_id)
             return refused
 
-        # The order's details are only for the card: fetched while Commerce decides, never waited
-        # on before the decision is sent.
-        order = asyncio.create_task(self._order_details.for_approval(approval))
+        # The order's details are only for the card: taken from it, or fetched while Commerce decides,
+        # never waited on before the decision is sent.
+        order = asyncio.create_task(self._order_shown(approval, posted))
         try:
             sent.value = True
             async with asyncio.timeout_at(started + self.budget.total_seconds):
@@ -412,6 +412,14 @@ class DecisionService:
         finally:
             await asyncio.shield(recorded)  # even a shutdown waits for the record of what Commerce has
         return result if shown else replace(result, card_updated=False)
+
+    async def _order_shown(
+        self, approval: Approval, posted: asyncio.Task[CardRecord | None]
+    ) -> OrderSummary | None:
+        """The order's details for the decided card: those its card already shows (no second read of
+        the order), else Commerce's."""
+        shown = shown_on_card(await asyncio.shield(posted), approval)
+        return shown if shown is not None else await self._order_details.for_approval(approval)
 
     async def _posted_card(self, approval_id: str) -> CardRecord | None:
         """The approval's card as the store has it; ``None`` when there is none or it cannot be read."""

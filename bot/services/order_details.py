@@ -10,13 +10,16 @@ them are handed out once by :meth:`OrderDetails.arrived`, for the card to be fil
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind, OrderSummary
+from bot.storage.records import CardRecord
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +128,26 @@ class OrderDetails:
         except Exception as error:  # best effort: never fails a card
             log.warning("no order details for approval %s: %s", approval.id, type(error).__name__)
         return None
+
+
+def encoded(order: OrderSummary) -> str:
+    """``order`` as the card row keeps it (``CardRecord.order_details``): JSON, the total as a string."""
+    fields = asdict(order)
+    if order.grand_total is not None:
+        fields["grand_total"] = str(order.grand_total)
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def shown_on_card(card: CardRecord | None, approval: Approval) -> OrderSummary | None:
+    """The order's details ``card`` shows, when they are of ``approval``'s order; ``None`` when it
+    shows none, or what it holds cannot be read (the caller then asks Commerce)."""
+    if card is None or not card.order_details:
+        return None
+    try:
+        fields = json.loads(card.order_details)
+        total = fields.get("grand_total")
+        order = OrderSummary(**{**fields, "grand_total": None if total is None else Decimal(total)})
+    except (ValueError, TypeError, AttributeError, InvalidOperation):
+        log.warning("approval %s: its card's order details cannot be read", card.approval_id)
+        return None
+    return order if order.order_id == approval.entity_id else None

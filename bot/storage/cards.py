@@ -48,11 +48,17 @@ class CardRows(Rows):
         return True
 
     async def card_posted(
-        self, approval_id: str, channel: str, ts: str, *, submitter_name: str | None = None
+        self,
+        approval_id: str,
+        channel: str,
+        ts: str,
+        *,
+        submitter_name: str | None = None,
+        order_details: str | None = None,
     ) -> bool:
-        """Records where the card went (and the submitter's name it shows). True if it is now PENDING;
-        False if, while it was being posted, the approval was decided from Slack (its state is kept,
-        only where it went is recorded)."""
+        """Records where the card went (and the submitter's name and order details it shows). True if
+        it is now PENDING; False if, while it was being posted, the approval was decided from Slack
+        (its state is kept, only where it went and what it shows are recorded)."""
         now = self._clock()
         where = {
             "channel": channel,
@@ -60,6 +66,7 @@ class CardRows(Rows):
             "posted_at": now,
             "updated_at": now,
             "submitter_name": (storable(submitter_name) or "")[:SUBMITTER_NAME_LIMIT] or None,
+            "order_details": storable(order_details),
         }
         async with self._writer.begin() as conn:
             result = await conn.execute(
@@ -86,6 +93,19 @@ class CardRows(Rows):
                 )
             )
             return True
+
+    async def card_shows_order_details(self, approval_id: str, order_details: str) -> None:
+        """The card was rewritten with its order's details (they came after it was posted)."""
+        change = (
+            update(approval_cards)
+            .where(approval_cards.c.approval_id == approval_id)
+            .values(order_details=storable(order_details))
+        )
+
+        def record(conn: Connection) -> None:
+            conn.execute(change)
+
+        await self._transactions.write(record)
 
     async def release_card(self, approval_id: str) -> None:
         """Deletes a POSTING claim (the post failed) so a later poll posts the card again."""
@@ -197,4 +217,5 @@ def card_of(row: Row[Any]) -> CardRecord:
         posted_at=row.posted_at,
         updated_at=row.updated_at,
         submitter_name=row.submitter_name,
+        order_details=row.order_details,
     )

@@ -425,6 +425,16 @@ def _post_attempt_thread_column() -> Column[Any]:
 post_attempts.append_column(_post_attempt_thread_column())
 
 
+def _card_order_details_column() -> Column[Any]:
+    """The column the card order details step adds (a new object each call): the order's details an
+    order card shows, as the JSON ``bot.services.order_details`` writes (opaque here), so a decision
+    rewrites the card with them instead of asking Commerce again; ``NULL`` when it shows none."""
+    return Column("order_details", Text)
+
+
+approval_cards.append_column(_card_order_details_column())
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -531,6 +541,17 @@ def _post_attempt_threads(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE post_attempts ADD COLUMN {column.name} {column_type}"))
 
 
+CARD_ORDER_DETAILS_VERSION = 11
+"""The card order details step; self-contained (one nullable column), so only this number changes
+when steps are renumbered."""
+
+
+def _card_order_details(conn: Connection) -> None:
+    column = _card_order_details_column()
+    column_type = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE approval_cards ADD COLUMN {column.name} {column_type}"))
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -599,6 +620,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _active_processes_in_id_order,
     ),
     Migration(POST_ATTEMPT_THREADS_VERSION, "post_attempts.thread_ts", _post_attempt_threads),
+    Migration(CARD_ORDER_DETAILS_VERSION, "approval_cards.order_details", _card_order_details),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

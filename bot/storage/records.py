@@ -26,6 +26,9 @@ class CardRecord:
     updated_at: datetime | None = None
     submitter_name: str | None = None
     """The name the card showed when it was posted (a later re-read of the approval may lack it)."""
+    order_details: str | None = None
+    """The order's details the card shows, as ``bot.services.order_details`` encodes them (opaque to
+    the store); ``None`` when it shows none."""
 
 
 class DecisionState(str, Enum):
