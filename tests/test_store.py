@@ -30,7 +30,15 @@ from bot.storage.db import (
     to_async_url,
     writer,
 )
-from bot.storage.records import AuditEntry, CardState, DecisionState, Notify, PostAttempt, PostState
+from bot.storage.records import (
+    AuditEntry,
+    CardState,
+    DecisionState,
+    IdentityLink,
+    Notify,
+    PostAttempt,
+    PostState,
+)
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.store_helpers import age_decision_claim, silence_instance
@@ -413,6 +421,29 @@ def test_stale_posting_cards(database_url: str) -> None:
 
 
 # --------------------------------------------------------------------------------- decisions
+
+
+def test_a_claim_reads_the_card_and_the_claimants_link_in_its_own_transaction(database_url: str) -> None:
+    async def body(store: Store) -> None:
+        await store.register_instance()
+        await store.claim_card("A1", "order")
+        await store.card_posted("A1", "C1", "1.1", order_details='{"order_id": "7"}')
+        await store.link_identity(IdentityLink("U1", "jane", "1001"))
+
+        won = await store.claim_decision_reading("A1", "U1", "approve")
+        assert won.in_the_way is None
+        assert won.card is not None and (won.card.ts, won.card.order_details) == ("1.1", '{"order_id": "7"}')
+        assert won.link is not None and won.link.commerce_user_id == "1001"
+
+        lost = await store.claim_decision_reading("A1", "U2", "reject")
+        assert lost.in_the_way is not None and lost.in_the_way.slack_user_id == "U1"
+        assert lost.card == won.card
+        assert lost.link is None  # U2 is not linked
+
+        none = await store.claim_decision_reading("A2", "U1", "approve")  # no card at all
+        assert (none.in_the_way, none.card) == (None, None)
+
+    with_store(database_url, body)
 
 
 def test_decision_claim_race_across_two_stores_has_one_winner(database_url: str) -> None:

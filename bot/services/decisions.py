@@ -285,60 +285,46 @@ class DecisionService:
         if refused is not None:
             return request, refused
         voting = request.decision is Decision.APPROVE and routed.needs_votes
-        decider: asyncio.Task[Decider] | None = None
         if voting or self._identities.refuses_unlinked:
+            # The link is needed before the claim: an unlinked user is refused without taking it.
             request = await self._with_decider(request)
             unlinked = self._unlinked(request)
             if unlinked is not None:
                 return request, unlinked
-        else:
-            # Nobody is refused for want of a link: who the clicker is in Commerce (for the
-            # self-approval check and the audit row) is read while the claim is taken.
-            decider = asyncio.create_task(self._identities.decider(request.slack_user_id))
         if voting:
             voted = await self._vote(request, routed)
             if isinstance(voted, DecisionResult):
                 return request, voted
             request = voted
-        # The card's place is only for showing the decision: read while the claim is taken and
-        # Commerce answers.
-        posted = asyncio.create_task(self._posted_card(request.approval_id))
-        try:
-            existing = await self._store.claim_decision(
-                request.approval_id, request.slack_user_id, request.decision.action
-            )
-        except BaseException:
-            posted.cancel()
-            if decider is not None:
-                decider.cancel()
-            raise
-        if existing is not None:
-            posted.cancel()
-            if decider is not None:
-                request = replace(request, decider=await decider)
-            taken = _vote_taken_over(request, existing) if voting else _already_claimed(request, existing)
-            return request, taken
+        # The claim's transaction also reads the card (where the decision is shown) and the clicker's
+        # link (for the self-approval check and the audit row, when not read above).
+        claimed = await self._store.claim_decision_reading(
+            request.approval_id, request.slack_user_id, request.decision.action
+        )
         sent = _Sent()
         try:
-            if decider is not None:
-                request = replace(request, decider=await decider)
-            return request, await self._decide_claimed(request, sent, posted)
+            if request.decider is None:
+                decider = await self._identities.decider_linked(request.slack_user_id, claimed.link)
+                request = replace(request, decider=decider)
+            if claimed.in_the_way is not None:
+                existing = claimed.in_the_way
+                taken = _vote_taken_over(request, existing) if voting else _already_claimed(request, existing)
+                return request, taken
+            return request, await self._decide_claimed(request, sent, claimed.card)
         except BaseException as error:
+            if claimed.in_the_way is not None:
+                raise
             if sent.value:
                 # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
                 # The claim is kept as UNKNOWN and the next read of the approval settles it.
                 entry = _audit_entry(request, DecisionResult(Outcome.UNKNOWN, _unanswered(error)))
                 await asyncio.shield(self._store.mark_decision_unknown(request.approval_id, entry))
             else:
-                if decider is not None:
-                    decider.cancel()
                 await self._store.release_decision(request.approval_id)
             raise
-        finally:
-            posted.cancel()  # not needed on every path (a no-op once read)
 
     async def _decide_claimed(
-        self, request: DecisionRequest, sent: _Sent, posted: asyncio.Task[CardRecord | None]
+        self, request: DecisionRequest, sent: _Sent, card: CardRecord | None
     ) -> DecisionResult:
         approval_id = request.approval_id
         loop = asyncio.get_running_loop()
@@ -363,7 +349,7 @@ class DecisionService:
 
         # The order's details are only for the card: taken from it, or fetched while Commerce decides,
         # never waited on before the decision is sent.
-        order = asyncio.create_task(self._order_shown(approval, posted))
+        order = asyncio.create_task(self._order_shown(approval, card))
         try:
             sent.value = True
             async with asyncio.timeout_at(started + self.budget.total_seconds):
@@ -392,7 +378,6 @@ class DecisionService:
         # while the card is rewritten (the rewrite's follow-ups wait for the record).
         recorded = asyncio.create_task(self._record_accepted(request, result))
         try:
-            card = await posted
             if card is None or not card.ts:  # not posted yet: where it goes may be recorded meanwhile
                 card = await asyncio.shield(recorded) or card
             shown = await self._cards.show_decision(
@@ -413,21 +398,11 @@ class DecisionService:
             await asyncio.shield(recorded)  # even a shutdown waits for the record of what Commerce has
         return result if shown else replace(result, card_updated=False)
 
-    async def _order_shown(
-        self, approval: Approval, posted: asyncio.Task[CardRecord | None]
-    ) -> OrderSummary | None:
+    async def _order_shown(self, approval: Approval, card: CardRecord | None) -> OrderSummary | None:
         """The order's details for the decided card: those its card already shows (no second read of
         the order), else Commerce's."""
-        shown = shown_on_card(await asyncio.shield(posted), approval)
+        shown = shown_on_card(card, approval)
         return shown if shown is not None else await self._order_details.for_approval(approval)
-
-    async def _posted_card(self, approval_id: str) -> CardRecord | None:
-        """The approval's card as the store has it; ``None`` when there is none or it cannot be read."""
-        try:
-            return await self._store.get_card(approval_id)
-        except Exception:
-            log.warning("approval %s: its card could not be read", approval_id, exc_info=True)
-            return None
 
     async def _record_accepted(self, request: DecisionRequest, result: DecisionResult) -> CardRecord | None:
         """Records a decision Commerce accepted (claim DONE, card state, audit row), trying a few times;

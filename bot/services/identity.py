@@ -117,10 +117,7 @@ class Identities:
 
     async def link_of(self, slack_user_id: str) -> IdentityLink | None:
         """The Slack user's link, made now by e-mail if auto-link is on; ``None`` when unlinked."""
-        link = await self._store.identity_link(slack_user_id)
-        if link is None and self._emails is not None:
-            link = await self._link_by_email(slack_user_id)
-        return link
+        return (await self.decider(slack_user_id)).link
 
     async def link(self, slack_user_id: str, logon_id: str) -> tuple[IdentityLink, IdentityLink | None]:
         """Links the Slack user to the Commerce user with ``logon_id`` (as Commerce spells it);
@@ -158,7 +155,13 @@ class Identities:
 
     async def decider(self, slack_user_id: str) -> Decider:
         """The Slack user's link and the Commerce user their decisions go out as."""
-        link = await self.link_of(slack_user_id)
+        return await self.decider_linked(slack_user_id, await self._store.identity_link(slack_user_id))
+
+    async def decider_linked(self, slack_user_id: str, link: IdentityLink | None) -> Decider:
+        """As :meth:`decider`, given the user's link as the store just had it (``None``: unlinked,
+        so linked now by e-mail if auto-link is on)."""
+        if link is None and self._emails is not None:
+            link = await self._link_by_email(slack_user_id)
         return Decider(link, self.acting_as(link))
 
     async def listing_user_id(self, slack_user_id: str) -> str | None:

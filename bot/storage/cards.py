@@ -127,12 +127,7 @@ class CardRows(Rows):
         return [card.approval_id for card in stale]
 
     async def get_card(self, approval_id: str) -> CardRecord | None:
-        def read(conn: Connection) -> CardRecord | None:
-            query = select(approval_cards).where(approval_cards.c.approval_id == approval_id)
-            row = conn.execute(query).first()
-            return None if row is None else card_of(row)
-
-        return await self._transactions.read(read)  # read while a click decides: one hand-over
+        return await self._transactions.read(lambda conn: card_in(conn, approval_id))
 
     async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]:
         """Which of these approvals already have a card row (in any state): one query per 500 ids."""
@@ -205,6 +200,12 @@ class CardRows(Rows):
                 .values(state=to_state.value, updated_at=self._clock())
             )
         return result.rowcount == 1
+
+
+def card_in(conn: Connection, approval_id: str) -> CardRecord | None:
+    """The approval's card, read inside any transaction."""
+    row = conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id)).first()
+    return None if row is None else card_of(row)
 
 
 def card_of(row: Row[Any]) -> CardRecord:

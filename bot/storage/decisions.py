@@ -14,10 +14,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.storage.audit import audit_insert
-from bot.storage.cards import card_of
+from bot.storage.cards import card_in, card_of
 from bot.storage.db import approval_cards, decision_claims
+from bot.storage.identity_links import link_in
 from bot.storage.instances import InstanceRows
-from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
+from bot.storage.records import (
+    AuditEntry,
+    CardRecord,
+    CardState,
+    ClaimedDecision,
+    DecisionClaim,
+    DecisionState,
+)
 from bot.storage.rows import CLAIM_ATTEMPTS, insert_unless_present
 
 log = logging.getLogger(__name__)
@@ -29,14 +37,22 @@ ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
 class DecisionRows(InstanceRows):
     async def claim_decision(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
         """Atomically claims the decision for this process: None when this call got it, else the claim
-        in the way.
+        in the way (see :meth:`claim_decision_reading`)."""
+        return (await self.claim_decision_reading(approval_id, slack_user_id, action)).in_the_way
+
+    async def claim_decision_reading(
+        self, approval_id: str, slack_user_id: str, action: str
+    ) -> ClaimedDecision:
+        """Atomically claims the decision for this process, reading in the same transaction what a
+        decision needs next: the approval's card and the claimant's identity link.
 
         A dead claim (see ``claim_is_dead``) is dropped and claimed afresh: the caller re-reads the
         approval before acting anyway, and Commerce's comment says who decided if someone did.
         """
-        existing = await self._insert_claim(approval_id, slack_user_id, action)
+        claimed = await self._insert_claim(approval_id, slack_user_id, action)
+        existing = claimed.in_the_way
         if existing is None or not await self.claim_is_dead(existing):
-            return existing
+            return claimed
         if await self._drop_claim(existing):
             log.warning(
                 "approval %s: took over a %s decision claim of %s",
@@ -69,7 +85,7 @@ class DecisionRows(InstanceRows):
             )
         return bool(result.rowcount)
 
-    async def _insert_claim(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
+    async def _insert_claim(self, approval_id: str, slack_user_id: str, action: str) -> ClaimedDecision:
         claim = {
             "approval_id": approval_id,
             "slack_user_id": slack_user_id,
@@ -79,16 +95,19 @@ class DecisionRows(InstanceRows):
             "owner": self._instance_id,
         }
 
-        def claim_or_read(conn: Connection) -> DecisionClaim | _Released | None:
-            if insert_unless_present(conn, decision_claims, claim):
-                return None
-            return _claim_row(conn, approval_id) or RELEASED
+        def claim_and_read(conn: Connection) -> ClaimedDecision | _Released:
+            in_the_way = None
+            if not insert_unless_present(conn, decision_claims, claim):
+                in_the_way = _claim_row(conn, approval_id)
+                if in_the_way is None:
+                    return RELEASED
+            return ClaimedDecision(in_the_way, card_in(conn, approval_id), link_in(conn, slack_user_id))
 
         for _ in range(CLAIM_ATTEMPTS):
             # A click waits on this one: it goes first, in one transaction.
-            existing = await self._transactions.write(claim_or_read, first=True)
-            if not isinstance(existing, _Released):
-                return existing
+            claimed = await self._transactions.write(claim_and_read, first=True)
+            if not isinstance(claimed, _Released):
+                return claimed
             # The claim in the way was released between our INSERT and the read: try again.
         raise RuntimeError(f"could not claim the decision on approval {approval_id}: claim kept flapping")
 

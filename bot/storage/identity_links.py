@@ -62,13 +62,7 @@ class IdentityLinkRows(Rows):
 
     async def identity_link(self, slack_user_id: str) -> IdentityLink | None:
         """The Slack user's link; ``None`` when they are not linked."""
-
-        def read(conn: Connection) -> IdentityLink | None:
-            query = select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
-            row = conn.execute(query).first()
-            return None if row is None else _link_of(row)
-
-        return await self._transactions.read(read)  # on every click's path: one hand-over
+        return await self._transactions.read(lambda conn: link_in(conn, slack_user_id))
 
     async def identity_links_to(self, commerce_user_id: str) -> list[IdentityLink]:
         """The links to one Commerce user, by Slack user id (one person: at most one, see
@@ -88,6 +82,13 @@ class IdentityLinkRows(Rows):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_link_of(row) for row in rows]
+
+
+def link_in(conn: Connection, slack_user_id: str) -> IdentityLink | None:
+    """The Slack user's link, read inside any transaction."""
+    query = select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
+    row = conn.execute(query).first()
+    return None if row is None else _link_of(row)
 
 
 def _link_of(row: Row[Any]) -> IdentityLink:

@@ -78,6 +78,18 @@ class IdentityLink:
 
 
 @dataclass(frozen=True)
+class ClaimedDecision:
+    """What taking a decision's claim found, read in the claim's own transaction."""
+
+    in_the_way: DecisionClaim | None
+    """``None``: the caller holds the claim now; else the claim that holds it."""
+    card: CardRecord | None
+    """The approval's card, if it has one."""
+    link: IdentityLink | None
+    """The claimant's identity link, if they are linked."""
+
+
+@dataclass(frozen=True)
 class Watch:
     process_status_id: str
     channel: str
