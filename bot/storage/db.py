@@ -438,6 +438,12 @@ approval_cards.append_column(_card_order_details_column())
 # ---------------------------------------------------------------------------------------- migrations
 
 
+def _add_column(conn: Connection, table_name: str, column: Column[Any]) -> None:
+    """A step's new nullable column (no default: rows already there get NULL)."""
+    column_type = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column.name} {column_type}"))
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -462,8 +468,7 @@ def _claim_owners_and_instances(conn: Connection) -> None:
     _define_v3_tables(v3)
     v3.create_all(conn)
     for table_name, column in _v3_columns():
-        column_type = column.type.compile(dialect=conn.dialect)
-        conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column.name} {column_type}"))
+        _add_column(conn, table_name, column)
 
 
 def _followup_tables(conn: Connection) -> None:
@@ -536,9 +541,7 @@ when steps are renumbered."""
 
 
 def _post_attempt_threads(conn: Connection) -> None:
-    column = _post_attempt_thread_column()
-    column_type = column.type.compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE post_attempts ADD COLUMN {column.name} {column_type}"))
+    _add_column(conn, "post_attempts", _post_attempt_thread_column())
 
 
 CARD_ORDER_DETAILS_VERSION = 11
@@ -547,9 +550,7 @@ when steps are renumbered."""
 
 
 def _card_order_details(conn: Connection) -> None:
-    column = _card_order_details_column()
-    column_type = column.type.compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE approval_cards ADD COLUMN {column.name} {column_type}"))
+    _add_column(conn, "approval_cards", _card_order_details_column())
 
 
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
@@ -575,8 +576,7 @@ def _identity_links(conn: Connection) -> None:
     _define_identity_links(step)
     step.create_all(conn)
     for table_name, column in _identity_audit_columns():
-        column_type = column.type.compile(dialect=conn.dialect)
-        conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column.name} {column_type}"))
+        _add_column(conn, table_name, column)
 
 
 def _vote_table(conn: Connection) -> None:
