@@ -22,7 +22,7 @@ from tests.emulators.commerce import CommerceEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import action_ids, all_text, blocks_of, card_updates, click, posted_cards
-from tests.waiting import wait_for
+from tests.waiting import stays, wait_for
 
 
 def card_fields(call: dict[str, Any]) -> dict[str, str]:
@@ -248,3 +248,20 @@ def test_details_filled_in_later_are_kept_for_the_decision_too(
     decided = wait_for(lambda: [u for u in card_updates(slack, ts) if not action_ids(blocks_of(u))])
     assert card_fields(decided[-1])["Total"] == "EUR 42.00"
     assert len(order_reads(commerce, order_id)) == 1  # the late read only
+
+
+def test_a_round_asks_ahead_for_a_bounded_number_of_orders_and_the_rest_when_their_cards_go_out(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    details = OrderDetails(bot.runtime.commerce, prefetch_limit=5)
+    notifier, announcer = pollers_with_details(bot, details)
+    new = [commerce.add_approval(ApprovalKind.ORDER, order_total="7.00") for _ in range(12)]
+
+    assert bot.call(notifier.poll_once()) == 0  # the cards are queued, not posted yet
+    wait_for(lambda: len([r for r in commerce.requests if is_order_read(r)]) == 5, what="5 reads")
+    assert stays(lambda: len([r for r in commerce.requests if is_order_read(r)]) == 5)
+
+    assert bot.call(announcer.poll_once()) == 12
+    cards = [next(c for c in posted_cards(slack) if a in all_text(blocks_of(c))) for a in new]
+    assert all(card_fields(card).get("Total") == "EUR 7.00" for card in cards)
+    assert len([r for r in commerce.requests if is_order_read(r)]) == 12  # each order read once

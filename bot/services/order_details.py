@@ -29,6 +29,10 @@ ORDER_DETAILS_TIMEOUT_SECONDS = 10.0
 """Longest one fetch of an order's details (retries included) runs in the background."""
 ORDER_DETAILS_CONCURRENCY = 4
 """Order reads at once: a round's orders are fetched together, but never flood Commerce."""
+ORDER_DETAILS_PREFETCH = 100
+"""Most orders one round asks for ahead of their cards: a card posted later (cards are paced, one a
+second per channel) asks for its own when its turn comes. Asking for a backlog of thousands at once
+would flood the event loop with fetches whose details are forgotten before their cards go out."""
 FORGET_AFTER_SECONDS = 600.0
 """Details fetched but never asked for again (the approval went away) are dropped after this."""
 
@@ -49,18 +53,25 @@ class OrderDetails:
         budget_seconds: float = ORDER_DETAILS_BUDGET_SECONDS,
         timeout: float = ORDER_DETAILS_TIMEOUT_SECONDS,
         max_concurrent: int = ORDER_DETAILS_CONCURRENCY,
+        prefetch_limit: int = ORDER_DETAILS_PREFETCH,
     ) -> None:
         self._commerce = commerce
         self._budget = budget_seconds
         self._timeout = timeout
         self._slots = asyncio.Semaphore(max_concurrent)
+        self._prefetch_limit = prefetch_limit
         self._fetches: dict[str, _Fetch] = {}
 
     def prefetch(self, approvals: Iterable[Approval | None]) -> None:
-        """Starts fetching the details of every order approval in ``approvals`` now (their budget
-        starts now too); the cards then take them with :meth:`for_approval`."""
+        """Starts fetching the details of the first order approvals in ``approvals`` now, at most
+        ``prefetch_limit`` (their budget starts now too); the cards then take them with
+        :meth:`for_approval`, which fetches those not asked for ahead."""
+        started = 0
         for approval in approvals:
-            self._fetch(approval)
+            if started == self._prefetch_limit:
+                return
+            if approval is not None and approval.id not in self._fetches and self._fetch(approval):
+                started += 1
 
     async def for_approval(self, approval: Approval | None) -> OrderSummary | None:
         """The summary of the order an order approval is about; ``None`` for buyers, for no approval
