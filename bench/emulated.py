@@ -100,6 +100,9 @@ class EmulatorHost(ProcessFigures):
         """Requests each emulator has answered so far."""
         return {
             "commerce": len(self.commerce.requests),
+            # The listing's own calls (the bare listing's baseline); order reads asked ahead go on
+            # in the background and land in whichever round is running.
+            "commerce_listing": sum(1 for r in self.commerce.requests if "/approval_status" in r.path),
             "slack": len(self.slack.requests),
             "bol": len(self.bol.requests),
             "bol_bulk": len(self.bol.bulk_requests()),

@@ -75,7 +75,7 @@ def _count(emulators: Remote, key: str) -> int:
 def approvals_at(size: int, rounds: int, smallest_peak: float | None) -> list[Figure]:
     first = Figure(f"approvals first poll @{size:,}", "ms", "bare listing")
     steady = Figure(f"approvals steady poll @{size:,}", "ms", "bare listing")
-    calls = Figure(f"approvals poll Commerce calls @{size:,}", "calls", "bare listing")
+    calls = Figure(f"approvals poll listing calls @{size:,}", "calls", "bare listing")
     peak = Figure(f"approvals poll peak RSS @{size:,}", "MiB", "smallest size", difference=True)
     with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
         addresses = emulators.call("addresses")
@@ -83,9 +83,9 @@ def approvals_at(size: int, rounds: int, smallest_peak: float | None) -> list[Fi
         with Remote(BotHost, addresses, f"{tmp}/bench.db") as bot:
             for figure in (first, steady):
                 for _ in range(rounds):
-                    before = _count(emulators, "commerce")
+                    before = _count(emulators, "commerce_listing")
                     poll_ms, _ = bot.call("poll_approvals")
-                    bot_calls = _count(emulators, "commerce") - before
+                    bot_calls = _count(emulators, "commerce_listing") - before
                     bare_ms, bare_calls = bare_listing(addresses)
                     figure.add(poll_ms, bare_ms)
                     if figure is first:
