@@ -388,6 +388,7 @@ class DecisionService:
                 comment=request.comment,
                 on=_shown_on(card, request.clicked),
                 recorded=recorded,
+                thread=_posted_at(card),
             )
         except Exception:
             log.exception(
@@ -543,11 +544,15 @@ def _with_note(comment: str | None, note: str) -> str:
     return f"{comment}; {note}" if comment else note
 
 
+def _posted_at(card: CardRecord | None) -> MessageRef | None:
+    """Where the card was posted (its thread is the approval's history); ``None`` if it was not."""
+    return MessageRef(card.channel, card.ts) if card is not None and card.channel and card.ts else None
+
+
 def _shown_on(card: CardRecord | None, clicked: MessageRef | None) -> list[MessageRef]:
     """The messages that show an approval: its card (if posted) and the one clicked (if any)."""
-    messages = []
-    if card is not None and card.channel and card.ts:
-        messages.append(MessageRef(card.channel, card.ts))
+    posted = _posted_at(card)
+    messages = [] if posted is None else [posted]
     if clicked is not None and clicked not in messages:
         messages.append(clicked)
     return messages

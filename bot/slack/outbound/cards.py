@@ -91,6 +91,7 @@ class ApprovalCards:
         comment: str | None,
         on: Sequence[MessageRef],
         recorded: Awaitable[object] | None = None,
+        thread: MessageRef | None = None,
     ) -> bool:
         message = decided_card(
             approval,
@@ -102,15 +103,21 @@ class ApprovalCards:
         )
         shown = await self._rewrite(approval.id, message, on)
         record = None if recorded is None else asyncio.ensure_future(recorded)
-        self._in_background(_once(record, self._reply_in_thread(approval.id, decision, decided_by, comment)))
+        reply = self._reply_in_thread(approval.id, decision, decided_by, comment, thread)
+        self._in_background(_once(record, reply))
         for hook in self._after_decision:
             self._in_background(_once(record, hook(decided_by)))
         return shown
 
     async def _reply_in_thread(
-        self, approval_id: str, decision: Decision, decided_by: str, comment: str | None
+        self,
+        approval_id: str,
+        decision: Decision,
+        decided_by: str,
+        comment: str | None,
+        thread: MessageRef | None,
     ) -> None:
-        thread = await self._store.thread_of(approval_id)
+        thread = thread or await self._store.thread_of(approval_id)
         if thread is None:
             return  # never announced: there is no thread to write in
         text, blocks = decision_reply(decision, decided_by=decided_by, comment=comment)
