@@ -5,27 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, insert, select
 
 from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry
 from bot.storage.rows import Rows, storable
 
+AUDIT_ROW = insert(audit_log)
+"""The INSERT of one audit row, executed with :func:`audit_values` inside any transaction (built once,
+so SQLAlchemy's compiled form of it is reused)."""
 
-def audit_insert(entry: AuditEntry, now: datetime) -> Insert:
-    """The INSERT of one audit row (``entry.at`` or ``now``), for use inside any transaction."""
-    return insert(audit_log).values(
-        at=entry.at or now,
-        slack_user_id=storable(entry.slack_user_id),
-        action=entry.action,
-        approval_id=entry.approval_id,
-        outcome=entry.outcome,
-        comment=storable(entry.comment),
-        detail=storable(entry.detail),
-        slack_user_name=storable(entry.slack_user_name),
-        commerce_user_id=entry.commerce_user_id,
-        commerce_logon_id=storable(entry.commerce_logon_id),
-    )
+
+def audit_values(entry: AuditEntry, now: datetime) -> dict[str, Any]:
+    """The row ``entry`` becomes (at ``entry.at``, or ``now``)."""
+    return {
+        "at": entry.at or now,
+        "slack_user_id": storable(entry.slack_user_id),
+        "action": entry.action,
+        "approval_id": entry.approval_id,
+        "outcome": entry.outcome,
+        "comment": storable(entry.comment),
+        "detail": storable(entry.detail),
+        "slack_user_name": storable(entry.slack_user_name),
+        "commerce_user_id": entry.commerce_user_id,
+        "commerce_logon_id": storable(entry.commerce_logon_id),
+    }
 
 
 class AuditRows(Rows):
@@ -33,7 +37,7 @@ class AuditRows(Rows):
         now = self._clock()
 
         def write(conn: Connection) -> int:
-            key = conn.execute(audit_insert(entry, now)).inserted_primary_key
+            key = conn.execute(AUDIT_ROW, audit_values(entry, now)).inserted_primary_key
             assert key is not None
             return int(key[0])
 

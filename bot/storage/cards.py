@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.messaging import Announced
@@ -202,9 +202,13 @@ class CardRows(Rows):
         return result.rowcount == 1
 
 
+_CARD_OF = select(approval_cards).where(approval_cards.c.approval_id == bindparam("approval_id"))
+"""Built once (a bound parameter): read on every click, its compiled form is reused."""
+
+
 def card_in(conn: Connection, approval_id: str) -> CardRecord | None:
     """The approval's card, read inside any transaction."""
-    row = conn.execute(select(approval_cards).where(approval_cards.c.approval_id == approval_id)).first()
+    row = conn.execute(_CARD_OF, {"approval_id": approval_id}).first()
     return None if row is None else card_of(row)
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from bot.storage.audit import audit_insert
+from bot.storage.audit import AUDIT_ROW, audit_values
 from bot.storage.cards import card_in, card_of
 from bot.storage.db import approval_cards, decision_claims
 from bot.storage.identity_links import link_in
@@ -128,7 +128,7 @@ class DecisionRows(InstanceRows):
                 .values(state=DecisionState.UNKNOWN.value)
             )
             if marked.rowcount and audit is not None:
-                conn.execute(audit_insert(audit, now))
+                conn.execute(AUDIT_ROW, audit_values(audit, now))
 
         await self._transactions.write(mark)
 
@@ -220,8 +220,24 @@ class _Released:
 RELEASED = _Released()
 
 
+# Built once (bound parameters; an UPDATE's may not be named as a column): SQLAlchemy reuses their
+# compiled form on every click.
+_CLAIM_OF = select(decision_claims).where(decision_claims.c.approval_id == bindparam("approval_id"))
+_CLAIM_DONE = (
+    update(decision_claims)
+    .where(decision_claims.c.approval_id == bindparam("b_approval_id"))
+    .values(state=DecisionState.DONE.value)
+)
+_CARD_MOVED = (
+    update(approval_cards)
+    .where(approval_cards.c.approval_id == bindparam("b_approval_id"))
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"))
+    .returning(*approval_cards.c)  # the card as it is now, without a SELECT of its own
+)
+
+
 def _claim_row(conn: Connection, approval_id: str) -> DecisionClaim | None:
-    row = conn.execute(select(decision_claims).where(decision_claims.c.approval_id == approval_id)).first()
+    row = conn.execute(_CLAIM_OF, {"approval_id": approval_id}).first()
     if row is None:
         return None
     return DecisionClaim(
@@ -235,11 +251,7 @@ def _claim_row(conn: Connection, approval_id: str) -> DecisionClaim | None:
 
 
 def _claim_done(conn: Connection, approval_id: str) -> None:
-    conn.execute(
-        update(decision_claims)
-        .where(decision_claims.c.approval_id == approval_id)
-        .values(state=DecisionState.DONE.value)
-    )
+    conn.execute(_CLAIM_DONE, {"b_approval_id": approval_id})
 
 
 def _move_card_and_audit(
@@ -248,10 +260,7 @@ def _move_card_and_audit(
     """Inside a decision's transaction: the card (if any) moves to ``card_state`` and the audit row
     is written. Returns the card as it is now."""
     row = conn.execute(
-        update(approval_cards)
-        .where(approval_cards.c.approval_id == approval_id)
-        .values(state=card_state.value, updated_at=now)
-        .returning(*approval_cards.c)  # the card as it is now, without a SELECT of its own
+        _CARD_MOVED, {"b_approval_id": approval_id, "b_state": card_state.value, "b_now": now}
     ).first()
-    conn.execute(audit_insert(audit, now))
+    conn.execute(AUDIT_ROW, audit_values(audit, now))
     return None if row is None else card_of(row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import identity_links
@@ -84,10 +84,13 @@ class IdentityLinkRows(Rows):
         return [_link_of(row) for row in rows]
 
 
+_LINK_OF = select(identity_links).where(identity_links.c.slack_user_id == bindparam("slack_user_id"))
+"""Built once (a bound parameter): read on every click, its compiled form is reused."""
+
+
 def link_in(conn: Connection, slack_user_id: str) -> IdentityLink | None:
     """The Slack user's link, read inside any transaction."""
-    query = select(identity_links).where(identity_links.c.slack_user_id == slack_user_id)
-    row = conn.execute(query).first()
+    row = conn.execute(_LINK_OF, {"slack_user_id": slack_user_id}).first()
     return None if row is None else _link_of(row)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -35,10 +36,17 @@ def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]
     """INSERTs one row unless its key is taken: whether it went in. The database decides
     (``ON CONFLICT DO NOTHING``), so of two writers at once exactly one gets True, and the transaction
     goes on either way (a failed INSERT would end it on PostgreSQL)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = _insert_unless_present(conn.dialect.name, table)
+    return conn.execute(statement, values).first() is not None  # rowcount: -1 here on psycopg
+
+
+@functools.cache
+def _insert_unless_present(dialect_name: str, table: Table) -> Insert:
+    """Built once per table (its VALUES come from the parameters), so its compiled form is reused."""
+    insert_of = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     key = next(iter(table.primary_key.columns))
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    return conn.execute(statement).first() is not None  # rowcount: -1 here on psycopg
+    statement: Insert = insert_of(table).on_conflict_do_nothing().returning(key)
+    return statement
 
 
 class Writer:

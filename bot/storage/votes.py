@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.audit import audit_insert
+from bot.storage.audit import AUDIT_ROW, audit_values
 from bot.storage.db import approval_votes
 from bot.storage.records import AuditEntry
 from bot.storage.rows import Rows
@@ -31,7 +31,7 @@ class VoteRows(Rows):
                         approval_id=approval_id, slack_user_id=slack_user_id, voted_at=now
                     )
                 )
-                await conn.execute(audit_insert(entry, now))
+                await conn.execute(AUDIT_ROW, audit_values(entry, now))
         except IntegrityError:
             return False
         return True
