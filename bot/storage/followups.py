@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +20,22 @@ from bot.messaging import MessageRef
 from bot.storage.db import approval_cards, approval_followups
 from bot.storage.records import CardState, OpenApproval
 from bot.storage.rows import IN_LIST_CHUNK, Rows
+
+_THREAD_OF = (
+    select(
+        approval_cards.c.channel,
+        approval_cards.c.ts,
+        approval_followups.c.summary_channel,
+        approval_followups.c.summary_ts,
+    )
+    .select_from(
+        approval_cards.outerjoin(
+            approval_followups, approval_followups.c.approval_id == approval_cards.c.approval_id
+        )
+    )
+    .where(approval_cards.c.approval_id == bindparam("approval_id"))
+)
+"""Built once (a bound parameter): read before every decision's thread reply."""
 
 
 class FollowupRows(Rows):
@@ -96,13 +112,8 @@ class FollowupRows(Rows):
     async def thread_of(self, approval_id: str) -> MessageRef | None:
         """The message whose thread is the approval's history (its card, else its summary); ``None``
         when it was never announced."""
-        cards, followups = approval_cards, approval_followups
-        query = (
-            select(cards.c.channel, cards.c.ts, followups.c.summary_channel, followups.c.summary_ts)
-            .select_from(cards.outerjoin(followups, followups.c.approval_id == cards.c.approval_id))
-            .where(cards.c.approval_id == approval_id)
-        )
-        row = await self._transactions.read(lambda conn: conn.execute(query).first())
+        params = {"approval_id": approval_id}
+        row = await self._transactions.read(lambda conn: conn.execute(_THREAD_OF, params).first())
         if row is None:
             return None
         if row.channel and row.ts:

@@ -14,13 +14,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, exists, insert, or_, select, update
 
 from bot.storage.db import bot_instances, post_attempts
 from bot.storage.instances import DEAD_AFTER, InstanceRows
 from bot.storage.records import PostAttempt, PostState
 
 _p = post_attempts.c
+
+# Built once (bound parameters): before and after every post, their compiled form is reused.
+_ATTEMPT = insert(post_attempts)
+_ATTEMPT_GONE = delete(post_attempts).where(
+    _p.kind == bindparam("b_kind"), _p.subject_id == bindparam("b_subject_id")
+)
 
 
 class PostAttemptRows(InstanceRows):
@@ -30,19 +36,19 @@ class PostAttemptRows(InstanceRows):
         """This process is about to post the announcement in ``channel`` (in ``thread_ts``'s thread when
         given; the caller holds its claim); replaces an earlier attempt of the same announcement (a
         definite failure, a fallback channel)."""
-        attempt = insert(post_attempts).values(
-            kind=kind,
-            subject_id=subject_id,
-            channel=channel,
-            thread_ts=thread_ts,
-            owner=self._instance_id,
-            state=PostState.POSTING.value,
-            started_at=self._clock(),
-        )
+        attempt = {
+            "kind": kind,
+            "subject_id": subject_id,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "owner": self._instance_id,
+            "state": PostState.POSTING.value,
+            "started_at": self._clock(),
+        }
 
         def start(conn: Connection) -> None:
-            conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
-            conn.execute(attempt)
+            conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
+            conn.execute(_ATTEMPT, attempt)
 
         await self._transactions.write(start)  # before every post: one hand-over
 
@@ -57,10 +63,9 @@ class PostAttemptRows(InstanceRows):
 
     async def end_post(self, kind: str, subject_id: str) -> None:
         """The outcome is recorded (posted, or definitely not): nothing is left to reconcile."""
-        ended = delete(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id)
 
         def end(conn: Connection) -> None:
-            conn.execute(ended)
+            conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
 
         await self._transactions.write(end)
 
