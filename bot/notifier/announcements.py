@@ -82,6 +82,8 @@ class CardAnnouncer:
         """Posts every queued card; returns how many were posted."""
         posted = failures = 0
         while self._queue:
+            # The next cards' order details are asked for while this one is posted (a bounded window).
+            self._order_details.prefetch(queued.approval for queued in self._queue.values())
             approval_id = next(iter(self._queue))
             card = self._queue.pop(approval_id)
             with log_context(approval_id=approval_id):

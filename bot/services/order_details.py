@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError, OrderNotFound
@@ -30,9 +31,10 @@ ORDER_DETAILS_TIMEOUT_SECONDS = 10.0
 ORDER_DETAILS_CONCURRENCY = 4
 """Order reads at once: a round's orders are fetched together, but never flood Commerce."""
 ORDER_DETAILS_PREFETCH = 100
-"""Most orders one round asks for ahead of their cards: a card posted later (cards are paced, one a
-second per channel) asks for its own when its turn comes. Asking for a backlog of thousands at once
-would flood the event loop with fetches whose details are forgotten before their cards go out."""
+"""How far ahead of the cards being posted orders are asked for: the next 100 cards in line (the
+announcer moves the window along as it posts). Asking for a backlog of thousands at once would flood
+the event loop with fetches whose details are forgotten before their cards go out (cards are paced,
+one a second per channel)."""
 FORGET_AFTER_SECONDS = 600.0
 """Details fetched but never asked for again (the approval went away) are dropped after this."""
 
@@ -63,15 +65,11 @@ class OrderDetails:
         self._fetches: dict[str, _Fetch] = {}
 
     def prefetch(self, approvals: Iterable[Approval | None]) -> None:
-        """Starts fetching the details of the first order approvals in ``approvals`` now, at most
-        ``prefetch_limit`` (their budget starts now too); the cards then take them with
-        :meth:`for_approval`, which fetches those not asked for ahead."""
-        started = 0
-        for approval in approvals:
-            if started == self._prefetch_limit:
-                return
-            if approval is not None and approval.id not in self._fetches and self._fetch(approval):
-                started += 1
+        """Starts fetching now the details of the order approvals among the first ``prefetch_limit``
+        of ``approvals`` (their budget starts now too), those not fetched yet; the cards then take
+        them with :meth:`for_approval`, which fetches any not asked for ahead."""
+        for approval in islice(approvals, self._prefetch_limit):
+            self._fetch(approval)
 
     async def for_approval(self, approval: Approval | None) -> OrderSummary | None:
         """The summary of the order an order approval is about; ``None`` for buyers, for no approval
