@@ -44,40 +44,49 @@ class Transactions:
         self._engine = engine
         self._writer = writer
         path = sqlite_file(engine.url)
-        self._sync: Engine | None = None
-        self._threads: ThreadPoolExecutor | None = None
-        if path is not None:
-            sync = create_sync_engine(engine.url.set(drivername="sqlite+pysqlite"), pool_reset_on_return=None)
-            install_sqlite_hooks(sync, file_backed=True)
-            self._sync = sync
-            self._threads = ThreadPoolExecutor(SQLITE_THREADS, thread_name_prefix="sqlite-transaction")
+        self._file = None if path is None else _SqliteFile(engine)
 
     async def read(self, work: Work[T]) -> T:
         """``work``'s result, run in a transaction that only reads (one snapshot)."""
-        if self._sync is None or self._threads is None:
+        if self._file is None:
             async with self._engine.connect() as conn:
                 return await conn.run_sync(work)
-        reader = self._sync.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
-        return await asyncio.get_running_loop().run_in_executor(self._threads, _in_transaction, reader, work)
+        return await self._file.run(self._file.reader, work)
 
     async def write(self, work: Work[T], *, first: bool = False) -> T:
         """``work``'s result, run in a write transaction (SQLite: ``BEGIN IMMEDIATE``, on this
         process's turn; ``first`` as for :meth:`Writer.begin`)."""
-        if self._sync is None or self._threads is None:
+        if self._file is None:
             async with self._writer.begin(first=first) as conn:
                 return await conn.run_sync(work)
-        writer = self._sync.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         async with self._writer.turn(first=first):
-            return await asyncio.get_running_loop().run_in_executor(
-                self._threads, _in_transaction, writer, work
-            )
+            return await self._file.run(self._file.writer, work)
 
     def close(self) -> None:
         """Lets running transactions finish, then closes the synchronous engine's connections."""
-        if self._threads is not None:
-            self._threads.shutdown(wait=True)
-        if self._sync is not None:
-            self._sync.dispose()
+        if self._file is not None:
+            self._file.close()
+
+
+class _SqliteFile:
+    """A synchronous engine on the async engine's SQLite file, and the threads that run its
+    transactions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sync = create_sync_engine(
+            engine.url.set(drivername="sqlite+pysqlite"), pool_reset_on_return=None
+        )
+        install_sqlite_hooks(self._sync, file_backed=True)
+        self.reader = self._sync.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+        self.writer = self._sync.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        self._threads = ThreadPoolExecutor(SQLITE_THREADS, thread_name_prefix="sqlite-transaction")
+
+    async def run(self, engine: Engine, work: Work[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, _in_transaction, engine, work)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self._sync.dispose()
 
 
 def _in_transaction(engine: Engine, work: Work[T]) -> T:
