@@ -86,6 +86,18 @@ def approve(
     return url
 
 
+def one_vote_in(
+    bot: RunningBot, sender: SlackRequestSender, slack: SlackEmulator, commerce: CommerceEmulator
+) -> tuple[str, str]:
+    """A large order's card (two approvals needed) showing FINANCE_1's vote: (approval id, card ts)."""
+    approval_id, ts = announce(
+        bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+    return approval_id, ts
+
+
 def answer_text(slack: SlackEmulator, url: str) -> str:
     return str(wait_for(lambda: slack.responses(url), what="the ephemeral answer")[-1]["text"])
 
@@ -227,11 +239,7 @@ def test_a_reject_after_one_vote_ends_it_at_once(
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    approval_id, ts = announce(
-        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
-    )
-    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
-    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+    approval_id, ts = one_vote_in(routed_bot, routed_sender, slack, commerce)
 
     response = routed_sender.block_action(
         REJECT_ACTION_ID, approval_id, user_id=FINANCE_2, channel_id=LARGE_CHANNEL, message_ts=ts
@@ -298,11 +306,7 @@ def test_a_complete_count_whose_approve_commerce_refused_is_sent_again_by_a_vote
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    approval_id, ts = announce(
-        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
-    )
-    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
-    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+    approval_id, ts = one_vote_in(routed_bot, routed_sender, slack, commerce)
     commerce.fail_next(
         1,
         errors_body(400, "_ERR_LOCKED", "The order is locked.", "CWX0002E"),
@@ -457,11 +461,7 @@ def test_the_completing_voters_own_comment_goes_to_commerce_with_the_other_votes
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    approval_id, ts = announce(
-        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
-    )
-    approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
-    wait_for(lambda: updates_of(slack, ts), what="the card showing the vote")
+    approval_id, _ = one_vote_in(routed_bot, routed_sender, slack, commerce)
 
     response = routed_sender.slash_command(
         "/approvals",
