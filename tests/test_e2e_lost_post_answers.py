@@ -439,12 +439,47 @@ def test_a_digest_whose_connection_dropped_after_slack_stored_it_is_kept_not_rep
 # -- kill -9 in the middle of a post --------------------------------------------------------------------
 
 
-def card_row(database: Path, approval_id: str) -> tuple[str, str | None] | None:
-    with closing(sqlite3.connect(database)) as conn:
-        row = conn.execute(
-            "SELECT state, ts FROM approval_cards WHERE approval_id = ?", (approval_id,)
-        ).fetchone()
-    return None if row is None else (str(row[0]), row[1])
+class KilledMidPost:
+    """A bot process (replica-a on a SQLite file, notifier on, real time) to be killed with -9 while
+    Slack holds one of its posts, then started again as the same replica. Entering starts it; every
+    process it started is stopped on the way out."""
+
+    def __init__(
+        self, make_settings: Callable[..., Settings], slack: SlackEmulator, workdir: Path, **settings: Any
+    ) -> None:
+        slack.clock = time.time  # real processes: real time
+        self.database = workdir / "bot.db"
+        self.settings = make_settings(
+            port=free_port(),
+            replica_id="replica-a",
+            notifier_enabled=True,
+            database_url=f"sqlite:///{self.database}",
+            **settings,
+        )
+        self._slack = slack
+        self._workdir = workdir
+        self.replicas: list[Replica] = []
+
+    def __enter__(self) -> KilledMidPost:
+        self.replicas.append(Replica(self.settings, self._workdir / "first"))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for replica in self.replicas:
+            replica.stop()
+
+    def kill_once_held(self, what: str) -> None:
+        wait_for(lambda: self._slack.held == 1, timeout=60, what=what)
+        self.replicas[0].kill()
+
+    def restart(self) -> None:
+        self.replicas.append(Replica(self.settings, self._workdir / "second"))
+
+    def row(self, sql: str, *params: str) -> tuple[Any, ...] | None:
+        """The first row ``sql`` reads from the bot's database file."""
+        with closing(sqlite3.connect(self.database)) as conn:
+            row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+        return row
 
 
 def test_a_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_posted_twice(
@@ -453,28 +488,22 @@ def test_a_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_
     commerce: CommerceEmulator,
     tmp_path: Path,
 ) -> None:
-    slack.clock = time.time  # real processes: real time
-    database = tmp_path / "bot.db"
-    settings = make_settings(
-        port=free_port(),
-        replica_id="replica-a",
-        notifier_enabled=True,
-        approvals_poll_seconds=1,
-        database_url=f"sqlite:///{database}",
-    )
+    bot = KilledMidPost(make_settings, slack, tmp_path, approvals_poll_seconds=1)
     approval_id = commerce.add_approval(ApprovalKind.ORDER)
     slack.lose_answer_next("chat.postMessage", mode="hang")
-    replicas = [Replica(settings, tmp_path / "first")]
-    try:
-        wait_for(lambda: slack.held == 1, timeout=60, what="the card's post to be held by Slack")
-        replicas[0].kill()
-        [stored] = slack.top_level_messages(APPROVALS_CHANNEL)
-        assert card_row(database, approval_id) == ("posting", None)
 
-        replicas.append(Replica(settings, tmp_path / "second"))  # the same replica, restarted
+    def card_row() -> tuple[Any, ...] | None:
+        return bot.row("SELECT state, ts FROM approval_cards WHERE approval_id = ?", approval_id)
+
+    with bot:
+        bot.kill_once_held("the card's post to be held by Slack")
+        [stored] = slack.top_level_messages(APPROVALS_CHANNEL)
+        assert card_row() == ("posting", None)
+
+        bot.restart()  # the same replica, restarted
         # Found within RECONCILE_AFTER of the post plus a round (the restart made the old owner dead).
         wait_for(
-            lambda: card_row(database, approval_id) == ("pending", stored.ts),
+            lambda: card_row() == ("pending", stored.ts),
             timeout=60,
             what="the restarted bot to find the card",
         )
@@ -486,15 +515,6 @@ def test_a_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_
             what="the one card to be closed",
         )
         assert len(cards_for(slack, approval_id)) == 1
-    finally:
-        for replica in replicas:
-            replica.stop()
-
-
-def batch_card_ts(database: Path, batch_id: str) -> str | None:
-    with closing(sqlite3.connect(database)) as conn:
-        row = conn.execute("SELECT card_ts FROM process_batches WHERE batch_id = ?", (batch_id,)).fetchone()
-    return None if row is None else row[0]
 
 
 def test_a_batch_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_posted_twice(
@@ -503,50 +523,31 @@ def test_a_batch_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_
     bol: BolEmulator,
     tmp_path: Path,
 ) -> None:
-    slack.clock = time.time
-    database = tmp_path / "bot.db"
-    settings = make_settings(
-        port=free_port(),
-        replica_id="replica-a",
-        notifier_enabled=True,
-        api_tokens=API_TOKEN,
-        database_url=f"sqlite:///{database}",
-    )
+    bot = KilledMidPost(make_settings, slack, tmp_path, api_tokens=API_TOKEN)
     ids = bol.add_processes(3)
     slack.lose_answer_next("chat.postMessage", mode="hang")
-    replicas = [Replica(settings, tmp_path / "first")]
-    try:
-        replicas[0].wait_until_listening()
+    with bot:
+        bot.replicas[0].wait_until_listening()
         answer = httpx.post(
-            replicas[0].url + WATCHES,
+            bot.replicas[0].url + WATCHES,
             json={"ids": ids, "channel": BATCH_CHANNEL},
             headers={"Authorization": f"Bearer {API_TOKEN}"},
             timeout=30,
         )
         assert answer.status_code == 201, answer.text
         batch_id = answer.json()["batch_id"]
-        wait_for(lambda: slack.held == 1, timeout=60, what="the batch card's post to be held by Slack")
-        replicas[0].kill()
+        bot.kill_once_held("the batch card's post to be held by Slack")
         [stored] = slack.top_level_messages(BATCH_CHANNEL)
 
-        replicas.append(Replica(settings, tmp_path / "second"))
+        bot.restart()
         wait_for(
-            lambda: batch_card_ts(database, batch_id) == stored.ts,
+            lambda: (
+                bot.row("SELECT card_ts FROM process_batches WHERE batch_id = ?", batch_id) == (stored.ts,)
+            ),
             timeout=60,
             what="the restarted bot to find the batch card",
         )
         assert len(top_level(slack, BATCH_CHANNEL)) == 1
-    finally:
-        for replica in replicas:
-            replica.stop()
-
-
-def watch_message_ts(database: Path, process_id: str) -> str | None:
-    with closing(sqlite3.connect(database)) as conn:
-        row = conn.execute(
-            "SELECT reply_ts FROM batch_processes WHERE process_status_id = ?", (process_id,)
-        ).fetchone()
-    return None if row is None else row[0]
 
 
 def test_a_watch_message_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_never_repeated(
@@ -555,36 +556,26 @@ def test_a_watch_message_cut_off_by_kill_9_mid_post_is_found_after_the_restart_a
     bol: BolEmulator,
     tmp_path: Path,
 ) -> None:
-    slack.clock = time.time
-    database = tmp_path / "bot.db"
-    settings = make_settings(
-        port=free_port(),
-        replica_id="replica-a",
-        notifier_enabled=True,
-        process_status_poll_seconds=1,
-        database_url=f"sqlite:///{database}",
-    )
+    bot = KilledMidPost(make_settings, slack, tmp_path, process_status_poll_seconds=1)
     process_id = bol.add_process()
-    replicas = [Replica(settings, tmp_path / "first")]
-    try:
-        replicas[0].wait_until_listening()
-        sender = SlackRequestSender(replicas[0].url, SIGNING_SECRET)
+    with bot:
+        bot.replicas[0].wait_until_listening()
+        sender = SlackRequestSender(bot.replicas[0].url, SIGNING_SECRET)
         run_command(
             sender, slack, "/process-status", f"watch {process_id}", user=APPROVER, channel=BATCH_CHANNEL
         )
         slack.lose_answer_next("chat.postMessage", mode="hang")
         bol.set_status(process_id, "FAILURE", error_message="nope")
-        wait_for(lambda: slack.held == 1, timeout=60, what="the watch message's post to be held by Slack")
-        replicas[0].kill()
+        bot.kill_once_held("the watch message's post to be held by Slack")
         [stored] = slack.top_level_messages(BATCH_CHANNEL)
 
-        replicas.append(Replica(settings, tmp_path / "second"))
+        bot.restart()
         wait_for(
-            lambda: watch_message_ts(database, process_id) == stored.ts,
+            lambda: (
+                bot.row("SELECT reply_ts FROM batch_processes WHERE process_status_id = ?", process_id)
+                == (stored.ts,)
+            ),
             timeout=60,
             what="the restarted bot to find the watch message",
         )
         assert len(top_level(slack, BATCH_CHANNEL)) == 1
-    finally:
-        for replica in replicas:
-            replica.stop()
