@@ -36,6 +36,16 @@ from tests.test_e2e_approvals import click, decision_posts
 from tests.waiting import stays, wait_for
 
 
+def slack_user_with_email(slack: SlackEmulator, user_id: str, name: str, email: str) -> None:
+    """Slack's ``users.info`` gives ``user_id`` (Jane, by her real name) with ``email`` in the profile."""
+    slack.users[user_id] = {
+        "id": user_id,
+        "name": name,
+        "is_bot": False,
+        "profile": {"email": email, "real_name": "Jane"},
+    }
+
+
 def linked_user_bot(
     start_bot: Callable[..., RunningBot], **overrides: object
 ) -> tuple[RunningBot, SlackRequestSender]:
@@ -178,12 +188,7 @@ def test_an_approver_is_linked_by_email_when_auto_link_is_on(
 ) -> None:
     bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
     jane = add_approver(commerce, "jane.approver")
-    slack.users[APPROVER] = {
-        "id": APPROVER,
-        "name": "jane",
-        "is_bot": False,
-        "profile": {"email": jane.email.upper(), "real_name": "Jane"},
-    }
+    slack_user_with_email(slack, APPROVER, "jane", jane.email.upper())
     approval_id, ts = new_card(bot, slack, commerce)
 
     click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
@@ -199,12 +204,7 @@ def test_auto_link_refuses_a_person_commerce_returns_without_that_exact_email(
 ) -> None:
     bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
     mallory = add_approver(commerce, "mallory.approver")
-    slack.users[APPROVER] = {
-        "id": APPROVER,
-        "name": "jane",
-        "is_bot": False,
-        "profile": {"email": "jane@buyer.example", "real_name": "Jane"},
-    }
+    slack_user_with_email(slack, APPROVER, "jane", "jane@buyer.example")
     answers = iter(
         [
             {"userId": mallory.user_id, "logonId": mallory.logon_id},  # no e-mail in the profile
@@ -239,12 +239,7 @@ def test_auto_link_refuses_a_commerce_user_linked_to_another_slack_user(
     bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
     jane = add_approver(commerce, "jane.approver")
     link(bot, APPROVER, jane)
-    slack.users[SECOND_APPROVER] = {
-        "id": SECOND_APPROVER,
-        "name": "jane2",
-        "is_bot": False,
-        "profile": {"email": jane.email, "real_name": "Jane"},
-    }
+    slack_user_with_email(slack, SECOND_APPROVER, "jane2", jane.email)
     approval_id, ts = new_card(bot, slack, commerce)
 
     url = click(sender, slack, APPROVE_ACTION_ID, approval_id, SECOND_APPROVER, ts)
