@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
 from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
-from bot.commerce import error_bodies, persons, wire
+from bot.commerce import error_bodies, orders, persons, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
     ApprovalRejectedByCommerce,
@@ -206,6 +206,18 @@ class CommerceClient(OwnsHttpClient):
         if response.status_code >= 400:
             raise error_bodies.error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
         return wire.parse_order_summary(wire.json_object(response), order_id)
+
+    async def get_order_detail(
+        self, order_id: str, *, page_number: int, page_size: int
+    ) -> orders.OrderDetail:
+        """``GET order/{orderId}`` with one page of its lines (1-based ``page_number``): what the Details
+        modal shows. A read (retried); :class:`OrderNotFound` on 404."""
+        path = wire.order_path(order_id)
+        params = orders.detail_params(page_number, page_size)
+        response = await self._authed("GET", path, params=params, idempotent=True)
+        if response.status_code >= 400:
+            raise error_bodies.error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
+        return orders.parse_order_detail(wire.json_object(response), order_id)
 
     async def decide(
         self, approval_id: str, decision: Decision, comment: str, *, for_user_id: str | None = None

@@ -175,6 +175,13 @@ class DecisionService:
                 await self._record(request, result)
             return result
 
+    async def may_decide(self, approval_id: str, slack_user_id: str) -> bool:
+        """Whether the user is one of the approval's approvers (its route's), for showing them the
+        buttons; a click checks everything again. Nothing is recorded."""
+        request = DecisionRequest(approval_id, Decision.APPROVE, slack_user_id, None, None)
+        with log_context(approval_id=approval_id, slack_user=slack_user_id):
+            return await self._refused(request) is None
+
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal when the user may not decide (the directory may answer from its cache)."""
         routed = await self._routed(request)

@@ -11,6 +11,7 @@ from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.commerce.client import CommerceClient
 from bot.metrics import Metrics
+from bot.services.approval_details import ApprovalDetails
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
@@ -57,6 +58,16 @@ def register_listeners(
         digest=digest,
     )
     actions.register(app, decisions=decisions, work=work, responses=responses, home=home)
+    actions.register_details(
+        app,
+        details=ApprovalDetails(commerce),
+        decisions=decisions,
+        viewers=viewers,
+        store=store,
+        work=work,
+        responses=responses,
+        home=home,
+    )
     if home is not None:
         events.register(app, home=home)
     views.register(app, decisions=decisions, poster=poster, work=work, responses=responses, home=home)

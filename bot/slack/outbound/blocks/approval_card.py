@@ -17,7 +17,12 @@ from bot.commerce.models import (
     OrderSummary,
 )
 from bot.slack.outbound.blocks.command_text import list_command_text
-from bot.slack.outbound.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX, APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.outbound.blocks.ids import (
+    APPROVAL_ACTIONS_BLOCK_PREFIX,
+    APPROVE_ACTION_ID,
+    DETAILS_ACTION_ID,
+    REJECT_ACTION_ID,
+)
 from bot.slack.outbound.blocks.text import (
     BUTTON_TEXT_LIMIT,
     BUTTON_VALUE_LIMIT,
@@ -146,33 +151,47 @@ def _confirm_text(approval: Approval) -> str:
     return f"Approve {what} (approval {approval.id})? Commerce is updated right away."
 
 
-def actions_block(approval: Approval) -> Block:
-    """Approve (with a confirm dialog) and Reject (opens a modal) for one approval."""
+def details_button(approval_id: str) -> Block:
+    """Opens the approval's Details modal."""
+    return {
+        "type": "button",
+        "action_id": DETAILS_ACTION_ID,
+        "text": plain("Details", BUTTON_TEXT_LIMIT),
+        "value": approval_id[:BUTTON_VALUE_LIMIT],
+    }
+
+
+def actions_block(approval: Approval, *, details: bool = True) -> Block:
+    """Approve (with a confirm dialog), Reject (opens a modal) and, unless ``details`` is False (in
+    the Details modal itself), Details for one approval."""
+    elements: list[Block] = [
+        {
+            "type": "button",
+            "action_id": APPROVE_ACTION_ID,
+            "text": plain("Approve", BUTTON_TEXT_LIMIT),
+            "style": "primary",
+            "value": approval.id[:BUTTON_VALUE_LIMIT],
+            "confirm": {
+                "title": plain("Approve this request?", CONFIRM_TITLE_LIMIT),
+                "text": plain(_confirm_text(approval), CONFIRM_TEXT_LIMIT),
+                "confirm": plain("Approve", CONFIRM_BUTTON_LIMIT),
+                "deny": plain("Cancel", CONFIRM_BUTTON_LIMIT),
+            },
+        },
+        {
+            "type": "button",
+            "action_id": REJECT_ACTION_ID,
+            "text": plain("Reject", BUTTON_TEXT_LIMIT),
+            "style": "danger",
+            "value": approval.id[:BUTTON_VALUE_LIMIT],
+        },
+    ]
+    if details:
+        elements.append(details_button(approval.id))
     return {
         "type": "actions",
         "block_id": f"{APPROVAL_ACTIONS_BLOCK_PREFIX}{approval.id}",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": APPROVE_ACTION_ID,
-                "text": plain("Approve", BUTTON_TEXT_LIMIT),
-                "style": "primary",
-                "value": approval.id[:BUTTON_VALUE_LIMIT],
-                "confirm": {
-                    "title": plain("Approve this request?", CONFIRM_TITLE_LIMIT),
-                    "text": plain(_confirm_text(approval), CONFIRM_TEXT_LIMIT),
-                    "confirm": plain("Approve", CONFIRM_BUTTON_LIMIT),
-                    "deny": plain("Cancel", CONFIRM_BUTTON_LIMIT),
-                },
-            },
-            {
-                "type": "button",
-                "action_id": REJECT_ACTION_ID,
-                "text": plain("Reject", BUTTON_TEXT_LIMIT),
-                "style": "danger",
-                "value": approval.id[:BUTTON_VALUE_LIMIT],
-            },
-        ],
+        "elements": elements,
     }
 
 

@@ -1,19 +1,27 @@
 from __future__ import annotations
 
+import re
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.background import BackgroundWork
+from bot.services.approval_details import ApprovalDetails
 from bot.services.decisions import DecisionService
 from bot.slack.inbound.listeners.actions.approval_buttons import ApprovalButtonsListener
+from bot.slack.inbound.listeners.actions.details import DetailsListener
 from bot.slack.inbound.listeners.actions.home_pager import HomePagerListener
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
+    DETAILS_ACTION_ID,
+    DETAILS_PAGE_ACTION_ID,
     HOME_NEWER_ACTION_ID,
     HOME_OLDER_ACTION_ID,
     REJECT_ACTION_ID,
 )
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
+from bot.storage.store import Store
 
 
 def register(
@@ -31,3 +39,20 @@ def register(
         pager = HomePagerListener(home)
         app.action(HOME_NEWER_ACTION_ID)(pager.on_page)
         app.action(HOME_OLDER_ACTION_ID)(pager.on_page)
+
+
+def register_details(
+    app: AsyncApp,
+    *,
+    details: ApprovalDetails,
+    decisions: DecisionService,
+    viewers: SlackViewerDirectory,
+    store: Store,
+    work: BackgroundWork,
+    responses: ResponseUrls,
+    home: AppHome | None = None,
+) -> None:
+    """The Details button and the Details modal's pager (its buttons' action ids end in the way)."""
+    listener = DetailsListener(details, decisions, viewers, store, work=work, responses=responses, home=home)
+    app.action(DETAILS_ACTION_ID)(listener.on_details)
+    app.action(re.compile(f"^{DETAILS_PAGE_ACTION_ID}:"))(listener.on_page)
