@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.cli_process import EXECUTABLE, environment, free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SECOND_APPROVER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.identity_helpers import add_approver
 from tests.replicas import Replica
 from tests.slack_requests import SlackRequestSender

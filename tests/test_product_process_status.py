@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.settings import Settings
 from tests.cli_process import EXECUTABLE, environment, free_port
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.emulators.bol import BolEmulator
-from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.replicas import Replica
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
