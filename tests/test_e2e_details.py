@@ -11,6 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     DETAILS_ACTION_ID,
@@ -22,9 +25,6 @@ from bot.slack.outbound.blocks.ids import (
 )
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, OUTSIDER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import action_ids, blocks_of, card_updates, click, decision_posts, post_card
 from tests.waiting import wait_for
