@@ -211,3 +211,41 @@ def test_details_open_from_the_app_home(
 
     view = details_shown(slack, "*3 lines* · showing 1\u20133")
     assert APPROVE_ACTION_ID in action_ids(view["blocks"])
+
+
+def reject_from_card(
+    sender: SlackRequestSender, slack: SlackEmulator, approval_id: str, ts: str, reason: str
+) -> None:
+    opened = len(slack.calls("views.open"))
+    click(sender, slack, REJECT_ACTION_ID, approval_id, APPROVER, ts)
+    view = wait_for(lambda: slack.opened_views[opened:], what="the reject dialog")[0]
+    values = {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": reason}}}
+    sender.view_submission(REJECT_MODAL_CALLBACK_ID, view["private_metadata"], values, APPROVER)
+    wait_for(lambda: card_updates(slack, ts), what="the rejected card")
+
+
+def test_details_show_the_bots_decisions_on_the_buyer_organization_without_asking_commerce_more(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    for _ in range(2):
+        approval_id, ts = post_card(bot, slack, commerce)
+        click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+        wait_for(lambda ts=ts: card_updates(slack, ts), what="the approved card")  # type: ignore[misc]
+    approval_id, ts = post_card(bot, slack, commerce)
+    reject_from_card(sender, slack, approval_id, ts, "PO number missing <!channel>")
+    other = commerce.add_approval(ApprovalKind.ORDER, organization_id="7000000000000000999")
+    bot.poll_approvals()
+    other_ts = slack.message_ts(next(c for c in slack.calls("chat.postMessage") if other in json.dumps(c)))
+    reject_from_card(sender, slack, other, other_ts, "Another organization's order")
+
+    approval_id, ts = post_card(bot, slack, commerce)
+    requests_before = len(commerce.requests)
+    click(sender, slack, DETAILS_ACTION_ID, approval_id, APPROVER, ts)
+
+    view = details_shown(slack, "Grand total")
+    text = modal_text(view)
+    assert "last 90 days in Slack:* 2 approved, 1 rejected." in text
+    assert "PO number missing &lt;!channel&gt;" in text
+    assert "Another organization" not in text
+    asked = [(r.method, r.path.rsplit("/", 2)[-2]) for r in commerce.requests[requests_before:]]
+    assert asked == [("GET", "approval_status"), ("GET", "order")]

@@ -15,6 +15,9 @@ from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind
 from bot.commerce.orders import OrderDetail
+from bot.services.order_details import shown_on_card
+from bot.storage.records import OrganizationHistory
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +25,17 @@ DETAILS_READ_SECONDS = 10.0
 """Longest one read for the Details modal takes; the modal is already open meanwhile."""
 
 
+HISTORY_DAYS = 90
+"""How far back the modal counts the bot's decisions on the buyer organization."""
+
+
 @dataclass(frozen=True)
 class ApprovalFacts:
     approval: Approval
     order: OrderDetail | None = None
     order_failure: str | None = None
+    history: OrganizationHistory | None = None
+    """The bot's own decisions on the approval's buyer organization (from the audit log)."""
 
 
 class DetailsUnavailable(Exception):
@@ -38,8 +47,11 @@ class DetailsUnavailable(Exception):
 
 
 class ApprovalDetails:
-    def __init__(self, commerce: CommerceClient, *, timeout_seconds: float = DETAILS_READ_SECONDS) -> None:
+    def __init__(
+        self, commerce: CommerceClient, store: Store, *, timeout_seconds: float = DETAILS_READ_SECONDS
+    ) -> None:
         self._commerce = commerce
+        self._store = store
         self._timeout = timeout_seconds
 
     async def read(self, approval_id: str, *, page: int, page_size: int) -> ApprovalFacts:
@@ -61,7 +73,24 @@ class ApprovalDetails:
         if approval.guessed_kind is not ApprovalKind.ORDER:
             return ApprovalFacts(approval)
         order, failure = await self._order(approval, page, page_size)
-        return ApprovalFacts(approval, order, failure)
+        organization = (
+            order.organization_id if order is not None else await self._organization_shown(approval)
+        )
+        return ApprovalFacts(approval, order, failure, await self._history(organization))
+
+    async def _organization_shown(self, approval: Approval) -> str | None:
+        """The organization the approval's card shows (when the order could not be read now)."""
+        shown = shown_on_card(await self._store.get_card(approval.id), approval)
+        return shown.organization_id if shown is not None else None
+
+    async def _history(self, organization_id: str | None) -> OrganizationHistory | None:
+        if not organization_id:
+            return None
+        try:
+            return await self._store.organization_history(organization_id, HISTORY_DAYS)
+        except Exception as error:  # the history is a help, never a reason to fail the modal
+            log.warning("no decision history for organization %s: %s", organization_id, type(error).__name__)
+            return None
 
     async def _order(
         self, approval: Approval, page: int, page_size: int

@@ -435,6 +435,17 @@ def _card_order_details_column() -> Column[Any]:
 approval_cards.append_column(_card_order_details_column())
 
 
+def _audit_organization_column() -> Column[Any]:
+    """The column the audit organizations step adds (a new object each call): the buyer organization
+    (``orgUniqueID``) a decision's approval belongs to, when the bot knew it; ``NULL`` otherwise. The
+    Details modal counts the bot's decisions per organization from it."""
+    return Column("organization_id", String(64))
+
+
+audit_log.append_column(_audit_organization_column())
+AUDIT_ORGANIZATION_INDEX = Index("ix_audit_log_organization_id", audit_log.c.organization_id, audit_log.c.at)
+
+
 # ---------------------------------------------------------------------------------------- migrations
 
 
@@ -553,6 +564,15 @@ def _card_order_details(conn: Connection) -> None:
     _add_column(conn, "approval_cards", _card_order_details_column())
 
 
+AUDIT_ORGANIZATIONS_VERSION = 12
+"""The audit organizations step; self-contained (one nullable column and its index)."""
+
+
+def _audit_organizations(conn: Connection) -> None:
+    _add_column(conn, "audit_log", _audit_organization_column())
+    AUDIT_ORGANIZATION_INDEX.create(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -621,6 +641,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(POST_ATTEMPT_THREADS_VERSION, "post_attempts.thread_ts", _post_attempt_threads),
     Migration(CARD_ORDER_DETAILS_VERSION, "approval_cards.order_details", _card_order_details),
+    Migration(AUDIT_ORGANIZATIONS_VERSION, "audit_log.organization_id", _audit_organizations),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -62,6 +62,19 @@ class AuditEntry:
     commerce_user_id: str | None = None
     """The Commerce user the bot acted as (``forUserId``); ``None``: the bot's service account."""
     commerce_logon_id: str | None = None
+    organization_id: str | None = None
+    """The buyer organization of the approval, when the bot knew it (decisions only)."""
+
+
+@dataclass(frozen=True)
+class OrganizationHistory:
+    """The decisions the bot recorded on one buyer organization's approvals in the last ``days``."""
+
+    days: int
+    approved: int = 0
+    rejected: int = 0
+    last_rejection_at: datetime | None = None
+    last_rejection_reason: str | None = None
 
 
 @dataclass(frozen=True)

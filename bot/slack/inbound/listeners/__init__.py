@@ -60,7 +60,7 @@ def register_listeners(
     actions.register(app, decisions=decisions, work=work, responses=responses, home=home)
     actions.register_details(
         app,
-        details=ApprovalDetails(commerce),
+        details=ApprovalDetails(commerce, store),
         decisions=decisions,
         viewers=viewers,
         store=store,

@@ -46,6 +46,7 @@ from bot.slack.outbound.blocks.text import (
     truncate,
 )
 from bot.slack.outbound.blocks.types import Block
+from bot.storage.records import OrganizationHistory
 
 LINES_PER_PAGE = 25
 """Order lines a page of the modal shows (one short text line each)."""
@@ -54,6 +55,7 @@ LINE_BLOCKS_LIMIT = 5
 """Sections the lines of one page may take (25 lines of at most 600 characters each fit in 5)."""
 ORDER_LINE_LIMIT = 600
 TITLE = "Approval details"
+REASON_SHOWN_LIMIT = 300
 UNKNOWN = "not given"
 TIMES = "\u00d7"
 NOTICE_BLOCK_ID = "details_notice"
@@ -207,7 +209,7 @@ def details_view(
     order_failure: str | None = None,
     person: Sequence[tuple[str, str]] = (),
     person_failure: str | None = None,
-    history: str | None = None,
+    history: OrganizationHistory | None = None,
     can_act: bool,
 ) -> dict[str, Any]:
     """The modal: the approval's facts, the order (a page of its lines) or the person who registered,
@@ -244,13 +246,26 @@ def details_view(
         blocks.append(fields_section(person))
     elif person_failure:
         blocks.append(section(f"⚠️ {escape(person_failure)}"))
-    if history:
-        blocks.append(context(history))
+    if history is not None:
+        blocks.append(context(history_text(history)))
     if approval.is_pending and can_act:
         blocks.append(actions_block(approval, details=False))
     elif approval.is_pending:
         blocks.append(context("Only this request's approvers can approve or reject it."))
     return _modal(blocks, page)
+
+
+def history_text(history: OrganizationHistory) -> str:
+    """``This buyer organization, last 90 days in Slack: 12 approved, 1 rejected. Last rejection …``"""
+    lead = f"*This buyer organization, last {history.days} days in Slack:* "
+    if not history.approved and not history.rejected:
+        return lead + "nothing decided yet."
+    text = lead + f"{history.approved} approved, {history.rejected} rejected."
+    if history.last_rejection_at is not None:
+        text += f" Last rejection {maybe_date(history.last_rejection_at)}"
+        reason = (history.last_rejection_reason or "").strip()
+        text += f": \u201c{escape(truncate(reason, REASON_SHOWN_LIMIT))}\u201d" if reason else "."
+    return text
 
 
 def with_outcome(view: dict[str, Any], message: str, *, closed: bool) -> dict[str, Any]:

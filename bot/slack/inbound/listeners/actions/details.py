@@ -125,7 +125,12 @@ class DetailsListener:
             return
         can_act = facts.approval.is_pending and await self._decisions.may_decide(page.approval_id, user_id)
         view = details_view(
-            facts.approval, page=page, order=facts.order, order_failure=facts.order_failure, can_act=can_act
+            facts.approval,
+            page=page,
+            order=facts.order,
+            order_failure=facts.order_failure,
+            history=facts.history,
+            can_act=can_act,
         )
         await client.views_update(view_id=view_id, view=view)
 
