@@ -241,6 +241,16 @@ class CommerceClient(OwnsHttpClient):
             )
         return error_bodies.decision_message(response, approval_id)
 
+    async def get_person(self, user_id: str) -> persons.Registrant:
+        """``GET person/{userId}``: who a (buyer) user is: name, e-mail, organization, address. A read
+        (retried); :class:`CommerceError` when Commerce has no such user or refuses."""
+        path = persons.person_path(user_id)
+        params = {"profileName": persons.PERSON_DETAILS_PROFILE}
+        response = await self._authed("GET", path, params=params, idempotent=True)
+        if response.status_code >= 400:
+            raise error_bodies.error_for(response, what=f"read user {user_id}", not_found=CommerceError)
+        return persons.parse_registrant(wire.json_object(response), user_id)
+
     async def find_people(
         self, *, logon_id: str | None = None, email: str | None = None
     ) -> list[CommercePerson]:

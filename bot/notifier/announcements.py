@@ -25,7 +25,7 @@ from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.notifier.reconcile import posting
-from bot.services.order_details import OrderDetails, encoded
+from bot.services.order_details import OrderDetails, Registrants, encoded
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.store import Store
 
@@ -55,13 +55,16 @@ class CardAnnouncer:
         metrics: Metrics,
         *,
         order_details: OrderDetails,
+        registrants: Registrants | None = None,
         interval_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
     ) -> None:
+        """``registrants``: who registered, for buyer cards (by default read with ``commerce``)."""
         self._commerce = commerce
         self._store = store
         self._cards = cards
         self._metrics = metrics
         self._order_details = order_details
+        self._registrants = registrants or Registrants(commerce)
         self.interval_seconds = interval_seconds
         self._queue: dict[str, NewCard] = {}
 
@@ -84,6 +87,7 @@ class CardAnnouncer:
         while self._queue:
             # The next cards' order details are asked for while this one is posted (a bounded window).
             self._order_details.prefetch(queued.approval for queued in self._queue.values())
+            self._registrants.prefetch(queued.approval for queued in self._queue.values())
             approval_id = next(iter(self._queue))
             card = self._queue.pop(approval_id)
             with log_context(approval_id=approval_id):
@@ -106,9 +110,12 @@ class CardAnnouncer:
         kind = self.announces.value
         async with posting(self._store, self, approval.id):
             order = await self._order_details.for_approval(approval)
+            registrant = await self._registrants.for_approval(approval)
             await self._store.start_post(kind, approval.id, card.channel)
             key = MessageKey(self.announces, approval.id)
-            ref = await self._cards.post(card.channel, approval, order, key, needed=card.needed)
+            ref = await self._cards.post(
+                card.channel, approval, order, key, needed=card.needed, registrant=registrant
+            )
         self._metrics.cards_posted.inc()
         await self._record(approval.id, ref, submitter_name=approval.submitter_name, order=order)
         return 1

@@ -341,6 +341,8 @@ class CommerceEmulator(EmulatorServer):
                 return self._check_session(request) or self._get_order(resource[1], request)
             if resource == ["person"] and request.method == "GET":
                 return self._check_session(request) or self.people.search(request)
+            if resource[0] == "person" and len(resource) == 2 and request.method == "GET":
+                return self._check_session(request) or self.people.one(resource[1])
             if resource[0] != "approval_status" or len(resource) > 2:
                 return errors_body(404, "_ERR_NOT_FOUND", "CWXFR0222E: resource not found.", "CWXFR0222E")
             denied = self._check_session(request)

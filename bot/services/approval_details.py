@@ -15,6 +15,7 @@ from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind
 from bot.commerce.orders import OrderDetail
+from bot.commerce.persons import Registrant
 from bot.services.order_details import shown_on_card
 from bot.storage.records import OrganizationHistory
 from bot.storage.store import Store
@@ -36,6 +37,8 @@ class ApprovalFacts:
     order_failure: str | None = None
     history: OrganizationHistory | None = None
     """The bot's own decisions on the approval's buyer organization (from the audit log)."""
+    registrant: Registrant | None = None
+    registrant_failure: str | None = None
 
 
 class DetailsUnavailable(Exception):
@@ -71,12 +74,27 @@ class ApprovalDetails:
                 f"Commerce did not answer within {self._timeout:g} s for approval {approval_id}."
             ) from None
         if approval.guessed_kind is not ApprovalKind.ORDER:
-            return ApprovalFacts(approval)
+            registrant, failure = await self._registrant(approval)
+            history = await self._history(registrant.organization_id if registrant else None)
+            return ApprovalFacts(approval, history=history, registrant=registrant, registrant_failure=failure)
         order, failure = await self._order(approval, page, page_size)
         organization = (
             order.organization_id if order is not None else await self._organization_shown(approval)
         )
         return ApprovalFacts(approval, order, failure, await self._history(organization))
+
+    async def _registrant(self, approval: Approval) -> tuple[Registrant | None, str | None]:
+        user_id = approval.entity_id
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._commerce.get_person(user_id), None
+        except CommerceError as error:
+            log.warning("no registrant for approval %s: %s", approval.id, error.message)
+            return None, f"Commerce could not say who registered (user {user_id}): {error.message}"
+        except TimeoutError:
+            return None, f"Commerce did not say who registered within {self._timeout:g} s."
+        except ValueError:
+            return None, f"{user_id!r} is not a user id Commerce can be asked about."
 
     async def _organization_shown(self, approval: Approval) -> str | None:
         """The organization the approval's card shows (when the order could not be read now)."""

@@ -19,6 +19,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import Approval, Decision, OrderSummary
+from bot.commerce.persons import Registrant
 from bot.messaging import MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
@@ -61,11 +62,13 @@ class ApprovalCards:
         key: MessageKey,
         *,
         needed: int = 1,
+        registrant: Registrant | None = None,
     ) -> MessageRef:
         """Posts a new card with Approve/Reject buttons (saying it ``needed`` approvals when more than
-        one), ``key`` in its metadata; the caller holds the card claim. Raises ``PostOutcomeUnknown``
-        when Slack did not answer."""
-        text, blocks = approval_card(approval, order, needed=needed)
+        one, and who registered for a buyer approval when ``registrant`` is known), ``key`` in its
+        metadata; the caller holds the card claim. Raises ``PostOutcomeUnknown`` when Slack did not
+        answer."""
+        text, blocks = approval_card(approval, order, needed=needed, registrant=registrant)
         return MessageRef(channel, await self._poster.post(channel, text, blocks, key=key))
 
     async def show_votes(

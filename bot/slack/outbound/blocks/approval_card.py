@@ -16,6 +16,7 @@ from bot.commerce.models import (
     Decision,
     OrderSummary,
 )
+from bot.commerce.persons import Registrant
 from bot.slack.outbound.blocks.command_text import list_command_text
 from bot.slack.outbound.blocks.ids import (
     APPROVAL_ACTIONS_BLOCK_PREFIX,
@@ -202,12 +203,29 @@ def votes_line(voters: Sequence[str], needed: int) -> str:
     return f"{len(voters)} of {needed} approvals: {', '.join(user_mention(v) for v in voters)}"
 
 
+def registrant_text(registrant: Registrant) -> str:
+    """``*Registered by* Name · e-mail · organization`` and the address on a second line."""
+    who = [escape(part) for part in (registrant.name, registrant.email, registrant.organization) if part]
+    text = "*Registered by* " + (" · ".join(who) or f"user {code(registrant.user_id)}")
+    if registrant.address:
+        text += "\n" + escape(", ".join(registrant.address))
+    return text
+
+
 def approval_card(
-    approval: Approval, order: OrderSummary | None = None, *, voters: Sequence[str] = (), needed: int = 1
+    approval: Approval,
+    order: OrderSummary | None = None,
+    *,
+    voters: Sequence[str] = (),
+    needed: int = 1,
+    registrant: Registrant | None = None,
 ) -> Message:
-    """The card posted for a new pending approval; ``order`` adds the order's total, items and status.
-    Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons."""
+    """The card posted for a new pending approval; ``order`` adds the order's total, items and status,
+    ``registrant`` who registered (a buyer approval). Under the two-person rule (``needed`` > 1) it
+    says who approved so far, above the buttons."""
     blocks = [header(_title(approval, "requested")), _facts(approval, order=order)]
+    if registrant is not None and approval.guessed_kind is ApprovalKind.BUYER:
+        blocks.append(section(registrant_text(registrant)))
     if needed > 1:
         blocks.append(context(votes_line(voters, needed)))
     blocks.append(actions_block(approval))

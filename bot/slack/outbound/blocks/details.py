@@ -8,19 +8,20 @@ are cut, and the modal says how many lines there are in all.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from bot.commerce.models import Approval, ApprovalKind, is_approval_id
 from bot.commerce.orders import OrderAdjustment, OrderDetail, OrderLine
+from bot.commerce.persons import Registrant
 from bot.slack.outbound.blocks.approval_card import (
     ENTITY_LABEL,
     KIND_NOUN,
     STATE_LABEL,
     actions_block,
     format_money,
+    registrant_text,
 )
 from bot.slack.outbound.blocks.ids import (
     APPROVAL_ACTIONS_BLOCK_PREFIX,
@@ -207,8 +208,8 @@ def details_view(
     page: DetailsPage,
     order: OrderDetail | None = None,
     order_failure: str | None = None,
-    person: Sequence[tuple[str, str]] = (),
-    person_failure: str | None = None,
+    registrant: Registrant | None = None,
+    registrant_failure: str | None = None,
     history: OrganizationHistory | None = None,
     can_act: bool,
 ) -> dict[str, Any]:
@@ -242,10 +243,10 @@ def details_view(
             ]
         else:
             blocks.append(section(f"⚠️ {escape(order_failure or 'The order could not be read.')}"))
-    elif person:
-        blocks.append(fields_section(person))
-    elif person_failure:
-        blocks.append(section(f"⚠️ {escape(person_failure)}"))
+    elif registrant is not None:
+        blocks.append(section(registrant_text(registrant)))
+    elif registrant_failure:
+        blocks.append(section(f"⚠️ {escape(registrant_failure)}"))
     if history is not None:
         blocks.append(context(history_text(history)))
     if approval.is_pending and can_act:

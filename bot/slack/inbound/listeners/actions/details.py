@@ -130,6 +130,8 @@ class DetailsListener:
             order=facts.order,
             order_failure=facts.order_failure,
             history=facts.history,
+            registrant=facts.registrant,
+            registrant_failure=facts.registrant_failure,
             can_act=can_act,
         )
         await client.views_update(view_id=view_id, view=view)
