@@ -224,8 +224,10 @@ class SlackRequestSender:
         *,
         view_id: str = "VHOME0001",
         block_id: str | None = None,
+        state: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """A click on a button in the user's App Home (a view: no channel, no message, no response_url)."""
+        """A click on a button in the user's App Home (a view: no channel, no message, no response_url);
+        ``state`` is the view's ``state.values`` (e.g. ticked checkboxes)."""
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id, None),
@@ -236,7 +238,14 @@ class SlackRequestSender:
             "team": self._team(),
             "enterprise": None,
             "is_enterprise_install": False,
-            "view": {"id": view_id, "type": "home", "blocks": [], "private_metadata": "", "callback_id": ""},
+            "view": {
+                "id": view_id,
+                "type": "home",
+                "blocks": [],
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": state or {}},
+            },
             "actions": [
                 {
                     "type": "button",

@@ -70,4 +70,13 @@ def register_listeners(
     )
     if home is not None:
         events.register(app, home=home)
+        actions.register_bulk(
+            app,
+            decisions=decisions,
+            commerce=commerce,
+            order_details=order_details,
+            store=store,
+            home=home,
+            work=work,
+        )
     views.register(app, decisions=decisions, poster=poster, work=work, responses=responses, home=home)

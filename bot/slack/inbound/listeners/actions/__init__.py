@@ -5,17 +5,24 @@ import re
 from slack_bolt.async_app import AsyncApp
 
 from bot.background import BackgroundWork
+from bot.commerce.client import CommerceClient
 from bot.services.approval_details import ApprovalDetails
 from bot.services.decisions import DecisionService
+from bot.services.order_details import OrderDetails
 from bot.slack.inbound.listeners.actions.approval_buttons import ApprovalButtonsListener
+from bot.slack.inbound.listeners.actions.bulk import BulkListener
 from bot.slack.inbound.listeners.actions.details import DetailsListener
 from bot.slack.inbound.listeners.actions.home_pager import HomePagerListener
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
+    BULK_APPROVE_ACTION_ID,
+    BULK_MODAL_CALLBACK_ID,
+    BULK_REJECT_ACTION_ID,
     DETAILS_ACTION_ID,
     DETAILS_PAGE_ACTION_ID,
     HOME_NEWER_ACTION_ID,
     HOME_OLDER_ACTION_ID,
+    HOME_SELECT_ACTION_ID,
     REJECT_ACTION_ID,
 )
 from bot.slack.outbound.home import AppHome
@@ -56,3 +63,21 @@ def register_details(
     listener = DetailsListener(details, decisions, viewers, store, work=work, responses=responses, home=home)
     app.action(DETAILS_ACTION_ID)(listener.on_details)
     app.action(re.compile(f"^{DETAILS_PAGE_ACTION_ID}:"))(listener.on_page)
+
+
+def register_bulk(
+    app: AsyncApp,
+    *,
+    decisions: DecisionService,
+    commerce: CommerceClient,
+    order_details: OrderDetails,
+    store: Store,
+    home: AppHome,
+    work: BackgroundWork,
+) -> None:
+    """Approve / Reject selected on the App Home: the ticks, the buttons and the confirmation."""
+    listener = BulkListener(decisions, commerce, order_details, store, home, work=work)
+    app.action(HOME_SELECT_ACTION_ID)(listener.on_select)
+    app.action(BULK_APPROVE_ACTION_ID)(listener.on_bulk)
+    app.action(BULK_REJECT_ACTION_ID)(listener.on_bulk)
+    app.view(BULK_MODAL_CALLBACK_ID)(listener.on_submit)
