@@ -41,6 +41,8 @@ class NewCard:
     approval: Approval
     channel: str
     needed: int = 1
+    dm_to: tuple[str, ...] = ()
+    """Approvers who also get the card as a direct message (a route's ``notify: dm``)."""
 
 
 class CardAnnouncer:
@@ -118,6 +120,10 @@ class CardAnnouncer:
             )
         self._metrics.cards_posted.inc()
         await self._record(approval.id, ref, submitter_name=approval.submitter_name, order=order)
+        if card.dm_to:
+            await self._cards.post_copies(
+                card.dm_to, approval, order, needed=card.needed, registrant=registrant
+            )
         return 1
 
     def message_key(self, subject_id: str) -> MessageKey:

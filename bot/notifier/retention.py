@@ -40,6 +40,7 @@ class RetentionPruner:
             "watches": await self._store.prune_finished_watches(now - self._keep_for),
             "claims": await self._store.prune_done_decisions(now - self._keep_for),
             "votes": await self._store.prune_votes(now - self._keep_for),
+            "card copies": await self._store.prune_card_copies(now - self._keep_for),
         }
         if self._keep_audit_for is not None:
             pruned["audit rows"] = await self._store.prune_audit(now - self._keep_audit_for)

@@ -389,6 +389,8 @@ class SlackEmulator(EmulatorServer):
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        if channel.startswith(("U", "W")):  # a user id: Slack posts in the bot's DM with them
+            channel = dm_channel(channel)
         text, blocks = self._content(args, required=True)
         metadata = self._metadata(args)
         ts = self._next_ts()
@@ -642,6 +644,11 @@ class SlackEmulator(EmulatorServer):
             "profile": {"display_name": user_id.lower(), "real_name": f"User {user_id}"},
         }
         return {"ok": True, "user": user}
+
+
+def dm_channel(user_id: str) -> str:
+    """The emulated id of the bot's direct-message channel with ``user_id`` (``U_X`` -> ``D_X``)."""
+    return f"D{user_id[1:]}"
 
 
 def _flag(value: Any) -> bool:

@@ -391,6 +391,22 @@ def _define_votes(md: MetaData) -> Table:
 approval_votes = _define_votes(metadata)
 
 
+def _define_card_copies(md: MetaData) -> Table:
+    """Copies of an approval's card sent as direct messages (a route's ``notify: dm``): one row per
+    (approval, DM channel), so a decision rewrites every copy."""
+    return Table(
+        "card_copies",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("ts", String(64), nullable=False),
+        Column("posted_at", UTCDateTime, nullable=False, index=True),
+    )
+
+
+card_copies = _define_card_copies(metadata)
+
+
 def _define_post_attempts(md: MetaData) -> Table:
     """Announcements being posted, or whose post got no answer (the ``post_attempts`` step adds it).
 
@@ -573,6 +589,16 @@ def _audit_organizations(conn: Connection) -> None:
     AUDIT_ORGANIZATION_INDEX.create(conn)
 
 
+CARD_COPIES_VERSION = 13
+"""The card copies step; self-contained (a table of its own)."""
+
+
+def _card_copy_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_card_copies(step)
+    step.create_all(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -642,6 +668,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(POST_ATTEMPT_THREADS_VERSION, "post_attempts.thread_ts", _post_attempt_threads),
     Migration(CARD_ORDER_DETAILS_VERSION, "approval_cards.order_details", _card_order_details),
     Migration(AUDIT_ORGANIZATIONS_VERSION, "audit_log.organization_id", _audit_organizations),
+    Migration(CARD_COPIES_VERSION, "card_copies", _card_copy_table),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

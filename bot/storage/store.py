@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
+from bot.storage.card_copies import CardCopyRows
 from bot.storage.cards import CardRows
 from bot.storage.db import (
     FileIdentity,
@@ -56,6 +57,7 @@ class Store(
     DigestRows,
     IdentityLinkRows,
     VoteRows,
+    CardCopyRows,
 ):
     def __init__(
         self,
