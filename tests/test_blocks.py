@@ -111,6 +111,15 @@ def check_button(element: dict[str, Any]) -> None:
         assert confirm["deny"]["type"] == "plain_text" and len(confirm["deny"]["text"]) <= 30
 
 
+def check_checkboxes(element: dict[str, Any]) -> None:
+    assert element["action_id"] and len(element["action_id"]) <= 255
+    assert 1 <= len(element["options"]) <= 10
+    for option in element["options"]:
+        assert option["text"]["type"] == "plain_text"
+        check_text(option["text"], 75)
+        assert 1 <= len(option["value"]) <= 150
+
+
 def check_blocks(blocks: list[dict[str, Any]], *, max_blocks: int = 50) -> None:
     assert isinstance(blocks, list)
     assert len(blocks) <= max_blocks
@@ -135,7 +144,10 @@ def check_blocks(blocks: list[dict[str, Any]], *, max_blocks: int = 50) -> None:
         elif block["type"] == "actions":
             assert 1 <= len(block["elements"]) <= 25
             for element in block["elements"]:
-                check_button(element)
+                if element["type"] == "checkboxes":
+                    check_checkboxes(element)
+                else:
+                    check_button(element)
 
 
 def check_message(message: tuple[str, list[dict[str, Any]]]) -> str:

@@ -407,6 +407,22 @@ def _define_card_copies(md: MetaData) -> Table:
 card_copies = _define_card_copies(metadata)
 
 
+def _define_reminder_snoozes(md: MetaData) -> Table:
+    """An approver's snoozed reminder: one row per (approval, approver), ``kind`` ``hour`` or
+    ``morning``, taken (deleted) by the reminder that follows it."""
+    return Table(
+        "reminder_snoozes",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("slack_user_id", String(64), primary_key=True),
+        Column("kind", String(16), nullable=False),
+        Column("requested_at", UTCDateTime, nullable=False, index=True),
+    )
+
+
+reminder_snoozes = _define_reminder_snoozes(metadata)
+
+
 def _define_post_attempts(md: MetaData) -> Table:
     """Announcements being posted, or whose post got no answer (the ``post_attempts`` step adds it).
 
@@ -599,6 +615,16 @@ def _card_copy_table(conn: Connection) -> None:
     step.create_all(conn)
 
 
+REMINDER_SNOOZES_VERSION = 14
+"""The reminder snoozes step; self-contained (a table of its own)."""
+
+
+def _reminder_snooze_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_reminder_snoozes(step)
+    step.create_all(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -669,6 +695,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(CARD_ORDER_DETAILS_VERSION, "approval_cards.order_details", _card_order_details),
     Migration(AUDIT_ORGANIZATIONS_VERSION, "audit_log.organization_id", _audit_organizations),
     Migration(CARD_COPIES_VERSION, "card_copies", _card_copy_table),
+    Migration(REMINDER_SNOOZES_VERSION, "reminder_snoozes", _reminder_snooze_table),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -299,3 +299,13 @@ class PostAttempt:
     started_at: datetime
     thread_ts: str | None = None
     """The thread the announcement is a reply in (a batch card's ``ts``); ``None`` for a top-level one."""
+
+
+@dataclass(frozen=True)
+class Snooze:
+    """An approver's request to be reminded of an approval later: ``kind`` ``hour`` or ``morning``."""
+
+    approval_id: str
+    slack_user_id: str
+    kind: str
+    requested_at: datetime

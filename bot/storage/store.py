@@ -37,6 +37,7 @@ from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.rows import Clock, Writer
+from bot.storage.snoozes import SnoozeRows
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.transactions import Transactions
 from bot.storage.votes import VoteRows
@@ -59,6 +60,7 @@ class Store(
     IdentityLinkRows,
     VoteRows,
     CardCopyRows,
+    SnoozeRows,
 ):
     def __init__(
         self,

@@ -68,6 +68,7 @@ def register_listeners(
         responses=responses,
         home=home,
     )
+    actions.register_snooze(app, decisions=decisions, store=store, work=work, responses=responses)
     if home is not None:
         events.register(app, home=home)
         actions.register_bulk(

@@ -13,6 +13,7 @@ from bot.slack.inbound.listeners.actions.approval_buttons import ApprovalButtons
 from bot.slack.inbound.listeners.actions.bulk import BulkListener
 from bot.slack.inbound.listeners.actions.details import DetailsListener
 from bot.slack.inbound.listeners.actions.home_pager import HomePagerListener
+from bot.slack.inbound.listeners.actions.snooze import SnoozeListener
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     BULK_APPROVE_ACTION_ID,
@@ -24,6 +25,8 @@ from bot.slack.outbound.blocks.ids import (
     HOME_OLDER_ACTION_ID,
     HOME_SELECT_ACTION_ID,
     REJECT_ACTION_ID,
+    SNOOZE_HOUR_ACTION_ID,
+    SNOOZE_MORNING_ACTION_ID,
 )
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.responses import ResponseUrls
@@ -81,3 +84,12 @@ def register_bulk(
     app.action(BULK_APPROVE_ACTION_ID)(listener.on_bulk)
     app.action(BULK_REJECT_ACTION_ID)(listener.on_bulk)
     app.view(BULK_MODAL_CALLBACK_ID)(listener.on_submit)
+
+
+def register_snooze(
+    app: AsyncApp, *, decisions: DecisionService, store: Store, work: BackgroundWork, responses: ResponseUrls
+) -> None:
+    """A reminder's Remind me in 1 h / Tomorrow morning buttons."""
+    listener = SnoozeListener(decisions, store, work=work, responses=responses)
+    app.action(SNOOZE_HOUR_ACTION_ID)(listener.on_snooze)
+    app.action(SNOOZE_MORNING_ACTION_ID)(listener.on_snooze)
