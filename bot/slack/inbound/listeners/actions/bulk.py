@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -155,7 +154,7 @@ class BulkListener:
                     response_action="errors", errors={REASON_BLOCK_ID: too_long_for_commerce("reason", cut)}
                 )
                 return
-        if not self._work.start(self._decide_all(request, user_id, name, reason, body), name="a selection"):
+        if not self._work.start(self._decide_all(request, user_id, name, reason), name="a selection"):
             await ack(response_action="errors", errors={REASON_BLOCK_ID: BUSY_MESSAGE})
             return
         await ack()
@@ -166,8 +165,9 @@ class BulkListener:
         user_id: str,
         name: str | None,
         reason: str | None,
-        body: Mapping[str, Any],
     ) -> None:
+        """Decides each approval of the selection in turn, then audits the selection and sends the
+        one summary (a direct message, and the Home refreshed)."""
         self._home.in_view(user_id)
         outcomes = [
             await self._decide_one(request, approval_id, user_id, name, reason)
