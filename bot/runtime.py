@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.rate_limit import RateLimitPacer
+from bot.clock import Clock, utcnow
 from bot.commerce.client import CommerceClient
 from bot.logging_setup import SecretMaskingFilter
 from bot.metrics import Metrics
@@ -51,11 +52,9 @@ from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.viewers import SlackViewerDirectory
-from bot.storage.db import utcnow
 from bot.storage.instances import HEARTBEAT_EVERY
 from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.records import Notify
-from bot.storage.rows import Clock
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)

@@ -10,11 +10,10 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.clock import Clock, utcnow
 from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
 from bot.web.process_api import ProcessStatusApi
 from bot.web.read_deadlines import ReadDeadlines
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics

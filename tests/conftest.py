@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import Clock, utcnow
 from bot.settings import Settings
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
 from tests.bot_runner import RunningBot
 from tests.emulators.bol import BolEmulator
 from tests.emulators.commerce import CommerceEmulator

@@ -13,14 +13,13 @@ import logging
 from datetime import time
 from zoneinfo import ZoneInfo
 
+from bot.clock import Clock, utcnow
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.reconcile import posting
 from bot.schedule import local_day
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from bot.bol.models import BulkResult
+from bot.clock import Clock
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.batch_replies import BatchReplies, BatchSummaries
@@ -26,7 +27,6 @@ from bot.notifier.reconcile import posting
 from bot.slack.outbound.blocks.batch_card import batch_card
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.records import BatchMember, MemberOutcome, MemberState
-from bot.storage.rows import Clock
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)

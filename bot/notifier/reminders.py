@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import Clock, utcnow
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.schedule import QuietHours
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
-from bot.storage.db import utcnow
 from bot.storage.records import OpenApproval
-from bot.storage.rows import Clock
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)

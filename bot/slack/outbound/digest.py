@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
+from bot.clock import Clock, utcnow
 from bot.schedule import local_day, local_midnight
 from bot.slack.outbound.blocks.digest import DecidedBy, FailedProcess, daily_digest
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster, slack_error_code
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)

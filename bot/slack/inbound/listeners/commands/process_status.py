@@ -9,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.errors import BolError, BolUnavailable
+from bot.clock import utcnow
 from bot.metrics import Metrics
 from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.common import ShowHelp
@@ -33,7 +34,6 @@ from bot.slack.outbound.blocks.process_status import (
 )
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
-from bot.storage.db import utcnow
 from bot.storage.store import Store
 
 POSTABLE_CHANNEL_PREFIXES = ("C", "G")
