@@ -24,13 +24,12 @@ import httpx
 from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
-from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
+from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, OwnsHttpClient, bounded_transport
 from bot.bol import wire
 from bot.bol.auth import BearerAuth, TokenProvider
 from bot.bol.errors import BolAuthError, BolUnavailable
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
 from bot.bol.rate_limit import RateLimitPacer
-from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 

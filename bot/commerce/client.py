@@ -24,7 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
-from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
+from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, OwnsHttpClient, bounded_transport
 from bot.commerce import error_bodies, persons, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
@@ -45,7 +45,6 @@ from bot.commerce.models import (
     OrderSummary,
 )
 from bot.commerce.persons import RUN_AS_PARAMETER, CommercePerson
-from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 
