@@ -155,6 +155,14 @@ async def check_database(settings: Settings) -> CheckResult:
     return CheckResult("database", ok, f"{where} {'ready' if ok else 'did not answer'}")
 
 
+RUN_AS_ROLES = (
+    "a customer-service role in the buyers' organizations, Customer Service Representative or "
+    "Customer Service Supervisor (or Operations Manager, Sales Manager or Seller), and the approval "
+    "commands in the forUser access-control policies"
+)
+"""The Commerce roles that may act for other users, as the README lists them."""
+
+
 async def check_run_as(settings: Settings) -> CheckResult:
     """``DECIDE_AS=linked-user``: one harmless read (a page of one pending approval) as a linked user,
     so a service account without the authority to act for others fails here, not on a click."""
@@ -182,7 +190,7 @@ async def check_run_as(settings: Settings) -> CheckResult:
             "run-as",
             False,
             f"reading approvals as a linked user failed: {cause} (the service account "
-            f"{settings.commerce_logon_id} needs authority to act on behalf of other users; see README)",
+            f"{settings.commerce_logon_id} needs authority to act on behalf of other users: {RUN_AS_ROLES})",
         )
     finally:
         await client.aclose()
