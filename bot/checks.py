@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
-from bot.runtime import bol_client, commerce_client, slack_client
+from bot.features.parts import bol_client, commerce_client, slack_client
 from bot.settings import Settings
 from bot.slack.outbound.poster import slack_error_code
 from bot.storage.db import safe_url

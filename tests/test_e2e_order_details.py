@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.announcements import CardAnnouncer
-from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.approvals import ApprovalsNotifier, ListingPolicy
 from bot.services.order_details import OrderDetails
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
@@ -130,10 +130,9 @@ def pollers_with_details(
         runtime.cards,
         runtime.metrics,
         announcer=announcer,
-        channel=APPROVALS_CHANNEL,
         decisions=runtime.decisions,
         order_details=details,
-        routes=routes,
+        policy=ListingPolicy(APPROVALS_CHANNEL, routes),
     )
     return notifier, announcer
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
@@ -31,6 +32,18 @@ CHAT_UPDATES_PER_MINUTE = 50
 DEFAULT_BACKLOG_LIMIT = 20
 
 
+@dataclass(frozen=True)
+class ListingPolicy:
+    """Where new cards go (``routes``; without routes, all to ``channel``) and how the listing runs."""
+
+    channel: str
+    routes: Routes | None = None
+    interval_seconds: float = 30.0
+    page_size: int = DEFAULT_LISTING_PAGE_SIZE
+    backlog_limit: int = DEFAULT_BACKLOG_LIMIT
+    """More new approvals than this in one channel are announced with one summary."""
+
+
 class ApprovalsNotifier:
     name = "approvals"
 
@@ -44,13 +57,8 @@ class ApprovalsNotifier:
         announcer: CardAnnouncer,
         decisions: DecisionService,
         order_details: OrderDetails,
-        interval_seconds: float = 30.0,
-        page_size: int = DEFAULT_LISTING_PAGE_SIZE,
-        channel: str,
-        routes: Routes | None = None,
-        backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
+        policy: ListingPolicy,
     ) -> None:
-        """Cards go where ``routes`` send them; without routes, all to ``channel``."""
         self._commerce = commerce
         self._store = store
         self._cards = cards
@@ -58,12 +66,12 @@ class ApprovalsNotifier:
         self._announcer = announcer
         self._decisions = decisions
         self._order_details = order_details
-        self.interval_seconds = interval_seconds
-        self._page_size = page_size
-        self._routing = ApprovalRouting(routes or Routes.only(channel), commerce, order_details)
-        self._backlog_limit = backlog_limit
+        self.interval_seconds = policy.interval_seconds
+        self._page_size = policy.page_size
+        self._routing = ApprovalRouting(policy.routes or Routes.only(policy.channel), commerce, order_details)
+        self._backlog_limit = policy.backlog_limit
         # chat.update is Tier 3 (about 50 a minute): closing cards uses at most that share of a round.
-        self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
+        self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * policy.interval_seconds / 60))
 
     async def poll_once(self) -> int:
         """One round: offers new approvals to the announcer (or, past the backlog limit, announces them in

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,15 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class DigestSchedule:
+    """Where the daily digest goes, and from what local time of day (in ``zone``) it is due."""
+
+    channel: str
+    at: time
+    zone: ZoneInfo
+
+
 class DigestNotifier:
     name = "digest"
     announces = Announced.DAILY_DIGEST
@@ -36,9 +46,7 @@ class DigestNotifier:
         digest: DailyDigest,
         metrics: Metrics,
         *,
-        channel: str,
-        at: time,
-        zone: ZoneInfo,
+        schedule: DigestSchedule,
         clock: Clock = utcnow,
         interval_seconds: float = 60.0,
     ) -> None:
@@ -46,9 +54,9 @@ class DigestNotifier:
         self._poster = poster
         self._digest = digest
         self._metrics = metrics
-        self._channel = channel
-        self._at = at
-        self._zone = zone
+        self._channel = schedule.channel
+        self._at = schedule.at
+        self._zone = schedule.zone
         self._clock = clock
         self._done_day: str | None = None
         self.interval_seconds = interval_seconds

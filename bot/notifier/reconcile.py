@@ -94,8 +94,17 @@ class PostReconciler:
     ) -> None:
         self._store = store
         self._poster = poster
-        self._announcers = {a.announces.value: a for a in announcers}
+        self._announcers: dict[str, Announcer] = {}
+        for announcer in announcers:
+            if announcer.announces.value in self._announcers:
+                raise ValueError(f"two announcers of {announcer.announces.value}")
+            self._announcers[announcer.announces.value] = announcer
         self.interval_seconds = interval_seconds
+
+    @property
+    def announcers(self) -> tuple[Announcer, ...]:
+        """Every announcer whose lost posts this reconciler settles."""
+        return tuple(self._announcers.values())
 
     async def poll_once(self) -> int:
         """Settles the oldest attempts nobody is working on; returns how many were found in Slack."""

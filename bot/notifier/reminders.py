@@ -34,6 +34,14 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """Where escalations go and whom they mention (user ids ``U…`` and user-group ids ``S…``)."""
+
+    channel: str
+    escalate_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReminderPolicy:
     """When reminders and the escalation fall due, counted from the moment the card was posted."""
 
@@ -43,6 +51,10 @@ class ReminderPolicy:
     escalate_after: timedelta | None = None
     quiet_hours: QuietHours | None = None
     zone: ZoneInfo = UTC_ZONE
+    escalation: Escalation | None = None
+    """Where escalations go; ``None``: nowhere (none is posted)."""
+    backlog_limit: int = 20
+    """More reminders due in one channel than this make one message."""
 
     def reminders_due(self, posted_at: datetime, now: datetime) -> int:
         """How many reminders should have gone out by ``now`` (at most ``remind_max``)."""
@@ -60,14 +72,6 @@ class ReminderPolicy:
         return self.quiet_hours is not None and self.quiet_hours.holds(now, self.zone)
 
 
-@dataclass(frozen=True)
-class Escalation:
-    """Where escalations go and whom they mention (user ids ``U…`` and user-group ids ``S…``)."""
-
-    channel: str
-    escalate_to: tuple[str, ...] = ()
-
-
 class ReminderNotifier:
     name = "reminders"
 
@@ -80,8 +84,6 @@ class ReminderNotifier:
         policy: ReminderPolicy,
         approvers: Sequence[str],
         routes: Routes | None = None,
-        escalation: Escalation | None = None,
-        backlog_limit: int = 20,
         clock: Clock = utcnow,
         interval_seconds: float = 60.0,
     ) -> None:
@@ -91,8 +93,8 @@ class ReminderNotifier:
         self._policy = policy
         self._approvers = tuple(approvers)
         self._routes = routes
-        self._escalation = escalation
-        self._backlog_limit = backlog_limit
+        self._escalation = policy.escalation
+        self._backlog_limit = policy.backlog_limit
         self._clock = clock
         self.interval_seconds = interval_seconds
 

@@ -108,6 +108,15 @@ def commerce_comment(request: DecisionRequest) -> str:
     return signed_comment(request.decision, request.slack_user_id, request.slack_user_name, request.comment)
 
 
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """How decisions go: ``routes`` say who decides which approval and how many must approve (default:
+    ``APPROVERS`` decide everything, one approval each); ``budget`` bounds the wait on Commerce."""
+
+    budget: DecisionBudget
+    routes: Routes | None = None
+
+
 class DecisionService:
     def __init__(
         self,
@@ -118,12 +127,10 @@ class DecisionService:
         cards: CardPresenter,
         order_details: OrderDetails,
         metrics: Metrics,
-        routes: Routes | None = None,
-        budget: DecisionBudget,
+        policy: DecisionPolicy,
         identities: Identities | None = None,
     ) -> None:
-        """``routes``: who decides which approval, and how many must approve (default: ``APPROVERS``
-        decide everything, one approval each)."""
+        routes, budget = policy.routes, policy.budget
         self._commerce = commerce
         self._identities = identities or Identities(store, commerce, IdentityPolicy())
         self._store = store
