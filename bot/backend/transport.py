@@ -9,12 +9,26 @@ response body is in.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
 import httpx
 
 DEFAULT_MAX_CONCURRENT_REQUESTS = 16
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How a backend client talks HTTP: the timeout of one request, the bound on requests in flight,
+    and (for tests and proxies) the transport underneath."""
+
+    timeout: float = 10.0
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+DEFAULT_HTTP = HttpOptions()
 
 
 class BoundedTransport(httpx.AsyncBaseTransport):

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.backend.transport import HttpOptions
 from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.rate_limit import RateLimitPacer
@@ -153,8 +154,7 @@ def commerce_client(settings: Settings) -> CommerceClient:
         settings.commerce_store_id,
         settings.commerce_logon_id,
         settings.commerce_logon_password,
-        timeout=settings.commerce_timeout_seconds,
-        max_concurrent_requests=settings.max_concurrent_work,
+        http=HttpOptions(settings.commerce_timeout_seconds, settings.max_concurrent_work),
     )
 
 
@@ -164,8 +164,7 @@ def bol_client(settings: Settings) -> BolClient:
         settings.bol_token_url,
         settings.bol_client_id,
         settings.bol_client_secret,
-        timeout=settings.bol_timeout_seconds,
-        max_concurrent_requests=settings.max_concurrent_work,
+        http=HttpOptions(settings.bol_timeout_seconds, settings.max_concurrent_work),
         pacer=RateLimitPacer(),  # one client, so one pacer, for the whole process
     )
 
