@@ -190,7 +190,8 @@ async def check_run_as(settings: Settings) -> CheckResult:
             "run-as",
             False,
             f"reading approvals as a linked user failed: {cause} (the service account "
-            f"{settings.commerce_logon_id} needs authority to act on behalf of other users: {RUN_AS_ROLES})",
+            f"{settings.commerce_logon_id} needs authority to act on behalf of other users: {RUN_AS_ROLES}; "
+            "see docs/using/who-decides.md)",
         )
     finally:
         await client.aclose()

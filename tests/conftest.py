@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.clock import Clock, utcnow
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from tests.bot_runner import RunningBot
-from tests.emulators.bol import BolEmulator
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.slack_requests import SlackRequestSender
 

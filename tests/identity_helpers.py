@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.commerce_people import DEFAULT_ORGANIZATION, Person
+from bot.sandbox.slack import SlackEmulator
 from bot.storage.records import AuditEntry, IdentityLink
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL
-from tests.emulators.base import RecordedRequest
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.commerce_people import DEFAULT_ORGANIZATION, Person
-from tests.emulators.slack import SlackEmulator
 from tests.waiting import wait_for
 
 OTHER_ORGANIZATION = "7000000000000000202"

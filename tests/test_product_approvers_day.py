@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.settings import Settings
 from tests.cli_process import free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.replicas import Replica
 from tests.waiting import stays, wait_for
 from tests.wall_clock import ProcessWallClock
