@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
@@ -24,9 +25,33 @@ from bot.services.order_details import OrderDetails, encoded
 from bot.services.routing import ApprovalRouting, OrderUnreadable, Routes
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord, CardState
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class ListingStore(Protocol):
+    """The store operations the approvals poll uses."""
+
+    async def card_shows_order_details(self, approval_id: str, order_details: str) -> None: ...
+
+    async def cards_summarised(self, approval_ids: Collection[str], channel: str, ts: str) -> None: ...
+
+    async def claim_card(self, approval_id: str, kind: str) -> bool: ...
+
+    async def decision_under_way(self, approval_id: str) -> bool: ...
+
+    async def get_card(self, approval_id: str) -> CardRecord | None: ...
+
+    async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]: ...
+
+    async def open_cards(self) -> list[CardRecord]: ...
+
+    async def release_card(self, approval_id: str) -> None: ...
+
+    async def release_stale_card_claims(self) -> list[str]: ...
+
+    async def voters(self, approval_id: str) -> list[str]: ...
+
 
 CHAT_UPDATES_PER_MINUTE = 50
 DEFAULT_BACKLOG_LIMIT = 20
@@ -50,7 +75,7 @@ class ApprovalsNotifier:
     def __init__(
         self,
         commerce: CommerceClient,
-        store: Store,
+        store: ListingStore,
         cards: ApprovalCards,
         metrics: Metrics,
         *,

@@ -12,18 +12,34 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, utcnow
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
-from bot.notifier.reconcile import posting
+from bot.notifier.reconcile import PostingStore, posting
 from bot.schedule import local_day
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class DigestPostStore(PostingStore, Protocol):
+    """The store operations the digest poller uses."""
+
+    async def claim_digest(self, day: str, channel: str) -> bool: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def record_digest_message(self, day: str, channel: str, ts: str) -> None: ...
+
+    async def release_digest(self, day: str, channel: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +57,7 @@ class DigestNotifier:
 
     def __init__(
         self,
-        store: Store,
+        store: DigestPostStore,
         poster: SlackPoster,
         digest: DailyDigest,
         metrics: Metrics,

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, utcnow
@@ -26,9 +27,27 @@ from bot.services.routing import Routes
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from bot.storage.records import OpenApproval
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class ReminderStore(Protocol):
+    """The store operations reminders and escalations use."""
+
+    async def claim_escalation(self, approval_id: str) -> bool: ...
+
+    async def claim_reminder(self, approval_id: str, sent: int, to: int) -> bool: ...
+
+    async def decision_under_way(self, approval_id: str) -> bool: ...
+
+    async def open_approvals(self) -> list[OpenApproval]: ...
+
+    async def release_escalation(self, approval_id: str) -> None: ...
+
+    async def release_reminder(
+        self, approval_id: str, sent: int, to: int, last_reminded_at: datetime | None
+    ) -> None: ...
+
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -77,7 +96,7 @@ class ReminderNotifier:
 
     def __init__(
         self,
-        store: Store,
+        store: ReminderStore,
         poster: SlackPoster,
         metrics: Metrics,
         *,

@@ -12,7 +12,9 @@ import asyncio
 import logging
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import Enum
+from typing import Protocol
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.comments import read_signature, signed_comment
@@ -22,15 +24,48 @@ from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.budget import DecisionBudget, waited
-from bot.services.identity import Decider, Identities, IdentityPolicy
+from bot.services.identity import Decider, Identities, IdentityPolicy, IdentityStore
 from bot.services.order_details import OrderDetails, shown_on_card
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
-from bot.services.votes import Tally, TwoPersonRule
-from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
-from bot.storage.store import Store
+from bot.services.votes import Tally, TwoPersonRule, VoteStore
+from bot.storage.records import (
+    AuditEntry,
+    CardRecord,
+    CardState,
+    ClaimedDecision,
+    DecisionClaim,
+    DecisionState,
+)
 
 log = logging.getLogger(__name__)
+
+
+class DecisionStore(IdentityStore, VoteStore, Protocol):
+    """The store operations the decision core uses."""
+
+    async def claim_decision_reading(
+        self, approval_id: str, slack_user_id: str, action: str
+    ) -> ClaimedDecision: ...
+
+    async def get_card(self, approval_id: str) -> CardRecord | None: ...
+
+    async def mark_decision_unknown(self, approval_id: str, audit: AuditEntry | None) -> None: ...
+
+    async def record_audit(self, entry: AuditEntry) -> int: ...
+
+    async def record_decision(
+        self, approval_id: str, card_state: CardState, audit: AuditEntry
+    ) -> CardRecord | None: ...
+
+    async def release_decision(self, approval_id: str, *, claimed_before: datetime | None = None) -> bool: ...
+
+    async def set_card_state(self, approval_id: str, state: CardState) -> CardRecord | None: ...
+
+    async def settle_decision(
+        self, approval_id: str, slack_user_id: str, action: str, card_state: CardState, audit: AuditEntry
+    ) -> CardRecord | None: ...
+
 
 RECORD_ATTEMPTS = 3
 RECORD_BACKOFF_SECONDS = 0.2
@@ -121,7 +156,7 @@ class DecisionService:
     def __init__(
         self,
         commerce: CommerceClient,
-        store: Store,
+        store: DecisionStore,
         *,
         approvers: ApproverDirectory,
         cards: CardPresenter,
