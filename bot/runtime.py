@@ -18,16 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.bol.client import BolClient
 from bot.clock import Clock, utcnow
 from bot.commerce.client import CommerceClient
-from bot.features import (
-    app_home,
-    approvals,
-    digest,
-    ingest_api,
-    process_status,
-    reconciliation,
-    reminders,
-    retention,
-)
+from bot.features import enabled_features, reconciliation
 from bot.features.parts import Contribution, Feature, Parts, build_parts
 from bot.metrics import Metrics
 from bot.notifier.leadership import PollerRole
@@ -45,17 +36,10 @@ from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES: tuple[Feature, ...] = (
-    approvals.contribute,
-    app_home.contribute,
-    reminders.contribute,
-    digest.contribute,
-    process_status.contribute,
-    ingest_api.contribute,
-    retention.contribute,
-)
-"""Every feature, in the order its listeners and routes are registered. Post reconciliation comes
-after them all (``reconciliation.contribute``): it settles the posts of every announcer they return."""
+FEATURES: tuple[Feature, ...] = enabled_features()
+"""Every feature (listed once, in ``bot/features/__init__.py``), in the order its listeners and routes
+are registered. Post reconciliation comes after them all (``reconciliation.contribute``): it settles
+the posts of every announcer they return."""
 
 # The poller lock is checked four times per shortest poll interval (at most every 5 s), and a check
 # may take up to that long (at least 1 s, so a busy machine does not hand the role around).
