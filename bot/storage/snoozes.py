@@ -4,8 +4,6 @@ morning). The reminder that follows takes the row (a DELETE that one replica win
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import delete, select
 
 from bot.storage.db import reminder_snoozes
@@ -14,10 +12,6 @@ from bot.storage.rows import Rows
 
 
 class SnoozeRows(Rows):
-    def now(self) -> datetime:
-        """The store's clock (the one the pollers read)."""
-        return self._clock()
-
     async def snooze_reminder(self, approval_id: str, slack_user_id: str, kind: str) -> Snooze:
         """Records (or replaces) ``slack_user_id``'s snooze of ``approval_id``'s reminders, from now."""
         snooze = Snooze(approval_id, slack_user_id, kind, self._clock())
