@@ -28,6 +28,14 @@ EXIT_CHECK_FAILED = 1
 
 log = logging.getLogger("bot")
 
+SETTINGS_HINT = """\
+Set them where this deployment reads its settings from:
+  run locally:     .env in the directory you start approvals-bot from (a copy of .env.example)
+  Docker Compose:  deploy/.env (a copy of deploy/compose.env.example)
+  Kubernetes:      the approvals-bot Secret (a copy of deploy/kubernetes/secret.example.yaml)
+  otherwise:       the process environment (docker run --env-file, systemd, ...)
+README.md (Settings) says what each variable means."""
+
 
 def load_settings() -> Settings | None:
     try:
@@ -36,10 +44,7 @@ def load_settings() -> Settings | None:
         print("approvals-bot: invalid settings:", file=sys.stderr)
         for line in describe_errors(error):
             print(f"  {line}", file=sys.stderr)
-        print(
-            "Copy .env.example to .env and fill it in; README.md (Settings) says what each variable means.",
-            file=sys.stderr,
-        )
+        print(SETTINGS_HINT, file=sys.stderr)
         return None
 
 

@@ -91,7 +91,12 @@ def configure_slack_client(
 
 
 def secret_values(settings: Settings) -> list[str]:
-    """Every configured secret, for masking in logs and in what users see."""
+    """Every configured secret, for masking in logs and in what users see.
+
+    Leaves out a secret whose value is also a plain setting (a store id, a logon id): masking it
+    would blank that setting in every line (``/store/***/loginidentity``) and hide nothing, as the
+    value is shown as the plain setting anyway.
+    """
     secrets = [
         settings.slack_bot_token,
         settings.slack_signing_secret,
@@ -101,7 +106,8 @@ def secret_values(settings: Settings) -> list[str]:
     if settings.slack_app_token is not None:
         secrets.append(settings.slack_app_token)
     secrets.extend(settings.api_tokens)
-    return [s.get_secret_value() for s in secrets]
+    plain = {str(value) for value in settings.model_dump().values() if isinstance(value, str)}
+    return [s.get_secret_value() for s in secrets if s.get_secret_value() not in plain]
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

@@ -22,8 +22,9 @@ from bot.schedule import QuietHours, parse_clock_time, parse_duration, time_zone
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LOG_FORMATS = ("text", "json")
 
-# The placeholders ``.env.example`` ships with: a copied, unedited example must not start as if it
-# were configured (it would look healthy and fail every poll).
+# The placeholders ``.env.example`` and the deploy templates (``CHANGE-ME``) ship with, compared
+# without case: a copied, unedited example must not start as if it were configured (it would look
+# healthy and fail every poll).
 EXAMPLE_VALUES = frozenset(
     {
         "xoxb-your-bot-token",
@@ -40,18 +41,23 @@ EXAMPLE_VALUES = frozenset(
 EXAMPLE_HOSTS = frozenset({"commerce.example.com"})
 
 
+_EXAMPLE_VALUES_FOLDED = frozenset(value.casefold() for value in EXAMPLE_VALUES)
+
+
 def is_example_value(value: object) -> bool:
-    """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``."""
+    """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``
+    or of a deploy template, in any case, or is a URL with an example host or a placeholder password."""
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     if isinstance(value, list):
         return any(is_example_value(item) for item in value)
     if not isinstance(value, str):
         return False
-    if value in EXAMPLE_VALUES:
+    if value.strip().casefold() in _EXAMPLE_VALUES_FOLDED:
         return True
     try:
-        return urlsplit(value).hostname in EXAMPLE_HOSTS
+        parts = urlsplit(value)
+        return parts.hostname in EXAMPLE_HOSTS or is_example_value(parts.password)
     except ValueError:
         return False
 
@@ -149,7 +155,7 @@ class Settings(BaseSettings):
     def _not_an_example(cls, value: object) -> object:
         if is_example_value(value):
             raise PydanticCustomError(
-                "example_value", "still the placeholder from .env.example; replace it with your own value"
+                "example_value", "still a placeholder of the example files; replace it with your own value"
             )
         return value
 

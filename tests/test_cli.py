@@ -35,7 +35,7 @@ def test_missing_settings_name_each_variable_and_exit_2(tmp_path: Path) -> None:
         "PORT",
     ):
         assert name in result.stderr
-    assert "Copy .env.example to .env" in result.stderr
+    assert "deploy/.env" in result.stderr and "Kubernetes" in result.stderr
     assert "Traceback" not in result.stderr
     assert "xoxb-1" not in result.stderr
 
