@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.schedule import QuietHours, parse_clock_time, parse_duration, time_zone
+from bot.slack_ids import APPROVER_ID, CHANNEL_ID
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LOG_FORMATS = ("text", "json")
@@ -268,6 +269,64 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("commerce_base_url", "bol_api_url", "bol_token_url", "slack_api_url")
+    @classmethod
+    def _one_scheme(cls, value: str) -> str:
+        if re.match(r"https?://+https?:", value, re.IGNORECASE) or not urlsplit(value).hostname:
+            raise PydanticCustomError(
+                "url", "is not a URL with one scheme and a host name, e.g. https://host:5443/path"
+            )
+        return value
+
+    @field_validator("approvals_channel", "process_status_channel", "approvals_escalation_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not CHANNEL_ID.fullmatch(value):
+            raise PydanticCustomError(
+                "channel_id",
+                "'{value}' is not a channel id: use the id (C… or G…), not the name; Slack shows it "
+                "at the bottom of the channel's details",
+                {"value": value},
+            )
+        return value
+
+    @field_validator("approvers", "viewers", "approvals_escalate_to")
+    @classmethod
+    def _approver_ids(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not APPROVER_ID.fullmatch(item):
+                raise PydanticCustomError(
+                    "approver_id",
+                    "'{value}' is not a user id (U…, W…) or user-group id (S…): a person's profile "
+                    "shows it under ⋮ > Copy member ID, a user group's under its details",
+                    {"value": item},
+                )
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise PydanticCustomError(
+                "bot_token",
+                'must be the app\'s bot token (xoxb-…, "Bot User OAuth Token" under OAuth & '
+                "Permissions){kind}",
+                {"kind": _token_kind(value.get_secret_value())},
+            )
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = "" if value is None else value.get_secret_value()
+        if token and not token.startswith("xapp-"):
+            raise PydanticCustomError(
+                "app_token",
+                "must be an app-level token (xapp-…, under Basic Information > App-Level Tokens){kind}",
+                {"kind": _token_kind(token)},
+            )
+        return value
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
@@ -303,6 +362,17 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
         return log_format
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _unquoted(cls, value: object) -> object:
+        """One pair of matching quotes around the whole value is taken off: a ``.env`` reader does
+        that, ``docker --env-file`` does not, and a value must mean the same from either.
+
+        Defined last, so it runs before every other ``before`` validator."""
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            return value[1:-1]
+        return value
+
     @property
     def zone(self) -> ZoneInfo:
         return time_zone(self.tz)
@@ -314,6 +384,15 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None and bool(self.slack_app_token.get_secret_value())
+
+
+def _token_kind(token: str) -> str:
+    """``: this is a user token (xoxp-)`` and the like, or nothing for an unknown kind."""
+    kinds = {"xoxp-": "a user token", "xoxb-": "a bot token", "xapp-": "an app-level token"}
+    for prefix, kind in kinds.items():
+        if token.startswith(prefix):
+            return f"; this is {kind} ({prefix})"
+    return ""
 
 
 def describe_errors(error: ValidationError) -> list[str]:
