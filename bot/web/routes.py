@@ -25,12 +25,41 @@ SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
 
 
-def refused(request: web.Request, refusal: Refusal) -> web.Response:
-    """One WARNING line (a fixed text, never the body) and a short plain answer."""
-    log.warning(
-        "refused a Slack request from %s: %s (HTTP %d)", request.remote, refusal.problem, refusal.status
-    )
-    return web.Response(status=refusal.status, text=refusal.problem)
+REFUSAL_WARNING_EVERY_SECONDS = 60.0
+"""One WARNING per kind of refusal in this time; the others of the kind are logged at DEBUG."""
+CAUSES = {
+    "bad Slack signature": "SLACK_SIGNING_SECRET is not the app's Signing Secret (Basic Information), "
+    "or the request is not from Slack",
+    "stale X-Slack-Request-Timestamp": "this machine's clock or the sender's is off by over 5 minutes",
+}
+
+
+class RefusalLog:
+    """Logs refused Slack requests: a fixed text (never the body) with its likely cause, at WARNING at
+    most once a minute per problem, so a misconfigured secret or a scanner does not flood the log."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def refused(self, request: web.Request, refusal: Refusal) -> web.Response:
+        now = self._clock()
+        last = self._last.get(refusal.problem)
+        cause = CAUSES.get(refusal.problem)
+        line = f"refused a Slack request from {request.remote}: {refusal.problem} (HTTP {refusal.status})"
+        if cause is not None:
+            line += f": {cause}"
+        if last is not None and now - last < REFUSAL_WARNING_EVERY_SECONDS:
+            self._quiet[refusal.problem] = self._quiet.get(refusal.problem, 0) + 1
+            log.debug("%s", line)
+        else:
+            quiet = self._quiet.pop(refusal.problem, 0)
+            if quiet:
+                line += f" ({quiet} more like it since the last warning)"
+            self._last[refusal.problem] = now
+            log.warning("%s", line)
+        return web.Response(status=refusal.status, text=refusal.problem)
 
 
 def build_web_app(
@@ -48,6 +77,8 @@ def build_web_app(
     400 and one log line. ``process_api`` adds the ingest API under ``/api/v1`` (bearer tokens, not
     Slack signatures). ``read_deadlines`` bounds how long a request's body may take to arrive.
     """
+
+    refused = RefusalLog().refused
 
     async def slack_events(request: web.Request) -> web.Response:
         raw = await request.read()
