@@ -24,6 +24,7 @@ from bot.storage.db import safe_url, sqlite_write_problem
 from bot.storage.store import Store
 
 EXIT_BAD_SETTINGS = 2
+CHECK_QUIET_LOGGERS = ("bot.storage", "alembic")
 EXIT_CHECK_FAILED = 1
 
 log = logging.getLogger("bot")
@@ -209,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(audit(settings, args))
 
     if args.command == "check":
+        if settings.log_level != "DEBUG":
+            # Opening a new database applies every migration, one INFO line each: between the PASS
+            # lines they only hide them (the database line says whether it is ready).
+            for name in CHECK_QUIET_LOGGERS:
+                logging.getLogger(name).setLevel(logging.WARNING)
         return asyncio.run(_check(settings))
 
     try:

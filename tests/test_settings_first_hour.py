@@ -52,3 +52,12 @@ def test_values_quoted_in_a_docker_env_file_are_read_without_their_quotes(
     result = run_check(env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS slack" in result.stdout
+
+
+def test_check_on_a_new_database_prints_its_pass_lines_without_migration_lines(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    result = run_check(environment(make_settings()), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "migration" not in result.stderr and "schema version" not in result.stderr, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()].count("PASS database") == 1
