@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -43,12 +44,12 @@ from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
-from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
+from bot.slack.outbound.auth_errors import TOKEN_ERRORS, SlackAuthErrorCounter, SlackToken, token_refusal
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.emails import SlackUserEmails
 from bot.slack.outbound.home import AppHome
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.db import utcnow
@@ -77,6 +78,7 @@ def configure_slack_client(
     settings: Settings,
     session: aiohttp.ClientSession | None = None,
     metrics: Metrics | None = None,
+    token: SlackToken | None = None,
 ) -> AsyncWebClient:
     client.base_url = settings.slack_api_url
     client.timeout = int(SLACK_TIMEOUT_SECONDS)
@@ -86,7 +88,8 @@ def configure_slack_client(
     # created the message, and a retried chat.postMessage would post the card twice.
     client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
     if metrics is not None:
-        client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics))  # sees every answer, retries none
+        # Sees every answer and retries none: counts refusals and keeps the token's state for /readyz.
+        client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics, token))
     return client
 
 
@@ -212,6 +215,7 @@ class Runtime:
     batch_ingest: BatchIngest
     poller_role: PollerRole
     leader_lock: LeaderLock
+    slack_token: SlackToken
 
     @classmethod
     async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Runtime:
@@ -236,7 +240,8 @@ class Runtime:
         bolt_app = build_bolt_app(
             settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
         )
-        slack = configure_slack_client(bolt_app.client, settings, http_session, metrics)
+        slack_token = SlackToken()
+        slack = configure_slack_client(bolt_app.client, settings, http_session, metrics, slack_token)
         commerce = commerce_client(settings)
         metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
         bol = bol_client(settings)
@@ -290,6 +295,7 @@ class Runtime:
             metrics,
             order_details=order_details,
             interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
+            retry_seconds=settings.approvals_poll_seconds,
         )
         batches = batch_progress(store, poster, metrics, settings)
         process_status = ProcessStatusNotifier(
@@ -404,6 +410,7 @@ class Runtime:
             batch_ingest=batch_ingest(store, settings),
             poller_role=role,
             leader_lock=lock,
+            slack_token=slack_token,
         )
 
     def poller(self, name: str) -> Poller:
@@ -412,6 +419,22 @@ class Runtime:
             if poller.name == name:
                 return poller
         raise KeyError(name)
+
+    async def check_slack_token(self) -> None:
+        """Asks Slack once whether it takes the bot token; a refusal is logged and shows in ``/readyz``
+        (the bot still starts: the token can be fixed in Slack without a restart, e.g. a reinstall)."""
+        try:
+            await self.slack.auth_test()
+        except SlackApiError as error:
+            code = slack_error_code(error)
+            if code in TOKEN_ERRORS:
+                log.error("Slack refused the bot token: %s", token_refusal(code))
+            else:
+                log.warning("auth.test failed at start: %s", code)
+        except Exception as error:
+            log.warning(
+                "could not ask Slack about the bot token at start: %s: %s", type(error).__name__, error
+            )
 
     async def beat_forever(self) -> None:
         """Registers this process and keeps its heartbeat fresh, so the decision claims it holds count

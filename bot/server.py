@@ -88,12 +88,14 @@ class BotServer:
 
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings, clock=self.clock)
+        await runtime.check_slack_token()
         bolt_app = runtime.bolt_app
         read_deadlines = ReadDeadlines(self.settings.request_read_timeout_seconds)
         web_app = build_web_app(
             bolt_app,
             signing_secret=self.settings.slack_signing_secret.get_secret_value(),
             database_ready=runtime.store.ping,
+            slack_problem=runtime.slack_token.problem,
             process_api=ProcessStatusApi(
                 runtime.batch_ingest,
                 runtime.store,

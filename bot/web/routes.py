@@ -67,10 +67,12 @@ def build_web_app(
     *,
     signing_secret: str,
     database_ready: Callable[[], Awaitable[bool]],
+    slack_problem: Callable[[], str | None] = lambda: None,
     process_api: ProcessStatusApi | None = None,
     read_deadlines: ReadDeadlines | None = None,
 ) -> web.Application:
-    """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready``); no ``/metrics``.
+    """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready`` and ``slack_problem``,
+    the reason Slack refuses the bot token or ``None``); no ``/metrics``.
 
     Slack's route checks the signature on the raw bytes, then the body's shape
     (:func:`bot.slack.inbound.edge.check_request`), before Bolt parses anything: junk gets 401 or
@@ -100,8 +102,10 @@ def build_web_app(
 
     async def readyz(_: web.Request) -> web.Response:
         database_ok = await database_ready()
-        status = 200 if database_ok else 503
-        return web.json_response({"database": "ok" if database_ok else "unavailable"}, status=status)
+        slack = slack_problem()
+        status = 200 if database_ok and slack is None else 503
+        answer = {"database": "ok" if database_ok else "unavailable", "slack": slack or "ok"}
+        return web.json_response(answer, status=status)
 
     middlewares = [] if read_deadlines is None else [read_deadlines.middleware]
     app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES, middlewares=middlewares)
