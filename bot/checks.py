@@ -21,7 +21,9 @@ from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
 from bot.runtime import bol_client, commerce_client, slack_client
+from bot.services.routes_file import read_routes
 from bot.settings import Settings
+from bot.slack.outbound.auth_errors import TOKEN_ERRORS, token_refusal
 from bot.slack.outbound.poster import slack_error_code
 from bot.storage.db import safe_url
 from bot.storage.store import Store
@@ -93,13 +95,67 @@ async def check_slack(settings: Settings) -> CheckResult:
         async with asyncio.timeout(seconds):
             response = await client.auth_test()
     except SlackApiError as error:
-        return CheckResult("slack", False, f"auth.test failed: {slack_error_code(error)}")
+        code = slack_error_code(error)
+        cause = token_refusal(code) if code in TOKEN_ERRORS else code
+        return CheckResult("slack", False, f"auth.test failed: {cause}")
     except Exception as error:
         cause = describe_failure(error, settings.slack_api_url, seconds)
         return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {cause}")
     return CheckResult(
         "slack", True, f"authenticated as {response.get('user')} in team {response.get('team')}"
     )
+
+
+def posting_channels(settings: Settings) -> list[str]:
+    """Every channel the bot posts in: approvals, process status, the routes' and escalation's."""
+    routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+    channels = [settings.approvals_channel, settings.process_status_channel]
+    channels += [route.channel for route in routes.every_route]
+    if settings.approvals_escalation_channel:
+        channels.append(settings.approvals_escalation_channel)
+    return list(dict.fromkeys(channels))
+
+
+async def check_channels(settings: Settings) -> CheckResult:
+    """``conversations.info`` of each channel the bot posts in: a channel it is not a member of fails
+    every post with ``not_in_channel``, so the line names it and the ``/invite`` to type there."""
+    seconds = settings.check_timeout_seconds
+    client = slack_client(settings)
+    client.timeout = math.ceil(seconds)
+    outside: list[str] = []
+    missing: list[str] = []
+    try:
+        async with asyncio.timeout(seconds):
+            bot_name = (await client.auth_test()).get("user") or "approvals-bot"
+            for channel in posting_channels(settings):
+                try:
+                    info = (await client.conversations_info(channel=channel)).get("channel") or {}
+                except SlackApiError as error:
+                    if slack_error_code(error) != "channel_not_found":
+                        raise
+                    missing.append(channel)
+                    continue
+                if not info.get("is_member"):
+                    outside.append(f"#{info.get('name') or channel} ({channel})")
+    except SlackApiError as error:
+        code = slack_error_code(error)
+        if code == "missing_scope":
+            code += ": add the channels:read and groups:read scopes (manifest.yml) and reinstall the app"
+        return CheckResult("channels", False, f"cannot look up the channels: {code}")
+    except Exception as error:
+        cause = describe_failure(error, settings.slack_api_url, seconds)
+        return CheckResult("channels", False, f"cannot look up the channels: {cause}")
+    problems = []
+    if outside:
+        problems.append(f"the bot is not in {', '.join(outside)}: type /invite @{bot_name} in each")
+    if missing:
+        problems.append(
+            f"{', '.join(missing)} not found (a wrong id, or a private channel the bot is not in: "
+            f"/invite @{bot_name} there)"
+        )
+    if problems:
+        return CheckResult("channels", False, "; ".join(problems))
+    return CheckResult("channels", True, f"the bot is in {', '.join(posting_channels(settings))}")
 
 
 async def check_commerce(settings: Settings) -> CheckResult:
@@ -195,6 +251,7 @@ async def check_run_as(settings: Settings) -> CheckResult:
 
 CHECKS: tuple[Check, ...] = (
     Check("slack", check_slack),
+    Check("channels", check_channels),
     Check("commerce", check_commerce),
     Check("bol", check_bol),
     Check("database", check_database),

@@ -61,3 +61,13 @@ def test_check_on_a_new_database_prints_its_pass_lines_without_migration_lines(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "migration" not in result.stderr and "schema version" not in result.stderr, result.stderr
     assert [line.split(":")[0] for line in result.stdout.splitlines()].count("PASS database") == 1
+
+
+def test_check_names_the_cause_of_invalid_auth(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(slack_bot_token="xoxb-a-token-slack-never-issued")
+    result = run_check(environment(settings), tmp_path)
+    assert result.returncode == 1
+    slack_line = next(line for line in result.stdout.splitlines() if line.startswith("FAIL slack"))
+    assert "invalid_auth" in slack_line and "SLACK_BOT_TOKEN" in slack_line and "revoked" in slack_line
