@@ -6,10 +6,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from tests.cli_process import EXECUTABLE, environment
 from tests.conftest import APPROVALS_CHANNEL, PROCESS_CHANNEL
-from tests.emulators.slack import SlackEmulator
 from tests.routes_helpers import LARGE_CHANNEL
 
 ESCALATION_CHANNEL = "C_ESCALATE"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from bot.sandbox.commerce import CommerceEmulator
 from bot.settings import Settings
 from tests.cli_process import EXECUTABLE, base_environment, environment
-from tests.emulators.commerce import CommerceEmulator
 from tests.env_files import docker_env_file
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"

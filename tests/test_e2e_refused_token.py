@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.inbound.app import CANNOT_ACT_IN_SLACK_MESSAGE
 from tests.bot_runner import RunningBot
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 
