@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import suppress
 from typing import Any
 
@@ -54,10 +55,15 @@ async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any
         for task in asyncio.all_tasks()
         if task is not current and task not in not_ours and not task.done()
     ]
-    if in_flight:
-        _, still_running = await asyncio.wait(in_flight, timeout=seconds)
-        if still_running:
-            log.warning("%d task(s) still running after %.0fs; stopping anyway", len(still_running), seconds)
+    if not in_flight:
+        return
+    log.info("stopping: waiting up to %.0fs for %d task(s) in flight", seconds, len(in_flight))
+    started = time.monotonic()
+    _, still_running = await asyncio.wait(in_flight, timeout=seconds)
+    if still_running:
+        log.warning("%d task(s) still running after %.0fs; stopping anyway", len(still_running), seconds)
+    else:
+        log.info("drained %d task(s) in flight in %.1fs", len(in_flight), time.monotonic() - started)
 
 
 class BotServer:
@@ -172,8 +178,25 @@ class BotServer:
                 await self._heartbeat
             self._heartbeat = None
         if self.runtime is not None:
+            await self._name_decisions_left_unknown(self.runtime)
             await self.runtime.close()
         log.info("approvals-bot stopped")
+
+    @staticmethod
+    async def _name_decisions_left_unknown(runtime: Runtime) -> None:
+        """One WARNING per decision this process sent and never heard back about (after the drain)."""
+        try:
+            open_decisions = await runtime.store.own_open_decisions()
+        except Exception as error:
+            log.warning("could not list the decisions left open: %s: %s", type(error).__name__, error)
+            return
+        for approval_id in open_decisions:
+            log.warning(
+                "decision on approval %s left unknown: sent to Commerce, no answer came back (Commerce may "
+                "or may not have it); the next click on its card reads the approval again first",
+                approval_id,
+                extra={"approval_id": approval_id},
+            )
 
 
 async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
