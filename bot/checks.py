@@ -34,9 +34,12 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    off: bool = False
+    """Not checked: the deployment runs without this backend (its settings are not set)."""
 
     def line(self) -> str:
-        return f"{'PASS' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+        verdict = "OFF" if self.off else "PASS" if self.ok else "FAIL"
+        return f"{verdict} {self.name}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,12 @@ async def check_slack(settings: Settings) -> CheckResult:
 
 def posting_channels(settings: Settings) -> list[str]:
     """Every channel the bot posts in: approvals, process status, the routes' and escalation's."""
-    routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
-    channels = [settings.approvals_channel, settings.process_status_channel]
-    channels += [route.channel for route in routes.every_route]
-    if settings.approvals_escalation_channel:
-        channels.append(settings.approvals_escalation_channel)
+    channels = [settings.process_status_channel] if settings.bol_configured else []
+    if settings.commerce_configured:
+        routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+        channels += [route.channel for route in routes.every_route]
+        if settings.approvals_escalation_channel:
+            channels.append(settings.approvals_escalation_channel)
     return list(dict.fromkeys(channels))
 
 
@@ -250,19 +254,37 @@ async def check_run_as(settings: Settings) -> CheckResult:
     )
 
 
-CHECKS: tuple[Check, ...] = (
-    Check("slack", check_slack),
-    Check("channels", check_channels),
-    Check("commerce", check_commerce),
-    Check("bol", check_bol),
-    Check("database", check_database),
+COMMERCE_OFF = (
+    "not set up (COMMERCE_BASE_URL, COMMERCE_STORE_ID, COMMERCE_LOGON_ID, COMMERCE_LOGON_PASSWORD unset): "
+    "no approval cards, reminders or digest; /approvals answers that it is not set up"
 )
-RUN_AS_CHECK = Check("run-as", check_run_as)
+BOL_OFF = (
+    "not set up (BOL_CLIENT_ID, BOL_CLIENT_SECRET unset): no process-status messages or batch cards; "
+    "/process-status answers that it is not set up"
+)
+
+
+async def commerce_off(settings: Settings) -> CheckResult:
+    return CheckResult("commerce", True, COMMERCE_OFF, off=True)
+
+
+async def bol_off(settings: Settings) -> CheckResult:
+    return CheckResult("bol", True, BOL_OFF, off=True)
 
 
 def checks_for(settings: Settings) -> tuple[Check, ...]:
-    """Every check, plus the run-as one when decisions go out as linked users."""
-    return CHECKS + ((RUN_AS_CHECK,) if settings.decide_as == "linked-user" else ())
+    """Every check; a backend that is not configured gets an ``OFF`` line instead of its check, and the
+    run-as check comes with Commerce when decisions go out as linked users."""
+    checks = [
+        Check("slack", check_slack),
+        Check("channels", check_channels),
+        Check("commerce", check_commerce if settings.commerce_configured else commerce_off),
+        Check("bol", check_bol if settings.bol_configured else bol_off),
+        Check("database", check_database),
+    ]
+    if settings.decide_as == "linked-user" and settings.commerce_configured:
+        checks.append(Check("run-as", check_run_as))
+    return tuple(checks)
 
 
 async def run_checks(settings: Settings) -> AsyncIterator[CheckResult]:

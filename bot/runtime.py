@@ -42,6 +42,7 @@ from bot.services.process_batches import BatchIngest
 from bot.services.routes_file import read_routes
 from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
+from bot.slack.inbound.backends_off import answer_off_backends
 from bot.slack.inbound.listeners import register_listeners
 from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
 from bot.slack.outbound.auth_errors import TOKEN_ERRORS, SlackAuthErrorCounter, SlackToken, token_refusal
@@ -194,6 +195,27 @@ def batch_progress(store: Store, poster: SlackPoster, metrics: Metrics, settings
         failure_mention=settings.process_failure_mention,
         stuck_after=settings.process_stuck_after,
     )
+
+
+COMMERCE_POLLERS = frozenset({"approvals", "announcements", "reminders", "digest"})
+BOL_POLLERS = frozenset({"process_status", "batch_cards", "entity_follows"})
+
+
+def pollers_off(settings: Settings) -> frozenset[str]:
+    """Names of the pollers of the backend(s) this deployment runs without."""
+    off: frozenset[str] = frozenset()
+    if not settings.commerce_configured:
+        off |= COMMERCE_POLLERS
+    if not settings.bol_configured:
+        off |= BOL_POLLERS
+    return off
+
+
+def backends_line(settings: Settings) -> str:
+    """Which backends are on, for the start-up log line."""
+    commerce = "on" if settings.commerce_configured else "off (its COMMERCE_ settings are not set)"
+    bol = "on" if settings.bol_configured else "off (BOL_CLIENT_ID and BOL_CLIENT_SECRET are not set)"
+    return f"Commerce approvals {commerce}; bol.com process status {bol}"
 
 
 @dataclass
@@ -391,6 +413,8 @@ class Runtime:
         )
         if digests is not None:
             pollers += (digests,)
+        pollers = tuple(p for p in pollers if p.name not in pollers_off(settings))
+        bolt_app.use(answer_off_backends(commerce=settings.commerce_configured, bol=settings.bol_configured))
         role, lock = poller_role(settings, store, pollers, metrics)
         return cls(
             settings=settings,

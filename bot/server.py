@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
+from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime, backends_line
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
 from bot.storage.db import utcnow
@@ -105,7 +105,10 @@ class BotServer:
             process_api=ProcessStatusApi(
                 runtime.batch_ingest,
                 runtime.store,
-                tokens=[token.get_secret_value() for token in self.settings.api_tokens],
+                # The ingest API feeds bol.com process status: off with it.
+                tokens=[token.get_secret_value() for token in self.settings.api_tokens]
+                if self.settings.bol_configured
+                else [],
                 default_channel=self.settings.process_status_channel,
             ),
             read_deadlines=read_deadlines,
@@ -147,6 +150,7 @@ class BotServer:
             self.metrics_port or self.port,
             "on" if self.settings.notifier_enabled else "off",
         )
+        log.info("%s", backends_line(self.settings))
         return self.port
 
     async def stop(self) -> None:

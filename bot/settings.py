@@ -73,22 +73,23 @@ class Settings(BaseSettings):
     slack_post_interval_seconds: float = Field(default=1.0, ge=0)
     """Minimum gap between two messages posted in one channel (Slack allows about one per second)."""
 
-    commerce_base_url: str
-    commerce_store_id: str
-    commerce_logon_id: str
-    commerce_logon_password: SecretStr
+    # Commerce and bol.com are each optional (all of a backend's settings, or none of them).
+    commerce_base_url: str = ""
+    commerce_store_id: str = ""
+    commerce_logon_id: str = ""
+    commerce_logon_password: SecretStr = SecretStr("")
     commerce_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    bol_client_id: str
-    bol_client_secret: SecretStr
+    bol_client_id: str = ""
+    bol_client_secret: SecretStr = SecretStr("")
     bol_api_url: str = "https://api.bol.com"
     bol_token_url: str = "https://login.bol.com/token"  # noqa: S105 - a URL, not a secret
     bol_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    approvals_channel: str
+    approvals_channel: str = ""
     approvals_routes_file: Path | None = None
     """YAML rules that send cards to other channels, with their own approvers (docs/using/routes.md)."""
-    process_status_channel: str
+    process_status_channel: str = ""
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
@@ -262,17 +263,34 @@ class Settings(BaseSettings):
             raise ValueError("APPROVALS_ESCALATE_AFTER is set: set APPROVALS_ESCALATION_CHANNEL too")
         return self
 
+    @model_validator(mode="after")
+    def _whole_backends(self) -> Settings:
+        problems = backend_problems(self)
+        if problems:
+            raise PydanticCustomError("backend_settings", "{lines}", {"lines": "\n".join(problems)})
+        return self
+
+    @property
+    def commerce_configured(self) -> bool:
+        """All Commerce settings are set: Commerce approvals are on."""
+        return all(_is_set(getattr(self, name)) for name in COMMERCE_SETTINGS)
+
+    @property
+    def bol_configured(self) -> bool:
+        """Both bol.com credentials are set: process status from bol.com is on."""
+        return all(_is_set(getattr(self, name)) for name in BOL_SETTINGS)
+
     @field_validator("commerce_base_url", "bol_api_url", "bol_token_url", "slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
 
     @field_validator("commerce_base_url", "bol_api_url", "bol_token_url", "slack_api_url")
     @classmethod
     def _one_scheme(cls, value: str) -> str:
-        if re.match(r"https?://+https?:", value, re.IGNORECASE) or not urlsplit(value).hostname:
+        if value and (re.match(r"https?://+https?:", value, re.IGNORECASE) or not urlsplit(value).hostname):
             raise PydanticCustomError(
                 "url", "is not a URL with one scheme and a host name, e.g. https://host:5443/path"
             )
@@ -281,7 +299,7 @@ class Settings(BaseSettings):
     @field_validator("approvals_channel", "process_status_channel", "approvals_escalation_channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
-        if value is not None and not CHANNEL_ID.fullmatch(value):
+        if value and not CHANNEL_ID.fullmatch(value):
             raise PydanticCustomError(
                 "channel_id",
                 "'{value}' is not a channel id: use the id (C… or G…), not the name; Slack shows it "
@@ -386,6 +404,49 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None and bool(self.slack_app_token.get_secret_value())
 
 
+COMMERCE_SETTINGS = ("commerce_base_url", "commerce_store_id", "commerce_logon_id", "commerce_logon_password")
+BOL_SETTINGS = ("bol_client_id", "bol_client_secret")
+
+
+def _is_set(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return bool(str(value).strip())
+
+
+def _names(fields: tuple[str, ...]) -> str:
+    return ", ".join(name.upper() for name in fields)
+
+
+def backend_problems(settings: Settings) -> list[str]:
+    """``NAME: problem`` lines for a backend set in part, for neither backend, or for a backend
+    without its channel; empty when the settings make sense."""
+    problems = []
+    for fields, backend in (
+        (COMMERCE_SETTINGS, "Commerce approvals"),
+        (BOL_SETTINGS, "bol.com process status"),
+    ):
+        given = [_is_set(getattr(settings, name)) for name in fields]
+        if any(given) and not all(given):
+            problems += [
+                f"{name.upper()}: required with the other {backend.split()[0]} settings "
+                f"(or unset them all to run without {backend})"
+                for name, is_given in zip(fields, given, strict=True)
+                if not is_given
+            ]
+    commerce, bol = settings.commerce_configured, settings.bol_configured
+    if not commerce and not bol and not problems:
+        problems.append(
+            f"settings: set the Commerce settings ({_names(COMMERCE_SETTINGS)}), "
+            f"the bol.com settings ({_names(BOL_SETTINGS)}), or both"
+        )
+    if commerce and not settings.approvals_channel:
+        problems.append("APPROVALS_CHANNEL: required but not set (Commerce approvals are on)")
+    if bol and not settings.process_status_channel:
+        problems.append("PROCESS_STATUS_CHANNEL: required but not set (bol.com process status is on)")
+    return problems
+
+
 def _token_kind(token: str) -> str:
     """``: this is a user token (xoxp-)`` and the like, or nothing for an unknown kind."""
     kinds = {"xoxp-": "a user token", "xoxb-": "a bot token", "xapp-": "an app-level token"}
@@ -400,7 +461,9 @@ def describe_errors(error: ValidationError) -> list[str]:
     lines = []
     for item in error.errors():
         name = "_".join(str(part) for part in item["loc"]).upper() or "settings"
-        if item["type"] == "missing":
+        if item["type"] == "backend_settings":
+            lines.extend(str(item.get("ctx", {}).get("lines", item["msg"])).splitlines())
+        elif item["type"] == "missing":
             lines.append(f"{name}: required but not set")
         else:
             lines.append(f"{name}: {item['msg']}")
