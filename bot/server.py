@@ -11,12 +11,11 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime, backends_line
+from bot.clock import Clock, utcnow
+from bot.features.parts import SLACK_TIMEOUT_SECONDS
+from bot.runtime import Runtime, backends_line
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
-from bot.web.process_api import ProcessStatusApi
 from bot.web.read_deadlines import ReadDeadlines
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
@@ -102,15 +101,7 @@ class BotServer:
             signing_secret=self.settings.slack_signing_secret.get_secret_value(),
             database_ready=runtime.store.ping,
             slack_problem=runtime.slack_token.problem,
-            process_api=ProcessStatusApi(
-                runtime.batch_ingest,
-                runtime.store,
-                # The ingest API feeds bol.com process status: off with it.
-                tokens=[token.get_secret_value() for token in self.settings.api_tokens]
-                if self.settings.bol_configured
-                else [],
-                default_channel=self.settings.process_status_channel,
-            ),
+            mount=runtime.mount_routes,
             read_deadlines=read_deadlines,
         )
         if self.settings.metrics_port is None:

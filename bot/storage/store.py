@@ -17,24 +17,19 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import Clock, utcnow
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
-from bot.storage.db import (
-    FileIdentity,
-    create_engine,
-    migrate,
-    safe_url,
-    utcnow,
-    writer,
-)
+from bot.storage.db import FileIdentity, create_engine, migrate, safe_url, writer
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
+from bot.storage.disk import disk_problem
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.post_attempts import PostAttemptRows
-from bot.storage.rows import Clock, Writer
+from bot.storage.rows import Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.transactions import Transactions
 from bot.storage.votes import VoteRows
@@ -113,9 +108,10 @@ class Store(
 
     async def ping(self) -> bool:
         """Whether the store can be written: a real write, committed, and for SQLite the file on disk
-        still the one this process opened (a deleted or replaced file takes every later write with it).
+        still the one this process opened (a deleted or replaced file takes every later write with it)
+        on a file system that is neither read-only nor full.
         """
-        problem = self._file.problem()
+        problem = self._file.problem() or disk_problem(self._file.path)
         if problem is not None:
             log.warning("database not ready: %s", problem)
             return False
