@@ -84,6 +84,7 @@ class CardAnnouncer:
         order_details: OrderDetails,
         registrants: Registrants | None = None,
         interval_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
+        retry_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
     ) -> None:
         """``registrants``: who registered, for buyer cards (by default read with ``commerce``)."""
         self._commerce = commerce
@@ -93,6 +94,10 @@ class CardAnnouncer:
         self._order_details = order_details
         self._registrants = registrants or Registrants(commerce)
         self.interval_seconds = interval_seconds
+        self.retry_seconds = retry_seconds
+        """A card not posted comes back with the next approvals listing (the approvals poll interval)."""
+        self.idle = True
+        """The latest round had no card to post."""
         self._queue: dict[str, NewCard] = {}
 
     def __len__(self) -> int:
@@ -111,6 +116,7 @@ class CardAnnouncer:
     async def poll_once(self) -> int:
         """Posts every queued card; returns how many were posted."""
         posted = failures = 0
+        self.idle = not self._queue
         while self._queue:
             # The next cards' order details are asked for while this one is posted (a bounded window).
             self._order_details.prefetch(queued.approval for queued in self._queue.values())
