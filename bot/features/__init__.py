@@ -26,7 +26,7 @@ FEATURE_MODULES = (
 )
 """Every feature module of this package, in the order its listeners and routes are registered."""
 
-COMMERCE_FEATURES = frozenset({"approvals", "app_home", "reminders", "digest"})
+COMMERCE_FEATURES = frozenset({"approvals", "app_home", "reminders", "digest", "decide_details"})
 BOL_FEATURES = frozenset({"process_status", "ingest_api"})
 """The features of each optional backend: a deployment without the backend runs none of them."""
 
