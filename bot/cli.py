@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
@@ -166,6 +167,50 @@ async def _watch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- demo: the bot against the built-in sandbox, with a page to click in ----------------------------
+
+
+def _add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot in a sandbox on this machine: no settings, no network; prints a URL to open",
+    )
+    demo.add_argument(
+        "--host",
+        default=os.environ.get("DEMO_HOST", "127.0.0.1"),
+        help="address of the page (default 127.0.0.1, or $DEMO_HOST; the image sets 0.0.0.0 so that "
+        "`docker run -p 127.0.0.1:3000:3000` reaches it)",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "3000")),
+        help="port of the page (default $PORT or 3000; 0: any free port)",
+    )
+    demo.add_argument("--db", type=Path, help="SQLite file to keep (default: a temporary directory's)")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    # Imported here: the sandbox is no part of the bot that `serve` runs.
+    from bot.sandbox.demo import DemoOptions, run_demo
+
+    configure_logging("WARNING", [])
+
+    async def demo() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_demo(DemoOptions(host=args.host, port=args.port, db=args.db), stop)
+
+    try:
+        asyncio.run(demo())
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"approvals-bot demo: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 async def _serve(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -184,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
     add_commands(sub)
+    _add_demo_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
 
     settings = load_settings()
     if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):

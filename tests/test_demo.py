@@ -1,0 +1,124 @@
+"""``approvals-bot demo``: no settings, nothing leaves the machine, a card on the page, a clean stop."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.sandbox.blockkit_html import blocks
+from tests.cli_process import base_environment, free_port
+from tests.demo_process import DemoProcess
+from tests.waiting import wait_for
+
+
+def test_demo_runs_without_settings_and_ignores_the_bots_environment(tmp_path: Path) -> None:
+    # A bot's real settings in .env and in the environment, pointing at a port that answers nothing
+    # (and a Socket Mode token): the demo must use none of them.
+    dead = f"http://127.0.0.1:{free_port()}"
+    (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN=xoxb-real\nSLACK_API_URL={dead}/api/\n")
+    env = base_environment() | {
+        "SLACK_APP_TOKEN": "xapp-real",
+        "SLACK_SIGNING_SECRET": "real-secret",
+        "COMMERCE_BASE_URL": f"{dead}/wcs/resources",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'real.db'}",
+    }
+    demo = DemoProcess(tmp_path, "--db", str(tmp_path / "demo.db"), env=env)
+    try:
+        assert "nothing leaves" in demo.lines[0]
+        assert demo.url.startswith("http://127.0.0.1:")
+        page = httpx.get(demo.url, timeout=10)
+        assert page.status_code == 200
+        assert "Sandbox workspace" in page.text
+        state = wait_for(
+            lambda: _state_with(demo.url, "U0ANA", "C0APPROVALS", "Approve"), timeout=20, what="a card"
+        )
+        assert "Order approval requested" in state
+    finally:
+        status = demo.stop(signal.SIGINT)
+    assert status == 0
+    assert demo.lines[-1] == "approvals-bot demo stopped"
+    assert (tmp_path / "demo.db").exists()
+    assert not (tmp_path / "real.db").exists()
+
+
+def test_demo_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    demo = DemoProcess(tmp_path)
+    assert demo.stop(signal.SIGTERM) == 0
+    assert "approvals-bot demo stopped" in demo.lines
+
+
+def test_the_page_refuses_unknown_users_and_bad_bodies_with_400(tmp_path: Path) -> None:
+    demo = DemoProcess(tmp_path)
+    try:
+        assert httpx.get(f"{demo.url}state", params={"user": "U_NOBODY"}, timeout=10).status_code == 400
+        assert httpx.post(f"{demo.url}act/click", content=b"not json", timeout=10).status_code == 400
+        answer = httpx.post(
+            f"{demo.url}act/command", json={"user": "U0ANA", "channel": "C0APPROVALS"}, timeout=10
+        )
+        assert answer.status_code == 400
+    finally:
+        demo.stop()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "<javascript:alert(1)|click me>",
+        '*<b onmouseover="x">bold</b>*',
+    ],
+)
+def test_message_text_never_becomes_markup(text: str) -> None:
+    message = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "plain_text", "text": text}]},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": text,
+                    "value": text,
+                    "text": {"type": "plain_text", "text": text},
+                }
+            ],
+        },
+    ]
+    html = blocks(message, {})
+    for tag in ("<script", "<img", "<b onmouseover", 'href="javascript'):
+        assert tag not in html
+
+
+def test_mrkdwn_shows_links_mentions_and_emphasis() -> None:
+    html = blocks(
+        [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "*Total* <@U1> <https://example.com/a?b=1&amp;c=2|the order> R&amp;D",
+                },
+            }
+        ],
+        {"U1": "Ana"},
+    )
+    assert "<b>Total</b>" in html
+    assert '<span class="mention">@Ana</span>' in html
+    assert '<a href="https://example.com/a?b=1&amp;c=2"' in html
+    assert "R&amp;D" in html
+
+
+def _state_with(url: str, user: str, place: str, wanted: str) -> str:
+    """The page's HTML of ``place`` once it shows ``wanted``, else an empty string."""
+    html = _state(url, user, place)
+    return html if wanted in html else ""
+
+
+def _state(url: str, user: str, place: str) -> str:
+    answer = httpx.get(f"{url}state", params={"user": user, "place": place}, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["main"])
