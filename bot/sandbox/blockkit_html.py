@@ -52,7 +52,16 @@ def _special(token: str, names: Mapping[str, str]) -> str:
 
 
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:
-    """Slack's ``mrkdwn`` (bold, italic, strike, code, links, mentions, line breaks) as HTML."""
+    """Slack's ``mrkdwn`` (bold, italic, strike, code, links, mentions, quotes, line breaks) as HTML."""
+    lines = []
+    for line in text.split("\n"):
+        quoted = line.startswith(("&gt;", ">"))
+        html = _line(line.removeprefix("&gt;").removeprefix(">").lstrip() if quoted else line, names)
+        lines.append(f"<blockquote>{html}</blockquote>" if quoted else html + "<br>")
+    return "".join(lines).removesuffix("<br>")
+
+
+def _line(text: str, names: Mapping[str, str]) -> str:
     parts: list[str] = []
     position = 0
     for match in _SLACK_TOKEN.finditer(text):
@@ -60,7 +69,7 @@ def mrkdwn(text: str, names: Mapping[str, str]) -> str:
         parts.append(_special(match.group(1), names))
         position = match.end()
     parts.append(_inline(text[position:]))
-    return "".join(parts).replace("\n", "<br>")
+    return "".join(parts)
 
 
 def text_object(value: Any, names: Mapping[str, str]) -> str:

@@ -195,7 +195,8 @@ class Workspace:
     # -- rendering -----------------------------------------------------------------------------------
     def _channel_html(self, channel: str, user: str) -> str:
         parts = [
-            self._message_html(message, "message") + self._thread_html(channel, message.ts)
+            f'<div class="conversation">{self._message_html(message, "message")}'
+            f"{self._thread_html(channel, message.ts)}</div>"
             for message in self._slack.top_level_messages(channel)
         ]
         parts += [
