@@ -93,6 +93,7 @@ class Workspace:
         app = web.Application(client_max_size=64 * 1024)
         app.router.add_get("/", self._index)
         app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/healthz", self._healthz)  # the image's HEALTHCHECK asks $PORT
         app.router.add_get("/state", self._state)
         app.router.add_post("/act/click", self._click)
         app.router.add_post("/act/command", self._command)
@@ -123,6 +124,9 @@ class Workspace:
         template = (PAGE / "index.html").read_text(encoding="utf-8")
         body = template.replace("{{users}}", users).replace("{{channels}}", channels)
         return web.Response(text=body, content_type="text/html")
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
 
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
