@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 
@@ -122,3 +123,52 @@ def _state(url: str, user: str, place: str) -> str:
     answer = httpx.get(f"{url}state", params={"user": user, "place": place}, timeout=10)
     answer.raise_for_status()
     return str(answer.json()["main"])
+
+
+# -- the sample store's stories, clicked through the page's own endpoints (as the page's script does) --
+
+
+def _click(url: str, user: str, channel: str, card_html: str, action_id: str) -> None:
+    ts = re.search(r'class="message" data-channel="[^"]+" data-ts="([^"]+)"', card_html)
+    button = re.search(
+        rf'data-action-id="{action_id}" data-block-id="([^"]+)" data-value="([^"]+)"', card_html
+    )
+    assert ts and button
+    click = {"user": user, "place": channel, "channel": channel, "ts": ts.group(1)}
+    click |= {"action_id": action_id, "block_id": button.group(1), "value": button.group(2)}
+    assert httpx.post(f"{url}act/click", json=click, timeout=10).status_code == 200
+
+
+def _card(url: str, user: str, channel: str, wanted: str) -> str:
+    """The HTML of the first conversation in ``channel`` that shows ``wanted``."""
+
+    def find() -> str:
+        conversations = _state(url, user, channel).split('<div class="conversation">')
+        return next((c for c in conversations if wanted in c), "")
+
+    return wait_for(find, timeout=20, what=f"a card with {wanted!r}")
+
+
+def test_the_sample_stores_two_person_route_self_approval_and_outsider(tmp_path: Path) -> None:
+    demo = DemoProcess(tmp_path)
+    try:
+        large = _card(demo.url, "U0ANA", "C0LARGEORDERS", "USD 48,250.00")
+        _click(demo.url, "U0ANA", "C0LARGEORDERS", large, "approval_approve")
+        voted = _card(demo.url, "U0ANA", "C0LARGEORDERS", "1 of 2")
+        _click(demo.url, "U0BEN", "C0LARGEORDERS", voted, "approval_approve")
+        _card(demo.url, "U0BEN", "C0LARGEORDERS", "Approved")
+
+        own = _card(demo.url, "U0CHRIS", "C0APPROVALS", "EUR 2,980.00")
+        _click(demo.url, "U0CHRIS", "C0APPROVALS", own, "approval_approve")
+        refusal = _card(demo.url, "U0CHRIS", "C0APPROVALS", "Only visible to you")
+        assert "yourself" in refusal
+
+        _click(demo.url, "U0DANA", "C0APPROVALS", own, "approval_approve")
+        assert wait_for(
+            lambda: _state_with(demo.url, "U0DANA", "C0APPROVALS", "Only visible to you"),
+            what="Dana's refusal",
+        )
+        assert "Only visible to you" not in _state(demo.url, "U0ANA", "C0APPROVALS")
+        assert 'data-action-id="approval_approve"' in _card(demo.url, "U0ANA", "C0APPROVALS", "EUR 2,980.00")
+    finally:
+        demo.stop()
