@@ -50,7 +50,11 @@ def new_card(
 
 
 def answer_at(slack: SlackEmulator, response_url: str) -> dict[str, Any]:
-    return wait_for(lambda: slack.responses(response_url), what="the answer")[0]
+    """The first answer at ``response_url`` that is not the "still working" note of a slow machine."""
+    return wait_for(
+        lambda: [r for r in slack.responses(response_url) if "Still working" not in r.get("text", "")],
+        what="the answer",
+    )[0]
 
 
 def approval_calls(commerce: CommerceEmulator, approval_id: str) -> list[RecordedRequest]:
