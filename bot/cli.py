@@ -26,6 +26,7 @@ from bot.storage.store import Store
 
 EXIT_BAD_SETTINGS = 2
 EXIT_CHECK_FAILED = 1
+DEMO_PORT = 3000
 
 log = logging.getLogger("bot")
 
@@ -182,10 +183,7 @@ def _add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "`docker run -p 127.0.0.1:3000:3000` reaches it)",
     )
     demo.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("PORT", "3000")),
-        help="port of the page (default $PORT or 3000; 0: any free port)",
+        "--port", type=int, help="port of the page (default $PORT, else 3000; 0: any free port)"
     )
     demo.add_argument("--db", type=Path, help="SQLite file to keep (default: a temporary directory's)")
 
@@ -194,6 +192,13 @@ def _demo(args: argparse.Namespace) -> int:
     # Imported here: the sandbox is no part of the bot that `serve` runs.
     from bot.sandbox.demo import DemoOptions, run_demo
 
+    port = args.port
+    if port is None:
+        try:
+            port = int(os.environ.get("PORT") or DEMO_PORT)
+        except ValueError:
+            print("approvals-bot demo: PORT must be a port number (or use --port)", file=sys.stderr)
+            return EXIT_BAD_SETTINGS
     configure_logging("WARNING", [])
 
     async def demo() -> None:
@@ -201,7 +206,7 @@ def _demo(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_demo(DemoOptions(host=args.host, port=args.port, db=args.db), stop)
+        await run_demo(DemoOptions(host=args.host, port=port, db=args.db), stop)
 
     try:
         asyncio.run(demo())

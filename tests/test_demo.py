@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.sandbox.blockkit_html import blocks
-from tests.cli_process import base_environment, free_port
+from tests.cli_process import EXECUTABLE, base_environment, free_port
 from tests.demo_process import DemoProcess
 from tests.waiting import wait_for
 
@@ -172,3 +174,34 @@ def test_the_sample_stores_two_person_route_self_approval_and_outsider(tmp_path:
         assert 'data-action-id="approval_approve"' in _card(demo.url, "U0ANA", "C0APPROVALS", "EUR 2,980.00")
     finally:
         demo.stop()
+
+
+def test_a_taken_port_is_one_plain_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [EXECUTABLE, "demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=base_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith("approvals-bot demo: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_port_variable_is_refused_with_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [EXECUTABLE, "demo"],
+        cwd=tmp_path,
+        env=base_environment() | {"PORT": "not-a-port"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "PORT must be a port number" in result.stderr
