@@ -96,6 +96,18 @@ def test_a_new_user_approves_rejects_and_opens_the_app_home(
         expect(other.get_by_role("button", name="Reject")).to_have_count(0, timeout=EFFECT_MS)
         expect(other).to_contain_text(re.compile("rejected", re.IGNORECASE))
 
+        page.locator("#command").fill("/approvals list")
+        page.locator("#command").press("Enter")
+        expect(page.locator("#main .ephemeral").last).to_contain_text(
+            "Only visible to you", timeout=EFFECT_MS
+        )
+
+        page.locator("#user").select_option("U0DANA")  # not an approver
+        expect(page.locator("#main .ephemeral")).to_have_count(0, timeout=EFFECT_MS)  # Ana's answers
+        pending_card(page, 0).get_by_role("button", name="Reject").click()
+        expect(page.locator("#main .ephemeral").last).to_be_visible(timeout=EFFECT_MS)
+        page.locator("#user").select_option("U0ANA")
+
         page.locator('[data-place="C0BOLPROCESS"]').click()
         batch = page.locator("#main .conversation").filter(has_text="Offer upload")
         expect(batch.locator(".thread .reply").first).to_contain_text("failed", timeout=30_000)

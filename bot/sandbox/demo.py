@@ -154,7 +154,9 @@ async def _run(
             await _ingest_offer_upload(bot_url, api_token, sample.offer_upload)
             shown_host = LOOPBACK if options.host in ("0.0.0.0", "::", "") else options.host  # noqa: S104
             print(f"Open http://{shown_host}:{page_port}/ (Ctrl-C stops the demo)", file=out, flush=True)
-            timeline = asyncio.create_task(_follow(sample_data.Timeline(sample)), name="demo-timeline")
+            timeline = asyncio.create_task(
+                _follow(sandbox, sample_data.Timeline(sample)), name="demo-timeline"
+            )
             try:
                 await stop.wait()
             finally:
@@ -181,8 +183,10 @@ async def _ingest_offer_upload(bot_url: str, api_token: str, ids: list[str]) -> 
         answer.raise_for_status()
 
 
-async def _follow(timeline: sample_data.Timeline) -> None:
+async def _follow(sandbox: Sandbox, timeline: sample_data.Timeline) -> None:
     started = time.monotonic()
     while True:
         timeline.advance(timedelta(seconds=time.monotonic() - started))
+        for server in (sandbox.slack, sandbox.commerce, sandbox.bol):
+            server.forget_requests()  # nobody reads them here; a demo left running would pile them up
         await asyncio.sleep(TIMELINE_TICK_SECONDS)

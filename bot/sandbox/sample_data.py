@@ -97,6 +97,8 @@ ARRIVING_ORDERS = (
     OrderSample(KEYSTONE, "6730.20", "USD", 14),
 )
 ARRIVAL_EVERY = timedelta(seconds=45)
+ARRIVALS_LIMIT = 40
+"""After this many (half an hour) no more arrive: a demo left running does not pile up approvals."""
 
 # -- bol.com ----------------------------------------------------------------------------------------
 OFFER_UPLOAD_SIZE = 50
@@ -197,6 +199,7 @@ class Timeline:
         ]
         self._arrivals: Iterator[OrderSample] = itertools.cycle(ARRIVING_ORDERS)
         self._next_arrival = ARRIVAL_EVERY
+        self._arrived = 0
 
     def advance(self, elapsed: timedelta) -> None:
         while self._waves and self._waves[0][0] <= elapsed:
@@ -204,6 +207,7 @@ class Timeline:
             for position, process_id in wave:
                 failure = FAILURES.get(position)
                 self._sample.bol.set_status(process_id, "FAILURE" if failure else "SUCCESS", failure)
-        while self._next_arrival <= elapsed:
+        while self._next_arrival <= elapsed and self._arrived < ARRIVALS_LIMIT:
             add_order(self._sample.commerce, next(self._arrivals), datetime.now(UTC))
             self._next_arrival += ARRIVAL_EVERY
+            self._arrived += 1
