@@ -10,39 +10,25 @@ Only the users of ``sample_data.USERS`` can act; anything else is answered 400, 
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from html import escape
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox import blockkit_html, sample_data
-from bot.sandbox.slack import SlackEmulator, StoredMessage
+from bot.sandbox import sample_data
+from bot.sandbox.page_html import Ephemeral, PageHtml
+from bot.sandbox.signed_requests import SignedRequests
+from bot.sandbox.slack import SlackEmulator
 
-EVENTS_PATH = "/slack/events"
 PAGE = files("bot.sandbox") / "page"
 STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
 HOME = "home"
 API_APP_ID = "A0DEMOAPP"
-
-
-@dataclass
-class Ephemeral:
-    """A message only ``user`` sees: a ``chat.postEphemeral``, a ``response_url`` answer or an ack."""
-
-    number: int
-    user: str
-    channel: str
-    text: str
-    blocks: list[dict[str, Any]]
-    deleted: bool = False
 
 
 @dataclass
@@ -72,24 +58,24 @@ class Workspace:
 
     def __init__(self, slack: SlackEmulator, bot_url: str, signing_secret: str) -> None:
         self._slack = slack
-        self._bot_url = bot_url
-        self._verifier = SignatureVerifier(signing_secret)
+        self._to_bot = SignedRequests(
+            bot_url, signing_secret, team_id=slack.team_id, bot_user_id=slack.bot_user_id
+        )
         self._names = {user.user_id: user.name for user in sample_data.USERS} | {
             slack.bot_user_id: "Approvals bot",
             **{channel: name for channel, name in sample_data.CHANNEL_NAMES.items()},
         }
+        self._html = PageHtml(slack, self._names)
         self._ephemerals: list[Ephemeral] = []
         self._origins: dict[int, Origin] = {}
         self._triggers: dict[str, str] = {}
         self._modals: dict[str, dict[str, Any]] = {}
         self._seen = Seen()
         self._numbers = itertools.count(1)
-        self._http: httpx.AsyncClient | None = None
         self._runner: web.AppRunner | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Serves the page; returns the bound port."""
-        self._http = httpx.AsyncClient(base_url=self._bot_url, timeout=15)
         app = web.Application(client_max_size=64 * 1024)
         app.router.add_get("/", self._index)
         app.router.add_get("/static/{name}", self._static)
@@ -108,8 +94,7 @@ class Workspace:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._http is not None:
-            await self._http.aclose()
+        await self._to_bot.close()
 
     # -- the page ------------------------------------------------------------------------------------
     async def _index(self, request: web.Request) -> web.Response:
@@ -143,12 +128,13 @@ class Workspace:
         except BadRequest as bad:
             return web.json_response({"error": str(bad)}, status=400)
         self._sync()
-        main = self._home_html(user) if place == HOME else self._channel_html(place, user)
+        mine = [e for e in self._ephemerals if e.user == user]
+        main = self._html.home(user) if place == HOME else self._html.channel(place, mine)
         modal = self._modals.get(user)
         return web.json_response(
             {
                 "main": main,
-                "modal": self._modal_html(modal) if modal else "",
+                "modal": self._html.modal(modal) if modal else "",
                 "modal_id": modal["id"] if modal else "",
             }
         )
@@ -196,69 +182,6 @@ class Workspace:
         elif answer.get("response_type") != "in_channel":
             self._add_ephemeral(origin.user, origin.channel, answer)
 
-    # -- rendering -----------------------------------------------------------------------------------
-    def _channel_html(self, channel: str, user: str) -> str:
-        parts = [
-            f'<div class="conversation">{self._message_html(message, "message")}'
-            f"{self._thread_html(channel, message.ts)}</div>"
-            for message in self._slack.top_level_messages(channel)
-        ]
-        parts += [
-            self._ephemeral_html(ephemeral)
-            for ephemeral in self._ephemerals
-            if ephemeral.user == user and ephemeral.channel == channel and not ephemeral.deleted
-        ]
-        if not parts:
-            parts.append('<p class="empty">No messages yet: the bot polls every few seconds.</p>')
-        return "".join(parts)
-
-    def _thread_html(self, channel: str, ts: str) -> str:
-        replies = self._slack.thread_replies(channel, ts)
-        if not replies:
-            return ""
-        count = f"{len(replies)} {'reply' if len(replies) == 1 else 'replies'}"
-        thread = "".join(self._message_html(reply, "reply") for reply in replies)
-        return f'<div class="thread"><div class="thread-head">{count}</div>{thread}</div>'
-
-    def _ephemeral_html(self, ephemeral: Ephemeral) -> str:
-        return (
-            f'<div class="ephemeral" data-channel="{escape(ephemeral.channel)}" '
-            f'data-ephemeral="{ephemeral.number}"><div class="meta"><b>Approvals bot</b> '
-            '<span class="only-you">Only visible to you</span></div>'
-            f"{blockkit_html.blocks(ephemeral.blocks, self._names, ephemeral.text)}</div>"
-        )
-
-    def _message_html(self, message: StoredMessage, kind: str) -> str:
-        at = datetime.fromtimestamp(float(message.ts), UTC).strftime("%H:%M:%S")
-        edited = ' <span class="edited">(edited)</span>' if len(message.history) > 1 else ""
-        return (
-            f'<div class="{kind}" data-channel="{escape(message.channel)}" data-ts="{escape(message.ts)}">'
-            f'<div class="meta"><b>Approvals bot</b> <span class="app">APP</span> '
-            f'<span class="time">{at} UTC</span>{edited}</div>'
-            f"{blockkit_html.blocks(message.blocks, self._names, message.text)}</div>"
-        )
-
-    def _home_html(self, user: str) -> str:
-        view = self._slack.home_view(user)
-        if view is None:
-            return '<p class="empty">Opening the App Home...</p>'
-        return (
-            f'<div class="home" data-view-id="{escape(str(view.get("id")))}">'
-            + blockkit_html.blocks(view.get("blocks"), self._names)
-            + "</div>"
-        )
-
-    def _modal_html(self, view: dict[str, Any]) -> str:
-        title = blockkit_html.text_object(view.get("title"), self._names)
-        submit = blockkit_html.text_object(view.get("submit"), self._names) or "Submit"
-        close = blockkit_html.text_object(view.get("close"), self._names) or "Cancel"
-        return (
-            f'<form class="modal" data-view-id="{escape(str(view.get("id")))}">'
-            f"<h2>{title}</h2>{blockkit_html.blocks(view.get('blocks'), self._names)}"
-            f'<div class="modal-buttons"><button type="button" class="button" data-close>{close}</button>'
-            f'<button type="submit" class="button primary">{submit}</button></div></form>'
-        )
-
     # -- acting as Slack -----------------------------------------------------------------------------
     async def _click(self, request: web.Request) -> web.Response:
         try:
@@ -275,7 +198,7 @@ class Workspace:
             payload = self._click_payload(user, body, action)
         except BadRequest as bad:
             return web.json_response({"error": str(bad)}, status=400)
-        answer = await self._send_payload(payload)
+        answer = await self._to_bot.payload(payload)
         return web.json_response({"status": answer.status_code})
 
     def _click_payload(self, user: str, body: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
@@ -345,7 +268,7 @@ class Workspace:
             "view": view | {"state": {"values": state}},
             "response_urls": [],
         }
-        answer = await self._send_payload(payload)
+        answer = await self._to_bot.payload(payload)
         errors = _view_errors(answer)
         if errors is None and answer.status_code == 200:
             self._modals.pop(user, None)
@@ -386,7 +309,7 @@ class Workspace:
             "response_url": self._response_url(Origin(user, channel)),
             "trigger_id": self._trigger(user),
         }
-        answer = await self._post(urlencode(fields).encode(), "application/x-www-form-urlencoded")
+        answer = await self._to_bot.form(fields)
         acked = _json_answer(answer)
         if acked and (acked.get("text") or acked.get("blocks")):
             self._add_ephemeral(user, channel, acked)
@@ -399,24 +322,13 @@ class Workspace:
         except BadRequest as bad:
             return web.json_response({"error": str(bad)}, status=400)
         event = {
-            "token": "legacy-verification-token",
-            "team_id": self._slack.team_id,
-            "api_app_id": API_APP_ID,
-            "event": {
-                "type": "app_home_opened",
-                "user": user,
-                "channel": f"D{user}",
-                "tab": "home",
-                "event_ts": f"{time.time():.6f}",
-            },
-            "type": "event_callback",
-            "event_id": f"Ev{next(self._numbers):08d}",
-            "event_time": int(time.time()),
-            "authorizations": [
-                {"team_id": self._slack.team_id, "user_id": self._slack.bot_user_id, "is_bot": True}
-            ],
+            "type": "app_home_opened",
+            "user": user,
+            "channel": f"D{user}",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
         }
-        answer = await self._post(json.dumps(event).encode(), "application/json")
+        answer = await self._to_bot.event(event, API_APP_ID)
         return web.json_response({"status": answer.status_code})
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -461,22 +373,6 @@ class Workspace:
         if value not in sample_data.CHANNEL_NAMES:
             raise BadRequest("unknown channel")
         return str(value)
-
-    async def _send_payload(self, payload: dict[str, Any]) -> httpx.Response:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return await self._post(body, "application/x-www-form-urlencoded")
-
-    async def _post(self, body: bytes, content_type: str) -> httpx.Response:
-        """POSTs ``body`` to the bot's ``/slack/events`` signed as Slack signs (v0, HMAC-SHA256)."""
-        assert self._http is not None  # started
-        timestamp = str(int(time.time()))
-        signature = self._verifier.generate_signature(timestamp=timestamp, body=body)
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature or "",
-        }
-        return await self._http.post(EVENTS_PATH, content=body, headers=headers)
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
