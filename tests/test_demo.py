@@ -58,6 +58,14 @@ def test_the_page_refuses_unknown_users_and_bad_bodies_with_400(tmp_path: Path) 
     try:
         assert httpx.get(f"{demo.url}state", params={"user": "U_NOBODY"}, timeout=10).status_code == 400
         assert httpx.post(f"{demo.url}act/click", content=b"not json", timeout=10).status_code == 400
+        # What another site's page could send (a form or text/plain, no CORS preflight) is refused.
+        cross_site = httpx.post(
+            f"{demo.url}act/home",
+            content=b'{"user": "U0ANA"}',
+            headers={"Content-Type": "text/plain"},
+            timeout=10,
+        )
+        assert cross_site.status_code == 400
         answer = httpx.post(
             f"{demo.url}act/command", json={"user": "U0ANA", "channel": "C0APPROVALS"}, timeout=10
         )

@@ -376,6 +376,10 @@ class Workspace:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
+    # Only JSON: another site's page can send a form or text/plain here, but not application/json
+    # without the browser asking this server first (CORS), which it never allows.
+    if request.content_type != "application/json":
+        raise BadRequest("the body must be JSON (Content-Type: application/json)")
     try:
         body = await request.json()
     except ValueError:

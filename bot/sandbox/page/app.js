@@ -84,6 +84,7 @@ function askFirst(confirmation) {
     }
     confirmDialog.querySelector('[data-field="confirm"]').onclick = () => { confirmDialog.close(); resolve(true); };
     confirmDialog.querySelector('[data-field="deny"]').onclick = () => { confirmDialog.close(); resolve(false); };
+    confirmDialog.oncancel = () => resolve(false);  // Escape
     confirmDialog.showModal();
   });
 }
@@ -110,6 +111,7 @@ document.addEventListener("click", async (event) => {
   if (holder && holder.dataset.ephemeral) click.ephemeral = Number(holder.dataset.ephemeral);
   button.disabled = true;
   await post("/act/click", click);
+  button.disabled = false;  // the card is redrawn when the bot changes it
 });
 
 modal.addEventListener("click", (event) => {
