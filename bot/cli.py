@@ -212,6 +212,7 @@ def _demo(args: argparse.Namespace) -> int:
         asyncio.run(demo())
     except OSError as error:  # the port is taken, or the address is not this machine's
         print(f"approvals-bot demo: {error}", file=sys.stderr)
+        print("  Another program may use that port: `--port 0` takes a free one.", file=sys.stderr)
         return 1
     return 0
 
