@@ -185,7 +185,9 @@ def _add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     demo.add_argument(
         "--port", type=int, help="port of the page (default $PORT, else 3000; 0: any free port)"
     )
-    demo.add_argument("--db", type=Path, help="SQLite file to keep (default: a temporary directory's)")
+    demo.add_argument(
+        "--db", type=Path, help="a new SQLite file, kept after the demo (default: in a temporary directory)"
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -199,6 +201,13 @@ def _demo(args: argparse.Namespace) -> int:
         except ValueError:
             print("approvals-bot demo: PORT must be a port number (or use --port)", file=sys.stderr)
             return EXIT_BAD_SETTINGS
+    if args.db is not None and args.db.exists():
+        # The sandbox starts empty every time: an old file's cards and batches name messages and
+        # approvals this sandbox never had, so the bot would post nothing.
+        print(
+            f"approvals-bot demo: {args.db} exists; give --db a new file, or leave --db out", file=sys.stderr
+        )
+        return EXIT_BAD_SETTINGS
     configure_logging("WARNING", [])
 
     async def demo() -> None:

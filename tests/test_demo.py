@@ -202,6 +202,20 @@ def test_a_taken_port_is_one_plain_line_and_exit_1(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_an_existing_db_file_is_refused_because_the_sandbox_starts_empty(tmp_path: Path) -> None:
+    (tmp_path / "old.db").write_bytes(b"")
+    result = subprocess.run(
+        [EXECUTABLE, "demo", "--port", "0", "--db", str(tmp_path / "old.db")],
+        cwd=tmp_path,
+        env=base_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "give --db a new file" in result.stderr
+
+
 def test_a_bad_port_variable_is_refused_with_exit_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [EXECUTABLE, "demo"],
