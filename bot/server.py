@@ -7,12 +7,14 @@ import logging
 from contextlib import suppress
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
+from bot.slack.outbound.user_agent import slack_user_agent
 from bot.storage.db import utcnow
 from bot.storage.rows import Clock
 from bot.web.process_api import ProcessStatusApi
@@ -122,6 +124,11 @@ class BotServer:
         if self.settings.socket_mode and self.settings.slack_app_token is not None:
             handler = self._socket_mode = AsyncSocketModeHandler(
                 bolt_app, self.settings.slack_app_token.get_secret_value()
+            )
+            # The WebSocket's handshake names our version too, as every other request to Slack does.
+            await handler.client.aiohttp_client_session.close()
+            handler.client.aiohttp_client_session = aiohttp.ClientSession(
+                headers={"User-Agent": slack_user_agent()}
             )
             # connect() retries every failure forever, so a wrong app token would hang start-up:
             # ask for the first WebSocket URL ourselves and let a SlackApiError (invalid_auth) out.

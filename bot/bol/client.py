@@ -31,6 +31,7 @@ from bot.bol.errors import BolAuthError, BolUnavailable
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
 from bot.bol.rate_limit import RateLimitPacer
 from bot.http_client import OwnsHttpClient
+from bot.version import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ class BolClient(OwnsHttpClient):
             sleep=sleep,
         )
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), transport=bounded_transport(transport, max_concurrent_requests)
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": USER_AGENT},
+            transport=bounded_transport(transport, max_concurrent_requests),
         )
         self._tokens = TokenProvider(self._http, token_url, client_id, client_secret)
         self._bearer = BearerAuth(self._tokens)

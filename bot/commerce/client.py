@@ -46,6 +46,7 @@ from bot.commerce.models import (
 )
 from bot.commerce.persons import RUN_AS_PARAMETER, CommercePerson
 from bot.http_client import OwnsHttpClient
+from bot.version import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class CommerceClient(OwnsHttpClient):
         self._http = httpx.AsyncClient(
             base_url=f"{self._base_url}/store/{quote(store_id, safe='')}/",
             timeout=httpx.Timeout(timeout),
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             transport=bounded_transport(transport, max_concurrent_requests),
         )
         self._tokens: tuple[str, str] | None = None
