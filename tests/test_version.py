@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import RESPONSE_URL_PREFIX, SlackEmulator
 from bot.settings import Settings
 from bot.version import USER_AGENT, VERSION
 from tests.cli_process import EXECUTABLE, base_environment, free_port
 from tests.conftest import APPROVER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest
-from tests.emulators.bol import BolEmulator
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import RESPONSE_URL_PREFIX, SlackEmulator
 from tests.replicas import Replica
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
