@@ -235,6 +235,7 @@ class Settings(BaseSettings):
         description="Channel id where escalations are posted (invite the bot); required with "
         "`APPROVALS_ESCALATE_AFTER`.",
         examples=["C0123456789"],
+        json_schema_extra={"required_with": "`APPROVALS_ESCALATE_AFTER`"},
     )
     approvals_escalate_to: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -109,13 +109,21 @@ def configuration_reference() -> str:
     parts = []
     for title, items in sections():
         rows = [
-            f"| `{name.upper()}` | {'yes' if field.is_required() else 'no'} | {_default_cell(field)} "
+            f"| `{name.upper()}` | {_required_cell(field)} | {_default_cell(field)} "
             f"| {_cell(field.description)} |"
             for name, field in items
         ]
         table = "\n".join(["| Variable | Required | Default | Meaning |", "| --- | --- | --- | --- |", *rows])
         parts.append(f"## {title}\n\n{table}\n")
     return "\n".join(parts)
+
+
+def _required_cell(field: FieldInfo) -> str:
+    """``yes``, ``no``, or what it is required with (``json_schema_extra={"required_with": "..."}``)."""
+    if field.is_required():
+        return "yes"
+    required_with = _extra(field).get("required_with")
+    return f"with {required_with}" if isinstance(required_with, str) else "no"
 
 
 def _default_cell(field: FieldInfo) -> str:
