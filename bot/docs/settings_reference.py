@@ -41,7 +41,11 @@ SECTIONS = (
             {"approvals_channel", "approvals_routes_file", "process_status_channel", "approvers", "viewers"}
         ),
     ),
-    Section("Who decides", frozenset({"decide_as", "allow_self_approval"}), prefixes=("auto_link_",)),
+    Section(
+        "Who decides",
+        frozenset({"decide_as", "allow_self_approval", "require_linked_approvers"}),
+        prefixes=("auto_link_",),
+    ),
     Section(
         "The approver's day",
         frozenset({"tz"}),
@@ -140,7 +144,12 @@ def _default_cell(field: FieldInfo) -> str:
 
 
 def _cell(description: str | None) -> str:
-    return " ".join((description or "").split()).replace("|", "\\|")
+    return " ".join(_markdown(description or "").split()).replace("|", "\\|")
+
+
+def _markdown(description: str) -> str:
+    """A docstring's reStructuredText literals (````x````) as Markdown code (```x```)."""
+    return description.replace("``", "`")
 
 
 # -- .env.example ----------------------------------------------------------------------------------
@@ -155,7 +164,7 @@ def env_example() -> str:
 
 def _env_lines(name: str, field: FieldInfo) -> list[str]:
     env = name.upper()
-    comment = textwrap.wrap(_plain(field.description or ""), width=98)
+    comment = textwrap.wrap(_plain(_markdown(field.description or "")), width=98)
     lines = [f"# {line}" for line in comment]
     examples = [env_value(example) for example in field.examples or []]
     if field.is_required() or name in SET_IN_ENV_EXAMPLE:
