@@ -45,11 +45,11 @@ SETTLED = RECONCILE_AFTER + timedelta(seconds=1)
 BATCH_CHANNEL = "C_OPS"
 
 
-
 def lookups(slack: SlackEmulator) -> list[dict[str, Any]]:
     """The reconciler's look-ups of one post (a window around it), not the first round's search of a
     channel for cards already there."""
     return [c for c in slack.calls("conversations.history") if "oldest" in c]
+
 
 def top_level(slack: SlackEmulator, channel: str) -> list[dict[str, Any]]:
     return [
