@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -75,8 +76,21 @@ SECTIONS = (
 )
 OTHER = "Other settings"
 
-# Settings with a default that a new deployment still sets: shown uncommented in .env.example.
-SET_IN_ENV_EXAMPLE = frozenset({"approvers"})
+# Settings with a default that a new deployment still sets: shown uncommented in .env.example, with
+# their placeholder (Commerce and bol.com are each optional, but the example sets up both).
+SET_IN_ENV_EXAMPLE = frozenset(
+    {
+        "commerce_base_url",
+        "commerce_store_id",
+        "commerce_logon_id",
+        "commerce_logon_password",
+        "bol_client_id",
+        "bol_client_secret",
+        "approvals_channel",
+        "process_status_channel",
+        "approvers",
+    }
+)
 
 _ENV_HEADER = """\
 # Copy to .env and fill in. Every variable can also come from the environment.
@@ -185,6 +199,8 @@ def env_value(value: Any) -> str:
     """``value`` as one would write it in ``.env``: ``4h``, ``true``, ``10``, ``a,b``."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()  # a default, not a secret
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, timedelta):
