@@ -158,6 +158,9 @@ class Workspace:
             user = self._triggers.get(str(call.args.get("trigger_id") or ""))
             if user is not None and call.response.get("ok"):
                 self._modals[user] = call.response["view"]
+        with self._slack.lock:  # views.update keeps a modal's id: show it as it is now
+            for user, view in list(self._modals.items()):
+                self._modals[user] = self._slack.modals.get(str(view.get("id")), view)
 
     def _add_ephemeral(self, user: str, channel: str, message: dict[str, Any]) -> Ephemeral:
         blocks = message.get("blocks")

@@ -7,6 +7,7 @@ const state = {
   place: localStorage.getItem("demo-place") || document.querySelector("[data-place]").dataset.place,
   lastMain: null,
   modalId: "",
+  lastModal: "",
 };
 const main = document.getElementById("main");
 const modal = document.getElementById("modal");
@@ -40,8 +41,10 @@ async function refresh() {
     state.lastMain = decoded.main;
     if (atBottom && state.place !== "home") window.scrollTo(0, document.body.scrollHeight);
   }
-  if (decoded.modal_id !== state.modalId) {
+  // A new modal, or the same one updated (views.update keeps its id: the Details window fills in).
+  if (decoded.modal_id !== state.modalId || (state.modalId && decoded.modal !== state.lastModal)) {
     state.modalId = decoded.modal_id || "";
+    state.lastModal = decoded.modal || "";
     if (state.modalId) {
       modal.innerHTML = decoded.modal;
       if (!modal.open) modal.showModal();
