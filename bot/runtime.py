@@ -37,7 +37,7 @@ from bot.services.budget import DecisionBudget
 from bot.services.decisions import DecisionService
 from bot.services.identity import DecideAs, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails
-from bot.services.process_batches import BatchIngest
+from bot.services.process_status import ProcessStatusService
 from bot.services.routes_file import read_routes
 from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
@@ -100,7 +100,7 @@ def secret_values(settings: Settings) -> list[str]:
     ]
     if settings.slack_app_token is not None:
         secrets.append(settings.slack_app_token)
-    secrets.extend(settings.api_tokens)
+    secrets.extend(caller.token for caller in settings.api_tokens)
     return [s.get_secret_value() for s in secrets]
 
 
@@ -165,12 +165,13 @@ def bol_client(settings: Settings) -> BolClient:
     )
 
 
-def batch_ingest(store: Store, settings: Settings) -> BatchIngest:
-    """Takes process ids from other systems (the API, the CLI) as batches."""
-    return BatchIngest(
+def process_status_service(store: Store, settings: Settings) -> ProcessStatusService:
+    """The process-status core the slash command, the ingest API and the CLI share."""
+    return ProcessStatusService(
         store,
         default_channel=settings.process_status_channel,
         default_notify=Notify(settings.process_status_notify),
+        follows_total=settings.api_follows_total,
     )
 
 
@@ -203,7 +204,7 @@ class Runtime:
     order_details: OrderDetails
     decisions: DecisionService
     pollers: tuple[Poller, ...]
-    batch_ingest: BatchIngest
+    process_status: ProcessStatusService
     poller_role: PollerRole
     leader_lock: LeaderLock
 
@@ -260,18 +261,18 @@ class Runtime:
             slack, commerce, store, approvers, settings.approvers, listing_user=people.listing_user_id
         )
         cards.after_decision(home.refresh)
+        process_core = process_status_service(store, settings)
         register_listeners(
             bolt_app,
             commerce=commerce,
             bol=bol,
-            store=store,
             decisions=decisions,
             approvers=approvers,
             viewers=viewers,
             order_details=order_details,
             poster=poster,
             metrics=metrics,
-            process_status_channel=settings.process_status_channel,
+            process_status=process_core,
             digest=digest,
             home=home,
             work=work,
@@ -395,7 +396,7 @@ class Runtime:
             order_details=order_details,
             decisions=decisions,
             pollers=pollers,
-            batch_ingest=batch_ingest(store, settings),
+            process_status=process_core,
             poller_role=role,
             leader_lock=lock,
         )

@@ -95,10 +95,11 @@ class BotServer:
             signing_secret=self.settings.slack_signing_secret.get_secret_value(),
             database_ready=runtime.store.ping,
             process_api=ProcessStatusApi(
-                runtime.batch_ingest,
-                runtime.store,
-                tokens=[token.get_secret_value() for token in self.settings.api_tokens],
-                default_channel=self.settings.process_status_channel,
+                runtime.process_status,
+                callers=self.settings.api_tokens,
+                follows_per_caller=self.settings.api_follows_per_caller,
+                metrics=runtime.metrics,
+                clock=self.clock,
             ),
             read_deadlines=read_deadlines,
         )

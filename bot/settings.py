@@ -13,10 +13,12 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import yaml
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.callers import ApiCaller, callers_from_file, callers_from_text, check_unique, with_names
 from bot.schedule import QuietHours, parse_clock_time, parse_duration, time_zone
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -154,8 +156,16 @@ class Settings(BaseSettings):
         return value
 
     # -- process-status ingest API, batch cards, entity follows ----------------------------------------
-    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    """Bearer tokens of the ingest API (comma-separated); empty turns the API off."""
+    api_tokens: Annotated[list[ApiCaller], NoDecode] = Field(default_factory=list)
+    """The ingest API's callers: a JSON list of ``{name, token, channels, scope}``, or bare comma-separated
+    tokens (each named ``token-<hash>``, posting in ``PROCESS_STATUS_CHANNEL`` only, scope ``write``);
+    a token is at least 32 characters. Empty (and no ``API_TOKENS_FILE``) turns the API off."""
+    api_tokens_file: Path | None = None
+    """A YAML or JSON file with callers (a list, as ``API_TOKENS`` takes it); added to ``API_TOKENS``."""
+    api_follows_per_caller: int = Field(default=20, ge=0)
+    """How many entity follows one ingest-API caller may hold (each costs one bol.com call a round)."""
+    api_follows_total: int = Field(default=100, ge=0)
+    """How many entity follows all ingest-API callers together may hold."""
     process_status_notify: Literal["failures", "all"] = "failures"
     """Default of a batch's ``notify``: which finished processes get a reply in the card's thread."""
     process_failure_mention: str | None = None
@@ -165,10 +175,30 @@ class Settings(BaseSettings):
 
     @field_validator("api_tokens", mode="before")
     @classmethod
-    def _split_api_tokens(cls, value: object) -> object:
+    def _api_callers(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                value = callers_from_text(value)
+            except ValueError as error:  # json.JSONDecodeError included; its text never holds a token
+                raise ValueError(f"not a JSON list of callers nor comma-separated tokens ({error})") from None
+        if isinstance(value, list):
+            return with_names(value)
         return value
+
+    @model_validator(mode="after")
+    def _callers_from_file(self) -> Settings:
+        if self.api_tokens_file is not None:
+            try:
+                entries = callers_from_file(self.api_tokens_file)
+            except (OSError, ValueError, yaml.YAMLError) as error:
+                raise ValueError(f"API_TOKENS_FILE: {type(error).__name__}: cannot be read") from None
+            try:
+                from_file = [ApiCaller.model_validate(entry) for entry in with_names(entries)]
+            except ValidationError as error:
+                raise ValueError(f"API_TOKENS_FILE: {_first_error(error)}") from None
+            self.api_tokens = [*self.api_tokens, *from_file]
+        check_unique(self.api_tokens)
+        return self
 
     @field_validator("process_failure_mention")
     @classmethod
@@ -320,3 +350,9 @@ def describe_errors(error: ValidationError) -> list[str]:
         else:
             lines.append(f"{name}: {item['msg']}")
     return lines
+
+
+def _first_error(error: ValidationError) -> str:
+    """The first problem of a caller entry, naming the field but never echoing a value."""
+    item = error.errors()[0]
+    return f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}"

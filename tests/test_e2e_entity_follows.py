@@ -11,7 +11,7 @@ from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
 from tests.emulators.bol import BolEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.ingest_api import API_TOKEN, api_client
+from tests.ingest_api import API_CALLERS, api_client
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 
@@ -69,7 +69,7 @@ def test_follow_from_slack_announces_each_newly_finished_process_once(
 def test_further_pages_are_read_only_while_they_show_unseen_processes(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     for _ in range(ENTITY_PAGE_SIZE * 2 + 10):
         bol.add_process("UPDATE_OFFER_STOCK", "offer-9", status="SUCCESS")
     with api_client(bot) as client:

@@ -18,10 +18,21 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from bot.storage.db import utcnow
 from bot.web.process_api import OPENAPI_PATH, ProcessStatusApi
 from bot.web.routes import build_web_app
 from tests.bot_runner import RunningBot
-from tests.ingest_api import API_TOKEN, BATCHES, WATCHES, api_client, post_watches
+from tests.ingest_api import (
+    API_TOKEN,
+    BATCHES,
+    READ_ONLY_TOKEN,
+    READER,
+    SYNC,
+    WATCHES,
+    api_client,
+    callers,
+    post_watches,
+)
 
 FOLLOWS = "/api/v1/process-status/follows"
 EXAMPLES_PER_OPERATION = 25
@@ -31,7 +42,7 @@ SERVER_ERRORS_EXPECTED = {"503"}  # the database is down: not something a reques
 
 @pytest.fixture
 def api_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
-    return start_bot(api_tokens=API_TOKEN)
+    return start_bot(api_tokens=callers(SYNC, READER), api_follows_per_caller=1)
 
 
 def document(bot: RunningBot) -> dict[str, Any]:
@@ -56,7 +67,11 @@ def test_the_document_lists_exactly_the_api_routes(api_bot: RunningBot) -> None:
         signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
         database_ready=runtime.store.ping,
         process_api=ProcessStatusApi(
-            runtime.batch_ingest, runtime.store, tokens=[API_TOKEN], default_channel="C_DEFAULT"
+            runtime.process_status,
+            callers=runtime.settings.api_tokens,
+            follows_per_caller=1,
+            metrics=runtime.metrics,
+            clock=utcnow,
         ),
     )
     routed = {
@@ -75,7 +90,9 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
     """(method, documented path, response) for requests that draw every answer a route gives."""
     created = post_watches(bot, {"ids": ["s1", "s2"], "label": "statuses"})
     batch_id = created.json()["batch_id"]
-    with api_client(bot) as client, api_client(bot, token=None) as anonymous:
+    reader = api_client(bot, READ_ONLY_TOKEN)
+    throttled = api_client(bot, token=None)
+    with api_client(bot) as client, api_client(bot, token=None) as anonymous, reader, throttled:
         json_headers = {"Content-Type": "application/json"}
         huge = b'{"ids": ["p1"], "label": "' + b"x" * (1024 * 1024) + b'"}'
         watches = [
@@ -85,6 +102,8 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
             anonymous.post(WATCHES, json={"ids": ["p1"]}),
             client.post(WATCHES, content=huge, headers=json_headers),
             client.post(WATCHES, data={"ids": "p1"}),
+            reader.post(WATCHES, json={"ids": ["p1"]}),
+            client.post(WATCHES, json={"ids": ["p1"], "channel": "C_APPROVALS"}),
         ]
         follow = {"entity_id": "order-1", "event_type": "CREATE_SHIPMENT"}
         follows = [
@@ -94,9 +113,11 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
             anonymous.post(FOLLOWS, json=follow),
             client.post(FOLLOWS, content=huge, headers=json_headers),
             client.post(FOLLOWS, data=follow),
+            client.post(FOLLOWS, json={**follow, "entity_id": "order-2"}),
+            reader.post(FOLLOWS, json=follow),
         ]
         one_follow = f"{FOLLOWS}/order-1/CREATE_SHIPMENT"
-        return [
+        answered = [
             *(("post", WATCHES, r) for r in watches),
             *(
                 ("delete", WATCHES + "/{process_id}", r)
@@ -105,6 +126,7 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
                     client.delete(f"{WATCHES}/s1"),
                     client.delete(f"{WATCHES}/bad%20id"),
                     anonymous.delete(f"{WATCHES}/s2"),
+                    reader.delete(f"{WATCHES}/s2"),
                 )
             ),
             *(
@@ -123,8 +145,19 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
                     client.delete(one_follow),
                     client.delete(one_follow, params={"channel": "general"}),
                     anonymous.delete(one_follow),
+                    reader.delete(one_follow),
                 )
             ),
+        ]
+        while throttled.get(f"{BATCHES}/{batch_id}").status_code != 429:  # failures from this address
+            pass
+        return [
+            *answered,
+            ("post", WATCHES, client.post(WATCHES, json={"ids": ["p1"]})),
+            ("delete", WATCHES + "/{process_id}", client.delete(f"{WATCHES}/s2")),
+            ("get", BATCHES + "/{batch_id}", client.get(f"{BATCHES}/{batch_id}")),
+            ("post", FOLLOWS, client.post(FOLLOWS, json=follow)),
+            ("delete", FOLLOWS + "/{entity_id}/{event_type}", client.delete(one_follow)),
         ]
 
 

@@ -14,13 +14,13 @@ from bot.metrics import Metrics
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
+from bot.services.process_status import ProcessStatusService
 from bot.slack.inbound.listeners import actions, commands, events, views
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.viewers import SlackViewerDirectory
-from bot.storage.store import Store
 
 
 def register_listeners(
@@ -28,14 +28,13 @@ def register_listeners(
     *,
     commerce: CommerceClient,
     bol: BolClient,
-    store: Store,
     decisions: DecisionService,
     approvers: ApproverDirectory,
     viewers: SlackViewerDirectory,
     order_details: OrderDetails,
     poster: SlackPoster,
     metrics: Metrics,
-    process_status_channel: str,
+    process_status: ProcessStatusService,
     work: BackgroundWork,
     responses: ResponseUrls,
     digest: DailyDigest | None = None,
@@ -45,13 +44,12 @@ def register_listeners(
         app,
         commerce=commerce,
         bol=bol,
-        store=store,
         decisions=decisions,
         approvers=approvers,
         viewers=viewers,
         order_details=order_details,
         metrics=metrics,
-        process_status_channel=process_status_channel,
+        process_status=process_status,
         work=work,
         responses=responses,
         digest=digest,

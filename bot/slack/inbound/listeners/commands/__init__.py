@@ -9,12 +9,12 @@ from bot.metrics import Metrics
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.ports import ApproverDirectory
+from bot.services.process_status import ProcessStatusService
 from bot.slack.inbound.listeners.commands.approvals import ApprovalsCommandListener
 from bot.slack.inbound.listeners.commands.process_status import ProcessStatusCommandListener
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.viewers import SlackViewerDirectory
-from bot.storage.store import Store
 
 
 def register(
@@ -22,13 +22,12 @@ def register(
     *,
     commerce: CommerceClient,
     bol: BolClient,
-    store: Store,
     decisions: DecisionService,
     approvers: ApproverDirectory,
     viewers: SlackViewerDirectory,
     order_details: OrderDetails,
     metrics: Metrics,
-    process_status_channel: str,
+    process_status: ProcessStatusService,
     work: BackgroundWork,
     responses: ResponseUrls,
     digest: DailyDigest | None = None,
@@ -45,7 +44,7 @@ def register(
         digest=digest,
     )
     app.command("/approvals")(approvals.handle)
-    process_status = ProcessStatusCommandListener(
-        bol, store, metrics, default_channel=process_status_channel, work=work, responses=responses
+    process_status_listener = ProcessStatusCommandListener(
+        bol, process_status, metrics, work=work, responses=responses
     )
-    app.command("/process-status")(process_status.handle)
+    app.command("/process-status")(process_status_listener.handle)
