@@ -115,9 +115,9 @@ def with_names(entries: Sequence[Any]) -> list[Any]:
 
 def check_unique(callers: Sequence[ApiCaller]) -> None:
     """Raises ``ValueError`` when two callers share a name or a token."""
-    names = [c.name for c in callers]
-    if len(set(names)) != len(names):
-        raise ValueError("two callers have the same name")
     tokens = [c.token.get_secret_value() for c in callers]
     if len(set(tokens)) != len(tokens):
-        raise ValueError("two callers have the same token")
+        raise ValueError("API_TOKENS, API_TOKENS_FILE: two callers have the same token")
+    names = [c.name for c in callers]
+    if len(set(names)) != len(names):
+        raise ValueError("API_TOKENS, API_TOKENS_FILE: two callers have the same name")
