@@ -266,8 +266,10 @@ async def _checked_body(request: web.Request, model: type[Model]) -> Model | web
         return problem(413, "Body too large", f"the body is at most {MAX_BODY_BYTES} bytes")
     try:
         raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
+    except web.HTTPRequestEntityTooLarge:  # also a compressed body that unpacks to more
         return problem(413, "Body too large", f"the body is at most {MAX_BODY_BYTES} bytes")
+    except web.RequestPayloadError:  # e.g. Content-Encoding: gzip over bytes that are not gzip
+        return invalid([FieldError("", "the body could not be read as its Content-Encoding says")])
     if len(raw) > MAX_BODY_BYTES:
         return problem(413, "Body too large", f"the body is at most {MAX_BODY_BYTES} bytes")
     try:
