@@ -98,3 +98,23 @@ def test_further_pages_are_read_only_while_they_show_unseen_processes(
     with api_client(bot) as client:
         assert client.delete(f"{FOLLOWS}/offer-9/UPDATE_OFFER_STOCK").status_code == 204
         assert client.delete(f"{FOLLOWS}/offer-9/UPDATE_OFFER_STOCK").status_code == 404
+
+
+def test_a_follow_from_slack_past_the_total_cap_is_refused_in_plain_words(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator
+) -> None:
+    bot = start_bot(api_follows_total=1)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    first = run_command(
+        sender, slack, "/process-status", "follow order-1 CREATE_SHIPMENT", user=APPROVER, channel=CHANNEL
+    )
+    assert "Following" in shown(first)
+    second = run_command(
+        sender, slack, "/process-status", "follow order-2 CREATE_SHIPMENT", user=APPROVER, channel=CHANNEL
+    )
+    assert "limit" in shown(second)
+    again = run_command(
+        sender, slack, "/process-status", "follow order-1 CREATE_SHIPMENT", user=APPROVER, channel=CHANNEL
+    )
+    assert "already followed" in shown(again)
+    assert [f.entity_id for f in bot.call(bot.runtime.store.follows())] == ["order-1"]
