@@ -12,8 +12,11 @@ import httpx
 import pytest
 
 from bot.callers import derived_name
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.slack import SlackEmulator
+from bot.settings import Settings
 from tests.bot_runner import RunningBot
-from tests.cli_process import EXECUTABLE, environment
+from tests.cli_process import EXECUTABLE, environment, free_port
 from tests.clock import ManualClock
 from tests.conftest import PROCESS_CHANNEL
 from tests.ingest_api import (
@@ -31,6 +34,8 @@ from tests.ingest_api import (
     get_batch,
     post_watches,
 )
+from tests.replicas import Replica
+from tests.waiting import wait_for
 
 WRONG_TOKEN = "not-a-token-of-this-bot-0123456789abcdef"
 
@@ -160,3 +165,32 @@ def test_short_or_repeated_tokens_are_refused_at_start_with_a_clear_error(
     assert "32 characters" in result.stderr or "same token" in result.stderr
     assert "Traceback" not in result.stderr
     assert "short-token" not in result.stderr and "y" * 31 not in result.stderr
+
+
+def test_serve_posts_a_callers_batch_card_in_its_channel_and_keeps_it_from_other_callers(
+    make_settings: Callable[..., Settings], slack: SlackEmulator, bol: BolEmulator, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        notifier_enabled=True,
+        port=free_port(),
+        approvals_poll_seconds=3600,
+        process_status_poll_seconds=0.5,
+        api_tokens=callers(SYNC, OTHER),  # JSON in the environment, as an operator sets it
+    )
+    bot = Replica(settings, tmp_path / "serve")
+    try:
+        bot.wait_until_listening()
+        sync = {"Authorization": f"Bearer {API_TOKEN}"}
+        other = {"Authorization": f"Bearer {OTHER_API_TOKEN}"}
+        body = {"ids": bol.add_processes(2), "label": "nightly stock", "channel": "C_OPS"}
+        created = httpx.post(bot.url + WATCHES, json=body, headers=sync, timeout=30)
+        assert created.status_code == 201, created.text
+        batch_url = bot.url + created.headers["Location"]
+        wait_for(lambda: slack.top_level_messages("C_OPS"), what="the batch card in the caller's channel")
+        refused = httpx.post(bot.url + WATCHES, json=body, headers=other, timeout=30)
+        assert refused.status_code == 403  # other may post in PROCESS_STATUS_CHANNEL only
+        assert httpx.get(batch_url, headers=other, timeout=30).status_code == 404
+        assert httpx.get(batch_url, headers=sync, timeout=30).json()["total"] == 2
+        assert slack.top_level_messages(PROCESS_CHANNEL) == []
+    finally:
+        bot.stop()
