@@ -171,6 +171,8 @@ def test_every_documented_status_is_one_a_route_really_answers_and_no_other(api_
         if "content" in documented[status]:
             [media_type] = documented[status]["content"]
             assert response.headers["Content-Type"].startswith(media_type)
+        for header, spec in documented[status].get("headers", {}).items():
+            assert not spec.get("required") or header in response.headers, (method, path, status, header)
         seen.setdefault((method, path), set()).add(status)
     for path, item in paths.items():
         for method, operation in item.items():

@@ -138,11 +138,23 @@ _PROBLEM_TITLES = {
 }
 
 
+_PROBLEM_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds until this address may try again",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
 def _problems(*statuses: int) -> dict[str, Any]:
     return {
         str(status): {
             "description": _PROBLEM_TITLES[status],
             "content": {PROBLEM_JSON: {"schema": {"$ref": _REF + "Problem"}}},
+            **({"headers": _PROBLEM_HEADERS[status]} if status in _PROBLEM_HEADERS else {}),
         }
         for status in statuses
     }
