@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.logging_setup import log_context
+from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer, NewCard
 from bot.notifier.failures import NotifierRoundIncomplete, describe
@@ -28,6 +29,8 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 CHAT_UPDATES_PER_MINUTE = 50
+ADOPT_HISTORY_PAGES = 5
+"""How far back a channel is searched for cards already there, once per process (1,000 messages)."""
 DEFAULT_BACKLOG_LIMIT = 20
 
 
@@ -62,6 +65,7 @@ class ApprovalsNotifier:
         self._page_size = page_size
         self._routing = ApprovalRouting(routes or Routes.only(channel), commerce, order_details)
         self._backlog_limit = backlog_limit
+        self._searched_channels: set[str] = set()  # looked in for cards already posted (once each)
         # chat.update is Tier 3 (about 50 a minute): closing cards uses at most that share of a round.
         self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
 
@@ -82,7 +86,10 @@ class ApprovalsNotifier:
         known = await self._store.known_card_ids(pending)
         unannounced: dict[str, NewCard] = {}
         summaries = failures = 0
-        for channel, new in (await self._new_by_channel(pending.values(), known)).items():
+        new_by_channel = await self._adopt_cards_already_posted(
+            await self._new_by_channel(pending.values(), known)
+        )
+        for channel, new in new_by_channel.items():
             if len(new) <= self._backlog_limit:
                 unannounced.update((card.approval.id, card) for card in new)
                 continue
@@ -122,6 +129,37 @@ class ApprovalsNotifier:
             card = NewCard(approval, route.channel, route.approvals_needed(approval, order))
             by_channel.setdefault(route.channel, []).append(card)
         return by_channel
+
+    async def _adopt_cards_already_posted(
+        self, by_channel: dict[str, list[NewCard]]
+    ) -> dict[str, list[NewCard]]:
+        """The first time this process has new approvals for a channel, it looks there for their cards
+        (a database that started empty, or was restored from an older backup, has no row for cards
+        that are in the channel): each found is recorded as the approval's card, not posted again.
+        Returns the new approvals still without a card. A history Slack will not show is logged and
+        the cards are posted (a second card is better than none)."""
+        still_new: dict[str, list[NewCard]] = {}
+        for channel, new in by_channel.items():
+            if channel in self._searched_channels:
+                still_new[channel] = new
+                continue
+            try:
+                posted = await self._cards.posted_in(channel, pages=ADOPT_HISTORY_PAGES)
+            except Exception as error:
+                log.warning("could not look for cards already in %s: %s", channel, describe(error))
+                posted = {}
+            self._searched_channels.add(channel)
+            for card in new:
+                ts = posted.get(card.approval.id)
+                if ts is not None and await self._store.claim_card(
+                    card.approval.id, card.approval.guessed_kind.value
+                ):
+                    await self._announcer.adopt(card.approval.id, MessageRef(channel, ts))
+                    log.info("approval %s: its card was already in %s, adopted", card.approval.id, channel)
+            remaining = [card for card in new if card.approval.id not in posted]
+            if remaining:
+                still_new[channel] = remaining
+        return still_new
 
     async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:
         """Claims every card, then posts one summary for those this poller claimed; a failed post

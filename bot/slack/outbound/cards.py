@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import Approval, Decision, OrderSummary
-from bot.messaging import MessageKey, MessageRef
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
 from bot.slack.outbound.blocks.types import Message
@@ -46,6 +46,11 @@ class ApprovalCards:
     def after_decision(self, hook: AfterDecision) -> None:
         """Adds ``hook``, run in the background after each decision shown from chat."""
         self._after_decision.append(hook)
+
+    async def posted_in(self, channel: str, *, pages: int) -> dict[str, str]:
+        """The approval cards among the newest ``pages`` pages of ``channel``: approval id to ``ts``
+        (from each card's metadata). Raises ``HistoryUnreadable`` when Slack will never show them."""
+        return await self._poster.announced_in(channel, Announced.APPROVAL_CARD, pages=pages)
 
     async def post_summary(self, channel: str, approvals: Sequence[Approval]) -> MessageRef:
         """Posts one backlog summary for ``approvals`` (instead of a card each); the caller holds their
