@@ -37,6 +37,7 @@ EXAMPLE_VALUES = frozenset(
         "C0123456789",
         "U0123456789",
         "S0123456789",
+        "CHANGE-ME-to-32-or-more-characters",
     }
 )
 EXAMPLE_HOSTS = frozenset({"commerce.example.com"})
@@ -44,6 +45,8 @@ EXAMPLE_HOSTS = frozenset({"commerce.example.com"})
 
 def is_example_value(value: object) -> bool:
     """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``."""
+    if isinstance(value, ApiCaller):
+        value = value.token
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     if isinstance(value, list):
@@ -223,7 +226,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "approvals_escalation_channel", "approvals_digest_tz", "approvals_routes_file", mode="before"
+        "approvals_escalation_channel",
+        "approvals_digest_tz",
+        "approvals_routes_file",
+        "api_tokens_file",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from bot.callers import derived_name
 from bot.sandbox.bol import BolEmulator
@@ -194,3 +195,9 @@ def test_serve_posts_a_callers_batch_card_in_its_channel_and_keeps_it_from_other
         assert slack.top_level_messages(PROCESS_CHANNEL) == []
     finally:
         bot.stop()
+
+
+def test_the_example_token_left_in_place_is_refused(make_settings: Callable[..., Settings]) -> None:
+    example = callers({"name": "nightly-sync", "token": "CHANGE-ME-to-32-or-more-characters"})
+    with pytest.raises(ValidationError, match="placeholder"):
+        make_settings(api_tokens=example)
