@@ -18,9 +18,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from bot.slack_ids import CHANNEL_ID
+
 MIN_TOKEN_LENGTH = 32
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
-CHANNEL_PATTERN = r"^[CG][A-Z0-9_]{1,63}$"
 REQUESTER_PREFIX = "api:"
 """Batches and follows record ``api:<name>`` as ``requested_by``: never a Slack user (``U…``) or ``cli``."""
 
@@ -54,10 +55,8 @@ class ApiCaller(BaseModel):
     @field_validator("channels")
     @classmethod
     def _channel_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        import re
-
         for channel in value:
-            if not re.fullmatch(CHANNEL_PATTERN, channel):
+            if not CHANNEL_ID.fullmatch(channel):
                 raise ValueError(f"{channel[:20]!r} is not a channel id (C… or G…)")
         return value
 

@@ -18,8 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.storage.db import utcnow
-from bot.web.process_api import OPENAPI_PATH, ProcessStatusApi
+from bot.web.process_api import OPENAPI_PATH
 from bot.web.routes import build_web_app
 from tests.bot_runner import RunningBot
 from tests.ingest_api import (
@@ -66,13 +65,7 @@ def test_the_document_lists_exactly_the_api_routes(api_bot: RunningBot) -> None:
         runtime.bolt_app,
         signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
         database_ready=runtime.store.ping,
-        process_api=ProcessStatusApi(
-            runtime.process_status,
-            callers=runtime.settings.api_tokens,
-            follows_per_caller=1,
-            metrics=runtime.metrics,
-            clock=utcnow,
-        ),
+        mount=runtime.mount_routes,
     )
     routed = {
         (route.method.lower(), route.resource.canonical)

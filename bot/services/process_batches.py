@@ -8,7 +8,6 @@ whole, and every bad field comes back as a ``FieldError`` whose ``pointer`` is a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
@@ -16,14 +15,10 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.bol.models import EVENT_TYPES
+from bot.bol.models import ENTITY_ID, EVENT_TYPES, PROCESS_ID
+from bot.slack_ids import CHANNEL_ID
 from bot.storage.records import Notify
 
-PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""A bol.com process status id as the bot accepts it (slash commands, API, CLI)."""
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9_]{1,63}$")
-"""A public or private channel id (``C…``, ``G…``): where a batch card can be posted."""
-ENTITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 LABEL_TEXT = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 """Some visible text, and no control character (a NUL is refused by PostgreSQL)."""
 MAX_BATCH_IDS = 1000

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
@@ -25,9 +25,16 @@ from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.storage.records import CardRecord, CardState
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class CardStore(Protocol):
+    """The store operations approval cards use."""
+
+    async def thread_of(self, approval_id: str) -> MessageRef | None: ...
+
+    async def transition_card(self, approval_id: str, from_state: CardState, to_state: CardState) -> bool: ...
 
 
 FOLLOW_UPS_DRAIN_SECONDS = 10.0
@@ -37,7 +44,7 @@ AfterDecision = Callable[[str], Coroutine[Any, Any, None]]
 
 
 class ApprovalCards:
-    def __init__(self, store: Store, poster: SlackPoster) -> None:
+    def __init__(self, store: CardStore, poster: SlackPoster) -> None:
         self._store = store
         self._poster = poster
         self._after_decision: list[AfterDecision] = []
