@@ -14,11 +14,11 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.checks import CheckResult, checks_for, run_checks
-from bot.features.parts import batch_ingest, secret_values
+from bot.features.parts import process_status_service, secret_values
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
 from bot.server import serve_forever
-from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
+from bot.services.process_batches import InvalidRequest, WatchRequest, parsed
 from bot.services.routes_file import RoutesFileError, read_routes
 from bot.settings import Settings, describe_errors
 from bot.storage.db import safe_url, sqlite_write_problem
@@ -160,15 +160,16 @@ def _field_name(pointer: str, ids: tuple[str, ...]) -> str:
 async def _watch(settings: Settings, args: argparse.Namespace) -> int:
     ids = _ids_from(args.ids)
     try:
-        request = checked(BatchRequest(ids, args.channel, args.label), args.notify)
-    except InvalidBatchRequest as bad:
+        fields = {"ids": list(ids), "channel": args.channel, "label": args.label, "notify": args.notify}
+        request = parsed(WatchRequest, fields)
+    except InvalidRequest as bad:
         print("approvals-bot watch: nothing was watched:", file=sys.stderr)
         for error in bad.errors:
             print(f"  {_field_name(error.pointer, ids)}: {error.detail}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     store = await Store.open(settings.database_url)
     try:
-        created = await batch_ingest(store, settings).watch(request, requested_by="cli")
+        created = await process_status_service(store, settings).ingest(request, requested_by="cli")
     finally:
         await store.close()
     print(f"batch {created.batch_id}: {created.new} new of {len(set(request.ids))} id(s)")

@@ -13,7 +13,18 @@ from bot.storage.records import Notify
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.conftest import PROCESS_CHANNEL, SIGNING_SECRET
-from tests.ingest_api import API_TOKEN, BATCHES, OTHER_API_TOKEN, WATCHES, api_client, get_batch, post_watches
+from tests.ingest_api import (
+    API_TOKEN,
+    BATCHES,
+    OTHER,
+    OTHER_API_TOKEN,
+    SYNC,
+    WATCHES,
+    api_client,
+    callers,
+    get_batch,
+    post_watches,
+)
 from tests.slack_requests import SlackRequestSender
 
 PROBLEM_JSON = "application/problem+json"
@@ -21,7 +32,7 @@ PROBLEM_JSON = "application/problem+json"
 
 @pytest.fixture
 def api_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
-    return start_bot(api_tokens=f"{API_TOKEN},{OTHER_API_TOKEN}")
+    return start_bot(api_tokens=callers(SYNC, OTHER))
 
 
 def stored_batches(bot: RunningBot) -> int:

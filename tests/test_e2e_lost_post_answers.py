@@ -35,7 +35,7 @@ from tests.bot_runner import RunningBot
 from tests.cli_process import free_port
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.ingest_api import API_TOKEN, WATCHES, post_watches
+from tests.ingest_api import API_CALLERS, API_TOKEN, WATCHES, post_watches
 from tests.replicas import Replica
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
@@ -258,7 +258,7 @@ def test_a_watch_message_with_no_answer_and_not_in_slack_is_posted_once_after_lo
 def test_a_batch_card_whose_connection_dropped_after_slack_stored_it_is_adopted_and_kept_current(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(2)
     batch_id = post_watches(bot, {"ids": ids, "channel": BATCH_CHANNEL}).json()["batch_id"]
     slack.lose_answer_next("chat.postMessage", mode="drop")
@@ -289,7 +289,7 @@ def batch_with_a_card(bot: RunningBot, slack: SlackEmulator, ids: list[str]) -> 
 def test_a_batch_reply_whose_connection_dropped_after_slack_stored_it_is_found_in_the_thread_not_repeated(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     batch_id, card_ts = batch_with_a_card(bot, slack, ids)
     bol.finish(ids[:1], "FAILURE", error_message="Price must be at least 1.00")
@@ -334,7 +334,7 @@ def test_a_batch_reply_with_no_answer_that_slack_did_not_store_is_posted_once_af
     clock: ManualClock,
     lost: Response,
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     batch_id, card_ts = batch_with_a_card(bot, slack, ids)
     bol.finish(ids[:1], "FAILURE", error_message="Price must be at least 1.00")
@@ -357,7 +357,7 @@ def test_a_batch_reply_with_no_answer_that_slack_did_not_store_is_posted_once_af
 def test_a_batch_summary_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(2)
     batch_id, card_ts = batch_with_a_card(bot, slack, ids)
     bol.finish(ids[:1], "FAILURE", error_message="nope")
@@ -529,7 +529,7 @@ def test_a_batch_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_
     bol: BolEmulator,
     tmp_path: Path,
 ) -> None:
-    bot = KilledMidPost(make_settings, slack, tmp_path, api_tokens=API_TOKEN)
+    bot = KilledMidPost(make_settings, slack, tmp_path, api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     slack.lose_answer_next("chat.postMessage", mode="hang")
     with bot:

@@ -15,7 +15,7 @@ from bot.sandbox.slack import SlackEmulator
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.ingest_api import API_TOKEN, get_batch
+from tests.ingest_api import API_CALLERS, BATCHES, WATCHES, api_client
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 
@@ -232,10 +232,10 @@ def test_an_announcement_that_cannot_be_posted_is_retried(
     assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
 
 
-def test_a_single_watch_is_a_batch_of_one_listed_and_readable_over_the_api(
+def test_a_single_watch_is_a_batch_of_one_listed_but_not_an_api_callers_to_read(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     sender = SlackRequestSender(bot.url, SIGNING_SECRET)
     process_id = bol.add_process(event_type="UPDATE_OFFER_PRICE", entity_id="offer-9")
     command(sender, slack, f"watch {process_id}")
@@ -245,9 +245,11 @@ def test_a_single_watch_is_a_batch_of_one_listed_and_readable_over_the_api(
     assert "0/1 finished" in listed
     [view] = bot.call(bot.runtime.store.recent_batches())
     assert view.batch.batch_id in listed
-    batch = get_batch(bot, view.batch.batch_id)
-    assert (batch["total"], batch["single_watch"], batch["channel"]) == (1, True, WATCH_CHANNEL)
-    assert batch["completed_at"] is None
+    assert (view.total, view.batch.single_watch, view.batch.channel) == (1, True, WATCH_CHANNEL)
+    assert view.batch.completed_at is None
+    with api_client(bot) as caller:  # a person's watch: no API caller reads or cancels it
+        assert caller.get(f"{BATCHES}/{view.batch.batch_id}").status_code == 404
+        assert caller.delete(f"{WATCHES}/{process_id}").status_code == 404
 
     bol.set_status(process_id, "FAILURE", error_message="Price too low for offer-9")
     assert bot.poll_processes() == 1
@@ -257,10 +259,9 @@ def test_a_single_watch_is_a_batch_of_one_listed_and_readable_over_the_api(
     assert f"<@{APPROVER}>" in text_of(posted)
     assert slack.calls("chat.update") == []
 
-    batch = get_batch(bot, view.batch.batch_id)
-    assert batch["completed_at"] is not None
-    assert batch["counts"]["FAILURE"] == 1
-    assert [(f["process_status_id"], f["error_message"]) for f in batch["failures"]] == [
+    done = bot.call(bot.runtime.store.batch_view(view.batch.batch_id))
+    assert done is not None and done.batch.completed_at is not None
+    assert [(f.process_status_id, f.error_message) for f in done.failures] == [
         (process_id, "Price too low for offer-9")
     ]
     assert "1/1 finished (complete)" in text_of(command(sender, slack, "batches"))

@@ -135,24 +135,19 @@ class BatchRows(Rows):
         )
         return BatchCreated(batch_id, len(new_ids), created=True)
 
-    async def remove_batch_process(self, process_status_id: str) -> int:
-        """Stops watching an unfinished process in every batch; returns how many watches ended."""
+    async def remove_batch_process(self, process_status_id: str, *, requested_by: str | None = None) -> int:
+        """Stops watching an unfinished process in every batch (only in the batches ``requested_by`` asked
+        for, when given); returns how many watches ended. Single watches are never touched here."""
+        unfinished = [
+            _m.process_status_id == process_status_id,
+            _m.finished_at.is_(None),
+            _m.batch_id.in_(_owned_batches(requested_by)),
+        ]
         async with self._writer.begin() as conn:
-            owners = (
-                await conn.execute(
-                    select(_m.batch_id).where(
-                        _m.process_status_id == process_status_id, _m.finished_at.is_(None)
-                    )
-                )
-            ).scalars()
-            batch_ids = list(owners)
+            batch_ids = list((await conn.execute(select(_m.batch_id).where(*unfinished))).scalars())
             if not batch_ids:
                 return 0
-            await conn.execute(
-                delete(batch_processes).where(
-                    _m.process_status_id == process_status_id, _m.finished_at.is_(None)
-                )
-            )
+            await conn.execute(delete(batch_processes).where(*unfinished))
             await conn.execute(
                 update(process_batches).where(_b.batch_id.in_(batch_ids)).values(changes=_b.changes + 1)
             )
@@ -402,6 +397,12 @@ class BatchRows(Rows):
                 .where(_m.batch_id == batch_id, _m.process_status_id == process_status_id)
                 .values(**values)
             )
+
+
+def _owned_batches(requested_by: str | None) -> Any:
+    """The batches (never single watches) of ``requested_by``, or of anyone when ``None``."""
+    query = select(_b.batch_id).where(_b.single_watch.is_(False))
+    return query if requested_by is None else query.where(_b.requested_by == requested_by)
 
 
 def request_key(channel: str, ids: Sequence[str]) -> str:

@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.slack.inbound.edge import Refusal, check_request
+from bot.web.process_api import API_PREFIX, problem
 from bot.web.read_deadlines import ReadDeadlines
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,10 @@ def build_web_app(
     refused = RefusalLog().refused
 
     async def slack_events(request: web.Request) -> web.Response:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.RequestPayloadError:  # a Content-Encoding its bytes do not follow
+            return refused(request, Refusal(400, "body could not be decoded"))
         checked = check_request(signing_secret, raw, request.headers, now=time.time())
         if isinstance(checked, Refusal):
             return refused(request, checked)
@@ -107,7 +111,9 @@ def build_web_app(
         answer = {"database": "ok" if database_ok else "unavailable", "slack": slack or "ok"}
         return web.json_response(answer, status=status)
 
-    middlewares = [] if read_deadlines is None else [read_deadlines.middleware]
+    middlewares = [_identity_bodies_only]
+    if read_deadlines is not None:
+        middlewares.insert(0, read_deadlines.middleware)
     app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES, middlewares=middlewares)
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
@@ -115,6 +121,22 @@ def build_web_app(
     if mount is not None:
         mount(app)
     return app
+
+
+@web.middleware
+async def _identity_bodies_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A body with a ``Content-Encoding`` (gzip, deflate, br, ...) is refused with 415 before anything
+    reads it: neither Slack nor the ingest API's callers compress requests, and the server does not
+    decompress them (``auto_decompress=False``), so a bomb never unpacks."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity") or not request.body_exists:
+        return await handler(request)
+    log.warning("refused a request from %s: Content-Encoding %.20s (HTTP 415)", request.remote, encoding)
+    if request.path.startswith(API_PREFIX + "/"):
+        return problem(415, "Unsupported media type", "send the body uncompressed (no Content-Encoding)")
+    return web.Response(status=415, text="compressed request bodies are not accepted")
 
 
 def metrics_routes(metrics: Metrics) -> list[web.RouteDef]:
