@@ -362,6 +362,45 @@ def test_known_card_ids_finds_cards_in_any_state_across_chunks(database_url: str
     with_store(database_url, body)
 
 
+def test_cards_claimed_in_sets_skip_rows_already_there_and_are_released_together(
+    database_url: str,
+) -> None:
+    async def body(store: Store) -> None:
+        ids = [str(20_000 + i) for i in range(450)]  # more than two pages of claims
+        assert await store.claim_card(ids[7], "buyer")
+        await store.card_posted(ids[7], "C1", "1.1")
+        assert await store.claim_card(ids[300], "order")
+
+        claimed = await store.claim_cards({i: "order" for i in ids})
+        assert sorted(claimed) == sorted(set(ids) - {ids[7], ids[300]})
+        assert await store.claim_cards({i: "order" for i in ids}) == []
+        card = await store.get_card(ids[0])
+        assert card is not None and (card.kind, card.state) == ("order", CardState.POSTING)
+        kept = await store.get_card(ids[7])
+        assert kept is not None and (kept.kind, kept.state) == ("buyer", CardState.PENDING)
+
+        await store.release_cards(claimed)
+        assert await store.known_card_ids(ids) == {ids[7], ids[300]}
+        assert await store.claim_cards({}) == []
+
+    with_store(database_url, body)
+
+
+def test_concurrent_set_claims_from_two_stores_claim_each_card_once(database_url: str) -> None:
+    async def main() -> None:
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        try:
+            ids = {str(30_000 + i): "order" for i in range(500)}
+            results = await asyncio.gather(first.claim_cards(ids), second.claim_cards(ids))
+            assert sorted(results[0] + results[1]) == sorted(ids)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())
+
+
 def test_concurrent_card_claims_from_two_stores_post_once(database_url: str) -> None:
     async def main() -> None:
         # Two bot processes (two replicas), each registered as the runtime registers it at start.
