@@ -884,3 +884,35 @@ def test_a_card_claim_with_a_post_attempt_is_never_released_as_stale(database_ur
         assert [c.approval_id for c in stale] == ["A1"]  # A2 may be in Slack: it is looked up instead
 
     with_store(database_url, body)
+
+
+def test_overlapping_batches_at_once_watch_each_process_once_per_channel(database_url: str) -> None:
+    async def main() -> None:
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        try:
+            ids = [str(40_000 + i) for i in range(1_200)]
+            made = await asyncio.gather(
+                *(
+                    (first if n % 2 else second).create_batch(
+                        ids[n * 100 : n * 100 + 600], "C1", label=None, notify=Notify.ALL, requested_by="api"
+                    )
+                    for n in range(7)
+                )
+            )
+            assert sum(batch.new for batch in made) == 1_200
+            members = await first.active_batch_members()
+            assert sorted(m.process_status_id for m in members) == ids
+
+            again = await first.create_batch(ids[:3], "C1", label=None, notify=Notify.ALL, requested_by="api")
+            owner = next(m.batch_id for m in members if m.process_status_id == ids[0])
+            assert (again.batch_id, again.new, again.created) == (owner, 0, False)
+            elsewhere = await first.create_batch(
+                ids[:3], "C2", label=None, notify=Notify.ALL, requested_by="api"
+            )
+            assert (elsewhere.new, elsewhere.created) == (3, True)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())
