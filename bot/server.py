@@ -95,6 +95,7 @@ class BotServer:
             database_ready=runtime.store.ping,
             mount=runtime.mount_routes,
             read_deadlines=read_deadlines,
+            work=runtime.parts.work,
         )
         if self.settings.metrics_port is None:
             web_app.add_routes(metrics_routes(runtime.metrics))
