@@ -14,20 +14,12 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.bol.client import BolClient
 from bot.clock import Clock, utcnow
 from bot.commerce.client import CommerceClient
-from bot.features import (
-    app_home,
-    approvals,
-    digest,
-    ingest_api,
-    process_status,
-    reconciliation,
-    reminders,
-    retention,
-)
+from bot.features import enabled_features, reconciliation
 from bot.features.parts import Contribution, Feature, Parts, build_parts
 from bot.metrics import Metrics
 from bot.notifier.leadership import PollerRole
@@ -37,25 +29,20 @@ from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.process_batches import BatchIngest
 from bot.settings import Settings
+from bot.slack.inbound.backends_off import answer_off_backends
+from bot.slack.outbound.auth_errors import TOKEN_ERRORS, SlackToken, token_refusal
 from bot.slack.outbound.cards import ApprovalCards
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.storage.instances import HEARTBEAT_EVERY
 from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-FEATURES: tuple[Feature, ...] = (
-    approvals.contribute,
-    app_home.contribute,
-    reminders.contribute,
-    digest.contribute,
-    process_status.contribute,
-    ingest_api.contribute,
-    retention.contribute,
-)
-"""Every feature, in the order its listeners and routes are registered. Post reconciliation comes
-after them all (``reconciliation.contribute``): it settles the posts of every announcer they return."""
+FEATURES: tuple[Feature, ...] = enabled_features()
+"""Every feature (listed once, in ``bot/features/__init__.py``), in the order its listeners and routes
+are registered. Post reconciliation comes after them all (``reconciliation.contribute``): it settles
+the posts of every announcer they return."""
 
 # The poller lock is checked four times per shortest poll interval (at most every 5 s), and a check
 # may take up to that long (at least 1 s, so a busy machine does not hand the role around).
@@ -85,6 +72,18 @@ def poller_role(
     return role, lock
 
 
+def features_for(settings: Settings) -> tuple[Feature, ...]:
+    """``FEATURES`` less those of a backend this deployment runs without (Commerce or bol.com)."""
+    return enabled_features(commerce=settings.commerce_configured, bol=settings.bol_configured)
+
+
+def backends_line(settings: Settings) -> str:
+    """Which backends are on, for the start-up log line."""
+    commerce = "on" if settings.commerce_configured else "off (its COMMERCE_ settings are not set)"
+    bol = "on" if settings.bol_configured else "off (BOL_CLIENT_ID and BOL_CLIENT_SECRET are not set)"
+    return f"Commerce approvals {commerce}; bol.com process status {bol}"
+
+
 def contributions(parts: Parts, features: tuple[Feature, ...] = FEATURES) -> tuple[Contribution, ...]:
     """What each feature contributes, then the reconciler of every announcer among them."""
     contributed = tuple(feature(parts) for feature in features)
@@ -108,7 +107,11 @@ class Runtime:
     async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         """Builds every part; ``clock`` is what the store and the timed pollers read as now."""
         parts = await build_parts(settings, clock)
-        contributed = contributions(parts)
+        contributed = contributions(parts, features_for(settings))
+        # The off backend's commands get a plain line (their listeners are not registered).
+        parts.bolt_app.use(
+            answer_off_backends(commerce=settings.commerce_configured, bol=settings.bol_configured)
+        )
         for contribution in contributed:
             for listen in contribution.listeners:
                 listen(parts.bolt_app)
@@ -178,6 +181,26 @@ class Runtime:
     @property
     def batch_ingest(self) -> BatchIngest:
         return self.parts.batch_ingest
+
+    @property
+    def slack_token(self) -> SlackToken:
+        return self.parts.slack_token
+
+    async def check_slack_token(self) -> None:
+        """Asks Slack once whether it takes the bot token; a refusal is logged and shows in ``/readyz``
+        (the bot still starts: the token can be fixed in Slack without a restart, e.g. a reinstall)."""
+        try:
+            await self.parts.slack.auth_test()
+        except SlackApiError as error:
+            code = slack_error_code(error)
+            if code in TOKEN_ERRORS:
+                log.error("Slack refused the bot token: %s", token_refusal(code))
+            else:
+                log.warning("auth.test failed at start: %s", code)
+        except Exception as error:
+            log.warning(
+                "could not ask Slack about the bot token at start: %s: %s", type(error).__name__, error
+            )
 
     def poller(self, name: str) -> Poller:
         """The poller called ``name``; ``KeyError`` when there is none."""

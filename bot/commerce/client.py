@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from bot.backend import responses
 from bot.backend.retry import ReadRetry, retry_reads
 from bot.backend.transport import DEFAULT_HTTP, HttpOptions, OwnsHttpClient, bounded_transport
 from bot.commerce import error_bodies, persons, wire
@@ -32,6 +33,7 @@ from bot.commerce.errors import (
     ApprovalRejectedByCommerce,
     CommerceAuthError,
     CommerceError,
+    CommerceNotTheApi,
     CommerceUnavailable,
     OrderNotFound,
 )
@@ -334,6 +336,8 @@ class CommerceClient(OwnsHttpClient):
     async def _request_tokens(self) -> tuple[str, str]:
         body = {"logonId": self._logon_id, "logonPassword": self._password.get_secret_value()}
         response = await self._exchange("POST", "loginidentity", json=body, headers={}, idempotent=False)
+        if response.status_code == 404 or responses.json_or_none(response) is None:
+            raise CommerceNotTheApi(self._not_the_api(response), status=response.status_code)
         if response.status_code >= 400:
             raise error_bodies.from_response(
                 CommerceAuthError, response, f"Commerce login failed (HTTP {response.status_code})."
@@ -341,6 +345,18 @@ class CommerceClient(OwnsHttpClient):
         tokens = wire.session_tokens(response)
         log.debug("logged in to Commerce store %s as %s", self._store_id, self._logon_id)
         return tokens
+
+    def _not_the_api(self, response: httpx.Response) -> str:
+        """Why the login answer is not Commerce's: what came back, and what the URL should look like."""
+        kind = (response.headers.get("content-type") or "no content type").split(";")[0]
+        what = "no login resource" if response.status_code == 404 else f"a {kind} body, not JSON"
+        hint = "" if self._base_url.endswith("/wcs/resources") else "; check COMMERCE_BASE_URL"
+        if not hint and response.status_code == 404:
+            hint = "; check COMMERCE_STORE_ID"
+        return (
+            f"{self._base_url} does not look like HCL Commerce's REST API (expected .../wcs/resources): "
+            f"its login answered HTTP {response.status_code} with {what}{hint}"
+        )
 
     def _session_headers(self) -> dict[str, str]:
         if self._tokens is None:

@@ -81,6 +81,7 @@ class CardAnnouncer:
         *,
         order_details: OrderDetails,
         interval_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
+        retry_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
     ) -> None:
         self._commerce = commerce
         self._store = store
@@ -88,6 +89,10 @@ class CardAnnouncer:
         self._metrics = metrics
         self._order_details = order_details
         self.interval_seconds = interval_seconds
+        self.retry_seconds = retry_seconds
+        """A card not posted comes back with the next approvals listing (the approvals poll interval)."""
+        self.idle = True
+        """The latest round had no card to post."""
         self._queue: dict[str, NewCard] = {}
 
     def __len__(self) -> int:
@@ -106,6 +111,7 @@ class CardAnnouncer:
     async def poll_once(self) -> int:
         """Posts every queued card; returns how many were posted."""
         posted = failures = 0
+        self.idle = not self._queue
         while self._queue:
             # The next cards' order details are asked for while this one is posted (a bounded window).
             self._order_details.prefetch(queued.approval for queued in self._queue.values())
