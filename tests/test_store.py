@@ -366,13 +366,13 @@ def test_cards_claimed_in_sets_skip_rows_already_there_and_are_released_together
     database_url: str,
 ) -> None:
     async def body(store: Store) -> None:
-        ids = [str(20_000 + i) for i in range(450)]  # more than two pages of claims
+        ids = [str(20_000 + i) for i in range(5_100)]  # more than one transaction of claims
         assert await store.claim_card(ids[7], "buyer")
         await store.card_posted(ids[7], "C1", "1.1")
-        assert await store.claim_card(ids[300], "order")
+        assert await store.claim_card(ids[5_050], "order")
 
         claimed = await store.claim_cards({i: "order" for i in ids})
-        assert sorted(claimed) == sorted(set(ids) - {ids[7], ids[300]})
+        assert sorted(claimed) == sorted(set(ids) - {ids[7], ids[5_050]})
         assert await store.claim_cards({i: "order" for i in ids}) == []
         card = await store.get_card(ids[0])
         assert card is not None and (card.kind, card.state) == ("order", CardState.POSTING)
@@ -380,7 +380,7 @@ def test_cards_claimed_in_sets_skip_rows_already_there_and_are_released_together
         assert kept is not None and (kept.kind, kept.state) == ("buyer", CardState.PENDING)
 
         await store.release_cards(claimed)
-        assert await store.known_card_ids(ids) == {ids[7], ids[300]}
+        assert await store.known_card_ids(ids) == {ids[7], ids[5_050]}
         assert await store.claim_cards({}) == []
 
     with_store(database_url, body)

@@ -52,8 +52,9 @@ class CardRows(Rows):
     async def claim_cards(self, kinds: Mapping[str, str]) -> list[str]:
         """Claims the cards of many approvals at once (``kinds``: approval id -> kind), as
         :meth:`claim_card` claims one: the ids claimed, those with a row already left out. One
-        ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per ``CLAIM_PAGE`` rows, each page its own
-        transaction (a click waiting to write goes between two pages)."""
+        transaction per ``CLAIM_PAGE`` rows (a click waiting to write goes between two), each sent as
+        multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` statements (SQLAlchemy's
+        "insertmanyvalues", within each driver's parameter limit)."""
         claimed: list[str] = []
         now = self._clock()
         rows = [
@@ -62,13 +63,8 @@ class CardRows(Rows):
         ]
         for start in range(0, len(rows), CLAIM_PAGE):
             async with self._writer.begin() as conn:
-                statement = _claim_many(conn.dialect.name, len(rows[start : start + CLAIM_PAGE]))
-                page = {
-                    f"{column}_{n}": value
-                    for n, row in enumerate(rows[start : start + CLAIM_PAGE])
-                    for column, value in row.items()
-                }
-                result = await conn.execute(statement, page)
+                statement = _claim_many(conn.dialect.name)
+                result = await conn.execute(statement, rows[start : start + CLAIM_PAGE])
                 claimed.extend(str(approval_id) for approval_id in result.scalars())
         return claimed
 
@@ -240,24 +236,16 @@ class CardRows(Rows):
         return result.rowcount == 1
 
 
-CLAIM_PAGE = 200
-"""Rows in one multi-row claim: four parameters each, under SQLite's oldest limit of 999 a statement."""
+CLAIM_PAGE = 5_000
+"""Claims in one transaction: about a tenth of a second of writing, so a click's claim waits no longer."""
 
 
 @functools.cache
-def _claim_many(dialect_name: str, rows: int) -> Insert:
-    """``INSERT ... VALUES (...), ... ON CONFLICT DO NOTHING RETURNING approval_id`` for ``rows`` rows,
-    parameters named ``<column>_<n>``; built once per size (at most two sizes a summary)."""
+def _claim_many(dialect_name: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING approval_id``, built once per dialect."""
     insert_of = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    columns = ("approval_id", "kind", "state", "updated_at")
-    values = [
-        {c: bindparam(f"{c}_{n}", type_=approval_cards.c[c].type) for c in columns} for n in range(rows)
-    ]
     statement: Insert = (
-        insert_of(approval_cards)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(approval_cards.c.approval_id)
+        insert_of(approval_cards).on_conflict_do_nothing().returning(approval_cards.c.approval_id)
     )
     return statement
 
