@@ -245,7 +245,10 @@ def _claim_many(dialect_name: str) -> Insert:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING approval_id``, built once per dialect."""
     insert_of = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     statement: Insert = (
-        insert_of(approval_cards).on_conflict_do_nothing().returning(approval_cards.c.approval_id)
+        insert_of(approval_cards)
+        .on_conflict_do_nothing()
+        .returning(approval_cards.c.approval_id)
+        .execution_options(insertmanyvalues_page_size=CLAIM_PAGE)
     )
     return statement
 
