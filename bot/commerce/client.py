@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from bot.backend import responses
 from bot.backend.retry import ReadRetry, retry_reads
 from bot.backend.transport import DEFAULT_HTTP, HttpOptions, OwnsHttpClient, bounded_transport
-from bot.commerce import error_bodies, persons, wire
+from bot.commerce import error_bodies, orders, persons, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
     ApprovalRejectedByCommerce,
@@ -48,6 +48,7 @@ from bot.commerce.models import (
     OrderSummary,
 )
 from bot.commerce.persons import RUN_AS_PARAMETER, CommercePerson
+from bot.version import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class CommerceClient(OwnsHttpClient):
         self._http = httpx.AsyncClient(
             base_url=f"{self._base_url}/store/{quote(store_id, safe='')}/",
             timeout=httpx.Timeout(http.timeout),
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             transport=bounded_transport(http.transport, http.max_concurrent_requests),
         )
         self._tokens: tuple[str, str] | None = None
@@ -209,6 +210,18 @@ class CommerceClient(OwnsHttpClient):
             raise error_bodies.error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
         return wire.parse_order_summary(wire.json_object(response), order_id)
 
+    async def get_order_detail(
+        self, order_id: str, *, page_number: int, page_size: int
+    ) -> orders.OrderDetail:
+        """``GET order/{orderId}`` with one page of its lines (1-based ``page_number``): what the Details
+        modal shows. A read (retried); :class:`OrderNotFound` on 404."""
+        path = wire.order_path(order_id)
+        params = orders.detail_params(page_number, page_size)
+        response = await self._authed("GET", path, params=params, idempotent=True)
+        if response.status_code >= 400:
+            raise error_bodies.error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
+        return orders.parse_order_detail(wire.json_object(response), order_id)
+
     async def decide(
         self, approval_id: str, decision: Decision, comment: str, *, for_user_id: str | None = None
     ) -> str:
@@ -230,6 +243,16 @@ class CommerceClient(OwnsHttpClient):
                 response, what=f"{action} approval {approval_id}", bad_request=ApprovalRejectedByCommerce
             )
         return error_bodies.decision_message(response, approval_id)
+
+    async def get_person(self, user_id: str) -> persons.Registrant:
+        """``GET person/{userId}``: who a (buyer) user is: name, e-mail, organization, address. A read
+        (retried); :class:`CommerceError` when Commerce has no such user or refuses."""
+        path = persons.person_path(user_id)
+        params = {"profileName": persons.PERSON_DETAILS_PROFILE}
+        response = await self._authed("GET", path, params=params, idempotent=True)
+        if response.status_code >= 400:
+            raise error_bodies.error_for(response, what=f"read user {user_id}", not_found=CommerceError)
+        return persons.parse_registrant(wire.json_object(response), user_id)
 
     async def find_people(
         self, *, logon_id: str | None = None, email: str | None = None
