@@ -105,6 +105,7 @@ class BotServer:
             slack_problem=runtime.slack_token.problem,
             mount=runtime.mount_routes,
             read_deadlines=read_deadlines,
+            work=runtime.parts.work,
         )
         if self.settings.metrics_port is None:
             web_app.add_routes(metrics_routes(runtime.metrics))

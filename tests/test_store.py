@@ -362,6 +362,45 @@ def test_known_card_ids_finds_cards_in_any_state_across_chunks(database_url: str
     with_store(database_url, body)
 
 
+def test_cards_claimed_in_sets_skip_rows_already_there_and_are_released_together(
+    database_url: str,
+) -> None:
+    async def body(store: Store) -> None:
+        ids = [str(20_000 + i) for i in range(5_100)]  # more than one transaction of claims
+        assert await store.claim_card(ids[7], "buyer")
+        await store.card_posted(ids[7], "C1", "1.1")
+        assert await store.claim_card(ids[5_050], "order")
+
+        claimed = await store.claim_cards({i: "order" for i in ids})
+        assert sorted(claimed) == sorted(set(ids) - {ids[7], ids[5_050]})
+        assert await store.claim_cards({i: "order" for i in ids}) == []
+        card = await store.get_card(ids[0])
+        assert card is not None and (card.kind, card.state) == ("order", CardState.POSTING)
+        kept = await store.get_card(ids[7])
+        assert kept is not None and (kept.kind, kept.state) == ("buyer", CardState.PENDING)
+
+        await store.release_cards(claimed)
+        assert await store.known_card_ids(ids) == {ids[7], ids[5_050]}
+        assert await store.claim_cards({}) == []
+
+    with_store(database_url, body)
+
+
+def test_concurrent_set_claims_from_two_stores_claim_each_card_once(database_url: str) -> None:
+    async def main() -> None:
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        try:
+            ids = {str(30_000 + i): "order" for i in range(500)}
+            results = await asyncio.gather(first.claim_cards(ids), second.claim_cards(ids))
+            assert sorted(results[0] + results[1]) == sorted(ids)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())
+
+
 def test_concurrent_card_claims_from_two_stores_post_once(database_url: str) -> None:
     async def main() -> None:
         # Two bot processes (two replicas), each registered as the runtime registers it at start.
@@ -845,3 +884,35 @@ def test_a_card_claim_with_a_post_attempt_is_never_released_as_stale(database_ur
         assert [c.approval_id for c in stale] == ["A1"]  # A2 may be in Slack: it is looked up instead
 
     with_store(database_url, body)
+
+
+def test_overlapping_batches_at_once_watch_each_process_once_per_channel(database_url: str) -> None:
+    async def main() -> None:
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        try:
+            ids = [str(40_000 + i) for i in range(1_200)]
+            made = await asyncio.gather(
+                *(
+                    (first if n % 2 else second).create_batch(
+                        ids[n * 100 : n * 100 + 600], "C1", label=None, notify=Notify.ALL, requested_by="api"
+                    )
+                    for n in range(7)
+                )
+            )
+            assert sum(batch.new for batch in made) == 1_200
+            members = await first.active_batch_members()
+            assert sorted(m.process_status_id for m in members) == ids
+
+            again = await first.create_batch(ids[:3], "C1", label=None, notify=Notify.ALL, requested_by="api")
+            owner = next(m.batch_id for m in members if m.process_status_id == ids[0])
+            assert (again.batch_id, again.new, again.created) == (owner, 0, False)
+            elsewhere = await first.create_batch(
+                ids[:3], "C2", label=None, notify=Notify.ALL, requested_by="api"
+            )
+            assert (elsewhere.new, elsewhere.created) == (3, True)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())

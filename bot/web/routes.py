@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -14,8 +15,10 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
-from bot.slack.inbound.edge import Refusal, check_request
+from bot.slack.inbound.edge import Refusal, check_request, needs_background_work
+from bot.slack.outbound.blocks.help import error_message
 from bot.web.process_api import API_PREFIX, problem
 from bot.web.read_deadlines import ReadDeadlines
 
@@ -23,6 +26,9 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
+_BUSY_TEXT, _BUSY_BLOCKS = error_message(BUSY_MESSAGE)
+BUSY_ACK = json.dumps({"text": _BUSY_TEXT, "blocks": _BUSY_BLOCKS, "response_type": "ephemeral"}).encode()
+"""The ack a full bot gives a slash command (what the listener's busy ack says), built once."""
 
 
 REFUSAL_WARNING_EVERY_SECONDS = 60.0
@@ -70,6 +76,7 @@ def build_web_app(
     slack_problem: Callable[[], str | None] = lambda: None,
     mount: Callable[[web.Application], None] | None = None,
     read_deadlines: ReadDeadlines | None = None,
+    work: BackgroundWork | None = None,
 ) -> web.Application:
     """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready`` and ``slack_problem``,
     the reason Slack refuses the bot token or ``None``); no ``/metrics``.
@@ -78,7 +85,8 @@ def build_web_app(
     (:func:`bot.slack.inbound.edge.check_request`), before Bolt parses anything: junk gets 401 or
     400 and one log line. ``mount`` adds the features' routes (the ingest API under ``/api/v1``,
     with bearer tokens, not Slack signatures). ``read_deadlines`` bounds how long a request's body
-    may take to arrive.
+    may take to arrive. While ``work`` is full, a slash command that would run after its ack is told
+    the bot is busy here, before Bolt: under a burst a refusal costs a fraction of a served command.
     """
 
     refused = RefusalLog().refused
@@ -91,6 +99,9 @@ def build_web_app(
         checked = check_request(signing_secret, raw, request.headers, now=time.time())
         if isinstance(checked, Refusal):
             return refused(request, checked)
+        if work is not None and not work.has_room and needs_background_work(checked):
+            work.refused(str(checked["command"]))
+            return web.Response(body=BUSY_ACK, content_type="application/json")
         try:
             # Signed and of the right shape, so the strict decode and Bolt's parse succeed.
             bolt_request = AsyncBoltRequest(

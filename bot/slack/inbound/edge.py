@@ -189,6 +189,16 @@ def _is_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
+def needs_background_work(fields: Mapping[str, Any]) -> bool:
+    """Whether a checked request is a slash command answered after its ack (any but ``help``): one a
+    full bot refuses, so it can be refused before Bolt is asked."""
+    command = fields.get("command")
+    if not isinstance(command, str) or fields.get("ssl_check"):
+        return False
+    words = str(fields.get("text") or "").split(maxsplit=1)
+    return bool(words) and words[0].lower() != "help"
+
+
 def check_request(
     signing_secret: str, raw: bytes, headers: Mapping[str, str], *, now: float
 ) -> dict[str, Any] | Refusal:
