@@ -23,7 +23,7 @@ from bot.commerce.models import ApprovalQuery
 from bot.runtime import bol_client, commerce_client, slack_client
 from bot.settings import Settings
 from bot.slack.outbound.poster import slack_error_code
-from bot.storage.db import safe_url
+from bot.storage.engine import safe_url
 from bot.storage.store import Store
 
 

@@ -20,7 +20,8 @@ from bot.server import serve_forever
 from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
 from bot.services.routes_file import RoutesFileError, read_routes
 from bot.settings import Settings, describe_errors
-from bot.storage.db import safe_url, sqlite_write_problem
+from bot.storage.engine import safe_url
+from bot.storage.sqlite_files import sqlite_write_problem
 from bot.storage.store import Store
 
 EXIT_BAD_SETTINGS = 2

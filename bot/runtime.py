@@ -51,7 +51,7 @@ from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.viewers import SlackViewerDirectory
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.instances import HEARTBEAT_EVERY
 from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.records import Notify

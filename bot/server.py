@@ -13,7 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.rows import Clock
 from bot.web.process_api import ProcessStatusApi
 from bot.web.read_deadlines import ReadDeadlines

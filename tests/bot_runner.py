@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from bot.runtime import Runtime
 from bot.server import BotServer
 from bot.settings import Settings
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.rows import Clock
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.rows import Clock
 from tests.bot_runner import RunningBot
 from tests.emulators.bol import BolEmulator

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from bot.storage.db import bot_instances, decision_claims, process_batches
+from bot.storage.schema import bot_instances, decision_claims, process_batches
 from bot.storage.store import Store
 
 

@@ -14,22 +14,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
-from bot.storage.db import (
-    LATEST_VERSION,
-    MIGRATIONS,
-    POST_ATTEMPT_THREADS_VERSION,
-    create_engine,
-    metadata,
-    post_attempts,
-    process_watches,
-    safe_url,
-    schema_version,
-    to_async_url,
-    writer,
-)
+from bot.storage.engine import create_engine, safe_url, to_async_url
+from bot.storage.migrations import head
 from bot.storage.records import (
     AuditEntry,
     CardState,
@@ -58,8 +47,8 @@ def with_store(url: str, body: Callable[[Store], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-ALL_VERSIONS = list(range(1, LATEST_VERSION + 1))
-"""Every step is recorded once, in order."""
+ALL_VERSIONS = [head()]
+"""The newest revision, recorded once."""
 
 
 async def table_names(store: Store) -> set[str]:
@@ -67,9 +56,9 @@ async def table_names(store: Store) -> set[str]:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def version_rows(store: Store) -> list[int]:
+async def version_rows(store: Store) -> list[str]:
     async with store.engine.connect() as conn:
-        return list((await conn.execute(select(schema_version.c.version))).scalars())
+        return list((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
 
 
 def assert_utc(value: datetime | None) -> None:
@@ -109,9 +98,9 @@ def test_safe_url_hides_password() -> None:
 def test_open_creates_schema_and_reopen_is_idempotent(database_url: str) -> None:
     async def first(store: Store) -> None:
         assert await store.ping() is True
-        assert {"schema_version", "approval_cards", "decision_claims", "audit_log", "process_watches"} <= (
-            await table_names(store)
-        )
+        tables = await table_names(store)
+        assert {"alembic_version", "approval_cards", "decision_claims", "audit_log"} <= tables
+        assert not {"schema_version", "process_watches"} & tables
         assert await version_rows(store) == ALL_VERSIONS
         assert await store.claim_card("A1", "order")
 
@@ -172,116 +161,6 @@ def test_two_processes_migrate_the_same_empty_database_at_once(database_url: str
         assert await version_rows(store) == ALL_VERSIONS
 
     with_store(database_url, check)
-
-
-def test_migrated_schema_matches_the_runtime_tables(database_url: str) -> None:
-    """Guards against editing the runtime tables without a migration step (or vice versa)."""
-
-    async def check(store: Store) -> None:
-        async with store.engine.connect() as conn:
-            columns = await conn.run_sync(
-                lambda c: {t: {col["name"] for col in inspect(c).get_columns(t)} for t in metadata.tables}
-            )
-        for name, table in metadata.tables.items():
-            assert columns[name] == {col.name for col in table.columns}, name
-
-    with_store(database_url, check)
-
-
-def test_migration_3_turns_every_single_watch_into_a_batch_of_one(database_url: str) -> None:
-    created = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-    async def version_2_with_watches() -> None:
-        engine = create_engine(database_url)
-        try:
-            async with writer(engine).begin() as conn:
-                for step in MIGRATIONS[:2]:
-                    await conn.run_sync(step.apply)
-                await conn.run_sync(schema_version.create)
-                for step in MIGRATIONS[:2]:
-                    await conn.execute(
-                        insert(schema_version).values(
-                            version=step.version, description=step.description, applied_at=created
-                        )
-                    )
-                old = {"channel": "C1", "slack_user_id": "U1", "created_at": created}
-                await conn.execute(insert(process_watches).values(process_status_id="P1", **old))
-                await conn.execute(
-                    insert(process_watches).values(
-                        process_status_id="P2",
-                        **old,
-                        last_state="FAILURE",
-                        message_ts="7.7",
-                        finished_at=created + timedelta(hours=1),
-                    )
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(version_2_with_watches())
-
-    async def after(store: Store) -> None:
-        assert await version_rows(store) == list(range(1, LATEST_VERSION + 1))
-        [active] = await store.active_watches()
-        assert (active.process_status_id, active.channel, active.slack_user_id) == ("P1", "C1", "U1")
-        assert active.created_at == created
-        finished = await store.get_watch("P2", "C1")
-        assert finished is not None
-        assert (finished.last_state, finished.message_ts) == ("FAILURE", "7.7")
-        views = await store.recent_batches()
-        assert sorted((v.batch.label, v.batch.single_watch, v.total) for v in views) == [
-            ("watch P1", True, 1),
-            ("watch P2", True, 1),
-        ]
-        assert await store.active_batch_members() == []  # announced as single watches, not as cards
-        assert await store.add_watch("P1", "C1", "U2") is False  # still watched
-        async with store.engine.connect() as conn:
-            assert (await conn.execute(select(func.count()).select_from(process_watches))).scalar() == 0
-
-    with_store(database_url, after)
-
-
-def test_the_thread_step_keeps_unsettled_post_attempts_as_top_level_ones(database_url: str) -> None:
-    started = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    before = [m for m in MIGRATIONS if m.version < POST_ATTEMPT_THREADS_VERSION]
-
-    async def an_unsettled_attempt_before_the_step() -> None:
-        engine = create_engine(database_url)
-        try:
-            async with writer(engine).begin() as conn:
-                for step in before:
-                    await conn.run_sync(step.apply)
-                await conn.run_sync(schema_version.create)
-                for step in before:
-                    await conn.execute(
-                        insert(schema_version).values(
-                            version=step.version, description=step.description, applied_at=started
-                        )
-                    )
-                await conn.execute(
-                    insert(post_attempts).values(
-                        kind="approval_card",
-                        subject_id="1001",
-                        channel="C1",
-                        owner="gone",
-                        state=PostState.UNKNOWN.value,
-                        started_at=started,
-                    )
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(an_unsettled_attempt_before_the_step())
-
-    async def after(store: Store) -> None:
-        assert await version_rows(store) == ALL_VERSIONS
-        kept = await store.post_attempt("approval_card", "1001")
-        assert kept is not None and (kept.state, kept.thread_ts) == (PostState.UNKNOWN, None)
-        await store.start_post("batch_reply", "B1/P1", "C1", thread_ts="1700000000.000100")
-        reply = await store.post_attempt("batch_reply", "B1/P1")
-        assert reply is not None and reply.thread_ts == "1700000000.000100"
-
-    with_store(database_url, after)
 
 
 def test_sqlite_creates_missing_parent_folder_and_accepts_relative_paths(
@@ -709,9 +588,7 @@ def test_state_survives_a_restart(database_url: str) -> None:
         assert [(e.slack_user_id, e.outcome) for e in await store.audit_entries("A1")] == [("U1", "ok")]
         assert [w.process_status_id for w in await store.active_watches()] == ["P1"]
         async with store.engine.connect() as conn:
-            assert (
-                await conn.execute(select(func.count()).select_from(schema_version))
-            ).scalar() == LATEST_VERSION
+            assert (await conn.execute(text("SELECT count(*) FROM alembic_version"))).scalar() == 1
 
     with_store(database_url, after)
 

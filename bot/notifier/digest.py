@@ -19,7 +19,7 @@ from bot.notifier.reconcile import posting
 from bot.schedule import local_day
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.rows import Clock
 from bot.storage.store import Store
 

@@ -24,7 +24,7 @@ from bot.schedule import QuietHours
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.records import OpenApproval
 from bot.storage.rows import Clock
 from bot.storage.store import Store

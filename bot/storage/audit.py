@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select
 
-from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry
 from bot.storage.rows import Rows, storable
+from bot.storage.schema import audit_log
 
 AUDIT_ROW = insert(audit_log)
 """The INSERT of one audit row, executed with :func:`audit_values` inside any transaction (built once,

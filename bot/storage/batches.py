@@ -35,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messaging import Announced
 from bot.storage.cards import STALE_POSTING_AFTER
-from bot.storage.db import batch_processes, process_batches
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import (
     Batch,
@@ -48,6 +47,7 @@ from bot.storage.records import (
     Notify,
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, IN_LIST_CHUNK, Rows
+from bot.storage.schema import batch_processes, process_batches
 
 POSTING = "posting"
 POSTED = "posted"

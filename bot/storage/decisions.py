@@ -15,7 +15,6 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from bot.storage.audit import AUDIT_ROW, audit_values
 from bot.storage.cards import card_in, card_of
-from bot.storage.db import approval_cards, decision_claims
 from bot.storage.identity_links import link_in
 from bot.storage.instances import InstanceRows
 from bot.storage.records import (
@@ -27,6 +26,7 @@ from bot.storage.records import (
     DecisionState,
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, insert_unless_present
+from bot.storage.schema import approval_cards, decision_claims
 
 log = logging.getLogger(__name__)
 

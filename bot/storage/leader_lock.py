@@ -17,7 +17,7 @@ from typing import Protocol
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bot.storage.db import safe_url
+from bot.storage.engine import safe_url
 
 log = logging.getLogger(__name__)
 

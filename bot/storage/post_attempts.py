@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, exists, insert, or_, select, update
 
-from bot.storage.db import bot_instances, post_attempts
 from bot.storage.instances import DEAD_AFTER, InstanceRows
 from bot.storage.records import PostAttempt, PostState
+from bot.storage.schema import bot_instances, post_attempts
 
 _p = post_attempts.c
 

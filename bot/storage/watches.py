@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, delete, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import batch_processes, process_batches, single_watch_batch
 from bot.storage.records import ActiveProcess, BatchMember, MemberState, Watch
 from bot.storage.rows import CLAIM_ATTEMPTS, Rows
+from bot.storage.schema import batch_processes, process_batches
 
 _b = process_batches.c
 _m = batch_processes.c
@@ -266,3 +266,16 @@ def watch_of(row: Row[Any]) -> Watch:
         finished_at=row.finished_at,
         batch_id=row.batch_id,
     )
+
+
+def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
+    """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
+    return {
+        "batch_id": batch_id,
+        "request_key": f"watch:{batch_id}",
+        "channel": channel,
+        "label": f"watch {process_status_id}",
+        "notify": "failures",
+        "requested_by": user,
+        "single_watch": True,
+    }

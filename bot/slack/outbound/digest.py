@@ -14,7 +14,7 @@ from bot.slack.outbound.blocks.digest import DecidedBy, FailedProcess, daily_dig
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster, slack_error_code
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.rows import Clock
 from bot.storage.store import Store
 

@@ -33,7 +33,7 @@ from bot.slack.outbound.blocks.process_status import (
 )
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
-from bot.storage.db import utcnow
+from bot.storage.clock import utcnow
 from bot.storage.store import Store
 
 POSTABLE_CHANNEL_PREFIXES = ("C", "G")
