@@ -1,4 +1,4 @@
-"""``approvals-bot serve|check|watch|approvers|audit``."""
+"""``approvals-bot serve|check|watch|approvers|audit|db``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.checks import CheckResult, checks_for, run_checks
+from bot.db_commands import add_db_command, db
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
 from bot.runtime import batch_ingest, secret_values
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
     add_commands(sub)
+    add_db_command(sub)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -203,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(approvers(settings, args))
     if args.command == "audit":
         return asyncio.run(audit(settings, args))
+    if args.command == "db":
+        return asyncio.run(db(settings.database_url, args))
 
     if args.command == "check":
         return asyncio.run(_check(settings))
