@@ -1,4 +1,4 @@
-"""The schema as the last release with hand-written migrations left it (its version 11).
+"""The schema release 77cc4db left (the old numbering's version 11), process_watches included.
 
 A database that release made is stamped at this revision (``bot.storage.migrations`` recognises
 its ``schema_version`` table) and nothing here runs on it; a new database is created from here.

@@ -1,6 +1,7 @@
-"""Drop ``process_watches`` (single watches are batches of one since the old step 5, which emptied
-it) and ``schema_version`` (the old numbering; Alembic's ``alembic_version`` says where a database
-stands now).
+"""Drop the emptied process_watches table and the old numbering's schema_version table.
+
+Single watches are batches of one since the old step 5, which emptied ``process_watches``; Alembic's
+``alembic_version`` says where a database stands now.
 
 Revision ID: 0002
 Revises: 0001
