@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.emulators.slack import SlackEmulator
+from bot.sandbox.slack import SlackEmulator
 
 LARGE_CHANNEL = "C_LARGE"
 ACME_CHANNEL = "C_ACME"

@@ -10,14 +10,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from bot.storage.migrations import head, history
 from tests.bot_runner import RunningBot
 from tests.cli_process import EXECUTABLE, environment
 from tests.conftest import APPROVER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.pg import fresh_postgres_url, postgres_url  # noqa: F401
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import click, post_card

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from bot.storage.migrations import head
@@ -23,8 +25,6 @@ from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.cli_process import EXECUTABLE, environment
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.pg import fresh_postgres_url, postgres_url  # noqa: F401
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import card_updates, click, decision_posts
