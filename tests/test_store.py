@@ -30,7 +30,16 @@ from bot.storage.records import (
 )
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
-from tests.store_helpers import age_decision_claim, silence_instance
+from tests.store_helpers import (
+    active_watches,
+    age_decision_claim,
+    audit_entries,
+    claim_decision,
+    finish_decision,
+    get_watch,
+    post_attempt,
+    silence_instance,
+)
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -335,8 +344,8 @@ def test_decision_claim_race_across_two_stores_has_one_winner(database_url: str)
         try:
             results = await asyncio.gather(
                 *(
-                    (first if i % 2 else second).claim_decision(
-                        "A1", f"U{i}", "approve" if i % 3 else "reject"
+                    claim_decision(
+                        first if i % 2 else second, "A1", f"U{i}", "approve" if i % 3 else "reject"
                     )
                     for i in range(20)
                 )
@@ -360,8 +369,8 @@ def test_decision_claim_race_across_two_stores_has_one_winner(database_url: str)
 
 def test_finish_and_release_decision(database_url: str) -> None:
     async def body(store: Store) -> None:
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        existing = await store.claim_decision("A1", "U2", "reject")
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        existing = await claim_decision(store, "A1", "U2", "reject")
         assert existing is not None
         assert (existing.slack_user_id, existing.action, existing.state) == (
             "U1",
@@ -371,10 +380,10 @@ def test_finish_and_release_decision(database_url: str) -> None:
 
         await store.release_decision("A1")  # Commerce call failed
         assert await store.get_decision("A1") is None
-        assert await store.claim_decision("A1", "U2", "reject") is None  # retry allowed
+        assert await claim_decision(store, "A1", "U2", "reject") is None  # retry allowed
 
-        await store.finish_decision("A1")
-        done = await store.claim_decision("A1", "U3", "approve")
+        await finish_decision(store, "A1")
+        done = await claim_decision(store, "A1", "U3", "approve")
         assert done is not None
         assert (done.slack_user_id, done.action, done.state) == ("U2", "reject", DecisionState.DONE)
 
@@ -388,14 +397,14 @@ def test_finish_and_release_decision(database_url: str) -> None:
 
 def test_a_done_decision_is_not_marked_unknown(database_url: str) -> None:
     async def body(store: Store) -> None:
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        await store.finish_decision("A1")  # Commerce accepted; then the task is cancelled
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        await finish_decision(store, "A1")  # Commerce accepted; then the task is cancelled
 
         await store.mark_decision_unknown("A1", AuditEntry("U1", "approve", "A1", "unknown"))
 
         claim = await store.get_decision("A1")
         assert claim is not None and claim.state is DecisionState.DONE
-        assert await store.audit_entries("A1") == []
+        assert [e.outcome for e in await audit_entries(store, "A1")] == ["ok"]  # the decision's only
 
     with_store(database_url, body)
 
@@ -403,7 +412,7 @@ def test_a_done_decision_is_not_marked_unknown(database_url: str) -> None:
 # ------------------------------------------------------------------------------------- audit
 
 
-def test_audit_log_order_filter_and_limit(database_url: str) -> None:
+def test_audit_log_order_and_filters(database_url: str) -> None:
     async def body(store: Store) -> None:
         ids = [
             await store.record_audit(AuditEntry("U1", "approve", "A1", "ok", comment="fine")),
@@ -414,22 +423,22 @@ def test_audit_log_order_filter_and_limit(database_url: str) -> None:
         assert ids == sorted(ids)
         assert len(set(ids)) == 4
 
-        everything = await store.audit_entries()
+        everything = await audit_entries(store)
         assert [e.id for e in everything] == ids[::-1]  # newest first
 
-        a1 = await store.audit_entries("A1")
+        a1 = await audit_entries(store, "A1")
         assert [(e.id, e.outcome) for e in a1] == [(ids[2], "already_in_progress"), (ids[0], "ok")]
         assert a1[1].comment == "fine"
         assert a1[1].detail is None
         for entry in everything:
             assert_utc(entry.at)
 
-        refused = await store.audit_entries("A2")
+        refused = await audit_entries(store, "A2")
         assert [(e.slack_user_id, e.action, e.detail) for e in refused] == [
             ("U2", "reject", "not an approver")
         ]
-        assert [e.id for e in await store.audit_entries(limit=2)] == [ids[3], ids[2]]
-        assert await store.audit_entries("nope") == []
+        assert [e.id for e in await store.audit_report(since=everything[1].at)][-2:] == [ids[2], ids[3]]
+        assert await audit_entries(store, "nope") == []
 
     with_store(database_url, body)
 
@@ -444,7 +453,7 @@ def test_watch_lifecycle(database_url: str) -> None:
         assert await store.add_watch("P1", "C2", "U2") is True  # another channel
         assert await store.add_watch("P2", "C1", "U1") is True
 
-        active = await store.active_watches()
+        active = await active_watches(store)
         assert [(w.process_status_id, w.channel) for w in active] == [
             ("P1", "C1"),
             ("P1", "C2"),
@@ -455,12 +464,13 @@ def test_watch_lifecycle(database_url: str) -> None:
 
         assert await store.finish_watch("P1", "C1", "SUCCESS") is True
         assert await store.finish_watch("P1", "C1", "SUCCESS") is False  # only one finisher announces
-        await store.record_watch_message("P1", "C1", "9.1")
-        assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [
+        assert active[0].batch_id is not None
+        await store.record_watch_batch_message(active[0].batch_id, "9.1")
+        assert [(w.process_status_id, w.channel) for w in await active_watches(store)] == [
             ("P1", "C2"),
             ("P2", "C1"),
         ]
-        finished = await store.get_watch("P1", "C1")
+        finished = await get_watch(store, "P1", "C1")
         assert finished is not None
         assert (finished.last_state, finished.message_ts) == ("SUCCESS", "9.1")
         assert_utc(finished.finished_at)
@@ -468,7 +478,7 @@ def test_watch_lifecycle(database_url: str) -> None:
 
         # a finished watch can be armed again, from scratch
         assert await store.add_watch("P1", "C1", "U9") is True
-        rearmed = await store.get_watch("P1", "C1")
+        rearmed = await get_watch(store, "P1", "C1")
         assert rearmed is not None
         assert (rearmed.slack_user_id, rearmed.last_state, rearmed.message_ts, rearmed.finished_at) == (
             "U9",
@@ -477,13 +487,13 @@ def test_watch_lifecycle(database_url: str) -> None:
             None,
         )
         assert rearmed.created_at >= finished.created_at
-        assert [(w.process_status_id, w.channel) for w in await store.active_watches()][-1] == ("P1", "C1")
+        assert [(w.process_status_id, w.channel) for w in await active_watches(store)][-1] == ("P1", "C1")
         assert await store.add_watch("P1", "C1", "U1") is False
 
         assert await store.remove_watch("P1", "C2") is True
         assert await store.remove_watch("P1", "C2") is False
         assert await store.finish_watch("P2", "C1", "FAILURE") is True
-        assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [("P1", "C1")]
+        assert [(w.process_status_id, w.channel) for w in await active_watches(store)] == [("P1", "C1")]
 
     with_store(database_url, body)
 
@@ -526,7 +536,7 @@ def test_concurrent_add_watch_arms_once(database_url: str) -> None:
                 *((first if i % 2 else second).add_watch("P1", "C1", f"U{i}") for i in range(10))
             )
             assert results.count(True) == 1
-            assert len(await first.active_watches()) == 1
+            assert len(await active_watches(first)) == 1
         finally:
             await first.close()
             await second.close()
@@ -542,7 +552,7 @@ def test_datetimes_are_aware_utc_and_keep_the_instant(database_url: str) -> None
         plus_two = timezone(timedelta(hours=2))
         when = datetime(2024, 3, 31, 1, 30, 15, 123456, tzinfo=plus_two)
         entry_id = await store.record_audit(AuditEntry("U1", "approve", "A1", "ok", at=when))
-        [entry] = await store.audit_entries("A1")
+        [entry] = await audit_entries(store, "A1")
         assert entry.id == entry_id
         assert entry.at == when
         assert entry.at is not None
@@ -559,7 +569,7 @@ def test_datetimes_are_aware_utc_and_keep_the_instant(database_url: str) -> None
         assert abs(datetime.now(UTC) - card.posted_at) < timedelta(minutes=1)
 
         assert await store.add_watch("P1", "C1", "U1")
-        [watch] = await store.active_watches()
+        [watch] = await active_watches(store)
         assert_utc(watch.created_at)
 
         with pytest.raises(StatementError, match="naive datetime"):
@@ -572,21 +582,21 @@ def test_state_survives_a_restart(database_url: str) -> None:
     async def before(store: Store) -> None:
         assert await store.claim_card("A1", "order")
         await store.card_posted("A1", "C1", "1.1")
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        await store.finish_decision("A1")
-        await store.record_audit(AuditEntry("U1", "approve", "A1", "ok"))
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        await finish_decision(store, "A1")  # with its audit row
         assert await store.add_watch("P1", "C1", "U1")
 
     with_store(database_url, before)
 
     async def after(store: Store) -> None:
         assert await store.claim_card("A1", "order") is False
-        assert [c.approval_id for c in await store.open_cards()] == ["A1"]
-        claim = await store.claim_decision("A1", "U2", "reject")
+        card = await store.get_card("A1")
+        assert card is not None and (card.state, card.ts) == (CardState.APPROVED, "1.1")
+        claim = await claim_decision(store, "A1", "U2", "reject")
         assert claim is not None
         assert (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
-        assert [(e.slack_user_id, e.outcome) for e in await store.audit_entries("A1")] == [("U1", "ok")]
-        assert [w.process_status_id for w in await store.active_watches()] == ["P1"]
+        assert [(e.slack_user_id, e.outcome) for e in await audit_entries(store, "A1")] == [("U1", "ok")]
+        assert [w.process_status_id for w in await active_watches(store)] == ["P1"]
         async with store.engine.connect() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM alembic_version"))).scalar() == 1
 
@@ -595,17 +605,17 @@ def test_state_survives_a_restart(database_url: str) -> None:
 
 def test_release_decision_claimed_before_drops_only_old_in_progress_claims(database_url: str) -> None:
     async def body(store: Store) -> None:
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        assert await store.claim_decision("A2", "U1", "approve") is None
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        assert await claim_decision(store, "A2", "U1", "approve") is None
         await age_decision_claim(store, "A1", timedelta(minutes=10))
         cutoff = datetime.now(UTC) - timedelta(minutes=5)
 
         assert await store.release_decision("A2", claimed_before=cutoff) is False  # fresh: kept
         assert await store.release_decision("A1", claimed_before=cutoff) is True
         assert await store.release_decision("A1", claimed_before=cutoff) is False  # already gone
-        assert await store.claim_decision("A1", "U2", "reject") is None
+        assert await claim_decision(store, "A1", "U2", "reject") is None
 
-        await store.finish_decision("A2")
+        await finish_decision(store, "A2")
         await age_decision_claim(store, "A2", timedelta(minutes=10))
         assert await store.release_decision("A2", claimed_before=cutoff) is False  # DONE claims stay
 
@@ -618,20 +628,20 @@ def test_a_claim_is_dead_when_its_answer_was_lost_or_its_owner_died(database_url
         other = await Store.open(database_url, replica="other")
         try:
             await other.register_instance()
-            assert await other.claim_decision("A1", "U1", "approve") is None
-            assert await other.claim_decision("A2", "U1", "approve") is None
+            assert await claim_decision(other, "A1", "U1", "approve") is None
+            assert await claim_decision(other, "A2", "U1", "approve") is None
             await other.mark_decision_unknown("A2", None)
         finally:
             await other.close()
 
-        held = await store.claim_decision("A1", "U2", "reject")  # the other process is alive
+        held = await claim_decision(store, "A1", "U2", "reject")  # the other process is alive
         assert held is not None and (held.slack_user_id, held.state) == ("U1", DecisionState.IN_PROGRESS)
         assert await store.decision_under_way("A1")
-        assert await store.claim_decision("A2", "U2", "reject") is None  # UNKNOWN: taken over
+        assert await claim_decision(store, "A2", "U2", "reject") is None  # UNKNOWN: taken over
 
         await silence_instance(store, held.owner or "", timedelta(minutes=1))
         assert not await store.decision_under_way("A1")
-        assert await store.claim_decision("A1", "U2", "reject") is None  # its owner died: taken over
+        assert await claim_decision(store, "A1", "U2", "reject") is None  # its owner died: taken over
         claim = await store.get_decision("A1")
         assert claim is not None and (claim.slack_user_id, claim.owner) == ("U2", store.instance_id)
 
@@ -643,7 +653,7 @@ def test_settling_a_lost_decision_credits_the_user_in_one_transaction(database_u
         await store.register_instance()
         assert await store.claim_card("A1", "order")
         await store.card_posted("A1", "C1", "1.1")
-        assert await store.claim_decision("A1", "U2", "approve") is None
+        assert await claim_decision(store, "A1", "U2", "approve") is None
         await store.mark_decision_unknown("A1", AuditEntry("U2", "approve", "A1", "unknown"))
 
         card = await store.settle_decision(
@@ -653,7 +663,7 @@ def test_settling_a_lost_decision_credits_the_user_in_one_transaction(database_u
         assert card is not None and card.state is CardState.APPROVED
         claim = await store.get_decision("A1")
         assert claim is not None and (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
-        entries = await store.audit_entries("A1")
+        entries = await audit_entries(store, "A1")
         assert [(e.slack_user_id, e.outcome) for e in entries] == [("U1", "ok"), ("U2", "unknown")]
 
     with_store(database_url, body)
@@ -690,7 +700,7 @@ def test_a_post_attempt_is_reconciled_when_unknown_or_its_owner_died_and_taken_o
         assert [(a.subject_id, a.state) for a in due] == [("A2", PostState.UNKNOWN)]
         assert await due_by(due[0].started_at) == []
 
-        a1 = await store.post_attempt("approval_card", "A1")
+        a1 = await post_attempt(store, "approval_card", "A1")
         assert a1 is not None
         await silence_instance(store, a1.owner, timedelta(minutes=1))  # kill -9: it stopped beating
         due = await due_by(later, limit=1)
@@ -698,14 +708,14 @@ def test_a_post_attempt_is_reconciled_when_unknown_or_its_owner_died_and_taken_o
 
         assert await store.take_post(due[0])
         assert not await store.take_post(due[0])  # one taker
-        taken = await store.post_attempt("approval_card", "A1")
+        taken = await post_attempt(store, "approval_card", "A1")
         assert taken is not None and (taken.owner, taken.state) == (store.instance_id, PostState.POSTING)
         assert [a.subject_id for a in await due_by(later)] == ["A2"]
         # This process's own attempts left POSTING (a reconcile cut off, an outcome never recorded)
         # come back once older than the stuck limit, its own post in flight (B1) too if that old.
         assert [a.subject_id for a in await due_by(later, own=later)] == ["A1", "A2", "B1"]
         await store.end_post("approval_card", "A1")
-        assert await store.post_attempt("approval_card", "A1") is None
+        assert await post_attempt(store, "approval_card", "A1") is None
 
     with_store(database_url, body)
 

@@ -27,6 +27,7 @@ from tests.cli_process import EXECUTABLE, environment
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
 from tests.pg import fresh_postgres_url, postgres_url  # noqa: F401
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import audit_entries
 from tests.test_e2e_approvals import card_updates, click, decision_posts
 from tests.upgrade_fixtures import (
     PENDING_APPROVAL,
@@ -125,7 +126,7 @@ def test_the_bot_serves_the_upgraded_release_database(
     assert not [r for r in slack.responses(url) if "went wrong" in json.dumps(r)]
     store = bot.runtime.store
     wait_for(
-        lambda: [e for e in bot.call(store.audit_entries(PENDING_APPROVAL)) if e.outcome == "ok"],
+        lambda: [e for e in bot.call(audit_entries(store, PENDING_APPROVAL)) if e.outcome == "ok"],
         what="the decision's audit row",
     )
     bot.stop()

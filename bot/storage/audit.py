@@ -49,15 +49,6 @@ class AuditRows(Rows):
             result = await conn.execute(delete(audit_log).where(audit_log.c.at < older_than))
         return int(result.rowcount or 0)
 
-    async def audit_entries(self, approval_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
-        """Newest first; only ``approval_id``'s entries when given."""
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        if approval_id is not None:
-            query = query.where(audit_log.c.approval_id == approval_id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [audit_entry_of(row) for row in rows]
-
     async def audit_report(
         self, *, since: datetime | None = None, approval_id: str | None = None
     ) -> list[AuditEntry]:

@@ -35,11 +35,6 @@ ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
 
 
 class DecisionRows(InstanceRows):
-    async def claim_decision(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
-        """Atomically claims the decision for this process: None when this call got it, else the claim
-        in the way (see :meth:`claim_decision_reading`)."""
-        return (await self.claim_decision_reading(approval_id, slack_user_id, action)).in_the_way
-
     async def claim_decision_reading(
         self, approval_id: str, slack_user_id: str, action: str
     ) -> ClaimedDecision:
@@ -167,10 +162,6 @@ class DecisionRows(InstanceRows):
             and claim.state is DecisionState.IN_PROGRESS
             and not await self.claim_is_dead(claim)
         )
-
-    async def finish_decision(self, approval_id: str) -> None:
-        """Commerce accepted the decision: the claim becomes DONE and stays (later clicks see who decided)."""
-        await self._transactions.write(lambda conn: _claim_done(conn, approval_id))
 
     async def record_decision(
         self, approval_id: str, card_state: CardState, audit: AuditEntry

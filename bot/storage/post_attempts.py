@@ -116,13 +116,6 @@ class PostAttemptRows(InstanceRows):
             )
         return bool(result.rowcount)
 
-    async def post_attempt(self, kind: str, subject_id: str) -> PostAttempt | None:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(select(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
-            ).first()
-        return None if row is None else _attempt(row)
-
 
 def attempt_exists(kind: str, subject_id: Any) -> Any:
     """SQL: an attempt of ``kind`` for ``subject_id`` (a column) exists; such a claim is not stale."""
