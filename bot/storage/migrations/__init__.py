@@ -102,10 +102,11 @@ def _standing(conn: Connection) -> Standing:
     return Standing(revision, head(), legacy)
 
 
-def _carry_over(conn: Connection, standing: Standing) -> None:
-    """Stamps a database made before Alembic at the revision its old version is the same as."""
+def _carry_over(conn: Connection, standing: Standing) -> str | None:
+    """Stamps a database made before Alembic at the revision its old version is the same as; the
+    database's revision now."""
     if standing.legacy_version is None:
-        return
+        return standing.revision
     revision = LEGACY_VERSIONS.get(standing.legacy_version)
     if revision is None:
         known = ", ".join(str(v) for v in sorted(LEGACY_VERSIONS))
@@ -120,6 +121,7 @@ def _carry_over(conn: Connection, standing: Standing) -> None:
         revision,
     )
     command.stamp(alembic_config(conn), revision)
+    return revision
 
 
 def _migrate_sync(conn: Connection) -> str:
@@ -127,9 +129,10 @@ def _migrate_sync(conn: Connection) -> str:
         # Held until this transaction ends; a second process waits here, then finds nothing to do.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     standing = _standing(conn)
-    _carry_over(conn, standing)
+    revision = _carry_over(conn, standing)
     if standing.at_head:
         return standing.head
+    log.info("upgrading the database schema from %s to revision %s", revision or "nothing", standing.head)
     try:
         command.upgrade(alembic_config(conn), "head")
     except CommandError as error:
