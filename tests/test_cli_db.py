@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.commerce.models import ApprovalKind
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
@@ -20,7 +21,7 @@ from tests.cli_process import EXECUTABLE, environment
 from tests.conftest import APPROVER, SIGNING_SECRET
 from tests.pg import fresh_postgres_url, postgres_url  # noqa: F401
 from tests.slack_requests import SlackRequestSender
-from tests.test_e2e_approvals import click, post_card
+from tests.test_e2e_approvals import all_text, blocks_of, click, posted_cards
 from tests.waiting import wait_for
 
 DECISIONS = 12
@@ -44,9 +45,16 @@ def test_a_backup_taken_during_decisions_restores_to_a_database_the_bot_starts_o
     commerce: CommerceEmulator,
     tmp_path: Path,
 ) -> None:
-    bot = start_bot()
-    cards = dict(post_card(bot, slack, commerce) for _ in range(DECISIONS))
-    approvals = list(cards)
+    approvals = [commerce.add_approval(ApprovalKind.ORDER) for _ in range(DECISIONS)]
+    bot = start_bot(notifier_enabled=True)
+    wait_for(lambda: len(posted_cards(slack)) == DECISIONS, what="the notifier's cards")
+    cards = {
+        approval_id: slack.message_ts(card)
+        for card in posted_cards(slack)
+        for approval_id in approvals
+        if approval_id in all_text(blocks_of(card))
+    }
+    assert set(cards) == set(approvals)
     sender = SlackRequestSender(bot.url, SIGNING_SECRET)
     half = threading.Event()
 
@@ -69,7 +77,7 @@ def test_a_backup_taken_during_decisions_restores_to_a_database_the_bot_starts_o
     assert "To restore: stop the bot" in made.stdout
     assert decided(bot) == set(approvals)  # the stream went on while the copy was made
     bot.stop()
-    restored = start_bot(database_url=f"sqlite:///{backup}")
+    restored = start_bot(database_url=f"sqlite:///{backup}", notifier_enabled=True)
     assert restored.call(restored.runtime.store.ping())
     in_backup = decided(restored)
     assert recorded_before <= in_backup <= set(approvals)
