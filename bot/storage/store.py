@@ -23,6 +23,7 @@ from bot.storage.cards import CardRows
 from bot.storage.clock import utcnow
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
+from bot.storage.disk import disk_problem
 from bot.storage.engine import create_engine, safe_url, writer
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
@@ -109,9 +110,10 @@ class Store(
 
     async def ping(self) -> bool:
         """Whether the store can be written: a real write, committed, and for SQLite the file on disk
-        still the one this process opened (a deleted or replaced file takes every later write with it).
+        still the one this process opened (a deleted or replaced file takes every later write with it)
+        on a file system that is neither read-only nor full.
         """
-        problem = self._file.problem()
+        problem = self._file.problem() or disk_problem(self._file.path)
         if problem is not None:
             log.warning("database not ready: %s", problem)
             return False
