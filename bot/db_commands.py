@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.backup import BackupRefused, back_up_sqlite, sqlite_database
@@ -37,6 +38,14 @@ async def db(database_url: str, args: argparse.Namespace) -> int:
         if args.db_command == "upgrade":
             return await _upgrade(engine, database_url)
         standing = await where(engine)
+    except (SQLAlchemyError, OSError) as error:
+        first_line = (str(error).splitlines() or [""])[0]
+        print(
+            f"approvals-bot db {args.db_command}: cannot use the database {safe_url(database_url)}: "
+            f"{type(error).__name__}: {first_line}",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
     finally:
         await engine.dispose()
     if args.db_command == "current":

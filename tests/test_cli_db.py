@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Callable
@@ -114,3 +115,31 @@ def test_current_and_history_say_where_a_database_stands(
         r.revision for r in history()
     ]
     assert lines[0].startswith(f"> {head()} (newest)")
+
+
+def test_a_database_a_newer_bot_migrated_is_refused_in_plain_words(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
+    assert run(settings, tmp_path, "db", "upgrade").returncode == 0
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+
+    refused = run(settings, tmp_path, "db", "upgrade")
+
+    assert refused.returncode == 1
+    assert "revision 9999, which this bot does not know" in refused.stderr
+    assert "upgrade the bot" in refused.stderr and "Traceback" not in refused.stderr
+    assert "which this bot does not know" in run(settings, tmp_path, "db", "current").stdout
+
+
+def test_an_unreachable_database_is_one_plain_line(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(database_url="postgresql://bot:s3cret@127.0.0.1:1/approvals")
+
+    for command in ("current", "upgrade", "history"):
+        told = run(settings, tmp_path, "db", command)
+        assert told.returncode == 1, command
+        assert f"approvals-bot db {command}: cannot use the database" in told.stderr
+        assert "Traceback" not in told.stderr and "s3cret" not in told.stderr
