@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from bot.checks import CheckResult, checks_for, run_checks
 from bot.db_commands import add_db_command, db
+from bot.features.parts import batch_ingest, secret_values
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
-from bot.runtime import batch_ingest, secret_values
 from bot.server import serve_forever
 from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
 from bot.services.routes_file import RoutesFileError, read_routes
@@ -26,9 +26,18 @@ from bot.storage.sqlite_files import sqlite_write_problem
 from bot.storage.store import Store
 
 EXIT_BAD_SETTINGS = 2
+CHECK_QUIET_LOGGERS = ("bot.storage", "alembic")
 EXIT_CHECK_FAILED = 1
 
 log = logging.getLogger("bot")
+
+SETTINGS_HINT = """\
+Set them where this deployment reads its settings from:
+  run locally:     .env in the directory you start approvals-bot from (a copy of .env.example)
+  Docker Compose:  deploy/.env (a copy of deploy/compose.env.example)
+  Kubernetes:      the approvals-bot Secret (a copy of deploy/kubernetes/secret.example.yaml)
+  otherwise:       the process environment (docker run --env-file, systemd, ...)
+README.md (Settings) says what each variable means."""
 
 
 def load_settings() -> Settings | None:
@@ -38,10 +47,7 @@ def load_settings() -> Settings | None:
         print("approvals-bot: invalid settings:", file=sys.stderr)
         for line in describe_errors(error):
             print(f"  {line}", file=sys.stderr)
-        print(
-            "Copy .env.example to .env and fill it in; README.md (Settings) says what each variable means.",
-            file=sys.stderr,
-        )
+        print(SETTINGS_HINT, file=sys.stderr)
         return None
 
 
@@ -209,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(db(settings.database_url, args))
 
     if args.command == "check":
+        if settings.log_level != "DEBUG":
+            # Opening a new database applies every migration, one INFO line each: between the PASS
+            # lines they only hide them (the database line says whether it is ready).
+            for name in CHECK_QUIET_LOGGERS:
+                logging.getLogger(name).setLevel(logging.WARNING)
         return asyncio.run(_check(settings))
 
     try:

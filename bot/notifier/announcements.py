@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.models import Approval, OrderSummary
@@ -24,12 +25,36 @@ from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
-from bot.notifier.reconcile import posting
+from bot.notifier.reconcile import PostingStore, posting
 from bot.services.order_details import OrderDetails, encoded
 from bot.slack.outbound.cards import ApprovalCards
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class AnnouncementStore(PostingStore, Protocol):
+    """The store operations the card announcer uses."""
+
+    async def card_posted(
+        self,
+        approval_id: str,
+        channel: str,
+        ts: str,
+        *,
+        submitter_name: str | None = None,
+        order_details: str | None = None,
+    ) -> bool: ...
+
+    async def claim_card(self, approval_id: str, kind: str) -> bool: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def release_card(self, approval_id: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
 
 ANNOUNCE_INTERVAL_SECONDS = 1.0
 
@@ -50,12 +75,13 @@ class CardAnnouncer:
     def __init__(
         self,
         commerce: CommerceClient,
-        store: Store,
+        store: AnnouncementStore,
         cards: ApprovalCards,
         metrics: Metrics,
         *,
         order_details: OrderDetails,
         interval_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
+        retry_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
     ) -> None:
         self._commerce = commerce
         self._store = store
@@ -63,6 +89,10 @@ class CardAnnouncer:
         self._metrics = metrics
         self._order_details = order_details
         self.interval_seconds = interval_seconds
+        self.retry_seconds = retry_seconds
+        """A card not posted comes back with the next approvals listing (the approvals poll interval)."""
+        self.idle = True
+        """The latest round had no card to post."""
         self._queue: dict[str, NewCard] = {}
 
     def __len__(self) -> int:
@@ -81,6 +111,7 @@ class CardAnnouncer:
     async def poll_once(self) -> int:
         """Posts every queued card; returns how many were posted."""
         posted = failures = 0
+        self.idle = not self._queue
         while self._queue:
             # The next cards' order details are asked for while this one is posted (a bounded window).
             self._order_details.prefetch(queued.approval for queued in self._queue.values())

@@ -91,6 +91,11 @@ class SlackEmulator(EmulatorServer):
         """Optional ``users.info`` answers by user id; unknown ids get a synthesised user."""
         self.missing_channels: set[str] = {"C_MISSING"}
         """Channels that answer ``channel_not_found``."""
+        self.non_member_channels: set[str] = set()
+        """Channels the bot is not a member of: ``conversations.info`` says ``is_member: false``,
+        posting and reading history there answer ``not_in_channel``."""
+        self.channel_names: dict[str, str] = {}
+        """Channel id -> name for ``conversations.info``; by default the id in lower case."""
         self.messages: dict[tuple[str, str], StoredMessage] = {}
         self.ephemerals: list[dict[str, Any]] = []
         self.opened_views: list[dict[str, Any]] = []
@@ -122,6 +127,7 @@ class SlackEmulator(EmulatorServer):
             "views.publish": self._views_publish,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "conversations.info": self._conversation_info,
         }
 
     # -- addresses -------------------------------------------------------------------------------
@@ -381,8 +387,34 @@ class SlackEmulator(EmulatorServer):
             raise SlackApiFailure("invalid_metadata_schema")
         return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _member_channel(self, args: dict[str, Any]) -> str:
         channel = self._channel(args)
+        if channel in self.non_member_channels:
+            raise SlackApiFailure("not_in_channel")
+        return channel
+
+    def _conversation_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``conversations.info``: the fields the bot reads (a private channel the bot is not in is
+        ``channel_not_found`` to it, as in Slack)."""
+        channel = self._channel(args)
+        private = channel.startswith("G")
+        if private and channel in self.non_member_channels:
+            raise SlackApiFailure("channel_not_found")
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": self.channel_names.get(channel, channel.lower()),
+                "is_channel": not private,
+                "is_group": private,
+                "is_private": private,
+                "is_archived": False,
+                "is_member": channel not in self.non_member_channels,
+            },
+        }
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._member_channel(args)
         text, blocks = self._content(args, required=True)
         metadata = self._metadata(args)
         ts = self._next_ts()
@@ -400,7 +432,7 @@ class SlackEmulator(EmulatorServer):
         return {"ok": True, "channel": channel, "ts": ts, "message": self._message_json(message)}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args)
+        channel = self._member_channel(args)
         inclusive = _flag(args.get("inclusive"))
         oldest = _ts_value(args.get("oldest"), default=0.0)
         latest = _ts_value(args.get("latest"), default=float("inf"))

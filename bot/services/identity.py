@@ -12,15 +12,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError
 from bot.commerce.models import Approval
 from bot.services.ports import UserEmails
 from bot.storage.records import IdentityLink
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class IdentityStore(Protocol):
+    """The store operations identity links use."""
+
+    async def identity_link(self, slack_user_id: str) -> IdentityLink | None: ...
+
+    async def identity_links_to(self, commerce_user_id: str) -> list[IdentityLink]: ...
+
+    async def link_identity(self, link: IdentityLink) -> IdentityLink | None: ...
+
+    async def unlink_identity(self, slack_user_id: str) -> IdentityLink | None: ...
+
 
 LINK_HINT = (
     "Ask an operator of the bot to link you: "
@@ -98,7 +111,7 @@ class LinkedElsewhere(Exception):
 class Identities:
     def __init__(
         self,
-        store: Store,
+        store: IdentityStore,
         commerce: CommerceClient,
         policy: IdentityPolicy,
         *,

@@ -8,7 +8,6 @@ were written with (``7000000000000000901`` is never a float).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -19,13 +18,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.commerce.models import ApprovalKind
 from bot.services.routing import FALLBACK_ROUTE_NAME, Route, RouteMatch, Routes
+from bot.slack_ids import APPROVER_ID, CHANNEL_ID
 
 ROUTE_KEYS = ("name", "channel", "match", "approvers", "required_approvals", "min_order_total")
 MATCH_KEYS = ("kind", "organization", "flow_type_id", "min_total", "max_total")
 MAX_REQUIRED_APPROVALS = 10
-CHANNEL_ID = re.compile(r"[CG][A-Z0-9_]{2,}")
-APPROVER_ID = re.compile(r"[UWS][A-Z0-9_]{1,30}")
-"""A Slack user id (``U…``, ``W…``) or user-group id (``S…``)."""
 NULL_TAG = "tag:yaml.org,2002:null"
 NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 

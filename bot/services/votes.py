@@ -13,14 +13,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from bot.commerce.models import Approval, OrderSummary
 from bot.messaging import MessageRef
 from bot.services.ports import CardPresenter
-from bot.storage.records import AuditEntry
-from bot.storage.store import Store
+from bot.storage.records import AuditEntry, DecisionClaim, IdentityLink
 
 log = logging.getLogger(__name__)
+
+
+class VoteStore(Protocol):
+    """The store operations the two-person rule uses."""
+
+    async def cast_vote(self, approval_id: str, slack_user_id: str, entry: AuditEntry) -> bool: ...
+
+    async def get_decision(self, approval_id: str) -> DecisionClaim | None: ...
+
+    async def identity_link(self, slack_user_id: str) -> IdentityLink | None: ...
+
+    async def voters(self, approval_id: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,7 @@ class Tally:
 
 
 class TwoPersonRule:
-    def __init__(self, store: Store, cards: CardPresenter) -> None:
+    def __init__(self, store: VoteStore, cards: CardPresenter) -> None:
         self._store = store
         self._cards = cards
 
