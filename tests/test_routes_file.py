@@ -139,3 +139,16 @@ def test_the_manuals_example_is_a_valid_routes_file_with_the_example_files_route
     block = section[start : section.index("```", start)]
 
     assert routes(block) == read_routes(EXAMPLE, FALLBACK)
+
+
+def test_notify_dm_sends_copies_to_the_routes_users_only_and_needs_approvers() -> None:
+    routed = routes(
+        "routes:\n  - channel: C0123ABCD\n    match: {kind: order}\n    approvers: [U1, S2, W3]\n"
+        "    notify: dm\n  - channel: C0456EFGH\n    approvers: [U4]\n"
+    )
+    assert routed.rules[0].dm_recipients == ("U1", "W3")
+    assert routed.rules[1].dm_recipients == ()
+    assert "'notify' must be 'dm'" in str(
+        problem("routes:\n  - channel: C0123ABCD\n    approvers: [U1]\n    notify: email\n")
+    )
+    assert "names no 'approvers'" in str(problem("routes:\n  - channel: C0123ABCD\n    notify: dm\n"))

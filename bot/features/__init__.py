@@ -22,10 +22,11 @@ FEATURE_MODULES = (
     "process_status",
     "ingest_api",
     "retention",
+    "decide_details",
 )
 """Every feature module of this package, in the order its listeners and routes are registered."""
 
-COMMERCE_FEATURES = frozenset({"approvals", "app_home", "reminders", "digest"})
+COMMERCE_FEATURES = frozenset({"approvals", "app_home", "reminders", "digest", "decide_details"})
 BOL_FEATURES = frozenset({"process_status", "ingest_api"})
 """The features of each optional backend: a deployment without the backend runs none of them."""
 

@@ -159,7 +159,9 @@ class ApprovalsNotifier:
                 route, order = await self._routing.route_of(approval)
             except OrderUnreadable:  # logged by the routing; tried again next round
                 continue
-            card = NewCard(approval, route.channel, route.approvals_needed(approval, order))
+            card = NewCard(
+                approval, route.channel, route.approvals_needed(approval, order), route.dm_recipients
+            )
             by_channel.setdefault(route.channel, []).append(card)
         return by_channel
 

@@ -20,7 +20,7 @@ from bot.commerce.models import ApprovalKind
 from bot.services.routing import FALLBACK_ROUTE_NAME, Route, RouteMatch, Routes
 from bot.slack_ids import APPROVER_ID, CHANNEL_ID
 
-ROUTE_KEYS = ("name", "channel", "match", "approvers", "required_approvals", "min_order_total")
+ROUTE_KEYS = ("name", "channel", "match", "approvers", "required_approvals", "min_order_total", "notify")
 MATCH_KEYS = ("kind", "organization", "flow_type_id", "min_total", "max_total")
 MAX_REQUIRED_APPROVALS = 10
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -143,7 +143,17 @@ class _Reader:
                 fields["min_order_total"], "'min_order_total' needs 'required_approvals' of 2 or more"
             )
         match = self.optional(fields, "match", self.match) or RouteMatch()
-        return Route(name, channel, match, approvers, required, min_order_total)
+        notify_dm = self.optional(fields, "notify", self.notify) or False
+        if notify_dm and approvers is None:
+            raise self.fail(fields["notify"], f"route {name!r} says 'notify: dm' but names no 'approvers'")
+        return Route(name, channel, match, approvers, required, min_order_total, notify_dm)
+
+    def notify(self, node: Node) -> bool:
+        """``notify: dm``: the route's approvers also get each card as a direct message."""
+        value = self.text(node)
+        if value != "dm":
+            raise self.fail(node, f"'notify' must be 'dm' (or left out), not {value!r}")
+        return True
 
     def optional(self, fields: dict[str, Node], key: str, read: Callable[[Node], T]) -> T | None:
         node = fields.get(key)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, func, insert, select
 
-from bot.storage.records import AuditEntry
+from bot.storage.records import AuditEntry, OrganizationHistory
 from bot.storage.rows import Rows, storable
 from bot.storage.schema import audit_log
 
@@ -29,6 +29,7 @@ def audit_values(entry: AuditEntry, now: datetime) -> dict[str, Any]:
         "slack_user_name": storable(entry.slack_user_name),
         "commerce_user_id": entry.commerce_user_id,
         "commerce_logon_id": storable(entry.commerce_logon_id),
+        "organization_id": entry.organization_id,
     }
 
 
@@ -48,6 +49,37 @@ class AuditRows(Rows):
         async with self._writer.begin() as conn:
             result = await conn.execute(delete(audit_log).where(audit_log.c.at < older_than))
         return int(result.rowcount or 0)
+
+    async def organization_history(self, organization_id: str, days: int) -> OrganizationHistory:
+        """How many of ``organization_id``'s approvals the bot approved and rejected (accepted by
+        Commerce) in the last ``days``, and the last rejection's reason."""
+        since = self._clock() - timedelta(days=days)
+        decided = (
+            audit_log.c.organization_id == organization_id,
+            audit_log.c.outcome == "ok",
+            audit_log.c.at >= since,
+        )
+        counts = (
+            select(audit_log.c.action, func.count())
+            .where(*decided, audit_log.c.action.in_(("approve", "reject")))
+            .group_by(audit_log.c.action)
+        )
+        last = (
+            select(audit_log.c.at, audit_log.c.comment)
+            .where(*decided, audit_log.c.action == "reject")
+            .order_by(audit_log.c.id.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            by_action = {action: int(count) for action, count in (await conn.execute(counts)).all()}
+            rejection = (await conn.execute(last)).first()
+        return OrganizationHistory(
+            days,
+            approved=by_action.get("approve", 0),
+            rejected=by_action.get("reject", 0),
+            last_rejection_at=rejection.at if rejection else None,
+            last_rejection_reason=rejection.comment if rejection else None,
+        )
 
     async def audit_report(
         self, *, since: datetime | None = None, approval_id: str | None = None
@@ -77,4 +109,5 @@ def audit_entry_of(row: Row[Any]) -> AuditEntry:
         slack_user_name=row.slack_user_name,
         commerce_user_id=row.commerce_user_id,
         commerce_logon_id=row.commerce_logon_id,
+        organization_id=row.organization_id,
     )

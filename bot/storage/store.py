@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, utcnow
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
+from bot.storage.card_copies import CardCopyRows
 from bot.storage.cards import CardRows
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
@@ -31,6 +32,7 @@ from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.migrations import migrate
 from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.rows import Writer
+from bot.storage.snoozes import SnoozeRows
 from bot.storage.sqlite_files import FileIdentity
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.transactions import Transactions
@@ -53,6 +55,8 @@ class Store(
     DigestRows,
     IdentityLinkRows,
     VoteRows,
+    CardCopyRows,
+    SnoozeRows,
 ):
     def __init__(
         self,

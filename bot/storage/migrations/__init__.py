@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 # Any fixed 64-bit key works; it only has to be the same in every process of this bot.
 MIGRATION_LOCK_KEY = 0x6170_7072_6F76_616C  # "approval"
 LEGACY_TABLE = "schema_version"
-LEGACY_VERSIONS = {11: "0001"}
+LEGACY_VERSIONS = {11: "0001", 12: "0002", 13: "0003", 14: "0004"}
 """The old numbering's versions a database may be at, and the revision each one is the same as."""
 
 

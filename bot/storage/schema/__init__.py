@@ -9,8 +9,10 @@ from bot.storage.schema.approvals import (
     approval_cards,
     approval_followups,
     approval_votes,
+    card_copies,
     daily_digests,
     decision_claims,
+    reminder_snoozes,
 )
 from bot.storage.schema.audit import audit_log, identity_links
 from bot.storage.schema.base import UTCDateTime, metadata
@@ -30,6 +32,7 @@ __all__ = [
     "audit_log",
     "batch_processes",
     "bot_instances",
+    "card_copies",
     "daily_digests",
     "decision_claims",
     "entity_follow_processes",
@@ -38,4 +41,5 @@ __all__ = [
     "metadata",
     "post_attempts",
     "process_batches",
+    "reminder_snoozes",
 ]

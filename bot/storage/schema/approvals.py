@@ -1,4 +1,5 @@
-"""The approvals' tables: cards, decision claims, two-person votes, follow-ups and daily digests."""
+"""The approvals' tables: cards and their DM copies, decision claims, two-person votes, follow-ups,
+reminder snoozes and daily digests."""
 
 from __future__ import annotations
 
@@ -62,4 +63,26 @@ daily_digests = Table(
     Column("channel", String(64), primary_key=True),
     Column("claimed_at", UTCDateTime, nullable=False),
     Column("ts", String(64)),
+)
+
+card_copies = Table(
+    "card_copies",
+    metadata,
+    # Copies of an approval's card sent as direct messages (a route's ``notify: dm``): one row per
+    # (approval, DM channel), so a decision rewrites every copy.
+    Column("approval_id", String(64), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("ts", String(64), nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False, index=True),
+)
+
+reminder_snoozes = Table(
+    "reminder_snoozes",
+    metadata,
+    # An approver's snoozed reminder: ``kind`` ``hour`` or ``morning``, taken (deleted) by the
+    # reminder that follows it.
+    Column("approval_id", String(64), primary_key=True),
+    Column("slack_user_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False, index=True),
 )

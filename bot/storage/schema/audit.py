@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Table, Text
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 
 from bot.storage.schema.base import UTCDateTime, metadata
 
@@ -21,7 +21,11 @@ audit_log = Table(
     # The Commerce user a decision was sent as; NULL: the bot's service account.
     Column("commerce_user_id", String(64)),
     Column("commerce_logon_id", String(254)),
+    # The buyer organization (``orgUniqueID``) of a decision's approval, when the bot knew it; the
+    # Details modal counts the bot's decisions per organization from it.
+    Column("organization_id", String(64)),
 )
+Index("ix_audit_log_organization_id", audit_log.c.organization_id, audit_log.c.at)
 
 identity_links = Table(
     "identity_links",
