@@ -172,7 +172,7 @@ def _follows_and_watches() -> None:
         sa.Column("announce_claimed_at", TIME),
         sa.Column("message_ts", sa.String(64)),
     )
-    # Emptied into single-watch batches by the old step 5; dropped by revision 0002.
+    # Emptied into single-watch batches by the old step 5; dropped by revision 0005.
     op.create_table(
         "process_watches",
         sa.Column("process_status_id", sa.String(64), primary_key=True),
@@ -206,7 +206,7 @@ def _instances() -> None:
         sa.Column("thread_ts", sa.String(32)),
     )
     op.create_index("ix_post_attempts_state", "post_attempts", ["state"])
-    # The old numbering's own record; dropped by revision 0002.
+    # The old numbering's own record; dropped by revision 0005.
     op.create_table(
         "schema_version",
         sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
