@@ -2,6 +2,7 @@
 #   docker build -t commerce-approvals-bot .
 #   docker run --env-file .env -p 3000:3000 -v approvals-data:/data commerce-approvals-bot
 #   docker run --env-file .env commerce-approvals-bot check
+#   docker run --rm -p 127.0.0.1:3000:3000 commerce-approvals-bot demo    (a sandbox; open http://127.0.0.1:3000/)
 # No secret is baked in: SLACK_*, COMMERCE_*, BOL_* are passed at run time.
 
 # ---- builder: the locked dependencies, then the project, in a self-contained venv ----
@@ -63,7 +64,8 @@ create_engine('sqlite://'); create_engine('postgresql://localhost/probe'); httpx
 FROM python:3.11-slim-bookworm
 
 # Set at build time: --build-arg SOURCE_URL=<the repository's URL> --build-arg REVISION=$(git rev-parse HEAD)
-ARG VERSION=0.1.0
+# VERSION is bot/version.py's (tests/test_version.py keeps the two equal): bump both together.
+ARG VERSION=0.2.0
 ARG REVISION=unknown
 ARG SOURCE_URL=""
 LABEL org.opencontainers.image.title="commerce-approvals-bot" \
@@ -77,7 +79,11 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/venv/bin:${PATH}" \
     PORT=3000 \
-    DATABASE_URL=sqlite:////data/approvals-bot.db
+    DATABASE_URL=sqlite:////data/approvals-bot.db \
+    DEMO_HOST=0.0.0.0
+# DEMO_HOST: `approvals-bot demo` serves its page on 127.0.0.1 unless told otherwise; in a container
+# only an address on the container's own interface can be published (-p 127.0.0.1:3000:3000 keeps it on
+# the host's loopback). Everything else of the demo (the bot, the sandbox servers) stays on 127.0.0.1.
 
 # Unprivileged user app (uid/gid 10001); /data holds the SQLite file and must be writable by it.
 # Not --system: system ids end at 999, and useradd warns about a system user with uid 10001.

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
@@ -24,10 +25,12 @@ from bot.settings import Settings, describe_errors
 from bot.storage.engine import safe_url
 from bot.storage.sqlite_files import sqlite_write_problem
 from bot.storage.store import Store
+from bot.version import VERSION
 
 EXIT_BAD_SETTINGS = 2
 CHECK_QUIET_LOGGERS = ("bot.storage", "alembic")
 EXIT_CHECK_FAILED = 1
+DEMO_PORT = 3000
 
 log = logging.getLogger("bot")
 
@@ -174,6 +177,64 @@ async def _watch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- demo: the bot against the built-in sandbox, with a page to click in ----------------------------
+
+
+def _add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot in a sandbox on this machine: no settings, no network; prints a URL to open",
+    )
+    demo.add_argument(
+        "--host",
+        default=os.environ.get("DEMO_HOST", "127.0.0.1"),
+        help="address of the page (default 127.0.0.1, or $DEMO_HOST; the image sets 0.0.0.0 so that "
+        "`docker run -p 127.0.0.1:3000:3000` reaches it)",
+    )
+    demo.add_argument(
+        "--port", type=int, help="port of the page (default $PORT, else 3000; 0: any free port)"
+    )
+    demo.add_argument(
+        "--db", type=Path, help="a new SQLite file, kept after the demo (default: in a temporary directory)"
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    # Imported here: the sandbox is no part of the bot that `serve` runs.
+    from bot.sandbox.demo import DemoOptions, run_demo
+
+    port = args.port
+    if port is None:
+        try:
+            port = int(os.environ.get("PORT") or DEMO_PORT)
+        except ValueError:
+            print("approvals-bot demo: PORT must be a port number (or use --port)", file=sys.stderr)
+            return EXIT_BAD_SETTINGS
+    if args.db is not None and args.db.exists():
+        # The sandbox starts empty every time: an old file's cards and batches name messages and
+        # approvals this sandbox never had, so the bot would post nothing.
+        print(
+            f"approvals-bot demo: {args.db} exists; give --db a new file, or leave --db out", file=sys.stderr
+        )
+        return EXIT_BAD_SETTINGS
+    configure_logging("WARNING", [])
+
+    async def demo() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_demo(DemoOptions(host=args.host, port=port, db=args.db), stop)
+
+    try:
+        asyncio.run(demo())
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"approvals-bot demo: {error}", file=sys.stderr)
+        print("  Another program may use that port: `--port 0` takes a free one.", file=sys.stderr)
+        return 1
+    return 0
+
+
 async def _serve(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -187,13 +248,17 @@ def main(argv: list[str] | None = None) -> int:
         prog="approvals-bot",
         description="Slack bot for HCL Commerce approvals and bol.com process statuses.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
     add_commands(sub)
     add_db_command(sub)
+    _add_demo_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
 
     settings = load_settings()
     if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):

@@ -164,6 +164,11 @@ class EmulatorServer:
         self._thread.start()
         return self
 
+    def forget_requests(self) -> None:
+        """Drops the recorded requests (bodies), which long runs would otherwise pile up."""
+        with self.lock:
+            self.requests.clear()
+
     def stop(self) -> None:
         self._release.set()
         for _, gate in self._gates:
