@@ -26,7 +26,7 @@ from bot.services.routes_file import read_routes
 from bot.settings import Settings
 from bot.slack.outbound.auth_errors import TOKEN_ERRORS, token_refusal
 from bot.slack.outbound.poster import slack_error_code
-from bot.storage.db import safe_url
+from bot.storage.engine import safe_url
 from bot.storage.store import Store
 
 

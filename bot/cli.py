@@ -1,4 +1,4 @@
-"""``approvals-bot serve|check|watch|approvers|audit``."""
+"""``approvals-bot serve|check|watch|approvers|audit|db``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.checks import CheckResult, checks_for, run_checks
+from bot.db_commands import add_db_command, db
 from bot.features.parts import process_status_service, secret_values
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
@@ -21,7 +22,8 @@ from bot.server import serve_forever
 from bot.services.process_batches import InvalidRequest, WatchRequest, parsed
 from bot.services.routes_file import RoutesFileError, read_routes
 from bot.settings import Settings, describe_errors
-from bot.storage.db import safe_url, sqlite_write_problem
+from bot.storage.engine import safe_url
+from bot.storage.sqlite_files import sqlite_write_problem
 from bot.storage.store import Store
 from bot.version import VERSION
 
@@ -253,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
     add_commands(sub)
+    add_db_command(sub)
     _add_demo_command(sub)
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -274,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(approvers(settings, args))
     if args.command == "audit":
         return asyncio.run(audit(settings, args))
+    if args.command == "db":
+        return asyncio.run(db(settings.database_url, args))
 
     if args.command == "check":
         if settings.log_level != "DEBUG":

@@ -36,6 +36,7 @@ from tests.ingest_api import (
     post_watches,
 )
 from tests.replicas import Replica
+from tests.store_helpers import active_batch_members
 from tests.waiting import wait_for
 
 WRONG_TOKEN = "not-a-token-of-this-bot-0123456789abcdef"
@@ -70,7 +71,7 @@ def test_a_caller_posts_only_in_its_channels_and_a_bare_token_only_in_the_defaul
     assert created.status_code == 201
     [view] = bot.call(bot.runtime.store.recent_batches())
     assert view.batch.requested_by == "api:" + derived_name(API_TOKEN)
-    assert bot.call(bot.runtime.store.active_batch_members())[0].channel == PROCESS_CHANNEL
+    assert bot.call(active_batch_members(bot.runtime.store))[0].channel == PROCESS_CHANNEL
 
 
 def test_a_read_scoped_caller_reads_but_never_writes(start_bot: Callable[..., RunningBot]) -> None:

@@ -26,6 +26,7 @@ from tests.ingest_api import (
     post_watches,
 )
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import active_batch_members
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -80,7 +81,7 @@ def test_ids_already_watched_in_the_channel_are_not_watched_twice(api_bot: Runni
 
 
 def bot_members(bot: RunningBot) -> list:  # type: ignore[type-arg]
-    return bot.call(bot.runtime.store.active_batch_members())
+    return bot.call(active_batch_members(bot.runtime.store))
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", API_TOKEN + "x", ""])
@@ -196,7 +197,7 @@ def test_concurrent_identical_requests_create_one_batch(database_url: str) -> No
             )
             assert len({r.batch_id for r in results}) == 1
             assert sum(r.new for r in results) == 3
-            assert len(await first.active_batch_members()) == 3
+            assert len(await active_batch_members(first)) == 3
         finally:
             await first.close()
             await second.close()

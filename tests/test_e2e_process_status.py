@@ -18,6 +18,7 @@ from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
 from tests.ingest_api import API_CALLERS, BATCHES, WATCHES, api_client
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import active_watches, get_watch
 
 WATCH_CHANNEL = "C_OPS"
 
@@ -75,7 +76,7 @@ def test_purged_process_ends_the_watch_with_a_note(
     bol.purge(process_id)
     assert bot.poll_processes() == 1
     assert process_id in text_of(messages_in(slack, WATCH_CHANNEL)[0])
-    assert bot.call(bot.runtime.store.active_watches()) == []
+    assert bot.call(active_watches(bot.runtime.store)) == []
     assert bot.poll_processes() == 0
 
 
@@ -112,7 +113,7 @@ def test_an_id_watched_in_two_channels_at_a_chunk_boundary_is_asked_once_and_ann
     assert [len(asked) for asked in bol.bulk_ids()[before:]] == [MAX_BULK_IDS, 1]
     assert sum(asked.count(last_of_first_chunk) for asked in bol.bulk_ids()[before:]) == 1
     assert len(messages_in(slack, PROCESS_CHANNEL)) == len(messages_in(slack, WATCH_CHANNEL)) == 1
-    watch = bot.call(bot.runtime.store.get_watch(last_of_first_chunk, WATCH_CHANNEL))
+    watch = bot.call(get_watch(bot.runtime.store, last_of_first_chunk, WATCH_CHANNEL))
     assert watch is not None and watch.finished_at is not None
 
 
@@ -151,7 +152,7 @@ def test_show_one_status_and_unknown_ids(
     assert "no process status" in text_of(unknown)
     refused = command(sender, slack, "watch does-not-exist")
     assert "no process status" in text_of(refused)
-    assert bot.call(bot.runtime.store.active_watches()) == []
+    assert bot.call(active_watches(bot.runtime.store)) == []
 
 
 def test_entity_listing_and_bad_event_type(

@@ -36,12 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messaging import Announced
 from bot.storage.cards import STALE_POSTING_AFTER
-from bot.storage.db import batch_processes, process_batches
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import (
     Batch,
     BatchCreated,
-    BatchMember,
     BatchView,
     FinishedMember,
     MemberOutcome,
@@ -49,6 +47,7 @@ from bot.storage.records import (
     Notify,
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, IN_LIST_CHUNK, Rows
+from bot.storage.schema import batch_processes, process_batches
 
 POSTING = "posting"
 POSTED = "posted"
@@ -145,18 +144,6 @@ class BatchRows(Rows):
         return len(batch_ids)
 
     # -- polling -----------------------------------------------------------------------------------
-    async def active_batch_members(self) -> list[BatchMember]:
-        """Unfinished processes of every batch but single watches (announced on their own, no card)."""
-        query = (
-            select(_m.batch_id, _m.process_status_id, _m.channel, _m.stuck)
-            .join(process_batches, _b.batch_id == _m.batch_id)
-            .where(_m.finished_at.is_(None), _b.single_watch.is_(False))
-            .order_by(_m.batch_id, _m.process_status_id)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [BatchMember(r.batch_id, r.process_status_id, r.channel, bool(r.stuck)) for r in rows]
-
     async def finish_batch_members(self, batch_id: str, outcomes: Sequence[MemberOutcome]) -> list[str]:
         """Moves unfinished processes of the batch to their final state; returns the ids this call moved
         (another poller may have moved some first). Those that want a thread reply become due."""

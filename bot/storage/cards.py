@@ -18,10 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.messaging import Announced
-from bot.storage.db import approval_cards
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import CardRecord, CardState
 from bot.storage.rows import IN_LIST_CHUNK, Rows, storable
+from bot.storage.schema import approval_cards
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.messaging import Announced
 from bot.storage.cards import STALE_POSTING_AFTER
-from bot.storage.db import entity_follow_processes, entity_follows
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import Follow
 from bot.storage.rows import IN_LIST_CHUNK, Rows
+from bot.storage.schema import entity_follow_processes, entity_follows
 
 FINAL_STATES = ("SUCCESS", "FAILURE", "TIMEOUT")
 SKIPPED = "skipped"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import make_url
 
-from bot.storage.db import safe_url
+from bot.storage.engine import safe_url
 
 if TYPE_CHECKING:
     import psycopg  # imported where used: a bot on SQLite never loads the PostgreSQL driver
