@@ -47,15 +47,16 @@ RUN pip install --no-cache-dir --require-hashes --no-deps --no-compile -r requir
 # bot module, both database engines, an HTTP client), written by importing them (-I: the installed
 # bot, not ./bot); a module imported later is compiled in memory when first used. Compiling every
 # dependency instead would add about 6 MB of bytecode that is never read, and compiling none would
-# triple the start-up time.
+# triple the start-up time. Alembic's env.py runs only inside Alembic (it is compiled, not imported);
+# the revisions in bot/storage/migrations/versions/ are imported like any module.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 RUN pip install --no-cache-dir --no-deps --no-compile . \
     && pip uninstall --yes pip setuptools \
     && python -I -c "import importlib, pkgutil, sys; sys.dont_write_bytecode = False; \
-import anyio._backends._asyncio, bot, httpx; from bot.storage.db import create_engine; \
+import anyio._backends._asyncio, bot, httpx; from bot.storage.engine import create_engine; \
 [importlib.import_module(m.name) for m in pkgutil.walk_packages(bot.__path__, 'bot.') \
-if m.name != 'bot.__main__']; \
+if m.name not in ('bot.__main__', 'bot.storage.migrations.env')]; \
 create_engine('sqlite://'); create_engine('postgresql://localhost/probe'); httpx.AsyncClient()" \
     && python -m compileall -q "${SITE_PACKAGES}"/bot
 

@@ -10,7 +10,8 @@ RSS read in a server's process are its own; the load generator runs in this proc
   ``process_before_response=True`` and a bare aiohttp handler; CPU per command;
 - ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler;
 - ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes;
-- ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog.
+- ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog;
+- ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import ack, backlog, clicks, polls
+from bench import ack, backlog, clicks, polls, sets
 from bench.baselines import AiohttpHost, BoltHost, DecideHost
 from bench.bothost import BotHost
 from bench.emulated import EmulatorHost
@@ -36,7 +37,9 @@ APPROVALS = [1_000, 10_000, 50_000]
 WATCHES = [1_000, 10_000, 100_000]
 
 
-PARTS = ("ack", "clicks", "approvals", "processes", "backlog")
+PARTS = ("ack", "clicks", "approvals", "processes", "backlog", "sets")
+SUMMARY_CLAIMS = [50_000]
+INGEST_WATCHED = [1_000, 10_000, 60_000]
 
 
 def ack_and_clicks(
@@ -101,6 +104,9 @@ def main() -> None:
     )
     if "backlog" in parts:
         figures += backlog.run(1 if args.quick else min(rounds, 3))
+    if "sets" in parts:
+        claims, watched = ([5_000], [1_000, 5_000]) if args.quick else (SUMMARY_CLAIMS, INGEST_WATCHED)
+        figures += sets.run(min(rounds, 3), claims, watched)
     print()
     print(render(figures))
     if args.markdown:

@@ -18,8 +18,9 @@ from bench.baselines import SIGNING_SECRET
 from bench.emulated import BOT_TOKEN, CHANNEL
 from bench.remote import ProcessFigures
 from bot.settings import Settings
-from bot.storage.db import approval_cards, batch_processes, process_batches, single_watch_batch
 from bot.storage.records import CardState
+from bot.storage.schema import approval_cards, batch_processes, process_batches
+from bot.storage.watches import single_watch_batch
 from tests.bot_runner import RunningBot
 
 APPROVER = "U_BENCH"

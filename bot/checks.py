@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
@@ -25,7 +26,7 @@ from bot.services.routes_file import read_routes
 from bot.settings import Settings
 from bot.slack.outbound.auth_errors import TOKEN_ERRORS, token_refusal
 from bot.slack.outbound.poster import slack_error_code
-from bot.storage.db import safe_url
+from bot.storage.engine import safe_url
 from bot.storage.store import Store
 
 
@@ -91,22 +92,31 @@ def describe_failure(error: BaseException, url: str, seconds: float) -> str:
 
 
 async def check_slack(settings: Settings) -> CheckResult:
+    """``auth.test``, then whether the bot is in every channel it posts in: one line, since a channel
+    it is not in fails every post there with ``not_in_channel``."""
     seconds = settings.check_timeout_seconds
     client = slack_client(settings)
     client.timeout = math.ceil(seconds)  # its own limit must not come first; ours below is exact
+    call = "auth.test"
     try:
         async with asyncio.timeout(seconds):
             response = await client.auth_test()
+            bot_name = response.get("user") or "approvals-bot"
+            call = "conversations.info"
+            problem = await _channel_problem(client, settings, bot_name)
     except SlackApiError as error:
         code = slack_error_code(error)
-        cause = token_refusal(code) if code in TOKEN_ERRORS else code
-        return CheckResult("slack", False, f"auth.test failed: {cause}")
+        cause = token_refusal(code) if code in TOKEN_ERRORS else str(code)
+        if code == "missing_scope":
+            cause += ": add the channels:read and groups:read scopes (manifest.yml) and reinstall the app"
+        return CheckResult("slack", False, f"{call} failed: {cause}")
     except Exception as error:
         cause = describe_failure(error, settings.slack_api_url, seconds)
         return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {cause}")
-    return CheckResult(
-        "slack", True, f"authenticated as {response.get('user')} in team {response.get('team')}"
-    )
+    who = f"authenticated as {bot_name} in team {response.get('team')}"
+    if problem is not None:
+        return CheckResult("slack", False, f"{who}, but {problem}")
+    return CheckResult("slack", True, f"{who}, in {', '.join(posting_channels(settings))}")
 
 
 def posting_channels(settings: Settings) -> list[str]:
@@ -120,35 +130,21 @@ def posting_channels(settings: Settings) -> list[str]:
     return list(dict.fromkeys(channels))
 
 
-async def check_channels(settings: Settings) -> CheckResult:
-    """``conversations.info`` of each channel the bot posts in: a channel it is not a member of fails
-    every post with ``not_in_channel``, so the line names it and the ``/invite`` to type there."""
-    seconds = settings.check_timeout_seconds
-    client = slack_client(settings)
-    client.timeout = math.ceil(seconds)
+async def _channel_problem(client: AsyncWebClient, settings: Settings, bot_name: str) -> str | None:
+    """``conversations.info`` of each channel the bot posts in: the channels it is not a member of (and
+    the ``/invite`` to type there) and those not found; ``None`` when it is in them all."""
     outside: list[str] = []
     missing: list[str] = []
-    try:
-        async with asyncio.timeout(seconds):
-            bot_name = (await client.auth_test()).get("user") or "approvals-bot"
-            for channel in posting_channels(settings):
-                try:
-                    info = (await client.conversations_info(channel=channel)).get("channel") or {}
-                except SlackApiError as error:
-                    if slack_error_code(error) != "channel_not_found":
-                        raise
-                    missing.append(channel)
-                    continue
-                if not info.get("is_member"):
-                    outside.append(f"#{info.get('name') or channel} ({channel})")
-    except SlackApiError as error:
-        code = slack_error_code(error)
-        if code == "missing_scope":
-            code += ": add the channels:read and groups:read scopes (manifest.yml) and reinstall the app"
-        return CheckResult("channels", False, f"cannot look up the channels: {code}")
-    except Exception as error:
-        cause = describe_failure(error, settings.slack_api_url, seconds)
-        return CheckResult("channels", False, f"cannot look up the channels: {cause}")
+    for channel in posting_channels(settings):
+        try:
+            info = (await client.conversations_info(channel=channel)).get("channel") or {}
+        except SlackApiError as error:
+            if slack_error_code(error) != "channel_not_found":
+                raise
+            missing.append(channel)
+            continue
+        if not info.get("is_member"):
+            outside.append(f"#{info.get('name') or channel} ({channel})")
     problems = []
     if outside:
         problems.append(f"the bot is not in {', '.join(outside)}: type /invite @{bot_name} in each")
@@ -157,9 +153,7 @@ async def check_channels(settings: Settings) -> CheckResult:
             f"{', '.join(missing)} not found (a wrong id, or a private channel the bot is not in: "
             f"/invite @{bot_name} there)"
         )
-    if problems:
-        return CheckResult("channels", False, "; ".join(problems))
-    return CheckResult("channels", True, f"the bot is in {', '.join(posting_channels(settings))}")
+    return "; ".join(problems) or None
 
 
 async def check_commerce(settings: Settings) -> CheckResult:
@@ -285,7 +279,6 @@ def checks_for(settings: Settings) -> tuple[Check, ...]:
     run-as check comes with Commerce when decisions go out as linked users."""
     checks = [
         Check("slack", check_slack),
-        Check("channels", check_channels),
         Check("commerce", check_commerce if settings.commerce_configured else commerce_off),
         Check("bol", check_bol if settings.bol_configured else bol_off),
         Check("database", check_database),

@@ -1,4 +1,4 @@
-"""``approvals-bot serve|check|watch|approvers|audit``."""
+"""``approvals-bot serve|check|watch|approvers|audit|db``."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.checks import CheckResult, checks_for, run_checks
-from bot.features.parts import batch_ingest, secret_values
+from bot.db_commands import add_db_command, db
+from bot.features.parts import process_status_service, secret_values
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
 from bot.server import serve_forever
-from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
+from bot.services.process_batches import InvalidRequest, WatchRequest, parsed
 from bot.services.routes_file import RoutesFileError, read_routes
 from bot.settings import Settings, describe_errors
-from bot.storage.db import safe_url, sqlite_write_problem
+from bot.storage.engine import safe_url
+from bot.storage.sqlite_files import sqlite_write_problem
 from bot.storage.store import Store
 from bot.version import VERSION
 
@@ -160,15 +162,16 @@ def _field_name(pointer: str, ids: tuple[str, ...]) -> str:
 async def _watch(settings: Settings, args: argparse.Namespace) -> int:
     ids = _ids_from(args.ids)
     try:
-        request = checked(BatchRequest(ids, args.channel, args.label), args.notify)
-    except InvalidBatchRequest as bad:
+        fields = {"ids": list(ids), "channel": args.channel, "label": args.label, "notify": args.notify}
+        request = parsed(WatchRequest, fields)
+    except InvalidRequest as bad:
         print("approvals-bot watch: nothing was watched:", file=sys.stderr)
         for error in bad.errors:
             print(f"  {_field_name(error.pointer, ids)}: {error.detail}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     store = await Store.open(settings.database_url)
     try:
-        created = await batch_ingest(store, settings).watch(request, requested_by="cli")
+        created = await process_status_service(store, settings).ingest(request, requested_by="cli")
     finally:
         await store.close()
     print(f"batch {created.batch_id}: {created.new} new of {len(set(request.ids))} id(s)")
@@ -252,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
     add_commands(sub)
+    add_db_command(sub)
     _add_demo_command(sub)
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -273,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(approvers(settings, args))
     if args.command == "audit":
         return asyncio.run(audit(settings, args))
+    if args.command == "db":
+        return asyncio.run(db(settings.database_url, args))
 
     if args.command == "check":
         if settings.log_level != "DEBUG":

@@ -110,7 +110,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-NOISY_LOGGERS = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "aiohttp.access", "asyncio", "sqlalchemy")
+# alembic: its plugins and dialect at INFO on every start (bot.storage.migrations logs the upgrades).
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "slack_sdk",
+    "slack_bolt",
+    "aiohttp.access",
+    "asyncio",
+    "sqlalchemy",
+    "alembic",
+)
 
 
 def configure_logging(

@@ -45,6 +45,12 @@ class Metrics:
         self.watches = Gauge(
             "process_status_watches_active", "Process statuses being watched.", registry=self.registry
         )
+        self.api_auth_failures = Counter(
+            "api_auth_failures",
+            "Ingest API requests refused before a token matched: unauthorized (401) or throttled (429).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.commands = Counter(
             "slack_commands",
             "Slash commands received, by command and subcommand.",

@@ -27,7 +27,7 @@ from bot.notifier.poller import Poller
 from bot.notifier.reconcile import Announcer
 from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
-from bot.services.process_batches import BatchIngest
+from bot.services.process_status import ProcessStatusService
 from bot.settings import Settings
 from bot.slack.inbound.backends_off import answer_off_backends
 from bot.slack.outbound.auth_errors import TOKEN_ERRORS, SlackToken, token_refusal
@@ -179,8 +179,8 @@ class Runtime:
         return self.parts.approvals.decisions
 
     @property
-    def batch_ingest(self) -> BatchIngest:
-        return self.parts.batch_ingest
+    def process_status(self) -> ProcessStatusService:
+        return self.parts.process_status
 
     @property
     def slack_token(self) -> SlackToken:

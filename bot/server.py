@@ -105,12 +105,17 @@ class BotServer:
             slack_problem=runtime.slack_token.problem,
             mount=runtime.mount_routes,
             read_deadlines=read_deadlines,
+            work=runtime.parts.work,
         )
         if self.settings.metrics_port is None:
             web_app.add_routes(metrics_routes(runtime.metrics))
         # A refused request's unread body is read and dropped for at most the read timeout (not
-        # aiohttp's 10 s), so its connection and task end with the deadline.
-        self._runner = web.AppRunner(web_app, access_log=None, lingering_time=read_deadlines.seconds)
+        # aiohttp's 10 s), so its connection and task end with the deadline. Request bodies are never
+        # decompressed (no Slack or API request is sent compressed; ``build_web_app`` refuses them):
+        # a gzip bomb or broken gzip is then only its own bytes, read and dropped or refused.
+        self._runner = web.AppRunner(
+            web_app, access_log=None, lingering_time=read_deadlines.seconds, auto_decompress=False
+        )
         await self._runner.setup()
         assert self._runner.server is not None  # set up just now
         self._read_watch = asyncio.create_task(

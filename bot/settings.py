@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import yaml
 from pydantic import (
     Field,
     JsonValue,
@@ -25,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.callers import ApiCaller, callers_from_file, callers_from_text, check_unique, with_names
 from bot.schedule import QuietHours, parse_clock_time, parse_duration, time_zone
 from bot.slack_ids import APPROVER_ID, CHANNEL_ID
 
@@ -45,6 +47,7 @@ EXAMPLE_VALUES = frozenset(
         "C0123456789",
         "U0123456789",
         "S0123456789",
+        "CHANGE-ME-to-32-or-more-characters",
     }
 )
 EXAMPLE_HOSTS = frozenset({"commerce.example.com"})
@@ -56,6 +59,8 @@ _EXAMPLE_VALUES_FOLDED = frozenset(value.casefold() for value in EXAMPLE_VALUES)
 def is_example_value(value: object) -> bool:
     """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``
     or of a deploy template, in any case, or is a URL with an example host or a placeholder password."""
+    if isinstance(value, ApiCaller):
+        value = value.token
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     if isinstance(value, list):
@@ -368,10 +373,30 @@ class Settings(BaseSettings):
         return value
 
     # -- process-status ingest API, batch cards, entity follows ----------------------------------------
-    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+    api_tokens: Annotated[list[ApiCaller], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated bearer tokens of the [ingest API](using/ingest-api.md) "
-        "(`/api/v1/...`). Empty: the API is off (its routes answer 404).",
+        description="The callers of the [ingest API](using/ingest-api.md) (`/api/v1/...`): a JSON list of "
+        '`{"name", "token", "channels", "scope"}` (a token is at least 32 characters; `channels` default '
+        "to `PROCESS_STATUS_CHANNEL` only; `scope` is `read` or `write`, the default), or bare "
+        "comma-separated tokens (each named `token-<hash>`, default channel, `write`). A short or "
+        "repeated token stops the bot at start. Empty, with no `API_TOKENS_FILE`: the API is off "
+        "(its routes answer 404).",
+    )
+    api_tokens_file: Path | None = Field(
+        default=None,
+        description="A YAML or JSON file with more API callers, in the list form `API_TOKENS` takes "
+        "(or under a `callers:` key).",
+    )
+    api_follows_per_caller: int = Field(
+        default=20,
+        ge=0,
+        description="How many entity follows one API caller may hold (each costs one bol.com call a "
+        "round); more are answered 409.",
+    )
+    api_follows_total: int = Field(
+        default=100,
+        ge=0,
+        description="How many entity follows there may be in all (the API and `/process-status follow`).",
     )
     process_status_notify: Literal["failures", "all"] = Field(
         default="failures",
@@ -392,10 +417,30 @@ class Settings(BaseSettings):
 
     @field_validator("api_tokens", mode="before")
     @classmethod
-    def _split_api_tokens(cls, value: object) -> object:
+    def _api_callers(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                value = callers_from_text(value)
+            except ValueError as error:  # json.JSONDecodeError included; its text never holds a token
+                raise ValueError(f"not a JSON list of callers nor comma-separated tokens ({error})") from None
+        if isinstance(value, list):
+            return with_names(value)
         return value
+
+    @model_validator(mode="after")
+    def _callers_from_file(self) -> Settings:
+        if self.api_tokens_file is not None:
+            try:
+                entries = callers_from_file(self.api_tokens_file)
+            except (OSError, ValueError, yaml.YAMLError) as error:
+                raise ValueError(f"API_TOKENS_FILE: {type(error).__name__}: cannot be read") from None
+            try:
+                from_file = [ApiCaller.model_validate(entry) for entry in with_names(entries)]
+            except ValidationError as error:
+                raise ValueError(f"API_TOKENS_FILE: {_first_error(error)}") from None
+            self.api_tokens = [*self.api_tokens, *from_file]
+        check_unique(self.api_tokens)
+        return self
 
     @field_validator("process_failure_mention")
     @classmethod
@@ -428,7 +473,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "approvals_escalation_channel", "approvals_digest_tz", "approvals_routes_file", mode="before"
+        "approvals_escalation_channel",
+        "approvals_digest_tz",
+        "approvals_routes_file",
+        "api_tokens_file",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -695,3 +744,9 @@ def describe_errors(error: ValidationError) -> list[str]:
         else:
             lines.append(f"{name}: {item['msg']}")
     return lines
+
+
+def _first_error(error: ValidationError) -> str:
+    """The first problem of a caller entry, naming the field but never echoing a value."""
+    item = error.errors()[0]
+    return f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from bot.callers import ApiCaller
 from bot.settings import Settings
 
 EXECUTABLE = str(Path(sys.executable).with_name("approvals-bot"))
@@ -25,6 +28,8 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
         value = getattr(settings, name)  # not model_dump(): it turns a QuietHours into a dict
         if value is None:
             continue
+        if name == "api_tokens":
+            value = json.dumps([api_caller_entry(caller) for caller in settings.api_tokens])
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
         if isinstance(value, list):
@@ -36,6 +41,16 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
         env[name.upper()] = str(value)
     env.update(extra)
     return env
+
+
+def api_caller_entry(caller: ApiCaller) -> dict[str, Any]:
+    """A caller as ``API_TOKENS`` takes it (JSON)."""
+    return {
+        "name": caller.name,
+        "token": caller.token.get_secret_value(),
+        "channels": list(caller.channels),
+        "scope": caller.scope.value,
+    }
 
 
 def free_port() -> int:

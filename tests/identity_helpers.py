@@ -13,6 +13,7 @@ from bot.sandbox.slack import SlackEmulator
 from bot.storage.records import AuditEntry, IdentityLink
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL
+from tests.store_helpers import audit_entries
 from tests.waiting import wait_for
 
 OTHER_ORGANIZATION = "7000000000000000202"
@@ -66,6 +67,6 @@ def approval_calls(commerce: CommerceEmulator, approval_id: str) -> list[Recorde
 def audit_of(bot: RunningBot, approval_id: str, outcome: str) -> list[AuditEntry]:
     """Waits for the approval's audit rows with ``outcome`` (written just after the answer)."""
     return wait_for(
-        lambda: [e for e in bot.call(bot.runtime.store.audit_entries(approval_id)) if e.outcome == outcome],
+        lambda: [e for e in bot.call(audit_entries(bot.runtime.store, approval_id)) if e.outcome == outcome],
         what=f"an audit row {outcome}",
     )

@@ -41,7 +41,7 @@ def test_check_passes_when_the_bot_is_in_every_channel(
     assert result.returncode == 0, result.stdout + result.stderr
     asked = {call["channel"] for call in slack.calls("conversations.info")}
     assert asked == {APPROVALS_CHANNEL, PROCESS_CHANNEL, LARGE_CHANNEL, ESCALATION_CHANNEL}
-    assert any(line.startswith("PASS channels") for line in result.stdout.splitlines())
+    assert any(line.startswith("PASS slack") for line in result.stdout.splitlines())
 
 
 def test_check_names_each_channel_the_bot_is_not_in_and_the_invite_to_type(
@@ -56,7 +56,7 @@ def test_check_names_each_channel_the_bot_is_not_in_and_the_invite_to_type(
     )
     result = run_check(settings, tmp_path)
     assert result.returncode == 1
-    line = next(line for line in result.stdout.splitlines() if line.startswith("FAIL channels"))
+    line = next(line for line in result.stdout.splitlines() if line.startswith("FAIL slack"))
     assert f"#{LARGE_CHANNEL.lower()} ({LARGE_CHANNEL})" in line
     assert f"({PROCESS_CHANNEL})" in line and f"({APPROVALS_CHANNEL})" not in line
     assert "/invite @approvals-bot" in line

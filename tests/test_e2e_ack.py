@@ -3,6 +3,7 @@ bot says it is busy instead of queueing without limit."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -98,6 +99,43 @@ def test_beyond_its_bound_the_bot_says_busy_in_the_ack(
     for url in urls[:5]:
         wait_for(partial(slack.responses, url), what="each accepted command's answer")
     assert slack.responses(urls[5]) == []
+
+
+def test_a_full_bot_refuses_commands_before_bolt_with_one_log_line_and_still_answers_help(
+    start_bot: Callable[..., RunningBot],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    commerce_gate: threading.Event,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = start_bot(max_concurrent_work=1)  # one running, four waiting
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    for _ in range(5):
+        assert sender.slash_command("/approvals", "list", user_id=APPROVER).content == b""
+    registry = bot.runtime.metrics.registry
+
+    def commands_received() -> float:
+        return sum(
+            registry.get_sample_value("slack_commands_total", {"command": c, "subcommand": s}) or 0.0
+            for c, s in (("/approvals", "ListApprovals"), ("/process-status", "ShowProcess"))
+        )
+
+    counted = commands_received()
+
+    with caplog.at_level(logging.WARNING, logger="bot.background"):
+        refusals = [sender.slash_command("/process-status", "123", user_id=APPROVER) for _ in range(3)]
+        refusals += [sender.slash_command("/approvals", "list", user_id=APPROVER) for _ in range(3)]
+        help_answer = sender.slash_command("/approvals", "help", user_id=APPROVER).json()
+
+    for refusal in refusals:
+        assert refusal.status_code == 200
+        assert refusal.json()["response_type"] == "ephemeral"
+        assert "busy" in refusal.json()["text"]
+    assert commands_received() == counted  # never reached the listener
+    assert "How to use /approvals" in help_answer["text"]
+    busy_lines = [r.getMessage() for r in caplog.records if "busy" in r.getMessage()]
+    assert len(busy_lines) == 1 and "refused 1 requests" in busy_lines[0]
+    commerce_gate.set()
 
 
 def test_answers_and_web_api_calls_share_one_kept_alive_connection(

@@ -24,6 +24,7 @@ from tests.conftest import APPROVER, SIGNING_SECRET
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import audit_entries
 from tests.test_e2e_approvals import card_updates, click, decision_posts, post_card
 from tests.waiting import wait_for
 
@@ -122,7 +123,7 @@ def test_a_decision_whose_answer_was_lost_is_credited_to_its_slack_user(
     assert claim is not None and (claim.state, claim.slack_user_id) == (DecisionState.DONE, APPROVER)
     card = bot.call(bot.runtime.store.get_card(approval_id))
     assert card is not None and card.state is CardState.APPROVED
-    outcomes = [(a.slack_user_id, a.outcome) for a in bot.call(bot.runtime.store.audit_entries(approval_id))]
+    outcomes = [(a.slack_user_id, a.outcome) for a in bot.call(audit_entries(bot.runtime.store, approval_id))]
     assert outcomes == [(APPROVER, "ok"), (APPROVER, "unknown")]  # newest first
     assert len(decision_posts(commerce, approval_id)) == 1
     assert commerce.approval(approval_id)["status"] == str(int(ApprovalState.APPROVED))
@@ -145,5 +146,5 @@ def test_a_nul_in_a_comment_is_dropped_before_it_is_stored(
     )
 
     assert f"Approval {approval_id} approved" in answer["text"]
-    (entry,) = bot.call(bot.runtime.store.audit_entries(approval_id))
+    (entry,) = bot.call(audit_entries(bot.runtime.store, approval_id))
     assert (entry.outcome, entry.comment) == ("ok", "fineby me")

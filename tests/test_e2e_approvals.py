@@ -37,7 +37,7 @@ from tests.conftest import (
     SIGNING_SECRET,
 )
 from tests.slack_requests import SlackRequestSender
-from tests.store_helpers import claim_from_another_process, silence_instance
+from tests.store_helpers import audit_entries, claim_from_another_process, silence_instance
 from tests.waiting import stays, wait_for
 
 
@@ -143,7 +143,7 @@ def test_pending_approval_is_posted_once_then_approved_from_the_card(
     assert "Approved" in all_text(updated)
 
     # The audit row is written right after the card update, so it may trail it by a moment.
-    audit = wait_for(lambda: bot.call(bot.runtime.store.audit_entries(approval_id)), what="the audit row")
+    audit = wait_for(lambda: bot.call(audit_entries(bot.runtime.store, approval_id)), what="the audit row")
     assert [(a.slack_user_id, a.action, a.outcome) for a in audit] == [(APPROVER, "approve", "ok")]
 
 
@@ -278,7 +278,7 @@ def test_non_approver_is_refused_and_commerce_is_not_called(
     assert len(commerce.requests_to("GET", f"/approval_status/{approval_id}")) == reads_before
     assert slack.calls("views.open") == []
     assert card_updates(slack, ts) == []
-    audit = bot.call(bot.runtime.store.audit_entries(approval_id))
+    audit = bot.call(audit_entries(bot.runtime.store, approval_id))
     assert {(a.slack_user_id, a.outcome) for a in audit} == {(OUTSIDER, "refused")}
 
 
@@ -333,7 +333,7 @@ def test_concurrent_clicks_cause_exactly_one_commerce_post(
     assert stays(lambda: len(decision_posts(commerce, approval_id)) == 1)
     # The winner's audit row is written while its card is rewritten, so it may trail the update.
     audit = wait_for(
-        lambda: [a for a in bot.call(bot.runtime.store.audit_entries(approval_id)) if a.outcome == "ok"],
+        lambda: [a for a in bot.call(audit_entries(bot.runtime.store, approval_id)) if a.outcome == "ok"],
         what="the decision's audit row",
     )
     assert len(audit) == 1

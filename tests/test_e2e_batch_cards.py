@@ -17,7 +17,7 @@ from bot.sandbox.bol import BolEmulator
 from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import PROCESS_CHANNEL
-from tests.ingest_api import API_TOKEN, get_batch, post_watches
+from tests.ingest_api import API_CALLERS, get_batch, post_watches
 from tests.store_helpers import age_batch
 from tests.waiting import wait_for
 
@@ -46,7 +46,7 @@ def shown(call: dict[str, Any]) -> str:
 def test_a_500_process_batch_is_one_card_updated_per_round_with_failures_threaded(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, database_url: str
 ) -> None:
-    settings = {"api_tokens": API_TOKEN, "database_url": database_url, "process_failure_mention": ONCALL}
+    settings = {"api_tokens": API_CALLERS, "database_url": database_url, "process_failure_mention": ONCALL}
     bot = start_bot(**settings)
     ids = bol.add_processes(500)
     batch_id = post_watches(bot, {"ids": ids, "label": "offer upload 2026-11-23", "channel": CHANNEL}).json()[
@@ -103,7 +103,7 @@ def test_a_500_process_batch_is_one_card_updated_per_round_with_failures_threade
 def test_notify_all_threads_every_finished_process(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     post_watches(bot, {"ids": ids, "channel": CHANNEL, "notify": "all"})
     bol.finish(ids, "SUCCESS")
@@ -117,7 +117,7 @@ def test_notify_all_threads_every_finished_process(
 def test_a_card_that_cannot_be_posted_is_posted_once_later(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     ids = bol.add_processes(2)
     post_watches(bot, {"ids": ids, "channel": CHANNEL})
     slack.fail_next(1, Response(body={"ok": False, "error": "internal_error"}))
@@ -131,7 +131,7 @@ def test_a_card_that_cannot_be_posted_is_posted_once_later(
 def test_processes_pending_too_long_are_marked_stuck_once(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN, process_stuck_after=timedelta(hours=3))
+    bot = start_bot(api_tokens=API_CALLERS, process_stuck_after=timedelta(hours=3))
     ids = bol.add_processes(4)
     batch_id = post_watches(bot, {"ids": ids, "channel": CHANNEL}).json()["batch_id"]
     assert bot.poll_processes() == 1
@@ -149,7 +149,7 @@ def test_processes_pending_too_long_are_marked_stuck_once(
 def test_single_watches_and_batches_share_the_bulk_calls(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     batch_ids = bol.add_processes(1500)
     post_watches(bot, {"ids": batch_ids[:1000], "channel": CHANNEL})
     post_watches(bot, {"ids": batch_ids[1000:], "channel": "C_OTHER"})
@@ -169,7 +169,7 @@ def test_batches_lists_recent_batches_with_their_counts(
     from tests.slack_dialog import run_command
     from tests.slack_requests import SlackRequestSender
 
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     post_watches(bot, {"ids": ids, "label": "shipment sync", "channel": CHANNEL})
     bol.finish(ids[:1], "FAILURE")
@@ -183,7 +183,7 @@ def test_batches_lists_recent_batches_with_their_counts(
 def test_a_new_batch_gets_its_card_from_the_card_poller_without_a_process_status_round(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     post_watches(bot, {"ids": ids, "label": "stock sync", "channel": CHANNEL})
     card_poller = bot.runtime.poller("batch_cards")
@@ -201,7 +201,7 @@ def test_with_the_notifier_running_a_card_comes_within_seconds_not_at_the_next_r
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
     bot = start_bot(
-        api_tokens=API_TOKEN,
+        api_tokens=API_CALLERS,
         notifier_enabled=True,
         approvals_poll_seconds=3600,
         process_status_poll_seconds=3600,
@@ -217,7 +217,7 @@ def test_with_the_notifier_running_a_card_comes_within_seconds_not_at_the_next_r
 def test_a_card_the_bot_cannot_post_in_its_channel_goes_to_the_default_channel_with_its_thread(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, error: str
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     ids = bol.add_processes(2)
     batch_id = post_watches(bot, {"ids": ids, "channel": "C_GONE"}).json()["batch_id"]
     slack.missing_channels.discard("C_GONE")
@@ -240,7 +240,7 @@ def test_a_card_the_bot_cannot_post_in_its_channel_goes_to_the_default_channel_w
 def test_a_card_that_fails_for_another_reason_is_not_moved_and_is_tried_again(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     batch_id = post_watches(bot, {"ids": bol.add_processes(1), "channel": CHANNEL}).json()["batch_id"]
     slack.fail_next(1, Response(body={"ok": False, "error": "msg_too_long"}))
     assert bot.call(bot.runtime.poller("batch_cards").poll_once()) == 0

@@ -23,6 +23,7 @@ from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SECOND_APPROVER, SIGNING_SECRET
 from tests.identity_helpers import add_approver, link
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import audit_entries
 from tests.test_e2e_approvals import decision_posts
 from tests.waiting import stays, wait_for
 
@@ -95,7 +96,7 @@ def test_approve_selected_decides_each_through_the_single_click_path_with_one_su
     assert commerce.approval(plain)["status"] == "1"
     assert decision_posts(commerce, large) == [] and decision_posts(commerce, own) == []
     assert stays(lambda: len(decision_posts(commerce, plain)) == 1)
-    actions = [e.action for e in bot.call(bot.runtime.store.audit_entries(limit=50))]
+    actions = [e.action for e in bot.call(audit_entries(bot.runtime.store))]
     assert actions.count("bulk_approve") == 2
 
 

@@ -19,7 +19,7 @@ from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
 from tests.identity_helpers import audit_of
 from tests.slack_requests import SlackRequestSender
-from tests.store_helpers import silence_instance
+from tests.store_helpers import audit_entries, silence_instance
 from tests.test_e2e_approvals import click, decision_posts, post_card
 from tests.waiting import stays, wait_for
 
@@ -53,7 +53,7 @@ def test_a_decision_commerce_applied_during_the_close_round_is_recorded_and_thre
     assert stays(
         lambda: (
             len(decision_replies()) == 1
-            and len([e for e in bot.call(bot.runtime.store.audit_entries(approval_id)) if e.outcome == "ok"])
+            and len([e for e in bot.call(audit_entries(bot.runtime.store, approval_id)) if e.outcome == "ok"])
             == 1
         ),
         for_seconds=1.0,
@@ -86,7 +86,7 @@ def _slow_decision_on(
 
 def _credited_once(bot: RunningBot, slack: SlackEmulator, approval_id: str, ts: str) -> None:
     def oks() -> int:
-        return len([e for e in bot.call(bot.runtime.store.audit_entries(approval_id)) if e.outcome == "ok"])
+        return len([e for e in bot.call(audit_entries(bot.runtime.store, approval_id)) if e.outcome == "ok"])
 
     def decision_replies() -> int:
         return len([m for m in slack.thread_replies(APPROVALS_CHANNEL, ts) if APPROVER in (m.text or "")])

@@ -26,6 +26,7 @@ from bot.slack.outbound.blocks.ids import (
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, OUTSIDER, SIGNING_SECRET
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import audit_entries
 from tests.test_e2e_approvals import action_ids, blocks_of, card_updates, click, decision_posts, post_card
 from tests.waiting import wait_for
 
@@ -106,7 +107,7 @@ def test_a_300_line_order_pages_inside_the_modal_with_every_fact_and_within_bloc
     last_read = order_reads(commerce, order_id)[-1]
     assert (last_read.q("pageNumber"), last_read.q("pageSize")) == ("12", "25")
     assert refused_views(slack) == []
-    entries = bot.call(bot.runtime.store.audit_entries(approval_id))
+    entries = bot.call(audit_entries(bot.runtime.store, approval_id))
     assert [(e.action, e.outcome, e.slack_user_id) for e in entries] == [("details", "ok", APPROVER)]
 
 
@@ -130,7 +131,7 @@ def test_an_order_whose_details_cannot_be_read_says_so_and_its_buttons_still_dec
     assert len(decision_posts(commerce, approval_id)) == 1
     assert commerce.approval(approval_id)["status"] == "1"
     wait_for(lambda: card_updates(slack, ts), what="the card shows the decision")
-    actions = [e.action for e in bot.call(bot.runtime.store.audit_entries(approval_id))]
+    actions = [e.action for e in bot.call(audit_entries(bot.runtime.store, approval_id))]
     assert sorted(actions) == ["approve", "details"]
 
 
@@ -180,7 +181,7 @@ def test_someone_who_may_not_show_approvals_is_refused_and_commerce_is_not_asked
         order_reads(commerce, order_id)
     )
     assert reads_after == reads_before
-    entries = bot.call(bot.runtime.store.audit_entries(approval_id))
+    entries = bot.call(audit_entries(bot.runtime.store, approval_id))
     assert [(e.action, e.outcome) for e in entries] == [("details", "refused")]
 
 

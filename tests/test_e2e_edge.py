@@ -108,8 +108,24 @@ def submission(sender: SlackRequestSender, state: Any) -> dict[str, Any]:
         "type": "view_submission",
         "user": {"id": APPROVER, "username": "jane", "team_id": sender.team_id},
         "team": {"id": sender.team_id, "domain": sender.team_domain},
-        "view": {"id": "V1", "callback_id": "reject_modal", "private_metadata": "{}", "state": state},
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "reject_modal",
+            "private_metadata": "{}",
+            "state": state,
+        },
     }
+
+
+def view_without(sender: SlackRequestSender, key: str, kind: str = "view_submission") -> dict[str, Any]:
+    payload = {**submission(sender, {}), "type": kind}
+    payload["view"] = {k: v for k, v in payload["view"].items() if k != key}
+    return payload
+
+
+def event(sender: SlackRequestSender, inner: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "event_callback", "team_id": sender.team_id, "event": inner, "event_id": "Ev1"}
 
 
 MALFORMED_PAYLOADS: dict[str, Any] = {
@@ -126,6 +142,11 @@ MALFORMED_PAYLOADS: dict[str, Any] = {
     "view.state a list": lambda s: submission(s, []),
     "view.state.values a string": lambda s: submission(s, {"values": "x"}),
     "view a string": lambda s: {**submission(s, {}), "view": "V1"},
+    "view has no type": lambda s: view_without(s, "type"),
+    "closed view has no type": lambda s: view_without(s, "type", "view_closed"),
+    "view type not text": lambda s: {**submission(s, {}), "view": {**submission(s, {})["view"], "type": 7}},
+    "event has no type": lambda s: event(s, {"user": APPROVER}),
+    "workflow step event has no callback_id": lambda s: event(s, {"type": "workflow_step_execute"}),
 }
 
 

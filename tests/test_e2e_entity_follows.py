@@ -11,7 +11,7 @@ from bot.sandbox.bol import BolEmulator
 from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.ingest_api import API_TOKEN, api_client
+from tests.ingest_api import API_CALLERS, api_client
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 
@@ -69,7 +69,7 @@ def test_follow_from_slack_announces_each_newly_finished_process_once(
 def test_further_pages_are_read_only_while_they_show_unseen_processes(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     for _ in range(ENTITY_PAGE_SIZE * 2 + 10):
         bol.add_process("UPDATE_OFFER_STOCK", "offer-9", status="SUCCESS")
     with api_client(bot) as client:
@@ -98,3 +98,23 @@ def test_further_pages_are_read_only_while_they_show_unseen_processes(
     with api_client(bot) as client:
         assert client.delete(f"{FOLLOWS}/offer-9/UPDATE_OFFER_STOCK").status_code == 204
         assert client.delete(f"{FOLLOWS}/offer-9/UPDATE_OFFER_STOCK").status_code == 404
+
+
+def test_a_follow_from_slack_past_the_total_cap_is_refused_in_plain_words(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator
+) -> None:
+    bot = start_bot(api_follows_total=1)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    first = run_command(
+        sender, slack, "/process-status", "follow order-1 CREATE_SHIPMENT", user=APPROVER, channel=CHANNEL
+    )
+    assert "Following" in shown(first)
+    second = run_command(
+        sender, slack, "/process-status", "follow order-2 CREATE_SHIPMENT", user=APPROVER, channel=CHANNEL
+    )
+    assert "limit" in shown(second)
+    again = run_command(
+        sender, slack, "/process-status", "follow order-1 CREATE_SHIPMENT", user=APPROVER, channel=CHANNEL
+    )
+    assert "already followed" in shown(again)
+    assert [f.entity_id for f in bot.call(bot.runtime.store.follows())] == ["order-1"]

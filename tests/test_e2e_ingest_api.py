@@ -13,15 +13,27 @@ from bot.storage.records import Notify
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.conftest import PROCESS_CHANNEL, SIGNING_SECRET
-from tests.ingest_api import API_TOKEN, BATCHES, OTHER_API_TOKEN, WATCHES, api_client, get_batch, post_watches
+from tests.ingest_api import (
+    API_TOKEN,
+    BATCHES,
+    OTHER,
+    OTHER_API_TOKEN,
+    SYNC,
+    WATCHES,
+    api_client,
+    callers,
+    get_batch,
+    post_watches,
+)
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import active_batch_members
 
 PROBLEM_JSON = "application/problem+json"
 
 
 @pytest.fixture
 def api_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
-    return start_bot(api_tokens=f"{API_TOKEN},{OTHER_API_TOKEN}")
+    return start_bot(api_tokens=callers(SYNC, OTHER))
 
 
 def stored_batches(bot: RunningBot) -> int:
@@ -69,7 +81,7 @@ def test_ids_already_watched_in_the_channel_are_not_watched_twice(api_bot: Runni
 
 
 def bot_members(bot: RunningBot) -> list:  # type: ignore[type-arg]
-    return bot.call(bot.runtime.store.active_batch_members())
+    return bot.call(active_batch_members(bot.runtime.store))
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", API_TOKEN + "x", ""])
@@ -185,7 +197,7 @@ def test_concurrent_identical_requests_create_one_batch(database_url: str) -> No
             )
             assert len({r.batch_id for r in results}) == 1
             assert sum(r.new for r in results) == 3
-            assert len(await first.active_batch_members()) == 3
+            assert len(await active_batch_members(first)) == 3
         finally:
             await first.close()
             await second.close()

@@ -35,10 +35,11 @@ from tests.bot_runner import RunningBot
 from tests.cli_process import free_port
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.ingest_api import API_TOKEN, WATCHES, post_watches
+from tests.ingest_api import API_CALLERS, API_TOKEN, WATCHES, post_watches
 from tests.replicas import Replica
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import get_watch, post_attempt
 from tests.waiting import wait_for
 
 SETTLED = RECONCILE_AFTER + timedelta(seconds=1)
@@ -90,7 +91,7 @@ def test_a_card_whose_answer_timed_out_after_slack_stored_it_is_adopted_not_post
         bot.poll_approvals()
     [stored] = slack.top_level_messages(APPROVALS_CHANNEL)
     assert stored.metadata == {"event_type": "approval_card", "event_payload": {"approval_id": approval_id}}
-    attempt = bot.call(bot.runtime.store.post_attempt("approval_card", approval_id))
+    attempt = bot.call(post_attempt(bot.runtime.store, "approval_card", approval_id))
     assert attempt is not None and attempt.state is PostState.UNKNOWN
 
     assert bot.poll_approvals() == 0  # the claim is kept: no second card
@@ -103,7 +104,7 @@ def test_a_card_whose_answer_timed_out_after_slack_stored_it_is_adopted_not_post
     assert (lookup["channel"], lookup["include_all_metadata"]) == (APPROVALS_CHANNEL, "1")
     card = bot.call(bot.runtime.store.get_card(approval_id))
     assert card is not None and (card.state, card.ts) == (CardState.PENDING, stored.ts)
-    assert bot.call(bot.runtime.store.post_attempt("approval_card", approval_id)) is None
+    assert bot.call(post_attempt(bot.runtime.store, "approval_card", approval_id)) is None
 
     assert bot.poll_approvals() == 0
     assert bot.poll("reconcile_posts") == 0
@@ -132,7 +133,7 @@ def test_a_card_slack_refused_is_released_and_posted_once_next_round(
     with pytest.raises(NotifierRoundIncomplete):
         bot.poll_approvals()
     assert bot.call(bot.runtime.store.get_card(approval_id)) is None
-    assert bot.call(bot.runtime.store.post_attempt("approval_card", approval_id)) is None
+    assert bot.call(post_attempt(bot.runtime.store, "approval_card", approval_id)) is None
 
     assert bot.poll_approvals() == 1
     clock.advance(SETTLED)
@@ -205,7 +206,7 @@ def test_a_card_whose_history_slack_will_never_show_is_posted_again_not_left_unp
     [card] = slack.top_level_messages(APPROVALS_CHANNEL)
     record = bot.call(bot.runtime.store.get_card(approval_id))
     assert record is not None and record.ts == card.ts
-    assert bot.call(bot.runtime.store.post_attempt("approval_card", approval_id)) is None
+    assert bot.call(post_attempt(bot.runtime.store, "approval_card", approval_id)) is None
 
 
 # -- process-status announcements -------------------------------------------------------------------
@@ -229,7 +230,7 @@ def test_a_watch_message_whose_connection_dropped_after_slack_stored_it_is_kept_
 
     clock.advance(SETTLED)
     assert bot.poll("reconcile_posts") == 1
-    watch = bot.call(bot.runtime.store.get_watch(process_id, PROCESS_CHANNEL))
+    watch = bot.call(get_watch(bot.runtime.store, process_id, PROCESS_CHANNEL))
     assert watch is not None and watch.message_ts == stored.ts
     assert bot.poll_processes() == 0
     assert bot.poll("reconcile_posts") == 0
@@ -251,14 +252,14 @@ def test_a_watch_message_with_no_answer_and_not_in_slack_is_posted_once_after_lo
     assert bot.poll("reconcile_posts") == 0
     assert bot.poll_processes() == 1
     [message] = slack.top_level_messages(PROCESS_CHANNEL)
-    watch = bot.call(bot.runtime.store.get_watch(process_id, PROCESS_CHANNEL))
+    watch = bot.call(get_watch(bot.runtime.store, process_id, PROCESS_CHANNEL))
     assert watch is not None and watch.message_ts == message.ts
 
 
 def test_a_batch_card_whose_connection_dropped_after_slack_stored_it_is_adopted_and_kept_current(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(2)
     batch_id = post_watches(bot, {"ids": ids, "channel": BATCH_CHANNEL}).json()["batch_id"]
     slack.lose_answer_next("chat.postMessage", mode="drop")
@@ -289,7 +290,7 @@ def batch_with_a_card(bot: RunningBot, slack: SlackEmulator, ids: list[str]) -> 
 def test_a_batch_reply_whose_connection_dropped_after_slack_stored_it_is_found_in_the_thread_not_repeated(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     batch_id, card_ts = batch_with_a_card(bot, slack, ids)
     bol.finish(ids[:1], "FAILURE", error_message="Price must be at least 1.00")
@@ -301,7 +302,7 @@ def test_a_batch_reply_whose_connection_dropped_after_slack_stored_it_is_found_i
         "event_type": "batch_reply",
         "event_payload": {"batch_id": batch_id, "process_status_id": ids[0]},
     }
-    attempt = bot.call(bot.runtime.store.post_attempt("batch_reply", f"{batch_id}/{ids[0]}"))
+    attempt = bot.call(post_attempt(bot.runtime.store, "batch_reply", f"{batch_id}/{ids[0]}"))
     assert attempt is not None and attempt.state is PostState.UNKNOWN and attempt.thread_ts == card_ts
     assert bot.poll_processes() == 0  # the claim is kept: no second reply
     clock.advance(timedelta(minutes=11))
@@ -311,7 +312,7 @@ def test_a_batch_reply_whose_connection_dropped_after_slack_stored_it_is_found_i
     [lookup] = slack.calls("conversations.replies")
     assert (lookup["channel"], lookup["ts"], lookup["include_all_metadata"]) == (BATCH_CHANNEL, card_ts, "1")
     assert lookups(slack) == []  # a thread reply is not in the history
-    assert bot.call(bot.runtime.store.post_attempt("batch_reply", f"{batch_id}/{ids[0]}")) is None
+    assert bot.call(post_attempt(bot.runtime.store, "batch_reply", f"{batch_id}/{ids[0]}")) is None
     assert bot.poll_processes() == 0
     assert bot.poll("reconcile_posts") == 0
 
@@ -334,7 +335,7 @@ def test_a_batch_reply_with_no_answer_that_slack_did_not_store_is_posted_once_af
     clock: ManualClock,
     lost: Response,
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     batch_id, card_ts = batch_with_a_card(bot, slack, ids)
     bol.finish(ids[:1], "FAILURE", error_message="Price must be at least 1.00")
@@ -351,13 +352,13 @@ def test_a_batch_reply_with_no_answer_that_slack_did_not_store_is_posted_once_af
     assert bot.poll_processes() == 0
     [reply] = slack.thread_replies(BATCH_CHANNEL, card_ts)
     assert reply.metadata is not None and reply.metadata["event_payload"]["process_status_id"] == ids[0]
-    assert bot.call(bot.runtime.store.post_attempt("batch_reply", f"{batch_id}/{ids[0]}")) is None
+    assert bot.call(post_attempt(bot.runtime.store, "batch_reply", f"{batch_id}/{ids[0]}")) is None
 
 
 def test_a_batch_summary_whose_connection_dropped_after_slack_stored_it_is_kept_not_repeated(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
 ) -> None:
-    bot = start_bot(clock=clock, api_tokens=API_TOKEN)
+    bot = start_bot(clock=clock, api_tokens=API_CALLERS)
     ids = bol.add_processes(2)
     batch_id, card_ts = batch_with_a_card(bot, slack, ids)
     bol.finish(ids[:1], "FAILURE", error_message="nope")
@@ -529,7 +530,7 @@ def test_a_batch_card_cut_off_by_kill_9_mid_post_is_found_after_the_restart_and_
     bol: BolEmulator,
     tmp_path: Path,
 ) -> None:
-    bot = KilledMidPost(make_settings, slack, tmp_path, api_tokens=API_TOKEN)
+    bot = KilledMidPost(make_settings, slack, tmp_path, api_tokens=API_CALLERS)
     ids = bol.add_processes(3)
     slack.lose_answer_next("chat.postMessage", mode="hang")
     with bot:

@@ -21,7 +21,17 @@ from schemathesis.specs.openapi.checks import (
 from bot.web.process_api import OPENAPI_PATH
 from bot.web.routes import build_web_app
 from tests.bot_runner import RunningBot
-from tests.ingest_api import API_TOKEN, BATCHES, WATCHES, api_client, post_watches
+from tests.ingest_api import (
+    API_TOKEN,
+    BATCHES,
+    READ_ONLY_TOKEN,
+    READER,
+    SYNC,
+    WATCHES,
+    api_client,
+    callers,
+    post_watches,
+)
 
 FOLLOWS = "/api/v1/process-status/follows"
 EXAMPLES_PER_OPERATION = 25
@@ -31,7 +41,7 @@ SERVER_ERRORS_EXPECTED = {"503"}  # the database is down: not something a reques
 
 @pytest.fixture
 def api_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
-    return start_bot(api_tokens=API_TOKEN)
+    return start_bot(api_tokens=callers(SYNC, READER), api_follows_per_caller=1)
 
 
 def document(bot: RunningBot) -> dict[str, Any]:
@@ -73,7 +83,9 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
     """(method, documented path, response) for requests that draw every answer a route gives."""
     created = post_watches(bot, {"ids": ["s1", "s2"], "label": "statuses"})
     batch_id = created.json()["batch_id"]
-    with api_client(bot) as client, api_client(bot, token=None) as anonymous:
+    reader = api_client(bot, READ_ONLY_TOKEN)
+    throttled = api_client(bot, token=None)
+    with api_client(bot) as client, api_client(bot, token=None) as anonymous, reader, throttled:
         json_headers = {"Content-Type": "application/json"}
         huge = b'{"ids": ["p1"], "label": "' + b"x" * (1024 * 1024) + b'"}'
         watches = [
@@ -83,6 +95,8 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
             anonymous.post(WATCHES, json={"ids": ["p1"]}),
             client.post(WATCHES, content=huge, headers=json_headers),
             client.post(WATCHES, data={"ids": "p1"}),
+            reader.post(WATCHES, json={"ids": ["p1"]}),
+            client.post(WATCHES, json={"ids": ["p1"], "channel": "C_APPROVALS"}),
         ]
         follow = {"entity_id": "order-1", "event_type": "CREATE_SHIPMENT"}
         follows = [
@@ -92,9 +106,11 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
             anonymous.post(FOLLOWS, json=follow),
             client.post(FOLLOWS, content=huge, headers=json_headers),
             client.post(FOLLOWS, data=follow),
+            client.post(FOLLOWS, json={**follow, "entity_id": "order-2"}),
+            reader.post(FOLLOWS, json=follow),
         ]
         one_follow = f"{FOLLOWS}/order-1/CREATE_SHIPMENT"
-        return [
+        answered = [
             *(("post", WATCHES, r) for r in watches),
             *(
                 ("delete", WATCHES + "/{process_id}", r)
@@ -103,6 +119,7 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
                     client.delete(f"{WATCHES}/s1"),
                     client.delete(f"{WATCHES}/bad%20id"),
                     anonymous.delete(f"{WATCHES}/s2"),
+                    reader.delete(f"{WATCHES}/s2"),
                 )
             ),
             *(
@@ -121,8 +138,19 @@ def _answers(bot: RunningBot) -> list[tuple[str, str, httpx.Response]]:
                     client.delete(one_follow),
                     client.delete(one_follow, params={"channel": "general"}),
                     anonymous.delete(one_follow),
+                    reader.delete(one_follow),
                 )
             ),
+        ]
+        while throttled.get(f"{BATCHES}/{batch_id}").status_code != 429:  # failures from this address
+            pass
+        return [
+            *answered,
+            ("post", WATCHES, client.post(WATCHES, json={"ids": ["p1"]})),
+            ("delete", WATCHES + "/{process_id}", client.delete(f"{WATCHES}/s2")),
+            ("get", BATCHES + "/{batch_id}", client.get(f"{BATCHES}/{batch_id}")),
+            ("post", FOLLOWS, client.post(FOLLOWS, json=follow)),
+            ("delete", FOLLOWS + "/{entity_id}/{event_type}", client.delete(one_follow)),
         ]
 
 
@@ -136,6 +164,8 @@ def test_every_documented_status_is_one_a_route_really_answers_and_no_other(api_
         if "content" in documented[status]:
             [media_type] = documented[status]["content"]
             assert response.headers["Content-Type"].startswith(media_type)
+        for header, spec in documented[status].get("headers", {}).items():
+            assert not spec.get("required") or header in response.headers, (method, path, status, header)
         seen.setdefault((method, path), set()).add(status)
     for path, item in paths.items():
         for method, operation in item.items():

@@ -15,9 +15,10 @@ from bot.sandbox.slack import SlackEmulator
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.ingest_api import API_TOKEN, get_batch
+from tests.ingest_api import API_CALLERS, BATCHES, WATCHES, api_client
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import active_watches, get_watch
 
 WATCH_CHANNEL = "C_OPS"
 
@@ -75,7 +76,7 @@ def test_purged_process_ends_the_watch_with_a_note(
     bol.purge(process_id)
     assert bot.poll_processes() == 1
     assert process_id in text_of(messages_in(slack, WATCH_CHANNEL)[0])
-    assert bot.call(bot.runtime.store.active_watches()) == []
+    assert bot.call(active_watches(bot.runtime.store)) == []
     assert bot.poll_processes() == 0
 
 
@@ -112,7 +113,7 @@ def test_an_id_watched_in_two_channels_at_a_chunk_boundary_is_asked_once_and_ann
     assert [len(asked) for asked in bol.bulk_ids()[before:]] == [MAX_BULK_IDS, 1]
     assert sum(asked.count(last_of_first_chunk) for asked in bol.bulk_ids()[before:]) == 1
     assert len(messages_in(slack, PROCESS_CHANNEL)) == len(messages_in(slack, WATCH_CHANNEL)) == 1
-    watch = bot.call(bot.runtime.store.get_watch(last_of_first_chunk, WATCH_CHANNEL))
+    watch = bot.call(get_watch(bot.runtime.store, last_of_first_chunk, WATCH_CHANNEL))
     assert watch is not None and watch.finished_at is not None
 
 
@@ -151,7 +152,7 @@ def test_show_one_status_and_unknown_ids(
     assert "no process status" in text_of(unknown)
     refused = command(sender, slack, "watch does-not-exist")
     assert "no process status" in text_of(refused)
-    assert bot.call(bot.runtime.store.active_watches()) == []
+    assert bot.call(active_watches(bot.runtime.store)) == []
 
 
 def test_entity_listing_and_bad_event_type(
@@ -232,10 +233,10 @@ def test_an_announcement_that_cannot_be_posted_is_retried(
     assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
 
 
-def test_a_single_watch_is_a_batch_of_one_listed_and_readable_over_the_api(
+def test_a_single_watch_is_a_batch_of_one_listed_but_not_an_api_callers_to_read(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
 ) -> None:
-    bot = start_bot(api_tokens=API_TOKEN)
+    bot = start_bot(api_tokens=API_CALLERS)
     sender = SlackRequestSender(bot.url, SIGNING_SECRET)
     process_id = bol.add_process(event_type="UPDATE_OFFER_PRICE", entity_id="offer-9")
     command(sender, slack, f"watch {process_id}")
@@ -245,9 +246,11 @@ def test_a_single_watch_is_a_batch_of_one_listed_and_readable_over_the_api(
     assert "0/1 finished" in listed
     [view] = bot.call(bot.runtime.store.recent_batches())
     assert view.batch.batch_id in listed
-    batch = get_batch(bot, view.batch.batch_id)
-    assert (batch["total"], batch["single_watch"], batch["channel"]) == (1, True, WATCH_CHANNEL)
-    assert batch["completed_at"] is None
+    assert (view.total, view.batch.single_watch, view.batch.channel) == (1, True, WATCH_CHANNEL)
+    assert view.batch.completed_at is None
+    with api_client(bot) as caller:  # a person's watch: no API caller reads or cancels it
+        assert caller.get(f"{BATCHES}/{view.batch.batch_id}").status_code == 404
+        assert caller.delete(f"{WATCHES}/{process_id}").status_code == 404
 
     bol.set_status(process_id, "FAILURE", error_message="Price too low for offer-9")
     assert bot.poll_processes() == 1
@@ -257,10 +260,9 @@ def test_a_single_watch_is_a_batch_of_one_listed_and_readable_over_the_api(
     assert f"<@{APPROVER}>" in text_of(posted)
     assert slack.calls("chat.update") == []
 
-    batch = get_batch(bot, view.batch.batch_id)
-    assert batch["completed_at"] is not None
-    assert batch["counts"]["FAILURE"] == 1
-    assert [(f["process_status_id"], f["error_message"]) for f in batch["failures"]] == [
+    done = bot.call(bot.runtime.store.batch_view(view.batch.batch_id))
+    assert done is not None and done.batch.completed_at is not None
+    assert [(f.process_status_id, f.error_message) for f in done.failures] == [
         (process_id, "Price too low for offer-9")
     ]
     assert "1/1 finished (complete)" in text_of(command(sender, slack, "batches"))

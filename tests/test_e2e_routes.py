@@ -47,6 +47,7 @@ from tests.routes_helpers import (
     updates_of,
 )
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import audit_entries
 from tests.test_e2e_approvals import decision_posts
 from tests.test_e2e_order_details import pollers_with_details
 from tests.waiting import stays, wait_for
@@ -157,7 +158,7 @@ def test_a_routes_approvers_replace_approvers_for_the_approvals_it_matches(
 
     # The card is rewritten while the decision is recorded: wait for the record, not only the card.
     def both_rows() -> list[AuditEntry]:
-        entries = routed_bot.call(routed_bot.runtime.store.audit_entries(acme))
+        entries = routed_bot.call(audit_entries(routed_bot.runtime.store, acme))
         return entries if len(entries) == 2 else []
 
     audit = wait_for(both_rows, what="both audit rows")
@@ -202,9 +203,9 @@ def test_two_distinct_approvers_are_needed_before_the_one_commerce_approve(
         lambda: (
             [
                 (a.slack_user_id, a.outcome)
-                for a in reversed(routed_bot.call(routed_bot.runtime.store.audit_entries(approval_id)))
+                for a in reversed(routed_bot.call(audit_entries(routed_bot.runtime.store, approval_id)))
             ]
-            if len(routed_bot.call(routed_bot.runtime.store.audit_entries(approval_id))) == 4
+            if len(routed_bot.call(audit_entries(routed_bot.runtime.store, approval_id))) == 4
             else None
         ),
         what="four audit rows",
@@ -385,7 +386,7 @@ def test_a_submitter_may_not_vote_and_the_approve_goes_as_the_last_voter_with_li
     [post] = wait_for(lambda: decision_posts(commerce, approval_id), what="the Commerce approve")
     assert post.q("forUserId") == second.user_id
     wait_for(lambda: commerce.approval(approval_id)["status"] == "1", what="the approve")
-    votes = [e for e in bot.call(bot.runtime.store.audit_entries(approval_id)) if e.outcome == "voted"]
+    votes = [e for e in bot.call(audit_entries(bot.runtime.store, approval_id)) if e.outcome == "voted"]
     assert [(e.slack_user_id, e.commerce_user_id) for e in reversed(votes)] == [
         (FINANCE_1, first.user_id),
         (FINANCE_2, second.user_id),

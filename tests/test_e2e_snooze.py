@@ -14,6 +14,7 @@ from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, OUTSIDER, SECOND_APPROVER, SIGNING_SECRET
 from tests.slack_requests import SlackRequestSender
+from tests.store_helpers import audit_entries
 from tests.test_e2e_approvals import post_card
 from tests.waiting import wait_for
 
@@ -73,7 +74,7 @@ def test_remind_me_in_an_hour_reminds_only_that_approver_once_and_counts_against
     clock.advance(timedelta(days=3))
     assert bot.poll("reminders") == 0
     assert len(reminders(slack, ts)) == 3  # APPROVALS_REMIND_MAX
-    audit = [(e.action, e.outcome, e.detail) for e in bot.call(bot.runtime.store.audit_entries(approval_id))]
+    audit = [(e.action, e.outcome, e.detail) for e in bot.call(audit_entries(bot.runtime.store, approval_id))]
     assert ("snooze", "ok", "hour") in audit and ("snooze", "refused", "hour") in audit
 
 

@@ -21,7 +21,7 @@ from tests.bot_runner import RunningBot
 from tests.routes_helpers import routes_file
 from tests.waiting import wait_for
 
-API_TOKEN = "assembly-test-token-0123456789"
+API_TOKEN = "assembly-test-token-0123456789abcdef"  # API_TOKENS refuses fewer than 32 characters
 
 TOGGLES: dict[str, Callable[[Path], dict[str, object]]] = {
     "digest": lambda _: {"approvals_digest_at": "08:00"},

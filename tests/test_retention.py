@@ -9,9 +9,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.notifier.retention import RetentionPruner
-from bot.storage.records import AuditEntry, CardState
+from bot.storage.records import CardState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
+from tests.store_helpers import audit_entries, claim_decision, finish_decision, get_watch
 
 
 class Clock:
@@ -36,12 +37,11 @@ def test_pruning_removes_only_what_ended_before_the_retention_period(database_ur
                 await store.card_posted(approval_id, "C1", f"1.{approval_id[1]}")
             await store.set_card_state("A1", CardState.APPROVED)
             await store.set_card_state("A2", CardState.DECIDED_ELSEWHERE)
-            assert await store.claim_decision("A1", "U1", "approve") is None
-            await store.finish_decision("A1")
+            assert await claim_decision(store, "A1", "U1", "approve") is None
+            await finish_decision(store, "A1")  # with its audit row
             assert await store.add_watch("P1", "C1", "U1")
             assert await store.finish_watch("P1", "C1", "SUCCESS")
             assert await store.add_watch("P2", "C1", "U1")  # still active
-            await store.record_audit(AuditEntry("U1", "approve", "A1", "ok"))
 
             pruner = RetentionPruner(store, keep_for=timedelta(days=90))
             clock.now += timedelta(days=89)
@@ -54,14 +54,14 @@ def test_pruning_removes_only_what_ended_before_the_retention_period(database_ur
             assert await store.get_card("A2") is None
             assert await store.get_card("A3") is not None  # still open: never pruned
             assert await store.get_decision("A1") is None
-            assert await store.get_watch("P1", "C1") is None
-            assert await store.get_watch("P2", "C1") is not None
-            assert len(await store.audit_entries()) == 1  # kept: no audit retention set
+            assert await get_watch(store, "P1", "C1") is None
+            assert await get_watch(store, "P2", "C1") is not None
+            assert len(await audit_entries(store)) == 1  # kept: no audit retention set
 
             await RetentionPruner(
                 store, keep_for=timedelta(days=90), keep_audit_for=timedelta(days=30)
             ).poll_once()
-            assert await store.audit_entries() == []
+            assert await audit_entries(store) == []
         finally:
             await store.close()
 

@@ -14,22 +14,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
-from bot.storage.db import (
-    LATEST_VERSION,
-    MIGRATIONS,
-    POST_ATTEMPT_THREADS_VERSION,
-    create_engine,
-    metadata,
-    post_attempts,
-    process_watches,
-    safe_url,
-    schema_version,
-    to_async_url,
-    writer,
-)
+from bot.storage.engine import create_engine, safe_url, to_async_url
+from bot.storage.migrations import head
 from bot.storage.records import (
     AuditEntry,
     CardState,
@@ -41,7 +30,17 @@ from bot.storage.records import (
 )
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
-from tests.store_helpers import age_decision_claim, silence_instance
+from tests.store_helpers import (
+    active_batch_members,
+    active_watches,
+    age_decision_claim,
+    audit_entries,
+    claim_decision,
+    finish_decision,
+    get_watch,
+    post_attempt,
+    silence_instance,
+)
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +57,8 @@ def with_store(url: str, body: Callable[[Store], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-ALL_VERSIONS = list(range(1, LATEST_VERSION + 1))
-"""Every step is recorded once, in order."""
+ALL_VERSIONS = [head()]
+"""The newest revision, recorded once."""
 
 
 async def table_names(store: Store) -> set[str]:
@@ -67,9 +66,9 @@ async def table_names(store: Store) -> set[str]:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def version_rows(store: Store) -> list[int]:
+async def version_rows(store: Store) -> list[str]:
     async with store.engine.connect() as conn:
-        return list((await conn.execute(select(schema_version.c.version))).scalars())
+        return list((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
 
 
 def assert_utc(value: datetime | None) -> None:
@@ -109,9 +108,9 @@ def test_safe_url_hides_password() -> None:
 def test_open_creates_schema_and_reopen_is_idempotent(database_url: str) -> None:
     async def first(store: Store) -> None:
         assert await store.ping() is True
-        assert {"schema_version", "approval_cards", "decision_claims", "audit_log", "process_watches"} <= (
-            await table_names(store)
-        )
+        tables = await table_names(store)
+        assert {"alembic_version", "approval_cards", "decision_claims", "audit_log"} <= tables
+        assert not {"schema_version", "process_watches"} & tables
         assert await version_rows(store) == ALL_VERSIONS
         assert await store.claim_card("A1", "order")
 
@@ -172,116 +171,6 @@ def test_two_processes_migrate_the_same_empty_database_at_once(database_url: str
         assert await version_rows(store) == ALL_VERSIONS
 
     with_store(database_url, check)
-
-
-def test_migrated_schema_matches_the_runtime_tables(database_url: str) -> None:
-    """Guards against editing the runtime tables without a migration step (or vice versa)."""
-
-    async def check(store: Store) -> None:
-        async with store.engine.connect() as conn:
-            columns = await conn.run_sync(
-                lambda c: {t: {col["name"] for col in inspect(c).get_columns(t)} for t in metadata.tables}
-            )
-        for name, table in metadata.tables.items():
-            assert columns[name] == {col.name for col in table.columns}, name
-
-    with_store(database_url, check)
-
-
-def test_migration_3_turns_every_single_watch_into_a_batch_of_one(database_url: str) -> None:
-    created = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-    async def version_2_with_watches() -> None:
-        engine = create_engine(database_url)
-        try:
-            async with writer(engine).begin() as conn:
-                for step in MIGRATIONS[:2]:
-                    await conn.run_sync(step.apply)
-                await conn.run_sync(schema_version.create)
-                for step in MIGRATIONS[:2]:
-                    await conn.execute(
-                        insert(schema_version).values(
-                            version=step.version, description=step.description, applied_at=created
-                        )
-                    )
-                old = {"channel": "C1", "slack_user_id": "U1", "created_at": created}
-                await conn.execute(insert(process_watches).values(process_status_id="P1", **old))
-                await conn.execute(
-                    insert(process_watches).values(
-                        process_status_id="P2",
-                        **old,
-                        last_state="FAILURE",
-                        message_ts="7.7",
-                        finished_at=created + timedelta(hours=1),
-                    )
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(version_2_with_watches())
-
-    async def after(store: Store) -> None:
-        assert await version_rows(store) == list(range(1, LATEST_VERSION + 1))
-        [active] = await store.active_watches()
-        assert (active.process_status_id, active.channel, active.slack_user_id) == ("P1", "C1", "U1")
-        assert active.created_at == created
-        finished = await store.get_watch("P2", "C1")
-        assert finished is not None
-        assert (finished.last_state, finished.message_ts) == ("FAILURE", "7.7")
-        views = await store.recent_batches()
-        assert sorted((v.batch.label, v.batch.single_watch, v.total) for v in views) == [
-            ("watch P1", True, 1),
-            ("watch P2", True, 1),
-        ]
-        assert await store.active_batch_members() == []  # announced as single watches, not as cards
-        assert await store.add_watch("P1", "C1", "U2") is False  # still watched
-        async with store.engine.connect() as conn:
-            assert (await conn.execute(select(func.count()).select_from(process_watches))).scalar() == 0
-
-    with_store(database_url, after)
-
-
-def test_the_thread_step_keeps_unsettled_post_attempts_as_top_level_ones(database_url: str) -> None:
-    started = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    before = [m for m in MIGRATIONS if m.version < POST_ATTEMPT_THREADS_VERSION]
-
-    async def an_unsettled_attempt_before_the_step() -> None:
-        engine = create_engine(database_url)
-        try:
-            async with writer(engine).begin() as conn:
-                for step in before:
-                    await conn.run_sync(step.apply)
-                await conn.run_sync(schema_version.create)
-                for step in before:
-                    await conn.execute(
-                        insert(schema_version).values(
-                            version=step.version, description=step.description, applied_at=started
-                        )
-                    )
-                await conn.execute(
-                    insert(post_attempts).values(
-                        kind="approval_card",
-                        subject_id="1001",
-                        channel="C1",
-                        owner="gone",
-                        state=PostState.UNKNOWN.value,
-                        started_at=started,
-                    )
-                )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(an_unsettled_attempt_before_the_step())
-
-    async def after(store: Store) -> None:
-        assert await version_rows(store) == ALL_VERSIONS
-        kept = await store.post_attempt("approval_card", "1001")
-        assert kept is not None and (kept.state, kept.thread_ts) == (PostState.UNKNOWN, None)
-        await store.start_post("batch_reply", "B1/P1", "C1", thread_ts="1700000000.000100")
-        reply = await store.post_attempt("batch_reply", "B1/P1")
-        assert reply is not None and reply.thread_ts == "1700000000.000100"
-
-    with_store(database_url, after)
 
 
 def test_sqlite_creates_missing_parent_folder_and_accepts_relative_paths(
@@ -360,6 +249,45 @@ def test_known_card_ids_finds_cards_in_any_state_across_chunks(database_url: str
         assert await store.known_card_ids([]) == set()
 
     with_store(database_url, body)
+
+
+def test_cards_claimed_in_sets_skip_rows_already_there_and_are_released_together(
+    database_url: str,
+) -> None:
+    async def body(store: Store) -> None:
+        ids = [str(20_000 + i) for i in range(5_100)]  # more than one transaction of claims
+        assert await store.claim_card(ids[7], "buyer")
+        await store.card_posted(ids[7], "C1", "1.1")
+        assert await store.claim_card(ids[5_050], "order")
+
+        claimed = await store.claim_cards({i: "order" for i in ids})
+        assert sorted(claimed) == sorted(set(ids) - {ids[7], ids[5_050]})
+        assert await store.claim_cards({i: "order" for i in ids}) == []
+        card = await store.get_card(ids[0])
+        assert card is not None and (card.kind, card.state) == ("order", CardState.POSTING)
+        kept = await store.get_card(ids[7])
+        assert kept is not None and (kept.kind, kept.state) == ("buyer", CardState.PENDING)
+
+        await store.release_cards(claimed)
+        assert await store.known_card_ids(ids) == {ids[7], ids[5_050]}
+        assert await store.claim_cards({}) == []
+
+    with_store(database_url, body)
+
+
+def test_concurrent_set_claims_from_two_stores_claim_each_card_once(database_url: str) -> None:
+    async def main() -> None:
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        try:
+            ids = {str(30_000 + i): "order" for i in range(500)}
+            results = await asyncio.gather(first.claim_cards(ids), second.claim_cards(ids))
+            assert sorted(results[0] + results[1]) == sorted(ids)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())
 
 
 def test_concurrent_card_claims_from_two_stores_post_once(database_url: str) -> None:
@@ -456,8 +384,8 @@ def test_decision_claim_race_across_two_stores_has_one_winner(database_url: str)
         try:
             results = await asyncio.gather(
                 *(
-                    (first if i % 2 else second).claim_decision(
-                        "A1", f"U{i}", "approve" if i % 3 else "reject"
+                    claim_decision(
+                        first if i % 2 else second, "A1", f"U{i}", "approve" if i % 3 else "reject"
                     )
                     for i in range(20)
                 )
@@ -481,8 +409,8 @@ def test_decision_claim_race_across_two_stores_has_one_winner(database_url: str)
 
 def test_finish_and_release_decision(database_url: str) -> None:
     async def body(store: Store) -> None:
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        existing = await store.claim_decision("A1", "U2", "reject")
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        existing = await claim_decision(store, "A1", "U2", "reject")
         assert existing is not None
         assert (existing.slack_user_id, existing.action, existing.state) == (
             "U1",
@@ -492,10 +420,10 @@ def test_finish_and_release_decision(database_url: str) -> None:
 
         await store.release_decision("A1")  # Commerce call failed
         assert await store.get_decision("A1") is None
-        assert await store.claim_decision("A1", "U2", "reject") is None  # retry allowed
+        assert await claim_decision(store, "A1", "U2", "reject") is None  # retry allowed
 
-        await store.finish_decision("A1")
-        done = await store.claim_decision("A1", "U3", "approve")
+        await finish_decision(store, "A1")
+        done = await claim_decision(store, "A1", "U3", "approve")
         assert done is not None
         assert (done.slack_user_id, done.action, done.state) == ("U2", "reject", DecisionState.DONE)
 
@@ -509,14 +437,14 @@ def test_finish_and_release_decision(database_url: str) -> None:
 
 def test_a_done_decision_is_not_marked_unknown(database_url: str) -> None:
     async def body(store: Store) -> None:
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        await store.finish_decision("A1")  # Commerce accepted; then the task is cancelled
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        await finish_decision(store, "A1")  # Commerce accepted; then the task is cancelled
 
         await store.mark_decision_unknown("A1", AuditEntry("U1", "approve", "A1", "unknown"))
 
         claim = await store.get_decision("A1")
         assert claim is not None and claim.state is DecisionState.DONE
-        assert await store.audit_entries("A1") == []
+        assert [e.outcome for e in await audit_entries(store, "A1")] == ["ok"]  # the decision's only
 
     with_store(database_url, body)
 
@@ -524,7 +452,7 @@ def test_a_done_decision_is_not_marked_unknown(database_url: str) -> None:
 # ------------------------------------------------------------------------------------- audit
 
 
-def test_audit_log_order_filter_and_limit(database_url: str) -> None:
+def test_audit_log_order_and_filters(database_url: str) -> None:
     async def body(store: Store) -> None:
         ids = [
             await store.record_audit(AuditEntry("U1", "approve", "A1", "ok", comment="fine")),
@@ -535,22 +463,22 @@ def test_audit_log_order_filter_and_limit(database_url: str) -> None:
         assert ids == sorted(ids)
         assert len(set(ids)) == 4
 
-        everything = await store.audit_entries()
+        everything = await audit_entries(store)
         assert [e.id for e in everything] == ids[::-1]  # newest first
 
-        a1 = await store.audit_entries("A1")
+        a1 = await audit_entries(store, "A1")
         assert [(e.id, e.outcome) for e in a1] == [(ids[2], "already_in_progress"), (ids[0], "ok")]
         assert a1[1].comment == "fine"
         assert a1[1].detail is None
         for entry in everything:
             assert_utc(entry.at)
 
-        refused = await store.audit_entries("A2")
+        refused = await audit_entries(store, "A2")
         assert [(e.slack_user_id, e.action, e.detail) for e in refused] == [
             ("U2", "reject", "not an approver")
         ]
-        assert [e.id for e in await store.audit_entries(limit=2)] == [ids[3], ids[2]]
-        assert await store.audit_entries("nope") == []
+        assert [e.id for e in await store.audit_report(since=everything[1].at)][-2:] == [ids[2], ids[3]]
+        assert await audit_entries(store, "nope") == []
 
     with_store(database_url, body)
 
@@ -565,7 +493,7 @@ def test_watch_lifecycle(database_url: str) -> None:
         assert await store.add_watch("P1", "C2", "U2") is True  # another channel
         assert await store.add_watch("P2", "C1", "U1") is True
 
-        active = await store.active_watches()
+        active = await active_watches(store)
         assert [(w.process_status_id, w.channel) for w in active] == [
             ("P1", "C1"),
             ("P1", "C2"),
@@ -576,12 +504,13 @@ def test_watch_lifecycle(database_url: str) -> None:
 
         assert await store.finish_watch("P1", "C1", "SUCCESS") is True
         assert await store.finish_watch("P1", "C1", "SUCCESS") is False  # only one finisher announces
-        await store.record_watch_message("P1", "C1", "9.1")
-        assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [
+        assert active[0].batch_id is not None
+        await store.record_watch_batch_message(active[0].batch_id, "9.1")
+        assert [(w.process_status_id, w.channel) for w in await active_watches(store)] == [
             ("P1", "C2"),
             ("P2", "C1"),
         ]
-        finished = await store.get_watch("P1", "C1")
+        finished = await get_watch(store, "P1", "C1")
         assert finished is not None
         assert (finished.last_state, finished.message_ts) == ("SUCCESS", "9.1")
         assert_utc(finished.finished_at)
@@ -589,7 +518,7 @@ def test_watch_lifecycle(database_url: str) -> None:
 
         # a finished watch can be armed again, from scratch
         assert await store.add_watch("P1", "C1", "U9") is True
-        rearmed = await store.get_watch("P1", "C1")
+        rearmed = await get_watch(store, "P1", "C1")
         assert rearmed is not None
         assert (rearmed.slack_user_id, rearmed.last_state, rearmed.message_ts, rearmed.finished_at) == (
             "U9",
@@ -598,13 +527,13 @@ def test_watch_lifecycle(database_url: str) -> None:
             None,
         )
         assert rearmed.created_at >= finished.created_at
-        assert [(w.process_status_id, w.channel) for w in await store.active_watches()][-1] == ("P1", "C1")
+        assert [(w.process_status_id, w.channel) for w in await active_watches(store)][-1] == ("P1", "C1")
         assert await store.add_watch("P1", "C1", "U1") is False
 
         assert await store.remove_watch("P1", "C2") is True
         assert await store.remove_watch("P1", "C2") is False
         assert await store.finish_watch("P2", "C1", "FAILURE") is True
-        assert [(w.process_status_id, w.channel) for w in await store.active_watches()] == [("P1", "C1")]
+        assert [(w.process_status_id, w.channel) for w in await active_watches(store)] == [("P1", "C1")]
 
     with_store(database_url, body)
 
@@ -647,7 +576,7 @@ def test_concurrent_add_watch_arms_once(database_url: str) -> None:
                 *((first if i % 2 else second).add_watch("P1", "C1", f"U{i}") for i in range(10))
             )
             assert results.count(True) == 1
-            assert len(await first.active_watches()) == 1
+            assert len(await active_watches(first)) == 1
         finally:
             await first.close()
             await second.close()
@@ -663,7 +592,7 @@ def test_datetimes_are_aware_utc_and_keep_the_instant(database_url: str) -> None
         plus_two = timezone(timedelta(hours=2))
         when = datetime(2024, 3, 31, 1, 30, 15, 123456, tzinfo=plus_two)
         entry_id = await store.record_audit(AuditEntry("U1", "approve", "A1", "ok", at=when))
-        [entry] = await store.audit_entries("A1")
+        [entry] = await audit_entries(store, "A1")
         assert entry.id == entry_id
         assert entry.at == when
         assert entry.at is not None
@@ -680,7 +609,7 @@ def test_datetimes_are_aware_utc_and_keep_the_instant(database_url: str) -> None
         assert abs(datetime.now(UTC) - card.posted_at) < timedelta(minutes=1)
 
         assert await store.add_watch("P1", "C1", "U1")
-        [watch] = await store.active_watches()
+        [watch] = await active_watches(store)
         assert_utc(watch.created_at)
 
         with pytest.raises(StatementError, match="naive datetime"):
@@ -693,42 +622,40 @@ def test_state_survives_a_restart(database_url: str) -> None:
     async def before(store: Store) -> None:
         assert await store.claim_card("A1", "order")
         await store.card_posted("A1", "C1", "1.1")
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        await store.finish_decision("A1")
-        await store.record_audit(AuditEntry("U1", "approve", "A1", "ok"))
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        await finish_decision(store, "A1")  # with its audit row
         assert await store.add_watch("P1", "C1", "U1")
 
     with_store(database_url, before)
 
     async def after(store: Store) -> None:
         assert await store.claim_card("A1", "order") is False
-        assert [c.approval_id for c in await store.open_cards()] == ["A1"]
-        claim = await store.claim_decision("A1", "U2", "reject")
+        card = await store.get_card("A1")
+        assert card is not None and (card.state, card.ts) == (CardState.APPROVED, "1.1")
+        claim = await claim_decision(store, "A1", "U2", "reject")
         assert claim is not None
         assert (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
-        assert [(e.slack_user_id, e.outcome) for e in await store.audit_entries("A1")] == [("U1", "ok")]
-        assert [w.process_status_id for w in await store.active_watches()] == ["P1"]
+        assert [(e.slack_user_id, e.outcome) for e in await audit_entries(store, "A1")] == [("U1", "ok")]
+        assert [w.process_status_id for w in await active_watches(store)] == ["P1"]
         async with store.engine.connect() as conn:
-            assert (
-                await conn.execute(select(func.count()).select_from(schema_version))
-            ).scalar() == LATEST_VERSION
+            assert (await conn.execute(text("SELECT count(*) FROM alembic_version"))).scalar() == 1
 
     with_store(database_url, after)
 
 
 def test_release_decision_claimed_before_drops_only_old_in_progress_claims(database_url: str) -> None:
     async def body(store: Store) -> None:
-        assert await store.claim_decision("A1", "U1", "approve") is None
-        assert await store.claim_decision("A2", "U1", "approve") is None
+        assert await claim_decision(store, "A1", "U1", "approve") is None
+        assert await claim_decision(store, "A2", "U1", "approve") is None
         await age_decision_claim(store, "A1", timedelta(minutes=10))
         cutoff = datetime.now(UTC) - timedelta(minutes=5)
 
         assert await store.release_decision("A2", claimed_before=cutoff) is False  # fresh: kept
         assert await store.release_decision("A1", claimed_before=cutoff) is True
         assert await store.release_decision("A1", claimed_before=cutoff) is False  # already gone
-        assert await store.claim_decision("A1", "U2", "reject") is None
+        assert await claim_decision(store, "A1", "U2", "reject") is None
 
-        await store.finish_decision("A2")
+        await finish_decision(store, "A2")
         await age_decision_claim(store, "A2", timedelta(minutes=10))
         assert await store.release_decision("A2", claimed_before=cutoff) is False  # DONE claims stay
 
@@ -741,20 +668,20 @@ def test_a_claim_is_dead_when_its_answer_was_lost_or_its_owner_died(database_url
         other = await Store.open(database_url, replica="other")
         try:
             await other.register_instance()
-            assert await other.claim_decision("A1", "U1", "approve") is None
-            assert await other.claim_decision("A2", "U1", "approve") is None
+            assert await claim_decision(other, "A1", "U1", "approve") is None
+            assert await claim_decision(other, "A2", "U1", "approve") is None
             await other.mark_decision_unknown("A2", None)
         finally:
             await other.close()
 
-        held = await store.claim_decision("A1", "U2", "reject")  # the other process is alive
+        held = await claim_decision(store, "A1", "U2", "reject")  # the other process is alive
         assert held is not None and (held.slack_user_id, held.state) == ("U1", DecisionState.IN_PROGRESS)
         assert await store.decision_under_way("A1")
-        assert await store.claim_decision("A2", "U2", "reject") is None  # UNKNOWN: taken over
+        assert await claim_decision(store, "A2", "U2", "reject") is None  # UNKNOWN: taken over
 
         await silence_instance(store, held.owner or "", timedelta(minutes=1))
         assert not await store.decision_under_way("A1")
-        assert await store.claim_decision("A1", "U2", "reject") is None  # its owner died: taken over
+        assert await claim_decision(store, "A1", "U2", "reject") is None  # its owner died: taken over
         claim = await store.get_decision("A1")
         assert claim is not None and (claim.slack_user_id, claim.owner) == ("U2", store.instance_id)
 
@@ -766,7 +693,7 @@ def test_settling_a_lost_decision_credits_the_user_in_one_transaction(database_u
         await store.register_instance()
         assert await store.claim_card("A1", "order")
         await store.card_posted("A1", "C1", "1.1")
-        assert await store.claim_decision("A1", "U2", "approve") is None
+        assert await claim_decision(store, "A1", "U2", "approve") is None
         await store.mark_decision_unknown("A1", AuditEntry("U2", "approve", "A1", "unknown"))
 
         settled = await store.settle_decision(
@@ -777,7 +704,7 @@ def test_settling_a_lost_decision_credits_the_user_in_one_transaction(database_u
         assert settled.card is not None and settled.card.state is CardState.APPROVED
         claim = await store.get_decision("A1")
         assert claim is not None and (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
-        entries = await store.audit_entries("A1")
+        entries = await audit_entries(store, "A1")
         assert [(e.slack_user_id, e.outcome) for e in entries] == [("U1", "ok"), ("U2", "unknown")]
 
     with_store(database_url, body)
@@ -814,7 +741,7 @@ def test_a_post_attempt_is_reconciled_when_unknown_or_its_owner_died_and_taken_o
         assert [(a.subject_id, a.state) for a in due] == [("A2", PostState.UNKNOWN)]
         assert await due_by(due[0].started_at) == []
 
-        a1 = await store.post_attempt("approval_card", "A1")
+        a1 = await post_attempt(store, "approval_card", "A1")
         assert a1 is not None
         await silence_instance(store, a1.owner, timedelta(minutes=1))  # kill -9: it stopped beating
         due = await due_by(later, limit=1)
@@ -822,14 +749,14 @@ def test_a_post_attempt_is_reconciled_when_unknown_or_its_owner_died_and_taken_o
 
         assert await store.take_post(due[0])
         assert not await store.take_post(due[0])  # one taker
-        taken = await store.post_attempt("approval_card", "A1")
+        taken = await post_attempt(store, "approval_card", "A1")
         assert taken is not None and (taken.owner, taken.state) == (store.instance_id, PostState.POSTING)
         assert [a.subject_id for a in await due_by(later)] == ["A2"]
         # This process's own attempts left POSTING (a reconcile cut off, an outcome never recorded)
         # come back once older than the stuck limit, its own post in flight (B1) too if that old.
         assert [a.subject_id for a in await due_by(later, own=later)] == ["A1", "A2", "B1"]
         await store.end_post("approval_card", "A1")
-        assert await store.post_attempt("approval_card", "A1") is None
+        assert await post_attempt(store, "approval_card", "A1") is None
 
     with_store(database_url, body)
 
@@ -845,3 +772,35 @@ def test_a_card_claim_with_a_post_attempt_is_never_released_as_stale(database_ur
         assert [c.approval_id for c in stale] == ["A1"]  # A2 may be in Slack: it is looked up instead
 
     with_store(database_url, body)
+
+
+def test_overlapping_batches_at_once_watch_each_process_once_per_channel(database_url: str) -> None:
+    async def main() -> None:
+        first = await Store.open(database_url, replica="replica-a")
+        second = await Store.open(database_url, replica="replica-b")
+        try:
+            ids = [str(40_000 + i) for i in range(1_200)]
+            made = await asyncio.gather(
+                *(
+                    (first if n % 2 else second).create_batch(
+                        ids[n * 100 : n * 100 + 600], "C1", label=None, notify=Notify.ALL, requested_by="api"
+                    )
+                    for n in range(7)
+                )
+            )
+            assert sum(batch.new for batch in made) == 1_200
+            members = await active_batch_members(first)
+            assert sorted(m.process_status_id for m in members) == ids
+
+            again = await first.create_batch(ids[:3], "C1", label=None, notify=Notify.ALL, requested_by="api")
+            owner = next(m.batch_id for m in members if m.process_status_id == ids[0])
+            assert (again.batch_id, again.new, again.created) == (owner, 0, False)
+            elsewhere = await first.create_batch(
+                ids[:3], "C2", label=None, notify=Notify.ALL, requested_by="api"
+            )
+            assert (elsewhere.new, elsewhere.created) == (3, True)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(main())

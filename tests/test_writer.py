@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.storage.db import create_engine, writer
+from bot.storage.engine import create_engine, writer
 from bot.storage.rows import Turns, Writer
 
 

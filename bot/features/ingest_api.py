@@ -1,4 +1,4 @@
-"""The ingest API under ``/api/v1`` (bearer tokens from ``API_TOKENS``; no routes without one)."""
+"""The ingest API under ``/api/v1`` (named callers from ``API_TOKENS``; no routes without one)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from bot.web.process_api import ProcessStatusApi
 
 def contribute(parts: Parts) -> Contribution:
     api = ProcessStatusApi(
-        parts.batch_ingest,
-        parts.store,
-        tokens=[token.get_secret_value() for token in parts.settings.api_tokens],
-        default_channel=parts.settings.process_status_channel,
+        parts.process_status,
+        callers=parts.settings.api_tokens,
+        follows_per_caller=parts.settings.api_follows_per_caller,
+        metrics=parts.metrics,
+        clock=parts.clock,
     )
     return Contribution(routes=(api.register,))

@@ -31,7 +31,7 @@ from bot.services.budget import DecisionBudget
 from bot.services.decisions import DecisionPolicy, DecisionService
 from bot.services.identity import DecideAs, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails
-from bot.services.process_batches import BatchIngest
+from bot.services.process_status import ProcessStatusService
 from bot.services.routes_file import read_routes
 from bot.services.routing import Routes
 from bot.settings import Settings
@@ -104,7 +104,8 @@ class Parts:
     bol: BolClient
     poster: SlackPoster
     approvals: ApprovalCore
-    batch_ingest: BatchIngest
+    process_status: ProcessStatusService
+    """The process-status core the slash command, the ingest API and the CLI share."""
     slack_token: SlackToken
     """Whether Slack refuses the bot token right now (``/readyz``)."""
 
@@ -151,7 +152,7 @@ def secret_values(settings: Settings) -> list[str]:
     ]
     if settings.slack_app_token is not None:
         secrets.append(settings.slack_app_token)
-    secrets.extend(settings.api_tokens)
+    secrets.extend(caller.token for caller in settings.api_tokens)
     plain = {str(value) for value in settings.model_dump().values() if isinstance(value, str)}
     return [s.get_secret_value() for s in secrets if s.get_secret_value() not in plain]
 
@@ -194,12 +195,13 @@ def identities(
     return Identities(store, commerce, policy, emails=emails)
 
 
-def batch_ingest(store: Store, settings: Settings) -> BatchIngest:
-    """Takes process ids from other systems (the API, the CLI) as batches."""
-    return BatchIngest(
+def process_status_service(store: Store, settings: Settings) -> ProcessStatusService:
+    """The process-status core the slash command, the ingest API and the CLI share."""
+    return ProcessStatusService(
         store,
         default_channel=settings.process_status_channel,
         default_notify=Notify(settings.process_status_notify),
+        follows_total=settings.api_follows_total,
     )
 
 
@@ -287,6 +289,6 @@ async def build_parts(settings: Settings, clock: Clock) -> Parts:
         bol=bol_client(settings),
         poster=poster,
         approvals=approval_core(settings, store, metrics, (slack, commerce, poster), clock),
-        batch_ingest=batch_ingest(store, settings),
+        process_status=process_status_service(store, settings),
         slack_token=slack_token,
     )

@@ -43,12 +43,7 @@ def contribute(parts: Parts) -> Contribution:
 
     def listen(app: AsyncApp) -> None:
         command = ProcessStatusCommandListener(
-            parts.bol,
-            parts.store,
-            parts.metrics,
-            default_channel=settings.process_status_channel,
-            work=parts.work,
-            responses=parts.responses,
+            parts.bol, parts.process_status, parts.metrics, work=parts.work, responses=parts.responses
         )
         app.command("/process-status")(command.handle)
 

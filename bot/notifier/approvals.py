@@ -39,6 +39,8 @@ class ListingStore(Protocol):
 
     async def claim_card(self, approval_id: str, kind: str) -> bool: ...
 
+    async def claim_cards(self, kinds: Mapping[str, str]) -> list[str]: ...
+
     async def decision_under_way(self, approval_id: str) -> bool: ...
 
     async def get_card(self, approval_id: str) -> CardRecord | None: ...
@@ -47,7 +49,7 @@ class ListingStore(Protocol):
 
     async def open_cards(self) -> list[CardRecord]: ...
 
-    async def release_card(self, approval_id: str) -> None: ...
+    async def release_cards(self, approval_ids: Collection[str]) -> None: ...
 
     async def release_stale_card_claims(self) -> list[str]: ...
 
@@ -199,14 +201,14 @@ class ApprovalsNotifier:
     async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:
         """Claims every card, then posts one summary for those this poller claimed; a failed post
         releases the claims."""
-        claimed = [a for a in approvals if await self._store.claim_card(a.id, a.guessed_kind.value)]
+        claimed_ids = set(await self._store.claim_cards({a.id: a.guessed_kind.value for a in approvals}))
+        claimed = [a for a in approvals if a.id in claimed_ids]
         if not claimed:
             return 0
         try:
             ref = await self._cards.post_summary(channel, claimed)
         except BaseException:
-            for approval in claimed:
-                await self._store.release_card(approval.id)
+            await self._store.release_cards(claimed_ids)
             raise
         await self._store.cards_summarised([a.id for a in claimed], ref.channel, ref.ts)
         self._metrics.followups.labels("backlog_summary").inc()

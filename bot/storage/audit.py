@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select
 
-from bot.storage.db import audit_log
 from bot.storage.records import AuditEntry, OrganizationHistory
 from bot.storage.rows import Rows, storable
+from bot.storage.schema import audit_log
 
 AUDIT_ROW = insert(audit_log)
 """The INSERT of one audit row, executed with :func:`audit_values` inside any transaction (built once,
@@ -49,15 +49,6 @@ class AuditRows(Rows):
         async with self._writer.begin() as conn:
             result = await conn.execute(delete(audit_log).where(audit_log.c.at < older_than))
         return int(result.rowcount or 0)
-
-    async def audit_entries(self, approval_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
-        """Newest first; only ``approval_id``'s entries when given."""
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        if approval_id is not None:
-            query = query.where(audit_log.c.approval_id == approval_id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [audit_entry_of(row) for row in rows]
 
     async def organization_history(self, organization_id: str, days: int) -> OrganizationHistory:
         """How many of ``organization_id``'s approvals the bot approved and rejected (accepted by

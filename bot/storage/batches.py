@@ -30,17 +30,16 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messaging import Announced
 from bot.storage.cards import STALE_POSTING_AFTER
-from bot.storage.db import batch_processes, process_batches
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import (
     Batch,
     BatchCreated,
-    BatchMember,
     BatchView,
     FinishedMember,
     MemberOutcome,
@@ -48,6 +47,7 @@ from bot.storage.records import (
     Notify,
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, IN_LIST_CHUNK, Rows
+from bot.storage.schema import batch_processes, process_batches
 
 POSTING = "posting"
 POSTED = "posted"
@@ -84,7 +84,7 @@ class BatchRows(Rows):
                     return await self._create(
                         conn, unique, channel, key, label=label, notify=notify, requested_by=requested_by
                     )
-            except IntegrityError:
+            except (IntegrityError, _Raced):
                 continue  # a concurrent request took the key or some ids first: look again
         raise RuntimeError("could not create the batch: concurrent requests kept conflicting")
 
@@ -102,10 +102,6 @@ class BatchRows(Rows):
         existing = (await conn.execute(select(_b.batch_id).where(_b.request_key == key))).scalar()
         if existing is not None:
             return BatchCreated(str(existing), 0, created=False)
-        active = await _active_in_channel(conn, channel, unique)
-        new_ids = [i for i in unique if i not in active]
-        if not new_ids:
-            return BatchCreated(active[unique[0]], 0, created=False)
         batch_id = uuid.uuid4().hex
         await conn.execute(
             insert(process_batches).values(
@@ -120,57 +116,34 @@ class BatchRows(Rows):
                 shown_changes=0,
             )
         )
-        await conn.execute(
-            insert(batch_processes),
-            [
-                {
-                    "batch_id": batch_id,
-                    "process_status_id": i,
-                    "channel": channel,
-                    "state": MemberState.PENDING.value,
-                    "stuck": False,
-                }
-                for i in new_ids
-            ],
-        )
-        return BatchCreated(batch_id, len(new_ids), created=True)
+        added = await _add_members(conn, batch_id, channel, unique)
+        if not added:
+            await conn.execute(delete(process_batches).where(_b.batch_id == batch_id))
+            in_the_way = await _active_batch_of(conn, channel, unique[0])
+            if in_the_way is None:
+                raise _Raced  # that watch ended meanwhile: this transaction is rolled back, tried again
+            return BatchCreated(in_the_way, 0, created=False)
+        return BatchCreated(batch_id, added, created=True)
 
-    async def remove_batch_process(self, process_status_id: str) -> int:
-        """Stops watching an unfinished process in every batch; returns how many watches ended."""
+    async def remove_batch_process(self, process_status_id: str, *, requested_by: str | None = None) -> int:
+        """Stops watching an unfinished process in every batch (only in the batches ``requested_by`` asked
+        for, when given); returns how many watches ended. Single watches are never touched here."""
+        unfinished = [
+            _m.process_status_id == process_status_id,
+            _m.finished_at.is_(None),
+            _m.batch_id.in_(_owned_batches(requested_by)),
+        ]
         async with self._writer.begin() as conn:
-            owners = (
-                await conn.execute(
-                    select(_m.batch_id).where(
-                        _m.process_status_id == process_status_id, _m.finished_at.is_(None)
-                    )
-                )
-            ).scalars()
-            batch_ids = list(owners)
+            batch_ids = list((await conn.execute(select(_m.batch_id).where(*unfinished))).scalars())
             if not batch_ids:
                 return 0
-            await conn.execute(
-                delete(batch_processes).where(
-                    _m.process_status_id == process_status_id, _m.finished_at.is_(None)
-                )
-            )
+            await conn.execute(delete(batch_processes).where(*unfinished))
             await conn.execute(
                 update(process_batches).where(_b.batch_id.in_(batch_ids)).values(changes=_b.changes + 1)
             )
         return len(batch_ids)
 
     # -- polling -----------------------------------------------------------------------------------
-    async def active_batch_members(self) -> list[BatchMember]:
-        """Unfinished processes of every batch but single watches (announced on their own, no card)."""
-        query = (
-            select(_m.batch_id, _m.process_status_id, _m.channel, _m.stuck)
-            .join(process_batches, _b.batch_id == _m.batch_id)
-            .where(_m.finished_at.is_(None), _b.single_watch.is_(False))
-            .order_by(_m.batch_id, _m.process_status_id)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [BatchMember(r.batch_id, r.process_status_id, r.channel, bool(r.stuck)) for r in rows]
-
     async def finish_batch_members(self, batch_id: str, outcomes: Sequence[MemberOutcome]) -> list[str]:
         """Moves unfinished processes of the batch to their final state; returns the ids this call moved
         (another poller may have moved some first). Those that want a thread reply become due."""
@@ -404,6 +377,12 @@ class BatchRows(Rows):
             )
 
 
+def _owned_batches(requested_by: str | None) -> Any:
+    """The batches (never single watches) of ``requested_by``, or of anyone when ``None``."""
+    query = select(_b.batch_id).where(_b.single_watch.is_(False))
+    return query if requested_by is None else query.where(_b.requested_by == requested_by)
+
+
 def request_key(channel: str, ids: Sequence[str]) -> str:
     """Identifies a request by what it asks for: the channel and the set of ids (order and repeats aside)."""
     text = "\n".join([channel, *sorted(set(ids))])
@@ -414,17 +393,40 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + IN_LIST_CHUNK] for i in range(0, len(ids), IN_LIST_CHUNK)]
 
 
-async def _active_in_channel(conn: AsyncConnection, channel: str, ids: list[str]) -> dict[str, str]:
-    """Process id -> batch id, for those of ``ids`` already actively watched in ``channel``."""
-    found: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        rows = await conn.execute(
-            select(_m.process_status_id, _m.batch_id).where(
-                _m.channel == channel, _m.process_status_id.in_(chunk), _m.finished_at.is_(None)
+async def _add_members(conn: AsyncConnection, batch_id: str, channel: str, ids: list[str]) -> int:
+    """Adds ``ids`` to the batch, but those already actively watched in ``channel``: the partial unique
+    index decides (``ON CONFLICT DO NOTHING``), so there is no look-up with one parameter per id (on
+    PostgreSQL a prepared ``IN`` of 500 parameters got a generic plan that read every active row).
+    SQLAlchemy sends the rows as multi-row ``VALUES`` pages. How many went in."""
+    rows = [
+        {
+            "batch_id": batch_id,
+            "process_status_id": i,
+            "channel": channel,
+            "state": MemberState.PENDING.value,
+            "stuck": False,
+        }
+        for i in ids
+    ]
+    insert_of = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert_of(batch_processes).on_conflict_do_nothing().returning(_m.process_status_id)
+    return len((await conn.execute(statement, rows)).all())
+
+
+class _Raced(Exception):
+    """What the database showed a moment ago changed before the next statement."""
+
+
+async def _active_batch_of(conn: AsyncConnection, channel: str, process_status_id: str) -> str | None:
+    """The batch actively watching this process in ``channel``; ``None`` when none is."""
+    batch_id = (
+        await conn.execute(
+            select(_m.batch_id).where(
+                _m.channel == channel, _m.process_status_id == process_status_id, _m.finished_at.is_(None)
             )
         )
-        found.update({str(r.process_status_id): str(r.batch_id) for r in rows})
-    return found
+    ).scalar()
+    return None if batch_id is None else str(batch_id)
 
 
 def _finish_params(outcome: MemberOutcome, now: datetime, notify: str | None) -> dict[str, Any]:

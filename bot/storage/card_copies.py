@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.messaging import MessageRef
-from bot.storage.db import card_copies
 from bot.storage.rows import Rows
+from bot.storage.schema import card_copies
 
 
 class CardCopyRows(Rows):

@@ -7,19 +7,21 @@ age; one without, older than ``STALE_POSTING_AFTER``, was left by a process that
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Insert, Row, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.messaging import Announced
-from bot.storage.db import approval_cards
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import CardRecord, CardState
 from bot.storage.rows import IN_LIST_CHUNK, Rows, storable
+from bot.storage.schema import approval_cards
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,25 @@ class CardRows(Rows):
         except IntegrityError:
             return False
         return True
+
+    async def claim_cards(self, kinds: Mapping[str, str]) -> list[str]:
+        """Claims the cards of many approvals at once (``kinds``: approval id -> kind), as
+        :meth:`claim_card` claims one: the ids claimed, those with a row already left out. One
+        transaction per ``CLAIM_PAGE`` rows (a click waiting to write goes between two), each sent as
+        multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` statements (SQLAlchemy's
+        "insertmanyvalues", within each driver's parameter limit)."""
+        claimed: list[str] = []
+        now = self._clock()
+        rows = [
+            {"approval_id": i, "kind": k, "state": CardState.POSTING.value, "updated_at": now}
+            for i, k in kinds.items()
+        ]
+        for start in range(0, len(rows), CLAIM_PAGE):
+            async with self._writer.begin() as conn:
+                statement = _claim_many(conn.dialect.name)
+                result = await conn.execute(statement, rows[start : start + CLAIM_PAGE])
+                claimed.extend(str(approval_id) for approval_id in result.scalars())
+        return claimed
 
     async def card_posted(
         self,
@@ -116,6 +137,19 @@ class CardRows(Rows):
                     approval_cards.c.state == CardState.POSTING.value,
                 )
             )
+
+    async def release_cards(self, approval_ids: Collection[str]) -> None:
+        """Deletes these POSTING claims (a summary of them could not be posted): one statement per
+        ``IN_LIST_CHUNK`` ids."""
+        ids = list(dict.fromkeys(approval_ids))
+        async with self._writer.begin() as conn:
+            for start in range(0, len(ids), IN_LIST_CHUNK):
+                await conn.execute(
+                    delete(approval_cards).where(
+                        approval_cards.c.approval_id.in_(ids[start : start + IN_LIST_CHUNK]),
+                        approval_cards.c.state == CardState.POSTING.value,
+                    )
+                )
 
     async def release_stale_card_claims(self) -> list[str]:
         """Releases POSTING claims older than ``STALE_POSTING_AFTER`` that never started a post (nothing
@@ -200,6 +234,23 @@ class CardRows(Rows):
                 .values(state=to_state.value, updated_at=self._clock())
             )
         return result.rowcount == 1
+
+
+CLAIM_PAGE = 5_000
+"""Claims in one transaction: about a tenth of a second of writing, so a click's claim waits no longer."""
+
+
+@functools.cache
+def _claim_many(dialect_name: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING approval_id``, built once per dialect."""
+    insert_of = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement: Insert = (
+        insert_of(approval_cards)
+        .on_conflict_do_nothing()
+        .returning(approval_cards.c.approval_id)
+        .execution_options(insertmanyvalues_page_size=CLAIM_PAGE)
+    )
+    return statement
 
 
 _CARD_OF = select(approval_cards).where(approval_cards.c.approval_id == bindparam("approval_id"))

@@ -15,7 +15,6 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from bot.storage.audit import AUDIT_ROW, audit_values
 from bot.storage.cards import card_in, card_of
-from bot.storage.db import approval_cards, decision_claims
 from bot.storage.identity_links import link_in
 from bot.storage.instances import InstanceRows
 from bot.storage.records import (
@@ -28,6 +27,7 @@ from bot.storage.records import (
     RecordedDecision,
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, insert_unless_present
+from bot.storage.schema import approval_cards, decision_claims
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,6 @@ ABANDONED_CLAIM_AFTER = timedelta(minutes=5)
 
 
 class DecisionRows(InstanceRows):
-    async def claim_decision(self, approval_id: str, slack_user_id: str, action: str) -> DecisionClaim | None:
-        """Atomically claims the decision for this process: None when this call got it, else the claim
-        in the way (see :meth:`claim_decision_reading`)."""
-        return (await self.claim_decision_reading(approval_id, slack_user_id, action)).in_the_way
-
     async def claim_decision_reading(
         self, approval_id: str, slack_user_id: str, action: str
     ) -> ClaimedDecision:
@@ -189,10 +184,6 @@ class DecisionRows(InstanceRows):
             return [str(row.approval_id) for row in rows]
 
         return await self._transactions.read(read)
-
-    async def finish_decision(self, approval_id: str) -> None:
-        """Commerce accepted the decision: the claim becomes DONE and stays (later clicks see who decided)."""
-        await self._transactions.write(lambda conn: _claim_done(conn, approval_id))
 
     async def record_decision(
         self, approval_id: str, card_state: CardState, audit: AuditEntry

@@ -12,9 +12,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.audit import audit_entry_of
-from bot.storage.db import audit_log, batch_processes, daily_digests, process_batches
 from bot.storage.records import AuditEntry, Watch
 from bot.storage.rows import Rows
+from bot.storage.schema import audit_log, batch_processes, daily_digests, process_batches
 from bot.storage.watches import watch_of, watch_query
 
 DECIDED_ACTIONS = ("approve", "reject")

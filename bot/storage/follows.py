@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.messaging import Announced
 from bot.storage.cards import STALE_POSTING_AFTER
-from bot.storage.db import entity_follow_processes, entity_follows
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import Follow
 from bot.storage.rows import IN_LIST_CHUNK, Rows
+from bot.storage.schema import entity_follow_processes, entity_follows
 
 FINAL_STATES = ("SUCCESS", "FAILURE", "TIMEOUT")
 SKIPPED = "skipped"
@@ -49,17 +49,31 @@ class FollowRows(Rows):
             return False
         return True
 
-    async def remove_follow(self, entity_id: str, event_type: str, channel: str) -> bool:
-        """Stops following (and forgets the processes seen); False if there was no such follow."""
-        key = (_f.entity_id == entity_id, _f.event_type == event_type, _f.channel == channel)
+    async def remove_follow(
+        self, entity_id: str, event_type: str, channel: str, *, requested_by: str | None = None
+    ) -> bool:
+        """Stops following (and forgets the processes seen); False if there was no such follow (of
+        ``requested_by``, when given)."""
+        key = [_f.entity_id == entity_id, _f.event_type == event_type, _f.channel == channel]
+        if requested_by is not None:
+            key.append(_f.requested_by == requested_by)
         async with self._writer.begin() as conn:
             result = await conn.execute(delete(entity_follows).where(*key))
+            if not result.rowcount:
+                return False
             await conn.execute(
                 delete(entity_follow_processes).where(
                     _p.entity_id == entity_id, _p.event_type == event_type, _p.channel == channel
                 )
             )
         return bool(result.rowcount)
+
+    async def follow_counts(self, requested_by: str) -> tuple[int, int]:
+        """How many follows ``requested_by`` holds, and how many there are in all."""
+        mine = func.count().filter(_f.requested_by == requested_by)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(mine, func.count()).select_from(entity_follows))).one()
+        return int(row[0]), int(row[1])
 
     async def follows(self) -> list[Follow]:
         query = select(entity_follows).order_by(_f.created_at, _f.entity_id, _f.event_type, _f.channel)

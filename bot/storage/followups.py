@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messaging import MessageRef
-from bot.storage.db import approval_cards, approval_followups
 from bot.storage.records import CardState, OpenApproval
 from bot.storage.rows import IN_LIST_CHUNK, Rows
+from bot.storage.schema import approval_cards, approval_followups
 
 _THREAD_OF = (
     select(

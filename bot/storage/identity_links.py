@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import identity_links
 from bot.storage.records import IdentityLink
 from bot.storage.rows import Rows
+from bot.storage.schema import identity_links
 
 
 class IdentityLinkRows(Rows):

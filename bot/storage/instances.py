@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 
-from bot.storage.db import bot_instances
 from bot.storage.rows import Rows
+from bot.storage.schema import bot_instances
 
 HEARTBEAT_EVERY = timedelta(seconds=10)
 DEAD_AFTER = timedelta(seconds=35)

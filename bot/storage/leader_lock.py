@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import psycopg
 from sqlalchemy.engine import make_url
 
-from bot.storage.db import safe_url
+from bot.storage.engine import safe_url
+
+if TYPE_CHECKING:
+    import psycopg  # imported where used: a bot on SQLite never loads the PostgreSQL driver
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ class PostgresLeaderLock:
             self._conn = None
             self._lost(f"no answer within {self._timeout_seconds:g}s")
             return False
+        import psycopg
+
         try:
             return attempt.result()
         except (psycopg.Error, OSError) as error:
@@ -139,6 +143,8 @@ class PostgresLeaderLock:
         return held
 
     async def _connect(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+        import psycopg
+
         return await psycopg.AsyncConnection.connect(
             self._url,
             autocommit=True,
@@ -164,6 +170,8 @@ class PostgresLeaderLock:
 
 
 async def _close_quietly(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
+    import psycopg
+
     try:
         await conn.close()
     except (psycopg.Error, OSError) as error:

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, exists, insert, or_, select, update
 
-from bot.storage.db import bot_instances, post_attempts
 from bot.storage.instances import DEAD_AFTER, InstanceRows
 from bot.storage.records import PostAttempt, PostState
+from bot.storage.schema import bot_instances, post_attempts
 
 _p = post_attempts.c
 
@@ -115,13 +115,6 @@ class PostAttemptRows(InstanceRows):
                 .values(owner=self._instance_id, state=PostState.POSTING.value)
             )
         return bool(result.rowcount)
-
-    async def post_attempt(self, kind: str, subject_id: str) -> PostAttempt | None:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(select(post_attempts).where(_p.kind == kind, _p.subject_id == subject_id))
-            ).first()
-        return None if row is None else _attempt(row)
 
 
 def attempt_exists(kind: str, subject_id: Any) -> Any:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from bot.storage.db import reminder_snoozes
 from bot.storage.records import Snooze
 from bot.storage.rows import Rows
+from bot.storage.schema import reminder_snoozes
 
 
 class SnoozeRows(Rows):

@@ -22,16 +22,18 @@ from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
 from bot.storage.card_copies import CardCopyRows
 from bot.storage.cards import CardRows
-from bot.storage.db import FileIdentity, create_engine, migrate, safe_url, writer
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.disk import disk_problem
+from bot.storage.engine import create_engine, safe_url, writer
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
+from bot.storage.migrations import migrate
 from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.rows import Writer
 from bot.storage.snoozes import SnoozeRows
+from bot.storage.sqlite_files import FileIdentity
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.transactions import Transactions
 from bot.storage.votes import VoteRows
@@ -91,11 +93,11 @@ class Store(
         """
         engine = create_engine(database_url, time_limit_seconds=time_limit_seconds)
         try:
-            version = await migrate(engine)
+            revision = await migrate(engine)
         except BaseException:
             await engine.dispose()
             raise
-        log.info("database %s ready (schema version %d)", safe_url(database_url), version)
+        log.info("database %s ready (schema revision %s)", safe_url(database_url), revision)
         return cls(engine, clock=clock, replica=replica, time_limit_seconds=time_limit_seconds)
 
     def now(self) -> datetime:
@@ -129,11 +131,6 @@ class Store(
 
     async def _write_something(self) -> None:
         async with self._writer.begin() as conn:
-            # Rewrites the newest version row with its own value: a write on every database,
+            # Rewrites Alembic's version row with its own value: a write on every database,
             # refused by a read-only one (file, mount, transaction mode or standby).
-            await conn.execute(
-                text(
-                    "UPDATE schema_version SET applied_at = applied_at "
-                    "WHERE version = (SELECT max(version) FROM schema_version)"
-                )
-            )
+            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))

@@ -27,8 +27,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import SQLITE_BEGIN_OPTION, install_sqlite_hooks, sqlite_file
+from bot.storage.engine import SQLITE_BEGIN_OPTION, install_sqlite_hooks
 from bot.storage.rows import Writer
+from bot.storage.sqlite_files import sqlite_file
 
 T = TypeVar("T")
 

@@ -14,9 +14,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.audit import AUDIT_ROW, audit_values
-from bot.storage.db import approval_votes
 from bot.storage.records import AuditEntry
 from bot.storage.rows import Rows
+from bot.storage.schema import approval_votes
 
 
 class VoteRows(Rows):

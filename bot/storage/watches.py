@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, delete, exists, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import batch_processes, process_batches, single_watch_batch
 from bot.storage.records import ActiveProcess, BatchMember, MemberState, Watch
 from bot.storage.rows import CLAIM_ATTEMPTS, Rows
+from bot.storage.schema import batch_processes, process_batches
 
 _b = process_batches.c
 _m = batch_processes.c
@@ -67,17 +67,6 @@ class WatchRows(Rows):
             await conn.execute(delete(process_batches).where(_b.batch_id == batch_id))
         return True
 
-    async def active_watches(self) -> list[Watch]:
-        """Unfinished single watches, oldest first."""
-        query = (
-            watch_query(single=True)
-            .where(_m.finished_at.is_(None))
-            .order_by(_b.created_at, _m.process_status_id, _m.channel)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [watch_of(row) for row in rows]
-
     async def active_processes(
         self, *, after: tuple[str, str] | None, limit: int, batches: bool = True
     ) -> list[ActiveProcess]:
@@ -114,18 +103,6 @@ class WatchRows(Rows):
             await conn.execute(delete(batch_processes).where(_m.batch_id.in_(batch_ids)))
             await conn.execute(delete(process_batches).where(_b.batch_id.in_(batch_ids)))
         return len(batch_ids)
-
-    async def get_watch(self, process_status_id: str, channel: str) -> Watch | None:
-        """The active single watch of the process in ``channel``, else the latest finished one."""
-        query = (
-            watch_query(single=True)
-            .where(_m.process_status_id == process_status_id, _m.channel == channel)
-            .order_by(_m.finished_at.is_(None).desc(), _b.created_at.desc())
-            .limit(1)
-        )
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else watch_of(row)
 
     async def finish_watch(
         self,
@@ -169,13 +146,6 @@ class WatchRows(Rows):
             )
         return True
 
-    async def reopen_watch(self, process_status_id: str, channel: str) -> None:
-        """Makes the latest finished, unannounced single watch active again: its announcement could not
-        be posted."""
-        batch_id = await self._unannounced_batch(process_status_id, channel)
-        if batch_id is not None:
-            await self.reopen_watch_batch(batch_id)
-
     async def reopen_watch_batch(self, batch_id: str) -> None:
         """Makes the finished, unannounced single watch of ``batch_id`` active again (the announcement was
         definitely not posted): the next round finishes and announces it afresh."""
@@ -192,31 +162,12 @@ class WatchRows(Rows):
                     .values(completed_at=None, changes=_b.changes + 1)
                 )
 
-    async def record_watch_message(self, process_status_id: str, channel: str, message_ts: str) -> None:
-        """Records where a (finished) single watch's announcement was posted."""
-        batch_id = await self._unannounced_batch(process_status_id, channel)
-        if batch_id is not None:
-            await self.record_watch_batch_message(batch_id, message_ts)
-
     async def record_watch_batch_message(self, batch_id: str, message_ts: str) -> None:
         """Records where the announcement of the single watch ``batch_id`` was posted."""
         async with self._writer.begin() as conn:
             await conn.execute(
                 update(batch_processes).where(_m.batch_id == batch_id).values(reply_ts=message_ts)
             )
-
-    async def _unannounced_batch(self, process_status_id: str, channel: str) -> str | None:
-        """The batch of the latest finished single watch of the process in ``channel`` with no message."""
-        query = (
-            select(_m.batch_id)
-            .where(*_key(process_status_id, channel), _single(), _m.finished_at.is_not(None))
-            .where(_m.reply_ts.is_(None))
-            .order_by(_m.finished_at.desc())
-            .limit(1)
-        )
-        async with self._engine.connect() as conn:
-            batch_id = (await conn.execute(query)).scalar()
-        return None if batch_id is None else str(batch_id)
 
 
 def _key(process_status_id: str, channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -269,3 +220,16 @@ def watch_of(row: Row[Any]) -> Watch:
         finished_at=row.finished_at,
         batch_id=row.batch_id,
     )
+
+
+def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
+    """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
+    return {
+        "batch_id": batch_id,
+        "request_key": f"watch:{batch_id}",
+        "channel": channel,
+        "label": f"watch {process_status_id}",
+        "notify": "failures",
+        "requested_by": user,
+        "single_watch": True,
+    }

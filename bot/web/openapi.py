@@ -1,16 +1,18 @@
 """The OpenAPI 3.1 document of the ingest API, served at ``GET /api/v1/openapi.json``.
 
-Built from the same limits and patterns the request checks use (``bot/services/process_batches.py``),
-so the document cannot drift from what the routes accept; the tests hold it to the real answers.
+The request schemas are generated from the pydantic models that check the requests
+(``bot/services/process_batches.py``), so the document cannot drift from what the routes accept; the
+answers' schemas are written here, and the tests hold them to the real answers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.bol.models import ENTITY_ID, EVENT_TYPES, PROCESS_ID
-from bot.services.process_batches import LABEL_MAX_LENGTH, MAX_BATCH_IDS
-from bot.slack_ids import CHANNEL_ID
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from bot.services.process_batches import FollowRequest, ProcessIdParameter, WatchRequest
 from bot.storage.records import MemberState, Notify
 
 OPENAPI_VERSION = "3.1.0"
@@ -59,7 +61,7 @@ def _create_watches() -> dict[str, Any]:
         "responses": {
             "201": {**created, "description": "A new batch"},
             "200": {**created, "description": "A repeated request, or no id was new: the existing batch"},
-            **_problems(400, 401, 413, 415, 503),
+            **_problems(400, 401, 403, 413, 415, 429, 503),
         },
     }
 
@@ -68,8 +70,8 @@ def _delete_watch() -> dict[str, Any]:
     return {
         "operationId": "deleteWatch",
         "summary": "Stop watching a process",
-        "parameters": [_path("process_id", {"type": "string", "pattern": PROCESS_ID.pattern})],
-        "responses": {"204": {"description": "No longer watched"}, **_problems(400, 401, 404, 503)},
+        "parameters": [_path("process_id", _field(ProcessIdParameter, "process_id"))],
+        "responses": {"204": {"description": "No longer watched"}, **_problems(400, 401, 403, 404, 429, 503)},
     }
 
 
@@ -83,7 +85,7 @@ def _get_batch() -> dict[str, Any]:
                 "description": "The batch",
                 "content": {"application/json": {"schema": {"$ref": _REF + "Batch"}}},
             },
-            **_problems(401, 404, 503),
+            **_problems(401, 404, 429, 503),
         },
     }
 
@@ -97,7 +99,7 @@ def _create_follow() -> dict[str, Any]:
         "responses": {
             "201": {**followed, "description": "Now followed"},
             "200": {**followed, "description": "Already followed"},
-            **_problems(400, 401, 413, 415, 503),
+            **_problems(400, 401, 403, 409, 413, 415, 429, 503),
         },
     }
 
@@ -107,26 +109,43 @@ def _delete_follow() -> dict[str, Any]:
         "operationId": "deleteFollow",
         "summary": "Stop following",
         "parameters": [
-            _path("entity_id", {"type": "string", "pattern": ENTITY_ID.pattern}),
-            _path("event_type", {"type": "string", "enum": list(EVENT_TYPES)}),
+            _path("entity_id", _field(FollowRequest, "entity_id")),
+            _path("event_type", _field(FollowRequest, "event_type")),
             {
                 "name": "channel",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "string", "pattern": CHANNEL_ID.pattern},
+                "schema": _field(FollowRequest, "channel")["anyOf"][0],
             },
         ],
-        "responses": {"204": {"description": "No longer followed"}, **_problems(400, 401, 404, 503)},
+        "responses": {
+            "204": {"description": "No longer followed"},
+            **_problems(400, 401, 403, 404, 429, 503),
+        },
     }
 
 
 _PROBLEM_TITLES = {
     400: "Invalid request: ``errors`` names each bad field",
     401: "No bearer token, or not one of API_TOKENS",
-    404: "Not found",
+    403: "The caller's scope (read) or channels do not allow this",
+    404: "Not found, or not the caller's",
+    409: "A cap on follows (per caller, or in total) is reached: ``cap`` says which number",
     413: "Body over 1 MiB",
     415: "Body not sent as application/json",
+    429: "Too many failed authentications from this address: wait ``Retry-After`` seconds",
     503: "Temporarily unavailable (the database): try again later",
+}
+
+
+_PROBLEM_HEADERS = {
+    429: {
+        "Retry-After": {
+            "description": "Seconds until this address may try again",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
 }
 
 
@@ -135,6 +154,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         str(status): {
             "description": _PROBLEM_TITLES[status],
             "content": {PROBLEM_JSON: {"schema": {"$ref": _REF + "Problem"}}},
+            **({"headers": _PROBLEM_HEADERS[status]} if status in _PROBLEM_HEADERS else {}),
         }
         for status in statuses
     }
@@ -149,26 +169,26 @@ def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- schemas ---------------------------------------------------------------------------------------
+def request_schemas() -> dict[str, Any]:
+    """The request bodies' schemas, generated from the models that check them."""
+    _, generated = models_json_schema(
+        [(WatchRequest, "validation"), (FollowRequest, "validation")], ref_template=_REF + "{model}"
+    )
+    schemas: dict[str, Any] = generated["$defs"]
+    return schemas
+
+
+def _field(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """One field's generated schema (for path and query parameters)."""
+    field: dict[str, Any] = model.model_json_schema()["properties"][name]
+    return {key: value for key, value in field.items() if key not in ("title", "default", "description")}
+
+
 def _schemas() -> dict[str, Any]:
     moment = {"type": "string", "format": "date-time"}
     optional_text = {"type": ["string", "null"]}
     return {
-        "WatchRequest": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["ids"],
-            "properties": {
-                "ids": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": MAX_BATCH_IDS,
-                    "items": {"type": "string", "pattern": PROCESS_ID.pattern},
-                },
-                "channel": {"type": "string", "pattern": CHANNEL_ID.pattern},
-                "label": {"type": "string", "minLength": 1, "maxLength": LABEL_MAX_LENGTH, "pattern": r"\S"},
-                "notify": {"type": "string", "enum": [n.value for n in Notify]},
-            },
-        },
+        **request_schemas(),
         "BatchCreated": {
             "type": "object",
             "required": ["batch_id", "new", "created", "url"],
@@ -223,24 +243,20 @@ def _schemas() -> dict[str, Any]:
                 "finished_at": {**moment, "type": ["string", "null"]},
             },
         },
-        "FollowRequest": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["entity_id", "event_type"],
-            "properties": {
-                "entity_id": {"type": "string", "pattern": ENTITY_ID.pattern},
-                "event_type": {"type": "string", "enum": list(EVENT_TYPES)},
-                "channel": {"type": "string", "pattern": CHANNEL_ID.pattern},
-            },
-        },
         "Follow": {
             "type": "object",
-            "required": ["entity_id", "event_type", "channel", "created"],
+            "required": [
+                *("entity_id", "event_type", "channel", "created"),
+                *("follows", "follows_cap", "follows_total_cap"),
+            ],
             "properties": {
                 "entity_id": {"type": "string"},
-                "event_type": {"type": "string", "enum": list(EVENT_TYPES)},
+                "event_type": _field(FollowRequest, "event_type"),
                 "channel": {"type": "string"},
                 "created": {"type": "boolean"},
+                "follows": {"type": "integer", "minimum": 0, "description": "the caller's follows now"},
+                "follows_cap": {"type": ["integer", "null"], "description": "the caller's cap"},
+                "follows_total_cap": {"type": "integer", "description": "the cap of all callers"},
             },
         },
         "Problem": {

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -14,14 +15,20 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
-from bot.slack.inbound.edge import Refusal, check_request
+from bot.slack.inbound.edge import Refusal, check_request, needs_background_work
+from bot.slack.outbound.blocks.help import error_message
+from bot.web.process_api import API_PREFIX, problem
 from bot.web.read_deadlines import ReadDeadlines
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
+_BUSY_TEXT, _BUSY_BLOCKS = error_message(BUSY_MESSAGE)
+BUSY_ACK = json.dumps({"text": _BUSY_TEXT, "blocks": _BUSY_BLOCKS, "response_type": "ephemeral"}).encode()
+"""The ack a full bot gives a slash command (what the listener's busy ack says), built once."""
 
 
 REFUSAL_WARNING_EVERY_SECONDS = 60.0
@@ -69,6 +76,7 @@ def build_web_app(
     slack_problem: Callable[[], str | None] = lambda: None,
     mount: Callable[[web.Application], None] | None = None,
     read_deadlines: ReadDeadlines | None = None,
+    work: BackgroundWork | None = None,
 ) -> web.Application:
     """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready`` and ``slack_problem``,
     the reason Slack refuses the bot token or ``None``); no ``/metrics``.
@@ -77,16 +85,23 @@ def build_web_app(
     (:func:`bot.slack.inbound.edge.check_request`), before Bolt parses anything: junk gets 401 or
     400 and one log line. ``mount`` adds the features' routes (the ingest API under ``/api/v1``,
     with bearer tokens, not Slack signatures). ``read_deadlines`` bounds how long a request's body
-    may take to arrive.
+    may take to arrive. While ``work`` is full, a slash command that would run after its ack is told
+    the bot is busy here, before Bolt: under a burst a refusal costs a fraction of a served command.
     """
 
     refused = RefusalLog().refused
 
     async def slack_events(request: web.Request) -> web.Response:
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.RequestPayloadError:  # a Content-Encoding its bytes do not follow
+            return refused(request, Refusal(400, "body could not be decoded"))
         checked = check_request(signing_secret, raw, request.headers, now=time.time())
         if isinstance(checked, Refusal):
             return refused(request, checked)
+        if work is not None and not work.has_room and needs_background_work(checked):
+            work.refused(str(checked["command"]))
+            return web.Response(body=BUSY_ACK, content_type="application/json")
         try:
             # Signed and of the right shape, so the strict decode and Bolt's parse succeed.
             bolt_request = AsyncBoltRequest(
@@ -107,7 +122,9 @@ def build_web_app(
         answer = {"database": "ok" if database_ok else "unavailable", "slack": slack or "ok"}
         return web.json_response(answer, status=status)
 
-    middlewares = [] if read_deadlines is None else [read_deadlines.middleware]
+    middlewares = [_identity_bodies_only]
+    if read_deadlines is not None:
+        middlewares.insert(0, read_deadlines.middleware)
     app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES, middlewares=middlewares)
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
@@ -115,6 +132,22 @@ def build_web_app(
     if mount is not None:
         mount(app)
     return app
+
+
+@web.middleware
+async def _identity_bodies_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A body with a ``Content-Encoding`` (gzip, deflate, br, ...) is refused with 415 before anything
+    reads it: neither Slack nor the ingest API's callers compress requests, and the server does not
+    decompress them (``auto_decompress=False``), so a bomb never unpacks."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity") or not request.body_exists:
+        return await handler(request)
+    log.warning("refused a request from %s: Content-Encoding %.20s (HTTP 415)", request.remote, encoding)
+    if request.path.startswith(API_PREFIX + "/"):
+        return problem(415, "Unsupported media type", "send the body uncompressed (no Content-Encoding)")
+    return web.Response(status=415, text="compressed request bodies are not accepted")
 
 
 def metrics_routes(metrics: Metrics) -> list[web.RouteDef]:

@@ -124,8 +124,15 @@ def _command_problem(form: dict[str, Any]) -> str | None:
 
 
 def _event_problem(body: dict[str, Any]) -> str | None:
-    if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
+    if body.get("type") != "event_callback":
+        return None
+    event = body.get("event")
+    if not isinstance(event, dict):
         return "event is not an object"
+    if not isinstance(event.get("type"), str):  # Bolt's matchers index event["type"]
+        return "event has no type"
+    if event["type"] == "workflow_step_execute" and not isinstance(event.get("callback_id"), str):
+        return "workflow step event has no callback_id"
     return None
 
 
@@ -163,6 +170,8 @@ def _actions_problem(body: dict[str, Any]) -> str | None:
 def _view_problem(view: object) -> str | None:
     if not isinstance(view, dict):
         return "view is not an object"
+    if not isinstance(view.get("type"), str):  # Bolt's matchers index view["type"]
+        return "view has no type"
     if not isinstance(view.get("callback_id"), str):
         return "view has no callback_id"
     if "private_metadata" in view and not isinstance(view["private_metadata"], str):
@@ -178,6 +187,16 @@ def _view_problem(view: object) -> str | None:
 
 def _is_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def needs_background_work(fields: Mapping[str, Any]) -> bool:
+    """Whether a checked request is a slash command answered after its ack (any but ``help``): one a
+    full bot refuses, so it can be refused before Bolt is asked."""
+    command = fields.get("command")
+    if not isinstance(command, str) or fields.get("ssl_check"):
+        return False
+    words = str(fields.get("text") or "").split(maxsplit=1)
+    return bool(words) and words[0].lower() != "help"
 
 
 def check_request(

@@ -11,6 +11,8 @@ from bot.bol.client import BolClient
 from bot.bol.errors import BolError, BolUnavailable
 from bot.clock import utcnow
 from bot.metrics import Metrics
+from bot.services.process_batches import FollowRequest
+from bot.services.process_status import FollowCapReached, ProcessStatusService
 from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.common import ShowHelp
 from bot.slack.inbound.parsing.process_status import (
@@ -35,7 +37,6 @@ from bot.slack.outbound.blocks.process_status import (
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
 from bot.slack_ids import CHANNEL_ID
-from bot.storage.store import Store
 
 
 def unknown_process(process_status_id: str) -> Message:
@@ -48,17 +49,16 @@ class ProcessStatusCommandListener:
     def __init__(
         self,
         bol: BolClient,
-        store: Store,
+        process_status: ProcessStatusService,
         metrics: Metrics,
         *,
-        default_channel: str,
         work: BackgroundWork,
         responses: ResponseUrls,
     ) -> None:
         self._bol = bol
-        self._store = store
+        self._core = process_status
         self._metrics = metrics
-        self._default_channel = default_channel
+        self._default_channel = process_status.default_channel
         self._work = work
         self._responses = responses
 
@@ -104,30 +104,39 @@ class ProcessStatusCommandListener:
                 if status is None:
                     return unknown_process(process_id)
                 channel = self._watch_channel(command)
-                if not await self._store.add_watch(process_id, channel, str(command.get("user_id", ""))):
+                if not await self._core.watch(process_id, channel, str(command.get("user_id", ""))):
                     return error_message(f"`{process_id}` is already being watched in <#{channel}>.")
                 return watch_confirmation(process_id, channel, status)
             case UnwatchProcess(process_status_id=process_id):
-                channels = dict.fromkeys([self._watch_channel(command), self._default_channel])
-                for channel in channels:
-                    if await self._store.remove_watch(process_id, channel):
-                        return (f"Stopped watching `{process_id}` in <#{channel}>.", [])
+                here = [self._watch_channel(command), self._default_channel]
+                if (stopped := await self._core.unwatch(process_id, here)) is not None:
+                    return (f"Stopped watching `{process_id}` in <#{stopped}>.", [])
                 return error_message(f"`{process_id}` is not being watched here.")
             case ProcessesByEntity(entity_id=entity_id, event_type=event_type, page=page):
                 statuses = await self._bol.get_by_entity(entity_id, event_type, page)
                 return process_status_list(statuses, entity_id=entity_id, event_type=event_type, page=page)
             case FollowEntity(entity_id=entity_id, event_type=event_type):
-                channel = self._watch_channel(command)
-                user = str(command.get("user_id", ""))
-                if not await self._store.add_follow(entity_id, event_type, channel, user):
-                    return error_message(f"`{entity_id}` {event_type} is already followed in <#{channel}>.")
-                return follow_confirmation(entity_id, event_type, channel)
+                return await self._follow(entity_id, event_type, command)
             case UnfollowEntity(entity_id=entity_id, event_type=event_type):
-                for channel in dict.fromkeys([self._watch_channel(command), self._default_channel]):
-                    if await self._store.remove_follow(entity_id, event_type, channel):
-                        return (f"Stopped following `{entity_id}` {event_type} in <#{channel}>.", [])
+                request = FollowRequest.model_construct(entity_id=entity_id, event_type=event_type)
+                here = [self._watch_channel(command), self._default_channel]
+                if (stopped := await self._core.unfollow(request, here, requested_by=None)) is not None:
+                    return (f"Stopped following `{entity_id}` {event_type} in <#{stopped}>.", [])
                 return error_message(f"`{entity_id}` {event_type} is not followed here.")
             case ListBatches():
-                return batch_list(await self._store.recent_batches(), now=utcnow())
+                return batch_list(await self._core.recent_batches(), now=utcnow())
             case ShowHelp(error=error):  # answered in the ack; kept for completeness
                 return process_status_help(error)
+
+    async def _follow(self, entity_id: str, event_type: str, command: dict[str, Any]) -> Message:
+        channel = self._watch_channel(command)
+        request = FollowRequest.model_construct(entity_id=entity_id, event_type=event_type, channel=channel)
+        try:
+            followed = await self._core.follow(
+                request, requested_by=str(command.get("user_id", "")), cap=None
+            )
+        except FollowCapReached as full:
+            return error_message(f"No new follow: the bot follows {full.cap} entities already, its limit.")
+        if not followed.created:
+            return error_message(f"`{entity_id}` {event_type} is already followed in <#{channel}>.")
+        return follow_confirmation(entity_id, event_type, channel)

@@ -1,0 +1,160 @@
+"""Schema migrations: the Alembic revisions in ``versions/``, run at start and by ``approvals-bot db``.
+
+* :func:`migrate` brings a database to the newest revision in one transaction, serialised between
+  processes (``BEGIN IMMEDIATE`` on SQLite, ``pg_advisory_xact_lock`` on PostgreSQL), so replicas
+  starting together migrate once.
+* A database made before Alembic (its own ``schema_version`` table, at a version in
+  ``LEGACY_VERSIONS``) is stamped at the matching revision first, in the same transaction: nothing
+  runs twice.
+* :func:`where` and :func:`history` say where a database stands and which revisions exist.
+
+Alembic is configured here, in code: the revisions ship inside the package, no ``alembic.ini`` is
+read at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.engine import writer
+
+log = logging.getLogger(__name__)
+
+# Any fixed 64-bit key works; it only has to be the same in every process of this bot.
+MIGRATION_LOCK_KEY = 0x6170_7072_6F76_616C  # "approval"
+LEGACY_TABLE = "schema_version"
+LEGACY_VERSIONS = {11: "0001", 12: "0002", 13: "0003", 14: "0004"}
+"""The old numbering's versions a database may be at, and the revision each one is the same as."""
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is one this bot cannot bring to its own (too old, or newer)."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: str
+    down_revision: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a database stands: its revision (``None``: none yet), and the old numbering's version
+    for a database made before Alembic that was not carried over yet."""
+
+    revision: str | None
+    head: str
+    legacy_version: int | None = None
+
+    @property
+    def at_head(self) -> bool:
+        return self.revision == self.head
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for the revisions in this package, on ``connection`` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head() -> str:
+    """The newest revision this bot knows."""
+    newest = _scripts().get_current_head()
+    assert newest is not None, "no revisions in bot/storage/migrations/versions"
+    return newest
+
+
+def history() -> list[Revision]:
+    """Every revision, newest first."""
+    return [
+        Revision(
+            script.revision,
+            script.down_revision if isinstance(script.down_revision, str) else None,
+            (script.doc or "").strip().splitlines()[0] if script.doc else "",
+        )
+        for script in _scripts().walk_revisions()
+    ]
+
+
+def _standing(conn: Connection) -> Standing:
+    tables = set(inspect(conn).get_table_names())
+    revision = MigrationContext.configure(conn).get_current_revision()
+    legacy = None
+    if revision is None and LEGACY_TABLE in tables:
+        legacy = int(conn.execute(text("SELECT max(version) FROM schema_version")).scalar() or 0)
+    return Standing(revision, head(), legacy)
+
+
+def _carry_over(conn: Connection, standing: Standing) -> str | None:
+    """Stamps a database made before Alembic at the revision its old version is the same as; the
+    database's revision now."""
+    if standing.legacy_version is None:
+        return standing.revision
+    revision = LEGACY_VERSIONS.get(standing.legacy_version)
+    if revision is None:
+        known = ", ".join(str(v) for v in sorted(LEGACY_VERSIONS))
+        raise SchemaError(
+            f"the database is at version {standing.legacy_version} of the old numbering; this bot "
+            f"carries over version {known} only: start the release before Alembic (commit 77cc4db) "
+            "on it once, then this one"
+        )
+    log.info(
+        "database made before Alembic (schema version %d): stamping it at revision %s",
+        standing.legacy_version,
+        revision,
+    )
+    command.stamp(alembic_config(conn), revision)
+    return revision
+
+
+def _migrate_sync(conn: Connection) -> str:
+    if conn.dialect.name == "postgresql":
+        # Held until this transaction ends; a second process waits here, then finds nothing to do.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    standing = _standing(conn)
+    revision = _carry_over(conn, standing)
+    if standing.at_head:
+        return standing.head
+    log.info("upgrading the database schema from %s to revision %s", revision or "nothing", standing.head)
+    try:
+        command.upgrade(alembic_config(conn), "head")
+    except CommandError as error:
+        raise SchemaError(
+            f"database schema is at revision {standing.revision}, which this bot does not know "
+            f"(its newest is {standing.head}): upgrade the bot ({error})"
+        ) from None
+    return standing.head
+
+
+async def migrate(engine: AsyncEngine) -> str:
+    """Creates or upgrades the schema in one transaction; safe to run from several processes at once.
+
+    Returns the revision the database is at now (the newest). Raises :class:`SchemaError` when the
+    database is at a revision this bot does not know (a newer bot's) or at an old version it cannot
+    carry over.
+    """
+    async with writer(engine).begin() as conn:
+        return await conn.run_sync(_migrate_sync)
+
+
+async def where(engine: AsyncEngine) -> Standing:
+    """Where the database stands, read without changing anything."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_standing)
