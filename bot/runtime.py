@@ -48,6 +48,7 @@ from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.emails import SlackUserEmails
 from bot.slack.outbound.home import AppHome
+from bot.slack.outbound.notices import SlackDirectMessages
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.viewers import SlackViewerDirectory
@@ -127,9 +128,12 @@ def identities(
         decide_as=DecideAs(settings.decide_as),
         allow_self_approval=settings.allow_self_approval,
         service_logon_id=settings.commerce_logon_id,
+        require_linked=settings.require_linked_approvers,
+        auto_link_domains=frozenset(settings.auto_link_email_domains),
     )
     emails = SlackUserEmails(slack) if settings.auto_link_by_email and slack is not None else None
-    return Identities(store, commerce, policy, emails=emails)
+    notices = SlackDirectMessages(slack) if slack is not None else None
+    return Identities(store, commerce, policy, emails=emails, notices=notices)
 
 
 def poller_role(
@@ -254,6 +258,7 @@ class Runtime:
             routes=routes,
             budget=DecisionBudget.from_timeout(settings.commerce_timeout_seconds),
             identities=people,
+            notices=SlackDirectMessages(slack),
         )
         digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
         home = AppHome(

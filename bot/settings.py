@@ -93,7 +93,14 @@ class Settings(BaseSettings):
     allow_self_approval: bool = False
     """Let a linked Slack user decide an approval they submitted themselves."""
     auto_link_by_email: bool = False
-    """Link an unlinked Slack user to the Commerce user with their e-mail address (``users:read.email``)."""
+    """Link an unlinked approver, at their first decision, to the Commerce approver with their confirmed
+    Slack e-mail address (``users:read.email``; only the domains of ``AUTO_LINK_EMAIL_DOMAINS``)."""
+    auto_link_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """The e-mail domains auto-link trusts (comma-separated, e.g. ``example.com``); required with
+    ``AUTO_LINK_BY_EMAIL=true``."""
+    require_linked_approvers: bool = False
+    """Refuse every decision by a Slack user not linked to a Commerce user, also with ``DECIDE_AS=bot``
+    (where the bot cannot otherwise see an unlinked approver approving their own request)."""
 
     approvals_poll_seconds: float = Field(default=30.0, gt=0)
     commerce_page_size: int = Field(default=200, ge=1, le=1000)
@@ -191,6 +198,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("auto_link_email_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lstrip("@").casefold() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _auto_link_has_domains(self) -> Settings:
+        if self.auto_link_by_email and not self.auto_link_email_domains:
+            raise ValueError(
+                "AUTO_LINK_BY_EMAIL is on: set AUTO_LINK_EMAIL_DOMAINS to the e-mail domains it may trust"
+            )
+        return self
 
     @field_validator(
         "approvals_escalation_channel", "approvals_digest_tz", "approvals_routes_file", mode="before"

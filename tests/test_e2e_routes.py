@@ -38,11 +38,13 @@ from tests.routes_helpers import (
     BUYERS_CHANNEL,
     FINANCE_1,
     FINANCE_2,
+    FINANCE_GROUP,
     LARGE_CHANNEL,
     ROUTES,
     blocks_of,
     card_in,
     channels_of_cards,
+    link_finance,
     routes_file,
     updates_of,
 )
@@ -55,8 +57,12 @@ MONDAY_10_UTC = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def routed_bot(start_bot: Callable[..., RunningBot], tmp_path: Path) -> RunningBot:
-    return start_bot(approvals_routes_file=routes_file(tmp_path))
+def routed_bot(
+    start_bot: Callable[..., RunningBot], tmp_path: Path, commerce: CommerceEmulator
+) -> RunningBot:
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path))
+    link_finance(bot, commerce)
+    return bot
 
 
 @pytest.fixture
@@ -541,23 +547,79 @@ def test_a_buyer_approval_submitted_by_someone_else_is_decided_on_the_route_its_
     assert len(decision_posts(commerce, approval_id)) == 1
 
 
-def test_two_slack_users_linked_to_one_commerce_user_are_one_approver(
+def test_moving_a_link_after_a_vote_never_casts_that_persons_second_vote(
     routed_bot: RunningBot,
     routed_sender: SlackRequestSender,
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
     jane = add_approver(commerce, "jane.finance")
-    link(routed_bot, FINANCE_1, jane)  # both written before links were refused at link time
-    link(routed_bot, FINANCE_2, jane)
+    link(routed_bot, FINANCE_1, jane)
     approval_id, ts = announce(
         routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
     )
     first = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
     assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+    # Jane moves her link to her other Slack account, and votes again from there.
+    routed_bot.call(routed_bot.runtime.store.unlink_identity(FINANCE_1))
+    routed_bot.call(routed_bot.runtime.store.unlink_identity(FINANCE_2))
+    link(routed_bot, FINANCE_2, jane)
 
     second = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
 
     assert "recorded (1 of 2 approvals)" in answer_text(slack, second)
-    assert decision_posts(commerce, approval_id) == []
+    assert stays(lambda: decision_posts(commerce, approval_id) == [])
     assert commerce.approval(approval_id)["status"] == "0"
+
+
+def test_an_unlinked_approver_may_not_vote_on_a_two_person_route(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    routed_bot.call(routed_bot.runtime.store.unlink_identity(FINANCE_1))
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+
+    url = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+
+    assert "only approvers linked to a Commerce user may vote" in answer_text(slack, url)
+    assert routed_bot.call(routed_bot.runtime.store.voters(approval_id)) == []
+    assert decision_posts(commerce, approval_id) == []
+
+
+def test_a_voter_removed_from_the_route_has_the_vote_dropped_when_the_count_completes(
+    start_bot: Callable[..., RunningBot], tmp_path: Path, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    grouped = ROUTES.replace(f"[{FINANCE_1}, {FINANCE_2}]", f"[{FINANCE_GROUP}, {FINANCE_2}]")
+    slack.usergroups[FINANCE_GROUP] = [FINANCE_1]
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path, grouped))
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    link_finance(bot, commerce)
+    approval_id, ts = announce(
+        bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    first = approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+    slack.usergroups[FINANCE_GROUP] = []  # FINANCE_1 leaves finance
+
+    second = approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+
+    told = answer_text(slack, second)
+    assert f"the earlier approval of <@{FINANCE_1}> no longer counts" in told
+    assert stays(lambda: decision_posts(commerce, approval_id) == [])
+    assert bot.call(bot.runtime.store.voters(approval_id)) == [FINANCE_2]
+    card = json.dumps(blocks_of(updates_of(slack, ts)[-1]))
+    assert f"the approval of <@{FINANCE_1}>, who is no longer an approver" in card
+    assert f"1 of 2 approvals: <@{FINANCE_2}>" in card
+    dm = wait_for(
+        lambda: [c for c in slack.calls("chat.postMessage") if c.get("channel") == FINANCE_1],
+        what="the dropped voter told",
+    )
+    assert f"approval of request {approval_id} no longer counts" in dm[0]["text"]
+    dropped = [
+        e for e in bot.call(bot.runtime.store.audit_entries(approval_id)) if e.outcome == "vote_dropped"
+    ]
+    assert [e.slack_user_id for e in dropped] == [FINANCE_1]

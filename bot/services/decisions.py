@@ -24,9 +24,9 @@ from bot.metrics import Metrics
 from bot.services.budget import DecisionBudget, waited
 from bot.services.identity import Decider, Identities, IdentityPolicy
 from bot.services.order_details import OrderDetails, shown_on_card
-from bot.services.ports import ApproverDirectory, CardPresenter
+from bot.services.ports import ApproverDirectory, CardPresenter, UserNotices
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
-from bot.services.votes import Tally, TwoPersonRule
+from bot.services.votes import Ballot, Tally, TwoPersonRule
 from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
 from bot.storage.store import Store
 
@@ -121,9 +121,10 @@ class DecisionService:
         routes: Routes | None = None,
         budget: DecisionBudget,
         identities: Identities | None = None,
+        notices: UserNotices | None = None,
     ) -> None:
         """``routes``: who decides which approval, and how many must approve (default: ``APPROVERS``
-        decide everything, one approval each)."""
+        decide everything, one approval each). ``notices``: tells a voter their vote was dropped."""
         self._commerce = commerce
         self._identities = identities or Identities(store, commerce, IdentityPolicy())
         self._store = store
@@ -132,7 +133,7 @@ class DecisionService:
         self._order_details = order_details
         self._metrics = metrics
         self._routing = ApprovalRouting(routes or Routes.only(""), commerce, order_details)
-        self._two_person_rule = TwoPersonRule(store, cards)
+        self._two_person_rule = TwoPersonRule(store, cards, approvers, notices)
         self.budget = budget
 
     @property
@@ -234,24 +235,35 @@ class DecisionService:
             return own
         card = await self._store.get_card(request.approval_id)
         entry = _audit_entry(request, DecisionResult(Outcome.VOTED, ""))
-        tally = await self._two_person_rule.vote(
+        link = request.decider.link if request.decider else None
+        ballot = Ballot(
             as_its_card_showed(routed.approval, card),
             routed.order,
             replace(entry, detail=f"two-person rule: vote to approve ({routed.needed} approvals needed)"),
+            commerce_user_id=link.commerce_user_id if link else None,
+            approvers=routed.route.approvers,
             needed=routed.needed,
             on=_shown_on(card, request.clicked),
         )
+        tally = await self._two_person_rule.vote(ballot)
         if tally.complete:
             return replace(request, comment=_with_note(request.comment, tally.note(request.slack_user_id)))
         return _vote_result(request, tally)
 
     async def _with_decider(self, request: DecisionRequest) -> DecisionRequest:
         """``request`` with the clicker's link and Commerce identity resolved (auto-linked if on)."""
-        return replace(request, decider=await self._identities.decider(request.slack_user_id))
+        decider = await self._identities.decider(request.slack_user_id, request.approval_id)
+        return replace(request, decider=decider)
 
     def _unlinked(self, request: DecisionRequest) -> DecisionResult | None:
         link = request.decider.link if request.decider else None
         refusal = self._identities.unlinked_refusal(link)
+        return None if refusal is None else DecisionResult(Outcome.UNLINKED, refusal)
+
+    def _unlinked_voter(self, request: DecisionRequest, routed: RoutedApproval) -> DecisionResult | None:
+        """The refusal of an unlinked approver's vote (the two-person rule counts Commerce users)."""
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.unlinked_vote_refusal(link, routed.needed)
         return None if refusal is None else DecisionResult(Outcome.UNLINKED, refusal)
 
     def _self_approval(self, request: DecisionRequest, approval: Approval) -> DecisionResult | None:
@@ -288,7 +300,7 @@ class DecisionService:
         if voting or self._identities.refuses_unlinked:
             # The link is needed before the claim: an unlinked user is refused without taking it.
             request = await self._with_decider(request)
-            unlinked = self._unlinked(request)
+            unlinked = self._unlinked(request) or (self._unlinked_voter(request, routed) if voting else None)
             if unlinked is not None:
                 return request, unlinked
         if voting:
@@ -304,7 +316,9 @@ class DecisionService:
         sent = _Sent()
         try:
             if request.decider is None:
-                decider = await self._identities.decider_linked(request.slack_user_id, claimed.link)
+                decider = await self._identities.decider_linked(
+                    request.slack_user_id, claimed.link, request.approval_id
+                )
                 request = replace(request, decider=decider)
             if claimed.in_the_way is not None:
                 existing = claimed.in_the_way
@@ -570,6 +584,15 @@ def _refusal_message(routed: RoutedApproval) -> str:
 def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
     counted = f"{tally.approvals} of {tally.needed} approvals"
     more = "1 more approver approves" if tally.missing == 1 else f"{tally.missing} more approvers approve"
+    if tally.dropped:
+        who = ", ".join(f"<@{voter}>" for voter in tally.dropped)
+        return DecisionResult(
+            Outcome.VOTED,
+            f"Your approval of {request.approval_id} is recorded, but the earlier approval of {who} no "
+            f"longer counts: no longer an approver of this request. Nothing was sent to Commerce "
+            f"({counted}); it goes to Commerce once {more}.",
+            card_updated=tally.card_updated,
+        )
     if not tally.counted:
         return DecisionResult(
             Outcome.ALREADY_VOTED,

@@ -76,9 +76,11 @@ class CardPresenter(Protocol):
         voters: Sequence[str],
         needed: int,
         on: Sequence[MessageRef],
+        dropped: Sequence[str] = (),
     ) -> bool:
-        """The two-person rule: ``voters`` approved so far, ``needed`` must; the buttons stay. Whether
-        every message in ``on`` was rewritten."""
+        """The two-person rule: ``voters`` approved so far, ``needed`` must; the buttons stay.
+        ``dropped``: earlier voters whose votes no longer count (no longer approvers), said on the card.
+        Whether every message in ``on`` was rewritten."""
         ...
 
 
@@ -86,5 +88,14 @@ class UserEmails(Protocol):
     """The e-mail address a chat user signed up with, for linking them to Commerce by e-mail."""
 
     async def email_of(self, user_id: str) -> str | None:
-        """``user_id``'s e-mail address; ``None`` when unknown or not readable (a missing scope)."""
+        """``user_id``'s e-mail address, only when the chat confirmed it belongs to them; ``None`` when
+        unconfirmed, unknown or not readable (a missing scope)."""
+        ...
+
+
+class UserNotices(Protocol):
+    """Tells one chat user something that concerns them alone (a new identity link, a dropped vote)."""
+
+    async def tell(self, user_id: str, text: str) -> bool:
+        """Sends ``text`` to ``user_id`` privately; whether it was delivered (a failure is logged)."""
         ...

@@ -590,6 +590,76 @@ VOTES_VERSION = 7
 are renumbered."""
 
 
+ONE_LINK_PER_COMMERCE_USER_VERSION = 12
+"""The one-link-per-Commerce-user step; self-contained (an index, and the duplicate links it removes
+first), so only this number changes when steps are renumbered or carried over to another tool."""
+
+
+def _one_link_per_commerce_user_index(table: Table) -> Index:
+    """One Slack user per Commerce user: two links made at the same moment cannot both be stored."""
+    return Index("ux_identity_links_commerce_user", table.c.commerce_user_id, unique=True)
+
+
+_one_link_per_commerce_user_index(identity_links)
+
+
+def _one_link_per_commerce_user(conn: Connection) -> None:
+    """Removes every link of a Commerce user linked to more than one Slack user (which of them is the
+    person cannot be told, so none keeps it: an operator links the right one again), writes an audit
+    row for each, then adds the unique index."""
+    links = _define_identity_links(MetaData())
+    shared = (
+        select(links.c.commerce_user_id)
+        .group_by(links.c.commerce_user_id)
+        .having(func.count() > 1)
+        .scalar_subquery()
+    )
+    removed = conn.execute(
+        select(links.c.slack_user_id, links.c.commerce_user_id, links.c.commerce_logon_id).where(
+            links.c.commerce_user_id.in_(shared)
+        )
+    ).all()
+    for row in removed:
+        log.warning(
+            "removing the link of %s to Commerce user %s: that Commerce user was linked to several Slack "
+            "users; link the right one again with approvals-bot approvers link",
+            row.slack_user_id,
+            row.commerce_logon_id,
+        )
+        conn.execute(
+            insert(audit_log).values(
+                at=utcnow(),
+                slack_user_id=row.slack_user_id,
+                action="unlink",
+                approval_id=None,
+                outcome="duplicate_link_removed",
+                detail=f"Commerce user {row.commerce_logon_id} was linked to more than one Slack user",
+                commerce_user_id=row.commerce_user_id,
+                commerce_logon_id=row.commerce_logon_id,
+            )
+        )
+    if removed:
+        conn.execute(delete(links).where(links.c.commerce_user_id.in_({r.commerce_user_id for r in removed})))
+    _one_link_per_commerce_user_index(links).create(conn)
+
+
+VOTER_COMMERCE_USER_VERSION = 13
+"""The votes' Commerce user step; self-contained (one nullable column)."""
+
+
+def _vote_commerce_user_column() -> Column[Any]:
+    """The column the votes' Commerce user step adds (a new object each call): the Commerce user the
+    voter was linked to when the vote was cast; ``NULL``: unlinked then (or a vote from before)."""
+    return Column("commerce_user_id", String(64))
+
+
+approval_votes.append_column(_vote_commerce_user_column())
+
+
+def _voter_commerce_user(conn: Connection) -> None:
+    _add_column(conn, "approval_votes", _vote_commerce_user_column())
+
+
 # Append only; never edit a step that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "approval_cards, decision_claims, audit_log, process_watches", _initial_tables),
@@ -621,6 +691,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(POST_ATTEMPT_THREADS_VERSION, "post_attempts.thread_ts", _post_attempt_threads),
     Migration(CARD_ORDER_DETAILS_VERSION, "approval_cards.order_details", _card_order_details),
+    Migration(
+        ONE_LINK_PER_COMMERCE_USER_VERSION,
+        "identity_links: one Slack user per Commerce user (unique index)",
+        _one_link_per_commerce_user,
+    ),
+    Migration(VOTER_COMMERCE_USER_VERSION, "approval_votes.commerce_user_id", _voter_commerce_user),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1)), "versions must be 1..n"
 LATEST_VERSION = MIGRATIONS[-1].version

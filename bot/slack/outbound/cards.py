@@ -76,10 +76,10 @@ class ApprovalCards:
         voters: Sequence[str],
         needed: int,
         on: Sequence[MessageRef],
+        dropped: Sequence[str] = (),
     ) -> bool:
-        return await self._rewrite(
-            approval.id, approval_card(approval, order, voters=voters, needed=needed), on
-        )
+        card = approval_card(approval, order, voters=voters, needed=needed, dropped=dropped)
+        return await self._rewrite(approval.id, card, on)
 
     async def show_decision(
         self,

@@ -183,14 +183,30 @@ def votes_line(voters: Sequence[str], needed: int) -> str:
     return f"{len(voters)} of {needed} approvals: {', '.join(user_mention(v) for v in voters)}"
 
 
+def dropped_votes_line(dropped: Sequence[str]) -> str:
+    """Says whose earlier votes no longer count."""
+    who = ", ".join(user_mention(v) for v in dropped)
+    return f"No longer counted: the approval of {who}, who is no longer an approver of this request."
+
+
 def approval_card(
-    approval: Approval, order: OrderSummary | None = None, *, voters: Sequence[str] = (), needed: int = 1
+    approval: Approval,
+    order: OrderSummary | None = None,
+    *,
+    voters: Sequence[str] = (),
+    needed: int = 1,
+    dropped: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> Message:
     """The card posted for a new pending approval; ``order`` adds the order's total, items and status.
-    Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons."""
+    Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons, and whose
+    votes were ``dropped``; ``notes`` are said above them (why the route is what it is)."""
     blocks = [header(_title(approval, "requested")), _facts(approval, order=order)]
+    blocks.extend(context(note) for note in notes)
     if needed > 1:
         blocks.append(context(votes_line(voters, needed)))
+    if dropped:
+        blocks.append(context(dropped_votes_line(dropped)))
     blocks.append(actions_block(approval))
     text = f"Approval requested: {_summary(approval)}"
     total = next((value for label, value in _order_pairs(approval, order) if label == "Total"), None)
