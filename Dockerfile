@@ -100,8 +100,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # (hadolint DL3066).
 USER 10001:10001
 
-# SIGTERM stops the bot gracefully: it drains decisions already acked to Slack (see the README's
-# "Stopping"); give it the stop timeout the README names (docker stop -t, Compose stop_grace_period,
+# SIGTERM stops the bot gracefully: it drains decisions already acked to Slack (see docs/operating/logs.md,
+# "Stopping"); give it the stop timeout that page names (docker stop -t, Compose stop_grace_period,
 # Kubernetes terminationGracePeriodSeconds).
 STOPSIGNAL SIGTERM
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from bench.remote import ProcessFigures
 from bot.commerce.models import ApprovalKind, ApprovalState
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.bol import BolEmulator
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 
 BOT_TOKEN = "xoxb-bench-token"
 CHANNEL = "C_BENCH"

@@ -32,14 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from datetime import timedelta
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from bot.storage.records import Notify
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
-from tests.emulators.bol import BolEmulator
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 

@@ -182,7 +182,8 @@ async def check_run_as(settings: Settings) -> CheckResult:
             "run-as",
             False,
             f"reading approvals as a linked user failed: {cause} (the service account "
-            f"{settings.commerce_logon_id} needs authority to act on behalf of other users; see README)",
+            f"{settings.commerce_logon_id} needs authority to act on behalf of other users; "
+            "see docs/using/who-decides.md)",
         )
     finally:
         await client.aclose()

@@ -50,7 +50,7 @@ def routes_valid(settings: Settings) -> bool:
     except RoutesFileError as error:
         print(f"approvals-bot: invalid routes file (APPROVALS_ROUTES_FILE): {error}", file=sys.stderr)
         print(
-            "  README.md (Routes) shows the format; deploy/routes.example.yaml is a valid file.",
+            "  docs/using/routes.md shows the format; deploy/routes.example.yaml is a valid file.",
             file=sys.stderr,
         )
         return False

@@ -357,7 +357,6 @@ class Runtime:
                 ),
             ),
         )
-        role, lock = poller_role(settings, store, pollers, metrics)
         pollers += (
             ReminderNotifier(
                 store,
@@ -385,6 +384,7 @@ class Runtime:
         )
         if digests is not None:
             pollers += (digests,)
+        role, lock = poller_role(settings, store, pollers, metrics)
         return cls(
             settings=settings,
             metrics=metrics,

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
 
     approvals_channel: str
     approvals_routes_file: Path | None = None
-    """YAML rules that send cards to other channels, with their own approvers (README: Routes)."""
+    """YAML rules that send cards to other channels, with their own approvers (docs/using/routes.md)."""
     process_status_channel: str
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)

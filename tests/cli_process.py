@@ -21,7 +21,8 @@ def base_environment() -> dict[str, str]:
 
 def environment(settings: Settings, **extra: str) -> dict[str, str]:
     env = base_environment()
-    for name, value in settings.model_dump().items():
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)  # not model_dump(): it turns a QuietHours into a dict
         if value is None:
             continue
         if hasattr(value, "get_secret_value"):

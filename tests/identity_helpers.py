@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.commerce_people import DEFAULT_ORGANIZATION, Person
+from bot.sandbox.slack import SlackEmulator
 from bot.storage.records import AuditEntry, IdentityLink
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL
-from tests.emulators.base import RecordedRequest
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.commerce_people import DEFAULT_ORGANIZATION, Person
-from tests.emulators.slack import SlackEmulator
 from tests.waiting import wait_for
 
 OTHER_ORGANIZATION = "7000000000000000202"
@@ -50,7 +50,11 @@ def new_card(
 
 
 def answer_at(slack: SlackEmulator, response_url: str) -> dict[str, Any]:
-    return wait_for(lambda: slack.responses(response_url), what="the answer")[0]
+    """The first answer at ``response_url`` that is not the "still working" note of a slow machine."""
+    return wait_for(
+        lambda: [r for r in slack.responses(response_url) if "Still working" not in r.get("text", "")],
+        what="the answer",
+    )[0]
 
 
 def approval_calls(commerce: CommerceEmulator, approval_id: str) -> list[RecordedRequest]:

@@ -20,7 +20,8 @@ EXECUTABLE = str(Path(sys.executable).with_name("approvals-bot"))
 class Replica:
     """One ``approvals-bot serve`` process; its log goes to a file (a pipe nobody reads would block it)."""
 
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(self, settings: Settings, workdir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+        """``extra_env`` is added to the process's environment (``LD_PRELOAD`` of a fake clock, say)."""
         self.name = settings.replica_id
         self.url = f"http://127.0.0.1:{settings.port}"
         self.log_path = workdir / f"{self.name}.log"
@@ -28,7 +29,7 @@ class Replica:
         with self.log_path.open("w") as log_file:
             self.process = subprocess.Popen(
                 [EXECUTABLE, "serve"],
-                env=environment(settings),
+                env=environment(settings, **(extra_env or {})),
                 cwd=workdir,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

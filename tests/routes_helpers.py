@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.commerce_people import Person
+from bot.sandbox.slack import SlackEmulator
 from bot.storage.records import IdentityLink
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.commerce_people import Person
-from tests.emulators.slack import SlackEmulator
 from tests.identity_helpers import add_approver, link
 
 LARGE_CHANNEL = "C_LARGE"

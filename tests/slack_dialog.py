@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulators.slack import SlackEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 

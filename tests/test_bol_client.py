@@ -20,8 +20,8 @@ from pydantic import SecretStr
 from bot.bol.client import BolClient
 from bot.bol.errors import BolAuthError, BolBadRequest, BolError, BolRateLimited, BolUnavailable
 from bot.bol.models import ENTITY_PAGE_SIZE, MAX_BULK_IDS, ProcessState
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.bol import MEDIA_TYPE, BolEmulator
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.bol import MEDIA_TYPE, BolEmulator
 
 T = TypeVar("T")
 API = "/shared/process-status"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.bol.rate_limit import RateLimitPacer
-from tests.emulators.bol import BolEmulator
+from bot.sandbox.bol import BolEmulator
 from tests.test_bol_client import RecordingSleep, client_for, run
 
 pytest_plugins = ["tests.test_bol_client"]  # its emulator and sleep fixtures

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 
+from bot.sandbox.commerce import CommerceEmulator, errors_body
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from tests.cli_process import EXECUTABLE, environment, free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator, errors_body
-from tests.emulators.slack import SlackEmulator
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for

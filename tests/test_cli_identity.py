@@ -9,13 +9,13 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.cli_process import EXECUTABLE, environment
 from tests.conftest import APPROVER, SECOND_APPROVER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.identity_helpers import add_approver, answer_at, audit_of, link, new_card
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import click

@@ -7,11 +7,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.cli_process import EXECUTABLE, environment
-from tests.emulators.slack import SlackEmulator
 from tests.waiting import wait_for
 
 

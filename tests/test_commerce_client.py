@@ -33,9 +33,9 @@ from bot.commerce.models import (
     Decision,
     OrderSummary,
 )
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.commerce_people import DEFAULT_ORGANIZATION
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.commerce_people import DEFAULT_ORGANIZATION
 
 T = TypeVar("T")
 LIST_PATH = "/approval_status"

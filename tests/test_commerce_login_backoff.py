@@ -13,10 +13,10 @@ from pydantic import SecretStr
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceAuthError
 from bot.commerce.models import ApprovalKind, ApprovalQuery
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceForbidden
 from bot.commerce.models import ApprovalKind, ApprovalQuery, Decision
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.commerce_people import DEFAULT_ORGANIZATION
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.commerce_people import DEFAULT_ORGANIZATION
 
 
 @pytest.fixture

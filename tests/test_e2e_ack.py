@@ -10,11 +10,11 @@ from functools import partial
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import RESPONSE_URL_PREFIX, SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import RESPONSE_URL_PREFIX, SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 

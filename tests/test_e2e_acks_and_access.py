@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for
 

@@ -14,13 +14,13 @@ import psycopg
 import pytest
 
 from bot.commerce.models import ApprovalState
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from bot.storage.records import CardState, DecisionState
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender

@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 
 from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.waiting import wait_for
 
 

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     HOME_OLDER_ACTION_ID,
@@ -17,9 +20,6 @@ from bot.slack.outbound.blocks.ids import (
 )
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, APPROVER_GROUP, GROUP_MEMBER, OUTSIDER, PROCESS_CHANNEL, SECOND_APPROVER
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import click, decision_posts, post_card
 from tests.waiting import stays, wait_for

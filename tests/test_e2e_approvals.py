@@ -15,6 +15,9 @@ from sqlalchemy import text
 
 from bot.commerce.models import ApprovalKind, ApprovalState, Decision
 from bot.notifier.failures import NotifierRoundIncomplete
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator, errors_body
+from bot.sandbox.slack import SlackEmulator
 from bot.services.decisions import DecisionRequest
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
@@ -32,9 +35,6 @@ from tests.conftest import (
     SECOND_APPROVER,
     SIGNING_SECRET,
 )
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator, errors_body
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.store_helpers import claim_from_another_process, silence_instance
 from tests.waiting import stays, wait_for

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.sandbox.base import Response
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import PROCESS_CHANNEL
-from tests.emulators.base import Response
-from tests.emulators.bol import BolEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.ingest_api import API_TOKEN, get_batch, post_watches
 from tests.store_helpers import age_batch
 from tests.waiting import wait_for

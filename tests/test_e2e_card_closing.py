@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.storage.records import CardState
 from tests.bot_runner import RunningBot
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 
 
 def card_state(bot: RunningBot, approval_id: str) -> CardState:

@@ -7,12 +7,12 @@ import threading
 from collections.abc import Callable
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, APPROVER_GROUP, GROUP_MEMBER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import card_updates, click, decision_posts, post_card
 from tests.waiting import wait_for

@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.server import DEFAULT_DRAIN_SECONDS, drain_seconds
 from bot.services.budget import DecisionBudget
 from bot.slack.outbound.blocks.ids import (
@@ -22,9 +25,6 @@ from bot.slack.outbound.blocks.ids import (
 from bot.storage.records import DecisionState
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import card_updates, click, decision_posts, post_card
 from tests.waiting import wait_for

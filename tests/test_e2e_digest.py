@@ -7,13 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.commerce.models import Decision
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.services.decisions import DecisionRequest
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, OUTSIDER, SECOND_APPROVER, SIGNING_SECRET
-from tests.emulators.bol import BolEmulator
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import post_card

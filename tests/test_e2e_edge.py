@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 
 DEEP_JSON = "[" * 200_000 + "]" * 200_000

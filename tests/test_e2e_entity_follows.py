@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.bol.models import ENTITY_PAGE_SIZE
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.emulators.bol import BolEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.ingest_api import API_TOKEN, api_client
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender

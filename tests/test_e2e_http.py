@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, OUTSIDER
-from tests.emulators.base import Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for

@@ -7,6 +7,10 @@ import json
 from collections.abc import Callable
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.commerce_people import DEFAULT_ORGANIZATION
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
     REASON_ACTION_ID,
@@ -16,10 +20,6 @@ from bot.slack.outbound.blocks.ids import (
 )
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, OUTSIDER, SECOND_APPROVER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.commerce_people import DEFAULT_ORGANIZATION
-from tests.emulators.slack import SlackEmulator
 from tests.identity_helpers import (
     OTHER_ORGANIZATION,
     add_approver,

@@ -8,11 +8,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from bot.sandbox.bol import BolEmulator
 from bot.storage.records import Notify
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.conftest import PROCESS_CHANNEL, SIGNING_SECRET
-from tests.emulators.bol import BolEmulator
 from tests.ingest_api import API_TOKEN, BATCHES, OTHER_API_TOKEN, WATCHES, api_client, get_batch, post_watches
 from tests.slack_requests import SlackRequestSender
 

@@ -24,6 +24,10 @@ import pytest
 from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.failures import NotifierRoundIncomplete
 from bot.notifier.reconcile import RECONCILE_AFTER
+from bot.sandbox.base import Response
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from bot.slack.outbound.poster import PostOutcomeUnknown
 from bot.storage.records import CardState, PostState
@@ -31,10 +35,6 @@ from tests.bot_runner import RunningBot
 from tests.cli_process import free_port
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.emulators.base import Response
-from tests.emulators.bol import BolEmulator
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.ingest_api import API_TOKEN, WATCHES, post_watches
 from tests.replicas import Replica
 from tests.slack_dialog import run_command

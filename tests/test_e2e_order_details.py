@@ -12,14 +12,14 @@ from typing import Any
 from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.announcements import CardAnnouncer
 from bot.notifier.approvals import ApprovalsNotifier
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.services.order_details import OrderDetails
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import action_ids, all_text, blocks_of, card_updates, click, posted_cards
 from tests.waiting import stays, wait_for

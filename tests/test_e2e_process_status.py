@@ -9,12 +9,12 @@ from typing import Any
 
 from bot.bol.models import MAX_BULK_IDS
 from bot.notifier.process_status import ProcessStatusNotifier
+from bot.sandbox.base import Response
+from bot.sandbox.bol import BolEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.storage.store import Store
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
-from tests.emulators.base import Response
-from tests.emulators.bol import BolEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.ingest_api import API_TOKEN, get_batch
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender

@@ -14,9 +14,9 @@ from sqlalchemy.engine import make_url
 
 from bot.commerce.models import ApprovalKind
 from bot.notifier.failures import NotifierRoundIncomplete
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.waiting import wait_for
 
 

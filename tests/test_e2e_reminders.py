@@ -13,13 +13,13 @@ import pytest
 
 from bot.commerce.models import ApprovalKind, Decision
 from bot.notifier.failures import NotifierRoundIncomplete
+from bot.sandbox.base import Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.services.decisions import DecisionRequest
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, APPROVER_GROUP, SECOND_APPROVER
-from tests.emulators.base import Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.test_e2e_approvals import post_card
 
 MONDAY_10_UTC = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

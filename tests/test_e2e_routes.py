@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.commerce import CommerceEmulator, errors_body
+from bot.sandbox.slack import SlackEmulator
 from bot.services.order_details import OrderDetails
 from bot.services.routes_file import read_routes
 from bot.slack.outbound.blocks.ids import (
@@ -27,9 +30,6 @@ from bot.storage.records import AuditEntry
 from tests.bot_runner import RunningBot
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.commerce import CommerceEmulator, errors_body
-from tests.emulators.slack import SlackEmulator
 from tests.identity_helpers import add_approver, link
 from tests.routes_helpers import (
     ACME,

@@ -18,14 +18,14 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
+from bot.sandbox.slack_socket_mode import SocketModeEmulator
 from bot.server import BotServer
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
-from tests.emulators.slack_socket_mode import SocketModeEmulator
 from tests.waiting import stays, wait_for
 
 APP_TOKEN = "xapp-1-test"

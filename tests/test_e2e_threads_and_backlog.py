@@ -9,6 +9,9 @@ import pytest
 
 from bot.commerce.models import ApprovalKind, Decision
 from bot.notifier.failures import NotifierRoundIncomplete
+from bot.sandbox.base import Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.services.decisions import DecisionRequest
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
@@ -18,9 +21,6 @@ from bot.slack.outbound.blocks.ids import (
 )
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER
-from tests.emulators.base import Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator, StoredMessage
 from tests.slack_requests import SlackRequestSender
 from tests.test_e2e_approvals import click, post_card, posted_cards
 from tests.waiting import wait_for

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, GROUP_MEMBER, OUTSIDER, SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import stays

@@ -12,12 +12,12 @@ import pytest
 
 from bot.commerce.models import ApprovalKind
 from bot.logging_setup import NOISY_LOGGERS, configure_logging, log_context
+from bot.sandbox.base import Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import API_PREFIX, SlackEmulator
 from bot.settings import Settings
 from tests.cli_process import free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SIGNING_SECRET
-from tests.emulators.base import Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import API_PREFIX, SlackEmulator
 from tests.replicas import Replica
 from tests.slack_requests import SlackRequestSender
 from tests.waiting import wait_for

@@ -9,11 +9,11 @@ from collections.abc import Callable
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.base import Response
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
 from tests.conftest import BOT_TOKEN
-from tests.emulators.base import Response
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.waiting import wait_for
 
 

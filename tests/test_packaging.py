@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "manifest.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 PYPROJECT = ROOT / "pyproject.toml"
-README = ROOT / "README.md"
+DEVELOPMENT = ROOT / "docs" / "development.md"
 RUNTIME_LOCK = ROOT / "requirements.lock"
 DEV_LOCK = ROOT / "requirements-dev.lock"
 
@@ -172,12 +172,12 @@ def test_lock_pins_every_dependency_within_its_range(lock: Path, with_dev: bool)
 
 
 @pytest.mark.parametrize("lock", [RUNTIME_LOCK, DEV_LOCK], ids=["runtime", "dev"])
-def test_lock_names_its_regenerate_command_and_the_readme_repeats_it(lock: Path) -> None:
+def test_lock_names_its_regenerate_command_and_the_development_page_repeats_it(lock: Path) -> None:
     command = _compile_command(lock)
     assert command.startswith("uv pip compile pyproject.toml "), command
     assert "--generate-hashes" in command
     assert command.endswith(f"-o {lock.name}"), command
-    assert command in README.read_text(encoding="utf-8"), f"README.md does not show: {command}"
+    assert command in DEVELOPMENT.read_text(encoding="utf-8"), f"docs/development.md does not show: {command}"
 
 
 # --- Dockerfile -----------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.slack import DEFAULT_BOT_TOKEN, SlackEmulator
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from tests.cli_process import free_port
-from tests.emulators.base import RecordedRequest, Response
-from tests.emulators.slack import DEFAULT_BOT_TOKEN, SlackEmulator
 
 INTERVAL = 0.2
 

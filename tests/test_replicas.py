@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from tests.cli_process import free_port
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.pg import private_server
 from tests.replicas import Replica, the_leader, wait_for_leader
 from tests.waiting import stays, wait_for

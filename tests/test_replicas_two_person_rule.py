@@ -15,12 +15,12 @@ import httpx
 import pytest
 
 from bot.commerce.models import ApprovalKind
+from bot.sandbox.commerce import CommerceEmulator
+from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
 from tests.cli_process import free_port
 from tests.conftest import SIGNING_SECRET
-from tests.emulators.commerce import CommerceEmulator
-from tests.emulators.slack import SlackEmulator
 from tests.replicas import Replica
 from tests.routes_helpers import (
     FINANCE_1,

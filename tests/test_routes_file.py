@@ -132,9 +132,9 @@ def test_a_missing_file_is_refused_with_its_name(tmp_path: Path) -> None:
     assert str(caught.value) == f"{tmp_path / 'nope.yaml'}: cannot be read (No such file or directory)"
 
 
-def test_the_readmes_example_is_a_valid_routes_file_with_the_example_files_routes() -> None:
-    readme = (EXAMPLE.parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Routes") :]
+def test_the_manuals_example_is_a_valid_routes_file_with_the_example_files_routes() -> None:
+    page = (EXAMPLE.parent.parent / "docs" / "using" / "routes.md").read_text(encoding="utf-8")
+    section = page[page.index("# Routes") :]
     start = section.index("```yaml\n") + len("```yaml\n")
     block = section[start : section.index("```", start)]
 

@@ -17,6 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from bot.sandbox.base import EmulatorServer, RecordedRequest, Response
+from bot.sandbox.slack import DEFAULT_BOT_TOKEN, SlackEmulator
 from bot.slack.outbound.blocks import approval_card, reject_modal
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
@@ -25,8 +27,6 @@ from bot.slack.outbound.blocks.ids import (
     REJECT_ACTION_ID,
     REJECT_MODAL_CALLBACK_ID,
 )
-from tests.emulators.base import EmulatorServer, RecordedRequest, Response
-from tests.emulators.slack import DEFAULT_BOT_TOKEN, SlackEmulator
 from tests.slack_requests import SlackRequestSender
 from tests.test_blocks import approval
 from tests.waiting import wait_for

@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 def wait_for(
-    probe: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.02, what: str = "condition"
+    probe: Callable[[], T | None], *, timeout: float = 15.0, interval: float = 0.02, what: str = "condition"
 ) -> T:
     """Returns the first truthy value of ``probe()``; fails the test if none comes within ``timeout``."""
     deadline = time.monotonic() + timeout

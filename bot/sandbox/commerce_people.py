@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.emulators.base import RecordedRequest, Response
+from bot.sandbox.base import RecordedRequest, Response
 
 DEFAULT_ORGANIZATION = "7000000000000000101"
 AUTHORITY_KEY = "_ERR_USER_AUTHORITY"

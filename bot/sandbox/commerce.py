@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from bot.commerce.models import ApprovalKind, ApprovalState
-from tests.emulators.base import EmulatorServer, RecordedRequest, Response
-from tests.emulators.commerce_people import DEFAULT_ORGANIZATION, CommercePeople
+from bot.sandbox.base import EmulatorServer, RecordedRequest, Response
+from bot.sandbox.commerce_people import DEFAULT_ORGANIZATION, CommercePeople
 
 ORDER_FLOW_TYPE = "10005"
 BUYER_FLOW_TYPE = "10004"
@@ -84,7 +84,7 @@ class CommerceEmulator(EmulatorServer):
         self,
         store_id: str = "10801",
         logon_id: str = "approver1",
-        password: str = "passw0rd",
+        password: str = "passw0rd",  # noqa: S107 - the sandbox's own credential, never a real one
         *,
         single_result_as_object: bool = False,
         string_numbers: bool = True,

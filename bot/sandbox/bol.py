@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from bot.bol.models import ENTITY_PAGE_SIZE, EVENT_TYPES, MAX_BULK_IDS
-from tests.emulators.base import EmulatorServer, RecordedRequest, Response
+from bot.sandbox.base import EmulatorServer, RecordedRequest, Response
 
 MEDIA_TYPES = ("application/vnd.retailer.v10+json", "application/vnd.advertiser.v10+json")
 MEDIA_TYPE = MEDIA_TYPES[0]
@@ -62,7 +62,7 @@ class BolEmulator(EmulatorServer):
     def __init__(
         self,
         client_id: str = "bol-client",
-        client_secret: str = "bol-secret",
+        client_secret: str = "bol-secret",  # noqa: S107 - the sandbox's own credential, never a real one
         token_ttl: int = 299,
         *,
         empty_as_object: bool = False,

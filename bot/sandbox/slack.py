@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.emulators.base import EmulatorServer, RecordedRequest, Response
-from tests.emulators.slack_socket_mode import SocketModeEmulator
+from bot.sandbox.base import EmulatorServer, RecordedRequest, Response
+from bot.sandbox.slack_socket_mode import SocketModeEmulator
 
-DEFAULT_BOT_TOKEN = "xoxb-test-bot-token-1234"
-APP_TOKEN_PREFIX = "xapp-"
+DEFAULT_BOT_TOKEN = "xoxb-test-bot-token-1234"  # noqa: S105 - the sandbox's own token
+APP_TOKEN_PREFIX = "xapp-"  # noqa: S105 - a prefix, not a secret
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 """Methods that take an app-level token (and only that) instead of the bot token."""
 API_PREFIX = "/api/"
