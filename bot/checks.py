@@ -20,8 +20,11 @@ from slack_sdk.errors import SlackApiError
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
-from bot.runtime import bol_client, commerce_client, slack_client
+from bot.runtime import bol_client, commerce_client, identity_policy, slack_client
+from bot.services.linked_approvers import link_warnings
+from bot.services.routes_file import read_routes
 from bot.settings import Settings
+from bot.slack.outbound.approvers import RoutedApproverDirectory
 from bot.slack.outbound.poster import slack_error_code
 from bot.storage.db import safe_url
 from bot.storage.store import Store
@@ -32,9 +35,12 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    warn: bool = False
+    """Passes, but says something the operator should know (``WARN``)."""
 
     def line(self) -> str:
-        return f"{'PASS' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+        mark = "FAIL" if not self.ok else "WARN" if self.warn else "PASS"
+        return f"{mark} {self.name}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -194,11 +200,37 @@ async def check_run_as(settings: Settings) -> CheckResult:
     )
 
 
+async def check_approver_links(settings: Settings) -> CheckResult:
+    """Which approvers (groups expanded) are not linked, and what that means under ``DECIDE_AS``,
+    ``REQUIRE_LINKED_APPROVERS`` and two-person routes (``bot.services.linked_approvers``)."""
+    seconds = settings.check_timeout_seconds
+    routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+    client = slack_client(settings)
+    client.timeout = math.ceil(seconds)
+    directory = RoutedApproverDirectory(
+        client, settings.approvers, [r.approvers for r in routes.rules if r.approvers is not None]
+    )
+    try:
+        async with asyncio.timeout(seconds):
+            store = await Store.open(settings.database_url)
+            try:
+                warnings = await link_warnings(routes, directory, store, identity_policy(settings))
+            finally:
+                await store.close()
+    except Exception as error:
+        cause = describe_failure(error, settings.slack_api_url, seconds)
+        return CheckResult("approver-links", False, f"cannot compare approvers with links: {cause}")
+    if not warnings:
+        return CheckResult("approver-links", True, "every approver is linked to a Commerce user")
+    return CheckResult("approver-links", True, "; ".join(warnings), warn=True)
+
+
 CHECKS: tuple[Check, ...] = (
     Check("slack", check_slack),
     Check("commerce", check_commerce),
     Check("bol", check_bol),
     Check("database", check_database),
+    Check("approver-links", check_approver_links),
 )
 RUN_AS_CHECK = Check("run-as", check_run_as)
 

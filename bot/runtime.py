@@ -120,17 +120,21 @@ def commerce_client(settings: Settings) -> CommerceClient:
     )
 
 
-def identities(
-    settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient | None
-) -> Identities:
-    """Identity links and what they mean for deciding; auto-link by e-mail only with a Slack client."""
-    policy = IdentityPolicy(
+def identity_policy(settings: Settings) -> IdentityPolicy:
+    return IdentityPolicy(
         decide_as=DecideAs(settings.decide_as),
         allow_self_approval=settings.allow_self_approval,
         service_logon_id=settings.commerce_logon_id,
         require_linked=settings.require_linked_approvers,
         auto_link_domains=frozenset(settings.auto_link_email_domains),
     )
+
+
+def identities(
+    settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient | None
+) -> Identities:
+    """Identity links and what they mean for deciding; auto-link by e-mail only with a Slack client."""
+    policy = identity_policy(settings)
     emails = SlackUserEmails(slack) if settings.auto_link_by_email and slack is not None else None
     notices = SlackDirectMessages(slack) if slack is not None else None
     return Identities(store, commerce, policy, emails=emails, notices=notices)

@@ -23,6 +23,7 @@ from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.budget import DecisionBudget, waited
 from bot.services.identity import Decider, Identities, IdentityPolicy
+from bot.services.linked_approvers import link_warnings
 from bot.services.order_details import OrderDetails, shown_on_card
 from bot.services.ports import ApproverDirectory, CardPresenter, UserNotices
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
@@ -142,6 +143,12 @@ class DecisionService:
         read the approval's route first (what the clicker's "still working" note promises)."""
         route_read = 0.0 if self._routing.routes.decide_alike else self.budget.read_seconds
         return self.budget.total_seconds + route_read
+
+    async def link_warnings(self) -> list[str]:
+        """What unlinked approvers mean under this bot's policy (``bot.services.linked_approvers``)."""
+        return await link_warnings(
+            self._routing.routes, self._approvers, self._store, self._identities.policy
+        )
 
     @property
     def identities(self) -> Identities:

@@ -30,6 +30,10 @@ class ApproverDirectory(Protocol):
         """Whether ``user_id`` may decide some approvals (of any route). May be cached."""
         ...
 
+    async def members(self, approvers: Sequence[str] | None = None) -> set[str]:
+        """Every user who may decide for ``approvers`` (groups expanded), read from the source now."""
+        ...
+
 
 class CardPresenter(Protocol):
     """Shows what happened to an approval on the messages that show it (its card, the one clicked).
