@@ -27,6 +27,7 @@ ROUTES = f"""
 routes:
   - name: large-orders
     channel: {LARGE_CHANNEL}
+    currency: EUR
     match: {{kind: order, min_total: 10000}}
     approvers: [{FINANCE_1}, {FINANCE_2}]
     required_approvals: 2

@@ -623,3 +623,24 @@ def test_a_voter_removed_from_the_route_has_the_vote_dropped_when_the_count_comp
         e for e in bot.call(bot.runtime.store.audit_entries(approval_id)) if e.outcome == "vote_dropped"
     ]
     assert [e.slack_user_id for e in dropped] == [FINANCE_1]
+
+
+def test_an_order_in_a_currency_the_route_does_not_name_takes_the_two_person_path_and_says_why(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    kwd = commerce.add_approval(ApprovalKind.ORDER, order_total="9000", order_currency="KWD")  # ~27,000 EUR
+
+    approval_id, ts = announce(routed_bot, slack, LARGE_CHANNEL, kwd)
+
+    posted = card_in(slack, LARGE_CHANNEL, approval_id)
+    assert posted is not None
+    shown = json.dumps(blocks_of(posted))
+    assert "total is in KWD" in shown and "large-orders" in shown and "stricter path" in shown
+    assert "Needs 2 approvals from different approvers." in shown
+    first = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+    assert "total is in KWD" in json.dumps(blocks_of(updates_of(slack, ts)[-1]))
+    assert decision_posts(commerce, approval_id) == []

@@ -41,6 +41,8 @@ class NewCard:
     approval: Approval
     channel: str
     needed: int = 1
+    note: str | None = None
+    """Why its route is what it is, said on the card (an order total in a currency no limit names)."""
 
 
 class CardAnnouncer:
@@ -108,7 +110,9 @@ class CardAnnouncer:
             order = await self._order_details.for_approval(approval)
             await self._store.start_post(kind, approval.id, card.channel)
             key = MessageKey(self.announces, approval.id)
-            ref = await self._cards.post(card.channel, approval, order, key, needed=card.needed)
+            ref = await self._cards.post(
+                card.channel, approval, order, key, needed=card.needed, note=card.note
+            )
         self._metrics.cards_posted.inc()
         await self._record(approval.id, ref, submitter_name=approval.submitter_name, order=order)
         return 1

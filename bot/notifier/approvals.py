@@ -119,7 +119,8 @@ class ApprovalsNotifier:
                 route, order = await self._routing.route_of(approval)
             except OrderUnreadable:  # logged by the routing; tried again next round
                 continue
-            card = NewCard(approval, route.channel, route.approvals_needed(approval, order))
+            note = self._routing.routes.currency_note(order)
+            card = NewCard(approval, route.channel, route.approvals_needed(approval, order), note)
             by_channel.setdefault(route.channel, []).append(card)
         return by_channel
 
@@ -215,7 +216,12 @@ class ApprovalsNotifier:
                     needed = route.approvals_needed(approval, order)
                     voters = await self._store.voters(approval_id) if needed > 1 else []
                     await self._cards.redraw_open(
-                        card, as_its_card_showed(approval, card), order, voters=voters, needed=needed
+                        card,
+                        as_its_card_showed(approval, card),
+                        order,
+                        voters=voters,
+                        needed=needed,
+                        note=self._routing.routes.currency_note(order),
                     )
                     await self._store.card_shows_order_details(approval_id, encoded(order))
                 except Exception as error:

@@ -251,6 +251,7 @@ class DecisionService:
             approvers=routed.route.approvers,
             needed=routed.needed,
             on=_shown_on(card, request.clicked),
+            note=self._routing.routes.currency_note(routed.order),
         )
         tally = await self._two_person_rule.vote(ballot)
         if tally.complete:

@@ -81,9 +81,11 @@ class CardPresenter(Protocol):
         needed: int,
         on: Sequence[MessageRef],
         dropped: Sequence[str] = (),
+        note: str | None = None,
     ) -> bool:
         """The two-person rule: ``voters`` approved so far, ``needed`` must; the buttons stay.
-        ``dropped``: earlier voters whose votes no longer count (no longer approvers), said on the card.
+        ``dropped``: earlier voters whose votes no longer count (no longer approvers), said on the card;
+        ``note``: why the approval's route is what it is (as on the posted card).
         Whether every message in ``on`` was rewritten."""
         ...
 

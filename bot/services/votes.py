@@ -75,6 +75,8 @@ class Ballot:
     """The route's approvers (``None``: ``APPROVERS``), against which earlier voters are checked again."""
     needed: int
     on: Sequence[MessageRef]
+    note: str | None = None
+    """Why the route is what it is, kept on the card (see ``Routes.currency_note``)."""
 
 
 class TwoPersonRule:
@@ -119,6 +121,7 @@ class TwoPersonRule:
                 needed=ballot.needed,
                 on=ballot.on,
                 dropped=tally.dropped,
+                note=ballot.note,
             )
         except Exception:
             log.exception("approval %s: the vote was recorded, but showing it failed", approval_id)

@@ -61,11 +61,12 @@ class ApprovalCards:
         key: MessageKey,
         *,
         needed: int = 1,
+        note: str | None = None,
     ) -> MessageRef:
         """Posts a new card with Approve/Reject buttons (saying it ``needed`` approvals when more than
         one), ``key`` in its metadata; the caller holds the card claim. Raises ``PostOutcomeUnknown``
         when Slack did not answer."""
-        text, blocks = approval_card(approval, order, needed=needed)
+        text, blocks = approval_card(approval, order, needed=needed, notes=_notes(note))
         return MessageRef(channel, await self._poster.post(channel, text, blocks, key=key))
 
     async def show_votes(
@@ -77,8 +78,11 @@ class ApprovalCards:
         needed: int,
         on: Sequence[MessageRef],
         dropped: Sequence[str] = (),
+        note: str | None = None,
     ) -> bool:
-        card = approval_card(approval, order, voters=voters, needed=needed, dropped=dropped)
+        card = approval_card(
+            approval, order, voters=voters, needed=needed, dropped=dropped, notes=_notes(note)
+        )
         return await self._rewrite(approval.id, card, on)
 
     async def show_decision(
@@ -170,12 +174,13 @@ class ApprovalCards:
         *,
         voters: Sequence[str],
         needed: int,
+        note: str | None = None,
     ) -> None:
         """Rewrites an open card as it is, buttons and (two-person rule) votes so far included (with
         order details that came late); nothing for a card not posted as a message of its own."""
         if not card.channel or not card.ts:
             return
-        text, blocks = approval_card(approval, order, voters=voters, needed=needed)
+        text, blocks = approval_card(approval, order, voters=voters, needed=needed, notes=_notes(note))
         await self._poster.update(card.channel, card.ts, text, blocks)
 
     async def redraw_closed(
@@ -224,3 +229,7 @@ async def _logged(work: Coroutine[Any, Any, None]) -> None:
         log.warning("a follow-up to a decision failed: Slack answered %s", slack_error_code(error))
     except Exception:
         log.exception("a follow-up to a decision failed")
+
+
+def _notes(note: str | None) -> tuple[str, ...]:
+    return () if note is None else (note,)
