@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +19,7 @@ from bot.commerce.models import ApprovalKind
 from bot.notifier.failures import NotifierRoundIncomplete
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
+from bot.storage.disk import disk_problem
 from tests.bot_runner import RunningBot
 from tests.waiting import wait_for
 
@@ -89,3 +93,59 @@ def test_slack_refusing_the_bot_token_shows_in_a_metric(
 
     assert metric(bot, "slack_auth_errors_total", 'error="invalid_auth"') >= 1
     assert slack.calls("chat.postMessage") == []
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MiB file system (tmpfs), to fill up; needs root (as in CI and the containers)."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        message = f"cannot mount a tmpfs: {mounted.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI is set, so this is an error)", pytrace=False)
+        pytest.skip(message)
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    """Fills ``disk`` to the last byte with one file; returns it (delete it to free the space)."""
+    filler = disk / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for size in (65536, 1):
+            with contextlib.suppress(OSError):
+                while os.write(descriptor, b"\0" * size):
+                    pass
+    finally:
+        os.close(descriptor)
+    return filler
+
+
+def test_readiness_fails_while_the_disk_is_full_and_writes_fail(
+    start_bot: Callable[..., RunningBot], small_disk: Path
+) -> None:
+    bot = start_bot(database_url=f"sqlite:///{small_disk / 'bot.db'}")
+    assert readyz(bot).status_code == 200
+    filler = _fill(small_disk)
+
+    # A row that needs a new page fails (a small rewrite of a page the log holds may still pass).
+    with pytest.raises(Exception):  # noqa: B017 - whatever the store raises, the write did not happen
+        bot.call(bot.runtime.store.claim_card("A-disk-full-" + "x" * 2000, "order"))
+
+    answer = readyz(bot)
+    assert answer.status_code == 503, answer.text
+
+    filler.unlink()
+    wait_for(lambda: readyz(bot).status_code == 200, what="readiness once the disk has room again")
+
+
+def test_a_read_only_file_system_is_named_as_the_problem(small_disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    assert disk_problem(small_disk / "bot.db") == f"the file system of {small_disk / 'bot.db'} is read-only"
+    subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    assert disk_problem(small_disk / "bot.db") is None

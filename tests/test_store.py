@@ -769,11 +769,12 @@ def test_settling_a_lost_decision_credits_the_user_in_one_transaction(database_u
         assert await store.claim_decision("A1", "U2", "approve") is None
         await store.mark_decision_unknown("A1", AuditEntry("U2", "approve", "A1", "unknown"))
 
-        card = await store.settle_decision(
+        settled = await store.settle_decision(
             "A1", "U1", "approve", CardState.APPROVED, AuditEntry("U1", "approve", "A1", "ok")
         )
 
-        assert card is not None and card.state is CardState.APPROVED
+        assert settled.first
+        assert settled.card is not None and settled.card.state is CardState.APPROVED
         claim = await store.get_decision("A1")
         assert claim is not None and (claim.slack_user_id, claim.state) == ("U1", DecisionState.DONE)
         entries = await store.audit_entries("A1")

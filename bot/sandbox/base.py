@@ -77,6 +77,7 @@ class EmulatorServer:
         self._injected: list[Callable[[RecordedRequest], Response | None]] = []
         self._release = threading.Event()
         self._held = 0
+        self._gates: list[tuple[Callable[[RecordedRequest], bool], threading.Event]] = []
 
     # -- lifecycle -----------------------------------------------------------
     @property
@@ -115,6 +116,7 @@ class EmulatorServer:
                 with emulator.lock:
                     emulator.requests.append(recorded)
                 response = emulator._dispatch(recorded)
+                emulator._wait_to_answer(recorded)
                 if response.withhold is not None:
                     emulator._withhold(self, response.withhold)
                     return
@@ -143,6 +145,8 @@ class EmulatorServer:
 
     def stop(self) -> None:
         self._release.set()
+        for _, gate in self._gates:
+            gate.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -167,6 +171,20 @@ class EmulatorServer:
             return response
 
         self.inject(rule)
+
+    def answer_late(self, when: Callable[[RecordedRequest], bool]) -> threading.Event:
+        """Matching requests are handled at once (what they change is changed) but answered only once
+        the returned event is set (or after 60 s): an answer that is slow, not lost."""
+        gate = threading.Event()
+        with self.lock:
+            self._gates.append((when, gate))
+        return gate
+
+    def _wait_to_answer(self, request: RecordedRequest) -> None:
+        with self.lock:
+            gates = [gate for when, gate in self._gates if when(request)]
+        for gate in gates:
+            gate.wait(timeout=60)
 
     @property
     def held(self) -> int:
@@ -198,6 +216,9 @@ class EmulatorServer:
     def clear_faults(self) -> None:
         with self.lock:
             self._injected.clear()
+            gates, self._gates = self._gates, []
+        for _, gate in gates:
+            gate.set()
 
     def _dispatch(self, request: RecordedRequest) -> Response:
         with self.lock:

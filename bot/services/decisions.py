@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -28,7 +29,14 @@ from bot.services.order_details import OrderDetails, shown_on_card
 from bot.services.ports import ApproverDirectory, CardPresenter, UserNotices
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
 from bot.services.votes import Ballot, Tally, TwoPersonRule
-from bot.storage.records import AuditEntry, CardRecord, CardState, DecisionClaim, DecisionState
+from bot.storage.records import (
+    AuditEntry,
+    CardRecord,
+    CardState,
+    DecisionClaim,
+    DecisionState,
+    RecordedDecision,
+)
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -401,7 +409,8 @@ class DecisionService:
         recorded = asyncio.create_task(self._record_accepted(request, result))
         try:
             if card is None or not card.ts:  # not posted yet: where it goes may be recorded meanwhile
-                card = await asyncio.shield(recorded) or card
+                record = await asyncio.shield(recorded)
+                card = (record.card if record is not None else None) or card
             shown = await self._cards.show_decision(
                 as_its_card_showed(approval, card),
                 await order,
@@ -409,7 +418,7 @@ class DecisionService:
                 decided_by=request.slack_user_id,
                 comment=request.comment,
                 on=_shown_on(card, request.clicked),
-                recorded=recorded,
+                recorded=_recorded_first(recorded),
                 thread=_posted_at(card),
             )
         except Exception:
@@ -427,9 +436,11 @@ class DecisionService:
         shown = shown_on_card(card, approval)
         return shown if shown is not None else await self._order_details.for_approval(approval)
 
-    async def _record_accepted(self, request: DecisionRequest, result: DecisionResult) -> CardRecord | None:
+    async def _record_accepted(
+        self, request: DecisionRequest, result: DecisionResult
+    ) -> RecordedDecision | None:
         """Records a decision Commerce accepted (claim DONE, card state, audit row), trying a few times;
-        if the store still fails, logs every field at ERROR so nothing is lost. The card, if known."""
+        if the store still fails, logs every field at ERROR so nothing is lost (and returns None)."""
         entry = _audit_entry(request, result)
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
@@ -486,13 +497,16 @@ class DecisionService:
             comment=signature.note,
             detail="confirmed from Commerce after the answer was lost",
         )
-        card = await self._store.settle_decision(
+        recorded = await self._store.settle_decision(
             approval.id,
             signature.slack_user_id,
             signature.decision.action,
             DECIDED_CARD_STATE[signature.decision],
             entry,
         )
+        if not recorded.first:
+            return True  # its click recorded it and shows it: nothing to credit
+        card = recorded.card
         log.info("approval %s: credited to %s from Commerce's comment", approval.id, signature.slack_user_id)
         targets = _shown_on(card, None) + [ref for ref in on or [] if ref not in _shown_on(card, None)]
         await self._cards.show_decision(
@@ -510,6 +524,13 @@ class DecisionService:
         order = await self._order_details.for_approval(approval)
         shown = None if approval is None else as_its_card_showed(approval, card)
         await self._cards.close(approval_id, shown, order, on=_shown_on(card, request.clicked))
+
+
+async def _recorded_first(recorded: Awaitable[RecordedDecision | None]) -> bool:
+    """Whether this decision's record is the first (False: the close round credited it already, and
+    replied in the card's thread). A record the store failed to write counts as first."""
+    record = await recorded
+    return record is None or record.first
 
 
 class _Sent:

@@ -56,7 +56,8 @@ class CardPresenter(Protocol):
     ) -> bool:
         """The approval was decided from chat by ``decided_by``: show who, when and why. Whether every
         message in ``on`` was rewritten (True when there was none). Follow-ups that read the store
-        (the thread reply, the decider's App Home) wait for ``recorded``, the decision's record.
+        (the thread reply, the decider's App Home) wait for ``recorded``, the decision's record; a
+        record that ends False (another round recorded the decision first) gets no thread reply.
         ``thread``: the message whose thread is the approval's history, when the caller knows it
         (its posted card); else the presenter looks it up."""
         ...

@@ -25,6 +25,7 @@ from bot.storage.records import (
     ClaimedDecision,
     DecisionClaim,
     DecisionState,
+    RecordedDecision,
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, insert_unless_present
 
@@ -134,13 +135,17 @@ class DecisionRows(InstanceRows):
 
     async def settle_decision(
         self, approval_id: str, slack_user_id: str, action: str, card_state: CardState, audit: AuditEntry
-    ) -> CardRecord | None:
+    ) -> RecordedDecision:
         """A decision whose answer was lost turned out to be in Commerce (its comment names the Slack
         user): the claim becomes DONE in that user's name, the card moves to ``card_state`` and the
-        audit row is written, in one transaction. Returns the card as it is now."""
+        audit row is written, in one transaction. A claim already DONE (its click recorded it) is left
+        as it is and nothing is written (``first`` is False)."""
         now = self._clock()
 
-        def settle(conn: Connection) -> CardRecord | None:
+        def settle(conn: Connection) -> RecordedDecision:
+            claim = _claim_row(conn, approval_id)
+            if claim is not None and claim.state is DecisionState.DONE:
+                return RecordedDecision(card_in(conn, approval_id), first=False)
             conn.execute(delete(decision_claims).where(decision_claims.c.approval_id == approval_id))
             conn.execute(
                 insert(decision_claims).values(
@@ -152,7 +157,7 @@ class DecisionRows(InstanceRows):
                     owner=self._instance_id,
                 )
             )
-            return _move_card_and_audit(conn, approval_id, card_state, audit, now)
+            return RecordedDecision(_move_card_and_audit(conn, approval_id, card_state, audit, now))
 
         return await self._transactions.write(settle)
 
@@ -174,14 +179,18 @@ class DecisionRows(InstanceRows):
 
     async def record_decision(
         self, approval_id: str, card_state: CardState, audit: AuditEntry
-    ) -> CardRecord | None:
+    ) -> RecordedDecision:
         """Commerce accepted the decision: in one transaction the claim becomes DONE, the card (if
-        any) moves to ``card_state`` and the audit row is written. Returns the card as it is now."""
+        any) moves to ``card_state`` and the audit row is written. A claim some other round made DONE
+        meanwhile (the close round credited it from Commerce's comment) is left as it is and nothing
+        is written (``first`` is False)."""
         now = self._clock()
 
-        def record(conn: Connection) -> CardRecord | None:
-            _claim_done(conn, approval_id)
-            return _move_card_and_audit(conn, approval_id, card_state, audit, now)
+        def record(conn: Connection) -> RecordedDecision:
+            done_now = conn.execute(_CLAIM_DONE, {"b_approval_id": approval_id}).first() is not None
+            if not done_now and _claim_row(conn, approval_id) is not None:  # DONE before: recorded
+                return RecordedDecision(card_in(conn, approval_id), first=False)
+            return RecordedDecision(_move_card_and_audit(conn, approval_id, card_state, audit, now))
 
         return await self._transactions.write(record)
 
@@ -225,8 +234,12 @@ RELEASED = _Released()
 _CLAIM_OF = select(decision_claims).where(decision_claims.c.approval_id == bindparam("approval_id"))
 _CLAIM_DONE = (
     update(decision_claims)
-    .where(decision_claims.c.approval_id == bindparam("b_approval_id"))
+    .where(
+        decision_claims.c.approval_id == bindparam("b_approval_id"),
+        decision_claims.c.state != DecisionState.DONE.value,
+    )
     .values(state=DecisionState.DONE.value)
+    .returning(decision_claims.c.approval_id)  # none: already DONE (or taken over), nothing to record
 )
 _CARD_MOVED = (
     update(approval_cards)
@@ -251,7 +264,7 @@ def _claim_row(conn: Connection, approval_id: str) -> DecisionClaim | None:
 
 
 def _claim_done(conn: Connection, approval_id: str) -> None:
-    conn.execute(_CLAIM_DONE, {"b_approval_id": approval_id})
+    conn.execute(_CLAIM_DONE, {"b_approval_id": approval_id}).all()
 
 
 def _move_card_and_audit(

@@ -49,6 +49,16 @@ class DecisionClaim:
 
 
 @dataclass(frozen=True)
+class RecordedDecision:
+    """A decision Commerce has, as the store recorded it: ``first`` is False when another round had
+    already recorded it (a click and the close round crediting the same decision): then nothing was
+    written, and ``card`` is the card as that round left it."""
+
+    card: CardRecord | None
+    first: bool = True
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     slack_user_id: str
     action: str  # approve | reject | refused | failed | ...

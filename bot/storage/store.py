@@ -30,6 +30,7 @@ from bot.storage.db import (
 )
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
+from bot.storage.disk import disk_problem
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
@@ -113,9 +114,10 @@ class Store(
 
     async def ping(self) -> bool:
         """Whether the store can be written: a real write, committed, and for SQLite the file on disk
-        still the one this process opened (a deleted or replaced file takes every later write with it).
+        still the one this process opened (a deleted or replaced file takes every later write with it)
+        on a file system that is neither read-only nor full.
         """
-        problem = self._file.problem()
+        problem = self._file.problem() or disk_problem(self._file.path)
         if problem is not None:
             log.warning("database not ready: %s", problem)
             return False

@@ -108,7 +108,7 @@ class ApprovalCards:
         shown = await self._rewrite(approval.id, message, on)
         record = None if recorded is None else asyncio.ensure_future(recorded)
         reply = self._reply_in_thread(approval.id, decision, decided_by, comment, thread)
-        self._in_background(_once(record, reply))
+        self._in_background(_once(record, reply, unless_false=True))
         for hook in self._after_decision:
             self._in_background(_once(record, hook(decided_by)))
         return shown
@@ -209,16 +209,26 @@ class ApprovalCards:
         return accepted == len(dict.fromkeys(targets))
 
 
-async def _once(recorded: asyncio.Future[object] | None, work: Coroutine[Any, Any, None]) -> None:
+async def _once(
+    recorded: asyncio.Future[object] | None, work: Coroutine[Any, Any, None], *, unless_false: bool = False
+) -> None:
     """Runs ``work`` once ``recorded`` is over (however it ended: a failed record is the core's to log),
-    so a follow-up reads the decision as recorded."""
+    so a follow-up reads the decision as recorded. With ``unless_false``, a record that ended False
+    (another round recorded the decision, and replied for it) skips ``work``."""
     try:
         if recorded is not None:
             await asyncio.wait({recorded})
     except BaseException:
         work.close()  # never started: no "never awaited" warning
         raise
+    if unless_false and recorded is not None and _ended_false(recorded):
+        work.close()
+        return
     await work
+
+
+def _ended_false(future: asyncio.Future[object]) -> bool:
+    return not future.cancelled() and future.exception() is None and future.result() is False
 
 
 async def _logged(work: Coroutine[Any, Any, None]) -> None:
