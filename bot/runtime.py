@@ -266,7 +266,13 @@ class Runtime:
         )
         digest = DailyDigest(store, poster, zone=settings.digest_zone, clock=clock)
         home = AppHome(
-            slack, commerce, store, approvers, settings.approvers, listing_user=people.listing_user_id
+            slack,
+            commerce,
+            store,
+            approvers,
+            settings.approvers,
+            listing_user=people.listing_user_id,
+            may_decide=decisions.may_decide,
         )
         cards.after_decision(home.refresh)
         register_listeners(

@@ -49,6 +49,8 @@ from tests.routes_helpers import (
     updates_of,
 )
 from tests.slack_requests import SlackRequestSender
+from tests.test_e2e_app_home import listed_ids as home_buttons
+from tests.test_e2e_app_home import open_home
 from tests.test_e2e_approvals import decision_posts
 from tests.test_e2e_order_details import pollers_with_details
 from tests.waiting import stays, wait_for
@@ -644,3 +646,21 @@ def test_an_order_in_a_currency_the_route_does_not_name_takes_the_two_person_pat
     assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
     assert "total is in KWD" in json.dumps(blocks_of(updates_of(slack, ts)[-1]))
     assert decision_posts(commerce, approval_id) == []
+
+
+def test_the_home_lists_only_the_approvals_the_viewer_may_decide(
+    routed_bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    large = commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    acme = commerce.add_approval(ApprovalKind.ORDER, order_total="90.00", organization_id=ACME)
+    other = commerce.add_approval(ApprovalKind.ORDER, order_total="50.00")
+    sender = SlackRequestSender(routed_bot.url, SIGNING_SECRET)
+
+    offered = {
+        user: home_buttons(open_home(sender, slack, user)) for user in (APPROVER, ACME_APPROVER, FINANCE_1)
+    }
+
+    assert offered[APPROVER] == [other]
+    assert offered[ACME_APPROVER] == [acme]
+    assert offered[FINANCE_1] == [large]
+    assert "go to other approvers" in json.dumps(slack.home_view(APPROVER))

@@ -152,6 +152,18 @@ class DecisionService:
         route_read = 0.0 if self._routing.routes.decide_alike else self.budget.read_seconds
         return self.budget.total_seconds + route_read
 
+    async def may_decide(self, user_id: str, approval: Approval) -> bool:
+        """Whether ``user_id`` is an approver of ``approval``'s route (may be cached: for listings such
+        as the App Home; a decision asks again). A route that cannot be read (its order unreadable):
+        no."""
+        if self._routing.routes.decide_alike:
+            return await self._approvers.is_approver(user_id, None)
+        try:
+            route, _ = await self._routing.route_of(approval)
+        except (OrderUnreadable, CommerceError):
+            return False
+        return await self._approvers.is_approver(user_id, route.approvers)
+
     async def link_warnings(self) -> list[str]:
         """What unlinked approvers mean under this bot's policy (``bot.services.linked_approvers``)."""
         return await link_warnings(
