@@ -49,6 +49,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.storage.closed_connections import discard_closed_connections
+
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -887,7 +889,7 @@ def create_engine(database_url: str, *, time_limit_seconds: float | None = None)
         install_sqlite_hooks(engine.sync_engine, file_backed=file_backed)
         return engine
     seconds = time_limit_seconds or DEFAULT_POOL_TIMEOUT_SECONDS
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         connect_args={
             "connect_timeout": max(2, math.ceil(seconds)),  # libpq's minimum is 2 s
@@ -899,7 +901,9 @@ def create_engine(database_url: str, *, time_limit_seconds: float | None = None)
         pool_timeout=seconds,
         pool_size=5,
         max_overflow=10,
-        # No pre-ping (a round trip on every checkout): a connection the server dropped fails once and
-        # SQLAlchemy then invalidates the whole pool; recycling keeps idle ones from going stale.
+        # No pre-ping (a round trip on every checkout): a connection the server closed is seen on its
+        # socket as it leaves the pool, and recycling keeps idle ones from going stale.
         pool_recycle=300,
     )
+    discard_closed_connections(engine.sync_engine)
+    return engine
