@@ -299,7 +299,7 @@ def test_an_approver_named_only_by_a_route_gets_the_approver_home(
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    approval_id = commerce.add_approval(ApprovalKind.ORDER, organization_id=ACME)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="30000")  # a large order: theirs
 
     assert routed_sender.app_home_opened(FINANCE_1).status_code == 200
     view = wait_for(lambda: slack.home_view(FINANCE_1), what="the Home view")
