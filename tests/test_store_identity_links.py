@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -21,7 +22,7 @@ from bot.storage.db import (
     writer,
 )
 from bot.storage.identity_links import CommerceUserLinked
-from bot.storage.records import AuditEntry, IdentityLink
+from bot.storage.records import AuditEntry, IdentityLink, Vote
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 
@@ -161,6 +162,28 @@ def test_the_one_link_step_removes_every_link_of_a_commerce_user_linked_twice(da
             assert sorted(e.slack_user_id for e in removed) == ["U1", "U2"]
             with pytest.raises(CommerceUserLinked):
                 await store.link_identity(IdentityLink("U4", "user5002", "5002"))
+        finally:
+            await store.close()
+
+    asyncio.run(body())
+
+
+def test_a_vote_keeps_its_commerce_user_and_a_dropped_vote_leaves_its_audit_row(database_url: str) -> None:
+    async def body() -> None:
+        store = await Store.open(database_url)
+        try:
+            entry = AuditEntry("U1", "approve", "10003", "voted")
+            assert await store.cast_vote("10003", Vote("U1", "5001"), entry)
+            assert not await store.cast_vote("10003", Vote("U1", "5002"), entry)  # one vote per Slack user
+            assert await store.cast_vote("10003", Vote("U2", None), replace(entry, slack_user_id="U2"))
+            assert await store.votes("10003") == [Vote("U1", "5001"), Vote("U2", None)]
+
+            dropped = replace(entry, outcome="vote_dropped")
+            assert await store.drop_vote("10003", "U1", dropped)
+            assert not await store.drop_vote("10003", "U1", dropped)
+            assert await store.voters("10003") == ["U2"]
+            outcomes = [e.outcome for e in await store.audit_entries("10003")]
+            assert outcomes.count("vote_dropped") == 1
         finally:
             await store.close()
 
