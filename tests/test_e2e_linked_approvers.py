@@ -75,7 +75,7 @@ def test_check_names_unlinked_approvers_and_the_two_person_routes_they_cannot_vo
 
 
 def test_the_start_log_names_the_unlinked_approvers(
-    start_bot: Callable[..., RunningBot], caplog: pytest.LogCaptureFixture
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.server")
 
@@ -86,6 +86,12 @@ def test_the_start_log_names_the_unlinked_approvers(
         what="the start warning",
     )
     assert APPROVER in line and SECOND_APPROVER in line and "self-approval" in line
+    groups = wait_for(
+        lambda: next((r.getMessage() for r in caplog.records if "user groups" in r.getMessage()), None),
+        what="the groups named",
+    )
+    assert APPROVER_GROUP in groups and "approvals-bot check" in groups
+    assert slack.calls("usergroups.users.list") == []  # no Slack call at start
 
 
 def test_required_links_refuse_an_unlinked_approver_at_every_entry_point(

@@ -165,9 +165,10 @@ class DecisionService:
         return await self._approvers.is_approver(user_id, route.approvers)
 
     async def link_warnings(self) -> list[str]:
-        """What unlinked approvers mean under this bot's policy (``bot.services.linked_approvers``)."""
+        """What unlinked approvers mean under this bot's policy (``bot.services.linked_approvers``), from
+        the lists as configured: user groups are named, not read (no chat call at start)."""
         return await link_warnings(
-            self._routing.routes, self._approvers, self._store, self._identities.policy
+            self._routing.routes, self._approvers, self._store, self._identities.policy, read_groups=False
         )
 
     @property

@@ -19,14 +19,23 @@ from bot.storage.store import Store
 
 
 async def link_warnings(
-    routes: Routes, approvers: ApproverDirectory, store: Store, policy: IdentityPolicy
+    routes: Routes,
+    approvers: ApproverDirectory,
+    store: Store,
+    policy: IdentityPolicy,
+    *,
+    read_groups: bool = True,
 ) -> list[str]:
-    """One sentence per consequence of unlinked approvers; ``[]`` when every approver is linked."""
+    """One sentence per consequence of unlinked approvers; ``[]`` when every approver is linked.
+    Without ``read_groups`` (at start: no call to the chat) user groups are named, not expanded."""
     linked = {link.slack_user_id for link in await store.identity_links()}
     everyone: set[str] = set()
     voting: list[str] = []
+    unread: set[str] = set()
     for route in routes.every_route:
-        members = await approvers.members(route.approvers)
+        members = await approvers.members(route.approvers, read_groups=read_groups)
+        if not read_groups:
+            unread.update(approvers.groups(route.approvers))
         everyone |= members
         unlinked = members - linked
         if route.required_approvals > 1 and unlinked:
@@ -34,10 +43,15 @@ async def link_warnings(
                 f"route {route.name} needs {route.required_approvals} approvals and counts only linked "
                 f"approvers' votes; not linked there: {_names(unlinked)}"
             )
+    groups = (
+        [f"members of user groups {_names(unread)} are not looked up here: approvals-bot check names them"]
+        if unread
+        else []
+    )
     unlinked = everyone - linked
     if not unlinked:
-        return voting
-    return [_unlinked_sentence(unlinked, policy), *voting]
+        return [*voting, *groups]
+    return [_unlinked_sentence(unlinked, policy), *voting, *groups]
 
 
 def _unlinked_sentence(unlinked: Iterable[str], policy: IdentityPolicy) -> str:

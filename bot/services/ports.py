@@ -30,8 +30,13 @@ class ApproverDirectory(Protocol):
         """Whether ``user_id`` may decide some approvals (of any route). May be cached."""
         ...
 
-    async def members(self, approvers: Sequence[str] | None = None) -> set[str]:
-        """Every user who may decide for ``approvers`` (groups expanded), read from the source now."""
+    async def members(self, approvers: Sequence[str] | None = None, *, read_groups: bool = True) -> set[str]:
+        """Every user who may decide for ``approvers`` (groups expanded), read from the source now;
+        without ``read_groups`` only the users listed by id (the source is not asked)."""
+        ...
+
+    def groups(self, approvers: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The user groups ``approvers`` lists."""
         ...
 
 
