@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
-from bot.runtime import bol_client, commerce_client, identity_policy, slack_client
+from bot.features.parts import bol_client, commerce_client, identity_policy, slack_client
 from bot.services.linked_approvers import link_warnings
 from bot.services.routes_file import read_routes
 from bot.settings import Settings
@@ -161,6 +161,14 @@ async def check_database(settings: Settings) -> CheckResult:
     return CheckResult("database", ok, f"{where} {'ready' if ok else 'did not answer'}")
 
 
+RUN_AS_ROLES = (
+    "a customer-service role in the buyers' organizations, Customer Service Representative or "
+    "Customer Service Supervisor (or Operations Manager, Sales Manager or Seller), and the approval "
+    "commands in the forUser access-control policies"
+)
+"""The Commerce roles that may act for other users, as the README lists them."""
+
+
 async def check_run_as(settings: Settings) -> CheckResult:
     """``DECIDE_AS=linked-user``: one harmless read (a page of one pending approval) as a linked user,
     so a service account without the authority to act for others fails here, not on a click."""
@@ -188,7 +196,7 @@ async def check_run_as(settings: Settings) -> CheckResult:
             "run-as",
             False,
             f"reading approvals as a linked user failed: {cause} (the service account "
-            f"{settings.commerce_logon_id} needs authority to act on behalf of other users; "
+            f"{settings.commerce_logon_id} needs authority to act on behalf of other users: {RUN_AS_ROLES}; "
             "see docs/using/who-decides.md)",
         )
     finally:

@@ -13,9 +13,9 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.checks import CheckResult, checks_for, run_checks
+from bot.features.parts import batch_ingest, secret_values
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
-from bot.runtime import batch_ingest, secret_values
 from bot.server import serve_forever
 from bot.services.process_batches import BatchRequest, InvalidBatchRequest, checked
 from bot.services.routes_file import RoutesFileError, read_routes

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9_]{1,63}$")
+"""A public or private channel id (``C…``, ``G…``): where the bot can post (a batch card, a route)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,16 @@ class MessageKey:
             "event_type": self.kind.value,
             "event_payload": {**dict(self.extra), _ID_FIELD[self.kind]: self.id},
         }
+
+    @staticmethod
+    def id_in(kind: Announced, metadata: object) -> str | None:
+        """The id a message's ``metadata`` names for an announcement of ``kind``; ``None`` when the
+        message is no such announcement."""
+        if not isinstance(metadata, dict) or metadata.get("event_type") != kind.value:
+            return None
+        payload = metadata.get("event_payload")
+        found = payload.get(_ID_FIELD[kind]) if isinstance(payload, dict) else None
+        return found if isinstance(found, str) else None
 
     def matches(self, metadata: object) -> bool:
         """Whether a message's ``metadata`` (as ``conversations.history`` gives it) is this key's."""

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import TextIO
 
 from bot.commerce.errors import CommerceError
-from bot.runtime import commerce_client, identities
+from bot.features.parts import commerce_client, identities
 from bot.services.identity import AmbiguousLogonId, LinkedElsewhere, UnknownLogonId
 from bot.settings import Settings
 from bot.storage.records import AuditEntry, IdentityLink

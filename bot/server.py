@@ -10,12 +10,11 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.runtime import SLACK_TIMEOUT_SECONDS, Runtime
+from bot.clock import Clock, utcnow
+from bot.features.parts import SLACK_TIMEOUT_SECONDS
+from bot.runtime import Runtime
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
-from bot.web.process_api import ProcessStatusApi
 from bot.web.read_deadlines import ReadDeadlines
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
@@ -104,12 +103,7 @@ class BotServer:
             bolt_app,
             signing_secret=self.settings.slack_signing_secret.get_secret_value(),
             database_ready=runtime.store.ping,
-            process_api=ProcessStatusApi(
-                runtime.batch_ingest,
-                runtime.store,
-                tokens=[token.get_secret_value() for token in self.settings.api_tokens],
-                default_channel=self.settings.process_status_channel,
-            ),
+            mount=runtime.mount_routes,
             read_deadlines=read_deadlines,
         )
         if self.settings.metrics_port is None:

@@ -7,11 +7,10 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from bot.clock import Clock, utcnow
 from bot.runtime import Runtime
 from bot.server import BotServer
 from bot.settings import Settings
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
 
 T = TypeVar("T")
 

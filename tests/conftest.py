@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import Clock, utcnow
 from bot.sandbox.bol import BolEmulator
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
 from tests.bot_runner import RunningBot
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.slack_requests import SlackRequestSender

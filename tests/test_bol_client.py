@@ -17,7 +17,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.bol.client import BolClient
+from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, HttpOptions
+from bot.bol.client import BolClient, Waits
 from bot.bol.errors import BolAuthError, BolBadRequest, BolError, BolRateLimited, BolUnavailable
 from bot.bol.models import ENTITY_PAGE_SIZE, MAX_BULK_IDS, ProcessState
 from bot.sandbox.base import RecordedRequest, Response
@@ -55,14 +56,22 @@ def sleep() -> RecordingSleep:
     return RecordingSleep()
 
 
+WAIT_OPTIONS = ("jitter_seconds", "max_rate_limit_waits", "max_retry_after_seconds", "sleep")
+
+
 @asynccontextmanager
 async def client_for(emulator: BolEmulator, **options: Any) -> AsyncIterator[BolClient]:
     settings: dict[str, Any] = {"timeout": 2.0, "jitter_seconds": 0.0}  # exact backoffs to assert on
     settings.update(options)
     secret = settings.pop("secret", emulator.client_secret)
     api_url = settings.pop("api_url", emulator.api_url)
+    http = HttpOptions(
+        timeout=settings.pop("timeout"),
+        max_concurrent_requests=settings.pop("max_concurrent_requests", DEFAULT_MAX_CONCURRENT_REQUESTS),
+    )
+    waits = Waits(**{k: settings.pop(k) for k in WAIT_OPTIONS if k in settings})
     async with BolClient(
-        api_url, emulator.token_url, emulator.client_id, SecretStr(secret), **settings
+        api_url, emulator.token_url, emulator.client_id, SecretStr(secret), http=http, waits=waits, **settings
     ) as client:
         yield client
 

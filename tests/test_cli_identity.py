@@ -165,6 +165,8 @@ def test_check_verifies_run_as_when_deciding_as_linked_users(
     assert failing.returncode == 1
     line = next(line for line in failing.stdout.splitlines() if "run-as" in line)
     assert line.startswith("FAIL run-as") and "CMN1501E" in line and "act on behalf of other users" in line
+    # The README promises the line names the role the service account needs.
+    assert "Customer Service Representative" in line and "Customer Service Supervisor" in line
     assert "PASS commerce" in failing.stdout
 
 

@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 import pytest
 from pydantic import SecretStr
 
-from bot.commerce.client import CommerceClient
+from bot.backend.retry import ReadRetry
+from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, HttpOptions
+from bot.commerce.client import READ_ATTEMPTS, READ_JITTER_SECONDS, CommerceClient
 from bot.commerce.errors import (
     ApprovalNotFound,
     ApprovalRejectedByCommerce,
@@ -64,8 +66,24 @@ async def client_for(emulator: CommerceEmulator, **options: Any) -> AsyncIterato
     settings.update(options)
     password = settings.pop("password", emulator.password)
     base_url = settings.pop("base_url", None) or emulator.base_url
+    http = HttpOptions(
+        timeout=settings.pop("timeout"),
+        max_concurrent_requests=settings.pop("max_concurrent_requests", DEFAULT_MAX_CONCURRENT_REQUESTS),
+    )
+    read_retry = ReadRetry(
+        attempts=settings.pop("read_attempts", READ_ATTEMPTS),
+        backoff_seconds=settings.pop("backoff_seconds"),
+        jitter_seconds=settings.pop("jitter_seconds", READ_JITTER_SECONDS),
+        sleep=settings.pop("sleep"),
+    )
     async with CommerceClient(
-        base_url, emulator.store_id, emulator.logon_id, SecretStr(password), **settings
+        base_url,
+        emulator.store_id,
+        emulator.logon_id,
+        SecretStr(password),
+        http=http,
+        read_retry=read_retry,
+        **settings,
     ) as client:
         yield client
 

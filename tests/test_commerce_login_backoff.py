@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.commerce.client import CommerceClient
+from bot.commerce.client import CommerceClient, LoginBackoff
 from bot.commerce.errors import CommerceAuthError
 from bot.commerce.models import ApprovalKind, ApprovalQuery
 from bot.sandbox.commerce import CommerceEmulator
@@ -41,8 +41,7 @@ def test_after_a_refused_login_no_login_is_tried_until_the_back_off_ends(
             commerce.store_id,
             commerce.logon_id,
             SecretStr("wrong-password"),
-            clock=clock,
-            login_backoff_seconds=30,
+            login_backoff=LoginBackoff(30, clock),
         ) as client:
             for advance in (0, 1, 10, 20, 1, 58, 2):  # 30 s back-off, then 60 s
                 clock.now += advance
@@ -63,8 +62,7 @@ def test_a_paused_login_is_explained_and_the_password_fixed_resumes_it(commerce:
             commerce.store_id,
             commerce.logon_id,
             SecretStr(commerce.password),
-            clock=clock,
-            login_backoff_seconds=30,
+            login_backoff=LoginBackoff(30, clock),
         ) as client:
             correct = commerce.password
             commerce.password = "rotated-in-commerce"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
+from bot.backend.transport import HttpOptions
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceForbidden
 from bot.commerce.models import ApprovalKind, ApprovalQuery, Decision
@@ -25,7 +26,11 @@ def emulator() -> Iterator[CommerceEmulator]:
 
 def client_for(emulator: CommerceEmulator) -> CommerceClient:
     return CommerceClient(
-        emulator.base_url, emulator.store_id, emulator.logon_id, SecretStr(emulator.password), timeout=2.0
+        emulator.base_url,
+        emulator.store_id,
+        emulator.logon_id,
+        SecretStr(emulator.password),
+        http=HttpOptions(timeout=2.0),
     )
 
 

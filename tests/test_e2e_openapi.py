@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.web.process_api import OPENAPI_PATH, ProcessStatusApi
+from bot.web.process_api import OPENAPI_PATH
 from bot.web.routes import build_web_app
 from tests.bot_runner import RunningBot
 from tests.ingest_api import API_TOKEN, BATCHES, WATCHES, api_client, post_watches
@@ -55,9 +55,7 @@ def test_the_document_lists_exactly_the_api_routes(api_bot: RunningBot) -> None:
         runtime.bolt_app,
         signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
         database_ready=runtime.store.ping,
-        process_api=ProcessStatusApi(
-            runtime.batch_ingest, runtime.store, tokens=[API_TOKEN], default_channel="C_DEFAULT"
-        ),
+        mount=runtime.mount_routes,
     )
     routed = {
         (route.method.lower(), route.resource.canonical)

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.announcements import CardAnnouncer
-from bot.notifier.approvals import ApprovalsNotifier
+from bot.notifier.approvals import ApprovalsNotifier, ListingPolicy
 from bot.sandbox.base import RecordedRequest, Response
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
@@ -130,10 +130,9 @@ def pollers_with_details(
         runtime.cards,
         runtime.metrics,
         announcer=announcer,
-        channel=APPROVALS_CHANNEL,
         decisions=runtime.decisions,
         order_details=details,
-        routes=routes,
+        policy=ListingPolicy(APPROVALS_CHANNEL, routes),
     )
     return notifier, announcer
 

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert
 
+from bot.clock import utcnow
 from bot.storage.db import (
     MIGRATIONS,
     ONE_LINK_PER_COMMERCE_USER_VERSION,
     create_engine,
     identity_links,
     schema_version,
-    utcnow,
     writer,
 )
 from bot.storage.identity_links import CommerceUserLinked

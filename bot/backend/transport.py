@@ -1,4 +1,5 @@
-"""A bound on requests in flight to one backend, shared by every caller in the process.
+"""The HTTP side every backend client shares: one pooled httpx client, closed with its owner, behind a
+bound on requests in flight to that backend, shared by every caller in the process.
 
 Requests beyond the bound wait here, in arrival order, instead of in httpcore's connection pool
 (whose scheduling cost grows with connections times queued requests). A slot is held until the
@@ -8,10 +9,26 @@ response body is in.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 
 import httpx
 
 DEFAULT_MAX_CONCURRENT_REQUESTS = 16
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How a backend client talks HTTP: the timeout of one request, the bound on requests in flight,
+    and (for tests and proxies) the transport underneath."""
+
+    timeout: float = 10.0
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+DEFAULT_HTTP = HttpOptions()
 
 
 class BoundedTransport(httpx.AsyncBaseTransport):
@@ -40,3 +57,23 @@ def bounded_transport(inner: httpx.AsyncBaseTransport | None, limit: int) -> Bou
     if inner is None:
         inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit))
     return BoundedTransport(inner, limit)
+
+
+class OwnsHttpClient:
+    """Gives a client ``async with`` support and ``aclose()`` for its ``_http`` connection pool."""
+
+    _http: httpx.AsyncClient
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

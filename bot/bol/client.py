@@ -16,6 +16,7 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -24,13 +25,12 @@ import httpx
 from pydantic import SecretStr
 
 from bot.backend.retry import ReadRetry, Sleep, retry_reads
-from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
+from bot.backend.transport import DEFAULT_HTTP, HttpOptions, OwnsHttpClient, bounded_transport
 from bot.bol import wire
 from bot.bol.auth import BearerAuth, TokenProvider
 from bot.bol.errors import BolAuthError, BolUnavailable
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
 from bot.bol.rate_limit import RateLimitPacer
-from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,17 @@ READ_ATTEMPTS = 3
 READ_BACKOFF_SECONDS = 0.25
 READ_JITTER_SECONDS = 0.125
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How the client waits: the jitter of read retries, the 429 answers it waits out (at most
+    ``max_rate_limit_waits``, each at most ``max_retry_after_seconds``), and ``sleep`` doing it."""
+
+    jitter_seconds: float = READ_JITTER_SECONDS
+    max_rate_limit_waits: int = 3
+    max_retry_after_seconds: float = 60.0
+    sleep: Sleep = asyncio.sleep
 
 
 class BolClient(OwnsHttpClient):
@@ -52,30 +63,26 @@ class BolClient(OwnsHttpClient):
         client_id: str,
         client_secret: SecretStr,
         *,
-        timeout: float = 10.0,
-        max_rate_limit_waits: int = 3,
-        max_retry_after_seconds: float = 60.0,
-        jitter_seconds: float = READ_JITTER_SECONDS,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep = asyncio.sleep,
-        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        http: HttpOptions = DEFAULT_HTTP,
+        waits: Waits = Waits(),
         pacer: RateLimitPacer | None = None,
     ) -> None:
-        if max_rate_limit_waits < 0:
+        if waits.max_rate_limit_waits < 0:
             raise ValueError("max_rate_limit_waits must not be negative")
         self._api_url = api_url.rstrip("/")
-        self._timeout = timeout
-        self._max_rate_limit_waits = max_rate_limit_waits
-        self._max_retry_after = max(0.0, max_retry_after_seconds)
-        self._sleep = sleep
+        self._timeout = http.timeout
+        self._max_rate_limit_waits = waits.max_rate_limit_waits
+        self._max_retry_after = max(0.0, waits.max_retry_after_seconds)
+        self._sleep = sleep = waits.sleep
         self._read_retry = ReadRetry(
             attempts=READ_ATTEMPTS,
             backoff_seconds=READ_BACKOFF_SECONDS,
-            jitter_seconds=jitter_seconds,
+            jitter_seconds=waits.jitter_seconds,
             sleep=sleep,
         )
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), transport=bounded_transport(transport, max_concurrent_requests)
+            timeout=httpx.Timeout(http.timeout),
+            transport=bounded_transport(http.transport, http.max_concurrent_requests),
         )
         self._tokens = TokenProvider(self._http, token_url, client_id, client_secret)
         self._bearer = BearerAuth(self._tokens)

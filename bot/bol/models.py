@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -39,6 +40,10 @@ class BulkResult:
 
 
 MAX_BULK_IDS = 1000
+PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""A bol.com process status id as the bot accepts it (slash commands, API, CLI)."""
+ENTITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+"""An entity id (an offer, a shipment, ...) whose processes can be followed."""
 ENTITY_PAGE_SIZE = 50
 EVENT_TYPES: tuple[str, ...] = (
     "CREATE_SHIPMENT",

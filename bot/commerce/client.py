@@ -17,14 +17,15 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
-from bot.backend.retry import ReadRetry, Sleep, retry_reads
-from bot.backend.transport import DEFAULT_MAX_CONCURRENT_REQUESTS, bounded_transport
+from bot.backend.retry import ReadRetry, retry_reads
+from bot.backend.transport import DEFAULT_HTTP, HttpOptions, OwnsHttpClient, bounded_transport
 from bot.commerce import error_bodies, persons, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
@@ -45,7 +46,6 @@ from bot.commerce.models import (
     OrderSummary,
 )
 from bot.commerce.persons import RUN_AS_PARAMETER, CommercePerson
-from bot.http_client import OwnsHttpClient
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,19 @@ LOGIN_BACKOFF_SECONDS = 30.0
 
 MAX_LOGIN_BACKOFF_SECONDS = 30 * 60.0
 
+DEFAULT_READ_RETRY = ReadRetry(
+    attempts=READ_ATTEMPTS, backoff_seconds=READ_BACKOFF_SECONDS, jitter_seconds=READ_JITTER_SECONDS
+)
+
+
+@dataclass(frozen=True)
+class LoginBackoff:
+    """The login's circuit breaker: after a refused login none is tried for ``seconds`` (doubling on
+    each further refusal), as ``clock`` (monotonic seconds) tells."""
+
+    seconds: float = LOGIN_BACKOFF_SECONDS
+    clock: Callable[[], float] = time.monotonic
+
 
 class CommerceClient(OwnsHttpClient):
     """HCL Commerce approval_status client; use as ``async with CommerceClient(...) as client``."""
@@ -80,34 +93,21 @@ class CommerceClient(OwnsHttpClient):
         logon_id: str,
         logon_password: SecretStr,
         *,
-        timeout: float = 10.0,
-        read_attempts: int = READ_ATTEMPTS,
-        backoff_seconds: float = READ_BACKOFF_SECONDS,
-        jitter_seconds: float = READ_JITTER_SECONDS,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep = asyncio.sleep,
-        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
-        clock: Callable[[], float] = time.monotonic,
-        login_backoff_seconds: float = LOGIN_BACKOFF_SECONDS,
+        http: HttpOptions = DEFAULT_HTTP,
+        read_retry: ReadRetry = DEFAULT_READ_RETRY,
+        login_backoff: LoginBackoff = LoginBackoff(),
     ) -> None:
-        if read_attempts < 1:
-            raise ValueError("read_attempts must be at least 1")
         self._base_url = base_url.rstrip("/")
         self._store_id = store_id
         self._logon_id = logon_id
         self._password = logon_password
-        self._timeout = timeout
-        self._read_retry = ReadRetry(
-            attempts=read_attempts,
-            backoff_seconds=backoff_seconds,
-            jitter_seconds=jitter_seconds,
-            sleep=sleep,
-        )
+        self._timeout = http.timeout
+        self._read_retry = read_retry
         self._http = httpx.AsyncClient(
             base_url=f"{self._base_url}/store/{quote(store_id, safe='')}/",
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(http.timeout),
             headers={"Accept": "application/json"},
-            transport=bounded_transport(transport, max_concurrent_requests),
+            transport=bounded_transport(http.transport, http.max_concurrent_requests),
         )
         self._tokens: tuple[str, str] | None = None
         self._generation = 0
@@ -115,9 +115,9 @@ class CommerceClient(OwnsHttpClient):
         self._login_failure: CommerceError | None = None
         self._login_lock = asyncio.Lock()
         # Circuit breaker on the login: a refused password tried on every request locks the account.
-        self._clock = clock
-        self._first_backoff = login_backoff_seconds
-        self._backoff = login_backoff_seconds
+        self._clock = login_backoff.clock
+        self._first_backoff = login_backoff.seconds
+        self._backoff = login_backoff.seconds
         self._login_paused_until: float | None = None
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.models import Approval, OrderSummary
@@ -24,12 +25,36 @@ from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
-from bot.notifier.reconcile import posting
+from bot.notifier.reconcile import PostingStore, posting
 from bot.services.order_details import OrderDetails, encoded
 from bot.slack.outbound.cards import ApprovalCards
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class AnnouncementStore(PostingStore, Protocol):
+    """The store operations the card announcer uses."""
+
+    async def card_posted(
+        self,
+        approval_id: str,
+        channel: str,
+        ts: str,
+        *,
+        submitter_name: str | None = None,
+        order_details: str | None = None,
+    ) -> bool: ...
+
+    async def claim_card(self, approval_id: str, kind: str) -> bool: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def release_card(self, approval_id: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
 
 ANNOUNCE_INTERVAL_SECONDS = 1.0
 
@@ -52,7 +77,7 @@ class CardAnnouncer:
     def __init__(
         self,
         commerce: CommerceClient,
-        store: Store,
+        store: AnnouncementStore,
         cards: ApprovalCards,
         metrics: Metrics,
         *,

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
 from bot.commerce.models import Approval, ApprovalKind, ApprovalState
 from bot.logging_setup import log_context
+from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.notifier.announcements import CardAnnouncer, NewCard
 from bot.notifier.failures import NotifierRoundIncomplete, describe
@@ -23,12 +26,50 @@ from bot.services.order_details import OrderDetails, encoded
 from bot.services.routing import ApprovalRouting, OrderUnreadable, Routes
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord, CardState
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
+
+class ListingStore(Protocol):
+    """The store operations the approvals poll uses."""
+
+    async def card_shows_order_details(self, approval_id: str, order_details: str) -> None: ...
+
+    async def cards_summarised(self, approval_ids: Collection[str], channel: str, ts: str) -> None: ...
+
+    async def claim_card(self, approval_id: str, kind: str) -> bool: ...
+
+    async def decision_under_way(self, approval_id: str) -> bool: ...
+
+    async def get_card(self, approval_id: str) -> CardRecord | None: ...
+
+    async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]: ...
+
+    async def open_cards(self) -> list[CardRecord]: ...
+
+    async def release_card(self, approval_id: str) -> None: ...
+
+    async def release_stale_card_claims(self) -> list[str]: ...
+
+    async def voters(self, approval_id: str) -> list[str]: ...
+
+
 CHAT_UPDATES_PER_MINUTE = 50
+ADOPT_HISTORY_PAGES = 5
+"""How far back a channel is searched for cards already there, once per process (1,000 messages)."""
 DEFAULT_BACKLOG_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class ListingPolicy:
+    """Where new cards go (``routes``; without routes, all to ``channel``) and how the listing runs."""
+
+    channel: str
+    routes: Routes | None = None
+    interval_seconds: float = 30.0
+    page_size: int = DEFAULT_LISTING_PAGE_SIZE
+    backlog_limit: int = DEFAULT_BACKLOG_LIMIT
+    """More new approvals than this in one channel are announced with one summary."""
 
 
 class ApprovalsNotifier:
@@ -37,20 +78,15 @@ class ApprovalsNotifier:
     def __init__(
         self,
         commerce: CommerceClient,
-        store: Store,
+        store: ListingStore,
         cards: ApprovalCards,
         metrics: Metrics,
         *,
         announcer: CardAnnouncer,
         decisions: DecisionService,
         order_details: OrderDetails,
-        interval_seconds: float = 30.0,
-        page_size: int = DEFAULT_LISTING_PAGE_SIZE,
-        channel: str,
-        routes: Routes | None = None,
-        backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
+        policy: ListingPolicy,
     ) -> None:
-        """Cards go where ``routes`` send them; without routes, all to ``channel``."""
         self._commerce = commerce
         self._store = store
         self._cards = cards
@@ -58,12 +94,13 @@ class ApprovalsNotifier:
         self._announcer = announcer
         self._decisions = decisions
         self._order_details = order_details
-        self.interval_seconds = interval_seconds
-        self._page_size = page_size
-        self._routing = ApprovalRouting(routes or Routes.only(channel), commerce, order_details)
-        self._backlog_limit = backlog_limit
+        self.interval_seconds = policy.interval_seconds
+        self._page_size = policy.page_size
+        self._routing = ApprovalRouting(policy.routes or Routes.only(policy.channel), commerce, order_details)
+        self._backlog_limit = policy.backlog_limit
+        self._searched_channels: set[str] = set()  # looked in for cards already posted (once each)
         # chat.update is Tier 3 (about 50 a minute): closing cards uses at most that share of a round.
-        self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * interval_seconds / 60))
+        self._close_budget = max(1, int(CHAT_UPDATES_PER_MINUTE * policy.interval_seconds / 60))
 
     async def poll_once(self) -> int:
         """One round: offers new approvals to the announcer (or, past the backlog limit, announces them in
@@ -82,7 +119,10 @@ class ApprovalsNotifier:
         known = await self._store.known_card_ids(pending)
         unannounced: dict[str, NewCard] = {}
         summaries = failures = 0
-        for channel, new in (await self._new_by_channel(pending.values(), known)).items():
+        new_by_channel = await self._adopt_cards_already_posted(
+            await self._new_by_channel(pending.values(), known)
+        )
+        for channel, new in new_by_channel.items():
             if len(new) <= self._backlog_limit:
                 unannounced.update((card.approval.id, card) for card in new)
                 continue
@@ -123,6 +163,37 @@ class ApprovalsNotifier:
             card = NewCard(approval, route.channel, route.approvals_needed(approval, order), note)
             by_channel.setdefault(route.channel, []).append(card)
         return by_channel
+
+    async def _adopt_cards_already_posted(
+        self, by_channel: dict[str, list[NewCard]]
+    ) -> dict[str, list[NewCard]]:
+        """The first time this process has new approvals for a channel, it looks there for their cards
+        (a database that started empty, or was restored from an older backup, has no row for cards
+        that are in the channel): each found is recorded as the approval's card, not posted again.
+        Returns the new approvals still without a card. A history Slack will not show is logged and
+        the cards are posted (a second card is better than none)."""
+        still_new: dict[str, list[NewCard]] = {}
+        for channel, new in by_channel.items():
+            if channel in self._searched_channels:
+                still_new[channel] = new
+                continue
+            try:
+                posted = await self._cards.posted_in(channel, pages=ADOPT_HISTORY_PAGES)
+            except Exception as error:
+                log.warning("could not look for cards already in %s: %s", channel, describe(error))
+                posted = {}
+            self._searched_channels.add(channel)
+            for card in new:
+                ts = posted.get(card.approval.id)
+                if ts is not None and await self._store.claim_card(
+                    card.approval.id, card.approval.guessed_kind.value
+                ):
+                    await self._announcer.adopt(card.approval.id, MessageRef(channel, ts))
+                    log.info("approval %s: its card was already in %s, adopted", card.approval.id, channel)
+            remaining = [card for card in new if card.approval.id not in posted]
+            if remaining:
+                still_new[channel] = remaining
+        return still_new
 
     async def _post_summary(self, channel: str, approvals: list[Approval]) -> int:
         """Claims every card, then posts one summary for those this poller claimed; a failed post

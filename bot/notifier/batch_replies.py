@@ -12,18 +12,49 @@ posted twice, nor lost.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import describe
-from bot.notifier.reconcile import posting
+from bot.notifier.reconcile import PostingStore, posting
 from bot.slack.outbound.blocks.batch_card import batch_reply, batch_summary
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.batches import batch_reply_of, batch_reply_subject
-from bot.storage.records import FinishedMember
-from bot.storage.store import Store
+from bot.storage.records import BatchView, FinishedMember
 
 log = logging.getLogger(__name__)
+
+
+class BatchReplyStore(PostingStore, Protocol):
+    """The store operations batch replies and summaries use."""
+
+    async def batch_view(self, batch_id: str, *, failures: int = 5) -> BatchView | None: ...
+
+    async def batches_owing_replies(self) -> list[str]: ...
+
+    async def batches_owing_summary(self) -> list[str]: ...
+
+    async def claim_batch_summary(self, batch_id: str) -> bool: ...
+
+    async def claim_reply(self, batch_id: str, process_status_id: str) -> bool: ...
+
+    async def due_replies(self, batch_id: str, limit: int) -> list[FinishedMember]: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def record_batch_summary(self, batch_id: str) -> None: ...
+
+    async def record_reply(self, batch_id: str, process_status_id: str, ts: str) -> None: ...
+
+    async def release_batch_summary(self, batch_id: str) -> None: ...
+
+    async def release_reply(self, batch_id: str, process_status_id: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
 
 REPLIES_PER_BATCH_PER_ROUND = 50
 """Thread replies are paced per channel; the rest wait for the next round."""
@@ -34,7 +65,7 @@ class BatchReplies:
 
     announces = Announced.BATCH_REPLY
 
-    def __init__(self, store: Store, poster: SlackPoster, metrics: Metrics) -> None:
+    def __init__(self, store: BatchReplyStore, poster: SlackPoster, metrics: Metrics) -> None:
         self._store = store
         self._poster = poster
         self._metrics = metrics
@@ -90,7 +121,9 @@ class BatchSummaries:
 
     announces = Announced.BATCH_SUMMARY
 
-    def __init__(self, store: Store, poster: SlackPoster, *, failure_mention: str | None = None) -> None:
+    def __init__(
+        self, store: BatchReplyStore, poster: SlackPoster, *, failure_mention: str | None = None
+    ) -> None:
         self._store = store
         self._poster = poster
         self._failure_mention = failure_mention

@@ -10,20 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.clock import Clock, utcnow
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
-from bot.notifier.reconcile import posting
+from bot.notifier.reconcile import PostingStore, posting
 from bot.schedule import local_day
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class DigestPostStore(PostingStore, Protocol):
+    """The store operations the digest poller uses."""
+
+    async def claim_digest(self, day: str, channel: str) -> bool: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def record_digest_message(self, day: str, channel: str, ts: str) -> None: ...
+
+    async def release_digest(self, day: str, channel: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """Where the daily digest goes, and from what local time of day (in ``zone``) it is due."""
+
+    channel: str
+    at: time
+    zone: ZoneInfo
 
 
 class DigestNotifier:
@@ -32,14 +57,12 @@ class DigestNotifier:
 
     def __init__(
         self,
-        store: Store,
+        store: DigestPostStore,
         poster: SlackPoster,
         digest: DailyDigest,
         metrics: Metrics,
         *,
-        channel: str,
-        at: time,
-        zone: ZoneInfo,
+        schedule: DigestSchedule,
         clock: Clock = utcnow,
         interval_seconds: float = 60.0,
     ) -> None:
@@ -47,9 +70,9 @@ class DigestNotifier:
         self._poster = poster
         self._digest = digest
         self._metrics = metrics
-        self._channel = channel
-        self._at = at
-        self._zone = zone
+        self._channel = schedule.channel
+        self._at = schedule.at
+        self._zone = schedule.zone
         self._clock = clock
         self._done_day: str | None = None
         self.interval_seconds = interval_seconds

@@ -10,20 +10,48 @@ logged and the others go on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
 from bot.bol.client import BolClient
 from bot.bol.models import ENTITY_PAGE_SIZE, ProcessStatus
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
-from bot.notifier.reconcile import posting
+from bot.notifier.reconcile import PostingStore, posting
 from bot.slack.outbound.blocks.process_status import process_status_message
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.follows import followed_process_of, followed_process_subject
 from bot.storage.records import Follow
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class FollowStore(PostingStore, Protocol):
+    """The store operations the follow notifier uses."""
+
+    async def claim_follow_announcement(self, follow: Follow, process_status_id: str) -> bool: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def follow_announcements_due(self, follow: Follow) -> list[str]: ...
+
+    async def follows(self) -> list[Follow]: ...
+
+    async def mark_follow_baselined(self, follow: Follow) -> None: ...
+
+    async def note_follow_processes(self, follow: Follow, seen: Sequence[tuple[str, str]]) -> list[str]: ...
+
+    async def record_followed_process_message(
+        self, channel: str, process_status_id: str, ts: str
+    ) -> None: ...
+
+    async def release_followed_process(self, channel: str, process_status_id: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
 
 MAX_PAGES_PER_ROUND = 20
 
@@ -35,7 +63,7 @@ class EntityFollowNotifier:
     def __init__(
         self,
         bol: BolClient,
-        store: Store,
+        store: FollowStore,
         poster: SlackPoster,
         metrics: Metrics,
         *,

@@ -45,6 +45,11 @@ class PollerRole:
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
+    def pollers(self) -> tuple[Poller, ...]:
+        """Every poller this role runs while it leads."""
+        return self._pollers
+
+    @property
     def leading(self) -> bool:
         return bool(self._tasks)
 

@@ -14,22 +14,54 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.bol.models import BulkResult
+from bot.clock import Clock
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
-from bot.notifier.batch_replies import BatchReplies, BatchSummaries
+from bot.notifier.batch_replies import BatchReplies, BatchReplyStore, BatchSummaries
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
 from bot.notifier.reconcile import posting
 from bot.slack.outbound.blocks.batch_card import batch_card
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.records import BatchMember, MemberOutcome, MemberState
-from bot.storage.rows import Clock
-from bot.storage.store import Store
+from bot.storage.records import BatchMember, BatchView, MemberOutcome, MemberState
 
 log = logging.getLogger(__name__)
+
+
+class BatchStore(BatchReplyStore, Protocol):
+    """The store operations batch cards use."""
+
+    async def batch_view(self, batch_id: str, *, failures: int = 5) -> BatchView | None: ...
+
+    async def batches_to_redraw(self) -> list[str]: ...
+
+    async def batches_without_card(self) -> list[str]: ...
+
+    async def claim_batch_card(self, batch_id: str) -> bool: ...
+
+    async def complete_finished_batches(self) -> list[str]: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def finish_batch_members(self, batch_id: str, outcomes: Sequence[MemberOutcome]) -> list[str]: ...
+
+    async def mark_batch_shown(self, batch_id: str, changes: int) -> None: ...
+
+    async def mark_stuck(self, started_before: datetime) -> int: ...
+
+    async def record_batch_card(self, batch_id: str, channel: str, ts: str, shown_changes: int) -> None: ...
+
+    async def release_batch_card(self, batch_id: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
 
 DEFAULT_STUCK_AFTER = timedelta(hours=3)
 
@@ -39,7 +71,7 @@ class BatchProgress:
 
     def __init__(
         self,
-        store: Store,
+        store: BatchStore,
         poster: SlackPoster,
         metrics: Metrics,
         *,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from bot.bol.client import BolClient
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
@@ -23,13 +24,42 @@ from bot.metrics import Metrics
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
 from bot.notifier.process_batches import BatchProgress
-from bot.notifier.reconcile import posting
+from bot.notifier.reconcile import PostingStore, posting
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
 from bot.slack.outbound.poster import SlackPoster
 from bot.storage.records import ActiveProcess, Watch
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class WatchStore(PostingStore, Protocol):
+    """The store operations the process-status round uses."""
+
+    async def active_processes(
+        self, *, after: tuple[str, str] | None, limit: int, batches: bool = True
+    ) -> list[ActiveProcess]: ...
+
+    async def end_post(self, kind: str, subject_id: str) -> None: ...
+
+    async def finish_watch(
+        self,
+        process_status_id: str,
+        channel: str,
+        last_state: str,
+        *,
+        entity_id: str | None = None,
+        event_type: str | None = None,
+        error_message: str | None = None,
+    ) -> bool: ...
+
+    async def record_watch_batch_message(self, batch_id: str, message_ts: str) -> None: ...
+
+    async def reopen_watch_batch(self, batch_id: str) -> None: ...
+
+    async def start_post(
+        self, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
 
 PURGED = "PURGED"
 PAGE_ROWS = 1000
@@ -43,7 +73,7 @@ class ProcessStatusNotifier:
     def __init__(
         self,
         bol: BolClient,
-        store: Store,
+        store: WatchStore,
         poster: SlackPoster,
         metrics: Metrics,
         *,

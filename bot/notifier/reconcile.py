@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.logging_setup import log_context
@@ -28,9 +28,29 @@ from bot.messaging import Announced, MessageKey, MessageRef
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.slack.outbound.poster import HistoryUnreadable, PostOutcomeUnknown, SlackPoster
 from bot.storage.records import PostAttempt, PostState
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class PostingStore(Protocol):
+    """What settling a failed post needs: marking its attempt's outcome unknown."""
+
+    async def post_outcome_unknown(self, kind: str, subject_id: str) -> None: ...
+
+
+class ReconcileStore(Protocol):
+    """The store operations the post reconciler uses."""
+
+    def now(self) -> datetime: ...
+
+    async def post_outcome_unknown(self, kind: str, subject_id: str) -> None: ...
+
+    async def posts_to_reconcile(
+        self, *, started_before: datetime, own_started_before: datetime, limit: int
+    ) -> list[PostAttempt]: ...
+
+    async def take_post(self, attempt: PostAttempt) -> bool: ...
+
 
 RECONCILE_INTERVAL_SECONDS = 10.0
 RECONCILES_PER_ROUND = 2
@@ -67,7 +87,7 @@ class Announcer(Protocol):
 
 
 @asynccontextmanager
-async def posting(store: Store, announcer: Announcer, subject_id: str) -> AsyncIterator[None]:
+async def posting(store: PostingStore, announcer: Announcer, subject_id: str) -> AsyncIterator[None]:
     """Around the post of ``announcer``'s claimed announcement ``subject_id``: a post with no answer
     (or one cut off) leaves its attempt UNKNOWN and the claim held, for the ``PostReconciler``; any
     other failure is a definite "not posted" and releases the claim (``announcer.release``)."""
@@ -86,7 +106,7 @@ class PostReconciler:
 
     def __init__(
         self,
-        store: Store,
+        store: ReconcileStore,
         poster: SlackPoster,
         announcers: Iterable[Announcer],
         *,
@@ -94,8 +114,17 @@ class PostReconciler:
     ) -> None:
         self._store = store
         self._poster = poster
-        self._announcers = {a.announces.value: a for a in announcers}
+        self._announcers: dict[str, Announcer] = {}
+        for announcer in announcers:
+            if announcer.announces.value in self._announcers:
+                raise ValueError(f"two announcers of {announcer.announces.value}")
+            self._announcers[announcer.announces.value] = announcer
         self.interval_seconds = interval_seconds
+
+    @property
+    def announcers(self) -> tuple[Announcer, ...]:
+        """Every announcer whose lost posts this reconciler settles."""
+        return tuple(self._announcers.values())
 
     async def poll_once(self) -> int:
         """Settles the oldest attempts nobody is working on; returns how many were found in Slack."""

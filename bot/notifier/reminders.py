@@ -16,22 +16,48 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.clock import Clock, utcnow
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.schedule import QuietHours
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
-from bot.storage.db import utcnow
 from bot.storage.records import OpenApproval
-from bot.storage.rows import Clock
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
+
+class ReminderStore(Protocol):
+    """The store operations reminders and escalations use."""
+
+    async def claim_escalation(self, approval_id: str) -> bool: ...
+
+    async def claim_reminder(self, approval_id: str, sent: int, to: int) -> bool: ...
+
+    async def decision_under_way(self, approval_id: str) -> bool: ...
+
+    async def open_approvals(self) -> list[OpenApproval]: ...
+
+    async def release_escalation(self, approval_id: str) -> None: ...
+
+    async def release_reminder(
+        self, approval_id: str, sent: int, to: int, last_reminded_at: datetime | None
+    ) -> None: ...
+
+
 UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Where escalations go and whom they mention (user ids ``U…`` and user-group ids ``S…``)."""
+
+    channel: str
+    escalate_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,10 @@ class ReminderPolicy:
     escalate_after: timedelta | None = None
     quiet_hours: QuietHours | None = None
     zone: ZoneInfo = UTC_ZONE
+    escalation: Escalation | None = None
+    """Where escalations go; ``None``: nowhere (none is posted)."""
+    backlog_limit: int = 20
+    """More reminders due in one channel than this make one message."""
 
     def reminders_due(self, posted_at: datetime, now: datetime) -> int:
         """How many reminders should have gone out by ``now`` (at most ``remind_max``)."""
@@ -61,28 +91,18 @@ class ReminderPolicy:
         return self.quiet_hours is not None and self.quiet_hours.holds(now, self.zone)
 
 
-@dataclass(frozen=True)
-class Escalation:
-    """Where escalations go and whom they mention (user ids ``U…`` and user-group ids ``S…``)."""
-
-    channel: str
-    escalate_to: tuple[str, ...] = ()
-
-
 class ReminderNotifier:
     name = "reminders"
 
     def __init__(
         self,
-        store: Store,
+        store: ReminderStore,
         poster: SlackPoster,
         metrics: Metrics,
         *,
         policy: ReminderPolicy,
         approvers: Sequence[str],
         routes: Routes | None = None,
-        escalation: Escalation | None = None,
-        backlog_limit: int = 20,
         clock: Clock = utcnow,
         interval_seconds: float = 60.0,
     ) -> None:
@@ -92,8 +112,8 @@ class ReminderNotifier:
         self._policy = policy
         self._approvers = tuple(approvers)
         self._routes = routes
-        self._escalation = escalation
-        self._backlog_limit = backlog_limit
+        self._escalation = policy.escalation
+        self._backlog_limit = policy.backlog_limit
         self._clock = clock
         self.interval_seconds = interval_seconds
 

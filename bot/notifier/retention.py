@@ -7,11 +7,27 @@ audit rows are kept unless ``keep_audit_for`` is set. The cut-offs come from the
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-
-from bot.storage.store import Store
+from datetime import datetime, timedelta
+from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+class RetentionStore(Protocol):
+    """The store operations the retention pruner uses."""
+
+    def now(self) -> datetime: ...
+
+    async def prune_audit(self, older_than: datetime) -> int: ...
+
+    async def prune_closed_cards(self, older_than: datetime) -> int: ...
+
+    async def prune_done_decisions(self, older_than: datetime) -> int: ...
+
+    async def prune_finished_watches(self, older_than: datetime) -> int: ...
+
+    async def prune_votes(self, older_than: datetime) -> int: ...
+
 
 PRUNE_INTERVAL_SECONDS = 3600.0
 
@@ -21,7 +37,7 @@ class RetentionPruner:
 
     def __init__(
         self,
-        store: Store,
+        store: RetentionStore,
         *,
         keep_for: timedelta,
         keep_audit_for: timedelta | None = None,

@@ -11,6 +11,7 @@ user. Anything else, a Commerce error included, leaves the user unlinked (logged
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError
@@ -19,15 +20,26 @@ from bot.commerce.persons import CommercePerson
 from bot.services.ports import UserEmails, UserNotices
 from bot.storage.identity_links import CommerceUserLinked
 from bot.storage.records import AuditEntry, IdentityLink
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class AutoLinkStore(Protocol):
+    """The store operations auto-link uses."""
+
+    async def identity_link(self, slack_user_id: str) -> IdentityLink | None: ...
+
+    async def identity_links_to(self, commerce_user_id: str) -> list[IdentityLink]: ...
+
+    async def link_identity(self, link: IdentityLink) -> IdentityLink | None: ...
+
+    async def record_audit(self, entry: AuditEntry) -> int: ...
 
 
 class AutoLink:
     def __init__(
         self,
-        store: Store,
+        store: AutoLinkStore,
         commerce: CommerceClient,
         emails: UserEmails,
         notices: UserNotices | None,

@@ -13,7 +13,9 @@ import logging
 from collections.abc import Awaitable
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import Enum
+from typing import Protocol
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.comments import read_signature, signed_comment
@@ -23,23 +25,50 @@ from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.budget import DecisionBudget, waited
-from bot.services.identity import Decider, Identities, IdentityPolicy
+from bot.services.identity import Decider, Identities, IdentityPolicy, IdentityStore
 from bot.services.linked_approvers import link_warnings
 from bot.services.order_details import OrderDetails, shown_on_card
-from bot.services.ports import ApproverDirectory, CardPresenter, UserNotices
+from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
-from bot.services.votes import Ballot, Tally, TwoPersonRule
+from bot.services.votes import Ballot, Tally, TwoPersonRule, VoteStore
 from bot.storage.records import (
     AuditEntry,
     CardRecord,
     CardState,
+    ClaimedDecision,
     DecisionClaim,
     DecisionState,
     RecordedDecision,
 )
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class DecisionStore(IdentityStore, VoteStore, Protocol):
+    """The store operations the decision core uses."""
+
+    async def claim_decision_reading(
+        self, approval_id: str, slack_user_id: str, action: str
+    ) -> ClaimedDecision: ...
+
+    async def get_card(self, approval_id: str) -> CardRecord | None: ...
+
+    async def mark_decision_unknown(self, approval_id: str, audit: AuditEntry | None) -> None: ...
+
+    async def record_audit(self, entry: AuditEntry) -> int: ...
+
+    async def record_decision(
+        self, approval_id: str, card_state: CardState, audit: AuditEntry
+    ) -> RecordedDecision: ...
+
+    async def release_decision(self, approval_id: str, *, claimed_before: datetime | None = None) -> bool: ...
+
+    async def set_card_state(self, approval_id: str, state: CardState) -> CardRecord | None: ...
+
+    async def settle_decision(
+        self, approval_id: str, slack_user_id: str, action: str, card_state: CardState, audit: AuditEntry
+    ) -> RecordedDecision: ...
+
 
 RECORD_ATTEMPTS = 3
 RECORD_BACKOFF_SECONDS = 0.2
@@ -117,23 +146,29 @@ def commerce_comment(request: DecisionRequest) -> str:
     return signed_comment(request.decision, request.slack_user_id, request.slack_user_name, request.comment)
 
 
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """How decisions go: ``routes`` say who decides which approval and how many must approve (default:
+    ``APPROVERS`` decide everything, one approval each); ``budget`` bounds the wait on Commerce."""
+
+    budget: DecisionBudget
+    routes: Routes | None = None
+
+
 class DecisionService:
     def __init__(
         self,
         commerce: CommerceClient,
-        store: Store,
+        store: DecisionStore,
         *,
         approvers: ApproverDirectory,
         cards: CardPresenter,
         order_details: OrderDetails,
         metrics: Metrics,
-        routes: Routes | None = None,
-        budget: DecisionBudget,
+        policy: DecisionPolicy,
         identities: Identities | None = None,
-        notices: UserNotices | None = None,
     ) -> None:
-        """``routes``: who decides which approval, and how many must approve (default: ``APPROVERS``
-        decide everything, one approval each). ``notices``: tells a voter their vote was dropped."""
+        routes, budget = policy.routes, policy.budget
         self._commerce = commerce
         self._identities = identities or Identities(store, commerce, IdentityPolicy())
         self._store = store
@@ -142,7 +177,7 @@ class DecisionService:
         self._order_details = order_details
         self._metrics = metrics
         self._routing = ApprovalRouting(routes or Routes.only(""), commerce, order_details)
-        self._two_person_rule = TwoPersonRule(store, cards, approvers, notices)
+        self._two_person_rule = TwoPersonRule(store, cards, approvers, self._identities.notices)
         self.budget = budget
 
     @property

@@ -14,16 +14,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.models import Approval
-from bot.services.auto_link import AutoLink
+from bot.services.auto_link import AutoLink, AutoLinkStore
 from bot.services.ports import UserEmails, UserNotices
 from bot.storage.identity_links import CommerceUserLinked
 from bot.storage.records import IdentityLink
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class IdentityStore(AutoLinkStore, Protocol):
+    """The store operations identity links use."""
+
+    async def identity_links(self) -> list[IdentityLink]: ...
+
+    async def unlink_identity(self, slack_user_id: str) -> IdentityLink | None: ...
+
 
 LINK_HINT = (
     "Ask an operator of the bot to link you: "
@@ -105,7 +114,7 @@ class LinkedElsewhere(Exception):
 class Identities:
     def __init__(
         self,
-        store: Store,
+        store: IdentityStore,
         commerce: CommerceClient,
         policy: IdentityPolicy,
         *,
@@ -117,11 +126,17 @@ class Identities:
         self._store = store
         self._commerce = commerce
         self._policy = policy
+        self._notices = notices
         self._auto_link = (
             None
             if emails is None
             else AutoLink(store, commerce, emails, notices, domains=policy.auto_link_domains)
         )
+
+    @property
+    def notices(self) -> UserNotices | None:
+        """Where users are told what concerns them alone (a new link, a dropped vote)."""
+        return self._notices
 
     @property
     def policy(self) -> IdentityPolicy:

@@ -11,17 +11,22 @@ unseen self-approval (``DECIDE_AS=bot``), refused (``DECIDE_AS=linked-user`` or
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from bot.services.identity import DecideAs, IdentityPolicy
 from bot.services.ports import ApproverDirectory
 from bot.services.routing import Routes
-from bot.storage.store import Store
+from bot.storage.records import IdentityLink
+
+
+class LinkList(Protocol):
+    async def identity_links(self) -> list[IdentityLink]: ...
 
 
 async def link_warnings(
     routes: Routes,
     approvers: ApproverDirectory,
-    store: Store,
+    store: LinkList,
     policy: IdentityPolicy,
     *,
     read_groups: bool = True,

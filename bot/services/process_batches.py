@@ -6,20 +6,15 @@ handed to the store, where a repeated request finds the batch it created.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.bol.models import EVENT_TYPES
+from bot.bol.models import ENTITY_ID, EVENT_TYPES, PROCESS_ID
+from bot.messaging import CHANNEL_ID
 from bot.storage.records import BatchCreated, Notify
 from bot.storage.store import Store
 
-PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-"""A bol.com process status id as the bot accepts it (slash commands, API, CLI)."""
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9_]{1,63}$")
-"""A public or private channel id (``C…``, ``G…``): where a batch card can be posted."""
-ENTITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 MAX_BATCH_IDS = 1000
 LABEL_MAX_LENGTH = 200
 REQUEST_FIELDS = frozenset({"ids", "channel", "label", "notify"})

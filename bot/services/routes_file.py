@@ -20,13 +20,13 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.commerce.models import ApprovalKind
+from bot.messaging import CHANNEL_ID
 from bot.services.routing import FALLBACK_ROUTE_NAME, Money, Route, RouteMatch, Routes
 
 ROUTE_KEYS = ("name", "channel", "currency", "match", "approvers", "required_approvals", "min_order_total")
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 MATCH_KEYS = ("kind", "organization", "flow_type_id", "min_total", "max_total")
 MAX_REQUIRED_APPROVALS = 10
-CHANNEL_ID = re.compile(r"[CG][A-Z0-9_]{2,}")
 APPROVER_ID = re.compile(r"[UWS][A-Z0-9_]{1,30}")
 """A Slack user id (``U…``, ``W…``) or user-group id (``S…``)."""
 NULL_TAG = "tag:yaml.org,2002:null"

@@ -18,14 +18,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from bot.commerce.models import Approval, OrderSummary
 from bot.messaging import MessageRef
 from bot.services.ports import ApproverDirectory, CardPresenter, UserNotices
-from bot.storage.records import AuditEntry, Vote
-from bot.storage.store import Store
+from bot.storage.records import AuditEntry, DecisionClaim, IdentityLink, Vote
 
 log = logging.getLogger(__name__)
+
+
+class VoteStore(Protocol):
+    """The store operations the two-person rule uses."""
+
+    async def cast_vote(self, approval_id: str, vote: Vote, entry: AuditEntry) -> bool: ...
+
+    async def drop_vote(self, approval_id: str, slack_user_id: str, entry: AuditEntry) -> bool: ...
+
+    async def get_decision(self, approval_id: str) -> DecisionClaim | None: ...
+
+    async def identity_link(self, slack_user_id: str) -> IdentityLink | None: ...
+
+    async def votes(self, approval_id: str) -> list[Vote]: ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,7 @@ class Ballot:
 class TwoPersonRule:
     def __init__(
         self,
-        store: Store,
+        store: VoteStore,
         cards: CardPresenter,
         approvers: ApproverDirectory,
         notices: UserNotices | None = None,

@@ -49,6 +49,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.clock import utcnow
 from bot.storage.closed_connections import discard_closed_connections
 
 log = logging.getLogger(__name__)
@@ -122,10 +123,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -------------------------------------------------------------------------------------------- schema

@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.clock import Clock
+
 if TYPE_CHECKING:
     from bot.storage.transactions import Transactions
-
-Clock = Callable[[], datetime]
-"""Returns the current time, timezone-aware (UTC)."""
 
 CLAIM_ATTEMPTS = 5
 """A row that vanishes between a failed INSERT and the follow-up read (released by its owner) is retried."""

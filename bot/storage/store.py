@@ -17,17 +17,11 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import Clock, utcnow
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
 from bot.storage.cards import CardRows
-from bot.storage.db import (
-    FileIdentity,
-    create_engine,
-    migrate,
-    safe_url,
-    utcnow,
-    writer,
-)
+from bot.storage.db import FileIdentity, create_engine, migrate, safe_url, writer
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.disk import disk_problem
@@ -35,7 +29,7 @@ from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.post_attempts import PostAttemptRows
-from bot.storage.rows import Clock, Writer
+from bot.storage.rows import Writer
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.transactions import Transactions
 from bot.storage.votes import VoteRows

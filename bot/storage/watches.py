@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, insert, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, delete, exists, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import batch_processes, process_batches, single_watch_batch
@@ -228,8 +228,11 @@ def _active_key(process_status_id: str, channel: str) -> tuple[ColumnElement[boo
 
 
 def _single() -> ColumnElement[bool]:
-    """The member belongs to a single watch (a batch of one from ``/process-status watch``)."""
-    return _m.batch_id.in_(select(_b.batch_id).where(_b.single_watch.is_(True)))
+    """The member belongs to a single watch (a batch of one from ``/process-status watch``).
+
+    A correlated ``EXISTS`` on the batch's primary key: ``IN (SELECT … single_watch)`` read every
+    batch for each look-up, so a finished watch cost more the more processes were watched."""
+    return exists().where(_b.batch_id == _m.batch_id, _b.single_watch.is_(True))
 
 
 def watch_query(*, single: bool) -> Any:

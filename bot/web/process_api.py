@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.bol.models import PROCESS_ID
 from bot.services.process_batches import (
-    PROCESS_ID,
     BatchIngest,
     FieldError,
     InvalidBatchRequest,

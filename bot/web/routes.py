@@ -16,7 +16,6 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.slack.inbound.edge import Refusal, check_request
-from bot.web.process_api import ProcessStatusApi
 from bot.web.read_deadlines import ReadDeadlines
 
 log = logging.getLogger(__name__)
@@ -38,15 +37,16 @@ def build_web_app(
     *,
     signing_secret: str,
     database_ready: Callable[[], Awaitable[bool]],
-    process_api: ProcessStatusApi | None = None,
+    mount: Callable[[web.Application], None] | None = None,
     read_deadlines: ReadDeadlines | None = None,
 ) -> web.Application:
     """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready``); no ``/metrics``.
 
     Slack's route checks the signature on the raw bytes, then the body's shape
     (:func:`bot.slack.inbound.edge.check_request`), before Bolt parses anything: junk gets 401 or
-    400 and one log line. ``process_api`` adds the ingest API under ``/api/v1`` (bearer tokens, not
-    Slack signatures). ``read_deadlines`` bounds how long a request's body may take to arrive.
+    400 and one log line. ``mount`` adds the features' routes (the ingest API under ``/api/v1``,
+    with bearer tokens, not Slack signatures). ``read_deadlines`` bounds how long a request's body
+    may take to arrive.
     """
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -77,8 +77,8 @@ def build_web_app(
     app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    if process_api is not None:
-        process_api.register(app)
+    if mount is not None:
+        mount(app)
     return app
 
 

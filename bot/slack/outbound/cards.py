@@ -14,20 +14,27 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import Approval, Decision, OrderSummary
-from bot.messaging import MessageKey, MessageRef
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.storage.records import CardRecord, CardState
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class CardStore(Protocol):
+    """The store operations approval cards use."""
+
+    async def thread_of(self, approval_id: str) -> MessageRef | None: ...
+
+    async def transition_card(self, approval_id: str, from_state: CardState, to_state: CardState) -> bool: ...
 
 
 FOLLOW_UPS_DRAIN_SECONDS = 10.0
@@ -37,7 +44,7 @@ AfterDecision = Callable[[str], Coroutine[Any, Any, None]]
 
 
 class ApprovalCards:
-    def __init__(self, store: Store, poster: SlackPoster) -> None:
+    def __init__(self, store: CardStore, poster: SlackPoster) -> None:
         self._store = store
         self._poster = poster
         self._after_decision: list[AfterDecision] = []
@@ -46,6 +53,11 @@ class ApprovalCards:
     def after_decision(self, hook: AfterDecision) -> None:
         """Adds ``hook``, run in the background after each decision shown from chat."""
         self._after_decision.append(hook)
+
+    async def posted_in(self, channel: str, *, pages: int) -> dict[str, str]:
+        """The approval cards among the newest ``pages`` pages of ``channel``: approval id to ``ts``
+        (from each card's metadata). Raises ``HistoryUnreadable`` when Slack will never show them."""
+        return await self._poster.announced_in(channel, Announced.APPROVAL_CARD, pages=pages)
 
     async def post_summary(self, channel: str, approvals: Sequence[Approval]) -> MessageRef:
         """Posts one backlog summary for ``approvals`` (instead of a card each); the caller holds their

@@ -4,28 +4,43 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
+from bot.clock import Clock, utcnow
 from bot.schedule import local_day, local_midnight
 from bot.slack.outbound.blocks.digest import DecidedBy, FailedProcess, daily_digest
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.poster import SlackPoster, slack_error_code
-from bot.storage.db import utcnow
-from bot.storage.rows import Clock
-from bot.storage.store import Store
+from bot.storage.records import AuditEntry, OpenApproval, Watch
 
 log = logging.getLogger(__name__)
+
+
+class DigestStore(Protocol):
+    """The store operations the daily digest reads."""
+
+    async def decisions_between(self, start: datetime, end: datetime) -> list[AuditEntry]: ...
+
+    async def open_approvals(self) -> list[OpenApproval]: ...
+
+    async def watches_finished_between(
+        self, start: datetime, end: datetime, states: tuple[str, ...]
+    ) -> list[Watch]: ...
+
 
 FAILED_STATES = ("FAILURE", "TIMEOUT")
 FAILURES_SINCE = timedelta(days=1)
 
 
 class DailyDigest:
-    def __init__(self, store: Store, poster: SlackPoster, *, zone: ZoneInfo, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, store: DigestStore, poster: SlackPoster, *, zone: ZoneInfo, clock: Clock = utcnow
+    ) -> None:
         self._store = store
         self._poster = poster
         self._zone = zone

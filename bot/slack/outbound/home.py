@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -23,9 +24,18 @@ from bot.commerce.models import Approval, ApprovalPage, ApprovalQuery, ApprovalS
 from bot.slack.outbound.approvers import RoutedApproverDirectory
 from bot.slack.outbound.blocks.command_text import NEWEST_FIRST
 from bot.slack.outbound.blocks.home import HOME_PAGE_SIZE, approver_home, visitor_home
-from bot.storage.store import Store
+from bot.storage.records import AuditEntry, Watch
 
 log = logging.getLogger(__name__)
+
+
+class HomeStore(Protocol):
+    """The store operations the App Home reads."""
+
+    async def decisions_by(self, slack_user_id: str, limit: int) -> list[AuditEntry]: ...
+
+    async def watches_started_by(self, slack_user_id: str, limit: int) -> list[Watch]: ...
+
 
 LAST_DECISIONS = 10
 WATCHES_SHOWN = 10
@@ -36,7 +46,7 @@ class AppHome:
         self,
         client: AsyncWebClient,
         commerce: CommerceClient,
-        store: Store,
+        store: HomeStore,
         approvers: RoutedApproverDirectory,
         approver_entries: Sequence[str],
         *,

@@ -20,7 +20,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messaging import MessageKey
+from bot.messaging import Announced, MessageKey
 from bot.slack.outbound.blocks.types import Block
 from bot.slack.outbound.masking import Mask, masked, no_mask
 
@@ -105,6 +105,31 @@ class SlackPoster:
             oldest=_slack_ts(oldest),
             latest=_slack_ts(latest),
         )
+
+    async def announced_in(self, channel: str, kind: Announced, *, pages: int) -> dict[str, str]:
+        """The announcements of ``kind`` among the newest ``pages`` pages of ``channel``'s history: the id
+        each names, with its message's ``ts`` (the newest, if one id was posted twice). Raises
+        ``HistoryUnreadable`` when Slack refuses the history for good."""
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        for _ in range(pages):
+            response = await self._page(
+                self._client.conversations_history,
+                channel=channel,
+                include_all_metadata=True,
+                limit=HISTORY_PAGE_LIMIT,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                announced = (
+                    MessageKey.id_in(kind, message.get("metadata")) if isinstance(message, dict) else None
+                )
+                if announced is not None:
+                    found.setdefault(announced, str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                break
+        return found
 
     async def find_reply(
         self, channel: str, thread_ts: str, key: MessageKey, *, oldest: datetime, latest: datetime, pages: int

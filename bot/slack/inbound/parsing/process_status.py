@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from bot.bol.models import EVENT_TYPES
+from bot.bol.models import ENTITY_ID, EVENT_TYPES, PROCESS_ID
 from bot.slack.inbound.parsing.common import (
     HELP_WORDS,
     MAX_PAGE,
@@ -16,9 +15,6 @@ from bot.slack.inbound.parsing.common import (
     tokens,
     whole_number,
 )
-
-PROCESS_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-ENTITY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
 @dataclass(frozen=True)

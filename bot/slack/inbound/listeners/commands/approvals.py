@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -37,29 +38,36 @@ from bot.slack.outbound.responses import Respond, ResponseUrls
 from bot.slack.outbound.viewers import VIEWERS_REFUSAL, SlackViewerDirectory
 
 
+@dataclass(frozen=True)
+class CommandAccess:
+    """Who may act on approvals (``approvers``) and who may list and read them (``viewers``)."""
+
+    approvers: ApproverDirectory
+    viewers: SlackViewerDirectory
+
+
 class ApprovalsCommandListener:
     def __init__(
         self,
         commerce: CommerceClient,
         decisions: DecisionService,
-        approvers: ApproverDirectory,
         order_details: OrderDetails,
         metrics: Metrics,
         *,
+        access: CommandAccess,
         work: BackgroundWork,
         responses: ResponseUrls,
-        viewers: SlackViewerDirectory,
         digest: DailyDigest | None = None,
     ) -> None:
         self._digest = digest
         self._commerce = commerce
         self._decisions = decisions
-        self._approvers = approvers
+        self._approvers = access.approvers
         self._order_details = order_details
         self._metrics = metrics
         self._work = work
         self._responses = responses
-        self._viewers = viewers
+        self._viewers = access.viewers
 
     async def handle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Help and input errors are answered in the ack; everything else after it, in the background."""

@@ -9,6 +9,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.errors import BolError, BolUnavailable
+from bot.clock import utcnow
+from bot.messaging import CHANNEL_ID
 from bot.metrics import Metrics
 from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.common import ShowHelp
@@ -33,10 +35,7 @@ from bot.slack.outbound.blocks.process_status import (
 )
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
-from bot.storage.db import utcnow
 from bot.storage.store import Store
-
-POSTABLE_CHANNEL_PREFIXES = ("C", "G")
 
 
 def unknown_process(process_status_id: str) -> Message:
@@ -91,7 +90,7 @@ class ProcessStatusCommandListener:
     def _watch_channel(self, command: dict[str, Any]) -> str:
         """Watches post where they were asked for; DMs and unknown places use PROCESS_STATUS_CHANNEL."""
         channel = str(command.get("channel_id") or "")
-        if channel.startswith(POSTABLE_CHANNEL_PREFIXES):
+        if CHANNEL_ID.fullmatch(channel):
             return channel
         return self._default_channel
 

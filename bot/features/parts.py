@@ -1,0 +1,292 @@
+"""The shared parts every feature builds from, and what a feature gives back.
+
+Built once per process by :func:`build_parts`: the clients, the store, the poster, the HTTP session
+and the approval core (routes, approvers, cards, decisions, ...) that several features use. A
+feature is a function of these parts returning a :class:`Contribution`; the runtime derives every
+list it runs (pollers, announcers, listeners, routes) from the contributions, never by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.backend.transport import HttpOptions
+from bot.background import BackgroundWork
+from bot.bol.client import BolClient
+from bot.bol.rate_limit import RateLimitPacer
+from bot.clock import Clock
+from bot.commerce.client import CommerceClient
+from bot.logging_setup import SecretMaskingFilter
+from bot.metrics import Metrics
+from bot.notifier.poller import Poller
+from bot.notifier.reconcile import Announcer
+from bot.services.budget import DecisionBudget
+from bot.services.decisions import DecisionPolicy, DecisionService
+from bot.services.identity import DecideAs, Identities, IdentityPolicy
+from bot.services.order_details import OrderDetails
+from bot.services.process_batches import BatchIngest
+from bot.services.routes_file import read_routes
+from bot.services.routing import Routes
+from bot.settings import Settings
+from bot.slack.inbound.app import build_bolt_app
+from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
+from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
+from bot.slack.outbound.cards import ApprovalCards
+from bot.slack.outbound.digest import DailyDigest
+from bot.slack.outbound.emails import SlackUserEmails
+from bot.slack.outbound.home import AppHome
+from bot.slack.outbound.notices import SlackDirectMessages
+from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.viewers import SlackViewerDirectory
+from bot.storage.records import Notify
+from bot.storage.store import Store
+
+SLACK_RATE_LIMIT_RETRIES = 5
+SLACK_TIMEOUT_SECONDS = 10.0
+"""Timeout of one Slack Web API call (the SDK's default is 30 s, which would stretch every drain)."""
+
+Listen = Callable[[AsyncApp], None]
+"""Registers a feature's Bolt listeners (commands, actions, views, events) on the app."""
+Mount = Callable[[web.Application], None]
+"""Adds a feature's HTTP routes (and the middlewares they need) to the web app."""
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one feature adds to the process; every field may be empty."""
+
+    pollers: tuple[Poller, ...] = ()
+    """Run by the poller role (the leader replica), each in a task of its own."""
+    announcers: tuple[Announcer, ...] = ()
+    """Posts whose lost answers ``PostReconciler`` settles (each is usually one of ``pollers`` too)."""
+    listeners: tuple[Listen, ...] = ()
+    routes: tuple[Mount, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovalCore:
+    """What the approval features share: who may decide, where cards go, and the decision core."""
+
+    routes: Routes
+    approvers: RoutedApproverDirectory
+    viewers: SlackViewerDirectory
+    cards: ApprovalCards
+    order_details: OrderDetails
+    identities: Identities
+    decisions: DecisionService
+    home: AppHome
+    digest: DailyDigest
+    """What a daily digest says (asked for by ``/approvals digest`` and posted by the digest poller)."""
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Built once, shared by every feature."""
+
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    store: Store
+    http_session: aiohttp.ClientSession
+    work: BackgroundWork
+    responses: ResponseUrls
+    bolt_app: AsyncApp
+    slack: AsyncWebClient
+    commerce: CommerceClient
+    bol: BolClient
+    poster: SlackPoster
+    approvals: ApprovalCore
+    batch_ingest: BatchIngest
+
+
+Feature = Callable[[Parts], Contribution]
+
+
+# -- clients, also built by the entry points (check, approvers, watch) ---------------------------
+
+
+def configure_slack_client(
+    client: AsyncWebClient,
+    settings: Settings,
+    session: aiohttp.ClientSession | None = None,
+    metrics: Metrics | None = None,
+) -> AsyncWebClient:
+    client.base_url = settings.slack_api_url
+    client.timeout = int(SLACK_TIMEOUT_SECONDS)
+    # One pooled session for every Web API call (else each call opens a connection of its own).
+    client.session = session
+    # 429s are retried after Retry-After. Dropped connections are not: Slack may already have
+    # created the message, and a retried chat.postMessage would post the card twice.
+    client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
+    if metrics is not None:
+        client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics))  # sees every answer, retries none
+    return client
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, for masking in logs and in what users see."""
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.commerce_logon_password,
+        settings.bol_client_secret,
+    ]
+    if settings.slack_app_token is not None:
+        secrets.append(settings.slack_app_token)
+    secrets.extend(settings.api_tokens)
+    return [s.get_secret_value() for s in secrets]
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    return configure_slack_client(AsyncWebClient(token=settings.slack_bot_token.get_secret_value()), settings)
+
+
+def commerce_client(settings: Settings) -> CommerceClient:
+    return CommerceClient(
+        settings.commerce_base_url,
+        settings.commerce_store_id,
+        settings.commerce_logon_id,
+        settings.commerce_logon_password,
+        http=HttpOptions(settings.commerce_timeout_seconds, settings.max_concurrent_work),
+    )
+
+
+def bol_client(settings: Settings) -> BolClient:
+    return BolClient(
+        settings.bol_api_url,
+        settings.bol_token_url,
+        settings.bol_client_id,
+        settings.bol_client_secret,
+        http=HttpOptions(settings.bol_timeout_seconds, settings.max_concurrent_work),
+        pacer=RateLimitPacer(),  # one client, so one pacer, for the whole process
+    )
+
+
+def identity_policy(settings: Settings) -> IdentityPolicy:
+    return IdentityPolicy(
+        decide_as=DecideAs(settings.decide_as),
+        allow_self_approval=settings.allow_self_approval,
+        service_logon_id=settings.commerce_logon_id,
+        require_linked=settings.require_linked_approvers,
+        auto_link_domains=frozenset(settings.auto_link_email_domains),
+    )
+
+
+def identities(
+    settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient | None
+) -> Identities:
+    """Identity links and what they mean for deciding; auto-link by e-mail only with a Slack client."""
+    policy = identity_policy(settings)
+    emails = SlackUserEmails(slack) if settings.auto_link_by_email and slack is not None else None
+    notices = SlackDirectMessages(slack) if slack is not None else None
+    return Identities(store, commerce, policy, emails=emails, notices=notices)
+
+
+def batch_ingest(store: Store, settings: Settings) -> BatchIngest:
+    """Takes process ids from other systems (the API, the CLI) as batches."""
+    return BatchIngest(
+        store,
+        default_channel=settings.process_status_channel,
+        default_notify=Notify(settings.process_status_notify),
+    )
+
+
+# -- the parts of one process ----------------------------------------------------------------------
+
+
+def approval_core(
+    settings: Settings,
+    store: Store,
+    metrics: Metrics,
+    clients: tuple[AsyncWebClient, CommerceClient, SlackPoster],
+    clock: Clock,
+) -> ApprovalCore:
+    """Routes (read again here: the entry point validated the file first; a bad one raises
+    ``RoutesFileError``), approvers, cards, the decision core, the App Home and the digest."""
+    slack, commerce, poster = clients
+    routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+    approvers = RoutedApproverDirectory(
+        slack, settings.approvers, [r.approvers for r in routes.rules if r.approvers is not None]
+    )
+    cards = ApprovalCards(store, poster)
+    order_details = OrderDetails(commerce)
+    people = identities(settings, store, commerce, slack)
+    decisions = DecisionService(
+        commerce,
+        store,
+        approvers=approvers,
+        cards=cards,
+        order_details=order_details,
+        metrics=metrics,
+        policy=DecisionPolicy(DecisionBudget.from_timeout(settings.commerce_timeout_seconds), routes),
+        identities=people,
+    )
+    return ApprovalCore(
+        routes=routes,
+        approvers=approvers,
+        viewers=SlackViewerDirectory(SlackApproverDirectory(slack, settings.viewers), approvers),
+        cards=cards,
+        order_details=order_details,
+        identities=people,
+        decisions=decisions,
+        home=AppHome(
+            slack,
+            commerce,
+            store,
+            approvers,
+            settings.approvers,
+            listing_user=people.listing_user_id,
+            may_decide=decisions.may_decide,
+        ),
+        digest=DailyDigest(store, poster, zone=settings.digest_zone, clock=clock),
+    )
+
+
+async def build_parts(settings: Settings, clock: Clock) -> Parts:
+    """Opens the store (registering this process) and builds every shared part."""
+    metrics = Metrics()
+    store = await Store.open(
+        settings.database_url,
+        clock=clock,
+        replica=settings.replica_id,
+        time_limit_seconds=settings.database_timeout_seconds,
+    )
+    await store.register_instance()
+    # slack_sdk ignores ``client.timeout`` when it is handed a session: the session's own timeout is
+    # what bounds each Slack call (and each response_url post), so it is set here (aiohttp's
+    # default would wait 5 minutes for an answer that never comes).
+    http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS))
+    mask = SecretMaskingFilter(secret_values(settings)).mask
+    bolt_app = build_bolt_app(
+        settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
+    )
+    slack = configure_slack_client(bolt_app.client, settings, http_session, metrics)
+    commerce = commerce_client(settings)
+    metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
+    poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds, mask=mask)
+    return Parts(
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        store=store,
+        http_session=http_session,
+        work=BackgroundWork(
+            running_limit=settings.max_concurrent_work, waiting_limit=4 * settings.max_concurrent_work
+        ),
+        responses=ResponseUrls(http_session, mask=mask),
+        bolt_app=bolt_app,
+        slack=slack,
+        commerce=commerce,
+        bol=bol_client(settings),
+        poster=poster,
+        approvals=approval_core(settings, store, metrics, (slack, commerce, poster), clock),
+        batch_ingest=batch_ingest(store, settings),
+    )
