@@ -2,6 +2,7 @@
 #   docker build -t commerce-approvals-bot .
 #   docker run --env-file .env -p 3000:3000 -v approvals-data:/data commerce-approvals-bot
 #   docker run --env-file .env commerce-approvals-bot check
+#   docker run --rm -p 127.0.0.1:3000:3000 commerce-approvals-bot demo    (a sandbox; open http://127.0.0.1:3000/)
 # No secret is baked in: SLACK_*, COMMERCE_*, BOL_* are passed at run time.
 
 # ---- builder: the locked dependencies, then the project, in a self-contained venv ----
@@ -76,7 +77,11 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/venv/bin:${PATH}" \
     PORT=3000 \
-    DATABASE_URL=sqlite:////data/approvals-bot.db
+    DATABASE_URL=sqlite:////data/approvals-bot.db \
+    DEMO_HOST=0.0.0.0
+# DEMO_HOST: `approvals-bot demo` serves its page on 127.0.0.1 unless told otherwise; in a container
+# only an address on the container's own interface can be published (-p 127.0.0.1:3000:3000 keeps it on
+# the host's loopback). Everything else of the demo (the bot, the sandbox servers) stays on 127.0.0.1.
 
 # Unprivileged user app (uid/gid 10001); /data holds the SQLite file and must be writable by it.
 # Not --system: system ids end at 999, and useradd warns about a system user with uid 10001.

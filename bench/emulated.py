@@ -111,8 +111,7 @@ class EmulatorHost(ProcessFigures):
     def forget_requests(self) -> None:
         """Drops the recorded requests (bodies), which big runs would otherwise pile up."""
         for emulator in (self.slack, self.commerce, self.bol):
-            with emulator.lock:
-                emulator.requests.clear()
+            emulator.forget_requests()
 
     # -- bol.com -----------------------------------------------------------------------------------
     def add_processes(self, count: int) -> list[str]:

@@ -25,6 +25,7 @@ from bot.services.linked_approvers import link_warnings
 from bot.services.routes_file import read_routes
 from bot.settings import Settings
 from bot.slack.outbound.approvers import RoutedApproverDirectory
+from bot.slack.outbound.auth_errors import TOKEN_ERRORS, token_refusal
 from bot.slack.outbound.poster import slack_error_code
 from bot.storage.db import safe_url
 from bot.storage.store import Store
@@ -35,12 +36,14 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    off: bool = False
+    """Not checked: the deployment runs without this backend (its settings are not set)."""
     warn: bool = False
     """Passes, but says something the operator should know (``WARN``)."""
 
     def line(self) -> str:
-        mark = "FAIL" if not self.ok else "WARN" if self.warn else "PASS"
-        return f"{mark} {self.name}: {self.detail}"
+        verdict = "OFF" if self.off else "FAIL" if not self.ok else "WARN" if self.warn else "PASS"
+        return f"{verdict} {self.name}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -99,13 +102,68 @@ async def check_slack(settings: Settings) -> CheckResult:
         async with asyncio.timeout(seconds):
             response = await client.auth_test()
     except SlackApiError as error:
-        return CheckResult("slack", False, f"auth.test failed: {slack_error_code(error)}")
+        code = slack_error_code(error)
+        cause = token_refusal(code) if code in TOKEN_ERRORS else code
+        return CheckResult("slack", False, f"auth.test failed: {cause}")
     except Exception as error:
         cause = describe_failure(error, settings.slack_api_url, seconds)
         return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {cause}")
     return CheckResult(
         "slack", True, f"authenticated as {response.get('user')} in team {response.get('team')}"
     )
+
+
+def posting_channels(settings: Settings) -> list[str]:
+    """Every channel the bot posts in: approvals, process status, the routes' and escalation's."""
+    channels = [settings.process_status_channel] if settings.bol_configured else []
+    if settings.commerce_configured:
+        routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+        channels += [route.channel for route in routes.every_route]
+        if settings.approvals_escalation_channel:
+            channels.append(settings.approvals_escalation_channel)
+    return list(dict.fromkeys(channels))
+
+
+async def check_channels(settings: Settings) -> CheckResult:
+    """``conversations.info`` of each channel the bot posts in: a channel it is not a member of fails
+    every post with ``not_in_channel``, so the line names it and the ``/invite`` to type there."""
+    seconds = settings.check_timeout_seconds
+    client = slack_client(settings)
+    client.timeout = math.ceil(seconds)
+    outside: list[str] = []
+    missing: list[str] = []
+    try:
+        async with asyncio.timeout(seconds):
+            bot_name = (await client.auth_test()).get("user") or "approvals-bot"
+            for channel in posting_channels(settings):
+                try:
+                    info = (await client.conversations_info(channel=channel)).get("channel") or {}
+                except SlackApiError as error:
+                    if slack_error_code(error) != "channel_not_found":
+                        raise
+                    missing.append(channel)
+                    continue
+                if not info.get("is_member"):
+                    outside.append(f"#{info.get('name') or channel} ({channel})")
+    except SlackApiError as error:
+        code = slack_error_code(error)
+        if code == "missing_scope":
+            code += ": add the channels:read and groups:read scopes (manifest.yml) and reinstall the app"
+        return CheckResult("channels", False, f"cannot look up the channels: {code}")
+    except Exception as error:
+        cause = describe_failure(error, settings.slack_api_url, seconds)
+        return CheckResult("channels", False, f"cannot look up the channels: {cause}")
+    problems = []
+    if outside:
+        problems.append(f"the bot is not in {', '.join(outside)}: type /invite @{bot_name} in each")
+    if missing:
+        problems.append(
+            f"{', '.join(missing)} not found (a wrong id, or a private channel the bot is not in: "
+            f"/invite @{bot_name} there)"
+        )
+    if problems:
+        return CheckResult("channels", False, "; ".join(problems))
+    return CheckResult("channels", True, f"the bot is in {', '.join(posting_channels(settings))}")
 
 
 async def check_commerce(settings: Settings) -> CheckResult:
@@ -233,19 +291,39 @@ async def check_approver_links(settings: Settings) -> CheckResult:
     return CheckResult("approver-links", True, "; ".join(warnings), warn=True)
 
 
-CHECKS: tuple[Check, ...] = (
-    Check("slack", check_slack),
-    Check("commerce", check_commerce),
-    Check("bol", check_bol),
-    Check("database", check_database),
-    Check("approver-links", check_approver_links),
+COMMERCE_OFF = (
+    "not set up (COMMERCE_BASE_URL, COMMERCE_STORE_ID, COMMERCE_LOGON_ID, COMMERCE_LOGON_PASSWORD unset): "
+    "no approval cards, reminders or digest; /approvals answers that it is not set up"
 )
-RUN_AS_CHECK = Check("run-as", check_run_as)
+BOL_OFF = (
+    "not set up (BOL_CLIENT_ID, BOL_CLIENT_SECRET unset): no process-status messages or batch cards; "
+    "/process-status answers that it is not set up"
+)
+
+
+async def commerce_off(settings: Settings) -> CheckResult:
+    return CheckResult("commerce", True, COMMERCE_OFF, off=True)
+
+
+async def bol_off(settings: Settings) -> CheckResult:
+    return CheckResult("bol", True, BOL_OFF, off=True)
 
 
 def checks_for(settings: Settings) -> tuple[Check, ...]:
-    """Every check, plus the run-as one when decisions go out as linked users."""
-    return CHECKS + ((RUN_AS_CHECK,) if settings.decide_as == "linked-user" else ())
+    """Every check; a backend that is not configured gets an ``OFF`` line instead of its check, and the
+    run-as check comes with Commerce when decisions go out as linked users."""
+    checks = [
+        Check("slack", check_slack),
+        Check("channels", check_channels),
+        Check("commerce", check_commerce if settings.commerce_configured else commerce_off),
+        Check("bol", check_bol if settings.bol_configured else bol_off),
+        Check("database", check_database),
+    ]
+    if settings.commerce_configured:
+        checks.append(Check("approver-links", check_approver_links))
+    if settings.decide_as == "linked-user" and settings.commerce_configured:
+        checks.append(Check("run-as", check_run_as))
+    return tuple(checks)
 
 
 async def run_checks(settings: Settings) -> AsyncIterator[CheckResult]:

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
@@ -24,9 +25,19 @@ from bot.storage.db import safe_url, sqlite_write_problem
 from bot.storage.store import Store
 
 EXIT_BAD_SETTINGS = 2
+CHECK_QUIET_LOGGERS = ("bot.storage", "alembic")
 EXIT_CHECK_FAILED = 1
+DEMO_PORT = 3000
 
 log = logging.getLogger("bot")
+
+SETTINGS_HINT = """\
+Set them where this deployment reads its settings from:
+  run locally:     .env in the directory you start approvals-bot from (a copy of .env.example)
+  Docker Compose:  deploy/.env (a copy of deploy/compose.env.example)
+  Kubernetes:      the approvals-bot Secret (a copy of deploy/kubernetes/secret.example.yaml)
+  otherwise:       the process environment (docker run --env-file, systemd, ...)
+README.md (Settings) says what each variable means."""
 
 
 def load_settings() -> Settings | None:
@@ -36,10 +47,7 @@ def load_settings() -> Settings | None:
         print("approvals-bot: invalid settings:", file=sys.stderr)
         for line in describe_errors(error):
             print(f"  {line}", file=sys.stderr)
-        print(
-            "Copy .env.example to .env and fill it in; README.md (Settings) says what each variable means.",
-            file=sys.stderr,
-        )
+        print(SETTINGS_HINT, file=sys.stderr)
         return None
 
 
@@ -166,6 +174,64 @@ async def _watch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- demo: the bot against the built-in sandbox, with a page to click in ----------------------------
+
+
+def _add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot in a sandbox on this machine: no settings, no network; prints a URL to open",
+    )
+    demo.add_argument(
+        "--host",
+        default=os.environ.get("DEMO_HOST", "127.0.0.1"),
+        help="address of the page (default 127.0.0.1, or $DEMO_HOST; the image sets 0.0.0.0 so that "
+        "`docker run -p 127.0.0.1:3000:3000` reaches it)",
+    )
+    demo.add_argument(
+        "--port", type=int, help="port of the page (default $PORT, else 3000; 0: any free port)"
+    )
+    demo.add_argument(
+        "--db", type=Path, help="a new SQLite file, kept after the demo (default: in a temporary directory)"
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    # Imported here: the sandbox is no part of the bot that `serve` runs.
+    from bot.sandbox.demo import DemoOptions, run_demo
+
+    port = args.port
+    if port is None:
+        try:
+            port = int(os.environ.get("PORT") or DEMO_PORT)
+        except ValueError:
+            print("approvals-bot demo: PORT must be a port number (or use --port)", file=sys.stderr)
+            return EXIT_BAD_SETTINGS
+    if args.db is not None and args.db.exists():
+        # The sandbox starts empty every time: an old file's cards and batches name messages and
+        # approvals this sandbox never had, so the bot would post nothing.
+        print(
+            f"approvals-bot demo: {args.db} exists; give --db a new file, or leave --db out", file=sys.stderr
+        )
+        return EXIT_BAD_SETTINGS
+    configure_logging("WARNING", [])
+
+    async def demo() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_demo(DemoOptions(host=args.host, port=port, db=args.db), stop)
+
+    try:
+        asyncio.run(demo())
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"approvals-bot demo: {error}", file=sys.stderr)
+        print("  Another program may use that port: `--port 0` takes a free one.", file=sys.stderr)
+        return 1
+    return 0
+
+
 async def _serve(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -184,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
     _add_watch_command(sub)
     add_commands(sub)
+    _add_demo_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
 
     settings = load_settings()
     if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):
@@ -204,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(audit(settings, args))
 
     if args.command == "check":
+        if settings.log_level != "DEBUG":
+            # Opening a new database applies every migration, one INFO line each: between the PASS
+            # lines they only hide them (the database line says whether it is ready).
+            for name in CHECK_QUIET_LOGGERS:
+                logging.getLogger(name).setLevel(logging.WARNING)
         return asyncio.run(_check(settings))
 
     try:

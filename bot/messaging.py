@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
-
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9_]{1,63}$")
-"""A public or private channel id (``C…``, ``G…``): where the bot can post (a batch card, a route)."""
 
 
 @dataclass(frozen=True)

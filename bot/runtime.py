@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.bol.client import BolClient
 from bot.clock import Clock, utcnow
@@ -28,8 +29,10 @@ from bot.services.decisions import DecisionService
 from bot.services.order_details import OrderDetails
 from bot.services.process_batches import BatchIngest
 from bot.settings import Settings
+from bot.slack.inbound.backends_off import answer_off_backends
+from bot.slack.outbound.auth_errors import TOKEN_ERRORS, SlackToken, token_refusal
 from bot.slack.outbound.cards import ApprovalCards
-from bot.slack.outbound.poster import SlackPoster
+from bot.slack.outbound.poster import SlackPoster, slack_error_code
 from bot.storage.instances import HEARTBEAT_EVERY
 from bot.storage.leader_lock import LeaderLock, PostgresLeaderLock, SoleReplica
 from bot.storage.store import Store
@@ -69,6 +72,18 @@ def poller_role(
     return role, lock
 
 
+def features_for(settings: Settings) -> tuple[Feature, ...]:
+    """``FEATURES`` less those of a backend this deployment runs without (Commerce or bol.com)."""
+    return enabled_features(commerce=settings.commerce_configured, bol=settings.bol_configured)
+
+
+def backends_line(settings: Settings) -> str:
+    """Which backends are on, for the start-up log line."""
+    commerce = "on" if settings.commerce_configured else "off (its COMMERCE_ settings are not set)"
+    bol = "on" if settings.bol_configured else "off (BOL_CLIENT_ID and BOL_CLIENT_SECRET are not set)"
+    return f"Commerce approvals {commerce}; bol.com process status {bol}"
+
+
 def contributions(parts: Parts, features: tuple[Feature, ...] = FEATURES) -> tuple[Contribution, ...]:
     """What each feature contributes, then the reconciler of every announcer among them."""
     contributed = tuple(feature(parts) for feature in features)
@@ -92,7 +107,11 @@ class Runtime:
     async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Runtime:
         """Builds every part; ``clock`` is what the store and the timed pollers read as now."""
         parts = await build_parts(settings, clock)
-        contributed = contributions(parts)
+        contributed = contributions(parts, features_for(settings))
+        # The off backend's commands get a plain line (their listeners are not registered).
+        parts.bolt_app.use(
+            answer_off_backends(commerce=settings.commerce_configured, bol=settings.bol_configured)
+        )
         for contribution in contributed:
             for listen in contribution.listeners:
                 listen(parts.bolt_app)
@@ -162,6 +181,26 @@ class Runtime:
     @property
     def batch_ingest(self) -> BatchIngest:
         return self.parts.batch_ingest
+
+    @property
+    def slack_token(self) -> SlackToken:
+        return self.parts.slack_token
+
+    async def check_slack_token(self) -> None:
+        """Asks Slack once whether it takes the bot token; a refusal is logged and shows in ``/readyz``
+        (the bot still starts: the token can be fixed in Slack without a restart, e.g. a reinstall)."""
+        try:
+            await self.parts.slack.auth_test()
+        except SlackApiError as error:
+            code = slack_error_code(error)
+            if code in TOKEN_ERRORS:
+                log.error("Slack refused the bot token: %s", token_refusal(code))
+            else:
+                log.warning("auth.test failed at start: %s", code)
+        except Exception as error:
+            log.warning(
+                "could not ask Slack about the bot token at start: %s: %s", type(error).__name__, error
+            )
 
     def poller(self, name: str) -> Poller:
         """The poller called ``name``; ``KeyError`` when there is none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import suppress
 from typing import Any
 
@@ -12,7 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.clock import Clock, utcnow
 from bot.features.parts import SLACK_TIMEOUT_SECONDS
-from bot.runtime import Runtime
+from bot.runtime import Runtime, backends_line
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
 from bot.web.read_deadlines import ReadDeadlines
@@ -53,10 +54,15 @@ async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any
         for task in asyncio.all_tasks()
         if task is not current and task not in not_ours and not task.done()
     ]
-    if in_flight:
-        _, still_running = await asyncio.wait(in_flight, timeout=seconds)
-        if still_running:
-            log.warning("%d task(s) still running after %.0fs; stopping anyway", len(still_running), seconds)
+    if not in_flight:
+        return
+    log.info("stopping: waiting up to %.0fs for %d task(s) in flight", seconds, len(in_flight))
+    started = time.monotonic()
+    _, still_running = await asyncio.wait(in_flight, timeout=seconds)
+    if still_running:
+        log.warning("%d task(s) still running after %.0fs; stopping anyway", len(still_running), seconds)
+    else:
+        log.info("drained %d task(s) in flight in %.1fs", len(in_flight), time.monotonic() - started)
 
 
 async def _warn_about_links(runtime: Runtime) -> None:
@@ -97,12 +103,14 @@ class BotServer:
 
     async def _start(self) -> int:
         runtime = self.runtime = await Runtime.create(self.settings, clock=self.clock)
+        await runtime.check_slack_token()
         bolt_app = runtime.bolt_app
         read_deadlines = ReadDeadlines(self.settings.request_read_timeout_seconds)
         web_app = build_web_app(
             bolt_app,
             signing_secret=self.settings.slack_signing_secret.get_secret_value(),
             database_ready=runtime.store.ping,
+            slack_problem=runtime.slack_token.problem,
             mount=runtime.mount_routes,
             read_deadlines=read_deadlines,
         )
@@ -144,6 +152,7 @@ class BotServer:
             self.metrics_port or self.port,
             "on" if self.settings.notifier_enabled else "off",
         )
+        log.info("%s", backends_line(self.settings))
         return self.port
 
     async def stop(self) -> None:
@@ -175,8 +184,25 @@ class BotServer:
                 await self._heartbeat
             self._heartbeat = None
         if self.runtime is not None:
+            await self._name_decisions_left_unknown(self.runtime)
             await self.runtime.close()
         log.info("approvals-bot stopped")
+
+    @staticmethod
+    async def _name_decisions_left_unknown(runtime: Runtime) -> None:
+        """One WARNING per decision this process sent and never heard back about (after the drain)."""
+        try:
+            open_decisions = await runtime.store.own_open_decisions()
+        except Exception as error:
+            log.warning("could not list the decisions left open: %s: %s", type(error).__name__, error)
+            return
+        for approval_id in open_decisions:
+            log.warning(
+                "decision on approval %s left unknown: sent to Commerce, no answer came back (Commerce may "
+                "or may not have it); the next click on its card reads the approval again first",
+                approval_id,
+                extra={"approval_id": approval_id},
+            )
 
 
 async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:

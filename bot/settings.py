@@ -18,12 +18,14 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.schedule import QuietHours, parse_clock_time, parse_duration, time_zone
+from bot.slack_ids import APPROVER_ID, CHANNEL_ID
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LOG_FORMATS = ("text", "json")
 
-# The placeholders ``.env.example`` ships with: a copied, unedited example must not start as if it
-# were configured (it would look healthy and fail every poll).
+# The placeholders ``.env.example`` and the deploy templates (``CHANGE-ME``) ship with, compared
+# without case: a copied, unedited example must not start as if it were configured (it would look
+# healthy and fail every poll).
 EXAMPLE_VALUES = frozenset(
     {
         "xoxb-your-bot-token",
@@ -40,18 +42,23 @@ EXAMPLE_VALUES = frozenset(
 EXAMPLE_HOSTS = frozenset({"commerce.example.com"})
 
 
+_EXAMPLE_VALUES_FOLDED = frozenset(value.casefold() for value in EXAMPLE_VALUES)
+
+
 def is_example_value(value: object) -> bool:
-    """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``."""
+    """True when ``value`` (a string, a secret or a list of them) holds a placeholder of ``.env.example``
+    or of a deploy template, in any case, or is a URL with an example host or a placeholder password."""
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     if isinstance(value, list):
         return any(is_example_value(item) for item in value)
     if not isinstance(value, str):
         return False
-    if value in EXAMPLE_VALUES:
+    if value.strip().casefold() in _EXAMPLE_VALUES_FOLDED:
         return True
     try:
-        return urlsplit(value).hostname in EXAMPLE_HOSTS
+        parts = urlsplit(value)
+        return parts.hostname in EXAMPLE_HOSTS or is_example_value(parts.password)
     except ValueError:
         return False
 
@@ -66,22 +73,23 @@ class Settings(BaseSettings):
     slack_post_interval_seconds: float = Field(default=1.0, ge=0)
     """Minimum gap between two messages posted in one channel (Slack allows about one per second)."""
 
-    commerce_base_url: str
-    commerce_store_id: str
-    commerce_logon_id: str
-    commerce_logon_password: SecretStr
+    # Commerce and bol.com are each optional (all of a backend's settings, or none of them).
+    commerce_base_url: str = ""
+    commerce_store_id: str = ""
+    commerce_logon_id: str = ""
+    commerce_logon_password: SecretStr = SecretStr("")
     commerce_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    bol_client_id: str
-    bol_client_secret: SecretStr
+    bol_client_id: str = ""
+    bol_client_secret: SecretStr = SecretStr("")
     bol_api_url: str = "https://api.bol.com"
     bol_token_url: str = "https://login.bol.com/token"  # noqa: S105 - a URL, not a secret
     bol_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    approvals_channel: str
+    approvals_channel: str = ""
     approvals_routes_file: Path | None = None
     """YAML rules that send cards to other channels, with their own approvers (docs/using/routes.md)."""
-    process_status_channel: str
+    process_status_channel: str = ""
     approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
@@ -156,7 +164,7 @@ class Settings(BaseSettings):
     def _not_an_example(cls, value: object) -> object:
         if is_example_value(value):
             raise PydanticCustomError(
-                "example_value", "still the placeholder from .env.example; replace it with your own value"
+                "example_value", "still a placeholder of the example files; replace it with your own value"
             )
         return value
 
@@ -277,11 +285,86 @@ class Settings(BaseSettings):
             raise ValueError("APPROVALS_ESCALATE_AFTER is set: set APPROVALS_ESCALATION_CHANNEL too")
         return self
 
+    @model_validator(mode="after")
+    def _whole_backends(self) -> Settings:
+        problems = backend_problems(self)
+        if problems:
+            raise PydanticCustomError("backend_settings", "{lines}", {"lines": "\n".join(problems)})
+        return self
+
+    @property
+    def commerce_configured(self) -> bool:
+        """All Commerce settings are set: Commerce approvals are on."""
+        return all(_is_set(getattr(self, name)) for name in COMMERCE_SETTINGS)
+
+    @property
+    def bol_configured(self) -> bool:
+        """Both bol.com credentials are set: process status from bol.com is on."""
+        return all(_is_set(getattr(self, name)) for name in BOL_SETTINGS)
+
     @field_validator("commerce_base_url", "bol_api_url", "bol_token_url", "slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("commerce_base_url", "bol_api_url", "bol_token_url", "slack_api_url")
+    @classmethod
+    def _one_scheme(cls, value: str) -> str:
+        if value and (re.match(r"https?://+https?:", value, re.IGNORECASE) or not urlsplit(value).hostname):
+            raise PydanticCustomError(
+                "url", "is not a URL with one scheme and a host name, e.g. https://host:5443/path"
+            )
+        return value
+
+    @field_validator("approvals_channel", "process_status_channel", "approvals_escalation_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value and not CHANNEL_ID.fullmatch(value):
+            raise PydanticCustomError(
+                "channel_id",
+                "'{value}' is not a channel id: use the id (C… or G…), not the name; Slack shows it "
+                "at the bottom of the channel's details",
+                {"value": value},
+            )
+        return value
+
+    @field_validator("approvers", "viewers", "approvals_escalate_to")
+    @classmethod
+    def _approver_ids(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not APPROVER_ID.fullmatch(item):
+                raise PydanticCustomError(
+                    "approver_id",
+                    "'{value}' is not a user id (U…, W…) or user-group id (S…): a person's profile "
+                    "shows it under ⋮ > Copy member ID, a user group's under its details",
+                    {"value": item},
+                )
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise PydanticCustomError(
+                "bot_token",
+                'must be the app\'s bot token (xoxb-…, "Bot User OAuth Token" under OAuth & '
+                "Permissions){kind}",
+                {"kind": _token_kind(value.get_secret_value())},
+            )
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = "" if value is None else value.get_secret_value()
+        if token and not token.startswith("xapp-"):
+            raise PydanticCustomError(
+                "app_token",
+                "must be an app-level token (xapp-…, under Basic Information > App-Level Tokens){kind}",
+                {"kind": _token_kind(token)},
+            )
         return value
 
     @field_validator("slack_api_url")
@@ -319,6 +402,17 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
         return log_format
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _unquoted(cls, value: object) -> object:
+        """One pair of matching quotes around the whole value is taken off: a ``.env`` reader does
+        that, ``docker --env-file`` does not, and a value must mean the same from either.
+
+        Defined last, so it runs before every other ``before`` validator."""
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            return value[1:-1]
+        return value
+
     @property
     def zone(self) -> ZoneInfo:
         return time_zone(self.tz)
@@ -332,12 +426,66 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None and bool(self.slack_app_token.get_secret_value())
 
 
+COMMERCE_SETTINGS = ("commerce_base_url", "commerce_store_id", "commerce_logon_id", "commerce_logon_password")
+BOL_SETTINGS = ("bol_client_id", "bol_client_secret")
+
+
+def _is_set(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return bool(str(value).strip())
+
+
+def _names(fields: tuple[str, ...]) -> str:
+    return ", ".join(name.upper() for name in fields)
+
+
+def backend_problems(settings: Settings) -> list[str]:
+    """``NAME: problem`` lines for a backend set in part, for neither backend, or for a backend
+    without its channel; empty when the settings make sense."""
+    problems = []
+    for fields, backend in (
+        (COMMERCE_SETTINGS, "Commerce approvals"),
+        (BOL_SETTINGS, "bol.com process status"),
+    ):
+        given = [_is_set(getattr(settings, name)) for name in fields]
+        if any(given) and not all(given):
+            problems += [
+                f"{name.upper()}: required with the other {backend.split()[0]} settings "
+                f"(or unset them all to run without {backend})"
+                for name, is_given in zip(fields, given, strict=True)
+                if not is_given
+            ]
+    commerce, bol = settings.commerce_configured, settings.bol_configured
+    if not commerce and not bol and not problems:
+        problems.append(
+            f"settings: set the Commerce settings ({_names(COMMERCE_SETTINGS)}), "
+            f"the bol.com settings ({_names(BOL_SETTINGS)}), or both"
+        )
+    if commerce and not settings.approvals_channel:
+        problems.append("APPROVALS_CHANNEL: required but not set (Commerce approvals are on)")
+    if bol and not settings.process_status_channel:
+        problems.append("PROCESS_STATUS_CHANNEL: required but not set (bol.com process status is on)")
+    return problems
+
+
+def _token_kind(token: str) -> str:
+    """``: this is a user token (xoxp-)`` and the like, or nothing for an unknown kind."""
+    kinds = {"xoxp-": "a user token", "xoxb-": "a bot token", "xapp-": "an app-level token"}
+    for prefix, kind in kinds.items():
+        if token.startswith(prefix):
+            return f"; this is {kind} ({prefix})"
+    return ""
+
+
 def describe_errors(error: ValidationError) -> list[str]:
     """One line per bad environment variable, never echoing its value."""
     lines = []
     for item in error.errors():
         name = "_".join(str(part) for part in item["loc"]).upper() or "settings"
-        if item["type"] == "missing":
+        if item["type"] == "backend_settings":
+            lines.extend(str(item.get("ctx", {}).get("lines", item["msg"])).splitlines())
+        elif item["type"] == "missing":
             lines.append(f"{name}: required but not set")
         else:
             lines.append(f"{name}: {item['msg']}")

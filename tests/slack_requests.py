@@ -224,8 +224,10 @@ class SlackRequestSender:
         *,
         view_id: str = "VHOME0001",
         block_id: str | None = None,
+        state: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """A click on a button in the user's App Home (a view: no channel, no message, no response_url)."""
+        """A click on a button in the user's App Home (a view: no channel, no message, no response_url);
+        ``state`` is the view's ``state.values`` (e.g. ticked checkboxes)."""
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id, None),
@@ -236,12 +238,48 @@ class SlackRequestSender:
             "team": self._team(),
             "enterprise": None,
             "is_enterprise_install": False,
-            "view": {"id": view_id, "type": "home", "blocks": [], "private_metadata": "", "callback_id": ""},
+            "view": {
+                "id": view_id,
+                "type": "home",
+                "blocks": [],
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": state or {}},
+            },
             "actions": [
                 {
                     "type": "button",
                     "action_id": action_id,
                     "block_id": block_id or f"home:{action_id}:{value}",
+                    "text": {"type": "plain_text", "text": action_id, "emoji": True},
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return self.send_payload(payload)
+
+    def modal_action(
+        self, action_id: str, value: str, user_id: str, view: Mapping[str, Any], *, block_id: str = "b"
+    ) -> httpx.Response:
+        """A click on a button in an open modal ``view`` (as the emulator holds it): Slack sends the
+        whole view back, with no channel, message or response_url."""
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user_id, None),
+            "api_app_id": self.api_app_id,
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self.new_trigger_id(),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": dict(view),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
                     "text": {"type": "plain_text", "text": action_id, "emoji": True},
                     "value": value,
                     "action_ts": f"{time.time():.6f}",

@@ -43,6 +43,7 @@ from bot.slack.outbound.blocks import (
 from bot.slack.outbound.blocks.approval_card import format_money
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
+    DETAILS_ACTION_ID,
     REASON_ACTION_ID,
     REASON_BLOCK_ID,
     REJECT_ACTION_ID,
@@ -110,6 +111,15 @@ def check_button(element: dict[str, Any]) -> None:
         assert confirm["deny"]["type"] == "plain_text" and len(confirm["deny"]["text"]) <= 30
 
 
+def check_checkboxes(element: dict[str, Any]) -> None:
+    assert element["action_id"] and len(element["action_id"]) <= 255
+    assert 1 <= len(element["options"]) <= 10
+    for option in element["options"]:
+        assert option["text"]["type"] == "plain_text"
+        check_text(option["text"], 75)
+        assert 1 <= len(option["value"]) <= 150
+
+
 def check_blocks(blocks: list[dict[str, Any]], *, max_blocks: int = 50) -> None:
     assert isinstance(blocks, list)
     assert len(blocks) <= max_blocks
@@ -134,7 +144,10 @@ def check_blocks(blocks: list[dict[str, Any]], *, max_blocks: int = 50) -> None:
         elif block["type"] == "actions":
             assert 1 <= len(block["elements"]) <= 25
             for element in block["elements"]:
-                check_button(element)
+                if element["type"] == "checkboxes":
+                    check_checkboxes(element)
+                else:
+                    check_button(element)
 
 
 def check_message(message: tuple[str, list[dict[str, Any]]]) -> str:
@@ -198,7 +211,12 @@ def test_approval_card_for_an_order() -> None:
         assert fact in rendered
     (block,) = actions(blocks)
     assert block["block_id"] == "approval_actions:10003"
-    approve, reject = block["elements"]
+    approve, reject, details = block["elements"]
+    assert (details["action_id"], details["value"], details.get("style")) == (
+        DETAILS_ACTION_ID,
+        "10003",
+        None,
+    )
     assert (approve["action_id"], approve["value"], approve["style"]) == (
         APPROVE_ACTION_ID,
         "10003",
@@ -371,7 +389,11 @@ def test_not_found_card() -> None:
 
 def test_approval_detail_buttons_only_for_approvers_on_pending() -> None:
     pending = approval()
-    assert action_ids(approval_detail(pending, can_act=True)[1]) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    assert action_ids(approval_detail(pending, can_act=True)[1]) == [
+        APPROVE_ACTION_ID,
+        REJECT_ACTION_ID,
+        DETAILS_ACTION_ID,
+    ]
     outsider = approval_detail(pending, can_act=False)
     assert action_ids(outsider[1]) == []
     assert "Only approvers" in check_message(outsider)
@@ -433,7 +455,7 @@ def test_approval_card_shows_total_items_and_status() -> None:
         "Awaiting approval (W)",
     )
     assert text == "Approval requested: Order 5001 from Jane Smith (EUR 1,234.50)"
-    assert action_ids(blocks) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    assert action_ids(blocks) == [APPROVE_ACTION_ID, REJECT_ACTION_ID, DETAILS_ACTION_ID]
 
 
 def test_only_known_order_details_are_shown() -> None:

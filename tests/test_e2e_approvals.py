@@ -21,6 +21,7 @@ from bot.sandbox.slack import SlackEmulator
 from bot.services.decisions import DecisionRequest
 from bot.slack.outbound.blocks.ids import (
     APPROVE_ACTION_ID,
+    DETAILS_ACTION_ID,
     REASON_ACTION_ID,
     REASON_BLOCK_ID,
     REJECT_ACTION_ID,
@@ -113,7 +114,7 @@ def test_pending_approval_is_posted_once_then_approved_from_the_card(
     cards = posted_cards(slack)
     assert len(cards) == 1
     blocks = blocks_of(cards[0])
-    assert action_ids(blocks) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    assert action_ids(blocks) == [APPROVE_ACTION_ID, REJECT_ACTION_ID, DETAILS_ACTION_ID]
     approve_button = next(
         e
         for b in blocks

@@ -79,7 +79,7 @@ def test_signed_junk_is_400_with_one_warning_line(
     assert problems(caplog) == []
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
-    assert slack.requests == []
+    assert [r.path for r in slack.requests if r.path != "/api/auth.test"] == []  # auth.test: at start
 
 
 def click(sender: SlackRequestSender, **changes: Any) -> dict[str, Any]:
@@ -167,3 +167,16 @@ def test_a_well_formed_click_still_gets_its_ack(bot: RunningBot, sender: SlackRe
     response = sender.send_payload(click(sender))
     assert response.status_code == 200
     assert json.loads(response.text or "{}") is not None
+
+
+def test_a_bad_signature_warning_names_the_signing_secret_once_not_per_request(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrongly_signed = SlackRequestSender(bot.url, "not-the-apps-signing-secret")
+    with caplog.at_level(logging.INFO):
+        statuses = [wrongly_signed.send_form({"command": "/approvals", "text": "help"}).status_code]
+        statuses += [wrongly_signed.send_form({"command": "/approvals", "text": "list"}).status_code]
+    assert statuses == [401, 401]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "SLACK_SIGNING_SECRET" in warnings[0]

@@ -17,7 +17,7 @@ from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.services.order_details import OrderDetails
 from bot.services.routing import Routes
-from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, DETAILS_ACTION_ID, REJECT_ACTION_ID
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER
 from tests.slack_requests import SlackRequestSender
@@ -57,7 +57,7 @@ def test_order_approval_card_shows_total_and_item_count(
     assert fields["Order status"] == "Awaiting approval (W)"
     assert fields["Order id"] == f"`{order_id}`"
     assert "EUR 1,234.50" in card["text"]
-    assert action_ids(blocks_of(card)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    assert action_ids(blocks_of(card)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID, DETAILS_ACTION_ID]
     (read,) = order_reads(commerce, order_id)
     assert read.headers["wctoken"] in commerce.issued_tokens
     assert commerce.issued_tokens[read.headers["wctoken"]] == read.headers["wctrustedtoken"]
@@ -82,7 +82,7 @@ def test_order_endpoint_answering_500_still_posts_the_card_once_without_total(
     assert list(fields) == ["Submitted by", "What", "Order id", "Submitted", "Approval id"]
     assert "99.00" not in all_text(blocks_of(card)) and "99.00" not in card["text"]
     assert approval_id in all_text(blocks_of(card))
-    assert action_ids(blocks_of(card)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]
+    assert action_ids(blocks_of(card)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID, DETAILS_ACTION_ID]
     assert len(order_reads(commerce, order_id)) == 3  # a read: retried, then given up on
     assert bot.runtime.metrics.registry.get_sample_value("approvals_cards_posted_total") == 1
 
@@ -200,7 +200,11 @@ def test_a_hanging_order_endpoint_holds_back_no_card_and_no_closing_and_details_
     wait_for(filled_in, what="the order details filled in")
     for card in cards.values():
         (update,) = card_updates(slack, slack.message_ts(card))  # once each
-        assert action_ids(blocks_of(update)) == [APPROVE_ACTION_ID, REJECT_ACTION_ID]  # still open
+        assert action_ids(blocks_of(update)) == [
+            APPROVE_ACTION_ID,
+            REJECT_ACTION_ID,
+            DETAILS_ACTION_ID,
+        ]  # still open
 
 
 def test_deciding_an_order_card_shows_the_details_the_card_has_without_reading_the_order_again(

@@ -44,7 +44,7 @@ def test_readiness_fails_once_the_sqlite_file_is_deleted(
 
     answer = readyz(bot)
     assert answer.status_code == 503
-    assert answer.json() == {"database": "unavailable"}
+    assert answer.json() == {"database": "unavailable", "slack": "ok"}
 
 
 def test_readiness_fails_when_the_sqlite_file_is_replaced(

@@ -56,7 +56,7 @@ def test_readiness_says_503_when_the_database_stops_answering(
     for _ in range(3):  # a hung pooled connection, then fresh connections that hang at connect
         answer = httpx.get(f"{bot.url}/readyz", timeout=30)
         assert answer.status_code == 503
-        assert answer.json() == {"database": "unavailable"}
+        assert answer.json() == {"database": "unavailable", "slack": "ok"}
 
 
 def test_a_command_gets_a_plain_error_when_the_database_stops_answering(

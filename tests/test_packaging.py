@@ -25,8 +25,17 @@ RUNTIME_LOCK = ROOT / "requirements.lock"
 DEV_LOCK = ROOT / "requirements-dev.lock"
 
 EVENTS_PATH = "/slack/events"
-MINIMAL_BOT_SCOPES = {"commands", "chat:write", "usergroups:read", "channels:history", "groups:history"}
-"""The history scopes find a post whose answer was lost (``conversations.history``) before posting again."""
+MINIMAL_BOT_SCOPES = {
+    "commands",
+    "chat:write",
+    "usergroups:read",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+}
+"""The history scopes find a post whose answer was lost (``conversations.history``) before posting again;
+the read scopes let ``check`` ask whether the bot is in its channels (``conversations.info``)."""
 SECRET_NAMES = ("SLACK_BOT_TOKEN", "SIGNING_SECRET", "PASSWORD", "CLIENT_SECRET")
 
 

@@ -52,7 +52,7 @@ def test_serve_holds_reminders_through_quiet_hours_then_reminds_escalates_and_po
         tz="UTC",
         approvals_digest_at="08:00",
     )
-    clock = ProcessWallClock(EIGHT_O_CLOCK - timedelta(seconds=30))
+    clock = ProcessWallClock(EIGHT_O_CLOCK - timedelta(seconds=40))
     clock.started()
     bot = Replica(settings, tmp_path / "serve", extra_env=clock.environment())
     try:
@@ -61,7 +61,7 @@ def test_serve_holds_reminders_through_quiet_hours_then_reminds_escalates_and_po
         def card() -> list[StoredMessage]:
             return [m for m in slack.top_level_messages(APPROVALS_CHANNEL) if approval_id in _texts([m])[0]]
 
-        (posted,) = wait_for(card, timeout=20, what="the approval's card")
+        (posted,) = wait_for(card, timeout=35, what="the approval's card")
         assert posted.ts is not None
         due = clock.now() + timedelta(seconds=REMIND_AFTER_SECONDS + 1)
         assert due < EIGHT_O_CLOCK - timedelta(seconds=2), f"the bot started too slowly ({clock.now()})"

@@ -187,3 +187,16 @@ def test_an_order_in_a_currency_no_limit_names_takes_the_stricter_path_and_says_
     note = routed.currency_note(kwd)
     assert note is not None and "in KWD" in note and "small, large" in note and "stricter" in note
     assert routed.currency_note(replace(order("9000"), currency="USD")) is not None  # small: EUR only
+
+
+def test_notify_dm_sends_copies_to_the_routes_users_only_and_needs_approvers() -> None:
+    routed = routes(
+        "routes:\n  - channel: C0123ABCD\n    match: {kind: order}\n    approvers: [U1, S2, W3]\n"
+        "    notify: dm\n  - channel: C0456EFGH\n    approvers: [U4]\n"
+    )
+    assert routed.rules[0].dm_recipients == ("U1", "W3")
+    assert routed.rules[1].dm_recipients == ()
+    assert "'notify' must be 'dm'" in str(
+        problem("routes:\n  - channel: C0123ABCD\n    approvers: [U1]\n    notify: email\n")
+    )
+    assert "names no 'approvers'" in str(problem("routes:\n  - channel: C0123ABCD\n    notify: dm\n"))

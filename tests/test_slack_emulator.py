@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -440,3 +442,17 @@ def test_a_lost_answer_stores_the_message_and_answers_nothing(emulator: SlackEmu
     emulator.release_held()
     wait_for(lambda: emulator.held == 0, what="the held answer to end")
     assert client.chat_postMessage(channel="C1", text="answered")["ok"] is True
+
+
+def test_a_client_that_goes_away_mid_request_prints_no_traceback(
+    emulator: SlackEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # A killed bot process resets its connections: the emulator must take that as a normal end.
+    host, port = emulator.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(
+            b'POST /api/chat.postMessage HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"chan'
+        )
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST on close
+    wait_for(lambda: emulator.connections_dropped == 1, what="the emulator to see the reset")
+    assert "Traceback" not in capfd.readouterr().err

@@ -24,14 +24,16 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from bot.backend import responses
 from bot.backend.retry import ReadRetry, retry_reads
 from bot.backend.transport import DEFAULT_HTTP, HttpOptions, OwnsHttpClient, bounded_transport
-from bot.commerce import error_bodies, persons, wire
+from bot.commerce import error_bodies, orders, persons, wire
 from bot.commerce.errors import (
     ApprovalNotFound,
     ApprovalRejectedByCommerce,
     CommerceAuthError,
     CommerceError,
+    CommerceNotTheApi,
     CommerceUnavailable,
     OrderNotFound,
 )
@@ -207,6 +209,18 @@ class CommerceClient(OwnsHttpClient):
             raise error_bodies.error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
         return wire.parse_order_summary(wire.json_object(response), order_id)
 
+    async def get_order_detail(
+        self, order_id: str, *, page_number: int, page_size: int
+    ) -> orders.OrderDetail:
+        """``GET order/{orderId}`` with one page of its lines (1-based ``page_number``): what the Details
+        modal shows. A read (retried); :class:`OrderNotFound` on 404."""
+        path = wire.order_path(order_id)
+        params = orders.detail_params(page_number, page_size)
+        response = await self._authed("GET", path, params=params, idempotent=True)
+        if response.status_code >= 400:
+            raise error_bodies.error_for(response, what=f"read order {order_id}", not_found=OrderNotFound)
+        return orders.parse_order_detail(wire.json_object(response), order_id)
+
     async def decide(
         self, approval_id: str, decision: Decision, comment: str, *, for_user_id: str | None = None
     ) -> str:
@@ -228,6 +242,16 @@ class CommerceClient(OwnsHttpClient):
                 response, what=f"{action} approval {approval_id}", bad_request=ApprovalRejectedByCommerce
             )
         return error_bodies.decision_message(response, approval_id)
+
+    async def get_person(self, user_id: str) -> persons.Registrant:
+        """``GET person/{userId}``: who a (buyer) user is: name, e-mail, organization, address. A read
+        (retried); :class:`CommerceError` when Commerce has no such user or refuses."""
+        path = persons.person_path(user_id)
+        params = {"profileName": persons.PERSON_DETAILS_PROFILE}
+        response = await self._authed("GET", path, params=params, idempotent=True)
+        if response.status_code >= 400:
+            raise error_bodies.error_for(response, what=f"read user {user_id}", not_found=CommerceError)
+        return persons.parse_registrant(wire.json_object(response), user_id)
 
     async def find_people(
         self, *, logon_id: str | None = None, email: str | None = None
@@ -334,6 +358,8 @@ class CommerceClient(OwnsHttpClient):
     async def _request_tokens(self) -> tuple[str, str]:
         body = {"logonId": self._logon_id, "logonPassword": self._password.get_secret_value()}
         response = await self._exchange("POST", "loginidentity", json=body, headers={}, idempotent=False)
+        if response.status_code == 404 or responses.json_or_none(response) is None:
+            raise CommerceNotTheApi(self._not_the_api(response), status=response.status_code)
         if response.status_code >= 400:
             raise error_bodies.from_response(
                 CommerceAuthError, response, f"Commerce login failed (HTTP {response.status_code})."
@@ -341,6 +367,18 @@ class CommerceClient(OwnsHttpClient):
         tokens = wire.session_tokens(response)
         log.debug("logged in to Commerce store %s as %s", self._store_id, self._logon_id)
         return tokens
+
+    def _not_the_api(self, response: httpx.Response) -> str:
+        """Why the login answer is not Commerce's: what came back, and what the URL should look like."""
+        kind = (response.headers.get("content-type") or "no content type").split(";")[0]
+        what = "no login resource" if response.status_code == 404 else f"a {kind} body, not JSON"
+        hint = "" if self._base_url.endswith("/wcs/resources") else "; check COMMERCE_BASE_URL"
+        if not hint and response.status_code == 404:
+            hint = "; check COMMERCE_STORE_ID"
+        return (
+            f"{self._base_url} does not look like HCL Commerce's REST API (expected .../wcs/resources): "
+            f"its login answered HTTP {response.status_code} with {what}{hint}"
+        )
 
     def _session_headers(self) -> dict[str, str]:
         if self._tokens is None:

@@ -6,6 +6,7 @@ Hierarchy::
     └── CommerceError                 + .error_key, .error_code (first of Commerce's ``errors``)
         ├── CommerceUnavailable       timeout, connection error, 5xx (reads: after retries)
         ├── CommerceAuthError         login failed, or session still refused after a new login
+        ├── CommerceNotTheApi         the login URL answered, but not as Commerce's REST API
         ├── CommerceForbidden         403
         ├── ApprovalNotFound          404 or empty resultList on approval_status
         ├── OrderNotFound             404 on order/{orderId}
@@ -41,6 +42,11 @@ class CommerceUnavailable(CommerceError):
 
 class CommerceAuthError(CommerceError):
     """Login failed, or the session stayed invalid after logging in again."""
+
+
+class CommerceNotTheApi(CommerceError):
+    """``COMMERCE_BASE_URL`` answers, but not as Commerce's REST API (an HTML page, no login resource):
+    a wrong URL, not a refused login, so logins are not paused for it."""
 
 
 class CommerceForbidden(CommerceError):

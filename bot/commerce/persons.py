@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.commerce.models import is_approval_id
 from bot.commerce.wire import text
 
+PERSON_DETAILS_PROFILE = "IBM_User_Display_Details"
+"""``GET person/{userId}``'s profile: the name, e-mail, organization and address."""
 PERSON_SEARCH = "usersICanAdmin"
 PERSON_PROFILE = "IBM_User_List_Details"
 EXACT_IGNORING_CASE = "6"
@@ -72,3 +75,48 @@ def parse_people(body: Mapping[str, Any]) -> list[CommercePerson]:
             CommercePerson(user_id, logon_id, organization or text(bean.get("parentMemberId")), email)
         )
     return people
+
+
+@dataclass(frozen=True)
+class Registrant:
+    """The person behind a buyer registration, as ``GET person/{userId}`` gives them; any detail may
+    be missing."""
+
+    user_id: str
+    name: str | None = None
+    email: str | None = None
+    organization: str | None = None
+    """The organization's name, else its id."""
+    address: tuple[str, ...] = ()
+    organization_id: str | None = None
+
+
+def person_path(user_id: str) -> str:
+    """``person/{userId}``; ``ValueError`` unless the id is 1 to 19 ASCII digits."""
+    if not is_approval_id(user_id):
+        raise ValueError(f"invalid user id {user_id!r}: digits only")
+    return f"person/{user_id}"
+
+
+def parse_registrant(body: Mapping[str, Any], user_id: str) -> Registrant:
+    raw = body.get("address")
+    address: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    names = (_clean(address.get(key)) for key in ("firstName", "middleName", "lastName"))
+    name = " ".join(n for n in names if n) or None
+    lines = address.get("addressLine")
+    shown = [_clean(line) for line in lines] if isinstance(lines, list) else []
+    city = " ".join(p for p in (_clean(address.get("zipCode")), _clean(address.get("city"))) if p)
+    shown += [city, _clean(address.get("stateOrProvinceName")), _clean(address.get("country"))]
+    return Registrant(
+        user_id=user_id,
+        name=name or _clean(body.get("logonId")),
+        email=_clean(body.get("email1")) or _clean(address.get("email1")),
+        organization=_clean(body.get("organizationName")) or _clean(body.get("organizationId")),
+        address=tuple(line for line in shown if line),
+        organization_id=_clean(body.get("organizationId")) or _clean(body.get("parentMemberId")),
+    )
+
+
+def _clean(value: Any) -> str | None:
+    found = text(value)
+    return (found.strip() or None) if found is not None else None

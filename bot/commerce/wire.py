@@ -176,7 +176,7 @@ def parse_order_summary(body: Mapping[str, Any], order_id: str) -> OrderSummary:
     currency = _code(body.get("grandTotalCurrency")) or _code(body.get("totalProductPriceCurrency"))
     return OrderSummary(
         order_id=order_id,
-        grand_total=_decimal(body.get("grandTotal")),
+        grand_total=decimal_amount(body.get("grandTotal")),
         currency=currency,
         item_count=item_count,
         status=_code(body.get("orderStatus")),
@@ -241,7 +241,7 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_amount(value: Any) -> Decimal | None:
     """A finite amount from a string (``"1234.50000"``) or a JSON number; anything else is ``None``."""
     if value is None or isinstance(value, bool):
         return None

@@ -22,12 +22,21 @@ FEATURE_MODULES = (
     "process_status",
     "ingest_api",
     "retention",
+    "decide_details",
 )
 """Every feature module of this package, in the order its listeners and routes are registered."""
 
+COMMERCE_FEATURES = frozenset({"approvals", "app_home", "reminders", "digest", "decide_details"})
+BOL_FEATURES = frozenset({"process_status", "ingest_api"})
+"""The features of each optional backend: a deployment without the backend runs none of them."""
 
-def enabled_features() -> tuple[Feature, ...]:
-    """The ``contribute`` function of each module in ``FEATURE_MODULES``."""
+
+def enabled_features(*, commerce: bool = True, bol: bool = True) -> tuple[Feature, ...]:
+    """The ``contribute`` function of each module in ``FEATURE_MODULES``, less those of a backend that
+    is off."""
+    off = (frozenset() if commerce else COMMERCE_FEATURES) | (frozenset() if bol else BOL_FEATURES)
     return tuple(
-        cast("Feature", importlib.import_module(f"{__name__}.{name}").contribute) for name in FEATURE_MODULES
+        cast("Feature", importlib.import_module(f"{__name__}.{name}").contribute)
+        for name in FEATURE_MODULES
+        if name not in off
     )

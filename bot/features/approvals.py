@@ -25,6 +25,7 @@ def contribute(parts: Parts) -> Contribution:
         parts.metrics,
         order_details=core.order_details,
         interval_seconds=max(settings.slack_post_interval_seconds, MIN_ANNOUNCE_INTERVAL_SECONDS),
+        retry_seconds=settings.approvals_poll_seconds,  # a card not posted comes back with the listing
     )
     notifier = ApprovalsNotifier(
         parts.commerce,

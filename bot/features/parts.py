@@ -37,7 +37,7 @@ from bot.services.routing import Routes
 from bot.settings import Settings
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
-from bot.slack.outbound.auth_errors import SlackAuthErrorCounter
+from bot.slack.outbound.auth_errors import SlackAuthErrorCounter, SlackToken
 from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.emails import SlackUserEmails
@@ -105,6 +105,8 @@ class Parts:
     poster: SlackPoster
     approvals: ApprovalCore
     batch_ingest: BatchIngest
+    slack_token: SlackToken
+    """Whether Slack refuses the bot token right now (``/readyz``)."""
 
 
 Feature = Callable[[Parts], Contribution]
@@ -118,6 +120,7 @@ def configure_slack_client(
     settings: Settings,
     session: aiohttp.ClientSession | None = None,
     metrics: Metrics | None = None,
+    token: SlackToken | None = None,
 ) -> AsyncWebClient:
     client.base_url = settings.slack_api_url
     client.timeout = int(SLACK_TIMEOUT_SECONDS)
@@ -127,12 +130,18 @@ def configure_slack_client(
     # created the message, and a retried chat.postMessage would post the card twice.
     client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RATE_LIMIT_RETRIES)]
     if metrics is not None:
-        client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics))  # sees every answer, retries none
+        # Sees every answer and retries none: counts refusals and keeps the token's state for /readyz.
+        client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics, token))
     return client
 
 
 def secret_values(settings: Settings) -> list[str]:
-    """Every configured secret, for masking in logs and in what users see."""
+    """Every configured secret, for masking in logs and in what users see.
+
+    Leaves out a secret whose value is also a plain setting (a store id, a logon id): masking it
+    would blank that setting in every line (``/store/***/loginidentity``) and hide nothing, as the
+    value is shown as the plain setting anyway.
+    """
     secrets = [
         settings.slack_bot_token,
         settings.slack_signing_secret,
@@ -142,7 +151,8 @@ def secret_values(settings: Settings) -> list[str]:
     if settings.slack_app_token is not None:
         secrets.append(settings.slack_app_token)
     secrets.extend(settings.api_tokens)
-    return [s.get_secret_value() for s in secrets]
+    plain = {str(value) for value in settings.model_dump().values() if isinstance(value, str)}
+    return [s.get_secret_value() for s in secrets if s.get_secret_value() not in plain]
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -244,7 +254,7 @@ def approval_core(
             approvers,
             settings.approvers,
             listing_user=people.listing_user_id,
-            may_decide=decisions.may_decide,
+            may_decide=decisions.decides,
         ),
         digest=DailyDigest(store, poster, zone=settings.digest_zone, clock=clock),
     )
@@ -268,7 +278,8 @@ async def build_parts(settings: Settings, clock: Clock) -> Parts:
     bolt_app = build_bolt_app(
         settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
     )
-    slack = configure_slack_client(bolt_app.client, settings, http_session, metrics)
+    slack_token = SlackToken()
+    slack = configure_slack_client(bolt_app.client, settings, http_session, metrics, slack_token)
     commerce = commerce_client(settings)
     metrics.commerce_login_paused.set_function(lambda: float(commerce.login_paused))
     poster = SlackPoster(slack, min_interval_seconds=settings.slack_post_interval_seconds, mask=mask)
@@ -289,4 +300,5 @@ async def build_parts(settings: Settings, clock: Clock) -> Parts:
         poster=poster,
         approvals=approval_core(settings, store, metrics, (slack, commerce, poster), clock),
         batch_ingest=batch_ingest(store, settings),
+        slack_token=slack_token,
     )

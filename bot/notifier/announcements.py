@@ -26,7 +26,7 @@ from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.notifier.reconcile import PostingStore, posting
-from bot.services.order_details import OrderDetails, encoded
+from bot.services.order_details import OrderDetails, Registrants, encoded
 from bot.slack.outbound.cards import ApprovalCards
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class NewCard:
     approval: Approval
     channel: str
     needed: int = 1
+    dm_to: tuple[str, ...] = ()
+    """Approvers who also get the card as a direct message (a route's ``notify: dm``)."""
     note: str | None = None
     """Why its route is what it is, said on the card (an order total in a currency no limit names)."""
 
@@ -82,14 +84,22 @@ class CardAnnouncer:
         metrics: Metrics,
         *,
         order_details: OrderDetails,
+        registrants: Registrants | None = None,
         interval_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
+        retry_seconds: float = ANNOUNCE_INTERVAL_SECONDS,
     ) -> None:
+        """``registrants``: who registered, for buyer cards (by default read with ``commerce``)."""
         self._commerce = commerce
         self._store = store
         self._cards = cards
         self._metrics = metrics
         self._order_details = order_details
+        self._registrants = registrants or Registrants(commerce)
         self.interval_seconds = interval_seconds
+        self.retry_seconds = retry_seconds
+        """A card not posted comes back with the next approvals listing (the approvals poll interval)."""
+        self.idle = True
+        """The latest round had no card to post."""
         self._queue: dict[str, NewCard] = {}
 
     def __len__(self) -> int:
@@ -108,9 +118,11 @@ class CardAnnouncer:
     async def poll_once(self) -> int:
         """Posts every queued card; returns how many were posted."""
         posted = failures = 0
+        self.idle = not self._queue
         while self._queue:
             # The next cards' order details are asked for while this one is posted (a bounded window).
             self._order_details.prefetch(queued.approval for queued in self._queue.values())
+            self._registrants.prefetch(queued.approval for queued in self._queue.values())
             approval_id = next(iter(self._queue))
             card = self._queue.pop(approval_id)
             with log_context(approval_id=approval_id):
@@ -133,13 +145,24 @@ class CardAnnouncer:
         kind = self.announces.value
         async with posting(self._store, self, approval.id):
             order = await self._order_details.for_approval(approval)
+            registrant = await self._registrants.for_approval(approval)
             await self._store.start_post(kind, approval.id, card.channel)
             key = MessageKey(self.announces, approval.id)
             ref = await self._cards.post(
-                card.channel, approval, order, key, needed=card.needed, note=card.note
+                card.channel,
+                approval,
+                order,
+                key,
+                needed=card.needed,
+                registrant=registrant,
+                note=card.note,
             )
         self._metrics.cards_posted.inc()
         await self._record(approval.id, ref, submitter_name=approval.submitter_name, order=order)
+        if card.dm_to:
+            await self._cards.post_copies(
+                card.dm_to, approval, order, needed=card.needed, registrant=registrant
+            )
         return 1
 
     def message_key(self, subject_id: str) -> MessageKey:

@@ -159,8 +159,13 @@ class ApprovalsNotifier:
                 route, order = await self._routing.route_of(approval)
             except OrderUnreadable:  # logged by the routing; tried again next round
                 continue
-            note = self._routing.routes.currency_note(order)
-            card = NewCard(approval, route.channel, route.approvals_needed(approval, order), note)
+            card = NewCard(
+                approval,
+                route.channel,
+                route.approvals_needed(approval, order),
+                route.dm_recipients,
+                note=self._routing.routes.currency_note(order),
+            )
             by_channel.setdefault(route.channel, []).append(card)
         return by_channel
 

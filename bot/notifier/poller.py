@@ -7,7 +7,7 @@ module with such a class and one line in ``bot/runtime.py``.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Poller(Protocol):
@@ -24,4 +24,20 @@ class Poller(Protocol):
     async def poll_once(self) -> int:
         """One round; returns how many messages it posted. Raising marks the round failed (the next
         round still comes); per-item failures are logged and end in ``NotifierRoundIncomplete``."""
+        ...
+
+
+@runtime_checkable
+class RetriedByAnother(Protocol):
+    """A poller whose failed items are tried again only when another poller offers them again (the
+    announcer's cards come back with the next approvals listing), not on its own next round."""
+
+    @property
+    def retry_seconds(self) -> float:
+        """How long after a failed item its next try comes, at most."""
+        ...
+
+    @property
+    def idle(self) -> bool:
+        """True when the latest round had nothing to try (so it proves nothing about recovery)."""
         ...

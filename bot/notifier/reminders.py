@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from bot.schedule import QuietHours
 from bot.services.routing import Routes
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
-from bot.storage.records import OpenApproval
+from bot.storage.records import OpenApproval, Snooze
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,16 @@ class ReminderStore(Protocol):
         self, approval_id: str, sent: int, to: int, last_reminded_at: datetime | None
     ) -> None: ...
 
+    async def snoozes(self) -> list[Snooze]: ...
+
+    async def take_snooze(self, snooze: Snooze) -> bool: ...
+
 
 UTC_ZONE = ZoneInfo("UTC")
+SNOOZE_HOUR = "hour"
+SNOOZE_MORNING = "morning"
+MORNING = time(9, 0)
+"""What "tomorrow morning" means for a snoozed reminder, in ``TZ``."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,14 @@ class ReminderPolicy:
 
     def escalation_due(self, posted_at: datetime, now: datetime) -> bool:
         return self.escalate_after is not None and now >= posted_at + self.escalate_after
+
+    def snoozed_until(self, snooze: Snooze) -> datetime:
+        """When a snoozed reminder falls due: an hour after the click, or 09:00 (local) the next day."""
+        if snooze.kind == SNOOZE_HOUR:
+            return snooze.requested_at + timedelta(hours=1)
+        local = snooze.requested_at.astimezone(self.zone)
+        morning = datetime.combine(local.date() + timedelta(days=1), MORNING, tzinfo=self.zone)
+        return morning.astimezone(UTC)
 
     def quiet(self, now: datetime) -> bool:
         return self.quiet_hours is not None and self.quiet_hours.holds(now, self.zone)
@@ -134,6 +150,11 @@ class ReminderNotifier:
                 except Exception as error:
                     log.warning("could not post a reminder in %s: %s", channel, describe(error))
                     failures += 1
+        try:
+            posted += await asyncio.shield(self._snoozed(now))
+        except Exception as error:
+            log.warning("could not post a snoozed reminder: %s", describe(error))
+            failures += 1
         if escalations and self._escalation is not None:
             try:
                 posted += await asyncio.shield(self._escalate(self._escalation, escalations, now))
@@ -172,9 +193,14 @@ class ReminderNotifier:
         try:
             if len(batch) == 1:
                 (approval, due), *_ = claimed
+                snoozed = {
+                    s.slack_user_id
+                    for s in await self._store.snoozes()
+                    if s.approval_id == approval.approval_id
+                }
                 text, blocks = reminder(
                     _waiting(approval, now),
-                    self._approvers_in(channel),
+                    tuple(a for a in self._approvers_in(channel) if a not in snoozed),
                     number=due,
                     of=self._policy.remind_max,
                 )
@@ -197,6 +223,38 @@ class ReminderNotifier:
                 )
             raise
         return 1
+
+    async def _snoozed(self, now: datetime) -> int:
+        """Posts each snoozed reminder that fell due, mentioning only who snoozed it, once (the snooze
+        is taken first), as one more reminder of the approval (within ``APPROVALS_REMIND_MAX``)."""
+        posted = 0
+        snoozes = [s for s in await self._store.snoozes() if self._policy.snoozed_until(s) <= now]
+        if not snoozes:
+            return 0
+        open_by_id = {a.approval_id: a for a in await self._store.open_approvals()}
+        for snooze in snoozes:
+            approval = open_by_id.get(snooze.approval_id)
+            if not await self._store.take_snooze(snooze) or approval is None:
+                continue
+            sent, due = approval.reminders_sent, approval.reminders_sent + 1
+            if due > self._policy.remind_max or not await self._store.claim_reminder(
+                approval.approval_id, sent, due
+            ):
+                continue
+            text, blocks = reminder(
+                _waiting(approval, now), (snooze.slack_user_id,), number=due, of=self._policy.remind_max
+            )
+            try:
+                await self._poster.post(approval.channel, text, blocks, thread_ts=approval.thread_ts)
+            except PostOutcomeUnknown as error:
+                log.warning("a snoozed reminder got no answer (%s): counted as sent", error)
+            except BaseException:
+                await self._store.release_reminder(approval.approval_id, sent, due, approval.last_reminded_at)
+                raise
+            open_by_id[approval.approval_id] = replace(approval, reminders_sent=due)
+            self._metrics.followups.labels("reminder").inc()
+            posted += 1
+        return posted
 
     def _approvers_in(self, channel: str) -> tuple[str, ...]:
         """Whom a reminder in ``channel`` mentions: the approvers of the route whose cards go there, else

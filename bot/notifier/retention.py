@@ -28,6 +28,8 @@ class RetentionStore(Protocol):
 
     async def prune_votes(self, older_than: datetime) -> int: ...
 
+    async def prune_card_copies(self, older_than: datetime) -> int: ...
+
 
 PRUNE_INTERVAL_SECONDS = 3600.0
 
@@ -56,6 +58,7 @@ class RetentionPruner:
             "watches": await self._store.prune_finished_watches(now - self._keep_for),
             "claims": await self._store.prune_done_decisions(now - self._keep_for),
             "votes": await self._store.prune_votes(now - self._keep_for),
+            "card copies": await self._store.prune_card_copies(now - self._keep_for),
         }
         if self._keep_audit_for is not None:
             pruned["audit rows"] = await self._store.prune_audit(now - self._keep_audit_for)

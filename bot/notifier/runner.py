@@ -11,13 +11,14 @@ import logging
 
 from bot.metrics import Metrics
 from bot.notifier.failures import describe
-from bot.notifier.poller import Poller
+from bot.notifier.poller import Poller, RetriedByAnother
 
 log = logging.getLogger(__name__)
 
 
 async def run_periodically(poller: Poller, metrics: Metrics) -> None:
     failing = False
+    retried_elsewhere = isinstance(poller, RetriedByAnother)
     while True:
         try:
             count = await poller.poll_once()
@@ -26,19 +27,26 @@ async def run_periodically(poller: Poller, metrics: Metrics) -> None:
         except Exception as error:
             metrics.polls.labels(poller.name, "error").inc()
             log.warning(
-                "%s poll failed%s: %s; trying again every %gs",
+                "%s poll failed%s: %s; %s",
                 poller.name,
                 " again" if failing else "",
                 describe(error),
-                poller.interval_seconds,
+                _next_try(poller),
                 exc_info=log.isEnabledFor(logging.DEBUG),
             )
             failing = True
         else:
             metrics.polls.labels(poller.name, "ok").inc()
-            if failing:
+            # A round with nothing to try (the failed items are not back yet) is no recovery.
+            if failing and not (retried_elsewhere and getattr(poller, "idle", False)):
                 log.info("%s poll recovered", poller.name)
-            failing = False
+                failing = False
             if count:
                 log.info("%s poll: %d message(s) posted", poller.name, count)
         await asyncio.sleep(poller.interval_seconds)
+
+
+def _next_try(poller: Poller) -> str:
+    if isinstance(poller, RetriedByAnother):
+        return f"the failed items are tried again within {poller.retry_seconds:g}s"
+    return f"trying again every {poller.interval_seconds:g}s"

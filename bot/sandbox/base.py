@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +67,24 @@ class Response:
 Handler = Callable[[RecordedRequest], Response]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Takes a client that goes away mid-request (reset, broken pipe) as the normal end of that
+    connection: counted, never printed. Anything else still prints its traceback (an emulator bug)."""
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], emulator: EmulatorServer
+    ) -> None:
+        super().__init__(address, handler)
+        self._emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            with self._emulator.lock:
+                self._emulator.connections_dropped += 1
+            return
+        super().handle_error(request, client_address)
+
+
 class EmulatorServer:
     """Base class: subclasses implement ``handle(request) -> Response``."""
 
@@ -77,6 +96,8 @@ class EmulatorServer:
         self._injected: list[Callable[[RecordedRequest], Response | None]] = []
         self._release = threading.Event()
         self._held = 0
+        self.connections_dropped = 0
+        """Connections the client reset or closed in the middle of a request (a killed bot process)."""
         self._gates: list[tuple[Callable[[RecordedRequest], bool], threading.Event]] = []
 
     # -- lifecycle -----------------------------------------------------------
@@ -135,13 +156,18 @@ class EmulatorServer:
             do_PUT = _serve
             do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
+        self._server = _QuietServer(("127.0.0.1", 0), _RequestHandler, emulator)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
         return self
+
+    def forget_requests(self) -> None:
+        """Drops the recorded requests (bodies), which long runs would otherwise pile up."""
+        with self.lock:
+            self.requests.clear()
 
     def stop(self) -> None:
         self._release.set()

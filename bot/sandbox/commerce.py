@@ -37,6 +37,16 @@ ORDER_AMOUNT_FIELDS = (
     "totalAdjustment",
 )
 ITEM_AMOUNT_FIELDS = ("unitPrice", "orderItemPrice", "shippingCharge", "salesTax", "shippingTax")
+SHIP_TO = {
+    "firstName": "Dana",
+    "lastName": "Receiver",
+    "organizationName": "Buyer Organization",
+    "addressLine": ["Industrieweg 12", "Hall B"],
+    "city": "Utrecht",
+    "zipCode": "3542 AD",
+    "country": "NL",
+}
+"""The ship-to address on every order line (Commerce keeps it per line)."""
 ORDER_RECORD_SET_FIELDS = ("recordSetStartNumber", "recordSetCount", "recordSetTotal")
 BAD_LOGON = (
     "Either the logon ID or password entered is incorrect. Enter the information again. "
@@ -250,6 +260,7 @@ class CommerceEmulator(EmulatorServer):
                 "fulfillmentCenterId": "10001",
                 "createDate": now,
                 "lastUpdateDate": now,
+                **SHIP_TO,
             }
             for position, price in enumerate(prices)
         ]
@@ -272,11 +283,42 @@ class CommerceEmulator(EmulatorServer):
             "recordSetTotal": str(len(items)),
             "recordSetComplete": "true",
             "orderItem": items,
+            "buyerPONumber": f"PO-{order_id[-6:]}",
+            "orderDescription": "Quarterly restock",
+            "comments": "Deliver to dock 4, mornings only.",
+            "requestedShipDate": commerce_time(datetime(2026, 4, 1, tzinfo=UTC)),
+            "buyerDistinguishedName": f"uid=buyer{buyer_id},o=Buyer Organization,o=Root Organization",
+            "orgDistinguishedName": "o=Buyer Organization,o=Root Organization",
+            "adjustment": [],
         }
         for field in ORDER_AMOUNT_FIELDS:
             order[field] = _amount(total if field in ("grandTotal", "totalProductPrice") else Decimal(0))
             order[f"{field}Currency"] = currency
         return order
+
+    def set_order_charges(
+        self, order_id: str, *, shipping: str, tax: str, discount: str, discount_text: str
+    ) -> None:
+        """Shipping, sales tax and one order-level discount (a negative adjustment): the grand total
+        becomes the products' total plus shipping and tax, less the discount."""
+        with self.lock:
+            order = self._orders[order_id]
+            currency = order["grandTotalCurrency"]
+            products = Decimal(order["totalProductPrice"])
+            order["totalShippingCharge"] = _amount(Decimal(shipping))
+            order["totalSalesTax"] = _amount(Decimal(tax))
+            order["totalAdjustment"] = _amount(-Decimal(discount))
+            order["grandTotal"] = _amount(products + Decimal(shipping) + Decimal(tax) - Decimal(discount))
+            order["adjustment"] = [
+                {
+                    "amount": _amount(-Decimal(discount)),
+                    "code": "VOLUME-DISCOUNT",
+                    "currency": currency,
+                    "description": discount_text,
+                    "displayLevel": "Order",
+                    "usage": "Discount",
+                }
+            ]
 
     def _set_status(
         self, record: dict[str, Any], state: ApprovalState, comment: str | None, approver_id: str
@@ -296,9 +338,11 @@ class CommerceEmulator(EmulatorServer):
             if resource == ["loginidentity"] and request.method == "POST":
                 return self._login(request)
             if resource[0] == "order" and len(resource) == 2 and request.method == "GET":
-                return self._check_session(request) or self._get_order(resource[1])
+                return self._check_session(request) or self._get_order(resource[1], request)
             if resource == ["person"] and request.method == "GET":
                 return self._check_session(request) or self.people.search(request)
+            if resource[0] == "person" and len(resource) == 2 and request.method == "GET":
+                return self._check_session(request) or self.people.one(resource[1])
             if resource[0] != "approval_status" or len(resource) > 2:
                 return errors_body(404, "_ERR_NOT_FOUND", "CWXFR0222E: resource not found.", "CWXFR0222E")
             denied = self._check_session(request)
@@ -502,7 +546,19 @@ class CommerceEmulator(EmulatorServer):
         )
 
     # -- order -----------------------------------------------------------------------------------
-    def _get_order(self, order_id: str) -> Response:
+    @staticmethod
+    def _page_items(order: dict[str, Any], request: RecordedRequest) -> None:
+        """The spec's ``pageNumber``/``pageSize`` page the order's items; ``recordSet*`` say which."""
+        size, number = _int_param(request, "pageSize"), _int_param(request, "pageNumber")
+        if size is None:
+            return
+        start = ((number or 1) - 1) * size
+        order["orderItem"] = order["orderItem"][start : start + size]
+        order["recordSetStartNumber"] = str(start)
+        order["recordSetCount"] = str(len(order["orderItem"]))
+        order["recordSetComplete"] = str(start + size >= int(order["recordSetTotal"])).lower()
+
+    def _get_order(self, order_id: str, request: RecordedRequest) -> Response:
         order = self._orders.get(order_id)
         if order is None:
             return errors_body(
@@ -513,6 +569,7 @@ class CommerceEmulator(EmulatorServer):
                 order_id,
             )
         wire: dict[str, Any] = json.loads(json.dumps(order))
+        self._page_items(wire, request)
         if not self.string_numbers:
             for field in ORDER_AMOUNT_FIELDS:
                 wire[field] = float(wire[field])

@@ -28,6 +28,11 @@ class Person:
     organization_id: str = DEFAULT_ORGANIZATION
     first_name: str = ""
     last_name: str = ""
+    organization_name: str = "Buyer Organization"
+    address_lines: tuple[str, ...] = ("Industrieweg 12",)
+    city: str = "Utrecht"
+    zip_code: str = "3542 AD"
+    country: str = "NL"
 
 
 @dataclass
@@ -103,6 +108,37 @@ class CommercePeople:
                 "recordSetCount": str(len(beans)),
                 "recordSetTotal": str(len(beans)),
                 "userDataBeans": beans,
+            }
+        )
+
+    def one(self, user_id: str) -> Response:
+        """``GET person/{userId}`` (profile ``IBM_User_Display_Details``): the user's name, e-mail,
+        organization and address, shaped like the spec's example."""
+        person = self.people.get(user_id)
+        if person is None:
+            return _errors(
+                404, "_ERR_USER_NOT_FOUND", f"CMN1039E: User {user_id} was not found.", "CMN1039E", user_id
+            )
+        return Response(
+            body={
+                "userId": person.user_id,
+                "logonId": person.logon_id,
+                "email1": person.email,
+                "organizationId": person.organization_id,
+                "organizationName": person.organization_name,
+                "parentMemberId": person.organization_id,
+                "registerType": "R",
+                "address": {
+                    "firstName": person.first_name,
+                    "lastName": person.last_name,
+                    "email1": person.email,
+                    "addressLine": list(person.address_lines),
+                    "city": person.city,
+                    "zipCode": person.zip_code,
+                    "country": person.country,
+                    "memberId": person.user_id,
+                    "nickName": person.logon_id,
+                },
             }
         )
 

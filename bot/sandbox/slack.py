@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.sandbox.base import EmulatorServer, RecordedRequest, Response
+from bot.sandbox.block_kit import block_limit_errors
 from bot.sandbox.slack_socket_mode import SocketModeEmulator
 
 DEFAULT_BOT_TOKEN = "xoxb-test-bot-token-1234"  # noqa: S105 - the sandbox's own token
@@ -91,10 +92,18 @@ class SlackEmulator(EmulatorServer):
         """Optional ``users.info`` answers by user id; unknown ids get a synthesised user."""
         self.missing_channels: set[str] = {"C_MISSING"}
         """Channels that answer ``channel_not_found``."""
+        self.non_member_channels: set[str] = set()
+        """Channels the bot is not a member of: ``conversations.info`` says ``is_member: false``,
+        posting and reading history there answer ``not_in_channel``."""
+        self.channel_names: dict[str, str] = {}
+        """Channel id -> name for ``conversations.info``; by default the id in lower case."""
         self.messages: dict[tuple[str, str], StoredMessage] = {}
         self.ephemerals: list[dict[str, Any]] = []
         self.opened_views: list[dict[str, Any]] = []
         self.home_views: dict[str, dict[str, Any]] = {}
+        self.modals: dict[str, dict[str, Any]] = {}
+        """Every modal opened or pushed, as it is now (by view id)."""
+        self.updated_views: list[dict[str, Any]] = []
         """The App Home view last published for each user id."""
         self.app_token: str | None = None
         """If set, the only app-level token ``apps.connections.open`` accepts (else any ``xapp-``)."""
@@ -115,6 +124,8 @@ class SlackEmulator(EmulatorServer):
             "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral,
             "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
             "usergroups.users.list": self._usergroup_members,
             "users.info": self._users_info,
             "apps.connections.open": self._apps_connections_open,
@@ -122,6 +133,7 @@ class SlackEmulator(EmulatorServer):
             "views.publish": self._views_publish,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "conversations.info": self._conversation_info,
         }
 
     # -- addresses -------------------------------------------------------------------------------
@@ -381,8 +393,36 @@ class SlackEmulator(EmulatorServer):
             raise SlackApiFailure("invalid_metadata_schema")
         return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _member_channel(self, args: dict[str, Any]) -> str:
         channel = self._channel(args)
+        if channel in self.non_member_channels:
+            raise SlackApiFailure("not_in_channel")
+        return channel
+
+    def _conversation_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``conversations.info``: the fields the bot reads (a private channel the bot is not in is
+        ``channel_not_found`` to it, as in Slack)."""
+        channel = self._channel(args)
+        private = channel.startswith("G")
+        if private and channel in self.non_member_channels:
+            raise SlackApiFailure("channel_not_found")
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": self.channel_names.get(channel, channel.lower()),
+                "is_channel": not private,
+                "is_group": private,
+                "is_private": private,
+                "is_archived": False,
+                "is_member": channel not in self.non_member_channels,
+            },
+        }
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._member_channel(args)
+        if channel.startswith(("U", "W")):  # a user id: Slack posts in the bot's DM with them
+            channel = dm_channel(channel)
         text, blocks = self._content(args, required=True)
         metadata = self._metadata(args)
         ts = self._next_ts()
@@ -400,7 +440,7 @@ class SlackEmulator(EmulatorServer):
         return {"ok": True, "channel": channel, "ts": ts, "message": self._message_json(message)}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args)
+        channel = self._member_channel(args)
         inclusive = _flag(args.get("inclusive"))
         oldest = _ts_value(args.get("oldest"), default=0.0)
         latest = _ts_value(args.get("latest"), default=float("inf"))
@@ -518,12 +558,54 @@ class SlackEmulator(EmulatorServer):
         return {"ok": True, "message_ts": message_ts}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._check_trigger(args)
+        view = self._checked_modal(args)
+        opened = {
+            **view,
+            "id": f"V{next(self._view_numbers):08d}",
+            "team_id": self.team_id,
+            "state": {"values": {}},
+            "hash": "1700000000.emulated",
+            "bot_id": self.bot_id,
+        }
+        self.opened_views.append(opened)
+        self.modals[opened["id"]] = opened
+        return {"ok": True, "view": opened}
+
+    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Like ``views.open``, on top of the modal the trigger came from."""
+        return self._views_open(args)
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Replaces an open modal (by ``view_id``); a stale ``hash`` is refused like Slack's."""
+        view_id = str(args.get("view_id") or "")
+        if view_id not in self.modals:
+            raise SlackApiFailure("not_found")
+        view = self._checked_modal(args)
+        current = self.modals[view_id]
+        if args.get("hash") and args["hash"] != current["hash"]:
+            raise SlackApiFailure("hash_conflict")
+        updated = {**view, "id": view_id, "team_id": self.team_id, "state": {"values": {}}}
+        updated["hash"] = f"1700000000.{next(self._view_numbers)}"
+        updated["bot_id"] = self.bot_id
+        self.modals[view_id] = updated
+        self.updated_views.append(updated)
+        return {"ok": True, "view": updated}
+
+    @staticmethod
+    def _check_trigger(args: dict[str, Any]) -> None:
         trigger_id = str(args.get("trigger_id") or "")
         if not trigger_id:
             raise SlackApiFailure("invalid_arguments")
         if trigger_id.startswith("expired"):
             raise SlackApiFailure("expired_trigger_id")
+
+    @staticmethod
+    def _checked_modal(args: dict[str, Any]) -> dict[str, Any]:
+        """The modal ``args`` carry, within Block Kit's limits; ``invalid_arguments`` otherwise."""
         view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
         if not isinstance(view, dict) or view.get("type") != "modal":
             raise SlackApiFailure("invalid_arguments")
         title = (view.get("title") or {}).get("text", "")
@@ -535,18 +617,10 @@ class SlackEmulator(EmulatorServer):
             or len(blocks) > MAX_MODAL_BLOCKS
             or len(str(view.get("private_metadata") or "")) > 3000
             or len(str(view.get("callback_id") or "")) > 255
+            or block_limit_errors(blocks)
         ):
             raise SlackApiFailure("invalid_arguments")
-        opened = {
-            **view,
-            "id": f"V{next(self._view_numbers):08d}",
-            "team_id": self.team_id,
-            "state": {"values": {}},
-            "hash": "1700000000.emulated",
-            "bot_id": self.bot_id,
-        }
-        self.opened_views.append(opened)
-        return {"ok": True, "view": opened}
+        return view
 
     def _get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
@@ -567,7 +641,7 @@ class SlackEmulator(EmulatorServer):
         if not isinstance(view, dict) or view.get("type") != "home":
             raise SlackApiFailure("invalid_arguments")
         blocks = view.get("blocks")
-        if not isinstance(blocks, list) or len(blocks) > MAX_MODAL_BLOCKS:
+        if not isinstance(blocks, list) or len(blocks) > MAX_MODAL_BLOCKS or block_limit_errors(blocks):
             raise SlackApiFailure("invalid_arguments")
         block_ids = [b["block_id"] for b in blocks if isinstance(b, dict) and "block_id" in b]
         if len(block_ids) != len(set(block_ids)) or len(json.dumps(view)) > 250_000:
@@ -602,6 +676,11 @@ class SlackEmulator(EmulatorServer):
             "profile": {"display_name": user_id.lower(), "real_name": f"User {user_id}"},
         }
         return {"ok": True, "user": user}
+
+
+def dm_channel(user_id: str) -> str:
+    """The emulated id of the bot's direct-message channel with ``user_id`` (``U_X`` -> ``D_X``)."""
+    return f"D{user_id[1:]}"
 
 
 def _flag(value: Any) -> bool:

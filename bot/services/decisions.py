@@ -187,7 +187,7 @@ class DecisionService:
         route_read = 0.0 if self._routing.routes.decide_alike else self.budget.read_seconds
         return self.budget.total_seconds + route_read
 
-    async def may_decide(self, user_id: str, approval: Approval) -> bool:
+    async def decides(self, user_id: str, approval: Approval) -> bool:
         """Whether ``user_id`` is an approver of ``approval``'s route (may be cached: for listings such
         as the App Home; a decision asks again). A route that cannot be read (its order unreadable):
         no."""
@@ -238,6 +238,13 @@ class DecisionService:
             if result is not None:
                 await self._record(request, result)
             return result
+
+    async def may_decide(self, approval_id: str, slack_user_id: str) -> bool:
+        """Whether the user is one of the approval's approvers (its route's), for showing them the
+        buttons; a click checks everything again. Nothing is recorded."""
+        request = DecisionRequest(approval_id, Decision.APPROVE, slack_user_id, None, None)
+        with log_context(approval_id=approval_id, slack_user=slack_user_id):
+            return await self._refused(request) is None
 
     async def _refused(self, request: DecisionRequest) -> DecisionResult | None:
         """The refusal when the user may not decide (the directory may answer from its cache)."""
@@ -454,7 +461,8 @@ class DecisionService:
         log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
         # Commerce has the decision: from here on nothing may fail the user's answer. It is recorded
         # while the card is rewritten (the rewrite's follow-ups wait for the record).
-        recorded = asyncio.create_task(self._record_accepted(request, result))
+        organization = _organization_shown(approval, card)
+        recorded = asyncio.create_task(self._record_accepted(request, result, organization))
         try:
             if card is None or not card.ts:  # not posted yet: where it goes may be recorded meanwhile
                 record = await asyncio.shield(recorded)
@@ -485,11 +493,12 @@ class DecisionService:
         return shown if shown is not None else await self._order_details.for_approval(approval)
 
     async def _record_accepted(
-        self, request: DecisionRequest, result: DecisionResult
+        self, request: DecisionRequest, result: DecisionResult, organization_id: str | None = None
     ) -> RecordedDecision | None:
-        """Records a decision Commerce accepted (claim DONE, card state, audit row), trying a few times;
-        if the store still fails, logs every field at ERROR so nothing is lost (and returns None)."""
-        entry = _audit_entry(request, result)
+        """Records a decision Commerce accepted (claim DONE, card state, audit row, with the buyer
+        organization when known), trying a few times; if the store still fails, logs every field at
+        ERROR so nothing is lost (and returns None)."""
+        entry = replace(_audit_entry(request, result), organization_id=organization_id)
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 return await self._store.record_decision(
@@ -619,6 +628,12 @@ def _read_failure(approval_id: str, error: CommerceError | TimeoutError, seconds
         f"{_unanswered_commerce(error)} (waited {waited(seconds)} in all). "
         "Nothing was sent; try again shortly."
     )
+
+
+def _organization_shown(approval: Approval, card: CardRecord | None) -> str | None:
+    """The buyer organization of the order ``card`` shows, if it shows the order's details."""
+    shown = shown_on_card(card, approval)
+    return shown.organization_id if shown is not None else None
 
 
 def as_its_card_showed(approval: Approval, card: CardRecord | None) -> Approval:

@@ -1,4 +1,4 @@
-"""Best-effort order details for approval cards: they never hold up or fail a card or a decision.
+"""Best-effort details for approval cards (an order's summary, a buyer's registrant): never holding them up.
 
 Invariant: nobody waits on an order's details longer than ``budget_seconds`` from when they were
 first asked for (a whole round's orders are asked for at once, so a hanging order endpoint costs a
@@ -16,13 +16,16 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import islice
+from typing import Generic, TypeVar
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind, OrderSummary
+from bot.commerce.persons import Registrant
 from bot.storage.records import CardRecord
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ORDER_DETAILS_BUDGET_SECONDS = 2.0
 """Longest a card (or a decision's card update) waits for its order's details."""
@@ -40,14 +43,20 @@ FORGET_AFTER_SECONDS = 600.0
 
 
 @dataclass
-class _Fetch:
-    task: asyncio.Task[OrderSummary | None]
+class _Fetch(Generic[T]):
+    task: asyncio.Task[T | None]
     started: float
     late: bool = False
     """Its card went out without the details."""
 
 
-class OrderDetails:
+class BestEffortReads(Generic[T]):
+    """Reads about approvals a card shows when they come in time (``for_approval``), fetched in the
+    background, at most ``max_concurrent`` at a time; what each approval needs is said by
+    :meth:`_wants` and read by :meth:`_load`."""
+
+    what = "details"
+
     def __init__(
         self,
         commerce: CommerceClient,
@@ -62,19 +71,25 @@ class OrderDetails:
         self._timeout = timeout
         self._slots = asyncio.Semaphore(max_concurrent)
         self._prefetch_limit = prefetch_limit
-        self._fetches: dict[str, _Fetch] = {}
+        self._fetches: dict[str, _Fetch[T]] = {}
+
+    def _wants(self, approval: Approval) -> bool:
+        raise NotImplementedError
+
+    async def _load(self, approval: Approval) -> T:
+        raise NotImplementedError
 
     def prefetch(self, approvals: Iterable[Approval | None]) -> None:
-        """Starts fetching now the details of the order approvals among the first ``prefetch_limit``
-        of ``approvals`` (their budget starts now too), those not fetched yet; the cards then take
-        them with :meth:`for_approval`, which fetches any not asked for ahead."""
+        """Starts fetching now the details of the approvals among the first ``prefetch_limit`` of
+        ``approvals`` that need them (their budget starts now too), those not fetched yet; the cards
+        then take them with :meth:`for_approval`, which fetches any not asked for ahead."""
         for approval in islice(approvals, self._prefetch_limit):
             self._fetch(approval)
 
-    async def for_approval(self, approval: Approval | None) -> OrderSummary | None:
-        """The summary of the order an order approval is about; ``None`` for buyers, for no approval
-        (Commerce no longer has it), on any failure, or when the budget ran out first (the fetch goes
-        on, and :meth:`arrived` hands the details out if they come)."""
+    async def for_approval(self, approval: Approval | None) -> T | None:
+        """The details of ``approval``; ``None`` when it needs none, for no approval (Commerce no
+        longer has it), on any failure, or when the budget ran out first (the fetch goes on, and
+        :meth:`arrived` hands the details out if they come)."""
         fetch = self._fetch(approval)
         if fetch is None or approval is None:
             return None
@@ -87,56 +102,82 @@ class OrderDetails:
             return fetch.task.result()
         if not fetch.late:
             log.info(
-                "approval %s goes without its order's details: Commerce took over %gs",
+                "approval %s goes without its %s: Commerce took over %gs",
                 approval.id,
+                self.what,
                 self._budget,
             )
         fetch.late = True
         return None
 
-    def arrived(self) -> dict[str, OrderSummary]:
+    def arrived(self) -> dict[str, T]:
         """Details that came after their approval's card went out without them, by approval id; each
         is handed out once. Fetches nobody asked for again for a long time are forgotten."""
         now = asyncio.get_running_loop().time()
-        found: dict[str, OrderSummary] = {}
+        found: dict[str, T] = {}
         for approval_id, fetch in list(self._fetches.items()):
             if not fetch.task.done():
                 continue
             if fetch.late or now - fetch.started > FORGET_AFTER_SECONDS:
                 del self._fetches[approval_id]
-                summary = fetch.task.result()
-                if fetch.late and summary is not None:
-                    found[approval_id] = summary
+                details = fetch.task.result()
+                if fetch.late and details is not None:
+                    found[approval_id] = details
         return found
 
-    def _fetch(self, approval: Approval | None) -> _Fetch | None:
-        """The fetch of ``approval``'s order details, started if none is under way; ``None`` when
-        there is nothing to fetch."""
-        if approval is None or approval.guessed_kind is not ApprovalKind.ORDER:
+    def _fetch(self, approval: Approval | None) -> _Fetch[T] | None:
+        """The fetch of ``approval``'s details, started if none is under way; ``None`` when there is
+        nothing to fetch."""
+        if approval is None or not self._wants(approval):
             return None
         fetch = self._fetches.get(approval.id)
         if fetch is None:
-            task = asyncio.create_task(self._read(approval), name=f"order details of {approval.id}")
+            task = asyncio.create_task(self._read(approval), name=f"{self.what} of {approval.id}")
             fetch = self._fetches[approval.id] = _Fetch(task, asyncio.get_running_loop().time())
         return fetch
 
-    async def _read(self, approval: Approval) -> OrderSummary | None:
+    async def _read(self, approval: Approval) -> T | None:
         try:
             async with self._slots, asyncio.timeout(self._timeout):
-                return await self._commerce.get_order_summary(approval.entity_id)
+                return await self._load(approval)
         except OrderNotFound:
             log.warning("order %s of approval %s was not found in Commerce", approval.entity_id, approval.id)
         except CommerceError as error:
-            log.warning("no order details for approval %s: %s", approval.id, error.message)
+            log.warning("no %s for approval %s: %s", self.what, approval.id, error.message)
         except TimeoutError:
             log.warning(
-                "no order details for approval %s: Commerce took over %gs", approval.id, self._timeout
+                "no %s for approval %s: Commerce took over %gs", self.what, approval.id, self._timeout
             )
-        except ValueError as error:  # an entity id that is not an order id
-            log.debug("no order details for approval %s: %s", approval.id, error)
+        except ValueError as error:  # an entity id that is not an id Commerce knows
+            log.debug("no %s for approval %s: %s", self.what, approval.id, error)
         except Exception as error:  # best effort: never fails a card
-            log.warning("no order details for approval %s: %s", approval.id, type(error).__name__)
+            log.warning("no %s for approval %s: %s", self.what, approval.id, type(error).__name__)
         return None
+
+
+class OrderDetails(BestEffortReads[OrderSummary]):
+    """The order summary (total, items, status, organization) an order approval's card shows."""
+
+    what = "order's details"
+
+    def _wants(self, approval: Approval) -> bool:
+        return approval.guessed_kind is ApprovalKind.ORDER
+
+    async def _load(self, approval: Approval) -> OrderSummary:
+        return await self._commerce.get_order_summary(approval.entity_id)
+
+
+class Registrants(BestEffortReads[Registrant]):
+    """Who registered, for a buyer approval's card: the buyer (the approval's entity) as Commerce's
+    person resource gives them, read with the service account."""
+
+    what = "registrant"
+
+    def _wants(self, approval: Approval) -> bool:
+        return approval.guessed_kind is ApprovalKind.BUYER
+
+    async def _load(self, approval: Approval) -> Registrant:
+        return await self._commerce.get_person(approval.entity_id)
 
 
 def encoded(order: OrderSummary) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.bol.models import ENTITY_ID, EVENT_TYPES, PROCESS_ID
-from bot.messaging import CHANNEL_ID
+from bot.slack_ids import CHANNEL_ID
 from bot.storage.records import BatchCreated, Notify
 from bot.storage.store import Store
 

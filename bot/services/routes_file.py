@@ -20,15 +20,22 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.commerce.models import ApprovalKind
-from bot.messaging import CHANNEL_ID
 from bot.services.routing import FALLBACK_ROUTE_NAME, Money, Route, RouteMatch, Routes
+from bot.slack_ids import APPROVER_ID, CHANNEL_ID
 
-ROUTE_KEYS = ("name", "channel", "currency", "match", "approvers", "required_approvals", "min_order_total")
+ROUTE_KEYS = (
+    "name",
+    "channel",
+    "currency",
+    "match",
+    "approvers",
+    "required_approvals",
+    "min_order_total",
+    "notify",
+)
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 MATCH_KEYS = ("kind", "organization", "flow_type_id", "min_total", "max_total")
 MAX_REQUIRED_APPROVALS = 10
-APPROVER_ID = re.compile(r"[UWS][A-Z0-9_]{1,30}")
-"""A Slack user id (``U…``, ``W…``) or user-group id (``S…``)."""
 NULL_TAG = "tag:yaml.org,2002:null"
 NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
@@ -150,7 +157,17 @@ class _Reader:
                 fields["min_order_total"], "'min_order_total' needs 'required_approvals' of 2 or more"
             )
         match = self.optional(fields, "match", lambda n: self.match(n, currency)) or RouteMatch()
-        return Route(name, channel, match, approvers, required, min_order_total)
+        notify_dm = self.optional(fields, "notify", self.notify) or False
+        if notify_dm and approvers is None:
+            raise self.fail(fields["notify"], f"route {name!r} says 'notify: dm' but names no 'approvers'")
+        return Route(name, channel, match, approvers, required, min_order_total, notify_dm)
+
+    def notify(self, node: Node) -> bool:
+        """``notify: dm``: the route's approvers also get each card as a direct message."""
+        value = self.text(node)
+        if value != "dm":
+            raise self.fail(node, f"'notify' must be 'dm' (or left out), not {value!r}")
+        return True
 
     def optional(self, fields: dict[str, Node], key: str, read: Callable[[Node], T]) -> T | None:
         node = fields.get(key)

@@ -120,6 +120,15 @@ class Route:
     required_approvals: int = 1
     min_order_total: Money | None = None
     """With ``required_approvals`` > 1: only orders whose total is above this need them."""
+    notify_dm: bool = False
+    """``notify: dm``: the route's approvers (user ids) also get the card as a direct message."""
+
+    @property
+    def dm_recipients(self) -> tuple[str, ...]:
+        """Who gets the card as a direct message: the route's user ids (user groups are not expanded)."""
+        if not self.notify_dm or self.approvers is None:
+            return ()
+        return tuple(a for a in self.approvers if a.startswith(("U", "W")))
 
     @property
     def limits(self) -> tuple[Money, ...]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, func, insert, select
 
 from bot.storage.db import audit_log
-from bot.storage.records import AuditEntry
+from bot.storage.records import AuditEntry, OrganizationHistory
 from bot.storage.rows import Rows, storable
 
 AUDIT_ROW = insert(audit_log)
@@ -29,6 +29,7 @@ def audit_values(entry: AuditEntry, now: datetime) -> dict[str, Any]:
         "slack_user_name": storable(entry.slack_user_name),
         "commerce_user_id": entry.commerce_user_id,
         "commerce_logon_id": storable(entry.commerce_logon_id),
+        "organization_id": entry.organization_id,
     }
 
 
@@ -58,6 +59,37 @@ class AuditRows(Rows):
             rows = (await conn.execute(query)).all()
         return [audit_entry_of(row) for row in rows]
 
+    async def organization_history(self, organization_id: str, days: int) -> OrganizationHistory:
+        """How many of ``organization_id``'s approvals the bot approved and rejected (accepted by
+        Commerce) in the last ``days``, and the last rejection's reason."""
+        since = self._clock() - timedelta(days=days)
+        decided = (
+            audit_log.c.organization_id == organization_id,
+            audit_log.c.outcome == "ok",
+            audit_log.c.at >= since,
+        )
+        counts = (
+            select(audit_log.c.action, func.count())
+            .where(*decided, audit_log.c.action.in_(("approve", "reject")))
+            .group_by(audit_log.c.action)
+        )
+        last = (
+            select(audit_log.c.at, audit_log.c.comment)
+            .where(*decided, audit_log.c.action == "reject")
+            .order_by(audit_log.c.id.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            by_action = {action: int(count) for action, count in (await conn.execute(counts)).all()}
+            rejection = (await conn.execute(last)).first()
+        return OrganizationHistory(
+            days,
+            approved=by_action.get("approve", 0),
+            rejected=by_action.get("reject", 0),
+            last_rejection_at=rejection.at if rejection else None,
+            last_rejection_reason=rejection.comment if rejection else None,
+        )
+
     async def audit_report(
         self, *, since: datetime | None = None, approval_id: str | None = None
     ) -> list[AuditEntry]:
@@ -86,4 +118,5 @@ def audit_entry_of(row: Row[Any]) -> AuditEntry:
         slack_user_name=row.slack_user_name,
         commerce_user_id=row.commerce_user_id,
         commerce_logon_id=row.commerce_logon_id,
+        organization_id=row.organization_id,
     )

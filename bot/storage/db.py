@@ -390,6 +390,38 @@ def _define_votes(md: MetaData) -> Table:
 approval_votes = _define_votes(metadata)
 
 
+def _define_card_copies(md: MetaData) -> Table:
+    """Copies of an approval's card sent as direct messages (a route's ``notify: dm``): one row per
+    (approval, DM channel), so a decision rewrites every copy."""
+    return Table(
+        "card_copies",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("channel", String(64), primary_key=True),
+        Column("ts", String(64), nullable=False),
+        Column("posted_at", UTCDateTime, nullable=False, index=True),
+    )
+
+
+card_copies = _define_card_copies(metadata)
+
+
+def _define_reminder_snoozes(md: MetaData) -> Table:
+    """An approver's snoozed reminder: one row per (approval, approver), ``kind`` ``hour`` or
+    ``morning``, taken (deleted) by the reminder that follows it."""
+    return Table(
+        "reminder_snoozes",
+        md,
+        Column("approval_id", String(64), primary_key=True),
+        Column("slack_user_id", String(64), primary_key=True),
+        Column("kind", String(16), nullable=False),
+        Column("requested_at", UTCDateTime, nullable=False, index=True),
+    )
+
+
+reminder_snoozes = _define_reminder_snoozes(metadata)
+
+
 def _define_post_attempts(md: MetaData) -> Table:
     """Announcements being posted, or whose post got no answer (the ``post_attempts`` step adds it).
 
@@ -432,6 +464,17 @@ def _card_order_details_column() -> Column[Any]:
 
 
 approval_cards.append_column(_card_order_details_column())
+
+
+def _audit_organization_column() -> Column[Any]:
+    """The column the audit organizations step adds (a new object each call): the buyer organization
+    (``orgUniqueID``) a decision's approval belongs to, when the bot knew it; ``NULL`` otherwise. The
+    Details modal counts the bot's decisions per organization from it."""
+    return Column("organization_id", String(64))
+
+
+audit_log.append_column(_audit_organization_column())
+AUDIT_ORGANIZATION_INDEX = Index("ix_audit_log_organization_id", audit_log.c.organization_id, audit_log.c.at)
 
 
 # ---------------------------------------------------------------------------------------- migrations
@@ -552,6 +595,35 @@ def _card_order_details(conn: Connection) -> None:
     _add_column(conn, "approval_cards", _card_order_details_column())
 
 
+AUDIT_ORGANIZATIONS_VERSION = 12
+"""The audit organizations step; self-contained (one nullable column and its index)."""
+
+
+def _audit_organizations(conn: Connection) -> None:
+    _add_column(conn, "audit_log", _audit_organization_column())
+    AUDIT_ORGANIZATION_INDEX.create(conn)
+
+
+CARD_COPIES_VERSION = 13
+"""The card copies step; self-contained (a table of its own)."""
+
+
+def _card_copy_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_card_copies(step)
+    step.create_all(conn)
+
+
+REMINDER_SNOOZES_VERSION = 14
+"""The reminder snoozes step; self-contained (a table of its own)."""
+
+
+def _reminder_snooze_table(conn: Connection) -> None:
+    step = MetaData()
+    _define_reminder_snoozes(step)
+    step.create_all(conn)
+
+
 def single_watch_batch(batch_id: str, process_status_id: str, channel: str, user: str) -> dict[str, Any]:
     """The batch row of a single watch: no request key to repeat (each watch is new), a label to list."""
     return {
@@ -589,7 +661,7 @@ VOTES_VERSION = 7
 are renumbered."""
 
 
-ONE_LINK_PER_COMMERCE_USER_VERSION = 12
+ONE_LINK_PER_COMMERCE_USER_VERSION = 15
 """The one-link-per-Commerce-user step; self-contained (an index, and the duplicate links it removes
 first), so only this number changes when steps are renumbered or carried over to another tool."""
 
@@ -642,7 +714,7 @@ def _one_link_per_commerce_user(conn: Connection) -> None:
     _one_link_per_commerce_user_index(links).create(conn)
 
 
-VOTER_COMMERCE_USER_VERSION = 13
+VOTER_COMMERCE_USER_VERSION = 16
 """The votes' Commerce user step; self-contained (one nullable column)."""
 
 
@@ -690,6 +762,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(POST_ATTEMPT_THREADS_VERSION, "post_attempts.thread_ts", _post_attempt_threads),
     Migration(CARD_ORDER_DETAILS_VERSION, "approval_cards.order_details", _card_order_details),
+    Migration(AUDIT_ORGANIZATIONS_VERSION, "audit_log.organization_id", _audit_organizations),
+    Migration(CARD_COPIES_VERSION, "card_copies", _card_copy_table),
+    Migration(REMINDER_SNOOZES_VERSION, "reminder_snoozes", _reminder_snooze_table),
     Migration(
         ONE_LINK_PER_COMMERCE_USER_VERSION,
         "identity_links: one Slack user per Commerce user (unique index)",

@@ -173,6 +173,23 @@ class DecisionRows(InstanceRows):
             and not await self.claim_is_dead(claim)
         )
 
+    async def own_open_decisions(self) -> list[str]:
+        """Approval ids of the decisions this process claimed and did not settle (in progress, or sent
+        with no answer), oldest claim first: at shutdown, the decisions left unknown."""
+
+        def read(conn: Connection) -> list[str]:
+            rows = conn.execute(
+                select(decision_claims.c.approval_id)
+                .where(
+                    decision_claims.c.owner == self._instance_id,
+                    decision_claims.c.state != DecisionState.DONE.value,
+                )
+                .order_by(decision_claims.c.claimed_at)
+            )
+            return [str(row.approval_id) for row in rows]
+
+        return await self._transactions.read(read)
+
     async def finish_decision(self, approval_id: str) -> None:
         """Commerce accepted the decision: the claim becomes DONE and stays (later clicks see who decided)."""
         await self._transactions.write(lambda conn: _claim_done(conn, approval_id))

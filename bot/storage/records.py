@@ -72,6 +72,19 @@ class AuditEntry:
     commerce_user_id: str | None = None
     """The Commerce user the bot acted as (``forUserId``); ``None``: the bot's service account."""
     commerce_logon_id: str | None = None
+    organization_id: str | None = None
+    """The buyer organization of the approval, when the bot knew it (decisions only)."""
+
+
+@dataclass(frozen=True)
+class OrganizationHistory:
+    """The decisions the bot recorded on one buyer organization's approvals in the last ``days``."""
+
+    days: int
+    approved: int = 0
+    rejected: int = 0
+    last_rejection_at: datetime | None = None
+    last_rejection_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -295,3 +308,13 @@ class PostAttempt:
     started_at: datetime
     thread_ts: str | None = None
     """The thread the announcement is a reply in (a batch card's ``ts``); ``None`` for a top-level one."""
+
+
+@dataclass(frozen=True)
+class Snooze:
+    """An approver's request to be reminded of an approval later: ``kind`` ``hour`` or ``morning``."""
+
+    approval_id: str
+    slack_user_id: str
+    kind: str
+    requested_at: datetime

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, utcnow
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
+from bot.storage.card_copies import CardCopyRows
 from bot.storage.cards import CardRows
 from bot.storage.db import FileIdentity, create_engine, migrate, safe_url, writer
 from bot.storage.decisions import DecisionRows
@@ -30,6 +31,7 @@ from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
 from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.rows import Writer
+from bot.storage.snoozes import SnoozeRows
 from bot.storage.time_limit import TimeLimit, limit_every_call
 from bot.storage.transactions import Transactions
 from bot.storage.votes import VoteRows
@@ -51,6 +53,8 @@ class Store(
     DigestRows,
     IdentityLinkRows,
     VoteRows,
+    CardCopyRows,
+    SnoozeRows,
 ):
     def __init__(
         self,

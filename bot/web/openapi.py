@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.bol.models import ENTITY_ID, EVENT_TYPES, PROCESS_ID
-from bot.messaging import CHANNEL_ID
 from bot.services.process_batches import LABEL_MAX_LENGTH, MAX_BATCH_IDS
+from bot.slack_ids import CHANNEL_ID
 from bot.storage.records import MemberState, Notify
 
 OPENAPI_VERSION = "3.1.0"

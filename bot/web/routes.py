@@ -24,12 +24,41 @@ SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1024 * 1024
 
 
-def refused(request: web.Request, refusal: Refusal) -> web.Response:
-    """One WARNING line (a fixed text, never the body) and a short plain answer."""
-    log.warning(
-        "refused a Slack request from %s: %s (HTTP %d)", request.remote, refusal.problem, refusal.status
-    )
-    return web.Response(status=refusal.status, text=refusal.problem)
+REFUSAL_WARNING_EVERY_SECONDS = 60.0
+"""One WARNING per kind of refusal in this time; the others of the kind are logged at DEBUG."""
+CAUSES = {
+    "bad Slack signature": "SLACK_SIGNING_SECRET is not the app's Signing Secret (Basic Information), "
+    "or the request is not from Slack",
+    "stale X-Slack-Request-Timestamp": "this machine's clock or the sender's is off by over 5 minutes",
+}
+
+
+class RefusalLog:
+    """Logs refused Slack requests: a fixed text (never the body) with its likely cause, at WARNING at
+    most once a minute per problem, so a misconfigured secret or a scanner does not flood the log."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def refused(self, request: web.Request, refusal: Refusal) -> web.Response:
+        now = self._clock()
+        last = self._last.get(refusal.problem)
+        cause = CAUSES.get(refusal.problem)
+        line = f"refused a Slack request from {request.remote}: {refusal.problem} (HTTP {refusal.status})"
+        if cause is not None:
+            line += f": {cause}"
+        if last is not None and now - last < REFUSAL_WARNING_EVERY_SECONDS:
+            self._quiet[refusal.problem] = self._quiet.get(refusal.problem, 0) + 1
+            log.debug("%s", line)
+        else:
+            quiet = self._quiet.pop(refusal.problem, 0)
+            if quiet:
+                line += f" ({quiet} more like it since the last warning)"
+            self._last[refusal.problem] = now
+            log.warning("%s", line)
+        return web.Response(status=refusal.status, text=refusal.problem)
 
 
 def build_web_app(
@@ -37,10 +66,12 @@ def build_web_app(
     *,
     signing_secret: str,
     database_ready: Callable[[], Awaitable[bool]],
+    slack_problem: Callable[[], str | None] = lambda: None,
     mount: Callable[[web.Application], None] | None = None,
     read_deadlines: ReadDeadlines | None = None,
 ) -> web.Application:
-    """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready``); no ``/metrics``.
+    """Slack's route, ``/healthz`` and ``/readyz`` (answered by ``database_ready`` and ``slack_problem``,
+    the reason Slack refuses the bot token or ``None``); no ``/metrics``.
 
     Slack's route checks the signature on the raw bytes, then the body's shape
     (:func:`bot.slack.inbound.edge.check_request`), before Bolt parses anything: junk gets 401 or
@@ -48,6 +79,8 @@ def build_web_app(
     with bearer tokens, not Slack signatures). ``read_deadlines`` bounds how long a request's body
     may take to arrive.
     """
+
+    refused = RefusalLog().refused
 
     async def slack_events(request: web.Request) -> web.Response:
         raw = await request.read()
@@ -69,8 +102,10 @@ def build_web_app(
 
     async def readyz(_: web.Request) -> web.Response:
         database_ok = await database_ready()
-        status = 200 if database_ok else 503
-        return web.json_response({"database": "ok" if database_ok else "unavailable"}, status=status)
+        slack = slack_problem()
+        status = 200 if database_ok and slack is None else 503
+        answer = {"database": "ok" if database_ok else "unavailable", "slack": slack or "ok"}
+        return web.json_response(answer, status=status)
 
     middlewares = [] if read_deadlines is None else [read_deadlines.middleware]
     app = web.Application(client_max_size=MAX_SLACK_BODY_BYTES, middlewares=middlewares)

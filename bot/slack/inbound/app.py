@@ -21,6 +21,11 @@ from bot.logging_setup import log_context
 log = logging.getLogger(__name__)
 
 OTHER_WORKSPACE_MESSAGE = "This bot serves only the Slack workspace it was installed in."
+CANNOT_ACT_IN_SLACK_MESSAGE = (
+    "The approvals bot cannot act in Slack right now: Slack refuses its bot token. "
+    "Please tell whoever runs the bot to check SLACK_BOT_TOKEN (its /readyz says why)."
+)
+"""What a user sees instead of Bolt's "please reinstall this app" when ``auth.test`` fails."""
 
 
 def serves(
@@ -79,6 +84,7 @@ def build_bolt_app(bot_token: str, signing_secret: str) -> AsyncApp:
         signing_secret=signing_secret,
         process_before_response=True,
         logger=logging.getLogger("slack_bolt"),
+        user_facing_authorize_error_message=CANNOT_ACT_IN_SLACK_MESSAGE,
     )
 
     app.use(only_our_workspace)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from slack_sdk.errors import SlackApiError
 
 from bot.commerce.models import Approval, Decision, OrderSummary
+from bot.commerce.persons import Registrant
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
 from bot.slack.outbound.blocks.followups import backlog_summary, decision_reply
@@ -35,6 +36,10 @@ class CardStore(Protocol):
     async def thread_of(self, approval_id: str) -> MessageRef | None: ...
 
     async def transition_card(self, approval_id: str, from_state: CardState, to_state: CardState) -> bool: ...
+
+    async def add_card_copy(self, approval_id: str, ref: MessageRef) -> None: ...
+
+    async def card_copies_of(self, approval_id: str) -> list[MessageRef]: ...
 
 
 FOLLOW_UPS_DRAIN_SECONDS = 10.0
@@ -73,13 +78,43 @@ class ApprovalCards:
         key: MessageKey,
         *,
         needed: int = 1,
+        registrant: Registrant | None = None,
         note: str | None = None,
     ) -> MessageRef:
         """Posts a new card with Approve/Reject buttons (saying it ``needed`` approvals when more than
-        one), ``key`` in its metadata; the caller holds the card claim. Raises ``PostOutcomeUnknown``
-        when Slack did not answer."""
-        text, blocks = approval_card(approval, order, needed=needed, notes=_notes(note))
+        one, who registered for a buyer approval when ``registrant`` is known, and ``note``: why its
+        route is what it is), ``key`` in its metadata; the caller holds the card claim. Raises
+        ``PostOutcomeUnknown`` when Slack did not answer."""
+        text, blocks = approval_card(
+            approval, order, needed=needed, registrant=registrant, notes=_notes(note)
+        )
         return MessageRef(channel, await self._poster.post(channel, text, blocks, key=key))
+
+    async def post_copies(
+        self,
+        users: Sequence[str],
+        approval: Approval,
+        order: OrderSummary | None,
+        *,
+        needed: int = 1,
+        registrant: Registrant | None = None,
+    ) -> int:
+        """Sends each of ``users`` the card as a direct message (one post each, paced by the poster)
+        and records where it went, so a decision rewrites every copy; how many went. A copy Slack
+        refuses, or does not confirm, is logged and skipped: the channel card stays the card."""
+        text, blocks = approval_card(approval, order, needed=needed, registrant=registrant)
+        sent = 0
+        for user_id in dict.fromkeys(users):
+            try:
+                ref = await self._poster.post_direct(user_id, text, blocks)
+            except Exception as error:
+                log.warning(
+                    "no DM copy of approval %s for %s: %s", approval.id, user_id, type(error).__name__
+                )
+                continue
+            await self._store.add_card_copy(approval.id, ref)
+            sent += 1
+        return sent
 
     async def show_votes(
         self,
@@ -194,6 +229,8 @@ class ApprovalCards:
             return
         text, blocks = approval_card(approval, order, voters=voters, needed=needed, notes=_notes(note))
         await self._poster.update(card.channel, card.ts, text, blocks)
+        for copy in await self._store.card_copies_of(card.approval_id):
+            await self._poster.update(copy.channel, copy.ts, text, blocks)
 
     async def redraw_closed(
         self, ref: MessageRef, approval_id: str, approval: Approval | None, order: OrderSummary | None
@@ -203,9 +240,11 @@ class ApprovalCards:
         await self._poster.update(ref.channel, ref.ts, text, blocks)
 
     async def _rewrite(self, approval_id: str, message: Message, targets: Sequence[MessageRef]) -> bool:
-        """Rewrites each target once; whether every rewrite was accepted (True when there was none)."""
+        """Rewrites each target, and the card's DM copies, once; whether every rewrite was accepted
+        (True when there was none)."""
         text, blocks = message
         accepted = 0
+        targets = [*targets, *await self._store.card_copies_of(approval_id)]
         for target in dict.fromkeys(targets):
             try:
                 await self._poster.update(target.channel, target.ts, text, blocks)

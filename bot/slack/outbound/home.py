@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commerce.client import CommerceClient
@@ -24,6 +25,7 @@ from bot.commerce.models import Approval, ApprovalPage, ApprovalQuery, ApprovalS
 from bot.slack.outbound.approvers import RoutedApproverDirectory
 from bot.slack.outbound.blocks.command_text import NEWEST_FIRST
 from bot.slack.outbound.blocks.home import HOME_PAGE_SIZE, approver_home, visitor_home
+from bot.slack.outbound.blocks.types import Block
 from bot.storage.records import AuditEntry, Watch
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,15 @@ class AppHome:
             )
         await self._client.views_publish(user_id=user_id, view=view)
         self._published.add(user_id)
+
+    async def tell(self, user_id: str, text: str, blocks: list[Block]) -> None:
+        """Sends ``user_id`` a direct message from the bot (e.g. a selection's summary), then refreshes
+        their Home; a message Slack refuses is logged."""
+        try:
+            await self._client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+        except SlackApiError as error:
+            log.warning("could not send %s a summary: %s", user_id, error.response.get("error"))
+        await self.refresh(user_id)
 
     def in_view(self, user_id: str) -> None:
         """The user is looking at their Home (a click came from it): their decisions refresh it, also

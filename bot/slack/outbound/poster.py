@@ -20,7 +20,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messaging import Announced, MessageKey
+from bot.messaging import Announced, MessageKey, MessageRef
 from bot.slack.outbound.blocks.types import Block
 from bot.slack.outbound.masking import Mask, masked, no_mask
 
@@ -88,6 +88,20 @@ class SlackPoster:
                 raise PostOutcomeUnknown(f"Slack did not confirm it ({type(error).__name__})") from error
             raise
         return str(response["ts"])
+
+    async def post_direct(self, user_id: str, text: str, blocks: list[Block]) -> MessageRef:
+        """Posts a direct message from the bot to ``user_id``; where it went (the DM channel Slack
+        answers with, which ``chat.update`` needs). Errors as :meth:`post`."""
+        await self._wait_for_slot(user_id)
+        try:
+            response = await self._client.chat_postMessage(
+                channel=user_id, text=self._mask(text), blocks=masked(blocks, self._mask)
+            )
+        except Exception as error:
+            if outcome_unknown(error):
+                raise PostOutcomeUnknown(f"Slack did not confirm it ({type(error).__name__})") from error
+            raise
+        return MessageRef(str(response["channel"]), str(response["ts"]))
 
     async def find_posted(
         self, channel: str, key: MessageKey, *, oldest: datetime, latest: datetime, pages: int

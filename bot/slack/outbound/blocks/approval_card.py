@@ -16,8 +16,14 @@ from bot.commerce.models import (
     Decision,
     OrderSummary,
 )
+from bot.commerce.persons import Registrant
 from bot.slack.outbound.blocks.command_text import list_command_text
-from bot.slack.outbound.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX, APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.slack.outbound.blocks.ids import (
+    APPROVAL_ACTIONS_BLOCK_PREFIX,
+    APPROVE_ACTION_ID,
+    DETAILS_ACTION_ID,
+    REJECT_ACTION_ID,
+)
 from bot.slack.outbound.blocks.text import (
     BUTTON_TEXT_LIMIT,
     BUTTON_VALUE_LIMIT,
@@ -146,33 +152,47 @@ def _confirm_text(approval: Approval) -> str:
     return f"Approve {what} (approval {approval.id})? Commerce is updated right away."
 
 
-def actions_block(approval: Approval) -> Block:
-    """Approve (with a confirm dialog) and Reject (opens a modal) for one approval."""
+def details_button(approval_id: str) -> Block:
+    """Opens the approval's Details modal."""
+    return {
+        "type": "button",
+        "action_id": DETAILS_ACTION_ID,
+        "text": plain("Details", BUTTON_TEXT_LIMIT),
+        "value": approval_id[:BUTTON_VALUE_LIMIT],
+    }
+
+
+def actions_block(approval: Approval, *, details: bool = True) -> Block:
+    """Approve (with a confirm dialog), Reject (opens a modal) and, unless ``details`` is False (in
+    the Details modal itself), Details for one approval."""
+    elements: list[Block] = [
+        {
+            "type": "button",
+            "action_id": APPROVE_ACTION_ID,
+            "text": plain("Approve", BUTTON_TEXT_LIMIT),
+            "style": "primary",
+            "value": approval.id[:BUTTON_VALUE_LIMIT],
+            "confirm": {
+                "title": plain("Approve this request?", CONFIRM_TITLE_LIMIT),
+                "text": plain(_confirm_text(approval), CONFIRM_TEXT_LIMIT),
+                "confirm": plain("Approve", CONFIRM_BUTTON_LIMIT),
+                "deny": plain("Cancel", CONFIRM_BUTTON_LIMIT),
+            },
+        },
+        {
+            "type": "button",
+            "action_id": REJECT_ACTION_ID,
+            "text": plain("Reject", BUTTON_TEXT_LIMIT),
+            "style": "danger",
+            "value": approval.id[:BUTTON_VALUE_LIMIT],
+        },
+    ]
+    if details:
+        elements.append(details_button(approval.id))
     return {
         "type": "actions",
         "block_id": f"{APPROVAL_ACTIONS_BLOCK_PREFIX}{approval.id}",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": APPROVE_ACTION_ID,
-                "text": plain("Approve", BUTTON_TEXT_LIMIT),
-                "style": "primary",
-                "value": approval.id[:BUTTON_VALUE_LIMIT],
-                "confirm": {
-                    "title": plain("Approve this request?", CONFIRM_TITLE_LIMIT),
-                    "text": plain(_confirm_text(approval), CONFIRM_TEXT_LIMIT),
-                    "confirm": plain("Approve", CONFIRM_BUTTON_LIMIT),
-                    "deny": plain("Cancel", CONFIRM_BUTTON_LIMIT),
-                },
-            },
-            {
-                "type": "button",
-                "action_id": REJECT_ACTION_ID,
-                "text": plain("Reject", BUTTON_TEXT_LIMIT),
-                "style": "danger",
-                "value": approval.id[:BUTTON_VALUE_LIMIT],
-            },
-        ],
+        "elements": elements,
     }
 
 
@@ -189,19 +209,32 @@ def dropped_votes_line(dropped: Sequence[str]) -> str:
     return f"No longer counted: the approval of {who}, who is no longer an approver of this request."
 
 
+def registrant_text(registrant: Registrant) -> str:
+    """``*Registered by* Name · e-mail · organization`` and the address on a second line."""
+    who = [escape(part) for part in (registrant.name, registrant.email, registrant.organization) if part]
+    text = "*Registered by* " + (" · ".join(who) or f"user {code(registrant.user_id)}")
+    if registrant.address:
+        text += "\n" + escape(", ".join(registrant.address))
+    return text
+
+
 def approval_card(
     approval: Approval,
     order: OrderSummary | None = None,
     *,
     voters: Sequence[str] = (),
     needed: int = 1,
+    registrant: Registrant | None = None,
     dropped: Sequence[str] = (),
     notes: Sequence[str] = (),
 ) -> Message:
-    """The card posted for a new pending approval; ``order`` adds the order's total, items and status.
-    Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons, and whose
-    votes were ``dropped``; ``notes`` are said above them (why the route is what it is)."""
+    """The card posted for a new pending approval; ``order`` adds the order's total, items and status,
+    ``registrant`` who registered (a buyer approval); ``notes`` are said below (why the route is what
+    it is). Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons,
+    and whose votes were ``dropped``."""
     blocks = [header(_title(approval, "requested")), _facts(approval, order=order)]
+    if registrant is not None and approval.guessed_kind is ApprovalKind.BUYER:
+        blocks.append(section(registrant_text(registrant)))
     blocks.extend(context(note) for note in notes)
     if needed > 1:
         blocks.append(context(votes_line(voters, needed)))

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 from bot.commerce.models import Approval, Decision
 from bot.slack.outbound.blocks.approval_card import KIND_NOUN
+from bot.slack.outbound.blocks.ids import SNOOZE_HOUR_ACTION_ID, SNOOZE_MORNING_ACTION_ID
 from bot.slack.outbound.blocks.text import (
+    BUTTON_TEXT_LIMIT,
     MAX_MESSAGE_BLOCKS,
     code,
     context,
@@ -17,6 +19,7 @@ from bot.slack.outbound.blocks.text import (
     fallback,
     maybe_date,
     pack_lines,
+    plain,
     quote,
     section,
     user_mention,
@@ -106,8 +109,32 @@ def reminder(item: Waiting, approvers: Sequence[str], *, number: int, of: int) -
     who = mentions(approvers) or "Approvers"
     # Named, because a backlog summary's thread holds the reminders of many approvals.
     line = f"⏰ {who}: approval {code(item.approval_id)} has waited {waited(item.waited)} for a decision."
-    blocks: list[Block] = [section(line), context(f"Reminder {number} of {of}.")]
+    blocks: list[Block] = [
+        section(line),
+        context(f"Reminder {number} of {of}."),
+        snooze_buttons(item.approval_id),
+    ]
     return fallback(f"Reminder: approval {escape(item.approval_id)} has waited {waited(item.waited)}"), blocks
+
+
+def snooze_buttons(approval_id: str) -> Block:
+    """Remind me in 1 h / Tomorrow morning: the clicker's next reminder of this approval comes then."""
+    return {
+        "type": "actions",
+        "block_id": f"snooze:{approval_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "text": plain(text, BUTTON_TEXT_LIMIT),
+                "value": approval_id,
+            }
+            for action_id, text in (
+                (SNOOZE_HOUR_ACTION_ID, "Remind me in 1 h"),
+                (SNOOZE_MORNING_ACTION_ID, "Tomorrow morning"),
+            )
+        ],
+    }
 
 
 def _many(headline: str, items: Sequence[Waiting], text: str) -> Message:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.commerce.models import Approval, ApprovalPage
 from bot.slack.outbound.blocks.approval_card import KIND_NOUN, actions_block
+from bot.slack.outbound.blocks.bulk import selection_blocks
 from bot.slack.outbound.blocks.followups import mentions
 from bot.slack.outbound.blocks.ids import HOME_NEWER_ACTION_ID, HOME_OLDER_ACTION_ID
 from bot.slack.outbound.blocks.text import (
@@ -133,6 +134,7 @@ def approver_home(
         pager = _pager(page, page_number, page_size)
         if pager is not None:
             blocks.append(pager)
+        blocks.extend(selection_blocks(page.items[:page_size]))
     blocks.append(divider())
     blocks.extend(_list("Your last decisions", [_decision_line(e) for e in decisions], "None yet."))
     blocks.append(divider())

@@ -28,10 +28,16 @@ class RejectContext:
     message_ts: str | None = None
     response_url: str | None = None
     """The clicked message's response_url: how the outcome reaches the user (modals have none)."""
+    details_view_id: str | None = None
+    """The Details modal the dialog was pushed on: the outcome is shown there."""
 
 
 def _validated(
-    approval_id: object, channel: object, message_ts: object, response_url: object = None
+    approval_id: object,
+    channel: object,
+    message_ts: object,
+    response_url: object = None,
+    details_view_id: object = None,
 ) -> RejectContext:
     if not isinstance(approval_id, str) or not is_approval_id(approval_id):
         raise ValueError(f"invalid approval id in reject metadata: {approval_id!r}")
@@ -43,7 +49,13 @@ def _validated(
         not isinstance(response_url, str) or not _RESPONSE_URL.match(response_url)
     ):
         raise ValueError("invalid response url in reject metadata")
-    return RejectContext(approval_id, channel or None, message_ts or None, response_url or None)
+    if details_view_id is not None and (
+        not isinstance(details_view_id, str) or not _CHANNEL_ID.match(details_view_id)
+    ):
+        raise ValueError("invalid details view id in reject metadata")
+    return RejectContext(
+        approval_id, channel or None, message_ts or None, response_url or None, details_view_id or None
+    )
 
 
 def reject_metadata(context: RejectContext) -> str:
@@ -53,6 +65,8 @@ def reject_metadata(context: RejectContext) -> str:
         "message_ts": context.message_ts,
         "response_url": context.response_url,
     }
+    if context.details_view_id:
+        data["details_view_id"] = context.details_view_id
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -64,15 +78,24 @@ def parse_reject_metadata(private_metadata: str) -> RejectContext:
     if not isinstance(data, dict):
         raise ValueError("reject metadata is not an object")
     return _validated(
-        data.get("approval_id"), data.get("channel"), data.get("message_ts"), data.get("response_url")
+        data.get("approval_id"),
+        data.get("channel"),
+        data.get("message_ts"),
+        data.get("response_url"),
+        data.get("details_view_id"),
     )
 
 
 def reject_modal(
-    approval_id: str, *, channel: str | None, message_ts: str | None, response_url: str | None = None
+    approval_id: str,
+    *,
+    channel: str | None,
+    message_ts: str | None,
+    response_url: str | None = None,
+    details_view_id: str | None = None,
 ) -> dict[str, Any]:
     """A modal view with one required reason field; submitting it rejects ``approval_id``."""
-    context = _validated(approval_id, channel, message_ts, response_url)
+    context = _validated(approval_id, channel, message_ts, response_url, details_view_id)
     return {
         "type": "modal",
         "callback_id": REJECT_MODAL_CALLBACK_ID,

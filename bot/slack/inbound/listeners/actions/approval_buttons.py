@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -14,6 +15,7 @@ from bot.commerce.models import Decision, is_approval_id
 from bot.services.decisions import DecisionRequest, DecisionResult, DecisionService, Outcome
 from bot.slack.inbound.listeners.progress import decide_telling_delay
 from bot.slack.inbound.listeners.replies import ack_action_then, reply, reply_unexpected
+from bot.slack.outbound.blocks.details import with_outcome
 from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import APPROVAL_ACTIONS_BLOCK_PREFIX
 from bot.slack.outbound.blocks.reject_modal import reject_modal
@@ -21,6 +23,8 @@ from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import slack_error_code
 from bot.slack.outbound.responses import Respond, ResponseUrls
+
+log = logging.getLogger(__name__)
 
 REFUSAL_CHECK_SECONDS = 1.5
 """Slack's trigger_id lives 3 s: the approver check before opening the reject dialog gets half."""
@@ -66,7 +70,15 @@ async def button_approval_id(action: dict[str, Any], respond: Respond) -> str | 
 
 def from_app_home(body: dict[str, Any]) -> bool:
     """Whether the click came from a view (the App Home): there is no message and no response_url."""
-    return (body.get("container") or {}).get("type") == "view"
+    return (body.get("container") or {}).get("type") == "view" and not from_details_modal(body)
+
+
+def from_details_modal(body: dict[str, Any]) -> str | None:
+    """The id of the modal (the Details modal) the click came from; ``None`` for any other place."""
+    view = body.get("view") or {}
+    if (body.get("container") or {}).get("type") != "view" or view.get("type") != "modal":
+        return None
+    return str(view.get("id") or "") or None
 
 
 class ApprovalButtonsListener:
@@ -94,9 +106,12 @@ class ApprovalButtonsListener:
             await self._home.publish(str((body.get("user") or {}).get("id", "")), notice=result.message)
         return True
 
-    async def on_approve(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_approve(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         respond = self._responses.to(body.get("response_url"))
-        job = self._approve(body, action, respond)
+        modal = from_details_modal(body)
+        job = self._approve_in_modal(body, action, client) if modal else self._approve(body, action, respond)
         await ack_action_then(ack, self._work, job, "the Approve button", respond)
 
     async def on_reject(
@@ -137,6 +152,41 @@ class ApprovalButtonsListener:
         elif not result.card_updated:  # done, but the card could not show it: say so
             await reply(respond, (result.told, []))
 
+    async def _approve_in_modal(
+        self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A click on Approve in the Details modal: the same decision, told on the modal."""
+        approval_id = str(action.get("value", ""))
+        if not is_approval_id(approval_id):
+            return
+        request = decision_request(body, approval_id, Decision.APPROVE, None)
+
+        async def tell(message: Message) -> None:
+            await self._tell_in_modal(body, client, message, closed=False)
+
+        try:
+            result = await decide_telling_delay(self._decisions, request, tell)
+        except Exception:
+            log.exception("approving %s from its details failed", approval_id)
+            await tell(
+                error_message(f"Something went wrong while approving {approval_id}; nothing is confirmed.")
+            )
+            return
+        closed = result.ok or result.outcome in CLOSES_THE_QUESTION
+        told = notice(result.told) if result.ok else error_message(result.message)
+        await self._tell_in_modal(body, client, told, closed=closed)
+
+    @staticmethod
+    async def _tell_in_modal(
+        body: dict[str, Any], client: AsyncWebClient, message: Message, *, closed: bool
+    ) -> None:
+        view = body.get("view") or {}
+        shown = with_outcome(view, message[0], closed=closed)
+        try:
+            await client.views_update(view_id=view.get("id"), view=shown)
+        except SlackApiError as error:
+            log.warning("could not tell the outcome on the details modal: %s", slack_error_code(error))
+
     async def _open_reject_dialog(
         self, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
@@ -152,8 +202,11 @@ class ApprovalButtonsListener:
                     refusal = await self._decisions.refusal(request)
             except TimeoutError:
                 refusal = None
+            modal = from_details_modal(body)
             if refusal is not None:
-                if not await self._answer_on_home(body, refusal):
+                if modal:
+                    await self._tell_in_modal(body, client, error_message(refusal.message), closed=True)
+                elif not await self._answer_on_home(body, refusal):
                     await reply(respond, error_message(refusal.message))
                 return
             view = reject_modal(
@@ -161,8 +214,12 @@ class ApprovalButtonsListener:
                 channel=request.channel,
                 message_ts=request.message_ts,
                 response_url=body.get("response_url"),
+                details_view_id=modal,
             )
-            await client.views_open(trigger_id=body.get("trigger_id"), view=view)
+            if modal:  # on top of the Details modal, which then shows the outcome
+                await client.views_push(trigger_id=body.get("trigger_id"), view=view)
+            else:
+                await client.views_open(trigger_id=body.get("trigger_id"), view=view)
         except SlackApiError as error:
             await reply(
                 respond,

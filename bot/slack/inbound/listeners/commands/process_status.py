@@ -10,7 +10,6 @@ from bot.background import BackgroundWork
 from bot.bol.client import BolClient
 from bot.bol.errors import BolError, BolUnavailable
 from bot.clock import utcnow
-from bot.messaging import CHANNEL_ID
 from bot.metrics import Metrics
 from bot.slack.inbound.listeners.replies import ack_command_then, ack_with, reply, reply_unexpected
 from bot.slack.inbound.parsing.common import ShowHelp
@@ -35,6 +34,7 @@ from bot.slack.outbound.blocks.process_status import (
 )
 from bot.slack.outbound.blocks.types import Message
 from bot.slack.outbound.responses import Respond, ResponseUrls
+from bot.slack_ids import CHANNEL_ID
 from bot.storage.store import Store
 
 

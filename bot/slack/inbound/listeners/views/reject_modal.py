@@ -7,12 +7,14 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BUSY_MESSAGE, BackgroundWork
 from bot.commerce.models import Decision
 from bot.limits import REASON_MIN_LENGTH, characters_over, too_long_for_commerce
 from bot.services.decisions import DecisionRequest, DecisionService
 from bot.slack.inbound.listeners.progress import decide_telling_delay
+from bot.slack.outbound.blocks.details import outcome_view
 from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import REASON_ACTION_ID, REASON_BLOCK_ID
 from bot.slack.outbound.blocks.reject_modal import RejectContext, parse_reject_metadata
@@ -52,7 +54,9 @@ class RejectModalListener:
         self._responses = responses
         self._home = home
 
-    async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_submit(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         reason = submitted_reason(view)
         if len(reason) < REASON_MIN_LENGTH:
             await ack(**_errors(f"Please give a reason (at least {REASON_MIN_LENGTH} characters)."))
@@ -76,7 +80,8 @@ class RejectModalListener:
         if cut:
             await ack(**_errors(too_long_for_commerce("reason", cut)))
             return
-        if self._work.start(self._reject(request, context), name="the reject dialog"):
+        job = self._reject_in_details(request, context, client) if context.details_view_id else None
+        if self._work.start(job or self._reject(request, context), name="the reject dialog"):
             await ack()
         else:
             await ack(**_errors(BUSY_MESSAGE))
@@ -109,6 +114,26 @@ class RejectModalListener:
                 await home.publish(user_id, notice=message[0])
             return
         await self._tell(user_id, context, message)
+
+    async def _reject_in_details(
+        self, request: DecisionRequest, context: RejectContext, client: AsyncWebClient
+    ) -> None:
+        """Pushed on a Details modal: the outcome replaces that modal's content."""
+
+        async def tell(message: Message) -> None:
+            view = outcome_view(request.approval_id, message[0])
+            try:
+                await client.views_update(view_id=context.details_view_id, view=view)
+            except SlackApiError as error:
+                log.warning("could not show the reject outcome on the details: %s", slack_error_code(error))
+
+        try:
+            result = await decide_telling_delay(self._decisions, request, tell)
+        except Exception:
+            log.exception("rejecting approval %s failed", context.approval_id)
+            await tell(error_message(f"Something went wrong while rejecting approval {context.approval_id}."))
+            return
+        await tell(notice(result.told) if result.ok else error_message(result.message))
 
     async def _tell(self, user_id: str, context: RejectContext, message: Message) -> None:
         """Modals have no response_url of their own: the outcome goes back through the clicked card's,

@@ -1,0 +1,122 @@
+"""The demo page in a real browser (Debian's chromium, driven by Playwright): what a new user clicks.
+
+``UPDATE_SCREENSHOTS=1 .venv/bin/pytest tests/test_demo_browser.py`` also writes the screenshots the
+README and the manual show into ``docs/images/``; without it they go to the test's temporary directory.
+In CI (``CI=true``) the test never skips; elsewhere it skips only when chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tests.demo_process import DemoProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+FIRST_CARD_MS = 5_000
+EFFECT_MS = 20_000
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    return DOCS_IMAGES if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+
+
+def pending_card(page: Page, index: int) -> Locator:
+    """The ``index``-th card with buttons in the channel shown with its thread, pinned by its ts (the
+    page re-renders)."""
+    cards = page.locator("#main .conversation > .message").filter(
+        has=page.get_by_role("button", name="Approve")
+    )
+    expect(cards.nth(index)).to_be_visible(timeout=FIRST_CARD_MS)
+    ts = cards.nth(index).get_attribute("data-ts")
+    return page.locator(f'#main .conversation:has(> .message[data-ts="{ts}"])')
+
+
+def test_a_new_user_approves_rejects_and_opens_the_app_home(
+    tmp_path: Path, browser: Browser, shots: Path
+) -> None:
+    demo = DemoProcess(tmp_path)
+    try:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(demo.url)
+
+        card = pending_card(page, 0)  # within 5 s of opening the page
+        expect(card).to_contain_text("Order approval requested")
+        card.screenshot(path=str(shots / "demo-card.png"))
+
+        card.get_by_role("button", name="Approve").click()
+        confirm = page.locator("#confirm")
+        expect(confirm).to_be_visible()
+        confirm.get_by_role("button", name="Approve").click()
+        expect(card.get_by_role("button", name="Approve")).to_have_count(0, timeout=EFFECT_MS)
+        expect(card).to_contain_text(re.compile("approved", re.IGNORECASE))
+        expect(card.locator(".thread .reply").first).to_contain_text(re.compile("approved", re.IGNORECASE))
+        card.screenshot(path=str(shots / "demo-decided-card.png"))
+
+        other = pending_card(page, 0)
+        other.get_by_role("button", name="Reject").click()
+        modal = page.locator("#modal")
+        expect(modal).to_be_visible(timeout=EFFECT_MS)
+        modal.locator("textarea, input[type=text]").first.fill(
+            "Prices are from last year's list; please re-quote."
+        )
+        modal.get_by_role("button", name="Reject").click()
+        expect(modal).to_be_hidden(timeout=EFFECT_MS)
+        expect(other.get_by_role("button", name="Reject")).to_have_count(0, timeout=EFFECT_MS)
+        expect(other).to_contain_text(re.compile("rejected", re.IGNORECASE))
+
+        page.locator("#command").fill("/approvals list")
+        page.locator("#command").press("Enter")
+        expect(page.locator("#main .ephemeral").last).to_contain_text(
+            "Only visible to you", timeout=EFFECT_MS
+        )
+
+        page.locator("#user").select_option("U0DANA")  # not an approver
+        expect(page.locator("#main .ephemeral")).to_have_count(0, timeout=EFFECT_MS)  # Ana's answers
+        pending_card(page, 0).get_by_role("button", name="Reject").click()
+        expect(page.locator("#main .ephemeral").last).to_be_visible(timeout=EFFECT_MS)
+        page.locator("#user").select_option("U0ANA")
+
+        page.locator('[data-place="C0BOLPROCESS"]').click()
+        batch = page.locator("#main .conversation").filter(has_text="Offer upload")
+        expect(batch.locator(".thread .reply").first).to_contain_text("failed", timeout=30_000)
+        batch.screenshot(path=str(shots / "demo-batch-card.png"))
+
+        page.locator('[data-place="home"]').click()
+        home = page.locator("#main .home")
+        expect(home).to_be_visible(timeout=EFFECT_MS)
+        expect(home.get_by_role("button").first).to_be_visible()
+        home.screenshot(path=str(shots / "demo-app-home.png"))
+    finally:
+        assert demo.stop() == 0
