@@ -63,7 +63,8 @@ create_engine('sqlite://'); create_engine('postgresql://localhost/probe'); httpx
 FROM python:3.11-slim-bookworm
 
 # Set at build time: --build-arg SOURCE_URL=<the repository's URL> --build-arg REVISION=$(git rev-parse HEAD)
-ARG VERSION=0.1.0
+# VERSION is bot/version.py's (tests/test_version.py keeps the two equal): bump both together.
+ARG VERSION=0.2.0
 ARG REVISION=unknown
 ARG SOURCE_URL=""
 LABEL org.opencontainers.image.title="commerce-approvals-bot" \

@@ -23,6 +23,7 @@ from bot.services.routes_file import RoutesFileError, read_routes
 from bot.settings import Settings, describe_errors
 from bot.storage.db import safe_url, sqlite_write_problem
 from bot.storage.store import Store
+from bot.version import VERSION
 
 EXIT_BAD_SETTINGS = 2
 CHECK_QUIET_LOGGERS = ("bot.storage", "alembic")
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="approvals-bot",
         description="Slack bot for HCL Commerce approvals and bol.com process statuses.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")

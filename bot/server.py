@@ -8,6 +8,7 @@ import time
 from contextlib import suppress
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -16,6 +17,7 @@ from bot.features.parts import SLACK_TIMEOUT_SECONDS
 from bot.runtime import Runtime, backends_line
 from bot.services.budget import DecisionBudget
 from bot.settings import Settings
+from bot.slack.outbound.user_agent import slack_user_agent
 from bot.web.read_deadlines import ReadDeadlines
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
 
@@ -134,6 +136,11 @@ class BotServer:
         if self.settings.socket_mode and self.settings.slack_app_token is not None:
             handler = self._socket_mode = AsyncSocketModeHandler(
                 bolt_app, self.settings.slack_app_token.get_secret_value()
+            )
+            # The WebSocket's handshake names our version too, as every other request to Slack does.
+            await handler.client.aiohttp_client_session.close()
+            handler.client.aiohttp_client_session = aiohttp.ClientSession(
+                headers={"User-Agent": slack_user_agent()}
             )
             # connect() retries every failure forever, so a wrong app token would hang start-up:
             # ask for the first WebSocket URL ourselves and let a SlackApiError (invalid_auth) out.

@@ -13,7 +13,15 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    JsonValue,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -63,101 +71,305 @@ def is_example_value(value: object) -> bool:
         return False
 
 
+# The Required column of the configuration reference (``python -m bot.docs``) for the backends' settings.
+COMMERCE_SETTING: dict[str, JsonValue] = {"required_with": "the other Commerce settings (all four or none)"}
+BOL_SETTING: dict[str, JsonValue] = {"required_with": "the other bol.com setting (both or neither)"}
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A setting's description is the docs' (``python -m bot.docs``): a docstring under a field
+        # counts as one too.
+        use_attribute_docstrings=True,
+    )
 
-    slack_bot_token: SecretStr
-    slack_signing_secret: SecretStr
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    slack_post_interval_seconds: float = Field(default=1.0, ge=0)
-    """Minimum gap between two messages posted in one channel (Slack allows about one per second)."""
+    # -- Slack -----------------------------------------------------------------------------------------
+    slack_bot_token: SecretStr = Field(
+        description="The app's *Bot User OAuth Token* (`xoxb-…`).", examples=["xoxb-your-bot-token"]
+    )
+    slack_signing_secret: SecretStr = Field(
+        description="The app's *Signing Secret* (Basic Information): proves that a request comes from Slack.",
+        examples=["your-signing-secret"],
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="An app-level token (`xapp-…`, scope `connections:write`); when set the bot uses "
+        "Socket Mode and needs no public URL.",
+        examples=["xapp-your-app-token"],
+    )
+    slack_api_url: str = Field(default=DEFAULT_SLACK_API_URL, description="Slack Web API base URL.")
+    slack_post_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Minimum gap between two messages posted in one channel (Slack allows about one "
+        "per second).",
+    )
 
+    # -- HCL Commerce ----------------------------------------------------------------------------------
     # Commerce and bol.com are each optional (all of a backend's settings, or none of them).
-    commerce_base_url: str = ""
-    commerce_store_id: str = ""
-    commerce_logon_id: str = ""
-    commerce_logon_password: SecretStr = SecretStr("")
-    commerce_timeout_seconds: float = Field(default=10.0, gt=0)
+    commerce_base_url: str = Field(
+        default="",
+        description="Commerce's REST base URL, ending in `/wcs/resources`. Unset with the other Commerce "
+        "settings: no Commerce approvals.",
+        examples=["https://commerce.example.com:5443/wcs/resources"],
+        json_schema_extra=COMMERCE_SETTING,
+    )
+    commerce_store_id: str = Field(
+        default="", description="The store id.", examples=["10801"], json_schema_extra=COMMERCE_SETTING
+    )
+    commerce_logon_id: str = Field(
+        default="",
+        description="The Commerce user the bot logs in as: it must be allowed to approve (buyer approver "
+        "and order approver roles).",
+        examples=["approver"],
+        json_schema_extra=COMMERCE_SETTING,
+    )
+    commerce_logon_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="That user's password.",
+        examples=["change-me"],
+        json_schema_extra=COMMERCE_SETTING,
+    )
+    commerce_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time limit of one request to Commerce; a decision waits on Commerce for at most "
+        "twice this in all.",
+    )
 
-    bol_client_id: str = ""
-    bol_client_secret: SecretStr = SecretStr("")
-    bol_api_url: str = "https://api.bol.com"
-    bol_token_url: str = "https://login.bol.com/token"  # noqa: S105 - a URL, not a secret
-    bol_timeout_seconds: float = Field(default=10.0, gt=0)
+    # -- bol.com ---------------------------------------------------------------------------------------
+    bol_client_id: str = Field(
+        default="",
+        description="bol.com Retailer API client id. Unset with the secret: no bol.com process status.",
+        examples=["your-client-id"],
+        json_schema_extra=BOL_SETTING,
+    )
+    bol_client_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="bol.com Retailer API client secret.",
+        examples=["your-client-secret"],
+        json_schema_extra=BOL_SETTING,
+    )
+    bol_api_url: str = Field(default="https://api.bol.com", description="bol.com API base URL.")
+    bol_token_url: str = Field(
+        default="https://login.bol.com/token",
+        description="bol.com token URL (client credentials).",
+    )
+    bol_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit of one request to bol.com."
+    )
 
-    approvals_channel: str = ""
-    approvals_routes_file: Path | None = None
-    """YAML rules that send cards to other channels, with their own approvers (docs/using/routes.md)."""
-    process_status_channel: str = ""
-    approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    viewers: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    """Who may ``list`` and ``show`` (user and user-group ids); empty: everyone in the workspace."""
+    # -- channels and who may do what ------------------------------------------------------------------
+    approvals_channel: str = Field(
+        default="",
+        description="Channel id where approval cards are posted (those no route sends elsewhere); "
+        "invite the bot there.",
+        examples=["C0123456789"],
+        json_schema_extra={"required_with": "Commerce"},
+    )
+    approvals_routes_file: Path | None = Field(
+        default=None,
+        description="Path of a YAML file of [routes](using/routes.md): cards of some approvals go to "
+        "other channels, decided by their own approvers, some by two people. A bad file stops `serve` "
+        "and `check` (exit code 2) with its line and the problem.",
+        examples=["/etc/approvals-bot/routes.yaml"],
+    )
+    process_status_channel: str = Field(
+        default="",
+        description="Default channel id for process-status messages and batch cards.",
+        examples=["C0123456789"],
+        json_schema_extra={"required_with": "bol.com"},
+    )
+    approvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Slack user ids (`U…`) and user-group ids (`S…`) allowed to approve "
+        "and reject. Empty: nobody may.",
+        examples=["U0123456789,S0123456789"],
+    )
+    viewers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated user ids (`U…`) and user-group ids (`S…`) allowed to "
+        "`/approvals list`, `show` and `digest` (approvers always may). Empty: everyone in the "
+        "workspace may.",
+        examples=["U0123456789,S0123456789"],
+    )
 
     # -- who decides: identity links, run-as, self-approval --------------------------------------------
-    decide_as: Literal["bot", "linked-user"] = "bot"
-    """``bot``: decisions go to Commerce as the service account; ``linked-user``: as the clicker's
-    linked Commerce user (``forUserId``), and an unlinked Slack user cannot decide."""
-    allow_self_approval: bool = False
-    """Let a linked Slack user decide an approval they submitted themselves."""
-    auto_link_by_email: bool = False
-    """Link an unlinked approver, at their first decision, to the Commerce approver with their confirmed
-    Slack e-mail address (``users:read.email``; only the domains of ``AUTO_LINK_EMAIL_DOMAINS``)."""
-    auto_link_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    """The e-mail domains auto-link trusts (comma-separated, e.g. ``example.com``); required with
-    ``AUTO_LINK_BY_EMAIL=true``."""
-    require_linked_approvers: bool = False
-    """Refuse every decision by a Slack user not linked to a Commerce user, also with ``DECIDE_AS=bot``
-    (where the bot cannot otherwise see an unlinked approver approving their own request)."""
+    decide_as: Literal["bot", "linked-user"] = Field(
+        default="bot",
+        description="Who Commerce sees deciding: `bot` (the service account) or `linked-user` (the "
+        "clicker's linked Commerce user, sent as `forUserId`; unlinked users cannot decide). See "
+        "[Who decides](using/who-decides.md).",
+    )
+    allow_self_approval: bool = Field(
+        default=False,
+        description="`true` lets a linked Slack user approve or reject an approval they submitted "
+        "themselves.",
+    )
+    auto_link_by_email: bool = Field(
+        default=False,
+        description="`true` links an unlinked approver, at their first decision, to the Commerce approver "
+        "with their Slack-confirmed e-mail address in a domain of `AUTO_LINK_EMAIL_DOMAINS` (needs the "
+        "`users:read` and `users:read.email` scopes). See [Who decides](using/who-decides.md).",
+    )
+    auto_link_email_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated e-mail domains auto-link trusts; required with "
+        "`AUTO_LINK_BY_EMAIL=true`.",
+        examples=["example.com"],
+    )
+    require_linked_approvers: bool = Field(
+        default=False,
+        description="`true` refuses every decision by a Slack user not linked to a Commerce user, also "
+        "with `DECIDE_AS=bot` (where their self-approval cannot be detected).",
+    )
 
-    approvals_poll_seconds: float = Field(default=30.0, gt=0)
-    commerce_page_size: int = Field(default=200, ge=1, le=1000)
-    """Approvals per page when the notifier lists every pending approval."""
-    process_status_poll_seconds: float = Field(default=15.0, gt=0)
-    notifier_enabled: bool = True
+    # -- polling -----------------------------------------------------------------------------------------
+    approvals_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often Commerce is polled for pending approvals."
+    )
+    commerce_page_size: int = Field(
+        default=200,
+        ge=1,
+        le=1000,
+        description="Approvals per page when the notifier lists every pending approval (an incomplete "
+        "listing never closes cards).",
+    )
+    process_status_poll_seconds: float = Field(
+        default=15.0, gt=0, description="How often watched bol.com processes are polled."
+    )
+    notifier_enabled: bool = Field(
+        default=True,
+        description="Run the pollers (cards, process statuses, reminders, digest) in this process.",
+    )
 
-    max_concurrent_work: int = Field(default=16, ge=1, le=1024)
-    """Slack requests worked on at once after the ack; a few times more may wait, beyond that the
-    user is told the bot is busy."""
+    max_concurrent_work: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="Slack requests worked on at once after the ack (up to 4 times more wait, beyond that "
+        "users are told the bot is busy), and requests in flight to Commerce and to bol.com each (more "
+        "wait their turn in order).",
+    )
 
-    check_timeout_seconds: float = Field(default=10.0, gt=0)
-    """Time limit for each line of ``approvals-bot check``."""
+    check_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit for each line of `approvals-bot check`."
+    )
 
-    retention_days: int = Field(default=90, ge=1)
-    """Closed cards, finished watches and done decision claims are deleted this long after they ended."""
-    audit_retention_days: int | None = Field(default=None, ge=1)
-    """Audit rows older than this are deleted; unset keeps them forever."""
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Closed cards, finished watches and done decision claims are deleted this many days "
+        "after they ended (checked hourly).",
+    )
+    audit_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Audit rows older than this many days are deleted; unset keeps the audit log forever.",
+    )
 
     # -- the approver's day: reminders, escalation, digest, backlog summaries ----------------------
-    approvals_remind_after: timedelta = timedelta(hours=4)
-    """How long after its card a pending approval gets its first reminder."""
-    approvals_remind_every: timedelta = timedelta(hours=24)
-    approvals_remind_max: int = Field(default=3, ge=0)
-    approvals_escalate_after: timedelta | None = None
-    """How long after its card a pending approval is escalated; unset: never."""
-    approvals_escalation_channel: str | None = None
-    approvals_escalate_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    reminder_quiet_hours: QuietHours | None = None
-    tz: str = "UTC"
-    """The ``TZ`` of quiet hours (and of the digest unless ``APPROVALS_DIGEST_TZ`` is set)."""
-    approvals_digest_at: time | None = None
-    approvals_digest_tz: str | None = None
-    approvals_backlog_limit: int = Field(default=20, ge=1)
-    """More new approvals than this in one poll (per channel) get one summary instead of cards."""
-    approvals_followup_poll_seconds: float = Field(default=60.0, gt=0)
-    """How often reminders, escalations and the digest are checked."""
+    approvals_remind_after: timedelta = Field(
+        default=timedelta(hours=4),
+        description="A pending approval gets a reminder in its card's thread this long after its card "
+        "was posted (`30m`, `4h`, `1d`, `1h30m`, or seconds).",
+    )
+    approvals_remind_every: timedelta = Field(
+        default=timedelta(hours=24), description="Then again this often."
+    )
+    approvals_remind_max: int = Field(
+        default=3, ge=0, description="At most this many reminders per approval (`0`: none)."
+    )
+    approvals_escalate_after: timedelta | None = Field(
+        default=None,
+        description="Escalate an approval still pending this long after its card; unset: never.",
+        examples=["2d"],
+    )
+    approvals_escalation_channel: str | None = Field(
+        default=None,
+        description="Channel id where escalations are posted (invite the bot); required with "
+        "`APPROVALS_ESCALATE_AFTER`.",
+        examples=["C0123456789"],
+        json_schema_extra={"required_with": "`APPROVALS_ESCALATE_AFTER`"},
+    )
+    approvals_escalate_to: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated user ids (`U…`) and user-group ids (`S…`) mentioned in escalations.",
+        examples=["U0123456789,S0123456789"],
+    )
+    reminder_quiet_hours: QuietHours | None = Field(
+        default=None,
+        description="e.g. `20-08` or `19:30-07:00`: reminders and escalations due then wait for the "
+        "end, in `TZ`.",
+        examples=["20-08"],
+    )
+    tz: str = Field(
+        default="UTC",
+        description="Time zone of quiet hours (and of the digest unless `APPROVALS_DIGEST_TZ` is set).",
+        examples=["Europe/Amsterdam"],
+    )
+    approvals_digest_at: time | None = Field(
+        default=None,
+        description="e.g. `09:00`: the daily digest is posted in the approvals channel at this time; "
+        "unset: no daily digest.",
+        examples=["09:00"],
+    )
+    approvals_digest_tz: str | None = Field(
+        default=None,
+        description='Time zone of `APPROVALS_DIGEST_AT` and of "yesterday" in the digest; unset: `TZ`.',
+        examples=["Europe/Amsterdam"],
+    )
+    approvals_backlog_limit: int = Field(
+        default=20,
+        ge=1,
+        description="More new approvals than this in one poll (per channel) get one summary message "
+        "instead of a card each; more reminders due at once than this get one message instead of a "
+        "thread reply each.",
+    )
+    approvals_followup_poll_seconds: float = Field(
+        default=60.0, gt=0, description="How often reminders, escalations and the digest are checked."
+    )
 
-    database_url: str = "sqlite:///./approvals-bot.db"
-    database_timeout_seconds: float = Field(default=5.0, gt=0)
-    """Time limit of every database call, of connecting, and of the readiness check's write."""
-    host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
-    port: int = Field(default=3000, ge=0, le=65535)
-    request_read_timeout_seconds: float = Field(default=10.0, gt=0)
-    """A connection that has not sent a complete request head in this time (of opening, or of its
-    previous answer) is closed; a body that has not arrived this long after its head is answered 408."""
-    metrics_port: int | None = Field(default=None, ge=0, le=65535)
-    """When set, ``/metrics`` is served on this port only, and no longer on ``port``."""
-    log_level: str = "INFO"
+    # -- database and HTTP server ----------------------------------------------------------------------
+    database_url: str = Field(
+        default="sqlite:///./approvals-bot.db",
+        description="Where the bot keeps its state: `sqlite:///./approvals-bot.db` (a relative SQLite "
+        "path is under the working directory; a missing directory is created only there), in the "
+        "container `sqlite:////data/approvals-bot.db` (the `/data` volume), or "
+        "`postgresql://user:pass@host:5432/db` (needed for several replicas).",
+        examples=["sqlite:////data/approvals-bot.db", "postgresql://user:pass@host:5432/db"],
+    )
+    database_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Time limit of every database call, of connecting to PostgreSQL (and waiting for a "
+        "pooled connection) and of `/readyz`'s write: a database that never answers makes commands fail "
+        "with a plain error and `/readyz` answer 503, instead of hanging.",
+    )
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - a container listens on all interfaces; HOST=127.0.0.1 on a laptop
+        description="Interface to listen on (all of them by default, as a container needs); `127.0.0.1` "
+        "keeps the bot and `/metrics` on loopback.",
+    )
+    port: int = Field(default=3000, ge=0, le=65535, description="HTTP port.")
+    request_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must send a complete request head this soon after opening (or after "
+        "its previous answer), and the body this soon after the head; otherwise it is closed (a late "
+        "body gets `408`).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="When set, `/metrics` is served on this port only (and no longer on `PORT`).",
+        examples=["9100"],
+    )
+    log_level: str = Field(default="INFO", description="`DEBUG`, `INFO`, `WARNING` or `ERROR`.")
 
     @field_validator("*")
     @classmethod
@@ -169,14 +381,27 @@ class Settings(BaseSettings):
         return value
 
     # -- process-status ingest API, batch cards, entity follows ----------------------------------------
-    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
-    """Bearer tokens of the ingest API (comma-separated); empty turns the API off."""
-    process_status_notify: Literal["failures", "all"] = "failures"
-    """Default of a batch's ``notify``: which finished processes get a reply in the card's thread."""
-    process_failure_mention: str | None = None
-    """A user (``U…``) or user group (``S…``) mentioned when a batch completes with failures."""
-    process_stuck_after: timedelta = Field(default=timedelta(hours=3), gt=timedelta(0))
-    """A batch's process still PENDING this long after the batch started is marked stuck."""
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated bearer tokens of the [ingest API](using/ingest-api.md) "
+        "(`/api/v1/...`). Empty: the API is off (its routes answer 404).",
+    )
+    process_status_notify: Literal["failures", "all"] = Field(
+        default="failures",
+        description="Default `notify` of a batch: `failures` (a thread reply per FAILURE or TIMEOUT) or "
+        "`all` (one per finished process).",
+    )
+    process_failure_mention: str | None = Field(
+        default=None,
+        description="A user (`U…`) or user group (`S…`) mentioned when a batch completes with failures.",
+        examples=["S0123456789"],
+    )
+    process_stuck_after: timedelta = Field(
+        default=timedelta(hours=3),
+        gt=timedelta(0),
+        description="A batch's process still PENDING this long after the batch started is marked stuck "
+        "on the card (`3h`, seconds or ISO 8601 `PT3H`).",
+    )
 
     @field_validator("api_tokens", mode="before")
     @classmethod
@@ -194,11 +419,19 @@ class Settings(BaseSettings):
             raise ValueError("must be a user id (U…) or a user-group id (S…)")
         return value.strip() if value is not None else None
 
-    replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
-    """Names this replica in logs, metrics and ``pg_stat_activity`` (on Kubernetes: the pod name)."""
+    replica_id: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        description="Names this replica in logs, in the `notifier_leader` metric and in PostgreSQL's "
+        "`pg_stat_activity` (on Kubernetes the host name is the pod name); each replica needs its own.",
+        json_schema_extra={"shown_default": "the host name"},
+    )
 
-    log_format: str = "text"
-    """``text`` (one readable line per event) or ``json`` (one JSON object per line)."""
+    log_format: str = Field(
+        default="text",
+        description="`text` (one readable line per event) or `json` (one JSON object per line, for log "
+        "collectors).",
+    )
 
     @field_validator("approvers", "viewers", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from bot.sandbox.slack_socket_mode import SocketModeEmulator
 from bot.server import BotServer
 from bot.settings import Settings
 from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
+from bot.version import USER_AGENT
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER
 from tests.waiting import stays, wait_for
@@ -137,6 +138,9 @@ def test_connects_with_the_app_token_and_gets_hello(
     assert f"ticket={connection.ticket}" in opened.response["url"]
     assert socket_mode.rejected_tickets == []
     assert len(socket_mode.connections) == 1
+    # Both the Web API call and the WebSocket's handshake name the bot's version.
+    assert opens[0].headers["user-agent"].startswith(f"{USER_AGENT} ")
+    assert connection.user_agent.startswith(f"{USER_AGENT} ")
     # The bot token is still what the Web API calls use; only apps.connections.open takes the app token.
     assert all(
         r.headers.get("authorization") != f"Bearer {APP_TOKEN}"

@@ -31,6 +31,7 @@ from bot.bol.auth import BearerAuth, TokenProvider
 from bot.bol.errors import BolAuthError, BolUnavailable
 from bot.bol.models import MAX_BULK_IDS, BulkResult, ProcessStatus
 from bot.bol.rate_limit import RateLimitPacer
+from bot.version import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class BolClient(OwnsHttpClient):
         )
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(http.timeout),
+            headers={"User-Agent": USER_AGENT},
             transport=bounded_transport(http.transport, http.max_concurrent_requests),
         )
         self._tokens = TokenProvider(self._http, token_url, client_id, client_secret)

@@ -48,6 +48,7 @@ from bot.commerce.models import (
     OrderSummary,
 )
 from bot.commerce.persons import RUN_AS_PARAMETER, CommercePerson
+from bot.version import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class CommerceClient(OwnsHttpClient):
         self._http = httpx.AsyncClient(
             base_url=f"{self._base_url}/store/{quote(store_id, safe='')}/",
             timeout=httpx.Timeout(http.timeout),
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             transport=bounded_transport(http.transport, http.max_concurrent_requests),
         )
         self._tokens: tuple[str, str] | None = None

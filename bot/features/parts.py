@@ -45,6 +45,7 @@ from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.notices import SlackDirectMessages
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
+from bot.slack.outbound.user_agent import with_our_user_agent
 from bot.slack.outbound.viewers import SlackViewerDirectory
 from bot.storage.records import Notify
 from bot.storage.store import Store
@@ -123,6 +124,7 @@ def configure_slack_client(
     token: SlackToken | None = None,
 ) -> AsyncWebClient:
     client.base_url = settings.slack_api_url
+    client.headers = with_our_user_agent(client.headers)  # Slack's logs then name our version
     client.timeout = int(SLACK_TIMEOUT_SECONDS)
     # One pooled session for every Web API call (else each call opens a connection of its own).
     client.session = session

@@ -45,6 +45,9 @@ class SocketConnection:
     closed: bool = False
     received: list[Any] = field(default_factory=list)
     """Every text frame the app sent on this connection (JSON-decoded when possible)."""
+    """Every text frame the app sent on this connection (JSON-decoded when possible)."""
+    user_agent: str = ""
+    """The ``User-Agent`` of the WebSocket handshake."""
     ended: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     """Set (on the emulator's loop) once the connection is over, whoever closed it."""
 
@@ -150,7 +153,9 @@ class SocketModeEmulator:
             }
         )
         with self._lock:
-            connection = SocketConnection(len(self.connections) + 1, ticket, websocket)
+            connection = SocketConnection(
+                len(self.connections) + 1, ticket, websocket, user_agent=request.headers.get("User-Agent", "")
+            )
             self.connections.append(connection)
             self._changed.notify_all()
         try:

@@ -15,6 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.outbound.blocks.types import Block
 from bot.slack.outbound.masking import Mask, masked, no_mask
+from bot.version import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ class ResponseUrls:
             if not response_url:
                 log.info("no response_url to answer with; dropped: %s", text[:200])
                 return None
-            response = await AsyncWebhookClient(response_url, session=self._session).send(
+            response = await AsyncWebhookClient(
+                response_url, session=self._session, user_agent_prefix=USER_AGENT
+            ).send(
                 text=self._mask(text),
                 blocks=masked(blocks, self._mask),
                 response_type=response_type,
