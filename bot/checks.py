@@ -21,9 +21,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
-from bot.features.parts import bol_client, commerce_client, slack_client
+from bot.features.parts import bol_client, commerce_client, identity_policy, slack_client
+from bot.services.linked_approvers import link_warnings
 from bot.services.routes_file import read_routes
 from bot.settings import Settings
+from bot.slack.outbound.approvers import RoutedApproverDirectory
 from bot.slack.outbound.auth_errors import TOKEN_ERRORS, token_refusal
 from bot.slack.outbound.poster import slack_error_code
 from bot.storage.engine import safe_url
@@ -37,9 +39,11 @@ class CheckResult:
     detail: str
     off: bool = False
     """Not checked: the deployment runs without this backend (its settings are not set)."""
+    warn: bool = False
+    """Passes, but says something the operator should know (``WARN``)."""
 
     def line(self) -> str:
-        verdict = "OFF" if self.off else "PASS" if self.ok else "FAIL"
+        verdict = "OFF" if self.off else "FAIL" if not self.ok else "WARN" if self.warn else "PASS"
         return f"{verdict} {self.name}: {self.detail}"
 
 
@@ -256,6 +260,31 @@ async def check_run_as(settings: Settings) -> CheckResult:
     )
 
 
+async def check_approver_links(settings: Settings) -> CheckResult:
+    """Which approvers (groups expanded) are not linked, and what that means under ``DECIDE_AS``,
+    ``REQUIRE_LINKED_APPROVERS`` and two-person routes (``bot.services.linked_approvers``)."""
+    seconds = settings.check_timeout_seconds
+    routes = read_routes(settings.approvals_routes_file, settings.approvals_channel)
+    client = slack_client(settings)
+    client.timeout = math.ceil(seconds)
+    directory = RoutedApproverDirectory(
+        client, settings.approvers, [r.approvers for r in routes.rules if r.approvers is not None]
+    )
+    try:
+        async with asyncio.timeout(seconds):
+            store = await Store.open(settings.database_url)
+            try:
+                warnings = await link_warnings(routes, directory, store, identity_policy(settings))
+            finally:
+                await store.close()
+    except Exception as error:
+        cause = describe_failure(error, settings.slack_api_url, seconds)
+        return CheckResult("approver-links", False, f"cannot compare approvers with links: {cause}")
+    if not warnings:
+        return CheckResult("approver-links", True, "every approver is linked to a Commerce user")
+    return CheckResult("approver-links", True, "; ".join(warnings), warn=True)
+
+
 COMMERCE_OFF = (
     "not set up (COMMERCE_BASE_URL, COMMERCE_STORE_ID, COMMERCE_LOGON_ID, COMMERCE_LOGON_PASSWORD unset): "
     "no approval cards, reminders or digest; /approvals answers that it is not set up"
@@ -283,6 +312,8 @@ def checks_for(settings: Settings) -> tuple[Check, ...]:
         Check("bol", check_bol if settings.bol_configured else bol_off),
         Check("database", check_database),
     ]
+    if settings.commerce_configured:
+        checks.append(Check("approver-links", check_approver_links))
     if settings.decide_as == "linked-user" and settings.commerce_configured:
         checks.append(Check("run-as", check_run_as))
     return tuple(checks)

@@ -67,6 +67,16 @@ async def drain_in_flight_work(seconds: float, *, not_ours: set[asyncio.Task[Any
         log.info("drained %d task(s) in flight in %.1fs", len(in_flight), time.monotonic() - started)
 
 
+async def _warn_about_links(runtime: Runtime) -> None:
+    """Logs what unlinked approvers mean (who is refused, whose self-approval goes unseen); a failure to
+    find out is logged, never raised."""
+    try:
+        for warning in await runtime.decisions.link_warnings():
+            log.warning("%s", warning)
+    except Exception:
+        log.warning("could not find out which approvers are linked to Commerce users", exc_info=True)
+
+
 class BotServer:
     """Start with ``await start()``, stop with ``await stop()``; ``port`` is the bound HTTP port."""
 
@@ -146,6 +156,7 @@ class BotServer:
         if self.settings.notifier_enabled:
             # Every replica serves Slack; the poller role runs the pollers while it holds the lock.
             self._tasks = [asyncio.create_task(runtime.poller_role.run(), name="poller-role")]
+        self._tasks.append(asyncio.create_task(_warn_about_links(runtime), name="approver-links"))
         log.info(
             "approvals-bot listening on %s:%s (metrics on port %s, notifier %s)",
             self.host,

@@ -197,7 +197,8 @@ class Settings(BaseSettings):
     viewers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated user ids (`U…`) and user-group ids (`S…`) allowed to "
-        "`/approvals list` and `show` (approvers always may). Empty: everyone in the workspace may.",
+        "`/approvals list`, `show` and `digest` (approvers always may). Empty: everyone in the "
+        "workspace may.",
         examples=["U0123456789,S0123456789"],
     )
 
@@ -215,8 +216,20 @@ class Settings(BaseSettings):
     )
     auto_link_by_email: bool = Field(
         default=False,
-        description="`true` links an unlinked Slack user to the Commerce user with the same e-mail "
-        "address (needs the `users:read` and `users:read.email` scopes).",
+        description="`true` links an unlinked approver, at their first decision, to the Commerce approver "
+        "with their Slack-confirmed e-mail address in a domain of `AUTO_LINK_EMAIL_DOMAINS` (needs the "
+        "`users:read` and `users:read.email` scopes). See [Who decides](using/who-decides.md).",
+    )
+    auto_link_email_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated e-mail domains auto-link trusts; required with "
+        "`AUTO_LINK_BY_EMAIL=true`.",
+        examples=["example.com"],
+    )
+    require_linked_approvers: bool = Field(
+        default=False,
+        description="`true` refuses every decision by a Slack user not linked to a Commerce user, also "
+        "with `DECIDE_AS=bot` (where their self-approval cannot be detected).",
     )
 
     # -- polling -----------------------------------------------------------------------------------------
@@ -471,6 +484,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("auto_link_email_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lstrip("@").casefold() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _auto_link_has_domains(self) -> Settings:
+        if self.auto_link_by_email and not self.auto_link_email_domains:
+            raise ValueError(
+                "AUTO_LINK_BY_EMAIL is on: set AUTO_LINK_EMAIL_DOMAINS to the e-mail domains it may trust"
+            )
+        return self
 
     @field_validator(
         "approvals_escalation_channel",

@@ -100,9 +100,10 @@ def test_on_a_terminal_a_note_names_the_checks_still_running(
         process.wait(timeout=60)
     text = output.decode()
     assert process.returncode == 0, text
-    assert text.startswith("checking slack, commerce, bol, database...")
+    assert text.startswith("checking slack, commerce, bol, database, approver-links...")
     # Each line first erases the note; the last line leaves none behind.
-    assert text.count("\r\x1b[KPASS ") == 5
+    assert text.count("\r\x1b[KPASS ") == 4
+    assert text.count("\r\x1b[KWARN ") == 1  # the test's approvers are not linked
     assert text.endswith("\r\n")
 
 

@@ -175,3 +175,15 @@ def test_check_has_no_run_as_line_when_the_bot_decides_as_itself(
 ) -> None:
     result = run(make_settings(), tmp_path, "check")
     assert result.returncode == 0 and "run-as" not in result.stdout
+
+
+def test_auto_link_without_trusted_domains_is_refused_at_start(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    env = environment(make_settings(), AUTO_LINK_BY_EMAIL="true")
+    result = subprocess.run(
+        [EXECUTABLE, "check"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "set AUTO_LINK_EMAIL_DOMAINS" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

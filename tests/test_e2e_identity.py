@@ -36,14 +36,21 @@ from tests.test_e2e_approvals import click, decision_posts
 from tests.waiting import stays, wait_for
 
 
-def slack_user_with_email(slack: SlackEmulator, user_id: str, name: str, email: str) -> None:
-    """Slack's ``users.info`` gives ``user_id`` (Jane, by her real name) with ``email`` in the profile."""
+def slack_user_with_email(
+    slack: SlackEmulator, user_id: str, name: str, email: str, *, confirmed: bool = True
+) -> None:
+    """Slack's ``users.info`` gives ``user_id`` (Jane, by her real name) with ``email`` in the profile,
+    confirmed by Slack or not (``is_email_confirmed``)."""
     slack.users[user_id] = {
         "id": user_id,
         "name": name,
         "is_bot": False,
+        "is_email_confirmed": confirmed,
         "profile": {"email": email, "real_name": "Jane"},
     }
+
+
+AUTO_LINK: dict[str, object] = {"auto_link_by_email": True, "auto_link_email_domains": "buyer.example"}
 
 
 def linked_user_bot(
@@ -186,7 +193,7 @@ def test_allow_self_approval_lets_a_submitter_decide(
 def test_an_approver_is_linked_by_email_when_auto_link_is_on(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
-    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    bot, sender = linked_user_bot(start_bot, **AUTO_LINK)
     jane = add_approver(commerce, "jane.approver")
     slack_user_with_email(slack, APPROVER, "jane", jane.email.upper())
     approval_id, ts = new_card(bot, slack, commerce)
@@ -197,12 +204,65 @@ def test_an_approver_is_linked_by_email_when_auto_link_is_on(
     assert post.q("forUserId") == jane.user_id
     stored = bot.call(bot.runtime.store.identity_link(APPROVER))
     assert stored is not None and (stored.commerce_logon_id, stored.linked_by) == ("jane.approver", "email")
+    [entry] = audit_of(bot, approval_id, "auto_linked")
+    assert (entry.slack_user_id, entry.commerce_logon_id) == (APPROVER, "jane.approver")
+    told = wait_for(
+        lambda: [c for c in slack.calls("chat.postMessage") if c.get("channel") == APPROVER], what="the DM"
+    )
+    assert "linked your Slack account to the Commerce user jane.approver" in told[0]["text"]
+
+
+def test_auto_link_never_trusts_an_unconfirmed_slack_email_nor_an_unlisted_domain(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    bot, sender = linked_user_bot(start_bot, **AUTO_LINK)
+    jane = add_approver(commerce, "jane.approver")
+    elsewhere = add_person(commerce, "bob", approver_for=(DEFAULT_ORGANIZATION,))
+    with commerce.lock:
+        elsewhere.email = "bob@partner.example"
+    slack_user_with_email(slack, APPROVER, "jane", jane.email, confirmed=False)
+    slack_user_with_email(slack, SECOND_APPROVER, "bob", elsewhere.email)
+    approval_id, ts = new_card(bot, slack, commerce)
+
+    for user in (APPROVER, SECOND_APPROVER):
+        answer = answer_at(slack, click(sender, slack, APPROVE_ACTION_ID, approval_id, user, ts))
+        assert "not linked" in answer["text"]
+        assert bot.call(bot.runtime.store.identity_link(user)) is None
+    assert commerce.requests_to("GET", "/person") == []
+    assert decision_posts(commerce, approval_id) == []
+
+
+def test_a_buyer_with_the_approvers_email_never_becomes_his_commerce_identity(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    """The insider attack: a buyer sets her Commerce e-mail to the approver's Slack address."""
+    bot, sender = linked_user_bot(start_bot, **AUTO_LINK)
+    buyer = add_person(commerce, "eve.buyer")  # no approver authority
+    approving_buyer = add_approver(commerce, "mallory.buyer")  # an approver, but with a pending request
+    commerce.add_approval(ApprovalKind.ORDER, submitter_id=approving_buyer.user_id)
+    for slack_user, person, email in (
+        (APPROVER, buyer, "tom@buyer.example"),
+        (SECOND_APPROVER, approving_buyer, "ann@buyer.example"),
+    ):
+        with commerce.lock:
+            person.email = email
+        slack_user_with_email(slack, slack_user, slack_user.lower(), email)
+    approval_id, ts = new_card(bot, slack, commerce)
+
+    for user in (APPROVER, SECOND_APPROVER):
+        answer = answer_at(slack, click(sender, slack, APPROVE_ACTION_ID, approval_id, user, ts))
+        assert "not linked" in answer["text"]
+        assert bot.call(bot.runtime.store.identity_link(user)) is None
+    assert decision_posts(commerce, approval_id) == []
+    assert [
+        c for c in slack.calls("chat.postMessage") if c.get("channel") in (APPROVER, SECOND_APPROVER)
+    ] == []
 
 
 def test_auto_link_refuses_a_person_commerce_returns_without_that_exact_email(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
-    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    bot, sender = linked_user_bot(start_bot, **AUTO_LINK)
     mallory = add_approver(commerce, "mallory.approver")
     slack_user_with_email(slack, APPROVER, "jane", "jane@buyer.example")
     answers = iter(
@@ -236,7 +296,7 @@ def test_auto_link_refuses_a_person_commerce_returns_without_that_exact_email(
 def test_auto_link_refuses_a_commerce_user_linked_to_another_slack_user(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
-    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    bot, sender = linked_user_bot(start_bot, **AUTO_LINK)
     jane = add_approver(commerce, "jane.approver")
     link(bot, APPROVER, jane)
     slack_user_with_email(slack, SECOND_APPROVER, "jane2", jane.email)
@@ -312,7 +372,7 @@ def test_a_reject_dialog_submitted_by_the_submitter_is_refused(
 def test_a_non_approver_is_refused_without_being_looked_up_or_auto_linked(
     start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
 ) -> None:
-    bot, sender = linked_user_bot(start_bot, auto_link_by_email=True)
+    bot, sender = linked_user_bot(start_bot, **AUTO_LINK)
     approval_id, ts = new_card(bot, slack, commerce)
 
     answer = answer_at(slack, click(sender, slack, APPROVE_ACTION_ID, approval_id, OUTSIDER, ts))

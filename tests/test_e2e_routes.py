@@ -38,16 +38,20 @@ from tests.routes_helpers import (
     BUYERS_CHANNEL,
     FINANCE_1,
     FINANCE_2,
+    FINANCE_GROUP,
     LARGE_CHANNEL,
     ROUTES,
     blocks_of,
     card_in,
     channels_of_cards,
+    link_finance,
     routes_file,
     updates_of,
 )
 from tests.slack_requests import SlackRequestSender
 from tests.store_helpers import audit_entries
+from tests.test_e2e_app_home import listed_ids as home_buttons
+from tests.test_e2e_app_home import open_home
 from tests.test_e2e_approvals import decision_posts
 from tests.test_e2e_order_details import pollers_with_details
 from tests.waiting import stays, wait_for
@@ -56,8 +60,12 @@ MONDAY_10_UTC = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def routed_bot(start_bot: Callable[..., RunningBot], tmp_path: Path) -> RunningBot:
-    return start_bot(approvals_routes_file=routes_file(tmp_path))
+def routed_bot(
+    start_bot: Callable[..., RunningBot], tmp_path: Path, commerce: CommerceEmulator
+) -> RunningBot:
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path))
+    link_finance(bot, commerce)
+    return bot
 
 
 @pytest.fixture
@@ -292,7 +300,7 @@ def test_an_approver_named_only_by_a_route_gets_the_approver_home(
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
-    approval_id = commerce.add_approval(ApprovalKind.ORDER, organization_id=ACME)
+    approval_id = commerce.add_approval(ApprovalKind.ORDER, order_total="30000")  # a large order: theirs
 
     assert routed_sender.app_home_opened(FINANCE_1).status_code == 200
     view = wait_for(lambda: slack.home_view(FINANCE_1), what="the Home view")
@@ -542,23 +550,118 @@ def test_a_buyer_approval_submitted_by_someone_else_is_decided_on_the_route_its_
     assert len(decision_posts(commerce, approval_id)) == 1
 
 
-def test_two_slack_users_linked_to_one_commerce_user_are_one_approver(
+def test_moving_a_link_after_a_vote_never_casts_that_persons_second_vote(
     routed_bot: RunningBot,
     routed_sender: SlackRequestSender,
     slack: SlackEmulator,
     commerce: CommerceEmulator,
 ) -> None:
     jane = add_approver(commerce, "jane.finance")
-    link(routed_bot, FINANCE_1, jane)  # both written before links were refused at link time
-    link(routed_bot, FINANCE_2, jane)
+    link(routed_bot, FINANCE_1, jane)
     approval_id, ts = announce(
         routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
     )
     first = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
     assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+    # Jane moves her link to her other Slack account, and votes again from there.
+    routed_bot.call(routed_bot.runtime.store.unlink_identity(FINANCE_1))
+    routed_bot.call(routed_bot.runtime.store.unlink_identity(FINANCE_2))
+    link(routed_bot, FINANCE_2, jane)
 
     second = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
 
     assert "recorded (1 of 2 approvals)" in answer_text(slack, second)
-    assert decision_posts(commerce, approval_id) == []
+    assert stays(lambda: decision_posts(commerce, approval_id) == [])
     assert commerce.approval(approval_id)["status"] == "0"
+
+
+def test_an_unlinked_approver_may_not_vote_on_a_two_person_route(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    routed_bot.call(routed_bot.runtime.store.unlink_identity(FINANCE_1))
+    approval_id, ts = announce(
+        routed_bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+
+    url = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+
+    assert "only approvers linked to a Commerce user may vote" in answer_text(slack, url)
+    assert routed_bot.call(routed_bot.runtime.store.voters(approval_id)) == []
+    assert decision_posts(commerce, approval_id) == []
+
+
+def test_a_voter_removed_from_the_route_has_the_vote_dropped_when_the_count_completes(
+    start_bot: Callable[..., RunningBot], tmp_path: Path, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    grouped = ROUTES.replace(f"[{FINANCE_1}, {FINANCE_2}]", f"[{FINANCE_GROUP}, {FINANCE_2}]")
+    slack.usergroups[FINANCE_GROUP] = [FINANCE_1]
+    bot = start_bot(approvals_routes_file=routes_file(tmp_path, grouped))
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    link_finance(bot, commerce)
+    approval_id, ts = announce(
+        bot, slack, LARGE_CHANNEL, commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    )
+    first = approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+    slack.usergroups[FINANCE_GROUP] = []  # FINANCE_1 leaves finance
+
+    second = approve(sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_2)
+
+    told = answer_text(slack, second)
+    assert f"the earlier approval of <@{FINANCE_1}> no longer counts" in told
+    assert stays(lambda: decision_posts(commerce, approval_id) == [])
+    assert bot.call(bot.runtime.store.voters(approval_id)) == [FINANCE_2]
+    card = json.dumps(blocks_of(updates_of(slack, ts)[-1]))
+    assert f"the approval of <@{FINANCE_1}>, who is no longer an approver" in card
+    assert f"1 of 2 approvals: <@{FINANCE_2}>" in card
+    dm = wait_for(
+        lambda: [c for c in slack.calls("chat.postMessage") if c.get("channel") == FINANCE_1],
+        what="the dropped voter told",
+    )
+    assert f"approval of request {approval_id} no longer counts" in dm[0]["text"]
+    dropped = [
+        e for e in bot.call(audit_entries(bot.runtime.store, approval_id)) if e.outcome == "vote_dropped"
+    ]
+    assert [e.slack_user_id for e in dropped] == [FINANCE_1]
+
+
+def test_an_order_in_a_currency_the_route_does_not_name_takes_the_two_person_path_and_says_why(
+    routed_bot: RunningBot,
+    routed_sender: SlackRequestSender,
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+) -> None:
+    kwd = commerce.add_approval(ApprovalKind.ORDER, order_total="9000", order_currency="KWD")  # ~27,000 EUR
+
+    approval_id, ts = announce(routed_bot, slack, LARGE_CHANNEL, kwd)
+
+    posted = card_in(slack, LARGE_CHANNEL, approval_id)
+    assert posted is not None
+    shown = json.dumps(blocks_of(posted))
+    assert "total is in KWD" in shown and "large-orders" in shown and "stricter path" in shown
+    assert "Needs 2 approvals from different approvers." in shown
+    first = approve(routed_sender, slack, LARGE_CHANNEL, approval_id, ts, FINANCE_1)
+    assert "recorded (1 of 2 approvals)" in answer_text(slack, first)
+    assert "total is in KWD" in json.dumps(blocks_of(updates_of(slack, ts)[-1]))
+    assert decision_posts(commerce, approval_id) == []
+
+
+def test_the_home_lists_only_the_approvals_the_viewer_may_decide(
+    routed_bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    large = commerce.add_approval(ApprovalKind.ORDER, order_total="30000")
+    acme = commerce.add_approval(ApprovalKind.ORDER, order_total="90.00", organization_id=ACME)
+    other = commerce.add_approval(ApprovalKind.ORDER, order_total="50.00")
+    sender = SlackRequestSender(routed_bot.url, SIGNING_SECRET)
+
+    offered = {
+        user: home_buttons(open_home(sender, slack, user)) for user in (APPROVER, ACME_APPROVER, FINANCE_1)
+    }
+
+    assert offered[APPROVER] == [other]
+    assert offered[ACME_APPROVER] == [acme]
+    assert offered[FINANCE_1] == [large]
+    assert "go to other approvers" in json.dumps(slack.home_view(APPROVER))

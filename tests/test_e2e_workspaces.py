@@ -104,3 +104,21 @@ def test_without_viewers_everyone_in_the_workspace_may_list(
     sender = SlackRequestSender(bot.url, SIGNING_SECRET)
     answer = run_command(sender, slack, "/approvals", "list", user=OUTSIDER, channel=APPROVALS_CHANNEL)
     assert approval_id in text_of(answer)
+
+
+def test_with_viewers_set_the_digest_is_only_for_viewers_and_approvers(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, commerce: CommerceEmulator
+) -> None:
+    commerce.add_approval(ApprovalKind.ORDER, first_name="Olga")
+    bot = start_bot(viewers=VIEWER)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+
+    def digest(user: str) -> str:
+        return text_of(
+            run_command(sender, slack, "/approvals", "digest", user=user, channel=APPROVALS_CHANNEL)
+        )
+
+    refusal = digest(OUTSIDER)
+    assert "VIEWERS" in refusal and "Olga" not in refusal and "pending" not in refusal.lower()
+    for user in (VIEWER, APPROVER):
+        assert "VIEWERS" not in digest(user), user

@@ -30,6 +30,7 @@ ROUTES = f"""
 routes:
   - name: large-orders
     channel: {LARGE_CHANNEL}
+    currency: EUR
     match: {{kind: order, min_total: 10000}}
     approvers: [{APPROVER}, {SECOND_APPROVER}]
     required_approvals: 2

@@ -5,6 +5,7 @@ Real ``approvals-bot serve`` processes, the emulators and a real PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -26,6 +27,7 @@ from tests.routes_helpers import (
     FINANCE_2,
     LARGE_CHANNEL,
     card_in,
+    link_finance_in,
     routes_file,
 )
 from tests.slack_requests import SlackRequestSender
@@ -37,7 +39,10 @@ ROUNDS = 3
 
 @pytest.fixture
 def two_replicas(
-    make_settings: Callable[..., Settings], tmp_path: Path, fresh_postgres_url: str
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    fresh_postgres_url: str,
+    commerce: CommerceEmulator,
 ) -> Iterator[list[Replica]]:
     path = routes_file(tmp_path)
     replicas = [
@@ -57,6 +62,7 @@ def two_replicas(
     try:
         for replica in replicas:
             replica.wait_until_listening()
+        asyncio.run(link_finance_in(fresh_postgres_url, commerce))
         yield replicas
     finally:
         for replica in replicas:

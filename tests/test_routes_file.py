@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_first_match_wins_and_an_unknown_total_matches_no_total_range() -> None:
     routed = routes(
         """
 routes:
-  - {name: small, channel: C_SMALL, match: {kind: order, max_total: 100}}
+  - {name: small, channel: C_SMALL, currency: EUR, match: {kind: order, max_total: 100}}
   - {name: flows, channel: C_FLOWS, match: {flow_type_id: [10005, 10006]}}
 """
     )
@@ -82,7 +83,7 @@ routes:
     channel: C_BIG
     approvers: [U1, U2]
     required_approvals: 2
-    min_order_total: 5000
+    min_order_total: {EUR: 5000}
 """
     ).rules
 
@@ -103,9 +104,15 @@ routes:
         ("routes:\n  - channel: C_A\n    approvers: [jane]\n", 3, "not a Slack user id"),
         ("routes:\n  - channel: C_A\n    required_approvals: 0\n", 3, "whole number from 1 to 10"),
         ("routes:\n  - channel: C_A\n    approvers: [U1]\n    required_approvals: 2\n", 3, "names only 1"),
-        ("routes:\n  - channel: C_A\n    min_order_total: 10\n", 3, "needs 'required_approvals'"),
+        ("routes:\n  - channel: C_A\n    min_order_total: {EUR: 10}\n", 3, "needs 'required_approvals'"),
         ("routes:\n  - channel: C_A\n    match: {min_total: lots}\n", 3, "is not an amount"),
-        ("routes:\n  - channel: C_A\n    match: {min_total: 5, max_total: 5}\n", 3, "must be above"),
+        (
+            "routes:\n  - channel: C_A\n    match: {min_total: {EUR: 5}, max_total: {EUR: 5}}\n",
+            3,
+            "must be above",
+        ),
+        ("routes:\n  - channel: C_A\n    match: {min_total: 5}\n", 3, "names no currency"),
+        ("routes:\n  - channel: C_A\n    currency: euro\n", 3, "not an ISO 4217 code"),
         (
             "routes:\n  - {name: a, channel: C_A, match: {kind: order}}\n  - {name: a, channel: C_B}\n",
             3,
@@ -139,6 +146,47 @@ def test_the_manuals_example_is_a_valid_routes_file_with_the_example_files_route
     block = section[start : section.index("```", start)]
 
     assert routes(block) == read_routes(EXAMPLE, FALLBACK)
+
+
+CURRENCY_ROUTES = """
+routes:
+  - name: small
+    channel: C_SMALL
+    currency: EUR
+    match: {kind: order, max_total: 1000}
+  - name: large
+    channel: C_LARGE
+    match: {kind: order, min_total: {EUR: 10000, USD: 11000}}
+    approvers: [U1, U2]
+    required_approvals: 2
+    min_order_total: {EUR: 25000, USD: 27000}
+"""
+
+
+def test_totals_are_compared_only_in_the_currencies_a_route_names() -> None:
+    routed = routes(CURRENCY_ROUTES)
+
+    def route_of(total: str, currency: str | None) -> str:
+        summary = replace(order(total), currency=currency)
+        return routed.route_for(order_approval(), summary).name
+
+    assert route_of("999", "EUR") == "small"
+    assert route_of("10500", "USD") == "default"
+    assert route_of("11000", "USD") == "large"
+    assert route_of("10000", "eur") == "large"
+
+
+def test_an_order_in_a_currency_no_limit_names_takes_the_stricter_path_and_says_why() -> None:
+    routed = routes(CURRENCY_ROUTES)
+    kwd = replace(order("9000"), currency="KWD")  # about 27,000 EUR
+
+    route = routed.route_for(order_approval(), kwd)
+
+    assert route.name == "large"  # not "small" (below 1000 only in EUR), and above 10,000 EUR
+    assert route.approvals_needed(order_approval(), kwd) == 2
+    note = routed.currency_note(kwd)
+    assert note is not None and "in KWD" in note and "small, large" in note and "stricter" in note
+    assert routed.currency_note(replace(order("9000"), currency="USD")) is not None  # small: EUR only
 
 
 def test_notify_dm_sends_copies_to_the_routes_users_only_and_needs_approvers() -> None:

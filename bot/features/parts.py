@@ -42,6 +42,7 @@ from bot.slack.outbound.cards import ApprovalCards
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.emails import SlackUserEmails
 from bot.slack.outbound.home import AppHome
+from bot.slack.outbound.notices import SlackDirectMessages
 from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.user_agent import with_our_user_agent
@@ -182,17 +183,24 @@ def bol_client(settings: Settings) -> BolClient:
     )
 
 
+def identity_policy(settings: Settings) -> IdentityPolicy:
+    return IdentityPolicy(
+        decide_as=DecideAs(settings.decide_as),
+        allow_self_approval=settings.allow_self_approval,
+        service_logon_id=settings.commerce_logon_id,
+        require_linked=settings.require_linked_approvers,
+        auto_link_domains=frozenset(settings.auto_link_email_domains),
+    )
+
+
 def identities(
     settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient | None
 ) -> Identities:
     """Identity links and what they mean for deciding; auto-link by e-mail only with a Slack client."""
-    policy = IdentityPolicy(
-        decide_as=DecideAs(settings.decide_as),
-        allow_self_approval=settings.allow_self_approval,
-        service_logon_id=settings.commerce_logon_id,
-    )
+    policy = identity_policy(settings)
     emails = SlackUserEmails(slack) if settings.auto_link_by_email and slack is not None else None
-    return Identities(store, commerce, policy, emails=emails)
+    notices = SlackDirectMessages(slack) if slack is not None else None
+    return Identities(store, commerce, policy, emails=emails, notices=notices)
 
 
 def process_status_service(store: Store, settings: Settings) -> ProcessStatusService:
@@ -244,7 +252,13 @@ def approval_core(
         identities=people,
         decisions=decisions,
         home=AppHome(
-            slack, commerce, store, approvers, settings.approvers, listing_user=people.listing_user_id
+            slack,
+            commerce,
+            store,
+            approvers,
+            settings.approvers,
+            listing_user=people.listing_user_id,
+            may_decide=decisions.decides,
         ),
         digest=DailyDigest(store, poster, zone=settings.digest_zone, clock=clock),
     )

@@ -68,6 +68,8 @@ class NewCard:
     needed: int = 1
     dm_to: tuple[str, ...] = ()
     """Approvers who also get the card as a direct message (a route's ``notify: dm``)."""
+    note: str | None = None
+    """Why its route is what it is, said on the card (an order total in a currency no limit names)."""
 
 
 class CardAnnouncer:
@@ -147,7 +149,13 @@ class CardAnnouncer:
             await self._store.start_post(kind, approval.id, card.channel)
             key = MessageKey(self.announces, approval.id)
             ref = await self._cards.post(
-                card.channel, approval, order, key, needed=card.needed, registrant=registrant
+                card.channel,
+                approval,
+                order,
+                key,
+                needed=card.needed,
+                registrant=registrant,
+                note=card.note,
             )
         self._metrics.cards_posted.inc()
         await self._record(approval.id, ref, submitter_name=approval.submitter_name, order=order)

@@ -162,7 +162,11 @@ class ApprovalsNotifier:
             except OrderUnreadable:  # logged by the routing; tried again next round
                 continue
             card = NewCard(
-                approval, route.channel, route.approvals_needed(approval, order), route.dm_recipients
+                approval,
+                route.channel,
+                route.approvals_needed(approval, order),
+                route.dm_recipients,
+                note=self._routing.routes.currency_note(order),
             )
             by_channel.setdefault(route.channel, []).append(card)
         return by_channel
@@ -290,7 +294,12 @@ class ApprovalsNotifier:
                     needed = route.approvals_needed(approval, order)
                     voters = await self._store.voters(approval_id) if needed > 1 else []
                     await self._cards.redraw_open(
-                        card, as_its_card_showed(approval, card), order, voters=voters, needed=needed
+                        card,
+                        as_its_card_showed(approval, card),
+                        order,
+                        voters=voters,
+                        needed=needed,
+                        note=self._routing.routes.currency_note(order),
                     )
                     await self._store.card_shows_order_details(approval_id, encoded(order))
                 except Exception as error:

@@ -26,10 +26,11 @@ from bot.messaging import MessageRef
 from bot.metrics import Metrics
 from bot.services.budget import DecisionBudget, waited
 from bot.services.identity import Decider, Identities, IdentityPolicy, IdentityStore
+from bot.services.linked_approvers import link_warnings
 from bot.services.order_details import OrderDetails, shown_on_card
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
-from bot.services.votes import Tally, TwoPersonRule, VoteStore
+from bot.services.votes import Ballot, Tally, TwoPersonRule, VoteStore
 from bot.storage.records import (
     AuditEntry,
     CardRecord,
@@ -176,7 +177,7 @@ class DecisionService:
         self._order_details = order_details
         self._metrics = metrics
         self._routing = ApprovalRouting(routes or Routes.only(""), commerce, order_details)
-        self._two_person_rule = TwoPersonRule(store, cards)
+        self._two_person_rule = TwoPersonRule(store, cards, approvers, self._identities.notices)
         self.budget = budget
 
     @property
@@ -185,6 +186,25 @@ class DecisionService:
         read the approval's route first (what the clicker's "still working" note promises)."""
         route_read = 0.0 if self._routing.routes.decide_alike else self.budget.read_seconds
         return self.budget.total_seconds + route_read
+
+    async def decides(self, user_id: str, approval: Approval) -> bool:
+        """Whether ``user_id`` is an approver of ``approval``'s route (may be cached: for listings such
+        as the App Home; a decision asks again). A route that cannot be read (its order unreadable):
+        no."""
+        if self._routing.routes.decide_alike:
+            return await self._approvers.is_approver(user_id, None)
+        try:
+            route, _ = await self._routing.route_of(approval)
+        except (OrderUnreadable, CommerceError):
+            return False
+        return await self._approvers.is_approver(user_id, route.approvers)
+
+    async def link_warnings(self) -> list[str]:
+        """What unlinked approvers mean under this bot's policy (``bot.services.linked_approvers``), from
+        the lists as configured: user groups are named, not read (no chat call at start)."""
+        return await link_warnings(
+            self._routing.routes, self._approvers, self._store, self._identities.policy, read_groups=False
+        )
 
     @property
     def identities(self) -> Identities:
@@ -285,24 +305,36 @@ class DecisionService:
             return own
         card = await self._store.get_card(request.approval_id)
         entry = _audit_entry(request, DecisionResult(Outcome.VOTED, ""))
-        tally = await self._two_person_rule.vote(
+        link = request.decider.link if request.decider else None
+        ballot = Ballot(
             as_its_card_showed(routed.approval, card),
             routed.order,
             replace(entry, detail=f"two-person rule: vote to approve ({routed.needed} approvals needed)"),
+            commerce_user_id=link.commerce_user_id if link else None,
+            approvers=routed.route.approvers,
             needed=routed.needed,
             on=_shown_on(card, request.clicked),
+            note=self._routing.routes.currency_note(routed.order),
         )
+        tally = await self._two_person_rule.vote(ballot)
         if tally.complete:
             return replace(request, comment=_with_note(request.comment, tally.note(request.slack_user_id)))
         return _vote_result(request, tally)
 
     async def _with_decider(self, request: DecisionRequest) -> DecisionRequest:
         """``request`` with the clicker's link and Commerce identity resolved (auto-linked if on)."""
-        return replace(request, decider=await self._identities.decider(request.slack_user_id))
+        decider = await self._identities.decider(request.slack_user_id, request.approval_id)
+        return replace(request, decider=decider)
 
     def _unlinked(self, request: DecisionRequest) -> DecisionResult | None:
         link = request.decider.link if request.decider else None
         refusal = self._identities.unlinked_refusal(link)
+        return None if refusal is None else DecisionResult(Outcome.UNLINKED, refusal)
+
+    def _unlinked_voter(self, request: DecisionRequest, routed: RoutedApproval) -> DecisionResult | None:
+        """The refusal of an unlinked approver's vote (the two-person rule counts Commerce users)."""
+        link = request.decider.link if request.decider else None
+        refusal = self._identities.unlinked_vote_refusal(link, routed.needed)
         return None if refusal is None else DecisionResult(Outcome.UNLINKED, refusal)
 
     def _self_approval(self, request: DecisionRequest, approval: Approval) -> DecisionResult | None:
@@ -339,7 +371,7 @@ class DecisionService:
         if voting or self._identities.refuses_unlinked:
             # The link is needed before the claim: an unlinked user is refused without taking it.
             request = await self._with_decider(request)
-            unlinked = self._unlinked(request)
+            unlinked = self._unlinked(request) or (self._unlinked_voter(request, routed) if voting else None)
             if unlinked is not None:
                 return request, unlinked
         if voting:
@@ -355,7 +387,9 @@ class DecisionService:
         sent = _Sent()
         try:
             if request.decider is None:
-                decider = await self._identities.decider_linked(request.slack_user_id, claimed.link)
+                decider = await self._identities.decider_linked(
+                    request.slack_user_id, claimed.link, request.approval_id
+                )
                 request = replace(request, decider=decider)
             if claimed.in_the_way is not None:
                 existing = claimed.in_the_way
@@ -642,6 +676,15 @@ def _refusal_message(routed: RoutedApproval) -> str:
 def _vote_result(request: DecisionRequest, tally: Tally) -> DecisionResult:
     counted = f"{tally.approvals} of {tally.needed} approvals"
     more = "1 more approver approves" if tally.missing == 1 else f"{tally.missing} more approvers approve"
+    if tally.dropped:
+        who = ", ".join(f"<@{voter}>" for voter in tally.dropped)
+        return DecisionResult(
+            Outcome.VOTED,
+            f"Your approval of {request.approval_id} is recorded, but the earlier approval of {who} no "
+            f"longer counts: no longer an approver of this request. Nothing was sent to Commerce "
+            f"({counted}); it goes to Commerce once {more}.",
+            card_updated=tally.card_updated,
+        )
     if not tally.counted:
         return DecisionResult(
             Outcome.ALREADY_VOTED,

@@ -2,9 +2,11 @@
 
 A Slack user is linked to one Commerce user (logon id and the member id approvals carry as
 ``submitterId``/``approverId``) by an operator (``approvals-bot approvers link``), or, when
-``AUTO_LINK_BY_EMAIL`` is on, by the e-mail address Slack and Commerce both hold for them. Invariants:
-a link is only stored for a logon id Commerce resolved to exactly one user; with ``DECIDE_AS=linked-user``
-nobody unlinked decides; with self-approval off, nobody linked decides an approval they submitted.
+``AUTO_LINK_BY_EMAIL`` is on, at a decision by their confirmed e-mail address (its rules in
+``bot.services.auto_link``). Invariants: a link is only stored for a logon id Commerce resolved to
+exactly one user, and one Commerce user has at most one Slack user (a unique index); with
+``DECIDE_AS=linked-user`` or ``REQUIRE_LINKED_APPROVERS`` nobody unlinked decides; with self-approval
+off, nobody linked decides an approval they submitted.
 """
 
 from __future__ import annotations
@@ -15,22 +17,19 @@ from enum import Enum
 from typing import Protocol
 
 from bot.commerce.client import CommerceClient
-from bot.commerce.errors import CommerceError
 from bot.commerce.models import Approval
-from bot.services.ports import UserEmails
+from bot.services.auto_link import AutoLink, AutoLinkStore
+from bot.services.ports import UserEmails, UserNotices
+from bot.storage.identity_links import CommerceUserLinked
 from bot.storage.records import IdentityLink
 
 log = logging.getLogger(__name__)
 
 
-class IdentityStore(Protocol):
+class IdentityStore(AutoLinkStore, Protocol):
     """The store operations identity links use."""
 
-    async def identity_link(self, slack_user_id: str) -> IdentityLink | None: ...
-
-    async def identity_links_to(self, commerce_user_id: str) -> list[IdentityLink]: ...
-
-    async def link_identity(self, link: IdentityLink) -> IdentityLink | None: ...
+    async def identity_links(self) -> list[IdentityLink]: ...
 
     async def unlink_identity(self, slack_user_id: str) -> IdentityLink | None: ...
 
@@ -56,6 +55,10 @@ class IdentityPolicy:
     allow_self_approval: bool = False
     service_logon_id: str = ""
     """The service account's logon id, named in the audit log when the bot decides as itself."""
+    require_linked: bool = False
+    """``REQUIRE_LINKED_APPROVERS``: an unlinked Slack user decides nothing, whatever ``decide_as``."""
+    auto_link_domains: frozenset[str] = frozenset()
+    """``AUTO_LINK_EMAIL_DOMAINS``, lower case: the only e-mail domains auto-link trusts."""
 
 
 @dataclass(frozen=True)
@@ -116,21 +119,32 @@ class Identities:
         policy: IdentityPolicy,
         *,
         emails: UserEmails | None = None,
+        notices: UserNotices | None = None,
     ) -> None:
-        """``emails`` set: an unlinked Slack user is linked by e-mail when Commerce has exactly one
-        user with their address (auto-link)."""
+        """``emails`` set: an unlinked approver who decides is linked by e-mail (auto-link, see the
+        module's invariant) and told so through ``notices``."""
         self._store = store
         self._commerce = commerce
         self._policy = policy
-        self._emails = emails
+        self._notices = notices
+        self._auto_link = (
+            None
+            if emails is None
+            else AutoLink(store, commerce, emails, notices, domains=policy.auto_link_domains)
+        )
+
+    @property
+    def notices(self) -> UserNotices | None:
+        """Where users are told what concerns them alone (a new link, a dropped vote)."""
+        return self._notices
 
     @property
     def policy(self) -> IdentityPolicy:
         return self._policy
 
     async def link_of(self, slack_user_id: str) -> IdentityLink | None:
-        """The Slack user's link, made now by e-mail if auto-link is on; ``None`` when unlinked."""
-        return (await self.decider(slack_user_id)).link
+        """The Slack user's link; ``None`` when unlinked (auto-link only happens at a decision)."""
+        return await self._store.identity_link(slack_user_id)
 
     async def link(self, slack_user_id: str, logon_id: str) -> tuple[IdentityLink, IdentityLink | None]:
         """Links the Slack user to the Commerce user with ``logon_id`` (as Commerce spells it);
@@ -147,7 +161,10 @@ class Identities:
         if other is not None:
             raise LinkedElsewhere(other)
         link = IdentityLink(slack_user_id, person.logon_id, person.user_id, linked_by="cli")
-        replaced = await self._store.link_identity(link)
+        try:
+            replaced = await self._store.link_identity(link)
+        except CommerceUserLinked as taken:  # linked meanwhile: the unique index decided
+            raise LinkedElsewhere(taken.holder) from None
         return (await self._store.identity_link(slack_user_id)) or link, replaced
 
     async def _linked_elsewhere(self, commerce_user_id: str, slack_user_id: str) -> IdentityLink | None:
@@ -166,15 +183,19 @@ class Identities:
             return ActingAs(self._policy.service_logon_id)
         return ActingAs(link.commerce_logon_id, link.commerce_user_id) if link is not None else None
 
-    async def decider(self, slack_user_id: str) -> Decider:
-        """The Slack user's link and the Commerce user their decisions go out as."""
-        return await self.decider_linked(slack_user_id, await self._store.identity_link(slack_user_id))
+    async def decider(self, slack_user_id: str, approval_id: str | None = None) -> Decider:
+        """The Slack user's link and the Commerce user their decisions go out as. ``approval_id``: the
+        approval they decide (an unlinked approver may then be auto-linked for it)."""
+        link = await self._store.identity_link(slack_user_id)
+        return await self.decider_linked(slack_user_id, link, approval_id)
 
-    async def decider_linked(self, slack_user_id: str, link: IdentityLink | None) -> Decider:
+    async def decider_linked(
+        self, slack_user_id: str, link: IdentityLink | None, approval_id: str | None = None
+    ) -> Decider:
         """As :meth:`decider`, given the user's link as the store just had it (``None``: unlinked,
-        so linked now by e-mail if auto-link is on)."""
-        if link is None and self._emails is not None:
-            link = await self._link_by_email(slack_user_id)
+        so linked now by e-mail if auto-link is on and they decide ``approval_id``)."""
+        if link is None and approval_id is not None and self._auto_link is not None:
+            link = await self._auto_link.link(slack_user_id, approval_id)
         return Decider(link, self.acting_as(link))
 
     async def listing_user_id(self, slack_user_id: str) -> str | None:
@@ -187,17 +208,35 @@ class Identities:
 
     @property
     def refuses_unlinked(self) -> bool:
-        """Whether a user may be refused for want of a link (``DECIDE_AS=linked-user``): only then must
-        the link be read before a decision is claimed."""
-        return self._policy.decide_as is DecideAs.LINKED_USER
+        """Whether a user may be refused for want of a link (``DECIDE_AS=linked-user`` or
+        ``REQUIRE_LINKED_APPROVERS``): only then must the link be read before a decision is claimed."""
+        return self._policy.decide_as is DecideAs.LINKED_USER or self._policy.require_linked
 
     def unlinked_refusal(self, link: IdentityLink | None) -> str | None:
-        """Why an unlinked user may not decide (only with ``DECIDE_AS=linked-user``), else ``None``."""
+        """Why an unlinked user may not decide (only when :attr:`refuses_unlinked`), else ``None``."""
         if not self.refuses_unlinked or link is not None:
             return None
+        if self._policy.decide_as is not DecideAs.LINKED_USER:
+            return (
+                "This bot only lets approvers linked to a Commerce user decide (so nobody can approve "
+                "their own request unseen), and your Slack account is not linked, so nothing was sent. "
+                f"{LINK_HINT}"
+            )
         return (
             "This bot sends decisions to Commerce as the person who decides, and your Slack account is "
             f"not linked to a Commerce user, so nothing was sent. {LINK_HINT}"
+        )
+
+    @staticmethod
+    def unlinked_vote_refusal(link: IdentityLink | None, needed: int) -> str | None:
+        """Why an unlinked approver may not vote under the two-person rule (whose persons are counted
+        by their Commerce users), else ``None``."""
+        if link is not None:
+            return None
+        return (
+            f"This request needs {needed} different approvers, and only approvers linked to a Commerce "
+            "user may vote on it (two Slack accounts of one person must not count twice). Your Slack "
+            f"account is not linked, so your vote was not counted. {LINK_HINT}"
         )
 
     def self_approval_refusal(self, link: IdentityLink | None, approval: Approval) -> str | None:
@@ -219,35 +258,3 @@ class Identities:
             self._policy.decide_as,
             self._policy.allow_self_approval,
         )
-
-    async def _link_by_email(self, slack_user_id: str) -> IdentityLink | None:
-        assert self._emails is not None
-        try:
-            email = await self._emails.email_of(slack_user_id)
-            if not email:
-                return None
-            people = await self._commerce.find_people(email=email)
-        except CommerceError as error:
-            log.warning("auto-link of %s by e-mail failed: %s", slack_user_id, error.message)
-            return None
-        if len(people) != 1:
-            log.info(
-                "auto-link of %s by e-mail: Commerce has %d users with that address",
-                slack_user_id,
-                len(people),
-            )
-            return None
-        person = people[0]
-        other = await self._linked_elsewhere(person.user_id, slack_user_id)
-        if other is not None:
-            log.warning(
-                "auto-link of %s by e-mail refused: Commerce user %s is already linked to %s",
-                slack_user_id,
-                person.logon_id,
-                other.slack_user_id,
-            )
-            return None
-        link = IdentityLink(slack_user_id, person.logon_id, person.user_id, linked_by="email")
-        await self._store.link_identity(link)
-        log.info("linked %s to Commerce user %s by e-mail", slack_user_id, person.logon_id)
-        return await self._store.identity_link(slack_user_id)

@@ -30,6 +30,15 @@ class ApproverDirectory(Protocol):
         """Whether ``user_id`` may decide some approvals (of any route). May be cached."""
         ...
 
+    async def members(self, approvers: Sequence[str] | None = None, *, read_groups: bool = True) -> set[str]:
+        """Every user who may decide for ``approvers`` (groups expanded), read from the source now;
+        without ``read_groups`` only the users listed by id (the source is not asked)."""
+        ...
+
+    def groups(self, approvers: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The user groups ``approvers`` lists."""
+        ...
+
 
 class CardPresenter(Protocol):
     """Shows what happened to an approval on the messages that show it (its card, the one clicked).
@@ -77,9 +86,13 @@ class CardPresenter(Protocol):
         voters: Sequence[str],
         needed: int,
         on: Sequence[MessageRef],
+        dropped: Sequence[str] = (),
+        note: str | None = None,
     ) -> bool:
-        """The two-person rule: ``voters`` approved so far, ``needed`` must; the buttons stay. Whether
-        every message in ``on`` was rewritten."""
+        """The two-person rule: ``voters`` approved so far, ``needed`` must; the buttons stay.
+        ``dropped``: earlier voters whose votes no longer count (no longer approvers), said on the card;
+        ``note``: why the approval's route is what it is (as on the posted card).
+        Whether every message in ``on`` was rewritten."""
         ...
 
 
@@ -87,5 +100,14 @@ class UserEmails(Protocol):
     """The e-mail address a chat user signed up with, for linking them to Commerce by e-mail."""
 
     async def email_of(self, user_id: str) -> str | None:
-        """``user_id``'s e-mail address; ``None`` when unknown or not readable (a missing scope)."""
+        """``user_id``'s e-mail address, only when the chat confirmed it belongs to them; ``None`` when
+        unconfirmed, unknown or not readable (a missing scope)."""
+        ...
+
+
+class UserNotices(Protocol):
+    """Tells one chat user something that concerns them alone (a new identity link, a dropped vote)."""
+
+    async def tell(self, user_id: str, text: str) -> bool:
+        """Sends ``text`` to ``user_id`` privately; whether it was delivered (a failure is logged)."""
         ...

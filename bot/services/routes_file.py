@@ -1,13 +1,16 @@
 """Reads ``APPROVALS_ROUTES_FILE``: YAML rules into ``Routes``, or one error that names the line.
 
 Invariant: a file is either read whole into valid routes or refused with ``RoutesFileError`` (file,
-line, the problem in plain words); nothing half-read is ever used. Values are read from YAML's node
-tree, not from constructed Python objects, so every problem has a line and ids keep the digits they
-were written with (``7000000000000000901`` is never a float).
+line, the problem in plain words); nothing half-read is ever used. Every money limit names its
+currency: ``min_total: {EUR: 10000, USD: 11000}``, or a plain number in the route's ``currency``; a
+plain number in a route without ``currency`` is refused (it would compare totals across currencies).
+Values are read from YAML's node tree, not from constructed Python objects, so every problem has a
+line and ids keep the digits they were written with (``7000000000000000901`` is never a float).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,10 +20,20 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.commerce.models import ApprovalKind
-from bot.services.routing import FALLBACK_ROUTE_NAME, Route, RouteMatch, Routes
+from bot.services.routing import FALLBACK_ROUTE_NAME, Money, Route, RouteMatch, Routes
 from bot.slack_ids import APPROVER_ID, CHANNEL_ID
 
-ROUTE_KEYS = ("name", "channel", "match", "approvers", "required_approvals", "min_order_total", "notify")
+ROUTE_KEYS = (
+    "name",
+    "channel",
+    "currency",
+    "match",
+    "approvers",
+    "required_approvals",
+    "min_order_total",
+    "notify",
+)
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 MATCH_KEYS = ("kind", "organization", "flow_type_id", "min_total", "max_total")
 MAX_REQUIRED_APPROVALS = 10
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -137,12 +150,13 @@ class _Reader:
                 fields["approvers"],
                 f"route {name!r} needs {required} approvals but names only {len(approvers)} approver(s)",
             )
-        min_order_total = self.optional(fields, "min_order_total", self.amount)
+        currency = self.optional(fields, "currency", self.currency)
+        min_order_total = self.optional(fields, "min_order_total", lambda n: self.money(n, currency))
         if min_order_total is not None and required == 1:
             raise self.fail(
                 fields["min_order_total"], "'min_order_total' needs 'required_approvals' of 2 or more"
             )
-        match = self.optional(fields, "match", self.match) or RouteMatch()
+        match = self.optional(fields, "match", lambda n: self.match(n, currency)) or RouteMatch()
         notify_dm = self.optional(fields, "notify", self.notify) or False
         if notify_dm and approvers is None:
             raise self.fail(fields["notify"], f"route {name!r} says 'notify: dm' but names no 'approvers'")
@@ -161,13 +175,16 @@ class _Reader:
             return None
         return read(node)
 
-    def match(self, node: Node) -> RouteMatch:
+    def match(self, node: Node, currency: str | None) -> RouteMatch:
         fields = self.mapping(node, MATCH_KEYS, "'match'")
         kinds = self.optional(fields, "kind", self.kinds) or frozenset()
-        min_total = self.optional(fields, "min_total", self.amount)
-        max_total = self.optional(fields, "max_total", self.amount)
-        if min_total is not None and max_total is not None and max_total <= min_total:
-            raise self.fail(fields["max_total"], "'max_total' must be above 'min_total'")
+        min_total = self.optional(fields, "min_total", lambda n: self.money(n, currency))
+        max_total = self.optional(fields, "max_total", lambda n: self.money(n, currency))
+        if min_total is not None and max_total is not None:
+            for code, low in min_total.amounts:
+                high = max_total.in_currency(code)
+                if high is not None and high <= low:
+                    raise self.fail(fields["max_total"], f"'max_total' must be above 'min_total' ({code})")
         return RouteMatch(
             kinds=kinds,
             organizations=frozenset(self.optional(fields, "organization", self.words) or ()),
@@ -217,6 +234,34 @@ class _Reader:
                 node, f"'required_approvals' must be a whole number from 1 to {MAX_REQUIRED_APPROVALS}"
             )
         return int(text)
+
+    def currency(self, node: Node) -> str:
+        code = self.text(node).upper()
+        if not CURRENCY_CODE.fullmatch(code):
+            raise self.fail(node, f"currency {code!r} is not an ISO 4217 code (such as EUR or USD)")
+        return code
+
+    def money(self, node: Node, currency: str | None) -> Money:
+        """``{EUR: 10000, USD: 11000}``, or a plain number in the route's ``currency``."""
+        if isinstance(node, MappingNode):
+            if not node.value:
+                raise self.fail(node, "the amounts are empty; give one per currency, e.g. {EUR: 10000}")
+            amounts: dict[str, Decimal] = {}
+            for key_node, value_node in node.value:
+                code = self.currency(key_node)
+                if code in amounts:
+                    raise self.fail(key_node, f"currency {code} appears twice")
+                amounts[code] = self.amount(value_node)
+            return Money(tuple(sorted(amounts.items())))
+        amount = self.amount(node)
+        if currency is None:
+            raise self.fail(
+                node,
+                f"the amount {self.text(node)} names no currency, and totals are only compared in one "
+                f"currency: write it as {{EUR: {self.text(node)}}} (one amount per currency), or give the "
+                "route a 'currency' key (e.g. currency: EUR)",
+            )
+        return Money(((currency, amount),))
 
     def amount(self, node: Node) -> Decimal:
         text = self.text(node)

@@ -3,7 +3,10 @@
 Invariant: every approval has exactly one route, the first rule that matches it, else the fallback
 (``APPROVALS_CHANNEL``, ``APPROVERS``, one approval). A rule on something Commerce does not give (an
 order without a total, the organization of a buyer approval) does not match; the two-person rule
-counts an order whose total is unknown as large. An order approval whose order cannot be read when
+counts an order whose total is unknown as large. Totals are only compared in one currency: a limit
+names its currencies (``Money``), and an order in a currency a limit does not name counts as above
+that limit (at least ``min_total``, not below ``max_total``, past ``min_order_total``: the stricter
+path), never as a number compared across currencies. An order approval whose order cannot be read when
 a rule needs it is not routed at all (``OrderUnreadable``): a failed read never sends an approval
 to other approvers or past the two-person rule.
 """
@@ -34,6 +37,36 @@ class OrderUnreadable(Exception):
 
 
 @dataclass(frozen=True)
+class Money:
+    """A limit in the currencies it names (ISO 4217 codes, upper case): ``{EUR: 10000, USD: 11000}``."""
+
+    amounts: tuple[tuple[str, Decimal], ...]
+
+    @classmethod
+    def of(cls, **amounts: Decimal) -> Money:
+        return cls(tuple(sorted(amounts.items())))
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return tuple(currency for currency, _ in self.amounts)
+
+    def in_currency(self, currency: str | None) -> Decimal | None:
+        """The limit in ``currency``; ``None`` when it names no limit in that currency (or none given)."""
+        wanted = (currency or "").upper()
+        return next((amount for code, amount in self.amounts if code == wanted), None)
+
+    def exceeded_by(self, total: Decimal, currency: str | None) -> bool:
+        """Whether ``total`` is above the limit; always, in a currency the limit does not name."""
+        limit = self.in_currency(currency)
+        return limit is None or total > limit
+
+    def reached_by(self, total: Decimal, currency: str | None) -> bool:
+        """Whether ``total`` is at least the limit; always, in a currency the limit does not name."""
+        limit = self.in_currency(currency)
+        return limit is None or total >= limit
+
+
+@dataclass(frozen=True)
 class RouteMatch:
     """What a rule matches; an empty condition matches anything, every condition given must hold."""
 
@@ -41,10 +74,10 @@ class RouteMatch:
     organizations: frozenset[str] = frozenset()
     """Buyer organization ids (the order's ``orgUniqueID``)."""
     flow_type_ids: frozenset[str] = frozenset()
-    min_total: Decimal | None = None
-    """The order's grand total is at least this."""
-    max_total: Decimal | None = None
-    """The order's grand total is below this."""
+    min_total: Money | None = None
+    """The order's grand total is at least this (in its currency)."""
+    max_total: Money | None = None
+    """The order's grand total is below this (in its currency)."""
 
     @property
     def needs_order(self) -> bool:
@@ -63,9 +96,16 @@ class RouteMatch:
         if self.organizations and (order is None or order.organization_id not in self.organizations):
             return False
         total = None if order is None else order.grand_total
-        if self.min_total is not None and (total is None or total < self.min_total):
+        currency = None if order is None else order.currency
+        if self.min_total is not None and (total is None or not self.min_total.reached_by(total, currency)):
             return False
-        return self.max_total is None or (total is not None and total < self.max_total)
+        return self.max_total is None or (
+            total is not None and not self.max_total.reached_by(total, currency)
+        )
+
+    @property
+    def limits(self) -> tuple[Money, ...]:
+        return tuple(limit for limit in (self.min_total, self.max_total) if limit is not None)
 
 
 @dataclass(frozen=True)
@@ -78,7 +118,7 @@ class Route:
     approvers: tuple[str, ...] | None = None
     """Slack user and user-group ids that replace ``APPROVERS`` for this route; ``None``: ``APPROVERS``."""
     required_approvals: int = 1
-    min_order_total: Decimal | None = None
+    min_order_total: Money | None = None
     """With ``required_approvals`` > 1: only orders whose total is above this need them."""
     notify_dm: bool = False
     """``notify: dm``: the route's approvers (user ids) also get the card as a direct message."""
@@ -90,6 +130,12 @@ class Route:
             return ()
         return tuple(a for a in self.approvers if a.startswith(("U", "W")))
 
+    @property
+    def limits(self) -> tuple[Money, ...]:
+        """Every money limit of the route (its match's and the two-person bar)."""
+        bar = () if self.min_order_total is None else (self.min_order_total,)
+        return (*self.match.limits, *bar)
+
     def approvals_needed(self, approval: Approval, order: OrderSummary | None) -> int:
         """Distinct approvers whose Approve it takes; 1 unless the two-person rule applies. An order
         whose total is unknown needs them all (fail closed); a buyer approval under a total bar needs one."""
@@ -98,7 +144,9 @@ class Route:
         if approval.guessed_kind is not ApprovalKind.ORDER:
             return 1
         total = None if order is None else order.grand_total
-        return self.required_approvals if total is None or total > self.min_order_total else 1
+        currency = None if order is None else order.currency
+        large = total is None or self.min_order_total.exceeded_by(total, currency)
+        return self.required_approvals if large else 1
 
 
 @dataclass(frozen=True)
@@ -134,6 +182,25 @@ class Routes:
             if rule.match.matches(approval, order):
                 return rule
         return self.fallback
+
+    def currency_note(self, order: OrderSummary | None) -> str | None:
+        """Why an order's total was not compared with some routes' limits (its currency is not one they
+        name, so it counted as above them), for its card; ``None`` when every limit was compared."""
+        if order is None or order.grand_total is None:
+            return None
+        currency = (order.currency or "").upper()
+        unnamed = [
+            rule.name
+            for rule in self.rules
+            if any(limit.in_currency(currency) is None for limit in rule.limits)
+        ]
+        if not unnamed:
+            return None
+        shown = currency or "an unknown currency"
+        return (
+            f"This order's total is in {shown}, which route(s) {', '.join(unnamed)} name no limit in, so it "
+            "counts as above those limits (the stricter path)."
+        )
 
     def approvers_in(self, channel: str) -> tuple[str, ...] | None:
         """The approvers of the first route whose cards go to ``channel`` (``None``: ``APPROVERS``), for

@@ -1,5 +1,8 @@
 """Identity links: which Commerce user a Slack user is. One row per Slack user; a new link replaces
-the old one (an operator correcting a link), and unlinking deletes the row."""
+the old one (an operator correcting a link), and unlinking deletes the row.
+
+Invariant: one Slack user per Commerce user, held by a unique index (never by a read before the
+write), so two links to one Commerce user made at the same moment are never both stored."""
 
 from __future__ import annotations
 
@@ -13,16 +16,40 @@ from bot.storage.rows import Rows
 from bot.storage.schema import identity_links
 
 
+class CommerceUserLinked(Exception):
+    """The Commerce user is linked to another Slack user (the unique index refused the link)."""
+
+    def __init__(self, holder: IdentityLink) -> None:
+        self.holder = holder
+        super().__init__(f"{holder.commerce_logon_id} is already linked to {holder.slack_user_id}")
+
+
 class IdentityLinkRows(Rows):
     async def link_identity(self, link: IdentityLink) -> IdentityLink | None:
         """Stores ``link`` for its Slack user, replacing any link they had; the replaced link, if any.
+        :class:`CommerceUserLinked` when another Slack user holds that Commerce user.
 
         Two links written at once for one Slack user (two clicks auto-linking): the primary key lets
-        one INSERT win and the other becomes an UPDATE; the later write stays."""
+        one INSERT win and the other becomes an UPDATE; the later write stays. Two links to one
+        Commerce user: the unique index lets one win, the other is refused."""
         try:
             return await self._write_link(link)
         except IntegrityError:
+            holder = await self._holder_of(link)
+            if holder is not None:
+                raise CommerceUserLinked(holder) from None
+        try:
             return await self._write_link(link)
+        except IntegrityError:
+            holder = await self._holder_of(link)
+            if holder is None:
+                raise
+            raise CommerceUserLinked(holder) from None
+
+    async def _holder_of(self, link: IdentityLink) -> IdentityLink | None:
+        """Another Slack user's link to ``link``'s Commerce user, if there is one."""
+        links = await self.identity_links_to(link.commerce_user_id)
+        return next((held for held in links if held.slack_user_id != link.slack_user_id), None)
 
     async def _write_link(self, link: IdentityLink) -> IdentityLink | None:
         values = {
@@ -65,8 +92,7 @@ class IdentityLinkRows(Rows):
         return await self._transactions.read(lambda conn: link_in(conn, slack_user_id))
 
     async def identity_links_to(self, commerce_user_id: str) -> list[IdentityLink]:
-        """The links to one Commerce user, by Slack user id (one person: at most one, see
-        ``Identities.link``)."""
+        """The links to one Commerce user, by Slack user id (at most one: the unique index)."""
         query = (
             select(identity_links)
             .where(identity_links.c.commerce_user_id == commerce_user_id)

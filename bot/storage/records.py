@@ -88,6 +88,15 @@ class OrganizationHistory:
 
 
 @dataclass(frozen=True)
+class Vote:
+    """A two-person-rule vote: the Slack user who cast it and the Commerce user they were linked to
+    when they cast it (``None``: unlinked then)."""
+
+    slack_user_id: str
+    commerce_user_id: str | None = None
+
+
+@dataclass(frozen=True)
 class IdentityLink:
     """A Slack user linked to a Commerce user: the logon id and the member id Commerce uses as
     ``submitterId``/``approverId``."""

@@ -48,6 +48,19 @@ class SlackApproverDirectory:
             self._loaded_at = None  # the next read goes to Slack
         return user_id in await self._members_of_groups()
 
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(self._groups)
+
+    async def members(self, *, read_groups: bool = True) -> set[str]:
+        """Every user listed or in a listed group, read from Slack now (a group it cannot read adds
+        nobody); without ``read_groups`` only the users listed by id (no call to Slack)."""
+        if not self._groups or not read_groups:
+            return set(self._users)
+        async with self._lock:
+            self._loaded_at = None
+        return self._users | await self._members_of_groups()
+
     async def includes(self, user_id: str) -> bool:
         """Whether ``user_id`` is listed, or in a listed group (a group Slack will not show: no)."""
         if user_id in self._users:
@@ -120,6 +133,12 @@ class RoutedApproverDirectory:
 
     async def confirms(self, user_id: str, approvers: Sequence[str] | None = None) -> bool:
         return await self._directory(approvers).confirms(user_id)
+
+    async def members(self, approvers: Sequence[str] | None = None, *, read_groups: bool = True) -> set[str]:
+        return await self._directory(approvers).members(read_groups=read_groups)
+
+    def groups(self, approvers: Sequence[str] | None = None) -> tuple[str, ...]:
+        return self._directory(approvers).groups
 
     async def is_any_approver(self, user_id: str) -> bool:
         """Whether ``user_id`` may decide some approvals: in ``APPROVERS`` or in a route's approvers."""

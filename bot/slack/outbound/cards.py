@@ -79,12 +79,15 @@ class ApprovalCards:
         *,
         needed: int = 1,
         registrant: Registrant | None = None,
+        note: str | None = None,
     ) -> MessageRef:
         """Posts a new card with Approve/Reject buttons (saying it ``needed`` approvals when more than
-        one, and who registered for a buyer approval when ``registrant`` is known), ``key`` in its
-        metadata; the caller holds the card claim. Raises ``PostOutcomeUnknown`` when Slack did not
-        answer."""
-        text, blocks = approval_card(approval, order, needed=needed, registrant=registrant)
+        one, who registered for a buyer approval when ``registrant`` is known, and ``note``: why its
+        route is what it is), ``key`` in its metadata; the caller holds the card claim. Raises
+        ``PostOutcomeUnknown`` when Slack did not answer."""
+        text, blocks = approval_card(
+            approval, order, needed=needed, registrant=registrant, notes=_notes(note)
+        )
         return MessageRef(channel, await self._poster.post(channel, text, blocks, key=key))
 
     async def post_copies(
@@ -121,10 +124,13 @@ class ApprovalCards:
         voters: Sequence[str],
         needed: int,
         on: Sequence[MessageRef],
+        dropped: Sequence[str] = (),
+        note: str | None = None,
     ) -> bool:
-        return await self._rewrite(
-            approval.id, approval_card(approval, order, voters=voters, needed=needed), on
+        card = approval_card(
+            approval, order, voters=voters, needed=needed, dropped=dropped, notes=_notes(note)
         )
+        return await self._rewrite(approval.id, card, on)
 
     async def show_decision(
         self,
@@ -215,12 +221,13 @@ class ApprovalCards:
         *,
         voters: Sequence[str],
         needed: int,
+        note: str | None = None,
     ) -> None:
         """Rewrites an open card as it is, buttons and (two-person rule) votes so far included (with
         order details that came late); nothing for a card not posted as a message of its own."""
         if not card.channel or not card.ts:
             return
-        text, blocks = approval_card(approval, order, voters=voters, needed=needed)
+        text, blocks = approval_card(approval, order, voters=voters, needed=needed, notes=_notes(note))
         await self._poster.update(card.channel, card.ts, text, blocks)
         for copy in await self._store.card_copies_of(card.approval_id):
             await self._poster.update(copy.channel, copy.ts, text, blocks)
@@ -283,3 +290,7 @@ async def _logged(work: Coroutine[Any, Any, None]) -> None:
         log.warning("a follow-up to a decision failed: Slack answered %s", slack_error_code(error))
     except Exception:
         log.exception("a follow-up to a decision failed")
+
+
+def _notes(note: str | None) -> tuple[str, ...]:
+    return () if note is None else (note,)

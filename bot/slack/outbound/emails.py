@@ -1,7 +1,8 @@
 """Slack users' e-mail addresses (``users.info``), for linking them to Commerce users by e-mail.
 
-Needs the ``users:read`` and ``users:read.email`` scopes; without them (or for a bot, or a user
-without an address) the answer is ``None`` and the user stays unlinked.
+Needs the ``users:read`` and ``users:read.email`` scopes; without them (or for a bot, a user without
+an address, or one whose address Slack has not confirmed: ``is_email_confirmed`` not true) the answer
+is ``None`` and the user stays unlinked.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class SlackUserEmails:
         user = response.get("user") or {}
         profile = user.get("profile") if isinstance(user, dict) else None
         email = profile.get("email") if isinstance(profile, dict) else None
-        if isinstance(user, dict) and user.get("is_bot"):
+        if not isinstance(user, dict) or user.get("is_bot"):
+            return None
+        if user.get("is_email_confirmed") is not True:
+            # Anyone can type any address into a profile until Slack confirms it: never trusted.
+            log.info("the e-mail of %s is not confirmed by Slack; not used to link them", user_id)
             return None
         return email.strip() if isinstance(email, str) and email.strip() else None

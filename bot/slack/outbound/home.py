@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -20,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import CommerceError
-from bot.commerce.models import ApprovalPage, ApprovalQuery, ApprovalState
+from bot.commerce.models import Approval, ApprovalPage, ApprovalQuery, ApprovalState
 from bot.slack.outbound.approvers import RoutedApproverDirectory
 from bot.slack.outbound.blocks.command_text import NEWEST_FIRST
 from bot.slack.outbound.blocks.home import HOME_PAGE_SIZE, approver_home, visitor_home
@@ -53,8 +54,11 @@ class AppHome:
         *,
         page_size: int = HOME_PAGE_SIZE,
         listing_user: Callable[[str], Awaitable[str | None]] | None = None,
+        may_decide: Callable[[str, Approval], Awaitable[bool]] | None = None,
     ) -> None:
-        """``listing_user``: the Commerce user id a Slack user's pending list is read as (run-as), if any."""
+        """``listing_user``: the Commerce user id a Slack user's pending list is read as (run-as), if any.
+        ``may_decide``: whether a user may decide an approval (its route's approvers); the Home lists
+        only those (``None``: every approver may decide every approval)."""
         self._client = client
         self._commerce = commerce
         self._store = store
@@ -63,6 +67,7 @@ class AppHome:
         self._page_size = page_size
         self._pages: dict[str, int] = {}
         self._listing_user = listing_user
+        self._may_decide = may_decide
         self._published: set[str] = set()
         """Users whose Home this process has published (opened, paged, or answered on)."""
         self._refreshing: set[str] = set()
@@ -77,8 +82,10 @@ class AppHome:
         else:
             page_number = max(1, page or self._pages.get(user_id, 1))
             self._pages[user_id] = page_number
+            pending, hidden = await self._theirs(await self._pending(page_number, user_id), user_id)
             view = approver_home(
-                await self._pending(page_number, user_id),
+                pending,
+                hidden=hidden,
                 page_number=page_number,
                 page_size=self._page_size,
                 decisions=await self._store.decisions_by(user_id, LAST_DECISIONS),
@@ -123,6 +130,13 @@ class AppHome:
         finally:
             self._refreshing.discard(user_id)
             self._stale.discard(user_id)
+
+    async def _theirs(self, page: ApprovalPage | None, user_id: str) -> tuple[ApprovalPage | None, int]:
+        """``page`` with only the approvals ``user_id`` may decide, and how many others it held."""
+        if page is None or self._may_decide is None:
+            return page, 0
+        kept = [approval for approval in page.items if await self._may_decide(user_id, approval)]
+        return replace(page, items=kept), len(page.items) - len(kept)
 
     async def _pending(self, page_number: int, user_id: str) -> ApprovalPage | None:
         query = ApprovalQuery(

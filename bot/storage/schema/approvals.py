@@ -43,6 +43,9 @@ approval_votes = Table(
     Column("approval_id", String(64), primary_key=True),
     Column("slack_user_id", String(64), primary_key=True),
     Column("voted_at", UTCDateTime, nullable=False, index=True),
+    # The Commerce user the voter was linked to when the vote was cast; NULL: unlinked then (or a vote
+    # from before votes recorded it). Persons are counted by this and by Slack user.
+    Column("commerce_user_id", String(64)),
 )
 
 approval_followups = Table(

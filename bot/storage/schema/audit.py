@@ -37,3 +37,5 @@ identity_links = Table(
     Column("linked_by", String(64), nullable=False),
     Column("linked_at", UTCDateTime, nullable=False),
 )
+# One Slack user per Commerce user: two links made at the same moment cannot both be stored.
+Index("ux_identity_links_commerce_user", identity_links.c.commerce_user_id, unique=True)

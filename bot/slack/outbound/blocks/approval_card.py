@@ -203,6 +203,12 @@ def votes_line(voters: Sequence[str], needed: int) -> str:
     return f"{len(voters)} of {needed} approvals: {', '.join(user_mention(v) for v in voters)}"
 
 
+def dropped_votes_line(dropped: Sequence[str]) -> str:
+    """Says whose earlier votes no longer count."""
+    who = ", ".join(user_mention(v) for v in dropped)
+    return f"No longer counted: the approval of {who}, who is no longer an approver of this request."
+
+
 def registrant_text(registrant: Registrant) -> str:
     """``*Registered by* Name · e-mail · organization`` and the address on a second line."""
     who = [escape(part) for part in (registrant.name, registrant.email, registrant.organization) if part]
@@ -219,15 +225,21 @@ def approval_card(
     voters: Sequence[str] = (),
     needed: int = 1,
     registrant: Registrant | None = None,
+    dropped: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> Message:
     """The card posted for a new pending approval; ``order`` adds the order's total, items and status,
-    ``registrant`` who registered (a buyer approval). Under the two-person rule (``needed`` > 1) it
-    says who approved so far, above the buttons."""
+    ``registrant`` who registered (a buyer approval); ``notes`` are said below (why the route is what
+    it is). Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons,
+    and whose votes were ``dropped``."""
     blocks = [header(_title(approval, "requested")), _facts(approval, order=order)]
     if registrant is not None and approval.guessed_kind is ApprovalKind.BUYER:
         blocks.append(section(registrant_text(registrant)))
+    blocks.extend(context(note) for note in notes)
     if needed > 1:
         blocks.append(context(votes_line(voters, needed)))
+    if dropped:
+        blocks.append(context(dropped_votes_line(dropped)))
     blocks.append(actions_block(approval))
     text = f"Approval requested: {_summary(approval)}"
     total = next((value for label, value in _order_pairs(approval, order) if label == "Total"), None)

@@ -108,21 +108,27 @@ def approver_home(
     decisions: Sequence[AuditEntry],
     watches: Sequence[Watch],
     notice: str | None = None,
+    hidden: int = 0,
 ) -> dict[str, Any]:
     """An approver's Home: ``page`` of pending approvals (``None``: Commerce could not be read),
-    newest first, each with Approve/Reject; their last decisions; the watches they started."""
+    newest first, each with Approve/Reject; their last decisions; the watches they started. ``hidden``:
+    approvals of this page left out because other approvers decide them (said, never shown)."""
     blocks: list[Block] = [header("Approvals waiting for you")]
     if notice:
         blocks.append(section(f"⚠️ {escape_keeping_references(notice)}"))
     if page is None:
         blocks.append(section("Commerce could not be read just now; open this tab again in a moment."))
     elif not page.items:
-        blocks.append(section("✅ Nothing is waiting for a decision."))
+        blocks.append(section("✅ Nothing is waiting for your decision."))
+        if hidden:
+            blocks.append(context(_hidden_line(hidden)))
     else:
         first = (page_number - 1) * page_size + 1
         last = first + len(page.items) - 1
         total = max(page.total, last)
         blocks.append(context(f"{total} pending, newest first · showing {first}{EN_DASH}{last}"))
+        if hidden:
+            blocks.append(context(_hidden_line(hidden)))
         for approval in page.items[:page_size]:
             blocks.extend([section(_approval_line(approval)), actions_block(approval)])
         pager = _pager(page, page_number, page_size)
@@ -135,6 +141,11 @@ def approver_home(
     blocks.extend(_list("Process watches you started", [_watch_line(w) for w in watches], "None."))
     blocks.append(context("Also: `/approvals list`, `/approvals digest`, `/approvals help`."))
     return _view(blocks)
+
+
+def _hidden_line(hidden: int) -> str:
+    those = "1 approval" if hidden == 1 else f"{hidden} approvals"
+    return f"{those} on this page go to other approvers (their routes) and are not shown."
 
 
 def visitor_home(approvers: Sequence[str], watches: Sequence[Watch]) -> dict[str, Any]:

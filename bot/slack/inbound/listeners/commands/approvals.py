@@ -103,7 +103,8 @@ class ApprovalsCommandListener:
 
     async def _answer(self, parsed: ApprovalsCommand, command: dict[str, Any], respond: Respond) -> Message:
         user_id = str(command.get("user_id", ""))
-        if isinstance(parsed, ListApprovals | ShowApproval) and not await self._viewers.may_view(user_id):
+        reads = ListApprovals | ShowApproval | ShowDigest
+        if isinstance(parsed, reads) and not await self._viewers.may_view(user_id):
             return error_message(VIEWERS_REFUSAL)
         match parsed:
             case ListApprovals(query=query):
