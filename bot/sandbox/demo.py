@@ -31,6 +31,7 @@ from bot.sandbox.workspace import Workspace
 from bot.server import BotServer
 from bot.settings import Settings
 from bot.storage.records import IdentityLink
+from bot.storage.store import Store
 
 LOOPBACK = "127.0.0.1"
 TIMELINE_TICK_SECONDS = 1.0
@@ -138,15 +139,11 @@ async def _run(
     sample = sample_data.fill(sandbox.slack, sandbox.commerce, sandbox.bol)
     api_token = secrets.token_urlsafe(24)
     settings = demo_settings(sandbox, directory, options.db or directory / "demo.db", api_token)
+    await _link_approvers(settings, sample)  # before the start, whose log names unlinked approvers
     server = BotServer(settings, host=LOOPBACK)
     await server.start()
     try:
         assert server.runtime is not None  # started
-        await server.runtime.store.link_identity(
-            IdentityLink(
-                sample_data.SUBMITTER.user_id, sample.self_submitter.logon_id, sample.self_submitter.user_id
-            )
-        )
         bot_url = f"http://{LOOPBACK}:{server.port}"
         workspace = Workspace(sandbox.slack, bot_url, settings.slack_signing_secret.get_secret_value())
         page_port = await workspace.start(options.host, options.port)
@@ -166,6 +163,17 @@ async def _run(
     finally:
         await server.stop()
     print("approvals-bot demo stopped", file=out, flush=True)
+
+
+async def _link_approvers(settings: Settings, sample: sample_data.Sample) -> None:
+    """Every demo approver is linked to a Commerce user: only linked approvers vote on a two-person
+    route, and Chris's link is what lets the bot see his own order."""
+    store = await Store.open(settings.database_url)
+    try:
+        for slack_user, person in sample.links.items():
+            await store.link_identity(IdentityLink(slack_user, person.logon_id, person.user_id))
+    finally:
+        await store.close()
 
 
 async def _ingest_offer_upload(bot_url: str, api_token: str, ids: list[str]) -> None:

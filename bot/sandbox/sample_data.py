@@ -46,7 +46,11 @@ USERS = (APPROVER, SECOND_APPROVER, SUBMITTER, OUTSIDER)
 APPROVERS = (APPROVER.user_id, SECOND_APPROVER.user_id, SUBMITTER.user_id)
 
 LARGE_ORDER_TOTAL = Decimal(10_000)
-"""Orders of at least this go to #large-orders, where two different approvers must approve."""
+"""Orders of at least this (in their own currency) go to #large-orders, where two different approvers
+must approve."""
+CURRENCIES = ("EUR", "GBP", "USD")
+"""The sample orders' currencies: the route names a limit in each (a currency a route does not name
+counts as above its limits, which would send every order in it to #large-orders)."""
 
 ROUTES_YAML = f"""\
 # The demo's APPROVALS_ROUTES_FILE (README: Routes).
@@ -55,7 +59,7 @@ routes:
     channel: {LARGE_ORDERS_CHANNEL}
     match:
       kind: order
-      min_total: {LARGE_ORDER_TOTAL}
+      min_total: {{{", ".join(f"{code}: {LARGE_ORDER_TOTAL}" for code in CURRENCIES)}}}
     approvers: [{APPROVER.user_id}, {SECOND_APPROVER.user_id}]
     required_approvals: 2
 """
@@ -122,6 +126,9 @@ class Sample:
     bol: BolEmulator
     self_submitter: Person
     offer_upload: list[str]
+    links: dict[str, Person]
+    """Slack user id -> the Commerce user the demo links it to: every approver, since only linked
+    approvers vote on a two-person route."""
 
 
 def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> Sample:
@@ -142,6 +149,8 @@ def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> 
         chris = commerce.people.add(
             "chris.meyer", email="chris.meyer@store.example", organization_id=ALPINE.organization_id
         )
+        ana = commerce.people.add("ana.kovac", email="ana.kovac@store.example")
+        ben = commerce.people.add("ben.okafor", email="ben.okafor@store.example")
     commerce.add_approval(  # an approver who ordered for their own team: they may not approve it
         ApprovalKind.ORDER,
         submitter_id=chris.user_id,
@@ -157,7 +166,8 @@ def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> 
         bol.add_process("UPDATE_OFFER", f"SKU-{4400 + n}", f"Update offer SKU-{4400 + n}.")
         for n in range(OFFER_UPLOAD_SIZE)
     ]
-    return Sample(commerce, bol, chris, upload)
+    links = {APPROVER.user_id: ana, SECOND_APPROVER.user_id: ben, SUBMITTER.user_id: chris}
+    return Sample(commerce, bol, chris, upload, links)
 
 
 def add_order(commerce: CommerceEmulator, order: OrderSample, submitted: datetime) -> str:
