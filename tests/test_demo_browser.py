@@ -134,5 +134,24 @@ def test_a_new_user_approves_rejects_and_opens_the_app_home(
         expect(home).to_be_visible(timeout=EFFECT_MS)
         expect(home.get_by_role("button").first).to_be_visible()
         home.screenshot(path=str(shots / "demo-app-home.png"), style=SHOT_STYLE)
+
+        boxes = home.locator(".checkboxes input[type=checkbox]")
+        expect(boxes.nth(1)).to_be_visible()
+        ticked = [boxes.nth(0).get_attribute("value"), boxes.nth(1).get_attribute("value")]
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        home.screenshot(path=str(shots / "demo-bulk-selection.png"), style=SHOT_STYLE)
+        home.get_by_role("button", name="Approve selected").click()
+        confirm_bulk = page.locator("#modal")
+        expect(confirm_bulk).to_contain_text("2 approvals", timeout=EFFECT_MS)
+        expect(boxes.nth(0)).to_be_checked()  # the Home's ticks survive its redraws
+        confirm_bulk.screenshot(path=str(shots / "demo-bulk-confirm.png"), style=SHOT_STYLE)
+        confirm_bulk.locator("button[type=submit]").click()
+        expect(confirm_bulk).to_be_hidden(timeout=EFFECT_MS)
+        page.wait_for_function(  # decided (or, on the two-person route, voted on): its box goes
+            """ids => ids.some(id => !document.querySelector(`#main .checkboxes input[value="${id}"]`))""",
+            arg=ticked,
+            timeout=EFFECT_MS,
+        )
     finally:
         assert demo.stop() == 0

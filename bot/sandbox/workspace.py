@@ -210,6 +210,10 @@ class Workspace:
             view = self._slack.home_view(user)
             if view is None:
                 raise BadRequest("no App Home shown")
+            state = body.get("state") or {}
+            if not isinstance(state, dict):
+                raise BadRequest("state must be an object")
+            view = view | {"state": {"values": state}}
             return base | {"container": {"type": "view", "view_id": view["id"]}, "view": view}
         channel = self._channel(body.get("channel"))
         ephemeral_number = body.get("ephemeral")
