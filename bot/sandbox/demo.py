@@ -31,6 +31,7 @@ from bot.sandbox.workspace import Workspace
 from bot.server import BotServer
 from bot.settings import Settings
 from bot.storage.records import IdentityLink
+from bot.storage.store import Store
 
 LOOPBACK = "127.0.0.1"
 TIMELINE_TICK_SECONDS = 1.0
@@ -132,21 +133,30 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, out: TextIO = sys.
             sandbox.stop()
 
 
+async def _link_identities(settings: Settings, sample: sample_data.Sample) -> None:
+    """Links the demo's approvers (a two-person route counts linked voters only) and the submitter
+    who is also an approver (so the self-approval block shows) to their Commerce users."""
+    store = await Store.open(settings.database_url)
+    try:
+        for slack_user_id, person in (
+            (sample_data.SUBMITTER.user_id, sample.self_submitter),
+            *sample.linked_approvers,
+        ):
+            await store.link_identity(IdentityLink(slack_user_id, person.logon_id, person.user_id))
+    finally:
+        await store.close()
+
+
 async def _run(
     sandbox: Sandbox, options: DemoOptions, directory: Path, stop: asyncio.Event, out: TextIO
 ) -> None:
     sample = sample_data.fill(sandbox.slack, sandbox.commerce, sandbox.bol)
     api_token = secrets.token_urlsafe(24)
     settings = demo_settings(sandbox, directory, options.db or directory / "demo.db", api_token)
+    await _link_identities(settings, sample)  # before the bot starts: it names unlinked approvers then
     server = BotServer(settings, host=LOOPBACK)
     await server.start()
     try:
-        assert server.runtime is not None  # started
-        await server.runtime.store.link_identity(
-            IdentityLink(
-                sample_data.SUBMITTER.user_id, sample.self_submitter.logon_id, sample.self_submitter.user_id
-            )
-        )
         bot_url = f"http://{LOOPBACK}:{server.port}"
         workspace = Workspace(sandbox.slack, bot_url, settings.slack_signing_secret.get_secret_value())
         page_port = await workspace.start(options.host, options.port)

@@ -55,7 +55,7 @@ routes:
     channel: {LARGE_ORDERS_CHANNEL}
     match:
       kind: order
-      min_total: {LARGE_ORDER_TOTAL}
+      min_total: {{EUR: {LARGE_ORDER_TOTAL}, USD: {LARGE_ORDER_TOTAL}, GBP: {LARGE_ORDER_TOTAL}}}
     approvers: [{APPROVER.user_id}, {SECOND_APPROVER.user_id}]
     required_approvals: 2
 """
@@ -122,6 +122,8 @@ class Sample:
     bol: BolEmulator
     self_submitter: Person
     offer_upload: list[str]
+    linked_approvers: tuple[tuple[str, Person], ...] = ()
+    """Slack user id and Commerce user of the approvers the demo links (two-person routes need it)."""
 
 
 def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> Sample:
@@ -157,7 +159,16 @@ def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> 
         bol.add_process("UPDATE_OFFER", f"SKU-{4400 + n}", f"Update offer SKU-{4400 + n}.")
         for n in range(OFFER_UPLOAD_SIZE)
     ]
-    return Sample(commerce, bol, chris, upload)
+    organizations = tuple(b.organization_id for b in (NORTHWIND, ALPINE, HARBOR, KEYSTONE))
+    with commerce.lock:
+        approvers = tuple(
+            (
+                user.user_id,
+                commerce.people.add(logon, email=f"{logon}@store.example", approver_for=organizations),
+            )
+            for user, logon in ((APPROVER, "ana.kovac"), (SECOND_APPROVER, "ben.okafor"))
+        )
+    return Sample(commerce, bol, chris, upload, approvers)
 
 
 def add_order(commerce: CommerceEmulator, order: OrderSample, submitted: datetime) -> str:
