@@ -24,7 +24,8 @@ def run_check(settings: Settings, cwd: Path) -> subprocess.CompletedProcess[str]
 def routes_file(tmp_path: Path) -> Path:
     path = tmp_path / "routes.yaml"
     path.write_text(
-        f"routes:\n  - name: large\n    channel: {LARGE_CHANNEL}\n    match:\n      min_total: 1000\n"
+        f"routes:\n  - name: large\n    channel: {LARGE_CHANNEL}\n"
+        "    match:\n      min_total: {EUR: 1000}\n"
     )
     return path
 

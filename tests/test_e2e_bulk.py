@@ -31,6 +31,7 @@ TWO_PERSON_ROUTES = f"""
 routes:
   - name: large-orders
     channel: {APPROVALS_CHANNEL}
+    currency: EUR
     match: {{kind: order, min_total: 10000}}
     approvers: [{APPROVER}, {SECOND_APPROVER}]
     required_approvals: 2

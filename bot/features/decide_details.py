@@ -34,21 +34,18 @@ def contribute(parts: Parts) -> Contribution:
             ApprovalDetails(parts.commerce, parts.store),
             core.decisions,
             core.viewers,
-            parts.store,
             work=parts.work,
             responses=parts.responses,
             home=core.home,
         )
         app.action(DETAILS_ACTION_ID)(details.on_details)
         app.action(re.compile(f"^{DETAILS_PAGE_ACTION_ID}:"))(details.on_page)
-        bulk = BulkListener(
-            core.decisions, parts.commerce, core.order_details, parts.store, core.home, work=parts.work
-        )
+        bulk = BulkListener(core.decisions, parts.commerce, core.order_details, core.home, work=parts.work)
         app.action(HOME_SELECT_ACTION_ID)(bulk.on_select)
         app.action(BULK_APPROVE_ACTION_ID)(bulk.on_bulk)
         app.action(BULK_REJECT_ACTION_ID)(bulk.on_bulk)
         app.view(BULK_MODAL_CALLBACK_ID)(bulk.on_submit)
-        snooze = SnoozeListener(core.decisions, parts.store, work=parts.work, responses=parts.responses)
+        snooze = SnoozeListener(core.decisions, work=parts.work, responses=parts.responses)
         app.action(SNOOZE_HOUR_ACTION_ID)(snooze.on_snooze)
         app.action(SNOOZE_MORNING_ACTION_ID)(snooze.on_snooze)
 

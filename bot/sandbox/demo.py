@@ -133,17 +133,30 @@ async def run_demo(options: DemoOptions, stop: asyncio.Event, out: TextIO = sys.
             sandbox.stop()
 
 
+async def _link_identities(settings: Settings, sample: sample_data.Sample) -> None:
+    """Links the demo's approvers (a two-person route counts linked voters only) and the submitter
+    who is also an approver (so the self-approval block shows) to their Commerce users."""
+    store = await Store.open(settings.database_url)
+    try:
+        for slack_user_id, person in (
+            (sample_data.SUBMITTER.user_id, sample.self_submitter),
+            *sample.linked_approvers,
+        ):
+            await store.link_identity(IdentityLink(slack_user_id, person.logon_id, person.user_id))
+    finally:
+        await store.close()
+
+
 async def _run(
     sandbox: Sandbox, options: DemoOptions, directory: Path, stop: asyncio.Event, out: TextIO
 ) -> None:
     sample = sample_data.fill(sandbox.slack, sandbox.commerce, sandbox.bol)
     api_token = secrets.token_urlsafe(24)
     settings = demo_settings(sandbox, directory, options.db or directory / "demo.db", api_token)
-    await _link_approvers(settings, sample)  # before the start, whose log names unlinked approvers
+    await _link_identities(settings, sample)  # before the bot starts: it names unlinked approvers then
     server = BotServer(settings, host=LOOPBACK)
     await server.start()
     try:
-        assert server.runtime is not None  # started
         bot_url = f"http://{LOOPBACK}:{server.port}"
         workspace = Workspace(sandbox.slack, bot_url, settings.slack_signing_secret.get_secret_value())
         page_port = await workspace.start(options.host, options.port)
@@ -163,17 +176,6 @@ async def _run(
     finally:
         await server.stop()
     print("approvals-bot demo stopped", file=out, flush=True)
-
-
-async def _link_approvers(settings: Settings, sample: sample_data.Sample) -> None:
-    """Every demo approver is linked to a Commerce user: only linked approvers vote on a two-person
-    route, and Chris's link is what lets the bot see his own order."""
-    store = await Store.open(settings.database_url)
-    try:
-        for slack_user, person in sample.links.items():
-            await store.link_identity(IdentityLink(slack_user, person.logon_id, person.user_id))
-    finally:
-        await store.close()
 
 
 async def _ingest_offer_upload(bot_url: str, api_token: str, ids: list[str]) -> None:

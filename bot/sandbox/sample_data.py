@@ -46,11 +46,7 @@ USERS = (APPROVER, SECOND_APPROVER, SUBMITTER, OUTSIDER)
 APPROVERS = (APPROVER.user_id, SECOND_APPROVER.user_id, SUBMITTER.user_id)
 
 LARGE_ORDER_TOTAL = Decimal(10_000)
-"""Orders of at least this (in their own currency) go to #large-orders, where two different approvers
-must approve."""
-CURRENCIES = ("EUR", "GBP", "USD")
-"""The sample orders' currencies: the route names a limit in each (a currency a route does not name
-counts as above its limits, which would send every order in it to #large-orders)."""
+"""Orders of at least this go to #large-orders, where two different approvers must approve."""
 
 ROUTES_YAML = f"""\
 # The demo's APPROVALS_ROUTES_FILE (README: Routes).
@@ -59,7 +55,7 @@ routes:
     channel: {LARGE_ORDERS_CHANNEL}
     match:
       kind: order
-      min_total: {{{", ".join(f"{code}: {LARGE_ORDER_TOTAL}" for code in CURRENCIES)}}}
+      min_total: {{EUR: {LARGE_ORDER_TOTAL}, USD: {LARGE_ORDER_TOTAL}, GBP: {LARGE_ORDER_TOTAL}}}
     approvers: [{APPROVER.user_id}, {SECOND_APPROVER.user_id}]
     required_approvals: 2
 """
@@ -126,9 +122,8 @@ class Sample:
     bol: BolEmulator
     self_submitter: Person
     offer_upload: list[str]
-    links: dict[str, Person]
-    """Slack user id -> the Commerce user the demo links it to: every approver, since only linked
-    approvers vote on a two-person route."""
+    linked_approvers: tuple[tuple[str, Person], ...] = ()
+    """Slack user id and Commerce user of the approvers the demo links (two-person routes need it)."""
 
 
 def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> Sample:
@@ -149,8 +144,6 @@ def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> 
         chris = commerce.people.add(
             "chris.meyer", email="chris.meyer@store.example", organization_id=ALPINE.organization_id
         )
-        ana = commerce.people.add("ana.kovac", email="ana.kovac@store.example")
-        ben = commerce.people.add("ben.okafor", email="ben.okafor@store.example")
     commerce.add_approval(  # an approver who ordered for their own team: they may not approve it
         ApprovalKind.ORDER,
         submitter_id=chris.user_id,
@@ -166,8 +159,16 @@ def fill(slack: SlackEmulator, commerce: CommerceEmulator, bol: BolEmulator) -> 
         bol.add_process("UPDATE_OFFER", f"SKU-{4400 + n}", f"Update offer SKU-{4400 + n}.")
         for n in range(OFFER_UPLOAD_SIZE)
     ]
-    links = {APPROVER.user_id: ana, SECOND_APPROVER.user_id: ben, SUBMITTER.user_id: chris}
-    return Sample(commerce, bol, chris, upload, links)
+    organizations = tuple(b.organization_id for b in (NORTHWIND, ALPINE, HARBOR, KEYSTONE))
+    with commerce.lock:
+        approvers = tuple(
+            (
+                user.user_id,
+                commerce.people.add(logon, email=f"{logon}@store.example", approver_for=organizations),
+            )
+            for user, logon in ((APPROVER, "ana.kovac"), (SECOND_APPROVER, "ben.okafor"))
+        )
+    return Sample(commerce, bol, chris, upload, approvers)
 
 
 def add_order(commerce: CommerceEmulator, order: OrderSample, submitted: datetime) -> str:

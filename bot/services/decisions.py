@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 class DecisionStore(IdentityStore, VoteStore, Protocol):
     """The store operations the decision core uses."""
 
+    async def snooze_reminder(self, approval_id: str, slack_user_id: str, kind: str) -> object: ...
+
     async def claim_decision_reading(
         self, approval_id: str, slack_user_id: str, action: str
     ) -> ClaimedDecision: ...
@@ -238,6 +240,15 @@ class DecisionService:
             if result is not None:
                 await self._record(request, result)
             return result
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Writes an audit row for something decided around an approval (a Details opening, a bulk
+        selection, a snooze), so every action is in the audit log."""
+        await self._store.record_audit(entry)
+
+    async def snooze_reminder(self, approval_id: str, slack_user_id: str, kind: str) -> None:
+        """The approver's next reminder of the approval comes at the ``kind`` of snooze they chose."""
+        await self._store.snooze_reminder(approval_id, slack_user_id, kind)
 
     async def may_decide(self, approval_id: str, slack_user_id: str) -> bool:
         """Whether the user is one of the approval's approvers (its route's), for showing them the

@@ -39,7 +39,6 @@ from bot.slack.outbound.blocks.ids import REASON_BLOCK_ID
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import slack_error_code
 from bot.storage.records import AuditEntry
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,6 @@ class BulkListener:
         decisions: DecisionService,
         commerce: CommerceClient,
         order_details: OrderDetails,
-        store: Store,
         home: AppHome,
         *,
         work: BackgroundWork,
@@ -62,7 +60,6 @@ class BulkListener:
         self._decisions = decisions
         self._commerce = commerce
         self._order_details = order_details
-        self._store = store
         self._home = home
         self._work = work
 
@@ -174,7 +171,7 @@ class BulkListener:
             for approval_id in request.approval_ids
         ]
         counts = ", ".join(f"{o.approval_id}={o.category}" for o in outcomes)
-        await self._store.record_audit(
+        await self._decisions.record(
             AuditEntry(
                 user_id,
                 f"bulk_{request.decision.action}",

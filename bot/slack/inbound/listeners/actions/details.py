@@ -34,7 +34,6 @@ from bot.slack.outbound.poster import slack_error_code
 from bot.slack.outbound.responses import Respond, ResponseUrls
 from bot.slack.outbound.viewers import VIEWERS_REFUSAL, SlackViewerDirectory
 from bot.storage.records import AuditEntry
-from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ class DetailsListener:
         details: ApprovalDetails,
         decisions: DecisionService,
         viewers: SlackViewerDirectory,
-        store: Store,
         *,
         work: BackgroundWork,
         responses: ResponseUrls,
@@ -58,7 +56,6 @@ class DetailsListener:
         self._details = details
         self._decisions = decisions
         self._viewers = viewers
-        self._store = store
         self._work = work
         self._responses = responses
         self._home = home
@@ -151,4 +148,4 @@ class DetailsListener:
             await reply(respond, error_message(VIEWERS_REFUSAL))
 
     async def _audit(self, user_id: str, approval_id: str, outcome: str) -> None:
-        await self._store.record_audit(AuditEntry(user_id, DETAILS_ACTION, approval_id, outcome))
+        await self._decisions.record(AuditEntry(user_id, DETAILS_ACTION, approval_id, outcome))

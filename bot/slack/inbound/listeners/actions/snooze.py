@@ -17,17 +17,13 @@ from bot.slack.outbound.blocks.help import error_message, notice
 from bot.slack.outbound.blocks.ids import SNOOZE_HOUR_ACTION_ID
 from bot.slack.outbound.responses import Respond, ResponseUrls
 from bot.storage.records import AuditEntry
-from bot.storage.store import Store
 
 WHEN = {SNOOZE_HOUR: "in an hour", SNOOZE_MORNING: "tomorrow morning"}
 
 
 class SnoozeListener:
-    def __init__(
-        self, decisions: DecisionService, store: Store, *, work: BackgroundWork, responses: ResponseUrls
-    ) -> None:
+    def __init__(self, decisions: DecisionService, *, work: BackgroundWork, responses: ResponseUrls) -> None:
         self._decisions = decisions
-        self._store = store
         self._work = work
         self._responses = responses
 
@@ -50,13 +46,13 @@ class SnoozeListener:
             entry = AuditEntry(
                 user_id, "snooze", approval_id, outcome, detail=kind, slack_user_name=user.get("name")
             )
-            await self._store.record_audit(entry)
+            await self._decisions.record(entry)
             if not allowed:
                 await reply(
                     respond, error_message("Only this approval's approvers can snooze its reminders.")
                 )
                 return
-            await self._store.snooze_reminder(approval_id, user_id, kind)
+            await self._decisions.snooze_reminder(approval_id, user_id, kind)
         except Exception:
             await reply_unexpected(respond, "the snooze button")
             return
