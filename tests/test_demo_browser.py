@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
 ]
 DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 FIRST_CARD_MS = 5_000
+# The page's header stays at the top while scrolling; in a picture of one element it would cover the
+# element's top, so screenshots take it out of the way (the layout does not move: it keeps its place).
+SHOT_STYLE = ".top { position: static; }"
 EFFECT_MS = 20_000
 
 
@@ -73,7 +76,20 @@ def test_a_new_user_approves_rejects_and_opens_the_app_home(
 
         card = pending_card(page, 0)  # within 5 s of opening the page
         expect(card).to_contain_text("Order approval requested")
-        card.screenshot(path=str(shots / "demo-card.png"))
+        card.screenshot(path=str(shots / "demo-card.png"), style=SHOT_STYLE)
+
+        card.get_by_role("button", name="Details").click()
+        details = page.locator("#modal")
+        expect(details).to_be_visible(timeout=EFFECT_MS)
+        expect(details).to_contain_text("Grand total", timeout=EFFECT_MS)  # filled in from Commerce
+        expect(details.get_by_role("button", name="Approve")).to_be_visible()
+        expect(details.get_by_role("button", name="Submit")).to_have_count(0)  # none in the view
+        page.set_viewport_size({"width": 1100, "height": 1600})  # the whole window, not its scroll
+        details.evaluate("dialog => { dialog.scrollTop = 0; }")
+        details.screenshot(path=str(shots / "demo-details.png"), style=SHOT_STYLE)
+        page.set_viewport_size({"width": 1100, "height": 900})
+        details.locator("[data-close]").click()
+        expect(details).to_be_hidden(timeout=EFFECT_MS)
 
         card.get_by_role("button", name="Approve").click()
         confirm = page.locator("#confirm")
@@ -82,7 +98,7 @@ def test_a_new_user_approves_rejects_and_opens_the_app_home(
         expect(card.get_by_role("button", name="Approve")).to_have_count(0, timeout=EFFECT_MS)
         expect(card).to_contain_text(re.compile("approved", re.IGNORECASE))
         expect(card.locator(".thread .reply").first).to_contain_text(re.compile("approved", re.IGNORECASE))
-        card.screenshot(path=str(shots / "demo-decided-card.png"))
+        card.screenshot(path=str(shots / "demo-decided-card.png"), style=SHOT_STYLE)
 
         other = pending_card(page, 0)
         other.get_by_role("button", name="Reject").click()
@@ -111,12 +127,31 @@ def test_a_new_user_approves_rejects_and_opens_the_app_home(
         page.locator('[data-place="C0BOLPROCESS"]').click()
         batch = page.locator("#main .conversation").filter(has_text="Offer upload")
         expect(batch.locator(".thread .reply").first).to_contain_text("failed", timeout=30_000)
-        batch.screenshot(path=str(shots / "demo-batch-card.png"))
+        batch.screenshot(path=str(shots / "demo-batch-card.png"), style=SHOT_STYLE)
 
         page.locator('[data-place="home"]').click()
         home = page.locator("#main .home")
         expect(home).to_be_visible(timeout=EFFECT_MS)
         expect(home.get_by_role("button").first).to_be_visible()
-        home.screenshot(path=str(shots / "demo-app-home.png"))
+        home.screenshot(path=str(shots / "demo-app-home.png"), style=SHOT_STYLE)
+
+        boxes = home.locator(".checkboxes input[type=checkbox]")
+        expect(boxes.nth(1)).to_be_visible()
+        ticked = [boxes.nth(0).get_attribute("value"), boxes.nth(1).get_attribute("value")]
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        home.screenshot(path=str(shots / "demo-bulk-selection.png"), style=SHOT_STYLE)
+        home.get_by_role("button", name="Approve selected").click()
+        confirm_bulk = page.locator("#modal")
+        expect(confirm_bulk).to_contain_text("2 approvals", timeout=EFFECT_MS)
+        expect(boxes.nth(0)).to_be_checked()  # the Home's ticks survive its redraws
+        confirm_bulk.screenshot(path=str(shots / "demo-bulk-confirm.png"), style=SHOT_STYLE)
+        confirm_bulk.locator("button[type=submit]").click()
+        expect(confirm_bulk).to_be_hidden(timeout=EFFECT_MS)
+        page.wait_for_function(  # decided (or, on the two-person route, voted on): its box goes
+            """ids => ids.some(id => !document.querySelector(`#main .checkboxes input[value="${id}"]`))""",
+            arg=ticked,
+            timeout=EFFECT_MS,
+        )
     finally:
         assert demo.stop() == 0

@@ -108,12 +108,30 @@ def button(element: Mapping[str, Any], block_id: str, names: Mapping[str, str]) 
     return f'<button type="button" class="{classes}" {rendered}>{label}</button>'
 
 
+def checkboxes(element: Mapping[str, Any], block_id: str, names: Mapping[str, str]) -> str:
+    """Ticked boxes go with the next button click of the same view as its ``state.values``."""
+    boxes = "".join(
+        f'<label class="checkbox"><input type="checkbox" '
+        f'value="{escape(str(option.get("value") or ""), quote=True)}">'
+        f" {text_object(option.get('text'), names)}</label>"
+        for option in element.get("options") or []
+        if isinstance(option, dict)
+    )
+    action_id = escape(str(element.get("action_id") or ""), quote=True)
+    return (
+        f'<div class="checkboxes" data-block-id="{escape(block_id, quote=True)}" '
+        f'data-checkboxes-id="{action_id}">{boxes}</div>'
+    )
+
+
 def _element(element: Any, block_id: str, names: Mapping[str, str]) -> str:
     if not isinstance(element, dict):
         return ""
     kind = element.get("type")
     if kind == "button":
         return button(element, block_id, names)
+    if kind == "checkboxes":
+        return checkboxes(element, block_id, names)
     if kind in ("mrkdwn", "plain_text"):
         return f"<span>{text_object(element, names)}</span>"
     if kind == "image":  # never loaded: the sandbox calls nothing outside this machine

@@ -80,11 +80,17 @@ class PageHtml:
 
     def modal(self, view: dict[str, Any]) -> str:
         title = blockkit_html.text_object(view.get("title"), self._names)
-        submit = blockkit_html.text_object(view.get("submit"), self._names) or "Submit"
         close = blockkit_html.text_object(view.get("close"), self._names) or "Cancel"
+        # As in Slack, a modal without a ``submit`` (the Details window) has no Submit button.
+        submit = (
+            f'<button type="submit" class="button primary">'
+            f"{blockkit_html.text_object(view['submit'], self._names)}</button>"
+            if view.get("submit")
+            else ""
+        )
         return (
             f'<form class="modal" data-view-id="{escape(str(view.get("id")))}">'
             f"<h2>{title}</h2>{blockkit_html.blocks(view.get('blocks'), self._names)}"
             f'<div class="modal-buttons"><button type="button" class="button" data-close>{close}</button>'
-            f'<button type="submit" class="button primary">{submit}</button></div></form>'
+            f"{submit}</div></form>"
         )

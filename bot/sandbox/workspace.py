@@ -158,6 +158,9 @@ class Workspace:
             user = self._triggers.get(str(call.args.get("trigger_id") or ""))
             if user is not None and call.response.get("ok"):
                 self._modals[user] = call.response["view"]
+        with self._slack.lock:  # views.update keeps a modal's id: show it as it is now
+            for user, view in list(self._modals.items()):
+                self._modals[user] = self._slack.modals.get(str(view.get("id")), view)
 
     def _add_ephemeral(self, user: str, channel: str, message: dict[str, Any]) -> Ephemeral:
         blocks = message.get("blocks")
@@ -207,6 +210,10 @@ class Workspace:
             view = self._slack.home_view(user)
             if view is None:
                 raise BadRequest("no App Home shown")
+            state = body.get("state") or {}
+            if not isinstance(state, dict):
+                raise BadRequest("state must be an object")
+            view = view | {"state": {"values": state}}
             return base | {"container": {"type": "view", "view_id": view["id"]}, "view": view}
         channel = self._channel(body.get("channel"))
         ephemeral_number = body.get("ephemeral")

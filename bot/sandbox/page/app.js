@@ -7,6 +7,7 @@ const state = {
   place: localStorage.getItem("demo-place") || document.querySelector("[data-place]").dataset.place,
   lastMain: null,
   modalId: "",
+  lastModal: "",
 };
 const main = document.getElementById("main");
 const modal = document.getElementById("modal");
@@ -36,12 +37,16 @@ async function refresh() {
   }
   if (decoded.main !== undefined && decoded.main !== state.lastMain) {
     const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+    const ticked = new Set([...main.querySelectorAll(".checkboxes input:checked")].map((box) => box.value));
     main.innerHTML = decoded.main;
+    main.querySelectorAll(".checkboxes input").forEach((box) => { box.checked = ticked.has(box.value); });
     state.lastMain = decoded.main;
     if (atBottom && state.place !== "home") window.scrollTo(0, document.body.scrollHeight);
   }
-  if (decoded.modal_id !== state.modalId) {
+  // A new modal, or the same one updated (views.update keeps its id: the Details window fills in).
+  if (decoded.modal_id !== state.modalId || (state.modalId && decoded.modal !== state.lastModal)) {
     state.modalId = decoded.modal_id || "";
+    state.lastModal = decoded.modal || "";
     if (state.modalId) {
       modal.innerHTML = decoded.modal;
       if (!modal.open) modal.showModal();
@@ -89,6 +94,18 @@ function askFirst(confirmation) {
   });
 }
 
+// The Home's ticked checkboxes as Slack sends them with a click: view.state.values.
+function tickedBoxes(holder) {
+  const values = {};
+  holder.querySelectorAll(".checkboxes[data-checkboxes-id]").forEach((group) => {
+    const ticked = [...group.querySelectorAll("input[type=checkbox]:checked")].map((box) => ({value: box.value}));
+    values[group.dataset.blockId] = {
+      [group.dataset.checkboxesId]: {type: "checkboxes", selected_options: ticked},
+    };
+  });
+  return values;
+}
+
 document.addEventListener("click", async (event) => {
   const place = event.target.closest("[data-place]");
   if (place) {
@@ -109,6 +126,7 @@ document.addEventListener("click", async (event) => {
   if (holder && holder.dataset.channel) click.channel = holder.dataset.channel;
   if (holder && holder.dataset.ts) click.ts = holder.dataset.ts;
   if (holder && holder.dataset.ephemeral) click.ephemeral = Number(holder.dataset.ephemeral);
+  if (holder && holder.classList.contains("home")) click.state = tickedBoxes(holder);
   button.disabled = true;
   await post("/act/click", click);
   button.disabled = false;  // the card is redrawn when the bot changes it
