@@ -14,10 +14,11 @@ import logging
 import secrets
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from time import monotonic
+from time import time as epoch_seconds
 from typing import TextIO
 
 import httpx
@@ -73,7 +74,7 @@ class Sandbox:
     @classmethod
     def start(cls) -> Sandbox:
         slack = SlackEmulator()
-        slack.clock = time.time  # messages get real timestamps, as Slack's do
+        slack.clock = epoch_seconds  # messages get real timestamps, as Slack's do
         commerce, bol = CommerceEmulator(), BolEmulator()
         for server in (slack, commerce, bol):
             server.start()
@@ -194,9 +195,9 @@ async def _ingest_offer_upload(bot_url: str, api_token: str, ids: list[str]) -> 
 
 
 async def _follow(sandbox: Sandbox, timeline: sample_data.Timeline) -> None:
-    started = time.monotonic()
+    started = monotonic()
     while True:
-        timeline.advance(timedelta(seconds=time.monotonic() - started))
+        timeline.advance(timedelta(seconds=monotonic() - started))
         for server in (sandbox.slack, sandbox.commerce, sandbox.bol):
             server.forget_requests()  # nobody reads them here; a demo left running would pile them up
         await asyncio.sleep(TIMELINE_TICK_SECONDS)
