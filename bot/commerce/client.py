@@ -37,6 +37,7 @@ from bot.commerce.errors import (
     CommerceUnavailable,
     OrderNotFound,
 )
+from bot.commerce.listing import ApprovalPages
 from bot.commerce.models import (
     Approval,
     ApprovalKind,
@@ -52,15 +53,8 @@ from bot.version import USER_AGENT
 
 log = logging.getLogger(__name__)
 
-MAX_PAGES = 1000
-"""Safety cap for :meth:`CommerceClient.list_every_approval` against a server that never ends a listing;
-a listing cut there is reported incomplete, never taken as whole."""
-
 DEFAULT_LISTING_PAGE_SIZE = 200
 """Approvals per page when listing them all (the spec sets no maximum)."""
-
-ITER_ORDER_BY = "A-approvalStatusId"
-"""Stable order for paging: new approvals are appended at the end instead of shifting pages."""
 
 READ_ATTEMPTS = 3
 READ_BACKOFF_SECONDS = 0.5
@@ -149,6 +143,17 @@ class CommerceClient(OwnsHttpClient):
             raise error_bodies.error_for(response, what="list approvals", not_found=CommerceError)
         return wire.parse_page(wire.json_object(response), query)
 
+    def approval_pages(
+        self,
+        kind: ApprovalKind | None,
+        state: ApprovalState | None = ApprovalState.PENDING,
+        *,
+        page_size: int = DEFAULT_LISTING_PAGE_SIZE,
+    ) -> ApprovalPages:
+        """Every matching approval, a page at a time, oldest id first (``ApprovalPages``: afterwards its
+        ``complete`` says whether the listing was read to its end)."""
+        return ApprovalPages(self.list_approvals, kind, state, page_size=page_size)
+
     async def list_every_approval(
         self,
         kind: ApprovalKind | None,
@@ -156,27 +161,15 @@ class CommerceClient(OwnsHttpClient):
         *,
         page_size: int = DEFAULT_LISTING_PAGE_SIZE,
     ) -> ApprovalListing:
-        """Every matching approval, page by page, oldest id first.
+        """Every matching approval, page by page, oldest id first, held together.
 
         ``complete`` is False when the listing stopped short: the server repeated a page, sent an
         empty page before its own total, or there were more than ``MAX_PAGES`` pages. An incomplete
         listing proves nothing about approvals missing from it.
         """
-        found: dict[str, Approval] = {}
-        for page_number in range(1, MAX_PAGES + 1):
-            query = ApprovalQuery(
-                kind=kind, state=state, page_number=page_number, page_size=page_size, order_by=ITER_ORDER_BY
-            )
-            page = await self.list_approvals(query)
-            fresh = [a for a in page.items if a.id not in found]
-            found.update((a.id, a) for a in fresh)
-            if page.complete:
-                return ApprovalListing(list(found.values()), complete=True)
-            if not fresh:
-                log.warning("Commerce sent page %d empty or again; the listing is incomplete", page_number)
-                return ApprovalListing(list(found.values()), complete=False)
-        log.warning("stopped listing approvals after %d pages; the listing is incomplete", MAX_PAGES)
-        return ApprovalListing(list(found.values()), complete=False)
+        pages = self.approval_pages(kind, state, page_size=page_size)
+        items = [approval async for page in pages for approval in page]
+        return ApprovalListing(items, complete=pages.complete)
 
     async def get_approval(self, approval_id: str) -> Approval:
         """``GET approval_status/{id}``; raises :class:`ApprovalNotFound` if there is no such record."""

@@ -1,7 +1,9 @@
 """Lists pending Commerce approvals: offers the new ones to the announcer, closes cards decided in Commerce.
 
 Only a complete listing of pending approvals proves that an open card is no longer pending; card
-closings are budgeted to chat.update's rate limit. When one round finds more new approvals for a
+closings are budgeted to chat.update's rate limit. The listing is handled a page at a time: of the
+approvals already announced only their ids are kept, so a round's memory grows by an id, not an
+approval, per pending approval. When one round finds more new approvals for a
 channel than the backlog limit (a first start, or after an outage), they are all claimed and
 announced by one summary message instead of a card each.
 """
@@ -9,13 +11,14 @@ announced by one summary message instead of a card each.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.commerce.client import DEFAULT_LISTING_PAGE_SIZE, CommerceClient
-from bot.commerce.models import Approval, ApprovalKind, ApprovalState
+from bot.commerce.models import Approval, ApprovalKind, ApprovalState, OrderSummary
 from bot.logging_setup import log_context
 from bot.messaging import MessageRef
 from bot.metrics import Metrics
@@ -47,7 +50,7 @@ class ListingStore(Protocol):
 
     async def known_card_ids(self, approval_ids: Collection[str]) -> set[str]: ...
 
-    async def open_cards(self) -> list[CardRecord]: ...
+    async def open_cards_page(self, *, after: str | None, limit: int) -> list[CardRecord]: ...
 
     async def release_cards(self, approval_ids: Collection[str]) -> None: ...
 
@@ -57,6 +60,8 @@ class ListingStore(Protocol):
 
 
 CHAT_UPDATES_PER_MINUTE = 50
+OPEN_CARDS_PAGE = 1000
+"""Open cards read per query while a round looks for those to close."""
 ADOPT_HISTORY_PAGES = 5
 """How far back a channel is searched for cards already there, once per process (1,000 messages)."""
 DEFAULT_BACKLOG_LIMIT = 20
@@ -72,6 +77,17 @@ class ListingPolicy:
     page_size: int = DEFAULT_LISTING_PAGE_SIZE
     backlog_limit: int = DEFAULT_BACKLOG_LIMIT
     """More new approvals than this in one channel are announced with one summary."""
+
+
+@dataclass
+class _Listing:
+    """What a round keeps of the pending listing: every id, the new approvals by the channel their card
+    goes to, the approvals whose order details came late, and whether the listing was read whole."""
+
+    pending: set[str] = field(default_factory=set)
+    new_by_channel: dict[str, list[NewCard]] = field(default_factory=dict)
+    late: dict[str, Approval] = field(default_factory=dict)
+    complete: bool = True
 
 
 class ApprovalsNotifier:
@@ -109,21 +125,13 @@ class ApprovalsNotifier:
         one summary), closes cards decided in Commerce. Returns the summaries posted: cards go out
         through the announcer, off this loop."""
         await self._store.release_stale_card_claims()
-        pending: dict[str, Approval] = {}
-        complete = True
-        for kind in (ApprovalKind.ORDER, ApprovalKind.BUYER):
-            listing = await self._commerce.list_every_approval(
-                kind, ApprovalState.PENDING, page_size=self._page_size
-            )
-            complete = complete and listing.complete
-            for approval in listing.items:
-                pending.setdefault(approval.id, approval)
-        known = await self._store.known_card_ids(pending)
+        # Taken before the listing, so only their approvals are kept from it (details that come
+        # meanwhile are handed out next round).
+        late_details = self._order_details.arrived()
+        listing = await self._read_listing(late_details)
         unannounced: dict[str, NewCard] = {}
         summaries = failures = 0
-        new_by_channel = await self._adopt_cards_already_posted(
-            await self._new_by_channel(pending.values(), known)
-        )
+        new_by_channel = await self._adopt_cards_already_posted(listing.new_by_channel)
         for channel, new in new_by_channel.items():
             if len(new) <= self._backlog_limit:
                 unannounced.update((card.approval.id, card) for card in new)
@@ -135,18 +143,34 @@ class ApprovalsNotifier:
                 failures += 1
         # all at once: their budget starts now
         self._order_details.prefetch(card.approval for card in unannounced.values())
-        self._announcer.offer(unannounced, complete=complete)
-        if complete:
-            await self._close_decided_cards(pending)
+        self._announcer.offer(unannounced, complete=listing.complete)
+        if listing.complete:
+            await self._close_decided_cards(listing.pending)
         else:
             self._metrics.listings_incomplete.inc()
             log.warning("the pending listing was incomplete: no card is closed this round")
-        await self._fill_in_order_details(pending)
+        await self._fill_in_order_details(late_details, listing.late)
         if failures:
             raise NotifierRoundIncomplete(
                 f"{failures} backlog summary could not be posted; retried next round"
             )
         return summaries
+
+    async def _read_listing(self, late_details: Collection[str]) -> _Listing:
+        """Both kinds of pending approvals, a page at a time: each page's new approvals are routed as
+        it comes, and of the rest only their ids are kept (and the approvals of ``late_details``)."""
+        listing = _Listing()
+        for kind in (ApprovalKind.ORDER, ApprovalKind.BUYER):
+            pages = self._commerce.approval_pages(kind, ApprovalState.PENDING, page_size=self._page_size)
+            async for page in pages:
+                fresh = [a for a in page if a.id not in listing.pending]
+                listing.pending.update(a.id for a in fresh)
+                listing.late.update((a.id, a) for a in fresh if a.id in late_details)
+                known = await self._store.known_card_ids([a.id for a in fresh])
+                for channel, new in (await self._new_by_channel(fresh, known)).items():
+                    listing.new_by_channel.setdefault(channel, []).extend(new)
+            listing.complete = listing.complete and pages.complete
+        return listing
 
     async def _new_by_channel(
         self, pending: Iterable[Approval], known: Collection[str]
@@ -244,17 +268,40 @@ class ApprovalsNotifier:
                     )
 
     async def _cards_to_close(self, pending: Collection[str]) -> list[CardRecord]:
-        """Open cards whose approvals are no longer pending and not being decided, at most
-        ``_close_budget``."""
+        """Open cards whose approvals are no longer pending and not being decided, oldest first, at most
+        ``_close_budget``. Open cards are read a page at a time and only the oldest few missing from
+        ``pending`` are kept; when some of those are being decided, the next oldest take their place."""
         closing: list[CardRecord] = []
-        for card in await self._store.open_cards():
-            if len(closing) == self._close_budget:
+        deciding: set[str] = set()
+        while True:
+            passed = {*deciding, *(card.approval_id for card in closing)}
+            oldest, more = await self._oldest_not_pending(pending, passed, self._close_budget - len(closing))
+            for card in oldest:
+                if await self._store.decision_under_way(card.approval_id):
+                    deciding.add(card.approval_id)
+                else:
+                    closing.append(card)
+            if len(closing) == self._close_budget and more:
                 log.info("card closing budget spent; the other cards are closed next round")
-                break
-            if card.approval_id in pending or await self._store.decision_under_way(card.approval_id):
-                continue
-            closing.append(card)
-        return closing
+            if len(closing) == self._close_budget or not more:
+                return sorted(closing, key=_oldest_first)
+
+    async def _oldest_not_pending(
+        self, pending: Collection[str], passed: Collection[str], count: int
+    ) -> tuple[list[CardRecord], bool]:
+        """The ``count`` oldest open cards in neither ``pending`` nor ``passed``, and whether there are
+        more of them."""
+        oldest: list[CardRecord] = []
+        missing = 0
+        after: str | None = None
+        while True:
+            page = await self._store.open_cards_page(after=after, limit=OPEN_CARDS_PAGE)
+            found = [c for c in page if c.approval_id not in pending and c.approval_id not in passed]
+            missing += len(found)
+            oldest = heapq.nsmallest(count, [*oldest, *found], key=_oldest_first)
+            if len(page) < OPEN_CARDS_PAGE:
+                return oldest, missing > count
+            after = page[-1].approval_id
 
     async def _reread(self, card: CardRecord) -> Approval | None:
         """The card's approval as Commerce has it now (with what the card knew); ``None`` when gone."""
@@ -272,14 +319,16 @@ class ApprovalsNotifier:
         if await self._cards.close_if_open(card, approval, order):
             self._metrics.cards_closed.inc()
 
-    async def _fill_in_order_details(self, pending: Mapping[str, Approval]) -> None:
+    async def _fill_in_order_details(
+        self, arrived: Mapping[str, OrderSummary], pending: Mapping[str, Approval]
+    ) -> None:
         """Rewrites open cards that went out without their order's details, now that those came, with
         the votes so far when the two-person rule applies (routed as a decision routes it).
 
         Only a card still open, still pending in Commerce and with no decision under way is
         rewritten; closing cards runs before this in the same task, and a decision from Slack
         rewrites its card only after two Commerce calls that follow its claim."""
-        for approval_id, order in self._order_details.arrived().items():
+        for approval_id, order in arrived.items():
             approval = pending.get(approval_id)
             if approval is None:
                 continue
@@ -308,3 +357,10 @@ class ApprovalsNotifier:
                         approval_id,
                         describe(error),
                     )
+
+
+def _oldest_first(card: CardRecord) -> tuple[bool, float, float, str]:
+    """Cards in the order the store lists open cards: by when posted (none first), updated, id."""
+    posted = card.posted_at.timestamp() if card.posted_at is not None else 0.0
+    updated = card.updated_at.timestamp() if card.updated_at is not None else 0.0
+    return card.posted_at is not None, posted, updated, card.approval_id

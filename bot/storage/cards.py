@@ -180,6 +180,21 @@ class CardRows(Rows):
         """Posted cards whose approval is not decided yet (state PENDING), oldest first."""
         return await self._cards_in(CardState.PENDING)
 
+    async def open_cards_page(self, *, after: str | None, limit: int) -> list[CardRecord]:
+        """At most ``limit`` posted cards whose approval is not decided yet (state PENDING), by approval
+        id after ``after``: one short query a page, so a reader never holds every open card."""
+        query = (
+            select(approval_cards)
+            .where(approval_cards.c.state == CardState.PENDING.value)
+            .order_by(approval_cards.c.approval_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(approval_cards.c.approval_id > after)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [card_of(row) for row in rows]
+
     async def stale_posting_cards(self, older_than: datetime) -> list[CardRecord]:
         """POSTING claims older than ``older_than`` (aware) without a post attempt: left behind by a crash
         between claim and post."""
