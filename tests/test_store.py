@@ -275,6 +275,26 @@ def test_cards_claimed_in_sets_skip_rows_already_there_and_are_released_together
     with_store(database_url, body)
 
 
+def test_cards_recorded_in_a_summary_take_it_as_their_thread_and_keep_a_decided_state(
+    database_url: str,
+) -> None:
+    async def body(store: Store) -> None:
+        ids = [str(40_000 + i) for i in range(1_200)]  # more than one page of follow-up rows
+        assert sorted(await store.claim_cards({i: "order" for i in ids})) == sorted(ids)
+        await store.set_card_state(ids[1], CardState.APPROVED)  # decided while the summary went out
+
+        await store.cards_summarised(ids, "C1", "9.9")
+        await store.cards_summarised(ids[:1], "C2", "10.1")  # announced again: the newer summary
+
+        first, decided = await store.get_card(ids[0]), await store.get_card(ids[1])
+        assert first is not None and (first.state, first.channel, first.ts) == (CardState.PENDING, "C2", None)
+        assert decided is not None and (decided.state, decided.channel) == (CardState.APPROVED, "C1")
+        summaries = {a.approval_id: a.summary_ts for a in await store.open_approvals()}
+        assert summaries == {ids[0]: "10.1"} | {i: "9.9" for i in ids[2:]}
+
+    with_store(database_url, body)
+
+
 def test_concurrent_set_claims_from_two_stores_claim_each_card_once(database_url: str) -> None:
     async def main() -> None:
         first = await Store.open(database_url, replica="replica-a")

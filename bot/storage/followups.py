@@ -8,17 +8,19 @@ backlog summary instead of a card of their own keep that summary here: it is the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Insert, bindparam, case, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messaging import MessageRef
 from bot.storage.records import CardState, OpenApproval
-from bot.storage.rows import IN_LIST_CHUNK, Rows
+from bot.storage.rows import Rows
 from bot.storage.schema import approval_cards, approval_followups
 
 _THREAD_OF = (
@@ -38,49 +40,54 @@ _THREAD_OF = (
 """Built once (a bound parameter): read before every decision's thread reply."""
 
 
+@functools.cache
+def _summarised(dialect_name: str) -> Insert:
+    """The follow-up row of an approval announced in a summary: inserted, or its summary replaced."""
+    insert_of = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = insert_of(approval_followups)
+    upsert: Insert = statement.on_conflict_do_update(
+        index_elements=[approval_followups.c.approval_id],
+        set_={
+            "summary_channel": statement.excluded.summary_channel,
+            "summary_ts": statement.excluded.summary_ts,
+        },
+    )
+    return upsert
+
+
 class FollowupRows(Rows):
     async def cards_summarised(self, approval_ids: Collection[str], channel: str, ts: str) -> None:
         """Records claimed cards as announced by the summary at ``ts`` (no card of their own: the card
-        row is PENDING with no ``ts``). Rows decided meanwhile keep their state."""
-        ids = list(dict.fromkeys(approval_ids))
+        row is PENDING with no ``ts``). Rows decided meanwhile keep their state.
+
+        Two set statements in one transaction, whatever the number of approvals: their follow-up rows
+        written (``ON CONFLICT DO UPDATE``, sent as multi-row pages), then every card of the summary
+        updated through them."""
+        rows = [
+            {"approval_id": i, "summary_channel": channel, "summary_ts": ts, "reminders_sent": 0}
+            for i in dict.fromkeys(approval_ids)
+        ]
+        if not rows:
+            return
         now = self._clock()
+        cards = approval_cards.c
+        in_summary = select(approval_followups.c.approval_id).where(
+            approval_followups.c.summary_channel == channel, approval_followups.c.summary_ts == ts
+        )
         async with self._writer.begin() as conn:
-            for start in range(0, len(ids), IN_LIST_CHUNK):
-                chunk = ids[start : start + IN_LIST_CHUNK]
-                await conn.execute(
-                    update(approval_cards)
-                    .where(approval_cards.c.approval_id.in_(chunk))
-                    .values(channel=channel, posted_at=now, updated_at=now)
+            await conn.execute(_summarised(conn.dialect.name), rows)
+            await conn.execute(
+                update(approval_cards)
+                .where(cards.approval_id.in_(in_summary))
+                .values(
+                    channel=channel,
+                    posted_at=now,
+                    updated_at=now,
+                    state=case(
+                        (cards.state == CardState.POSTING.value, CardState.PENDING.value), else_=cards.state
+                    ),
                 )
-                await conn.execute(
-                    update(approval_cards)
-                    .where(
-                        approval_cards.c.approval_id.in_(chunk),
-                        approval_cards.c.state == CardState.POSTING.value,
-                    )
-                    .values(state=CardState.PENDING.value)
-                )
-                have = set(
-                    (
-                        await conn.execute(
-                            select(approval_followups.c.approval_id).where(
-                                approval_followups.c.approval_id.in_(chunk)
-                            )
-                        )
-                    ).scalars()
-                )
-                await conn.execute(
-                    update(approval_followups)
-                    .where(approval_followups.c.approval_id.in_(have))
-                    .values(summary_channel=channel, summary_ts=ts)
-                )
-                new_rows = [
-                    {"approval_id": i, "summary_channel": channel, "summary_ts": ts, "reminders_sent": 0}
-                    for i in chunk
-                    if i not in have
-                ]
-                if new_rows:
-                    await conn.execute(insert(approval_followups), new_rows)
+            )
 
     async def open_approvals(self) -> list[OpenApproval]:
         """Announced approvals still pending (card state PENDING), oldest announcement first."""
