@@ -90,3 +90,10 @@ entity_follow_processes = Table(
     Column("announce_claimed_at", UTCDateTime),
     Column("message_ts", String(64)),
 )
+# A followed process's announcement is recorded by (process id, channel), which the primary key (entity
+# first) cannot serve: without this index every announcement read every followed process.
+Index(
+    "ix_entity_follow_processes_process",
+    entity_follow_processes.c.process_status_id,
+    entity_follow_processes.c.channel,
+)
