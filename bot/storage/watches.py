@@ -126,9 +126,15 @@ class WatchRows(Rows):
             batch_id = (await conn.execute(found)).scalar()
             if batch_id is None:
                 return False
+            # The whole primary key: with only ``batch_id``, SQLite searched the index on finished_at
+            # (every active process) instead, so each finish cost more the more were watched.
             result = await conn.execute(
                 update(batch_processes)
-                .where(_m.batch_id == batch_id, _m.finished_at.is_(None))
+                .where(
+                    _m.batch_id == batch_id,
+                    _m.process_status_id == process_status_id,
+                    _m.finished_at.is_(None),
+                )
                 .values(
                     state=last_state,
                     entity_id=(entity_id or None) and entity_id[:100],
