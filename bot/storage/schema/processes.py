@@ -31,6 +31,11 @@ process_batches = Table(
     Column("single_watch", Boolean, nullable=False, default=False, server_default=false()),
 )
 
+# A round looks for batches to complete, to post a card for, or to redraw: these lead with
+# ``single_watch`` so it reads the batches only, never the single watches (batches of one, many more).
+Index("ix_process_batches_kind_completed", process_batches.c.single_watch, process_batches.c.completed_at)
+Index("ix_process_batches_kind_card", process_batches.c.single_watch, process_batches.c.card_ts)
+
 batch_processes = Table(
     "batch_processes",
     metadata,
