@@ -1,6 +1,6 @@
 """Benchmarks: each figure of the bot next to a baseline measured in the same run, as a ratio.
 
-    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only ack,clicks,approvals,processes,backlog]
+    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only ack,clicks,approvals,processes,...]
 
 Nothing is asserted: figures are printed as best / median over rounds (``--rounds``). The bot, each
 baseline server and the emulators run in processes of their own (``bench/remote.py``) so CPU time and
@@ -9,7 +9,8 @@ RSS read in a server's process are its own; the load generator runs in this proc
 - ``bench/ack.py``: ``/approvals help`` acks at concurrency 1/8/32, against bare Bolt, Bolt with
   ``process_before_response=True`` and a bare aiohttp handler; CPU per command;
 - ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler;
-- ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes;
+- ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes; the
+  cost per finished process (single watches, batch processes; ``-pg``: on PostgreSQL) from 1k to 100k;
 - ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog;
 - ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL.
 """
@@ -37,7 +38,17 @@ APPROVALS = [1_000, 10_000, 50_000]
 WATCHES = [1_000, 10_000, 100_000]
 
 
-PARTS = ("ack", "clicks", "approvals", "processes", "backlog", "sets")
+PARTS = (
+    "ack",
+    "clicks",
+    "approvals",
+    "processes",
+    "batches",
+    "processes-pg",
+    "batches-pg",
+    "backlog",
+    "sets",
+)
 SUMMARY_CLAIMS = [50_000]
 INGEST_WATCHED = [1_000, 10_000, 60_000]
 
@@ -102,6 +113,13 @@ def main() -> None:
         watch_sizes if "processes" in parts else [],
         min(rounds, 3),
     )
+    if "batches" in parts:
+        figures += polls.finishing("batches", "sqlite", watch_sizes)
+    if parts & {"processes-pg", "batches-pg"}:
+        with sets.databases() as urls:
+            for part, kind in (("processes-pg", "singles"), ("batches-pg", "batches")):
+                if part in parts and "postgresql" in urls:
+                    figures += polls.finishing(kind, urls["postgresql"], watch_sizes)
     if "backlog" in parts:
         figures += backlog.run(1 if args.quick else min(rounds, 3))
     if "sets" in parts:

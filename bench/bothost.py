@@ -12,14 +12,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from bench.baselines import SIGNING_SECRET
 from bench.emulated import BOT_TOKEN, CHANNEL
 from bench.remote import ProcessFigures
 from bot.settings import Settings
 from bot.storage.records import CardState
-from bot.storage.schema import approval_cards, batch_processes, process_batches
+from bot.storage.schema import approval_cards, batch_processes, post_attempts, process_batches
 from bot.storage.watches import single_watch_batch
 from tests.bot_runner import RunningBot
 
@@ -29,6 +29,7 @@ SEED_CHUNK = 5000
 
 class BotHost(ProcessFigures):
     def __init__(self, addresses: dict[str, str], database_path: str, **settings: Any) -> None:
+        """``database_path``: a SQLite file, or a database URL."""
         values: dict[str, Any] = {
             "slack_bot_token": BOT_TOKEN,
             "slack_signing_secret": SIGNING_SECRET,
@@ -38,7 +39,7 @@ class BotHost(ProcessFigures):
             "approvers": APPROVER,
             "notifier_enabled": False,
             "approvals_backlog_limit": 10_000_000,  # the figures are about cards, not one summary
-            "database_url": f"sqlite:///{database_path}",
+            "database_url": database_path if "://" in database_path else f"sqlite:///{database_path}",
             "port": 0,
             **addresses,
             **settings,
@@ -106,10 +107,50 @@ class BotHost(ProcessFigures):
         self._seed(process_batches, batches)
         self._seed(batch_processes, members)
 
+    def seed_batches(self, process_ids: list[str], card_timestamps: list[str]) -> None:
+        """Active batches, one per posted card in ``card_timestamps``, sharing the processes evenly
+        (notify failures: a success gets no thread reply), as handed in over the API."""
+        now = datetime.now(UTC)
+        batches, members = [], []
+        per_batch = -(-len(process_ids) // len(card_timestamps))
+        for ts, start in zip(card_timestamps, range(0, len(process_ids), per_batch), strict=False):
+            batch_id = uuid.uuid4().hex
+            batches.append(
+                {
+                    "batch_id": batch_id,
+                    "request_key": batch_id,
+                    "channel": CHANNEL,
+                    "notify": "failures",
+                    "requested_by": APPROVER,
+                    "created_at": now,
+                    "card_ts": ts,
+                    "changes": 0,
+                    "shown_changes": 0,
+                }
+            )
+            members += [
+                {"batch_id": batch_id, "process_status_id": i, "channel": CHANNEL, "state": "PENDING"}
+                | {"stuck": False}
+                for i in process_ids[start : start + per_batch]
+            ]
+        self._seed(process_batches, batches)
+        self._seed(batch_processes, members)
+
+    def forget_processes(self) -> None:
+        """Empties the process tables (a PostgreSQL database is shared by the sizes of one run)."""
+
+        async def delete_rows() -> None:
+            async with self.bot.runtime.store.engine.begin() as conn:
+                for table in (batch_processes, process_batches, post_attempts):
+                    await conn.execute(delete(table))
+
+        self.bot.call(delete_rows(), timeout=600)
+
     def poll_processes(self) -> tuple[float, int]:
         """One process-status poll: (ms, messages posted)."""
         started = time.perf_counter()
-        posted = self.bot.poll_processes()
+        poller = self.bot.runtime.poller("process_status")
+        posted = self.bot.call(poller.poll_once(), timeout=600)
         return (time.perf_counter() - started) * 1000, posted
 
     def _seed(self, table: Any, rows: list[dict[str, Any]]) -> None:

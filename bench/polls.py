@@ -73,15 +73,17 @@ def _count(emulators: Remote, key: str) -> int:
 
 
 def approvals_at(size: int, rounds: int, smallest_peak: float | None) -> list[Figure]:
+    """The first polls in one bot process, the steady polls in a fresh one, so the steady poll's peak
+    RSS is its own (a first poll queues a card for every approval)."""
     first = Figure(f"approvals first poll @{size:,}", "ms", "bare listing")
     steady = Figure(f"approvals steady poll @{size:,}", "ms", "bare listing")
     calls = Figure(f"approvals poll listing calls @{size:,}", "calls", "bare listing")
-    peak = Figure(f"approvals poll peak RSS @{size:,}", "MiB", "smallest size", difference=True)
+    peak = Figure(f"approvals steady poll peak RSS @{size:,}", "MiB", "smallest size", difference=True)
     with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
         addresses = emulators.call("addresses")
         ids = emulators.call("add_approvals", size)
-        with Remote(BotHost, addresses, f"{tmp}/bench.db") as bot:
-            for figure in (first, steady):
+        for figure in (first, steady):
+            with Remote(BotHost, addresses, f"{tmp}/bench.db") as bot:
                 for _ in range(rounds):
                     before = _count(emulators, "commerce_listing")
                     poll_ms, _ = bot.call("poll_approvals")
@@ -93,13 +95,22 @@ def approvals_at(size: int, rounds: int, smallest_peak: float | None) -> list[Fi
                     emulators.call("forget_requests")
                 if figure is first:
                     bot.call("seed_cards", ids)  # as if the announcer had posted them all
-            peak_mib = bot.call("peak_rss_mib")
+                else:
+                    peak_mib = bot.call("peak_rss_mib")
     peak.add(peak_mib, smallest_peak if smallest_peak is not None else peak_mib)
     return [first, steady, calls, peak]
 
 
-def processes_at(size: int, rounds: int, smallest_peak: float | None) -> list[Figure]:
+FINISHING = 1_000
+"""Single watches that finish in the round measured for the cost per finished process."""
+
+
+def processes_at(
+    size: int, rounds: int, smallest_peak: float | None, smallest_finish: float | None
+) -> list[Figure]:
     poll = Figure(f"process poll @{size:,} watches", "ms", "bare bulk")
+    finishing = Figure(f"process poll, {FINISHING:,} singles finishing @{size:,}", "ms", "steady poll")
+    per_finish = Figure(f"cost per finished single @{size:,}", "ms", "smallest size")
     calls = Figure(f"process poll bulk calls @{size:,}", "calls", "bare bulk")
     peak = Figure(f"process poll peak RSS @{size:,}", "MiB", "smallest size", difference=True)
     with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
@@ -119,9 +130,61 @@ def processes_at(size: int, rounds: int, smallest_peak: float | None) -> list[Fi
                 calls.add(bot_calls, bare_calls)
                 emulators.call("forget_requests")
                 peaks.append(bot.call("peak_rss_mib"))
+            emulators.call("finish_processes", ids[:FINISHING])
+            finish_ms, posted = bot.call("poll_processes")
     peak_mib = statistics.median(peaks)
     peak.add(peak_mib, smallest_peak if smallest_peak is not None else peak_mib)
-    return [poll, calls, peak]
+    steady_ms = statistics.median(poll.bot)
+    finishing.add(finish_ms, steady_ms)
+    each_ms = max(finish_ms - steady_ms, 0.0) / max(posted, 1)
+    per_finish.add(each_ms, smallest_finish if smallest_finish is not None else each_ms)
+    return [poll, calls, peak, finishing, per_finish]
+
+
+BATCH_SIZE = 1_000
+"""Processes per batch when the watched processes are batches."""
+
+
+def finishing_at(size: int, kind: str, database: str, smallest: float | None) -> list[Figure]:
+    """A round in which ``FINISHING`` of ``size`` watched processes finish (single watches, or one whole
+    batch of ``BATCH_SIZE``), against the steady round before it: what the other watches add to it."""
+    name = database.split(":", 1)[0].split("+", 1)[0] if "://" in database else "sqlite"
+    each = "single" if kind == "singles" else "batch process"
+    finishing = Figure(f"{name}: round, {FINISHING:,} {kind} finishing @{size:,}", "ms", "steady poll")
+    per_finish = Figure(f"{name}: cost per finished {each} @{size:,}", "ms", "smallest size")
+    with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
+        addresses = emulators.call("addresses")
+        ids = emulators.call("add_processes", size)
+        url = database if "://" in database else f"{tmp}/bench.db"
+        with Remote(BotHost, addresses, url) as bot:
+            bot.call("forget_processes")
+            if kind == "singles":
+                bot.call("seed_watches", ids)
+            else:
+                cards = emulators.call("post_messages", -(-size // BATCH_SIZE))
+                bot.call("seed_batches", ids, cards)
+            bot.call("poll_processes")  # warms the connection pool and the statement cache
+            steady_ms, _ = bot.call("poll_processes")
+            emulators.call("finish_processes", ids[:FINISHING])
+            finish_ms, _ = bot.call("poll_processes")
+    finishing.add(finish_ms, steady_ms)
+    each_ms = max(finish_ms - steady_ms, 0.0) / min(FINISHING, size)
+    per_finish.add(each_ms, smallest if smallest is not None else each_ms)
+    return [finishing, per_finish]
+
+
+def finishing(kind: str, database: str, sizes: list[int]) -> list[Figure]:
+    """``finishing_at`` each size; the cost per finish compared with the smallest size's."""
+    figures: list[Figure] = []
+    smallest: float | None = None
+    for size in sizes:
+        print(f"... {FINISHING:,} {kind} finishing at {size:,} watched ({database[:10]})", flush=True)
+        round_figure, per_finish = finishing_at(size, kind, database, smallest)
+        if size == sizes[-1]:
+            round_figure.target, per_finish.target = "<= 10000 ms", "<= 1.5x"
+        smallest = smallest if smallest is not None else per_finish.bot[0]
+        figures += [round_figure, per_finish]
+    return figures
 
 
 def run(approval_sizes: list[int], watch_sizes: list[int], rounds: int) -> list[Figure]:
@@ -130,14 +193,19 @@ def run(approval_sizes: list[int], watch_sizes: list[int], rounds: int) -> list[
     for size in approval_sizes:
         print(f"... approvals poll at {size:,} pending", flush=True)
         at_size = approvals_at(size, rounds if size <= 10_000 else min(rounds, 2), smallest)
-        smallest = smallest if smallest is not None else at_size[-1].bot[0]
-        figures += at_size
-    smallest = None
-    for size in watch_sizes:
-        print(f"... process poll at {size:,} watches", flush=True)
-        at_size = processes_at(size, rounds, smallest)
-        if size == watch_sizes[-1]:
+        if size == approval_sizes[-1]:
             at_size[-1].target = "<= +25 MiB"
         smallest = smallest if smallest is not None else at_size[-1].bot[0]
+        figures += at_size
+    smallest = smallest_finish = None
+    for size in watch_sizes:
+        print(f"... process poll at {size:,} watches", flush=True)
+        at_size = processes_at(size, rounds, smallest, smallest_finish)
+        peak, finishing, per_finish = at_size[2], at_size[3], at_size[4]
+        if size == watch_sizes[-1]:
+            peak.target, per_finish.target = "<= +25 MiB", "<= 1.5x"
+            finishing.target = "<= 10000 ms"
+        smallest = smallest if smallest is not None else peak.bot[0]
+        smallest_finish = smallest_finish if smallest_finish is not None else per_finish.bot[0]
         figures += at_size
     return figures

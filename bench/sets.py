@@ -1,5 +1,6 @@
-"""The store's set statements, on SQLite and PostgreSQL: claiming a backlog summary's cards and
-ingesting a batch of 1,000 ids next to many watched processes.
+"""The store's set statements, on SQLite and PostgreSQL: claiming a backlog summary's cards, recording
+the summary (claims plus ``cards_summarised``) and ingesting a batch of 1,000 ids next to many watched
+processes.
 
 Run in this process against the store itself (no HTTP): the ingest figure is the store's share of
 ``POST /api/v1/process-status/watches``, not the request's. Baselines, on the same database:
@@ -73,6 +74,21 @@ async def _claims(url: str, size: int, one_by_one: bool) -> float:
         await store.close()
 
 
+async def _summary(url: str, size: int) -> float:
+    """ms to record a backlog summary of ``size`` new approvals: their cards claimed, then recorded as
+    announced by the summary (``cards_summarised``); the post itself left out."""
+    store = await Store.open(url)
+    try:
+        prefix = f"{time.monotonic_ns()}-"
+        kinds = {f"{prefix}{i}": "order" for i in range(size)}
+        started = time.perf_counter()
+        claimed = await store.claim_cards(kinds)
+        await store.cards_summarised(claimed, "C1", f"{time.time():.6f}")
+        return (time.perf_counter() - started) * 1000
+    finally:
+        await store.close()
+
+
 async def _ingest(url: str, watched: int) -> tuple[float, float]:
     """(ms for ``create_batch`` of 1,000 new ids, ms for the bare bulk insert of as many rows), with
     ``watched`` processes actively watched in the channel."""
@@ -115,6 +131,11 @@ def run(rounds: int, backlog_sizes: list[int], watched_sizes: list[int]) -> list
                 for _ in range(rounds):
                     at_size.add(asyncio.run(_claims(url, size, False)), 0)
                 figures.append(at_size)
+                summary = Figure(f"{name}: record a {size:,}-approval summary", "ms", "none")
+                summary.difference, summary.target = True, "< 5000 ms"
+                for _ in range(rounds):
+                    summary.add(asyncio.run(_summary(url, size)), 0)
+                figures.append(summary)
             for watched in watched_sizes:
                 ingest = Figure(
                     f"{name}: ingest {INGEST_IDS:,} ids @{watched:,} watched", "ms", "bare bulk insert"
