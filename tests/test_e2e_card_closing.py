@@ -4,13 +4,19 @@ rewrite, and within chat.update's rate budget."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
 
 from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.notifier.approvals import OPEN_CARDS_PAGE
 from bot.sandbox.base import RecordedRequest, Response
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.storage.records import CardState
+from bot.storage.schema import approval_cards
 from tests.bot_runner import RunningBot
+from tests.store_helpers import claim_decision
 
 
 def card_state(bot: RunningBot, approval_id: str) -> CardState:
@@ -84,3 +90,37 @@ def test_closing_cards_keeps_within_the_chat_update_budget(
 
     assert closed_per_round == [2, 2, 1]
     assert {card_state(bot, approval_id) for approval_id in ids} == {CardState.DECIDED_ELSEWHERE}
+
+
+def test_closing_goes_oldest_first_across_pages_of_open_cards_and_passes_one_being_decided(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator
+) -> None:
+    bot = start_bot(approvals_poll_seconds=2.4)  # 2 closings a round
+    # More open cards than one page of them, none pending in Commerce any more; the oldest have the
+    # highest ids, so the page order (by id) is not the closing order (oldest first).
+    count = OPEN_CARDS_PAGE + 5
+    first_posted = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "approval_id": f"{90_000 + n}",
+            "kind": "order",
+            "state": CardState.PENDING.value,
+            "channel": "C_CARDS",
+            "ts": f"1700000000.{n:06d}",
+            "posted_at": first_posted + timedelta(minutes=count - n),
+            "updated_at": first_posted,
+        }
+        for n in range(count)
+    ]
+
+    async def arrange() -> None:
+        async with bot.runtime.store.engine.begin() as conn:
+            await conn.execute(insert(approval_cards), rows)
+        oldest = str(rows[-1]["approval_id"])
+        assert await claim_decision(bot.runtime.store, oldest, "U_CLICKER", "approve") is None
+
+    bot.call(arrange())
+    bot.poll_approvals()
+
+    updated = [call["ts"] for call in slack.calls("chat.update")]
+    assert updated == [rows[-2]["ts"], rows[-3]["ts"]]  # the oldest is being decided: passed over
