@@ -114,12 +114,12 @@ def main() -> None:
         min(rounds, 3),
     )
     if "batches" in parts:
-        figures += polls.finishing("batches", "sqlite", watch_sizes)
+        figures += polls.finishing("batches", "sqlite", watch_sizes, min(rounds, 3))
     if parts & {"processes-pg", "batches-pg"}:
         with sets.databases() as urls:
             for part, kind in (("processes-pg", "singles"), ("batches-pg", "batches")):
                 if part in parts and "postgresql" in urls:
-                    figures += polls.finishing(kind, urls["postgresql"], watch_sizes)
+                    figures += polls.finishing(kind, urls["postgresql"], watch_sizes, min(rounds, 3))
     if "backlog" in parts:
         figures += backlog.run(1 if args.quick else min(rounds, 3))
     if "sets" in parts:
