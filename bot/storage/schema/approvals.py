@@ -22,6 +22,9 @@ approval_cards = Table(
     # The order's details an order card shows, as the JSON ``bot.services.order_details`` writes
     # (opaque here), so a decision rewrites the card without asking Commerce again; NULL: none shown.
     Column("order_details", Text),
+    # Who registered, as a buyer approval's card shows them: the JSON ``bot.commerce.persons`` writes
+    # (opaque here), so every rewrite of the card (and its DM copies) keeps them; NULL: none shown.
+    Column("registrant", Text),
 )
 
 decision_claims = Table(
