@@ -17,8 +17,8 @@ from tests.bot_runner import RunningBot
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SECOND_APPROVER, SIGNING_SECRET
 from tests.identity_helpers import add_approver, link
 from tests.slack_requests import SlackRequestSender
-from tests.test_e2e_approvals import action_ids, blocks_of, click, decision_posts, posted_cards
-from tests.test_e2e_details import details_shown
+from tests.test_e2e_approvals import action_ids, blocks_of, card_updates, click, decision_posts, posted_cards
+from tests.test_e2e_details import details_shown, reject_from_card
 from tests.waiting import wait_for
 
 REGISTERED_BY = "*Registered by* Dana Buyer · dana@acme.example · Acme Tools B.V."
@@ -28,8 +28,11 @@ def is_person_read(request: RecordedRequest) -> bool:
     return request.method == "GET" and "/person/" in request.path
 
 
-def add_registration(commerce: CommerceEmulator) -> str:
-    buyer = commerce.people.add("dana", email="dana@acme.example", organization_id="7000000000000000555")
+ACME = "7000000000000000555"
+
+
+def add_registration(commerce: CommerceEmulator, logon_id: str = "dana") -> str:
+    buyer = commerce.people.add(logon_id, email=f"{logon_id}@acme.example", organization_id=ACME)
     buyer.organization_name = "Acme Tools B.V."
     return commerce.add_approval(ApprovalKind.BUYER, submitter_id=buyer.user_id, first_name="Dana")
 
@@ -164,3 +167,34 @@ def test_a_buyer_card_closed_after_a_decision_in_commerce_keeps_who_registered(
 
     wait_for(lambda: all_show(slack, approval_id, "Rejected in Commerce"), what="every copy closed")
     assert all_show(slack, approval_id, REGISTERED_BY)
+
+
+def test_details_of_a_registration_count_the_bots_decisions_on_the_registrants_organization(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    decided = [add_registration(commerce, name) for name in ("ann", "bob", "cas")]
+    order = commerce.add_approval(ApprovalKind.ORDER, organization_id=ACME)
+    elsewhere = commerce.add_approval(ApprovalKind.ORDER, organization_id="7000000000000000999")
+    bot.poll_approvals()
+
+    def card_ts(approval_id: str) -> str:
+        cards = posted_cards(slack)
+        return next(slack.message_ts(c) for c in cards if approval_id in json.dumps(blocks_of(c)))
+
+    for approval_id in (decided[0], decided[1], order):
+        ts = card_ts(approval_id)
+        click(sender, slack, APPROVE_ACTION_ID, approval_id, APPROVER, ts)
+        wait_for(lambda ts=ts: card_updates(slack, ts), what="the approved card")  # type: ignore[misc]
+    reject_from_card(sender, slack, decided[2], card_ts(decided[2]), "Not a customer of ours")
+    reject_from_card(sender, slack, elsewhere, card_ts(elsewhere), "Another organization's order")
+
+    approval_id = add_registration(commerce, "dana")
+    bot.poll_approvals()
+    requests_before = len(commerce.requests)
+    click(sender, slack, DETAILS_ACTION_ID, approval_id, APPROVER, card_ts(approval_id))
+
+    text = json.dumps(details_shown(slack, "last 90 days")["blocks"], ensure_ascii=False)
+    assert "last 90 days in Slack:* 3 approved, 1 rejected." in text
+    assert "Not a customer of ours" in text and "Another organization" not in text
+    asked = [(r.method, r.path.rsplit("/", 2)[-2]) for r in commerce.requests[requests_before:]]
+    assert asked == [("GET", "approval_status"), ("GET", "person")]  # no read for the history
