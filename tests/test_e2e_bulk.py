@@ -125,3 +125,57 @@ def test_reject_selected_asks_one_reason_for_all(
     for approval_id in (first, second):
         (post,) = decision_posts(commerce, approval_id)
         assert "Duplicate requests" in post.json()["comments"]
+
+
+def every_option_ticked(home: dict[str, Any]) -> dict[str, Any]:
+    """The Home's ``state.values`` with every option of every checkbox group ticked, as Slack sends it."""
+    state: dict[str, Any] = {}
+    for block in home["blocks"]:
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            if element["type"] == "checkboxes":
+                assert len(element["options"]) <= 10  # Block Kit's limit per group
+                chosen = {"type": "checkboxes", "selected_options": element["options"]}
+                state[block["block_id"]] = {element["action_id"]: chosen}
+    return state
+
+
+def test_an_approver_selects_25_from_the_home_and_all_25_are_decided(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    ids = [commerce.add_approval(ApprovalKind.ORDER, order_total="10.00") for _ in range(30)]
+    sender.app_home_opened(APPROVER)
+    home = wait_for(lambda: slack.home_view(APPROVER), what="the Home")  # the emulator checks limits
+    state = every_option_ticked(home)
+    ticked_ids = [o["value"] for s in state.values() for o in s[HOME_SELECT_ACTION_ID]["selected_options"]]
+    assert ticked_ids == ids[::-1][:25]  # the 25 newest, each once
+
+    sender.home_action(BULK_APPROVE_ACTION_ID, "approve", APPROVER, state=state)
+    view = confirmation(slack, 1)
+    assert "*25 approvals* totalling EUR 250.00" in json.dumps(view["blocks"], ensure_ascii=False)
+    sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
+
+    wait_for(lambda: summaries(slack), what="the summary")
+    assert "25 approvals* · 25 decided" in json.dumps(summaries(slack)[0]["blocks"], ensure_ascii=False)
+    assert all(len(decision_posts(commerce, i)) == 1 for i in ticked_ids)
+    assert all(decision_posts(commerce, i) == [] for i in ids[:5])
+
+
+def test_a_selection_of_more_than_25_is_refused_in_plain_words_and_nothing_is_sent(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    ids = [commerce.add_approval(ApprovalKind.ORDER) for _ in range(26)]
+    sender.app_home_opened(APPROVER)
+    wait_for(lambda: slack.home_view(APPROVER), what="the Home")
+    state = {
+        f"home_select:{n}": {
+            HOME_SELECT_ACTION_ID: ticked(ids[n * 10 : n * 10 + 10])["home_select:0"][HOME_SELECT_ACTION_ID]
+        }
+        for n in range(3)
+    }
+
+    sender.home_action(BULK_APPROVE_ACTION_ID, "approve", APPROVER, state=state)
+
+    refused = "You selected 26 approvals; at most 25 can be decided at a time."
+    wait_for(lambda: refused in json.dumps(slack.home_view(APPROVER)), what="the refusal on the Home")
+    assert not [v for v in slack.modals.values() if v.get("callback_id") == BULK_MODAL_CALLBACK_ID]
+    assert all(decision_posts(commerce, i) == [] for i in ids)

@@ -80,7 +80,11 @@ class BulkListener:
             )
             return
         if len(ids) > BULK_LIMIT:
-            await self._home.publish(user_id, notice=f"At most {BULK_LIMIT} approvals at a time.")
+            await self._home.publish(
+                user_id,
+                notice=f"You selected {len(ids)} approvals; at most {BULK_LIMIT} can be decided at a "
+                "time. Untick some and choose again.",
+            )
             return
         request = BulkRequest(decision, tuple(ids))
         if not self._work.start(self._confirm(body, request, client), name="Approve/Reject selected"):
