@@ -84,21 +84,35 @@ def test_approve_selected_decides_each_through_the_single_click_path_with_one_su
     assert view["submit"]["text"] == "Approve 4"
     assert decision_posts(commerce, plain) == []  # nothing before the confirmation
 
-    for _ in range(2):  # the same selection submitted twice
-        sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
-        wait_for(lambda n=_: len(summaries(slack)) > n, what="the summary")  # type: ignore[misc]
-
-    first, second = (json.dumps(s["blocks"], ensure_ascii=False) for s in summaries(slack))
+    sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
+    wait_for(lambda: summaries(slack), what="the summary")
+    (first,) = (json.dumps(s["blocks"], ensure_ascii=False) for s in summaries(slack))
     assert "4 approvals* · 1 decided, 1 voted, 2 refused" in first
     assert f"`{own}`: You submitted approval" in first
     assert f"`{gone}`: Approval {gone} is no longer pending" in first
-    assert "0 decided" not in second and "4 refused" in second
+
+    # The same submission again (one view): run once, one summary.
+    again = sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
+    assert again.status_code == 200
+    assert stays(lambda: len(summaries(slack)) == 1)
     assert len(decision_posts(commerce, plain)) == 1
     assert commerce.approval(plain)["status"] == "1"
     assert decision_posts(commerce, large) == [] and decision_posts(commerce, own) == []
     assert stays(lambda: len(decision_posts(commerce, plain)) == 1)
     actions = [e.action for e in bot.call(audit_entries(bot.runtime.store))]
-    assert actions.count("bulk_approve") == 2
+    assert actions.count("bulk_approve") == 1
+
+    # A second confirmation of the same selection (a new view) is a new submission: its summary says
+    # each was decided or voted on already, and still nothing goes to Commerce twice.
+    sender.home_action(BULK_APPROVE_ACTION_ID, "approve", APPROVER, state=ticked(selection))
+    second_view = confirmation(slack, 2)
+    sender.view_submission(
+        BULK_MODAL_CALLBACK_ID, second_view["private_metadata"], {}, APPROVER, view_id=second_view["id"]
+    )
+    wait_for(lambda: len(summaries(slack)) == 2, what="the second summary")
+    second = json.dumps(summaries(slack)[1]["blocks"], ensure_ascii=False)
+    assert "0 decided" not in second and "4 refused" in second
+    assert len(decision_posts(commerce, plain)) == 1
 
 
 def test_reject_selected_asks_one_reason_for_all(

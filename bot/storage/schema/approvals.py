@@ -92,3 +92,13 @@ reminder_snoozes = Table(
     Column("kind", String(16), nullable=False),
     Column("requested_at", UTCDateTime, nullable=False, index=True),
 )
+
+bulk_submissions = Table(
+    "bulk_submissions",
+    metadata,
+    # A submitted Approve / Reject selected confirmation (its Slack view): inserting the row is the
+    # right to decide that selection, so the same submission reaching two replicas (or twice) runs once.
+    Column("view_id", String(64), primary_key=True),
+    Column("slack_user_id", String(64), nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False, index=True),
+)
