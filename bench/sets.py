@@ -16,12 +16,13 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
-from sqlalchemy import Column, MetaData, String, Table, insert
+from sqlalchemy import Column, MetaData, String, Table, func, insert, select
 
 from bench.report import Figure
 from bot.storage.records import Notify
+from bot.storage.schema import batch_processes
 from bot.storage.store import Store
 
 INGEST_IDS = 1_000
@@ -40,16 +41,14 @@ _bare = Table(
 
 @contextmanager
 def databases() -> Iterator[dict[str, str]]:
-    """``{"sqlite": url, "postgresql": url}``, PostgreSQL left out when it cannot be started."""
-    with tempfile.TemporaryDirectory() as tmp:
+    """``{"sqlite": url, "postgresql": url}``, PostgreSQL left out when it cannot be started (only its
+    start is guarded: an error in the caller's body is the caller's)."""
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         urls = {"sqlite": f"sqlite:///{tmp}/sets.db"}
         try:
             from tests.pg import private_server
 
-            with private_server("bench") as server:
-                urls["postgresql"] = server.url("bench")
-                yield urls
-                return
+            urls["postgresql"] = stack.enter_context(private_server("bench")).url("bench")
         except BaseException as error:  # pytest's skip is a BaseException
             if isinstance(error, KeyboardInterrupt):
                 raise
@@ -97,7 +96,9 @@ async def _ingest(url: str, watched: int) -> tuple[float, float]:
         async with store.engine.begin() as conn:
             await conn.run_sync(_scratch.create_all)
         tag = str(time.monotonic_ns())
-        have = sum(1 for _ in await store.active_batch_members())
+        async with store.engine.connect() as conn:
+            active = select(func.count()).where(batch_processes.c.finished_at.is_(None))
+            have = int((await conn.execute(active)).scalar_one())
         for start in range(have, watched, 5_000):
             ids = [f"w{i}" for i in range(start, min(watched, start + 5_000))]
             await store.create_batch(ids, "C1", label=None, notify=Notify.ALL, requested_by="bench")
@@ -132,7 +133,7 @@ def run(rounds: int, backlog_sizes: list[int], watched_sizes: list[int]) -> list
                     at_size.add(asyncio.run(_claims(url, size, False)), 0)
                 figures.append(at_size)
                 summary = Figure(f"{name}: record a {size:,}-approval summary", "ms", "none")
-                summary.difference, summary.target = True, "< 5000 ms"
+                summary.difference, summary.target = True, "< 5000 ms" if size >= 50_000 else ""
                 for _ in range(rounds):
                     summary.add(asyncio.run(_summary(url, size)), 0)
                 figures.append(summary)
