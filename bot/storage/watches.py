@@ -72,7 +72,8 @@ class WatchRows(Rows):
     ) -> list[ActiveProcess]:
         """A page of unfinished processes: single watches and (with ``batches``) every batch's, by
         (process id, batch id) after the key ``after``, at most ``limit``. Pages are read one short
-        query each (keyset, on the index of active processes), so a poll never holds them all."""
+        query each (keyset, on the index of active processes: on PostgreSQL the partial one, read in
+        order), so a poll never holds them all."""
         query = (
             watch_query(single=not batches)
             .add_columns(_m.stuck, _b.single_watch)
@@ -87,8 +88,11 @@ class WatchRows(Rows):
                 tuple_(_m.process_status_id, _m.batch_id)
                 > tuple_(literal(process_status_id), literal(batch_id))
             )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        if self._transactions.one_round_trip:  # one SELECT alone: no BEGIN nor ROLLBACK to wait for
+            rows = await self._transactions.alone(query, {})
+        else:
+            async with self._engine.connect() as conn:
+                rows = list((await conn.execute(query)).all())
         return [_active_process_of(row) for row in rows]
 
     async def prune_finished_watches(self, older_than: datetime) -> int:
