@@ -111,3 +111,26 @@ def test_each_page_of_active_processes_is_one_round_trip(fresh_postgres_url: str
             await store.close()
 
     asyncio.run(main())
+
+
+def test_an_ingest_sends_its_ids_as_one_statement_however_many(fresh_postgres_url: str) -> None:
+    async def main() -> None:
+        store = await Store.open(fresh_postgres_url)
+        try:
+            await store.create_batch(["P1", "P2"], "C1", label=None, notify=Notify.ALL, requested_by="api")
+            ids = [f"Q{i:04d}" for i in range(2_500)] + ["P2"]  # P2: watched already, left out
+            await store.engine.dispose()
+            with round_trips(store.engine) as trips:
+                trips.reset()
+                created = await store.create_batch(
+                    ids, "C1", label=None, notify=Notify.ALL, requested_by="api"
+                )
+                # BEGIN, the request key's look-up, the batch, its members, COMMIT: no page per 1,000 ids
+                assert trips.count == 5
+            assert (created.created, created.new) == (True, 2_500)
+            again = await store.create_batch(ids, "C1", label=None, notify=Notify.ALL, requested_by="api")
+            assert (again.batch_id, again.created) == (created.batch_id, False)
+        finally:
+            await store.close()
+
+    asyncio.run(main())

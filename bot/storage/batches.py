@@ -24,8 +24,10 @@ from sqlalchemy import (
     case,
     delete,
     exists,
+    false,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -397,7 +399,11 @@ async def _add_members(conn: AsyncConnection, batch_id: str, channel: str, ids: 
     """Adds ``ids`` to the batch, but those already actively watched in ``channel``: the partial unique
     index decides (``ON CONFLICT DO NOTHING``), so there is no look-up with one parameter per id (on
     PostgreSQL a prepared ``IN`` of 500 parameters got a generic plan that read every active row).
-    SQLAlchemy sends the rows as multi-row ``VALUES`` pages. How many went in."""
+    On SQLite SQLAlchemy sends the rows as multi-row ``VALUES`` pages; on PostgreSQL the ids go as one
+    array. How many went in."""
+    if conn.dialect.name == "postgresql":
+        parameters = {"m_batch_id": batch_id, "m_channel": channel, "m_ids": ids}
+        return len((await conn.execute(_ADD_MEMBERS_PG, parameters)).all())
     rows = [
         {
             "batch_id": batch_id,
@@ -408,9 +414,33 @@ async def _add_members(conn: AsyncConnection, batch_id: str, channel: str, ids: 
         }
         for i in ids
     ]
-    insert_of = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert_of(batch_processes).on_conflict_do_nothing().returning(_m.process_status_id)
+    statement = sqlite.insert(batch_processes).on_conflict_do_nothing().returning(_m.process_status_id)
     return len((await conn.execute(statement, rows)).all())
+
+
+def _add_members_pg() -> Any:
+    """``_add_members`` on PostgreSQL: the ids as one array parameter, unnested by the server. A
+    multi-row ``VALUES`` of 5,000 parameters was a new, long query text each time, which psycopg
+    parsed in Python (about 45 ms a request) before it went out. Built once."""
+    ids = func.unnest(bindparam("m_ids", type_=postgresql.ARRAY(_m.process_status_id.type))).column_valued(
+        "process_status_id"
+    )
+    rows = select(
+        bindparam("m_batch_id", type_=_m.batch_id.type),
+        ids,
+        bindparam("m_channel", type_=_m.channel.type),
+        literal(MemberState.PENDING.value, type_=_m.state.type),
+        false(),
+    )
+    return (
+        postgresql.insert(batch_processes)
+        .from_select(["batch_id", "process_status_id", "channel", "state", "stuck"], rows)
+        .on_conflict_do_nothing()
+        .returning(_m.process_status_id)
+    )
+
+
+_ADD_MEMBERS_PG = _add_members_pg()
 
 
 class _Raced(Exception):
