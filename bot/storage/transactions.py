@@ -57,6 +57,14 @@ class Transactions:
             engine.execution_options(isolation_level="AUTOCOMMIT") if self.one_round_trip else None
         )
 
+    async def select(self, statement: Executable) -> list[Row[Any]]:
+        """The rows of one read: on PostgreSQL alone (one round trip, no BEGIN nor ROLLBACK), else on a
+        connection of the async engine."""
+        if self._autocommit is not None:
+            return await self.alone(statement, {})
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(statement)).all())
+
     async def alone(self, statement: Executable, parameters: dict[str, Any]) -> list[Row[Any]]:
         """The rows of one statement that is a whole transaction, sent as one round trip: no BEGIN,
         no COMMIT (autocommit). Only where ``one_round_trip``; on SQLite, use :meth:`read` or

@@ -88,11 +88,7 @@ class WatchRows(Rows):
                 tuple_(_m.process_status_id, _m.batch_id)
                 > tuple_(literal(process_status_id), literal(batch_id))
             )
-        if self._transactions.one_round_trip:  # one SELECT alone: no BEGIN nor ROLLBACK to wait for
-            rows = await self._transactions.alone(query, {})
-        else:
-            async with self._engine.connect() as conn:
-                rows = list((await conn.execute(query)).all())
+        rows = await self._transactions.select(query)  # PostgreSQL: one round trip
         return [_active_process_of(row) for row in rows]
 
     async def prune_finished_watches(self, older_than: datetime) -> int:
