@@ -7,6 +7,9 @@ each (counted from libpq's trace of the wire), and they still say what the longe
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+from sqlalchemy import event
 
 from bot.storage.records import AuditEntry, CardState, DecisionState, IdentityLink, Notify
 from bot.storage.store import Store
@@ -130,6 +133,38 @@ def test_an_ingest_sends_its_ids_as_one_statement_however_many(fresh_postgres_ur
             assert (created.created, created.new) == (True, 2_500)
             again = await store.create_batch(ids, "C1", label=None, notify=Notify.ALL, requested_by="api")
             assert (again.batch_id, again.created) == (created.batch_id, False)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_page_of_active_processes_is_read_in_index_order_without_a_sort(fresh_postgres_url: str) -> None:
+    """PostgreSQL does not take ``finished_at IS NULL`` as the index's leading key when ordering: a page
+    ordered by (process id, batch id) alone sorted every active row; ordered as the index is, it is one
+    range read in order."""
+
+    async def main() -> None:
+        store = await Store.open(fresh_postgres_url)
+        try:
+            ids = [f"P{i:05d}" for i in range(3_000)]
+            await store.create_batch(ids, "C1", label=None, notify=Notify.ALL, requested_by="api")
+            async with store.engine.begin() as conn:
+                await conn.exec_driver_sql("ANALYZE")
+            sent: list[tuple[str, Any]] = []
+
+            def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+                sent.append((statement, parameters))
+
+            event.listen(store.engine.sync_engine, "before_cursor_execute", remember)
+            page = await store.active_processes(after=("P01000", ""), limit=1_000)
+            event.remove(store.engine.sync_engine, "before_cursor_execute", remember)
+            assert [p.process_status_id for p in page] == ids[1000:2000]
+            ((statement, parameters),) = sent
+            async with store.engine.connect() as conn:
+                plan = "\n".join(r[0] for r in await conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+            assert "ix_batch_processes_unfinished_by_id" in plan
+            assert "Sort" not in plan, plan
         finally:
             await store.close()
 

@@ -66,16 +66,6 @@ Index(
     batch_processes.c.process_status_id,
     batch_processes.c.batch_id,
 )
-# The same order for PostgreSQL, whose planner does not take "finished_at IS NULL" as the leading key
-# of the index above (it sorted every page): only active processes, so each page is one range read in
-# order. SQLite's planner keeps to the index above.
-Index(
-    "ix_batch_processes_active_by_id",
-    batch_processes.c.process_status_id,
-    batch_processes.c.batch_id,
-    sqlite_where=batch_processes.c.finished_at.is_(None),
-    postgresql_where=batch_processes.c.finished_at.is_(None),
-)
 
 entity_follows = Table(
     "entity_follows",
