@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Integer,
     Row,
     and_,
@@ -80,52 +81,20 @@ class BatchRows(Rows):
         if not unique:
             raise ValueError("a batch needs at least one process id")
         key = request_key(channel, unique)
+        now = self._clock()
+
+        def create(conn: Connection) -> BatchCreated:
+            return _create(
+                conn, unique, channel, key, label=label, notify=notify, requested_by=requested_by, now=now
+            )
+
         for _ in range(CLAIM_ATTEMPTS):
             try:
-                async with self._writer.begin() as conn:
-                    return await self._create(
-                        conn, unique, channel, key, label=label, notify=notify, requested_by=requested_by
-                    )
+                # One hand-over to SQLite's thread for the whole transaction (see Transactions).
+                return await self._transactions.write(create)
             except (IntegrityError, _Raced):
                 continue  # a concurrent request took the key or some ids first: look again
         raise RuntimeError("could not create the batch: concurrent requests kept conflicting")
-
-    async def _create(
-        self,
-        conn: AsyncConnection,
-        unique: list[str],
-        channel: str,
-        key: str,
-        *,
-        label: str | None,
-        notify: Notify,
-        requested_by: str,
-    ) -> BatchCreated:
-        existing = (await conn.execute(select(_b.batch_id).where(_b.request_key == key))).scalar()
-        if existing is not None:
-            return BatchCreated(str(existing), 0, created=False)
-        batch_id = uuid.uuid4().hex
-        await conn.execute(
-            insert(process_batches).values(
-                batch_id=batch_id,
-                request_key=key,
-                channel=channel,
-                label=label,
-                notify=notify.value,
-                requested_by=requested_by,
-                created_at=self._clock(),
-                changes=0,
-                shown_changes=0,
-            )
-        )
-        added = await _add_members(conn, batch_id, channel, unique)
-        if not added:
-            await conn.execute(delete(process_batches).where(_b.batch_id == batch_id))
-            in_the_way = await _active_batch_of(conn, channel, unique[0])
-            if in_the_way is None:
-                raise _Raced  # that watch ended meanwhile: this transaction is rolled back, tried again
-            return BatchCreated(in_the_way, 0, created=False)
-        return BatchCreated(batch_id, added, created=True)
 
     async def remove_batch_process(self, process_status_id: str, *, requested_by: str | None = None) -> int:
         """Stops watching an unfinished process in every batch (only in the batches ``requested_by`` asked
@@ -395,7 +364,7 @@ def _chunks(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + IN_LIST_CHUNK] for i in range(0, len(ids), IN_LIST_CHUNK)]
 
 
-async def _add_members(conn: AsyncConnection, batch_id: str, channel: str, ids: list[str]) -> int:
+def _add_members(conn: Connection, batch_id: str, channel: str, ids: list[str]) -> int:
     """Adds ``ids`` to the batch, but those already actively watched in ``channel``: the partial unique
     index decides (``ON CONFLICT DO NOTHING``), so there is no look-up with one parameter per id (on
     PostgreSQL a prepared ``IN`` of 500 parameters got a generic plan that read every active row).
@@ -403,7 +372,7 @@ async def _add_members(conn: AsyncConnection, batch_id: str, channel: str, ids: 
     array. How many went in."""
     if conn.dialect.name == "postgresql":
         parameters = {"m_batch_id": batch_id, "m_channel": channel, "m_ids": ids}
-        return len((await conn.execute(_ADD_MEMBERS_PG, parameters)).all())
+        return len(conn.execute(_ADD_MEMBERS_PG, parameters).all())
     rows = [
         {
             "batch_id": batch_id,
@@ -415,7 +384,7 @@ async def _add_members(conn: AsyncConnection, batch_id: str, channel: str, ids: 
         for i in ids
     ]
     statement = sqlite.insert(batch_processes).on_conflict_do_nothing().returning(_m.process_status_id)
-    return len((await conn.execute(statement, rows)).all())
+    return len(conn.execute(statement, rows).all())
 
 
 def _add_members_pg() -> Any:
@@ -443,17 +412,53 @@ def _add_members_pg() -> Any:
 _ADD_MEMBERS_PG = _add_members_pg()
 
 
+def _create(
+    conn: Connection,
+    unique: list[str],
+    channel: str,
+    key: str,
+    *,
+    label: str | None,
+    notify: Notify,
+    requested_by: str,
+    now: datetime,
+) -> BatchCreated:
+    existing = conn.execute(select(_b.batch_id).where(_b.request_key == key)).scalar()
+    if existing is not None:
+        return BatchCreated(str(existing), 0, created=False)
+    batch_id = uuid.uuid4().hex
+    conn.execute(
+        insert(process_batches).values(
+            batch_id=batch_id,
+            request_key=key,
+            channel=channel,
+            label=label,
+            notify=notify.value,
+            requested_by=requested_by,
+            created_at=now,
+            changes=0,
+            shown_changes=0,
+        )
+    )
+    added = _add_members(conn, batch_id, channel, unique)
+    if not added:
+        conn.execute(delete(process_batches).where(_b.batch_id == batch_id))
+        in_the_way = _active_batch_of(conn, channel, unique[0])
+        if in_the_way is None:
+            raise _Raced  # that watch ended meanwhile: this transaction is rolled back, tried again
+        return BatchCreated(in_the_way, 0, created=False)
+    return BatchCreated(batch_id, added, created=True)
+
+
 class _Raced(Exception):
     """What the database showed a moment ago changed before the next statement."""
 
 
-async def _active_batch_of(conn: AsyncConnection, channel: str, process_status_id: str) -> str | None:
+def _active_batch_of(conn: Connection, channel: str, process_status_id: str) -> str | None:
     """The batch actively watching this process in ``channel``; ``None`` when none is."""
-    batch_id = (
-        await conn.execute(
-            select(_m.batch_id).where(
-                _m.channel == channel, _m.process_status_id == process_status_id, _m.finished_at.is_(None)
-            )
+    batch_id = conn.execute(
+        select(_m.batch_id).where(
+            _m.channel == channel, _m.process_status_id == process_status_id, _m.finished_at.is_(None)
         )
     ).scalar()
     return None if batch_id is None else str(batch_id)
