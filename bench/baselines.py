@@ -6,8 +6,10 @@
 - ``aiohttp``: a bare aiohttp handler that checks the Slack signature and returns the same JSON;
 - ``DecideHost``: on a signed click, exactly Commerce GET approval + POST decision + ``chat.update``;
 - ``IngestHost``: ``POST /api/v1/process-status/watches`` as a bare handler: a bearer token compared,
-  the JSON parsed, the ids inserted in one bulk INSERT (executemany, one transaction) into a table of
-  the same kind as ``batch_processes`` (same key, same columns), answered 201 with JSON.
+  the JSON parsed, the ids inserted in one bulk INSERT in one transaction into a table of the same
+  kind as ``batch_processes`` (same key, same columns, no other index), answered 201 with JSON. The
+  INSERT is each database's quickest: executemany on SQLite, one array unnested on PostgreSQL (a
+  multi-row VALUES of 5,000 parameters is parsed by psycopg in Python, about 45 ms a request).
 """
 
 from __future__ import annotations
@@ -24,7 +26,20 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Boolean, Column, MetaData, String, Table, insert
+from sqlalchemy import (
+    Boolean,
+    Column,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bench.emulated import BOT_TOKEN
 from bench.remote import LoopThread, ProcessFigures
@@ -217,6 +232,18 @@ class IngestHost(ServerHost):
         async with engine.begin() as conn:
             await conn.run_sync(_ingest_tables.create_all)
         expected = f"Bearer {API_TOKEN}".encode()
+        on_postgresql = engine.dialect.name == "postgresql"
+        c = BARE_WATCHES.c
+        unnested = insert(BARE_WATCHES).from_select(
+            ["batch_id", "process_status_id", "channel", "state", "stuck"],
+            select(
+                bindparam("batch_id", type_=c.batch_id.type),
+                func.unnest(bindparam("ids", type_=ARRAY(c.process_status_id.type))).column_valued(),
+                bindparam("channel", type_=c.channel.type),
+                literal("PENDING", type_=c.state.type),
+                false(),
+            ),
+        )
 
         async def watches(request: web.Request) -> web.Response:
             if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
@@ -238,8 +265,13 @@ class IngestHost(ServerHost):
                 for i in dict.fromkeys(ids)
             ]
             async with engine.begin() as conn:
-                await conn.execute(insert(BARE_WATCHES), rows)
-            return web.json_response({"batch_id": batch_id, "new": len(rows), "created": True}, status=201)
+                if on_postgresql:
+                    await conn.execute(
+                        unnested, {"batch_id": batch_id, "channel": channel, "ids": list(dict.fromkeys(ids))}
+                    )
+                else:
+                    await conn.execute(insert(BARE_WATCHES), rows)
+            return web.json_response({"batch_id": batch_id, "new": len(ids), "created": True}, status=201)
 
         async def dispose(_: web.Application) -> None:
             await engine.dispose()
