@@ -90,11 +90,48 @@ class BatchRows(Rows):
 
         for _ in range(CLAIM_ATTEMPTS):
             try:
+                if self._transactions.one_round_trip:
+                    return await self._create_alone(
+                        unique, channel, key, label=label, notify=notify, requested_by=requested_by, now=now
+                    )
                 # One hand-over to SQLite's thread for the whole transaction (see Transactions).
                 return await self._transactions.write(create)
             except (IntegrityError, _Raced):
                 continue  # a concurrent request took the key or some ids first: look again
         raise RuntimeError("could not create the batch: concurrent requests kept conflicting")
+
+    async def _create_alone(
+        self,
+        unique: list[str],
+        channel: str,
+        key: str,
+        *,
+        label: str | None,
+        notify: Notify,
+        requested_by: str,
+        now: datetime,
+    ) -> BatchCreated:
+        """``_create`` as one PostgreSQL statement (one round trip): see ``_CREATE_PG``."""
+        batch_id = uuid.uuid4().hex
+        parameters = {
+            "c_batch_id": batch_id,
+            "c_key": key,
+            "c_channel": channel,
+            "c_label": label,
+            "c_notify": notify.value,
+            "c_requested_by": requested_by,
+            "c_now": now,
+            "c_ids": unique,
+            "c_first": unique[0],
+        }
+        (row,) = await self._transactions.alone(_CREATE_PG, parameters)
+        if row.existing is not None:
+            return BatchCreated(str(row.existing), 0, created=False)
+        if row.added:
+            return BatchCreated(batch_id, int(row.added), created=True)
+        if row.in_the_way is None:
+            raise _Raced  # that watch ended, or its batch committed after this began: nothing written
+        return BatchCreated(str(row.in_the_way), 0, created=False)
 
     async def remove_batch_process(self, process_status_id: str, *, requested_by: str | None = None) -> int:
         """Stops watching an unfinished process in every batch (only in the batches ``requested_by`` asked
@@ -448,6 +485,87 @@ def _create(
             raise _Raced  # that watch ended meanwhile: this transaction is rolled back, tried again
         return BatchCreated(in_the_way, 0, created=False)
     return BatchCreated(batch_id, added, created=True)
+
+
+def _create_pg() -> Any:
+    """``_create`` folded into one statement for PostgreSQL, whose parts all see one snapshot:
+
+    * ``existing``: the batch of a repeated request (same key), if any; then nothing is written;
+    * ``members``: else the ids not actively watched in the channel go in (``ON CONFLICT DO NOTHING``,
+      the ids as one array); there is no foreign key to the batch, and the statement is atomic;
+    * ``new_batch``: the batch row, only when some member went in (a concurrent request with the same
+      key makes the statement fail on the unique key: nothing is written, and the caller looks again);
+    * ``in_the_way``: when none went in, the batch actively watching the first id.
+    """
+    key = bindparam("c_key", type_=_b.request_key.type)
+    batch_id = bindparam("c_batch_id", type_=_b.batch_id.type)
+    channel = bindparam("c_channel", type_=_b.channel.type)
+    existing = select(_b.batch_id).where(_b.request_key == key).cte("existing")
+    ids = func.unnest(bindparam("c_ids", type_=postgresql.ARRAY(_m.process_status_id.type))).column_valued(
+        "process_status_id"
+    )
+    members = (
+        postgresql.insert(batch_processes)
+        .from_select(
+            ["batch_id", "process_status_id", "channel", "state", "stuck"],
+            select(
+                batch_id, ids, channel, literal(MemberState.PENDING.value, type_=_m.state.type), false()
+            ).where(~exists(select(existing.c.batch_id))),
+        )
+        .on_conflict_do_nothing()
+        .returning(_m.process_status_id)
+        .cte("members")
+    )
+    added = select(func.count().label("n")).select_from(members).cte("added")
+    new_batch = (
+        postgresql.insert(process_batches)
+        .from_select(
+            [
+                "batch_id",
+                "request_key",
+                "channel",
+                "label",
+                "notify",
+                "requested_by",
+                "created_at",
+                "changes",
+                "shown_changes",
+            ],
+            select(
+                batch_id,
+                key,
+                channel,
+                bindparam("c_label", type_=_b.label.type),
+                bindparam("c_notify", type_=_b.notify.type),
+                bindparam("c_requested_by", type_=_b.requested_by.type),
+                bindparam("c_now", type_=_b.created_at.type),
+                literal(0, type_=Integer),
+                literal(0, type_=Integer),
+            )
+            .select_from(added)
+            .where(added.c.n > 0),
+        )
+        .returning(_b.batch_id)
+        .cte("new_batch")
+    )
+    in_the_way = (
+        select(_m.batch_id)
+        .where(
+            _m.channel == channel,
+            _m.process_status_id == bindparam("c_first", type_=_m.process_status_id.type),
+            _m.finished_at.is_(None),
+        )
+        .limit(1)
+    )
+    return select(
+        select(existing.c.batch_id).scalar_subquery().label("existing"),
+        select(added.c.n).scalar_subquery().label("added"),
+        select(new_batch.c.batch_id).scalar_subquery().label("created"),
+        in_the_way.scalar_subquery().label("in_the_way"),
+    )
+
+
+_CREATE_PG = _create_pg()
 
 
 class _Raced(Exception):
