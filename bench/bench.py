@@ -1,6 +1,8 @@
 """Benchmarks: each figure of the bot next to a baseline measured in the same run, as a ratio.
 
-    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only ack,clicks,approvals,processes,...]
+    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only ack,clicks,approvals,processes,backlog]
+    (parts: ack, clicks, pg_clicks, approvals, processes, batches, processes-pg, batches-pg, backlog,
+    sets, ingest)
 
 Nothing is asserted: figures are printed as best / median over rounds (``--rounds``). The bot, each
 baseline server and the emulators run in processes of their own (``bench/remote.py``) so CPU time and
@@ -8,11 +10,14 @@ RSS read in a server's process are its own; the load generator runs in this proc
 
 - ``bench/ack.py``: ``/approvals help`` acks at concurrency 1/8/32, against bare Bolt, Bolt with
   ``process_before_response=True`` and a bare aiohttp handler; CPU per command;
-- ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler;
+- ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler
+  (``pg_clicks``: the same with the bot on PostgreSQL);
 - ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes; the
-  cost per finished process (single watches, batch processes; ``-pg``: on PostgreSQL) from 1k to 100k;
+  cost per finished process (``batches``: batch processes; ``-pg``: on PostgreSQL) from 1k to 100k;
 - ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog;
-- ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL.
+- ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL;
+- ``bench/ingest.py``: ``POST /api/v1/process-status/watches`` with 1,000 ids over HTTP at concurrency 1
+  and 8, against a bare aiohttp handler doing one bulk insert, SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import ack, backlog, clicks, polls, sets
+from bench import ack, backlog, clicks, ingest, polls, sets
 from bench.baselines import AiohttpHost, BoltHost, DecideHost
 from bench.bothost import BotHost
 from bench.emulated import EmulatorHost
@@ -41,6 +46,7 @@ WATCHES = [1_000, 10_000, 100_000]
 PARTS = (
     "ack",
     "clicks",
+    "pg_clicks",
     "approvals",
     "processes",
     "batches",
@@ -48,6 +54,7 @@ PARTS = (
     "batches-pg",
     "backlog",
     "sets",
+    "ingest",
 )
 SUMMARY_CLAIMS = [50_000]
 INGEST_WATCHED = [1_000, 10_000, 60_000]
@@ -73,6 +80,16 @@ def ack_and_clicks(
         for server in servers.values():
             server.close()
     return figures
+
+
+def clicks_on_postgresql(emulators: Remote, rounds: int, quick: bool) -> list[Figure]:
+    """The clicks figures with the bot on PostgreSQL (a private cluster, as ``bench/sets.py`` starts)."""
+    with sets.databases() as urls:
+        if "postgresql" not in urls:
+            return []
+        addresses = emulators.call("addresses")
+        with Remote(BotHost, addresses, urls["postgresql"]) as bot, Remote(DecideHost, addresses) as minimal:
+            return clicks.run(emulators, bot, minimal, rounds, 5 if quick else 20, label="postgresql: ")
 
 
 def _parts(only: str | None) -> set[str]:
@@ -103,9 +120,14 @@ def main() -> None:
         flush=True,
     )
     figures: list[Figure] = []
-    if parts & {"ack", "clicks"}:
+    if parts & {"ack", "clicks", "pg_clicks", "ingest"}:
         with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
-            figures += ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick, parts)
+            if parts & {"ack", "clicks"}:
+                figures += ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick, parts)
+            if "pg_clicks" in parts:
+                figures += clicks_on_postgresql(emulators, rounds, args.quick)
+            if "ingest" in parts:
+                figures += ingest.run(emulators, rounds, 8 if args.quick else 24)
         print(render(figures), flush=True)
     approval_sizes, watch_sizes = ([200, 1000], [1000, 5000]) if args.quick else (APPROVALS, WATCHES)
     figures += polls.run(
