@@ -59,7 +59,7 @@ class BotHost(ProcessFigures):
     def poll_approvals(self) -> tuple[float, int]:
         """One approvals poll (listing, store lookup, offer; no posting): (ms, cards queued)."""
         started = time.perf_counter()
-        self.bot.call(self.bot.runtime.poller("approvals").poll_once())
+        self.bot.call(self.bot.runtime.poller("approvals").poll_once(), timeout=600)
         elapsed = (time.perf_counter() - started) * 1000
         return elapsed, len(self.bot.runtime.poller("announcements"))  # type: ignore[arg-type]
 
