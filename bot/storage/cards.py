@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -62,9 +62,17 @@ class CardRows(Rows):
             for i, k in kinds.items()
         ]
         for start in range(0, len(rows), CLAIM_PAGE):
+            page = rows[start : start + CLAIM_PAGE]
             async with self._writer.begin() as conn:
-                statement = _claim_many(conn.dialect.name)
-                result = await conn.execute(statement, rows[start : start + CLAIM_PAGE])
+                if conn.dialect.name == "postgresql":
+                    arrays = {
+                        "c_ids": [row["approval_id"] for row in page],
+                        "c_kinds": [row["kind"] for row in page],
+                        "c_at": now,
+                    }
+                    result = await conn.execute(_CLAIM_MANY_PG, arrays)
+                else:
+                    result = await conn.execute(_claim_many(conn.dialect.name), page)
                 claimed.extend(str(approval_id) for approval_id in result.scalars())
         return claimed
 
@@ -270,6 +278,33 @@ def _claim_many(dialect_name: str) -> Insert:
     )
     return statement
 
+
+def _claim_many_pg() -> Insert:
+    """``_claim_many`` on PostgreSQL: the ids and kinds as two arrays, unnested by the server, so a page
+    of claims is one short statement (pages of multi-row ``VALUES`` were most of a 50,000-card claim's
+    time). Built once."""
+    text_array = postgresql.ARRAY(approval_cards.c.approval_id.type)
+    pairs = (
+        func.unnest(bindparam("c_ids", type_=text_array), bindparam("c_kinds", type_=text_array))
+        .table_valued("approval_id", "kind")
+        .render_derived(name="claims")
+    )
+    rows = select(
+        pairs.c.approval_id,
+        pairs.c.kind,
+        literal(CardState.POSTING.value, type_=approval_cards.c.state.type),
+        bindparam("c_at", type_=approval_cards.c.updated_at.type),
+    )
+    statement: Insert = (
+        postgresql.insert(approval_cards)
+        .from_select(["approval_id", "kind", "state", "updated_at"], rows)
+        .on_conflict_do_nothing()
+        .returning(approval_cards.c.approval_id)
+    )
+    return statement
+
+
+_CLAIM_MANY_PG = _claim_many_pg()
 
 _CARD_OF = select(approval_cards).where(approval_cards.c.approval_id == bindparam("approval_id"))
 """Built once (a bound parameter): read on every click, its compiled form is reused."""
