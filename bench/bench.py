@@ -1,6 +1,6 @@
 """Benchmarks: each figure of the bot next to a baseline measured in the same run, as a ratio.
 
-    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only ack,clicks,approvals,processes,backlog]
+    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only PART,...]  (parts: ``PARTS``)
 
 Nothing is asserted: figures are printed as best / median over rounds (``--rounds``). The bot, each
 baseline server and the emulators run in processes of their own (``bench/remote.py``) so CPU time and
@@ -11,7 +11,9 @@ RSS read in a server's process are its own; the load generator runs in this proc
 - ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler;
 - ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes;
 - ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog;
-- ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL.
+- ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL;
+- ``bench/startup.py``: ``approvals-bot serve`` from process start to a healthy ``/healthz``, and its
+  idle RSS, against a bare Bolt app started the same way (``bench/bare_bolt.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import ack, backlog, clicks, polls, sets
+from bench import ack, backlog, clicks, polls, sets, startup
 from bench.baselines import AiohttpHost, BoltHost, DecideHost
 from bench.bothost import BotHost
 from bench.emulated import EmulatorHost
@@ -37,7 +39,7 @@ APPROVALS = [1_000, 10_000, 50_000]
 WATCHES = [1_000, 10_000, 100_000]
 
 
-PARTS = ("ack", "clicks", "approvals", "processes", "backlog", "sets")
+PARTS = ("ack", "clicks", "approvals", "processes", "backlog", "sets", "startup")
 SUMMARY_CLAIMS = [50_000]
 INGEST_WATCHED = [1_000, 10_000, 60_000]
 
@@ -104,6 +106,9 @@ def main() -> None:
     )
     if "backlog" in parts:
         figures += backlog.run(1 if args.quick else min(rounds, 3))
+    if "startup" in parts:
+        with Remote(EmulatorHost) as emulators:
+            figures += startup.run(emulators, rounds)
     if "sets" in parts:
         claims, watched = ([5_000], [1_000, 5_000]) if args.quick else (SUMMARY_CLAIMS, INGEST_WATCHED)
         figures += sets.run(min(rounds, 3), claims, watched)
