@@ -57,6 +57,7 @@ def ack_and_clicks(
             servers["bolt_pbr"] = Remote(BoltHost, slack_api_url, process_before_response=True)
             servers["aiohttp"] = Remote(AiohttpHost)
             figures += ack.run(servers, rounds, 60 if quick else 300)
+            figures += ack.list_goodput(servers["bot"], emulators, rounds, 60 if quick else 300)
         if "clicks" in parts:
             with Remote(DecideHost, addresses) as minimal:
                 figures += clicks.run(emulators, servers["bot"], minimal, rounds, 5 if quick else 20)
