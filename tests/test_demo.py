@@ -227,3 +227,56 @@ def test_a_bad_port_variable_is_refused_with_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "PORT must be a port number" in result.stderr
+
+
+def _modal(url: str, user: str, wanted: str) -> tuple[str, str]:
+    """The open modal's id and HTML once it shows ``wanted``."""
+
+    def find() -> tuple[str, str] | None:
+        answer = httpx.get(f"{url}state", params={"user": user, "place": "C0APPROVALS"}, timeout=10).json()
+        return (answer["modal_id"], answer["modal"]) if wanted in answer["modal"] else None
+
+    return wait_for(find, timeout=20, what=f"a modal with {wanted!r}")
+
+
+def _click_in_modal(url: str, user: str, view_id: str, modal_html: str, action_id: str) -> httpx.Response:
+    button = re.search(
+        rf'data-action-id="{action_id}" data-block-id="([^"]*)" data-value="([^"]*)"', modal_html
+    )
+    assert button, f"no {action_id} button in the modal"
+    click = {"user": user, "place": "modal", "view_id": view_id, "action_id": action_id}
+    click |= {"block_id": button.group(1), "value": button.group(2)}
+    return httpx.post(f"{url}act/click", json=click, timeout=10)
+
+
+def test_the_buttons_inside_the_details_window_decide_through_the_page(tmp_path: Path) -> None:
+    demo = DemoProcess(tmp_path)
+    try:
+        card = _card(demo.url, "U0ANA", "C0APPROVALS", "EUR 4,860.00")
+        _click(demo.url, "U0ANA", "C0APPROVALS", card, "approval_details")
+        view_id, details = _modal(demo.url, "U0ANA", "Grand total")
+
+        assert _click_in_modal(demo.url, "U0ANA", view_id, details, "approval_approve").status_code == 200
+
+        same_id, outcome = _modal(demo.url, "U0ANA", "approved.")
+        assert same_id == view_id and 'data-action-id="approval_approve"' not in outcome
+        _card(demo.url, "U0ANA", "C0APPROVALS", "Approved by")
+
+        other = _card(demo.url, "U0ANA", "C0APPROVALS", "EUR 1,299.90")
+        _click(demo.url, "U0ANA", "C0APPROVALS", other, "approval_details")
+        view_id, details = _modal(demo.url, "U0ANA", "EUR 1,299.90")
+        _modal(demo.url, "U0ANA", "Grand total")
+        assert _click_in_modal(demo.url, "U0ANA", view_id, details, "approval_reject").status_code == 200
+        reason_id, reason = _modal(demo.url, "U0ANA", "Reason")  # on top of the details
+        field = re.search(r'name="([^"]+)" data-action-id="([^"]+)"', reason)
+        assert field and reason_id != view_id
+        values = {
+            field.group(1): {"action_id": field.group(2), "type": "plain_text_input", "value": "Re-quote"}
+        }
+        submitted = {"user": "U0ANA", "view_id": reason_id, "values": values}
+        assert httpx.post(f"{demo.url}act/submit", json=submitted, timeout=10).json()["errors"] == {}
+
+        back_id, outcome = _modal(demo.url, "U0ANA", "rejected.")  # back to the details, updated
+        assert back_id == view_id
+    finally:
+        demo.stop()

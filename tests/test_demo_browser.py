@@ -112,6 +112,20 @@ def test_a_new_user_approves_rejects_and_opens_the_app_home(
         expect(other.get_by_role("button", name="Reject")).to_have_count(0, timeout=EFFECT_MS)
         expect(other).to_contain_text(re.compile("rejected", re.IGNORECASE))
 
+        third = pending_card(page, 0)  # rejected from inside its Details window
+        third.get_by_role("button", name="Details").click()
+        expect(modal.get_by_role("button", name="Reject")).to_be_visible(timeout=EFFECT_MS)
+        modal.get_by_role("button", name="Reject").click()
+        reason = modal.locator("textarea, input[type=text]").first  # asked on top of the Details
+        expect(reason).to_be_visible(timeout=EFFECT_MS)
+        reason.fill("Ordered twice; the other order stands.")
+        modal.locator("button[type=submit]").click()
+        expect(modal).to_contain_text("rejected.", timeout=EFFECT_MS)  # the Details again, with the outcome
+        expect(modal.get_by_role("button", name="Reject")).to_have_count(0)
+        modal.locator("[data-close]").click()
+        expect(modal).to_be_hidden(timeout=EFFECT_MS)
+        expect(third.get_by_role("button", name="Reject")).to_have_count(0, timeout=EFFECT_MS)
+
         page.locator("#command").fill("/approvals list")
         page.locator("#command").press("Enter")
         expect(page.locator("#main .ephemeral").last).to_contain_text(

@@ -84,21 +84,35 @@ def test_approve_selected_decides_each_through_the_single_click_path_with_one_su
     assert view["submit"]["text"] == "Approve 4"
     assert decision_posts(commerce, plain) == []  # nothing before the confirmation
 
-    for _ in range(2):  # the same selection submitted twice
-        sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
-        wait_for(lambda n=_: len(summaries(slack)) > n, what="the summary")  # type: ignore[misc]
-
-    first, second = (json.dumps(s["blocks"], ensure_ascii=False) for s in summaries(slack))
+    sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
+    wait_for(lambda: summaries(slack), what="the summary")
+    (first,) = (json.dumps(s["blocks"], ensure_ascii=False) for s in summaries(slack))
     assert "4 approvals* · 1 decided, 1 voted, 2 refused" in first
     assert f"`{own}`: You submitted approval" in first
     assert f"`{gone}`: Approval {gone} is no longer pending" in first
-    assert "0 decided" not in second and "4 refused" in second
+
+    # The same submission again (one view): run once, one summary.
+    again = sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
+    assert again.status_code == 200
+    assert stays(lambda: len(summaries(slack)) == 1)
     assert len(decision_posts(commerce, plain)) == 1
     assert commerce.approval(plain)["status"] == "1"
     assert decision_posts(commerce, large) == [] and decision_posts(commerce, own) == []
     assert stays(lambda: len(decision_posts(commerce, plain)) == 1)
     actions = [e.action for e in bot.call(audit_entries(bot.runtime.store))]
-    assert actions.count("bulk_approve") == 2
+    assert actions.count("bulk_approve") == 1
+
+    # A second confirmation of the same selection (a new view) is a new submission: its summary says
+    # each was decided or voted on already, and still nothing goes to Commerce twice.
+    sender.home_action(BULK_APPROVE_ACTION_ID, "approve", APPROVER, state=ticked(selection))
+    second_view = confirmation(slack, 2)
+    sender.view_submission(
+        BULK_MODAL_CALLBACK_ID, second_view["private_metadata"], {}, APPROVER, view_id=second_view["id"]
+    )
+    wait_for(lambda: len(summaries(slack)) == 2, what="the second summary")
+    second = json.dumps(summaries(slack)[1]["blocks"], ensure_ascii=False)
+    assert "0 decided" not in second and "4 refused" in second
+    assert len(decision_posts(commerce, plain)) == 1
 
 
 def test_reject_selected_asks_one_reason_for_all(
@@ -125,3 +139,57 @@ def test_reject_selected_asks_one_reason_for_all(
     for approval_id in (first, second):
         (post,) = decision_posts(commerce, approval_id)
         assert "Duplicate requests" in post.json()["comments"]
+
+
+def every_option_ticked(home: dict[str, Any]) -> dict[str, Any]:
+    """The Home's ``state.values`` with every option of every checkbox group ticked, as Slack sends it."""
+    state: dict[str, Any] = {}
+    for block in home["blocks"]:
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            if element["type"] == "checkboxes":
+                assert len(element["options"]) <= 10  # Block Kit's limit per group
+                chosen = {"type": "checkboxes", "selected_options": element["options"]}
+                state[block["block_id"]] = {element["action_id"]: chosen}
+    return state
+
+
+def test_an_approver_selects_25_from_the_home_and_all_25_are_decided(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    ids = [commerce.add_approval(ApprovalKind.ORDER, order_total="10.00") for _ in range(30)]
+    sender.app_home_opened(APPROVER)
+    home = wait_for(lambda: slack.home_view(APPROVER), what="the Home")  # the emulator checks limits
+    state = every_option_ticked(home)
+    ticked_ids = [o["value"] for s in state.values() for o in s[HOME_SELECT_ACTION_ID]["selected_options"]]
+    assert ticked_ids == ids[::-1][:25]  # the 25 newest, each once
+
+    sender.home_action(BULK_APPROVE_ACTION_ID, "approve", APPROVER, state=state)
+    view = confirmation(slack, 1)
+    assert "*25 approvals* totalling EUR 250.00" in json.dumps(view["blocks"], ensure_ascii=False)
+    sender.view_submission(BULK_MODAL_CALLBACK_ID, view["private_metadata"], {}, APPROVER)
+
+    wait_for(lambda: summaries(slack), what="the summary")
+    assert "25 approvals* · 25 decided" in json.dumps(summaries(slack)[0]["blocks"], ensure_ascii=False)
+    assert all(len(decision_posts(commerce, i)) == 1 for i in ticked_ids)
+    assert all(decision_posts(commerce, i) == [] for i in ids[:5])
+
+
+def test_a_selection_of_more_than_25_is_refused_in_plain_words_and_nothing_is_sent(
+    bot: RunningBot, slack: SlackEmulator, commerce: CommerceEmulator, sender: SlackRequestSender
+) -> None:
+    ids = [commerce.add_approval(ApprovalKind.ORDER) for _ in range(26)]
+    sender.app_home_opened(APPROVER)
+    wait_for(lambda: slack.home_view(APPROVER), what="the Home")
+    state = {
+        f"home_select:{n}": {
+            HOME_SELECT_ACTION_ID: ticked(ids[n * 10 : n * 10 + 10])["home_select:0"][HOME_SELECT_ACTION_ID]
+        }
+        for n in range(3)
+    }
+
+    sender.home_action(BULK_APPROVE_ACTION_ID, "approve", APPROVER, state=state)
+
+    refused = "You selected 26 approvals; at most 25 can be decided at a time."
+    wait_for(lambda: refused in json.dumps(slack.home_view(APPROVER)), what="the refusal on the Home")
+    assert not [v for v in slack.modals.values() if v.get("callback_id") == BULK_MODAL_CALLBACK_ID]
+    assert all(decision_posts(commerce, i) == [] for i in ids)

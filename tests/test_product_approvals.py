@@ -17,7 +17,7 @@ from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.settings import Settings
-from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID
+from bot.slack.outbound.blocks.ids import APPROVE_ACTION_ID, DETAILS_ACTION_ID
 from tests.cli_process import EXECUTABLE, environment, free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SECOND_APPROVER, SIGNING_SECRET
 from tests.identity_helpers import add_approver
@@ -173,5 +173,44 @@ def test_serve_sums_up_a_backlog_in_one_message_instead_of_a_card_each(
         # What comes after the backlog gets its own card.
         later = commerce.add_approval(ApprovalKind.ORDER)
         wait_for(lambda: _card(slack, APPROVALS_CHANNEL, later), what="a card for a new approval")
+    finally:
+        assert bot.stop() == 0
+
+
+def test_serve_keeps_who_registered_on_a_decided_buyer_card_and_counts_it_in_details(
+    make_settings: Callable[..., Settings],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(notifier_enabled=True, port=free_port(), approvals_poll_seconds=0.5)
+    acme = "7000000000000000555"
+    ann = commerce.people.add("ann", email="ann@acme.example", organization_id=acme)
+    first = commerce.add_approval(ApprovalKind.BUYER, submitter_id=ann.user_id)
+
+    bot = _serve(settings, tmp_path / "serve")
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    try:
+        card = wait_for(lambda: _card(slack, APPROVALS_CHANNEL, first), what="the buyer card")
+        assert "ann@acme.example" in _text(card)
+        _click(sender, slack, card, first, APPROVER)
+        wait_for(lambda: "Approved" in _text(slack.message(APPROVALS_CHANNEL, card.ts)), what="decided")
+        assert "ann@acme.example" in _text(slack.message(APPROVALS_CHANNEL, card.ts))  # kept
+
+        bob = commerce.people.add("bob", email="bob@acme.example", organization_id=acme)
+        second = commerce.add_approval(ApprovalKind.BUYER, submitter_id=bob.user_id)
+        other = wait_for(lambda: _card(slack, APPROVALS_CHANNEL, second), what="the second buyer card")
+        sender.block_action(
+            DETAILS_ACTION_ID,
+            second,
+            user_id=APPROVER,
+            channel_id=APPROVALS_CHANNEL,
+            message_ts=other.ts,
+            response_url=slack.new_response_url(),
+        )
+        wait_for(
+            lambda: any("1 approved, 0 rejected" in json.dumps(v["blocks"]) for v in slack.modals.values()),
+            what="the Details with the organization's history",
+        )
     finally:
         assert bot.stop() == 0

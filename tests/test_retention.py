@@ -42,6 +42,7 @@ def test_pruning_removes_only_what_ended_before_the_retention_period(database_ur
             assert await store.add_watch("P1", "C1", "U1")
             assert await store.finish_watch("P1", "C1", "SUCCESS")
             assert await store.add_watch("P2", "C1", "U1")  # still active
+            assert await store.claim_bulk_submission("V1", "U1")  # a submitted selection
 
             pruner = RetentionPruner(store, keep_for=timedelta(days=90))
             clock.now += timedelta(days=89)
@@ -56,6 +57,8 @@ def test_pruning_removes_only_what_ended_before_the_retention_period(database_ur
             assert await store.get_decision("A1") is None
             assert await get_watch(store, "P1", "C1") is None
             assert await get_watch(store, "P2", "C1") is not None
+            assert await store.claim_bulk_submission("V1", "U1")  # pruned: its row is free again
+            assert not await store.claim_bulk_submission("V1", "U1")
             assert len(await audit_entries(store)) == 1  # kept: no audit retention set
 
             await RetentionPruner(

@@ -8,8 +8,9 @@ organization. Invariant: a person is only ever returned with a non-empty user id
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.commerce.models import is_approval_id
@@ -89,6 +90,23 @@ class Registrant:
     """The organization's name, else its id."""
     address: tuple[str, ...] = ()
     organization_id: str | None = None
+
+
+def encoded(registrant: Registrant) -> str:
+    """``registrant`` as a card row keeps it (``CardRecord.registrant``): JSON."""
+    return json.dumps(asdict(registrant), separators=(",", ":"), ensure_ascii=False)
+
+
+def decoded(stored: str | None) -> Registrant | None:
+    """The registrant a card row keeps; ``None`` when it keeps none or what it keeps cannot be read
+    (the card then shows nobody, as one whose person read failed)."""
+    if not stored:
+        return None
+    try:
+        fields = json.loads(stored)
+        return Registrant(**{**fields, "address": tuple(fields.get("address") or ())})
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def person_path(user_id: str) -> str:

@@ -40,7 +40,9 @@ def contribute(parts: Parts) -> Contribution:
         )
         app.action(DETAILS_ACTION_ID)(details.on_details)
         app.action(re.compile(f"^{DETAILS_PAGE_ACTION_ID}:"))(details.on_page)
-        bulk = BulkListener(core.decisions, parts.commerce, core.order_details, core.home, work=parts.work)
+        bulk = BulkListener(
+            core.decisions, parts.commerce, core.order_details, core.home, parts.store, work=parts.work
+        )
         app.action(HOME_SELECT_ACTION_ID)(bulk.on_select)
         app.action(BULK_APPROVE_ACTION_ID)(bulk.on_bulk)
         app.action(BULK_REJECT_ACTION_ID)(bulk.on_bulk)

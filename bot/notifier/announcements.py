@@ -19,8 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.commerce import persons
 from bot.commerce.client import CommerceClient
 from bot.commerce.models import Approval, OrderSummary
+from bot.commerce.persons import Registrant
 from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
@@ -43,6 +45,7 @@ class AnnouncementStore(PostingStore, Protocol):
         *,
         submitter_name: str | None = None,
         order_details: str | None = None,
+        registrant: str | None = None,
     ) -> bool: ...
 
     async def claim_card(self, approval_id: str, kind: str) -> bool: ...
@@ -158,7 +161,9 @@ class CardAnnouncer:
                 note=card.note,
             )
         self._metrics.cards_posted.inc()
-        await self._record(approval.id, ref, submitter_name=approval.submitter_name, order=order)
+        await self._record(
+            approval.id, ref, submitter_name=approval.submitter_name, order=order, registrant=registrant
+        )
         if card.dm_to:
             await self._cards.post_copies(
                 card.dm_to, approval, order, needed=card.needed, registrant=registrant
@@ -178,7 +183,13 @@ class CardAnnouncer:
         await self._store.release_card(approval_id)
 
     async def _record(
-        self, approval_id: str, ref: MessageRef, *, submitter_name: str | None, order: OrderSummary | None
+        self,
+        approval_id: str,
+        ref: MessageRef,
+        *,
+        submitter_name: str | None,
+        order: OrderSummary | None,
+        registrant: Registrant | None = None,
     ) -> None:
         posted = await self._store.card_posted(
             approval_id,
@@ -186,6 +197,7 @@ class CardAnnouncer:
             ref.ts,
             submitter_name=submitter_name,
             order_details=None if order is None else encoded(order),
+            registrant=None if registrant is None else persons.encoded(registrant),
         )
         await self._store.end_post(self.announces.value, approval_id)
         if not posted:

@@ -1,7 +1,8 @@
 """Prunes what no one needs any more: closed cards, finished watches, done claims, votes, old audit rows.
 
-Cards, watches and claims go ``keep_for`` after they ended, votes ``keep_for`` after they were cast;
-audit rows are kept unless ``keep_audit_for`` is set. The cut-offs come from the store's clock.
+Cards, watches and claims go ``keep_for`` after they ended, votes and submitted selections
+``keep_for`` after they were made; audit rows are kept unless ``keep_audit_for`` is set. The
+cut-offs come from the store's clock.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class RetentionStore(Protocol):
     async def prune_votes(self, older_than: datetime) -> int: ...
 
     async def prune_card_copies(self, older_than: datetime) -> int: ...
+
+    async def prune_bulk_submissions(self, older_than: datetime) -> int: ...
 
 
 PRUNE_INTERVAL_SECONDS = 3600.0
@@ -59,6 +62,7 @@ class RetentionPruner:
             "claims": await self._store.prune_done_decisions(now - self._keep_for),
             "votes": await self._store.prune_votes(now - self._keep_for),
             "card copies": await self._store.prune_card_copies(now - self._keep_for),
+            "submitted selections": await self._store.prune_bulk_submissions(now - self._keep_for),
         }
         if self._keep_audit_for is not None:
             pruned["audit rows"] = await self._store.prune_audit(now - self._keep_audit_for)

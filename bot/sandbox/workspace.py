@@ -1,10 +1,15 @@
 """The sandbox workspace's page: Slack's client and Slack's side of the app, for ``approvals-bot demo``.
 
 The page shows what the Slack emulator holds (channels, threads, the App Home, a user's ephemeral
-answers, an open modal) and turns a click, a modal submission or a slash command into the request
-Slack would send: signed with the app's signing secret and POSTed to the bot's ``/slack/events``, with
-a ``response_url`` and a ``trigger_id`` of the emulator's. So what the page shows is what the bot did.
+answers, an open modal) and turns a click (on a message, the App Home or a modal), a modal
+submission or a slash command into the request Slack would send: signed with the app's signing
+secret and POSTed to the bot's ``/slack/events``, with a ``response_url`` and a ``trigger_id`` of the
+emulator's. So what the page shows is what the bot did.
 Only the users of ``sample_data.USERS`` can act; anything else is answered 400, never 5xx.
+
+Modals stack as in Slack: ``views.open`` starts a user's stack, ``views.push`` puts a view on top of
+it (the reason asked on top of the Details window), and submitting or closing the top view goes back
+to the one below, as it is now (``views.update`` keeps a view's id).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from bot.sandbox.slack import SlackEmulator
 PAGE = files("bot.sandbox") / "page"
 STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
 HOME = "home"
+MODAL = "modal"
+"""The ``place`` of a click on a button inside the user's open modal."""
 API_APP_ID = "A0DEMOAPP"
 
 
@@ -46,6 +53,7 @@ class Seen:
 
     ephemerals: int = 0
     views: int = 0
+    """``views.open`` and ``views.push`` calls read."""
     responses: dict[int, int] = field(default_factory=dict)
 
 
@@ -69,7 +77,8 @@ class Workspace:
         self._ephemerals: list[Ephemeral] = []
         self._origins: dict[int, Origin] = {}
         self._triggers: dict[str, str] = {}
-        self._modals: dict[str, dict[str, Any]] = {}
+        self._modals: dict[str, list[dict[str, Any]]] = {}
+        """Each user's stack of open modals, the one shown last."""
         self._seen = Seen()
         self._numbers = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -130,7 +139,7 @@ class Workspace:
         self._sync()
         mine = [e for e in self._ephemerals if e.user == user]
         main = self._html.home(user) if place == HOME else self._html.channel(place, mine)
-        modal = self._modals.get(user)
+        modal = self._top_modal(user)
         return web.json_response(
             {
                 "main": main,
@@ -145,7 +154,8 @@ class Workspace:
         with self._slack.lock:
             posted = self._slack.ephemerals[self._seen.ephemerals :]
             self._seen.ephemerals += len(posted)
-            opened = [c for c in self._slack.call_log("views.open")][self._seen.views :]
+            opened = [c for c in self._slack.call_log() if c.method in ("views.open", "views.push")]
+            opened = opened[self._seen.views :]
             self._seen.views += len(opened)
         for item in posted:
             self._add_ephemeral(str(item["user"]), str(item["channel"]), item)
@@ -157,10 +167,11 @@ class Workspace:
         for call in opened:
             user = self._triggers.get(str(call.args.get("trigger_id") or ""))
             if user is not None and call.response.get("ok"):
-                self._modals[user] = call.response["view"]
-        with self._slack.lock:  # views.update keeps a modal's id: show it as it is now
-            for user, view in list(self._modals.items()):
-                self._modals[user] = self._slack.modals.get(str(view.get("id")), view)
+                below = self._modals.get(user, []) if call.method == "views.push" else []
+                self._modals[user] = [*below, call.response["view"]]
+        with self._slack.lock:  # views.update keeps a modal's id: show each as it is now
+            for user, stack in list(self._modals.items()):
+                self._modals[user] = [self._slack.modals.get(str(v.get("id")), v) for v in stack]
 
     def _add_ephemeral(self, user: str, channel: str, message: dict[str, Any]) -> Ephemeral:
         blocks = message.get("blocks")
@@ -206,6 +217,9 @@ class Workspace:
 
     def _click_payload(self, user: str, body: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
         base = self._interaction(user, "block_actions") | {"actions": [action]}
+        if body.get("place") == MODAL:  # as Slack: the whole view, no channel, message or response_url
+            shown = self._open_modal(user, body.get("view_id")) | {"state": {"values": {}}}
+            return base | {"container": {"type": "view", "view_id": shown["id"]}, "view": shown}
         if body.get("place") == HOME:
             view = self._slack.home_view(user)
             if view is None:
@@ -278,7 +292,7 @@ class Workspace:
         answer = await self._to_bot.payload(payload)
         errors = _view_errors(answer)
         if errors is None and answer.status_code == 200:
-            self._modals.pop(user, None)
+            self._close_top(user)
         return web.json_response({"errors": errors or {}, "status": answer.status_code})
 
     async def _close(self, request: web.Request) -> web.Response:
@@ -288,7 +302,7 @@ class Workspace:
             self._open_modal(user, body.get("view_id"))
         except BadRequest as bad:
             return web.json_response({"error": str(bad)}, status=400)
-        self._modals.pop(user, None)
+        self._close_top(user)
         return web.json_response({"ok": True})
 
     async def _command(self, request: web.Request) -> web.Response:
@@ -363,11 +377,24 @@ class Workspace:
         self._origins[int(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])] = origin
         return url
 
+    def _top_modal(self, user: str) -> dict[str, Any] | None:
+        stack = self._modals.get(user)
+        return stack[-1] if stack else None
+
     def _open_modal(self, user: str, view_id: object) -> dict[str, Any]:
-        view = self._modals.get(user)
+        """The modal ``user`` sees, when it is ``view_id`` (a view below it takes no clicks)."""
+        view = self._top_modal(user)
         if view is None or view.get("id") != view_id:
             raise BadRequest("that modal is not open")
         return view
+
+    def _close_top(self, user: str) -> None:
+        """The top modal is gone (submitted or closed): the one below it shows again, if any."""
+        stack = self._modals.get(user)
+        if stack:
+            stack.pop()
+        if not stack:
+            self._modals.pop(user, None)
 
     @staticmethod
     def _user(value: object) -> str:

@@ -3,6 +3,16 @@
 Invariant: only the approval itself is needed; the order (or the person who registered) is best
 effort: a failure to read it is said in words (``order_failure``), never raised, so the modal and
 its buttons still work. Each read is bounded by ``timeout_seconds``.
+
+History at a glance: the bot's decisions (approve and reject accepted by Commerce, in the last
+``HISTORY_DAYS``) whose audit rows name the approval's buyer organization, counted from the audit log
+alone (no Commerce call for it). A decision's row names the organization its card showed: an order
+approval's, the order's buyer organization (from the order details the card kept); a buyer
+registration's, the registrant's organization (from the registrant the card kept). So orders and
+registrations of one organization count together, and a decision on a card that showed neither
+counts nowhere. The organization asked about is the order's (or, when it cannot be read now, the
+one its card shows), or the registrant's (or, when the person cannot be read now, the one its card
+shows).
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from bot.commerce import persons
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind
@@ -75,7 +86,12 @@ class ApprovalDetails:
             ) from None
         if approval.guessed_kind is not ApprovalKind.ORDER:
             registrant, failure = await self._registrant(approval)
-            history = await self._history(registrant.organization_id if registrant else None)
+            organization = (
+                registrant.organization_id
+                if registrant is not None
+                else await self._registrant_organization_shown(approval)
+            )
+            history = await self._history(organization)
             return ApprovalFacts(approval, history=history, registrant=registrant, registrant_failure=failure)
         order, failure = await self._order(approval, page, page_size)
         organization = (
@@ -95,6 +111,13 @@ class ApprovalDetails:
             return None, f"Commerce did not say who registered within {self._timeout:g} s."
         except ValueError:
             return None, f"{user_id!r} is not a user id Commerce can be asked about."
+
+    async def _registrant_organization_shown(self, approval: Approval) -> str | None:
+        """The registrant's organization the approval's card shows (when the person could not be read
+        now)."""
+        card = await self._store.get_card(approval.id)
+        shown = persons.decoded(card.registrant) if card is not None else None
+        return shown.organization_id if shown is not None else None
 
     async def _organization_shown(self, approval: Approval) -> str | None:
         """The organization the approval's card shows (when the order could not be read now)."""

@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from bot.commerce import persons
 from bot.commerce.client import CommerceClient
 from bot.commerce.comments import read_signature, signed_comment
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
@@ -642,7 +643,13 @@ def _read_failure(approval_id: str, error: CommerceError | TimeoutError, seconds
 
 
 def _organization_shown(approval: Approval, card: CardRecord | None) -> str | None:
-    """The buyer organization of the order ``card`` shows, if it shows the order's details."""
+    """The buyer organization ``card`` names, for the audit row (what the Details modal's history
+    counts): an order's, when the card shows the order's details; a buyer registration's, the
+    organization of the registrant the card shows. ``None`` when it shows neither (never read from
+    Commerce here: a decision waits on no extra read)."""
+    if approval.guessed_kind is ApprovalKind.BUYER:
+        registrant = persons.decoded(card.registrant) if card is not None else None
+        return registrant.organization_id if registrant is not None else None
     shown = shown_on_card(card, approval)
     return shown.organization_id if shown is not None else None
 

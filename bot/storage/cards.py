@@ -76,8 +76,10 @@ class CardRows(Rows):
         *,
         submitter_name: str | None = None,
         order_details: str | None = None,
+        registrant: str | None = None,
     ) -> bool:
-        """Records where the card went (and the submitter's name and order details it shows). True if
+        """Records where the card went (and the submitter's name, order details and registrant it
+        shows). True if
         it is now PENDING; False if, while it was being posted, the approval was decided from Slack
         (its state is kept, only where it went and what it shows are recorded)."""
         now = self._clock()
@@ -88,6 +90,7 @@ class CardRows(Rows):
             "updated_at": now,
             "submitter_name": (storable(submitter_name) or "")[:SUBMITTER_NAME_LIMIT] or None,
             "order_details": storable(order_details),
+            "registrant": storable(registrant),
         }
         async with self._writer.begin() as conn:
             result = await conn.execute(
@@ -274,4 +277,5 @@ def card_of(row: Row[Any]) -> CardRecord:
         updated_at=row.updated_at,
         submitter_name=row.submitter_name,
         order_details=row.order_details,
+        registrant=row.registrant,
     )

@@ -29,6 +29,9 @@ class CardRecord:
     order_details: str | None = None
     """The order's details the card shows, as ``bot.services.order_details`` encodes them (opaque to
     the store); ``None`` when it shows none."""
+    registrant: str | None = None
+    """Who registered, as a buyer approval's card shows them (``bot.commerce.persons.encoded``, opaque
+    to the store); ``None`` when it shows nobody."""
 
 
 class DecisionState(str, Enum):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, utcnow
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
+from bot.storage.bulk_submissions import BulkSubmissionRows
 from bot.storage.card_copies import CardCopyRows
 from bot.storage.cards import CardRows
 from bot.storage.decisions import DecisionRows
@@ -57,6 +58,7 @@ class Store(
     VoteRows,
     CardCopyRows,
     SnoozeRows,
+    BulkSubmissionRows,
 ):
     def __init__(
         self,

@@ -114,15 +114,17 @@ document.addEventListener("click", async (event) => {
     return;
   }
   const button = event.target.closest("button[data-action-id]");
-  if (!button || modal.contains(button)) return;
+  if (!button) return;
   if (button.dataset.confirm && !(await askFirst(JSON.parse(button.dataset.confirm)))) return;
-  const holder = button.closest("[data-ts], [data-ephemeral], .home");
+  const inModal = modal.contains(button);  // a button in a modal: Slack sends the view, no message
+  const holder = inModal ? null : button.closest("[data-ts], [data-ephemeral], .home");
   const click = {
-    place: state.place,
+    place: inModal ? "modal" : state.place,
     action_id: button.dataset.actionId,
     block_id: button.dataset.blockId,
     value: button.dataset.value,
   };
+  if (inModal) click.view_id = state.modalId;
   if (holder && holder.dataset.channel) click.channel = holder.dataset.channel;
   if (holder && holder.dataset.ts) click.ts = holder.dataset.ts;
   if (holder && holder.dataset.ephemeral) click.ephemeral = Number(holder.dataset.ephemeral);

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
-from bot.commerce.models import Approval, Decision, OrderSummary
+from bot.commerce import persons
+from bot.commerce.models import Approval, ApprovalKind, Decision, OrderSummary
 from bot.commerce.persons import Registrant
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.slack.outbound.blocks.approval_card import approval_card, closed_card, decided_card
@@ -40,6 +41,8 @@ class CardStore(Protocol):
     async def add_card_copy(self, approval_id: str, ref: MessageRef) -> None: ...
 
     async def card_copies_of(self, approval_id: str) -> list[MessageRef]: ...
+
+    async def get_card(self, approval_id: str) -> CardRecord | None: ...
 
 
 FOLLOW_UPS_DRAIN_SECONDS = 10.0
@@ -128,7 +131,13 @@ class ApprovalCards:
         note: str | None = None,
     ) -> bool:
         card = approval_card(
-            approval, order, voters=voters, needed=needed, dropped=dropped, notes=_notes(note)
+            approval,
+            order,
+            voters=voters,
+            needed=needed,
+            registrant=await self._registrant_of(approval),
+            dropped=dropped,
+            notes=_notes(note),
         )
         return await self._rewrite(approval.id, card, on)
 
@@ -151,6 +160,7 @@ class ApprovalCards:
             decided_by=decided_by,
             decided_at=datetime.now(UTC),
             comment=comment,
+            registrant=await self._registrant_of(approval),
         )
         shown = await self._rewrite(approval.id, message, on)
         record = None if recorded is None else asyncio.ensure_future(recorded)
@@ -193,7 +203,8 @@ class ApprovalCards:
         *,
         on: Sequence[MessageRef],
     ) -> None:
-        await self._rewrite(approval_id, closed_card(approval_id, approval, order), on)
+        registrant = await self._registrant_of(approval)
+        await self._rewrite(approval_id, closed_card(approval_id, approval, order, registrant), on)
 
     async def close_if_open(
         self, card: CardRecord, approval: Approval | None, order: OrderSummary | None
@@ -205,7 +216,7 @@ class ApprovalCards:
             return False
         if not await self._rewrite(
             card.approval_id,
-            closed_card(card.approval_id, approval, order),
+            closed_card(card.approval_id, approval, order, persons.decoded(card.registrant)),
             [MessageRef(card.channel, card.ts)],
         ):
             return False
@@ -227,7 +238,14 @@ class ApprovalCards:
         order details that came late); nothing for a card not posted as a message of its own."""
         if not card.channel or not card.ts:
             return
-        text, blocks = approval_card(approval, order, voters=voters, needed=needed, notes=_notes(note))
+        text, blocks = approval_card(
+            approval,
+            order,
+            voters=voters,
+            needed=needed,
+            registrant=persons.decoded(card.registrant),
+            notes=_notes(note),
+        )
         await self._poster.update(card.channel, card.ts, text, blocks)
         for copy in await self._store.card_copies_of(card.approval_id):
             await self._poster.update(copy.channel, copy.ts, text, blocks)
@@ -236,8 +254,16 @@ class ApprovalCards:
         self, ref: MessageRef, approval_id: str, approval: Approval | None, order: OrderSummary | None
     ) -> None:
         """Rewrites a card that was posted while its approval was being decided (no state change)."""
-        text, blocks = closed_card(approval_id, approval, order)
+        text, blocks = closed_card(approval_id, approval, order, await self._registrant_of(approval))
         await self._poster.update(ref.channel, ref.ts, text, blocks)
+
+    async def _registrant_of(self, approval: Approval | None) -> Registrant | None:
+        """Who registered, as the card of a buyer approval showed them when posted (kept with its row,
+        so no rewrite asks Commerce again); ``None`` for an order, or a card that showed nobody."""
+        if approval is None or approval.guessed_kind is not ApprovalKind.BUYER:
+            return None
+        card = await self._store.get_card(approval.id)
+        return None if card is None else persons.decoded(card.registrant)
 
     async def _rewrite(self, approval_id: str, message: Message, targets: Sequence[MessageRef]) -> bool:
         """Rewrites each target, and the card's DM copies, once; whether every rewrite was accepted

@@ -22,6 +22,9 @@ approval_cards = Table(
     # The order's details an order card shows, as the JSON ``bot.services.order_details`` writes
     # (opaque here), so a decision rewrites the card without asking Commerce again; NULL: none shown.
     Column("order_details", Text),
+    # Who registered, as a buyer approval's card shows them: the JSON ``bot.commerce.persons`` writes
+    # (opaque here), so every rewrite of the card (and its DM copies) keeps them; NULL: none shown.
+    Column("registrant", Text),
 )
 
 decision_claims = Table(
@@ -88,4 +91,14 @@ reminder_snoozes = Table(
     Column("slack_user_id", String(64), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("requested_at", UTCDateTime, nullable=False, index=True),
+)
+
+bulk_submissions = Table(
+    "bulk_submissions",
+    metadata,
+    # A submitted Approve / Reject selected confirmation (its Slack view): inserting the row is the
+    # right to decide that selection, so the same submission reaching two replicas (or twice) runs once.
+    Column("view_id", String(64), primary_key=True),
+    Column("slack_user_id", String(64), nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False, index=True),
 )

@@ -233,8 +233,7 @@ def approval_card(
     it is). Under the two-person rule (``needed`` > 1) it says who approved so far, above the buttons,
     and whose votes were ``dropped``."""
     blocks = [header(_title(approval, "requested")), _facts(approval, order=order)]
-    if registrant is not None and approval.guessed_kind is ApprovalKind.BUYER:
-        blocks.append(section(registrant_text(registrant)))
+    blocks.extend(_registrant_blocks(approval, registrant))
     blocks.extend(context(note) for note in notes)
     if needed > 1:
         blocks.append(context(votes_line(voters, needed)))
@@ -248,6 +247,13 @@ def approval_card(
     return fallback(text), blocks
 
 
+def _registrant_blocks(approval: Approval, registrant: Registrant | None) -> list[Block]:
+    """Who registered, on a buyer approval's card (every form of it: posted, voted, decided, closed)."""
+    if registrant is None or approval.guessed_kind is not ApprovalKind.BUYER:
+        return []
+    return [section(registrant_text(registrant))]
+
+
 def decided_card(
     approval: Approval,
     *,
@@ -256,14 +262,17 @@ def decided_card(
     decided_at: datetime,
     comment: str | None,
     order: OrderSummary | None = None,
+    registrant: Registrant | None = None,
 ) -> Message:
-    """The card after a decision taken in Slack: no buttons, who decided, when, and why."""
+    """The card after a decision taken in Slack: no buttons, who decided, when, and why (and who
+    registered, for a buyer approval whose ``registrant`` the card showed)."""
     mark = "✅" if decision is Decision.APPROVE else "❌"
     verb = decision.verb.capitalize()
     blocks: list[Block] = [
         header(_title(approval, verb.lower())),
         section(f"{mark} *{verb}* by {user_mention(decided_by)} at {maybe_date(decided_at)}"),
         _facts(approval, order=order),
+        *_registrant_blocks(approval, registrant),
     ]
     if comment and comment.strip():
         blocks.append(section(quote(comment.strip())))
@@ -271,8 +280,11 @@ def decided_card(
     return fallback(text), blocks
 
 
-def decided_elsewhere_card(approval: Approval, order: OrderSummary | None = None) -> Message:
-    """The card once Commerce shows the approval decided outside Slack: no buttons."""
+def decided_elsewhere_card(
+    approval: Approval, order: OrderSummary | None = None, registrant: Registrant | None = None
+) -> Message:
+    """The card once Commerce shows the approval decided outside Slack: no buttons (who registered
+    stays, for a buyer approval whose ``registrant`` the card showed)."""
     if approval.state is ApprovalState.APPROVED:
         line = "✅ *Approved in Commerce*"
     elif approval.state is ApprovalState.REJECTED:
@@ -288,6 +300,7 @@ def decided_elsewhere_card(approval: Approval, order: OrderSummary | None = None
         header(_title(approval, "decided in Commerce")),
         section(line),
         _facts(approval, order=order),
+        *_registrant_blocks(approval, registrant),
     ]
     if approval.comment and approval.comment.strip():
         blocks.append(section(quote(approval.comment.strip())))
@@ -305,11 +318,16 @@ def not_found_card(approval_id: str) -> Message:
     return fallback(f"Approval {escape(approval_id)} no longer exists in Commerce"), blocks
 
 
-def closed_card(approval_id: str, approval: Approval | None, order: OrderSummary | None = None) -> Message:
+def closed_card(
+    approval_id: str,
+    approval: Approval | None,
+    order: OrderSummary | None = None,
+    registrant: Registrant | None = None,
+) -> Message:
     """The card of an approval no longer pending in Commerce (``approval=None``: no longer there at all)."""
     if approval is None:
         return not_found_card(approval_id)
-    return decided_elsewhere_card(approval, order)
+    return decided_elsewhere_card(approval, order, registrant)
 
 
 def approval_detail(approval: Approval, *, can_act: bool, order: OrderSummary | None = None) -> Message:

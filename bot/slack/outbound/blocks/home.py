@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.commerce.models import Approval, ApprovalPage
 from bot.slack.outbound.blocks.approval_card import KIND_NOUN, actions_block
-from bot.slack.outbound.blocks.bulk import selection_blocks
+from bot.slack.outbound.blocks.bulk import BULK_LIMIT, selection_blocks
 from bot.slack.outbound.blocks.followups import mentions
 from bot.slack.outbound.blocks.ids import HOME_NEWER_ACTION_ID, HOME_OLDER_ACTION_ID
 from bot.slack.outbound.blocks.text import (
@@ -35,8 +35,10 @@ from bot.slack.outbound.blocks.types import Block
 from bot.storage.records import AuditEntry, Watch
 
 MAX_HOME_BLOCKS = MAX_MODAL_BLOCKS
-HOME_PAGE_SIZE = 10
-"""Approvals per Home page: two blocks each keeps the view far below 100 blocks."""
+HOME_PAGE_SIZE = BULK_LIMIT
+"""Approvals per Home page: as many as one selection may hold (each on the page can be ticked, in
+checkbox groups of 10: Block Kit's limit per group); two blocks each, plus the page's others, keep
+the view below Slack's 100 blocks."""
 LIST_BLOCKS = 3
 """Sections a list (decisions, watches) may take."""
 

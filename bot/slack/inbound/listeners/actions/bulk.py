@@ -3,7 +3,9 @@ path of a single click, one summary.
 
 Invariant: every approval of a selection is decided by ``DecisionService.decide`` (claim, re-read,
 route approvers, self-approval, votes, audit), so a selection submitted twice, or on two replicas,
-sends nothing to Commerce twice: the claims stop the repeats, which the summary then names.
+sends nothing to Commerce twice: the claims stop the repeats, which the summary then names. One
+submission (one confirmation view) is run once, with one summary: it is claimed in the store first
+(``claim_bulk_submission``), so the same submission reaching two replicas, or one twice, runs on one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
@@ -36,6 +38,7 @@ from bot.slack.outbound.blocks.bulk import (
     selected_ids,
 )
 from bot.slack.outbound.blocks.ids import REASON_BLOCK_ID
+from bot.slack.outbound.blocks.text import section
 from bot.slack.outbound.home import AppHome
 from bot.slack.outbound.poster import slack_error_code
 from bot.storage.records import AuditEntry
@@ -44,6 +47,18 @@ log = logging.getLogger(__name__)
 
 TOTALS_READ_SECONDS = 5.0
 """Longest the confirmation waits for the selection's order totals (it is open meanwhile)."""
+STORE_DOWN = (
+    "The selection was not started: the bot's database did not answer. Nothing was sent to Commerce; "
+    "select again in a moment."
+)
+
+
+class SubmissionStore(Protocol):
+    """The store operation a selection's submission uses."""
+
+    async def claim_bulk_submission(self, view_id: str, slack_user_id: str) -> bool: ...
+
+
 CATEGORY = {Outcome.OK: "decided", Outcome.VOTED: "voted", Outcome.ERROR: "failed", Outcome.UNKNOWN: "failed"}
 
 
@@ -54,10 +69,12 @@ class BulkListener:
         commerce: CommerceClient,
         order_details: OrderDetails,
         home: AppHome,
+        submissions: SubmissionStore,
         *,
         work: BackgroundWork,
     ) -> None:
         self._decisions = decisions
+        self._submissions = submissions
         self._commerce = commerce
         self._order_details = order_details
         self._home = home
@@ -80,7 +97,11 @@ class BulkListener:
             )
             return
         if len(ids) > BULK_LIMIT:
-            await self._home.publish(user_id, notice=f"At most {BULK_LIMIT} approvals at a time.")
+            await self._home.publish(
+                user_id,
+                notice=f"You selected {len(ids)} approvals; at most {BULK_LIMIT} can be decided at a "
+                "time. Untick some and choose again.",
+            )
             return
         request = BulkRequest(decision, tuple(ids))
         if not self._work.start(self._confirm(body, request, client), name="Approve/Reject selected"):
@@ -151,7 +172,9 @@ class BulkListener:
                     response_action="errors", errors={REASON_BLOCK_ID: too_long_for_commerce("reason", cut)}
                 )
                 return
-        if not self._work.start(self._decide_all(request, user_id, name, reason), name="a selection"):
+        submission = str(view.get("id") or "")
+        decide = self._decide_all(request, submission, user_id, name, reason)
+        if not self._work.start(decide, name="a selection"):
             await ack(response_action="errors", errors={REASON_BLOCK_ID: BUSY_MESSAGE})
             return
         await ack()
@@ -159,13 +182,18 @@ class BulkListener:
     async def _decide_all(
         self,
         request: BulkRequest,
+        submission: str,
         user_id: str,
         name: str | None,
         reason: str | None,
     ) -> None:
-        """Decides each approval of the selection in turn, then audits the selection and sends the
-        one summary (a direct message, and the Home refreshed)."""
+        """Claims the ``submission`` (its view id), then decides each approval of the selection in
+        turn, audits the selection and sends the one summary (a direct message, and the Home
+        refreshed). A submission claimed before (by another replica, or this one) is left to that
+        run: nothing more is sent, to Commerce or to the user."""
         self._home.in_view(user_id)
+        if not await self._claimed(submission, user_id):
+            return
         outcomes = [
             await self._decide_one(request, approval_id, user_id, name, reason)
             for approval_id in request.approval_ids
@@ -184,6 +212,20 @@ class BulkListener:
         )
         text, blocks = bulk_summary(request.decision, outcomes)
         await self._home.tell(user_id, text, blocks)
+
+    async def _claimed(self, submission: str, user_id: str) -> bool:
+        """Whether this run may decide the submission; a store that fails is told to the user."""
+        if not submission:
+            return True  # Slack always names the view; nothing to claim by otherwise
+        try:
+            if await self._submissions.claim_bulk_submission(submission, user_id):
+                return True
+        except Exception as error:
+            log.warning("selection %s not started: %s", submission, type(error).__name__)
+            await self._home.tell(user_id, STORE_DOWN, [section(STORE_DOWN)])
+            return False
+        log.info("selection %s is already being decided (another replica, or a repeat)", submission)
+        return False
 
     async def _decide_one(
         self, bulk: BulkRequest, approval_id: str, user_id: str, name: str | None, reason: str | None
