@@ -7,7 +7,8 @@ baseline server and the emulators run in processes of their own (``bench/remote.
 RSS read in a server's process are its own; the load generator runs in this process.
 
 - ``bench/ack.py``: ``/approvals help`` acks at concurrency 1/8/32, against bare Bolt, Bolt with
-  ``process_before_response=True`` and a bare aiohttp handler; CPU per command;
+  ``process_before_response=True`` and a bare aiohttp handler; CPU per command; ``/approvals list``
+  real answers a second at concurrency 8/32 against concurrency 1 (busy refusals not counted);
 - ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler;
 - ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes;
 - ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog;
