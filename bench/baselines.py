@@ -4,13 +4,20 @@
   the help text, behind the same aiohttp adapter the bot uses;
 - ``bolt_pbr``: the same with ``process_before_response=True``;
 - ``aiohttp``: a bare aiohttp handler that checks the Slack signature and returns the same JSON;
-- ``DecideHost``: on a signed click, exactly Commerce GET approval + POST decision + ``chat.update``.
+- ``DecideHost``: on a signed click, exactly Commerce GET approval + POST decision + ``chat.update``;
+- ``IngestHost``: ``POST /api/v1/process-status/watches`` as a bare handler: a bearer token compared,
+  the JSON parsed, the ids inserted in one bulk INSERT in one transaction into a table of the same
+  kind as ``batch_processes`` (same key, same columns, no other index), answered 201 with JSON. The
+  INSERT is each database's quickest: executemany on SQLite, one array unnested on PostgreSQL (a
+  multi-row VALUES of 5,000 parameters is parsed by psycopg in Python, about 45 ms a request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,13 +26,41 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import (
+    Boolean,
+    Column,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bench.emulated import BOT_TOKEN
 from bench.remote import LoopThread, ProcessFigures
 from bot.slack.outbound.blocks.help import approvals_help
+from bot.storage.engine import create_engine
 
 SIGNING_SECRET = "bench-signing-secret"
 EVENTS_PATH = "/slack/events"
+WATCHES_PATH = "/api/v1/process-status/watches"
+API_TOKEN = "bench-ingest-token-0123456789abcdef0123"
+
+_ingest_tables = MetaData()
+BARE_WATCHES = Table(
+    "bench_bare_watches",
+    _ingest_tables,
+    Column("batch_id", String(32), primary_key=True),
+    Column("process_status_id", String(64), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("stuck", Boolean, nullable=False),
+)
 
 
 class ServerHost(ProcessFigures):
@@ -183,3 +218,65 @@ class DecideHost(ServerHost):
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+class IngestHost(ServerHost):
+    """The least ``POST /watches`` can do: token, JSON, one bulk INSERT into ``database_url``."""
+
+    def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
+        super().__init__()
+
+    async def build(self) -> web.Application:
+        engine = create_engine(self._database_url)
+        async with engine.begin() as conn:
+            await conn.run_sync(_ingest_tables.create_all)
+        expected = f"Bearer {API_TOKEN}".encode()
+        on_postgresql = engine.dialect.name == "postgresql"
+        c = BARE_WATCHES.c
+        unnested = insert(BARE_WATCHES).from_select(
+            ["batch_id", "process_status_id", "channel", "state", "stuck"],
+            select(
+                bindparam("batch_id", type_=c.batch_id.type),
+                func.unnest(bindparam("ids", type_=ARRAY(c.process_status_id.type))).column_valued(),
+                bindparam("channel", type_=c.channel.type),
+                literal("PENDING", type_=c.state.type),
+                false(),
+            ),
+        )
+
+        async def watches(request: web.Request) -> web.Response:
+            if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+                return web.Response(status=401)
+            body = json.loads(await request.read())
+            ids = body["ids"]
+            if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+                return web.Response(status=400)
+            channel = body.get("channel") or "C_BENCH"
+            batch_id = uuid.uuid4().hex
+            rows = [
+                {
+                    "batch_id": batch_id,
+                    "process_status_id": i,
+                    "channel": channel,
+                    "state": "PENDING",
+                    "stuck": False,
+                }
+                for i in dict.fromkeys(ids)
+            ]
+            async with engine.begin() as conn:
+                if on_postgresql:
+                    await conn.execute(
+                        unnested, {"batch_id": batch_id, "channel": channel, "ids": list(dict.fromkeys(ids))}
+                    )
+                else:
+                    await conn.execute(insert(BARE_WATCHES), rows)
+            return web.json_response({"batch_id": batch_id, "new": len(ids), "created": True}, status=201)
+
+        async def dispose(_: web.Application) -> None:
+            await engine.dispose()
+
+        app = web.Application()
+        app.router.add_post(WATCHES_PATH, watches)
+        app.on_cleanup.append(dispose)
+        return app

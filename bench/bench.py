@@ -1,6 +1,7 @@
 """Benchmarks: each figure of the bot next to a baseline measured in the same run, as a ratio.
 
-    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only PART,...]  (parts: ``PARTS``)
+    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only PART,...]
+    (parts: ack, clicks, pg_clicks, approvals, processes, backlog, sets, ingest, startup)
 
 Nothing is asserted: figures are printed as best / median over rounds (``--rounds``). The bot, each
 baseline server and the emulators run in processes of their own (``bench/remote.py``) so CPU time and
@@ -9,10 +10,13 @@ RSS read in a server's process are its own; the load generator runs in this proc
 - ``bench/ack.py``: ``/approvals help`` acks at concurrency 1/8/32, against bare Bolt, Bolt with
   ``process_before_response=True`` and a bare aiohttp handler; CPU per command; ``/approvals list``
   real answers a second at concurrency 8/32 against concurrency 1 (busy refusals not counted);
-- ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler;
+- ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler
+  (``pg_clicks``: the same with the bot on PostgreSQL);
 - ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes;
 - ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog;
 - ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL;
+- ``bench/ingest.py``: ``POST /api/v1/process-status/watches`` with 1,000 ids over HTTP at concurrency 1
+  and 8, against a bare aiohttp handler doing one bulk insert, SQLite and PostgreSQL;
 - ``bench/startup.py``: ``approvals-bot serve`` from process start to a healthy ``/healthz``, and its
   idle RSS, against a bare Bolt app started the same way (``bench/bare_bolt.py``).
 """
@@ -29,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import ack, backlog, clicks, polls, sets, startup
+from bench import ack, backlog, clicks, ingest, polls, sets, startup
 from bench.baselines import AiohttpHost, BoltHost, DecideHost
 from bench.bothost import BotHost
 from bench.emulated import EmulatorHost
@@ -40,7 +44,7 @@ APPROVALS = [1_000, 10_000, 50_000]
 WATCHES = [1_000, 10_000, 100_000]
 
 
-PARTS = ("ack", "clicks", "approvals", "processes", "backlog", "sets", "startup")
+PARTS = ("ack", "clicks", "pg_clicks", "approvals", "processes", "backlog", "sets", "ingest", "startup")
 SUMMARY_CLAIMS = [50_000]
 INGEST_WATCHED = [1_000, 10_000, 60_000]
 
@@ -66,6 +70,16 @@ def ack_and_clicks(
         for server in servers.values():
             server.close()
     return figures
+
+
+def clicks_on_postgresql(emulators: Remote, rounds: int, quick: bool) -> list[Figure]:
+    """The clicks figures with the bot on PostgreSQL (a private cluster, as ``bench/sets.py`` starts)."""
+    with sets.databases() as urls:
+        if "postgresql" not in urls:
+            return []
+        addresses = emulators.call("addresses")
+        with Remote(BotHost, addresses, urls["postgresql"]) as bot, Remote(DecideHost, addresses) as minimal:
+            return clicks.run(emulators, bot, minimal, rounds, 5 if quick else 20, label="postgresql: ")
 
 
 def _parts(only: str | None) -> set[str]:
@@ -96,9 +110,14 @@ def main() -> None:
         flush=True,
     )
     figures: list[Figure] = []
-    if parts & {"ack", "clicks"}:
+    if parts & {"ack", "clicks", "pg_clicks", "ingest"}:
         with tempfile.TemporaryDirectory() as tmp, Remote(EmulatorHost) as emulators:
-            figures += ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick, parts)
+            if parts & {"ack", "clicks"}:
+                figures += ack_and_clicks(emulators, f"{tmp}/bench.db", rounds, args.quick, parts)
+            if "pg_clicks" in parts:
+                figures += clicks_on_postgresql(emulators, rounds, args.quick)
+            if "ingest" in parts:
+                figures += ingest.run(emulators, rounds, 8 if args.quick else 24)
         print(render(figures), flush=True)
     approval_sizes, watch_sizes = ([200, 1000], [1000, 5000]) if args.quick else (APPROVALS, WATCHES)
     figures += polls.run(

@@ -28,7 +28,8 @@ SEED_CHUNK = 5000
 
 
 class BotHost(ProcessFigures):
-    def __init__(self, addresses: dict[str, str], database_path: str, **settings: Any) -> None:
+    def __init__(self, addresses: dict[str, str], database: str, **settings: Any) -> None:
+        """``database``: a SQLite file's path, or a database URL (PostgreSQL)."""
         values: dict[str, Any] = {
             "slack_bot_token": BOT_TOKEN,
             "slack_signing_secret": SIGNING_SECRET,
@@ -38,7 +39,7 @@ class BotHost(ProcessFigures):
             "approvers": APPROVER,
             "notifier_enabled": False,
             "approvals_backlog_limit": 10_000_000,  # the figures are about cards, not one summary
-            "database_url": f"sqlite:///{database_path}",
+            "database_url": database if "://" in database else f"sqlite:///{database}",
             "port": 0,
             **addresses,
             **settings,

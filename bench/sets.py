@@ -17,10 +17,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Column, MetaData, String, Table, insert
+from sqlalchemy import Column, MetaData, String, Table, func, insert, select
 
 from bench.report import Figure
 from bot.storage.records import Notify
+from bot.storage.schema import batch_processes
 from bot.storage.store import Store
 
 INGEST_IDS = 1_000
@@ -81,7 +82,9 @@ async def _ingest(url: str, watched: int) -> tuple[float, float]:
         async with store.engine.begin() as conn:
             await conn.run_sync(_scratch.create_all)
         tag = str(time.monotonic_ns())
-        have = sum(1 for _ in await store.active_batch_members())
+        async with store.engine.connect() as conn:
+            active = select(func.count()).where(batch_processes.c.finished_at.is_(None))
+            have = int((await conn.execute(active)).scalar_one())
         for start in range(have, watched, 5_000):
             ids = [f"w{i}" for i in range(start, min(watched, start + 5_000))]
             await store.create_batch(ids, "C1", label=None, notify=Notify.ALL, requested_by="bench")

@@ -35,8 +35,8 @@ class CardCopyRows(Rows):
             .where(card_copies.c.approval_id == approval_id)
             .order_by(card_copies.c.channel)
         )
-        async with self._engine.connect() as conn:
-            return [MessageRef(str(row.channel), str(row.ts)) for row in (await conn.execute(query)).all()]
+        rows = await self._transactions.select(query)  # on every click: one round trip on PostgreSQL
+        return [MessageRef(str(row.channel), str(row.ts)) for row in rows]
 
     async def prune_card_copies(self, older_than: datetime) -> int:
         """Deletes copies posted before ``older_than``; how many went."""

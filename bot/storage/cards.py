@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -266,7 +266,7 @@ def card_in(conn: Connection, approval_id: str) -> CardRecord | None:
     return None if row is None else card_of(row)
 
 
-def card_of(row: Row[Any]) -> CardRecord:
+def card_of(row: Any) -> CardRecord:  # a Row of approval_cards, or its part of a folded one
     return CardRecord(
         approval_id=row.approval_id,
         kind=row.kind,

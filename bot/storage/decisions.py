@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from bot.storage import folded
 from bot.storage.audit import AUDIT_ROW, audit_values
 from bot.storage.cards import card_in, card_of
-from bot.storage.identity_links import link_in
+from bot.storage.identity_links import link_in, link_of
 from bot.storage.instances import InstanceRows
 from bot.storage.records import (
     AuditEntry,
@@ -27,7 +29,7 @@ from bot.storage.records import (
     RecordedDecision,
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, insert_unless_present
-from bot.storage.schema import approval_cards, decision_claims
+from bot.storage.schema import approval_cards, decision_claims, identity_links
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +102,33 @@ class DecisionRows(InstanceRows):
             return ClaimedDecision(in_the_way, card_in(conn, approval_id), link_in(conn, slack_user_id))
 
         for _ in range(CLAIM_ATTEMPTS):
-            # A click waits on this one: it goes first, in one transaction.
-            claimed = await self._transactions.write(claim_and_read, first=True)
+            # A click waits on this one: it goes first, in one transaction (one round trip on PostgreSQL).
+            if self._transactions.one_round_trip:
+                claimed = await self._claim_and_read_alone(claim, slack_user_id)
+            else:
+                claimed = await self._transactions.write(claim_and_read, first=True)
             if not isinstance(claimed, _Released):
                 return claimed
             # The claim in the way was released between our INSERT and the read: try again.
         raise RuntimeError(f"could not claim the decision on approval {approval_id}: claim kept flapping")
+
+    async def _claim_and_read_alone(
+        self, claim: dict[str, object], slack_user_id: str
+    ) -> ClaimedDecision | _Released:
+        parameters = {f"n_{name}": value for name, value in claim.items()}
+        parameters.update(b_approval_id=claim["approval_id"], b_slack_user_id=slack_user_id)
+        (row,) = await self._transactions.alone(folded.CLAIM_AND_READ, parameters)
+        in_the_way = None
+        if not row.claimed:
+            found = folded.present(row, folded.CLAIM, decision_claims)
+            if found is None:
+                return RELEASED
+            in_the_way = _claim_of(found)
+        card = folded.present(row, folded.CARD, approval_cards)
+        link = folded.present(row, folded.LINK, identity_links)
+        return ClaimedDecision(
+            in_the_way, None if card is None else card_of(card), None if link is None else link_of(link)
+        )
 
     async def mark_decision_unknown(self, approval_id: str, audit: AuditEntry | None) -> None:
         """The decision was sent and no answer came back: the claim stays (UNKNOWN, never released),
@@ -200,7 +223,29 @@ class DecisionRows(InstanceRows):
                 return RecordedDecision(card_in(conn, approval_id), first=False)
             return RecordedDecision(_move_card_and_audit(conn, approval_id, card_state, audit, now))
 
+        if self._transactions.one_round_trip:
+            recorded = await self._record_alone(approval_id, card_state, audit, now)
+            if recorded is not None:
+                return recorded
         return await self._transactions.write(record)
+
+    async def _record_alone(
+        self, approval_id: str, card_state: CardState, audit: AuditEntry, now: datetime
+    ) -> RecordedDecision | None:
+        """``record_decision`` as one statement; ``None`` when it wrote nothing and the claim was
+        neither DONE nor left as it was (it went, or changed under it): then the transaction of
+        several statements decides, as it always did."""
+        parameters = {f"a_{name}": value for name, value in audit_values(audit, now).items()}
+        parameters.update(b_approval_id=approval_id, b_state=card_state.value, b_now=now)
+        (row,) = await self._transactions.alone(folded.RECORD, parameters)
+        if row.marked:
+            assert row.audited
+            moved = folded.present(row, folded.MOVED, approval_cards)
+            return RecordedDecision(None if moved is None else card_of(moved))
+        if row.claim_state == DecisionState.DONE.value:  # DONE before: recorded
+            card = folded.present(row, folded.CARD, approval_cards)
+            return RecordedDecision(None if card is None else card_of(card), first=False)
+        return None
 
     async def prune_done_decisions(self, older_than: datetime) -> int:
         """Deletes DONE claims taken before ``older_than``; how many went."""
@@ -259,8 +304,10 @@ _CARD_MOVED = (
 
 def _claim_row(conn: Connection, approval_id: str) -> DecisionClaim | None:
     row = conn.execute(_CLAIM_OF, {"approval_id": approval_id}).first()
-    if row is None:
-        return None
+    return None if row is None else _claim_of(row)
+
+
+def _claim_of(row: Any) -> DecisionClaim:  # a Row of decision_claims, or its part of a folded one
     return DecisionClaim(
         approval_id=row.approval_id,
         slack_user_id=row.slack_user_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.records import IdentityLink
@@ -72,7 +72,7 @@ class IdentityLinkRows(Rows):
                 .where(identity_links.c.slack_user_id == link.slack_user_id)
                 .values(**values)
             )
-            return _link_of(old)
+            return link_of(old)
 
     async def unlink_identity(self, slack_user_id: str) -> IdentityLink | None:
         """Deletes the Slack user's link; the link that was deleted, ``None`` when there was none."""
@@ -85,7 +85,7 @@ class IdentityLinkRows(Rows):
             if old is None:
                 return None
             await conn.execute(delete(identity_links).where(identity_links.c.slack_user_id == slack_user_id))
-            return _link_of(old)
+            return link_of(old)
 
     async def identity_link(self, slack_user_id: str) -> IdentityLink | None:
         """The Slack user's link; ``None`` when they are not linked."""
@@ -100,14 +100,14 @@ class IdentityLinkRows(Rows):
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_link_of(row) for row in rows]
+        return [link_of(row) for row in rows]
 
     async def identity_links(self) -> list[IdentityLink]:
         """Every link, by Slack user id."""
         query = select(identity_links).order_by(identity_links.c.slack_user_id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_link_of(row) for row in rows]
+        return [link_of(row) for row in rows]
 
 
 _LINK_OF = select(identity_links).where(identity_links.c.slack_user_id == bindparam("slack_user_id"))
@@ -117,10 +117,10 @@ _LINK_OF = select(identity_links).where(identity_links.c.slack_user_id == bindpa
 def link_in(conn: Connection, slack_user_id: str) -> IdentityLink | None:
     """The Slack user's link, read inside any transaction."""
     row = conn.execute(_LINK_OF, {"slack_user_id": slack_user_id}).first()
-    return None if row is None else _link_of(row)
+    return None if row is None else link_of(row)
 
 
-def _link_of(row: Row[Any]) -> IdentityLink:
+def link_of(row: Any) -> IdentityLink:
     return IdentityLink(
         slack_user_id=row.slack_user_id,
         commerce_logon_id=row.commerce_logon_id,

@@ -11,6 +11,11 @@ On PostgreSQL (and an in-memory SQLite database, which a second engine could not
 function runs on the async engine through ``run_sync``: there each statement is a round trip to the
 server anyway.
 
+On PostgreSQL a transaction that is one statement can also go over the wire alone
+(:meth:`Transactions.alone`): in autocommit mode the statement is its own transaction, so there is
+no BEGIN and no COMMIT to wait for, one round trip in all. The click's claim and record are folded
+into such statements (CTEs) there.
+
 Invariant: a function given to :meth:`Transactions.read` or :meth:`Transactions.write` runs inside
 exactly one transaction, which commits when it returns and rolls back when it raises; it must not
 commit, and returns plain values (fetched rows, records), never a ``Result`` still tied to its cursor.
@@ -21,9 +26,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Executable, Row
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -46,6 +51,27 @@ class Transactions:
         self._writer = writer
         path = sqlite_file(engine.url)
         self._file = None if path is None else _SqliteFile(engine)
+        self.one_round_trip = engine.dialect.name == "postgresql"
+        """Whether :meth:`alone` may be used (PostgreSQL)."""
+        self._autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if self.one_round_trip else None
+        )
+
+    async def select(self, statement: Executable) -> list[Row[Any]]:
+        """The rows of one read: on PostgreSQL alone (one round trip, no BEGIN nor ROLLBACK), else on a
+        connection of the async engine."""
+        if self._autocommit is not None:
+            return await self.alone(statement, {})
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(statement)).all())
+
+    async def alone(self, statement: Executable, parameters: dict[str, Any]) -> list[Row[Any]]:
+        """The rows of one statement that is a whole transaction, sent as one round trip: no BEGIN,
+        no COMMIT (autocommit). Only where ``one_round_trip``; on SQLite, use :meth:`read` or
+        :meth:`write`, whose turns and ``BEGIN IMMEDIATE`` it would skip."""
+        assert self._autocommit is not None, "one statement alone is for PostgreSQL"
+        async with self._autocommit.connect() as conn:
+            return list((await conn.execute(statement, parameters)).all())
 
     async def read(self, work: Work[T]) -> T:
         """``work``'s result, run in a transaction that only reads (one snapshot)."""

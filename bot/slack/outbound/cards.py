@@ -268,10 +268,19 @@ class ApprovalCards:
     async def _rewrite(self, approval_id: str, message: Message, targets: Sequence[MessageRef]) -> bool:
         """Rewrites each target, and the card's DM copies, once; whether every rewrite was accepted
         (True when there was none)."""
+        first = list(dict.fromkeys(targets))
+        accepted = await self._update_each(approval_id, first, message)
+        # The copies are read once the card itself is rewritten: a click's update goes out without
+        # waiting for that read (a round trip on PostgreSQL).
+        copies = [c for c in dict.fromkeys(await self._store.card_copies_of(approval_id)) if c not in first]
+        accepted += await self._update_each(approval_id, copies, message)
+        return accepted == len(first) + len(copies)
+
+    async def _update_each(self, approval_id: str, targets: Sequence[MessageRef], message: Message) -> int:
+        """Rewrites each target in turn; how many rewrites Slack accepted."""
         text, blocks = message
         accepted = 0
-        targets = [*targets, *await self._store.card_copies_of(approval_id)]
-        for target in dict.fromkeys(targets):
+        for target in targets:
             try:
                 await self._poster.update(target.channel, target.ts, text, blocks)
             except SlackApiError as error:
@@ -283,7 +292,7 @@ class ApprovalCards:
                 )
             else:
                 accepted += 1
-        return accepted == len(dict.fromkeys(targets))
+        return accepted
 
 
 async def _once(
