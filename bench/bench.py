@@ -78,8 +78,23 @@ def clicks_on_postgresql(emulators: Remote, rounds: int, quick: bool) -> list[Fi
         if "postgresql" not in urls:
             return []
         addresses = emulators.call("addresses")
-        with Remote(BotHost, addresses, urls["postgresql"]) as bot, Remote(DecideHost, addresses) as minimal:
-            return clicks.run(emulators, bot, minimal, rounds, 5 if quick else 20, label="postgresql: ")
+        sequential = 5 if quick else 20
+        with Remote(BotHost, addresses, urls["postgresql"]) as bot:
+            with Remote(DecideHost, addresses) as minimal:
+                figures = clicks.run(emulators, bot, minimal, rounds, sequential, label="postgresql: ")
+            # The same clicks against a minimal handler that also claims each approval in the same
+            # PostgreSQL: the one write several replicas need to decide a click once.
+            with Remote(DecideHost, addresses, urls["postgresql"]) as claiming:
+                figures += clicks.run(
+                    emulators,
+                    bot,
+                    claiming,
+                    rounds,
+                    sequential,
+                    label="postgresql: ",
+                    baseline="decide+claim",
+                )
+            return figures
 
 
 def _parts(only: str | None) -> set[str]:
