@@ -91,16 +91,30 @@ def run(emulators: Remote, rounds: int) -> list[Figure]:
     addresses = emulators.call("addresses")
     start = Figure("start-up to healthy /healthz", "ms", "bare Bolt", target="<= 2x")
     idle = Figure("idle RSS after start-up", "MiB", "bare Bolt", target="<= 1.5x")
+    # The same bare Bolt app having imported the bot's specified libraries: the floor of any bot
+    # built on them, against bare Bolt, and the bot against that floor.
+    floor_start = Figure("start-up: Bolt + the bot's libraries", "ms", "bare Bolt")
+    floor_idle = Figure("idle RSS: Bolt + the bot's libraries", "MiB", "bare Bolt")
+    over_floor_start = Figure("start-up to healthy /healthz", "ms", "Bolt + libraries")
+    over_floor_idle = Figure("idle RSS after start-up", "MiB", "Bolt + libraries")
     with tempfile.TemporaryDirectory() as tmp:
         database = os.path.join(tmp, "startup.db")
         port = free_port()
         bot = ([EXECUTABLE, "serve"], bot_environment(addresses, database, port))
-        bolt = ([sys.executable, BARE_BOLT, str(port), addresses["slack_api_url"]], base_environment())
+        bolt_command = [sys.executable, BARE_BOLT, str(port), addresses["slack_api_url"]]
+        bolt = (bolt_command, base_environment())
+        floor = ([*bolt_command, "--with-dependencies"], base_environment())
         start_once(*bot, port)  # warm-up: migrates the new database, fills the page cache
         start_once(*bolt, port)
+        start_once(*floor, port)
         for _ in range(rounds):
             bot_ms, bot_rss = start_once(*bot, port)
             bolt_ms, bolt_rss = start_once(*bolt, port)
+            floor_ms, floor_rss = start_once(*floor, port)
             start.add(bot_ms, bolt_ms)
             idle.add(bot_rss, bolt_rss)
-    return [start, idle]
+            floor_start.add(floor_ms, bolt_ms)
+            floor_idle.add(floor_rss, bolt_rss)
+            over_floor_start.add(bot_ms, floor_ms)
+            over_floor_idle.add(bot_rss, floor_rss)
+    return [start, idle, floor_start, floor_idle, over_floor_start, over_floor_idle]
