@@ -28,7 +28,9 @@ WORKDIR /src
 # symbol tables and debug sections of the shared objects (half of their 36 MB), the packages' own
 # test suites (SQLAlchemy's testing/ and its dialects' provision.py are loaded by its pytest plugin
 # only), the MySQL/SQL Server/Oracle dialects (DATABASE_URL accepts SQLite and PostgreSQL only),
-# type stubs and C/Cython sources. --no-compile: bytecode is written once, below.
+# pydantic's v1 copy and the mypy plugins, type stubs and C/C++/Cython sources. psycopg-binary's own
+# copy of OpenSSL (7 MB) gives way to the base image's (libpq needs only OPENSSL_3.0.0 symbols, and
+# Debian's security updates then reach it). --no-compile: bytecode is written once, below.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --no-deps --no-compile -r requirements.lock \
     && find /opt/venv -name '*.so*' -type f -exec strip --strip-unneeded {} + \
@@ -37,9 +39,14 @@ RUN pip install --no-cache-dir --require-hashes --no-deps --no-compile -r requir
         "${SITE_PACKAGES}"/sqlalchemy/dialects/mysql "${SITE_PACKAGES}"/sqlalchemy/dialects/mssql \
         "${SITE_PACKAGES}"/sqlalchemy/dialects/oracle "${SITE_PACKAGES}"/greenlet/tests \
         "${SITE_PACKAGES}"/aiosqlite/tests "${SITE_PACKAGES}"/certifi/tests \
-        "${SITE_PACKAGES}"/multidict/_testcapi.*.so \
+        "${SITE_PACKAGES}"/multidict/_testcapi.*.so "${SITE_PACKAGES}"/alembic/testing \
+        "${SITE_PACKAGES}"/pydantic/v1 "${SITE_PACKAGES}"/sqlalchemy/ext/mypy \
     && find "${SITE_PACKAGES}" -type f \( -name '*.pyi' -o -name '*.pyx' -o -name '*.pxd' \
-        -o -name '*.c' -o -name '*.cpp' -o -name '*.h' \) -delete
+        -o -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' \) -delete \
+    && for lib in ssl crypto; do \
+        ln -sf "$(find /usr/lib -name "lib${lib}.so.3" -print -quit)" \
+            "$(find "${SITE_PACKAGES}"/psycopg_binary.libs -name "lib${lib}-*.so.3")"; \
+    done
 
 # Then the project: only what the build needs (pyproject.toml declares README.md as the readme).
 # --no-deps: every dependency is in the layer above, as locked.
@@ -48,17 +55,28 @@ RUN pip install --no-cache-dir --require-hashes --no-deps --no-compile -r requir
 # bot, not ./bot); a module imported later is compiled in memory when first used. Compiling every
 # dependency instead would add about 6 MB of bytecode that is never read, and compiling none would
 # triple the start-up time. Alembic's env.py runs only inside Alembic (it is compiled, not imported);
-# the revisions in bot/storage/migrations/versions/ are imported like any module.
+# the revisions in bot/storage/migrations/versions/ are imported like any module. A dependency's
+# module that has bytecode then keeps only that (its .pyc moved where its .py was, which Python loads
+# without a source): 14 MB less, and its traceback lines name file and line without the text. The
+# bot's own modules keep their source. tzdata goes: the base image has the system's time zones,
+# which zoneinfo reads first.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 RUN pip install --no-cache-dir --no-deps --no-compile . \
-    && pip uninstall --yes pip setuptools \
+    && pip uninstall --yes pip setuptools tzdata \
     && python -I -c "import importlib, pkgutil, sys; sys.dont_write_bytecode = False; \
 import anyio._backends._asyncio, bot, httpx; from bot.storage.engine import create_engine; \
 [importlib.import_module(m.name) for m in pkgutil.walk_packages(bot.__path__, 'bot.') \
 if m.name not in ('bot.__main__', 'bot.storage.migrations.env')]; \
 create_engine('sqlite://'); create_engine('postgresql://localhost/probe'); httpx.AsyncClient()" \
-    && python -m compileall -q "${SITE_PACKAGES}"/bot
+    && python -m compileall -q "${SITE_PACKAGES}"/bot \
+    && python -I -c "import pathlib, sys; site = pathlib.Path(sys.argv[1]); tag = sys.implementation.cache_tag; \
+[(cached.replace(source.with_suffix('.pyc')), source.unlink()) for source in site.rglob('*.py') \
+if source.parts[len(site.parts)] != 'bot' \
+for cached in [source.parent / '__pycache__' / f'{source.stem}.{tag}.pyc'] if cached.exists()]" \
+        "${SITE_PACKAGES}" \
+    && find "${SITE_PACKAGES}" -path "${SITE_PACKAGES}/bot" -prune -o -type d -name __pycache__ -empty \
+        -exec rmdir {} +
 
 # ---- runtime ----
 FROM python:3.11-slim-bookworm

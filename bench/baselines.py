@@ -5,6 +5,9 @@
 - ``bolt_pbr``: the same with ``process_before_response=True``;
 - ``aiohttp``: a bare aiohttp handler that checks the Slack signature and returns the same JSON;
 - ``DecideHost``: on a signed click, exactly Commerce GET approval + POST decision + ``chat.update``;
+  given a database URL, first one claim of the approval in it (one autocommitted INSERT ... ON
+  CONFLICT DO NOTHING RETURNING): the one write replicas sharing a database need so that a click
+  decided on one is not decided again on another;
 - ``IngestHost``: ``POST /api/v1/process-status/watches`` as a bare handler: a bearer token compared,
   the JSON parsed, the ids inserted in one bulk INSERT in one transaction into a table of the same
   kind as ``batch_processes`` (same key, same columns, no other index), answered 201 with JSON. The
@@ -40,6 +43,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.emulated import BOT_TOKEN
 from bench.remote import LoopThread, ProcessFigures
@@ -52,6 +57,12 @@ WATCHES_PATH = "/api/v1/process-status/watches"
 API_TOKEN = "bench-ingest-token-0123456789abcdef0123"
 
 _ingest_tables = MetaData()
+BARE_CLAIMS = Table(
+    "bench_bare_claims",
+    _ingest_tables,
+    Column("approval_id", String(64), primary_key=True),
+    Column("claimed_by", String(64), nullable=False),
+)
 BARE_WATCHES = Table(
     "bench_bare_watches",
     _ingest_tables,
@@ -149,15 +160,23 @@ class AiohttpHost(ServerHost):
 
 
 class DecideHost(ServerHost):
-    """The least a click can do: ack, then GET the approval, POST the decision, ``chat.update``."""
+    """The least a click can do: ack, then GET the approval, POST the decision, ``chat.update``; with
+    ``claim_database_url``, the claim in that database before them (a click already claimed stops)."""
 
-    def __init__(self, addresses: dict[str, str]) -> None:
+    def __init__(self, addresses: dict[str, str], claim_database_url: str | None = None) -> None:
         self._addresses = addresses
+        self._claim_database_url = claim_database_url
+        self._claims: AsyncEngine | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         super().__init__()
 
     async def build(self) -> web.Application:
         a = self._addresses
+        if self._claim_database_url is not None:
+            self._claims = create_engine(self._claim_database_url)
+            async with self._claims.begin() as conn:
+                await conn.run_sync(_ingest_tables.create_all)
+            self._claims = self._claims.execution_options(isolation_level="AUTOCOMMIT")
         self._commerce = httpx.AsyncClient(
             base_url=f"{a['commerce_base_url']}/store/{a['commerce_store_id']}/", timeout=10
         )
@@ -192,6 +211,8 @@ class DecideHost(ServerHost):
         return app
 
     async def _decide(self, approval_id: str, channel: str, ts: str) -> None:
+        if self._claims is not None and not await self._claim(approval_id):
+            return
         path = f"approval_status/{approval_id}"
         approval = (await self._commerce.get(path)).json()["resultList"][0]
         if approval["status"] != "0":
@@ -207,10 +228,23 @@ class DecideHost(ServerHost):
             json={"channel": channel, "ts": ts, "text": text, "blocks": [_section(text)]},
         )
 
+    async def _claim(self, approval_id: str) -> bool:
+        assert self._claims is not None
+        claim = (
+            postgresql_insert(BARE_CLAIMS)
+            .values(approval_id=approval_id, claimed_by="U_BENCH")
+            .on_conflict_do_nothing()
+            .returning(BARE_CLAIMS.c.approval_id)
+        )
+        async with self._claims.connect() as conn:
+            return (await conn.execute(claim)).first() is not None
+
     def close(self) -> None:
         async def close_clients() -> None:
             await self._commerce.aclose()
             await self._slack.aclose()
+            if self._claims is not None:
+                await self._claims.dispose()
 
         self._loop.call(close_clients())
         super().close()

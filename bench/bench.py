@@ -1,15 +1,16 @@
 """Benchmarks: each figure of the bot next to a baseline measured in the same run, as a ratio.
 
-    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only ack,clicks,approvals,processes,backlog]
+    .venv/bin/python bench/bench.py [--quick] [--markdown] [--only PART,...]
     (parts: ack, clicks, pg_clicks, approvals, processes, batches, processes-pg, batches-pg, backlog,
-    sets, ingest)
+    sets, ingest, startup)
 
 Nothing is asserted: figures are printed as best / median over rounds (``--rounds``). The bot, each
 baseline server and the emulators run in processes of their own (``bench/remote.py``) so CPU time and
 RSS read in a server's process are its own; the load generator runs in this process.
 
 - ``bench/ack.py``: ``/approvals help`` acks at concurrency 1/8/32, against bare Bolt, Bolt with
-  ``process_before_response=True`` and a bare aiohttp handler; CPU per command;
+  ``process_before_response=True`` and a bare aiohttp handler; CPU per command; ``/approvals list``
+  real answers a second at concurrency 8/32 against concurrency 1 (busy refusals not counted);
 - ``bench/clicks.py``: click -> card update, sequential and 20 at once, against a minimal decide handler
   (``pg_clicks``: the same with the bot on PostgreSQL);
 - ``bench/polls.py``: approvals poll (first and steady) and process-status poll at several sizes; the
@@ -17,7 +18,9 @@ RSS read in a server's process are its own; the load generator runs in this proc
 - ``bench/backlog.py``: announcement latency of approvals that arrive during a 60-card backlog;
 - ``bench/sets.py``: a backlog summary's claims and a 1,000-id ingest in the store, SQLite and PostgreSQL;
 - ``bench/ingest.py``: ``POST /api/v1/process-status/watches`` with 1,000 ids over HTTP at concurrency 1
-  and 8, against a bare aiohttp handler doing one bulk insert, SQLite and PostgreSQL.
+  and 8, against a bare aiohttp handler doing one bulk insert, SQLite and PostgreSQL;
+- ``bench/startup.py``: ``approvals-bot serve`` from process start to a healthy ``/healthz``, and its
+  idle RSS, against a bare Bolt app started the same way (``bench/bare_bolt.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import ack, backlog, clicks, ingest, polls, sets
+from bench import ack, backlog, clicks, ingest, polls, sets, startup
 from bench.baselines import AiohttpHost, BoltHost, DecideHost
 from bench.bothost import BotHost
 from bench.emulated import EmulatorHost
@@ -55,6 +58,7 @@ PARTS = (
     "backlog",
     "sets",
     "ingest",
+    "startup",
 )
 SUMMARY_CLAIMS = [50_000]
 INGEST_WATCHED = [1_000, 10_000, 60_000]
@@ -73,6 +77,7 @@ def ack_and_clicks(
             servers["bolt_pbr"] = Remote(BoltHost, slack_api_url, process_before_response=True)
             servers["aiohttp"] = Remote(AiohttpHost)
             figures += ack.run(servers, rounds, 60 if quick else 300)
+            figures += ack.list_goodput(servers["bot"], emulators, rounds, 60 if quick else 300)
         if "clicks" in parts:
             with Remote(DecideHost, addresses) as minimal:
                 figures += clicks.run(emulators, servers["bot"], minimal, rounds, 5 if quick else 20)
@@ -88,8 +93,23 @@ def clicks_on_postgresql(emulators: Remote, rounds: int, quick: bool) -> list[Fi
         if "postgresql" not in urls:
             return []
         addresses = emulators.call("addresses")
-        with Remote(BotHost, addresses, urls["postgresql"]) as bot, Remote(DecideHost, addresses) as minimal:
-            return clicks.run(emulators, bot, minimal, rounds, 5 if quick else 20, label="postgresql: ")
+        sequential = 5 if quick else 20
+        with Remote(BotHost, addresses, urls["postgresql"]) as bot:
+            with Remote(DecideHost, addresses) as minimal:
+                figures = clicks.run(emulators, bot, minimal, rounds, sequential, label="postgresql: ")
+            # The same clicks against a minimal handler that also claims each approval in the same
+            # PostgreSQL: the one write several replicas need to decide a click once.
+            with Remote(DecideHost, addresses, urls["postgresql"]) as claiming:
+                figures += clicks.run(
+                    emulators,
+                    bot,
+                    claiming,
+                    rounds,
+                    sequential,
+                    label="postgresql: ",
+                    baseline="decide+claim",
+                )
+            return figures
 
 
 def _parts(only: str | None) -> set[str]:
@@ -144,6 +164,9 @@ def main() -> None:
                     figures += polls.finishing(kind, urls["postgresql"], watch_sizes, min(rounds, 3))
     if "backlog" in parts:
         figures += backlog.run(1 if args.quick else min(rounds, 3))
+    if "startup" in parts:
+        with Remote(EmulatorHost) as emulators:
+            figures += startup.run(emulators, rounds)
     if "sets" in parts:
         claims, watched = ([5_000], [1_000, 5_000]) if args.quick else (SUMMARY_CLAIMS, INGEST_WATCHED)
         figures += sets.run(min(rounds, 3), claims, watched)

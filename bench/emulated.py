@@ -121,6 +121,14 @@ class EmulatorHost(ProcessFigures):
         self.bol.finish(process_ids, "SUCCESS")
 
     # -- Slack -------------------------------------------------------------------------------------
+    def new_response_urls(self, count: int) -> list[str]:
+        """Fresh ``response_url``s, one a command, to see which commands got their answer."""
+        return [self.slack.new_response_url() for _ in range(count)]
+
+    def answered(self, response_urls: list[str]) -> int:
+        """How many of these ``response_url``s have been posted to."""
+        return sum(1 for url in response_urls if self.slack.responses(url))
+
     def post_messages(self, count: int) -> list[str]:
         """``count`` plain messages in the bench channel (cards for the minimal decide handler)."""
         with self.slack.lock:

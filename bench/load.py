@@ -36,6 +36,8 @@ class LoadResult:
     latencies_ms: list[float]
     seconds: float
     """Wall time of the whole run."""
+    refused: int = 0
+    """Answers that held the ``refused`` marker (a busy bot's ack)."""
 
     @property
     def per_second(self) -> float:
@@ -43,31 +45,39 @@ class LoadResult:
 
 
 async def _send_all(
-    port: int, requests: list[Prepared], concurrency: int, expect: bytes | None
+    port: int, requests: list[Prepared], concurrency: int, expect: bytes | None, refused: bytes | None
 ) -> LoadResult:
     url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
     latencies: list[float] = []
+    refusals = 0
     work: Iterator[Prepared] = iter(requests)
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def client() -> None:
+            nonlocal refusals
             for body, headers in work:
                 started = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as response:
                     answer = await response.read()
                 latencies.append((time.perf_counter() - started) * 1000)
+                refusals += refused is not None and refused in answer
                 if response.status != 200 or (expect is not None and expect not in answer):
                     raise RuntimeError(f"unexpected answer {response.status}: {answer[:200]!r}")
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
-    return LoadResult(latencies, seconds)
+    return LoadResult(latencies, seconds, refusals)
 
 
 def send_all(
-    port: int, requests: list[Prepared], concurrency: int, expect: bytes | None = None
+    port: int,
+    requests: list[Prepared],
+    concurrency: int,
+    expect: bytes | None = None,
+    refused: bytes | None = None,
 ) -> LoadResult:
-    """Sends every request over ``concurrency`` kept-alive connections, each one after another."""
-    return asyncio.run(_send_all(port, requests, concurrency, expect))
+    """Sends every request over ``concurrency`` kept-alive connections, each one after another;
+    counts the answers that hold ``refused``."""
+    return asyncio.run(_send_all(port, requests, concurrency, expect, refused))

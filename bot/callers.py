@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.slack_ids import CHANNEL_ID
@@ -90,8 +89,16 @@ def callers_from_text(text: str) -> list[dict[str, Any]] | list[Any]:
 
 
 def callers_from_file(path: Path) -> list[Any]:
-    """The raw caller entries of ``API_TOKENS_FILE`` (YAML or JSON: a list, or ``{callers: [...]}``)."""
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The raw caller entries of ``API_TOKENS_FILE`` (YAML or JSON: a list, or ``{callers: [...]}``).
+
+    ``ValueError`` when it is not such a file (invalid YAML included). The YAML parser is
+    imported here, only when the file is set."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:  # its text may quote the file, tokens and all: never passed on
+        raise ValueError("not valid YAML") from None
     if isinstance(loaded, dict) and "callers" in loaded:
         loaded = loaded["callers"]
     if loaded is None:

@@ -108,10 +108,12 @@ class Runtime:
         """Builds every part; ``clock`` is what the store and the timed pollers read as now."""
         parts = await build_parts(settings, clock)
         contributed = contributions(parts, features_for(settings))
-        # The off backend's commands get a plain line (their listeners are not registered).
-        parts.bolt_app.use(
-            answer_off_backends(commerce=settings.commerce_configured, bol=settings.bol_configured)
-        )
+        # The off backend's commands get a plain line (their listeners are not registered). With
+        # both on, no middleware: every one costs each request its argument injection.
+        if not (settings.commerce_configured and settings.bol_configured):
+            parts.bolt_app.use(
+                answer_off_backends(commerce=settings.commerce_configured, bol=settings.bol_configured)
+            )
         for contribution in contributed:
             for listen in contribution.listeners:
                 listen(parts.bolt_app)

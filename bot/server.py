@@ -6,11 +6,10 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.clock import Clock, utcnow
 from bot.features.parts import SLACK_TIMEOUT_SECONDS
@@ -20,6 +19,9 @@ from bot.settings import Settings
 from bot.slack.outbound.user_agent import slack_user_agent
 from bot.web.read_deadlines import ReadDeadlines
 from bot.web.routes import build_web_app, metrics_routes, serve_metrics
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +141,9 @@ class BotServer:
             self._metrics_runner = await serve_metrics(runtime.metrics, self.host, self.settings.metrics_port)
             self.metrics_port = int(self._metrics_runner.addresses[0][1])
         if self.settings.socket_mode and self.settings.slack_app_token is not None:
+            # Imported here: Socket Mode's client (a dozen modules) is for SLACK_APP_TOKEN only.
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
             handler = self._socket_mode = AsyncSocketModeHandler(
                 bolt_app, self.settings.slack_app_token.get_secret_value()
             )

@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import (
     Field,
     JsonValue,
@@ -445,7 +444,7 @@ class Settings(BaseSettings):
         if self.api_tokens_file is not None:
             try:
                 entries = callers_from_file(self.api_tokens_file)
-            except (OSError, ValueError, yaml.YAMLError) as error:
+            except (OSError, ValueError) as error:
                 raise ValueError(f"API_TOKENS_FILE: {type(error).__name__}: cannot be read") from None
             try:
                 from_file = [ApiCaller.model_validate(entry) for entry in with_names(entries)]

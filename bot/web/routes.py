@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.background import BUSY_MESSAGE, BackgroundWork
@@ -68,6 +71,20 @@ class RefusalLog:
         return web.Response(status=refusal.status, text=refusal.problem)
 
 
+def parsed_bolt_request(
+    raw_body: str, body: dict[str, Any], *, query: str, headers: dict[str, str | Sequence[str]]
+) -> AsyncBoltRequest:
+    """Bolt's request for a body the edge has parsed already (``check_request`` parses it exactly as
+    Bolt does), so that it is not parsed a second time: Bolt is handed an empty body, then the raw
+    one (its signature check reads it) and the parsed fields with the context Bolt derives from them.
+    """
+    bolt_request = AsyncBoltRequest(body="", query=query, headers=headers)
+    bolt_request.raw_body = raw_body
+    bolt_request.body = body
+    bolt_request.context = build_async_context(AsyncBoltContext({}), body)
+    return bolt_request
+
+
 def build_web_app(
     bolt_app: AsyncApp,
     *,
@@ -103,9 +120,9 @@ def build_web_app(
             work.refused(str(checked["command"]))
             return web.Response(body=BUSY_ACK, content_type="application/json")
         try:
-            # Signed and of the right shape, so the strict decode and Bolt's parse succeed.
-            bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            # Signed and of the right shape, so the strict decode succeeds.
+            bolt_request = parsed_bolt_request(
+                raw.decode("utf-8"), checked, query=request.query_string, headers=dict(request.headers)
             )
         except Exception as error:  # a shape edge.py does not know yet: still the client's fault
             return refused(request, Refusal(400, f"Bolt could not read the request ({type(error).__name__})"))

@@ -66,6 +66,19 @@ async def only_our_workspace(
     return BoltResponse(status=403, body=OTHER_WORKSPACE_MESSAGE)
 
 
+async def our_workspace_with_the_user_named(
+    req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
+) -> BoltResponse:
+    """:func:`only_our_workspace`, then the rest with the user named in every log line. One Bolt
+    middleware, not two: Bolt works out each middleware's arguments anew on every request."""
+
+    async def named() -> BoltResponse:
+        with log_context(slack_user=slack_user_id(req.body)):
+            return await next()
+
+    return await only_our_workspace(req, named)
+
+
 def slack_user_id(body: dict[str, Any]) -> str | None:
     """Who sent the request: ``user_id`` of a slash command, ``user.id`` of a click or a modal."""
     user = body.get("user")
@@ -87,12 +100,7 @@ def build_bolt_app(bot_token: str, signing_secret: str) -> AsyncApp:
         user_facing_authorize_error_message=CANNOT_ACT_IN_SLACK_MESSAGE,
     )
 
-    app.use(only_our_workspace)
-
-    @app.middleware
-    async def name_the_user_in_logs(body: dict[str, Any], next_: Callable[[], Awaitable[Any]]) -> Any:
-        with log_context(slack_user=slack_user_id(body)):
-            return await next_()
+    app.use(our_workspace_with_the_user_named)
 
     @app.error
     async def on_unhandled_error(error: Exception, body: dict[str, Any]) -> None:
