@@ -44,7 +44,11 @@ _THREAD_OF = (
 def _summarised(dialect_name: str) -> Insert:
     """The follow-up row of an approval announced in a summary: inserted, or its summary replaced."""
     insert_of = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    statement = insert_of(approval_followups)
+    return _replacing_the_summary(insert_of(approval_followups))
+
+
+def _replacing_the_summary(statement: postgresql.Insert | sqlite.Insert) -> Insert:
+    """``statement``, where an approval already has its follow-up row, replacing only its summary."""
     upsert: Insert = statement.on_conflict_do_update(
         index_elements=[approval_followups.c.approval_id],
         set_={
@@ -67,17 +71,11 @@ def _summarised_pg() -> Insert:
         bindparam("f_ts", type_=approval_followups.c.summary_ts.type),
         literal(0, type_=approval_followups.c.reminders_sent.type),
     )
-    statement = postgresql.insert(approval_followups).from_select(
-        ["approval_id", "summary_channel", "summary_ts", "reminders_sent"], rows
+    return _replacing_the_summary(
+        postgresql.insert(approval_followups).from_select(
+            ["approval_id", "summary_channel", "summary_ts", "reminders_sent"], rows
+        )
     )
-    upsert: Insert = statement.on_conflict_do_update(
-        index_elements=[approval_followups.c.approval_id],
-        set_={
-            "summary_channel": statement.excluded.summary_channel,
-            "summary_ts": statement.excluded.summary_ts,
-        },
-    )
-    return upsert
 
 
 _SUMMARISED_PG = _summarised_pg()
