@@ -27,16 +27,8 @@ from tests.cli_process import free_port
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, SECOND_APPROVER, SIGNING_SECRET
 from tests.replicas import Replica
 from tests.slack_requests import SlackRequestSender
+from tests.test_e2e_dm_copies import DM_ROUTES
 from tests.waiting import wait_for
-
-ROUTES = f"""
-routes:
-  - name: orders-by-dm
-    channel: {APPROVALS_CHANNEL}
-    match: {{kind: order}}
-    approvers: [{APPROVER}, {SECOND_APPROVER}]
-    notify: dm
-"""
 
 
 def _text(blocks: Any) -> str:
@@ -52,7 +44,7 @@ def _card(slack: SlackEmulator, approval_id: str) -> StoredMessage | None:
 def test_serve_sends_dm_copies_opens_details_snoozes_and_decides_a_selection_from_the_home(
     make_settings: Callable[..., Settings], slack: SlackEmulator, commerce: CommerceEmulator, tmp_path: Path
 ) -> None:
-    (tmp_path / "routes.yaml").write_text(ROUTES)
+    (tmp_path / "routes.yaml").write_text(DM_ROUTES)
     settings = make_settings(
         notifier_enabled=True,
         port=free_port(),
