@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bot.commerce.models import ApprovalKind, ApprovalState
+from bot.sandbox.base import RecordedRequest, Response
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator, StoredMessage
 from bot.settings import Settings
@@ -177,16 +181,29 @@ def test_serve_sums_up_a_backlog_in_one_message_instead_of_a_card_each(
         assert bot.stop() == 0
 
 
+@pytest.mark.parametrize("answer", ["answered", "lost"])
 def test_serve_keeps_who_registered_on_a_decided_buyer_card_and_counts_it_in_details(
     make_settings: Callable[..., Settings],
     slack: SlackEmulator,
     commerce: CommerceEmulator,
     tmp_path: Path,
+    answer: str,
 ) -> None:
-    settings = make_settings(notifier_enabled=True, port=free_port(), approvals_poll_seconds=0.5)
+    """Lost: Commerce takes the approve but answers after the bot stopped waiting, so the next poll
+    credits it from Commerce's comment; it counts in the organization's history all the same."""
+    timeout = {"lost": {"commerce_timeout_seconds": 0.5}}.get(answer, {})
+    settings = make_settings(notifier_enabled=True, port=free_port(), approvals_poll_seconds=0.5, **timeout)
     acme = "7000000000000000555"
     ann = commerce.people.add("ann", email="ann@acme.example", organization_id=acme)
     first = commerce.add_approval(ApprovalKind.BUYER, submitter_id=ann.user_id)
+    if answer == "lost":
+
+        def slow_answer(request: RecordedRequest) -> Response | None:
+            if request.method == "POST" and f"/approval_status/{first}" in request.path:
+                time.sleep(1.0)  # decided, answered after the bot's 0.5 s
+            return None
+
+        commerce.inject(slow_answer)
 
     bot = _serve(settings, tmp_path / "serve")
     sender = SlackRequestSender(bot.url, SIGNING_SECRET)

@@ -553,8 +553,9 @@ class DecisionService:
 
     async def settle(self, approval: Approval, *, on: list[MessageRef] | None = None) -> bool:
         """Credits a decided approval to the Slack user its Commerce comment names (a decision from
-        Slack whose answer was lost): claim DONE in their name, card state, audit row, and the card
-        rewritten. False when the comment names nobody."""
+        Slack whose answer was lost): claim DONE in their name, card state, audit row (naming the buyer
+        organization its card shows, as a click's row does), and the card rewritten. False when the
+        comment names nobody."""
         signature = read_signature(approval.comment)
         if signature is None:
             return False
@@ -565,6 +566,7 @@ class DecisionService:
             outcome=Outcome.OK.value,
             comment=signature.note,
             detail="confirmed from Commerce after the answer was lost",
+            organization_id=_organization_shown(approval, await self._store.get_card(approval.id)),
         )
         recorded = await self._store.settle_decision(
             approval.id,
