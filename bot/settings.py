@@ -108,8 +108,8 @@ class Settings(BaseSettings):
     slack_post_interval_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="Minimum gap between two messages posted in one channel (Slack allows about one "
-        "per second).",
+        description="Gap between Slack's answer to one message posted in a channel and the next "
+        "message posted there (Slack allows about one per second per channel).",
     )
 
     # -- HCL Commerce ----------------------------------------------------------------------------------

@@ -27,14 +27,20 @@ def emulator() -> Iterator[SlackEmulator]:
     slack.stop()
 
 
-def test_posts_in_one_channel_are_spaced_by_the_interval(emulator: SlackEmulator) -> None:
+@pytest.mark.parametrize("first_late", [False, True], ids=["on-time", "first-late"])
+def test_posts_in_one_channel_are_spaced_by_the_interval(emulator: SlackEmulator, first_late: bool) -> None:
+    """Measured where Slack counts them, as they arrive: also when the first post of a channel reaches
+    Slack late (a slow network, a busy machine) and the next one does not."""
     arrivals: dict[str, list[float]] = {}
 
     def note_arrival(request: RecordedRequest) -> None:
-        channel = (
+        channel = str(
             request.json().get("channel") if request.body.startswith(b"{") else request.form().get("channel")
         )
-        arrivals.setdefault(str(channel), []).append(time.monotonic())
+        if first_late and channel not in arrivals:
+            arrivals[channel] = []
+            time.sleep(INTERVAL / 2)
+        arrivals.setdefault(channel, []).append(time.monotonic())
 
     emulator.inject(
         lambda request: note_arrival(request) if request.path.endswith("chat.postMessage") else None
@@ -55,7 +61,7 @@ def test_posts_in_one_channel_are_spaced_by_the_interval(emulator: SlackEmulator
         times = arrivals[channel]
         assert len(times) == 3
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-        assert all(gap >= INTERVAL * 0.9 for gap in gaps), gaps
+        assert all(gap >= INTERVAL * 0.99 for gap in gaps), gaps
     assert [m.text for m in emulator.channel_messages("C_ONE")] == ["message 0", "message 1", "message 2"]
 
 

@@ -10,9 +10,11 @@ the message may be in the channel, and the caller must not simply post it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,24 +45,40 @@ class HistoryUnreadable(Exception):
     """The channel's history cannot be read, and trying again will not change that."""
 
 
+@dataclass
+class _Lane:
+    """One channel's turn to post: held while a post is under way, free again ``min_interval`` after
+    its answer."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    free_at: float = 0.0
+
+
 class SlackPoster:
+    """Posts in one channel one at a time, each ``min_interval_seconds`` after the previous one's
+    answer: Slack counts a message when it arrives, and a post that left late or travelled slowly
+    arrived before its answer, so two posts of one channel never reach Slack closer than the interval
+    (and never out of order). Channels do not wait for each other."""
+
     def __init__(
         self, client: AsyncWebClient, *, min_interval_seconds: float = 1.0, mask: Mask = no_mask
     ) -> None:
         self._client = client
         self._mask = mask
         self._min_interval = min_interval_seconds
-        self._next_slot: dict[str, float] = {}
-        self._lock = asyncio.Lock()
+        self._lanes: dict[str, _Lane] = {}
 
-    async def _wait_for_slot(self, channel: str) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot.get(channel, 0.0))
-            self._next_slot[channel] = slot + self._min_interval
-        delay = slot - now
-        if delay > 0:
-            await asyncio.sleep(delay)
+    @contextlib.asynccontextmanager
+    async def _turn(self, channel: str) -> AsyncIterator[None]:
+        lane = self._lanes.setdefault(channel, _Lane())
+        async with lane.lock:
+            delay = lane.free_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                yield
+            finally:
+                lane.free_at = time.monotonic() + self._min_interval
 
     async def post(
         self,
@@ -74,15 +92,15 @@ class SlackPoster:
         """Posts a message (a reply in ``thread_ts``'s thread when given, carrying ``key`` in its metadata
         when given) and returns its ``ts``. Raises ``PostOutcomeUnknown`` when the request went out and
         no answer came back; any other error means the message was not posted."""
-        await self._wait_for_slot(channel)
         try:
-            response = await self._client.chat_postMessage(
-                channel=channel,
-                text=self._mask(text),
-                blocks=masked(blocks, self._mask),
-                thread_ts=thread_ts,
-                metadata=None if key is None else key.metadata(),
-            )
+            async with self._turn(channel):
+                response = await self._client.chat_postMessage(
+                    channel=channel,
+                    text=self._mask(text),
+                    blocks=masked(blocks, self._mask),
+                    thread_ts=thread_ts,
+                    metadata=None if key is None else key.metadata(),
+                )
         except Exception as error:
             if outcome_unknown(error):
                 raise PostOutcomeUnknown(f"Slack did not confirm it ({type(error).__name__})") from error
@@ -92,11 +110,11 @@ class SlackPoster:
     async def post_direct(self, user_id: str, text: str, blocks: list[Block]) -> MessageRef:
         """Posts a direct message from the bot to ``user_id``; where it went (the DM channel Slack
         answers with, which ``chat.update`` needs). Errors as :meth:`post`."""
-        await self._wait_for_slot(user_id)
         try:
-            response = await self._client.chat_postMessage(
-                channel=user_id, text=self._mask(text), blocks=masked(blocks, self._mask)
-            )
+            async with self._turn(user_id):
+                response = await self._client.chat_postMessage(
+                    channel=user_id, text=self._mask(text), blocks=masked(blocks, self._mask)
+                )
         except Exception as error:
             if outcome_unknown(error):
                 raise PostOutcomeUnknown(f"Slack did not confirm it ({type(error).__name__})") from error
