@@ -7,6 +7,9 @@ answer keeps the claim until ``conversations.history`` (``conversations.replies`
 shows whether the message is there.
 """
 
+# The fixtures are imported from tests.pg, so using them as test parameters "redefines" the names.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from bot.commerce.models import ApprovalKind, ApprovalState
@@ -36,6 +40,7 @@ from tests.cli_process import free_port
 from tests.clock import ManualClock
 from tests.conftest import APPROVALS_CHANNEL, APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
 from tests.ingest_api import API_CALLERS, API_TOKEN, WATCHES, post_watches
+from tests.pg import fresh_postgres_url, postgres_url  # noqa: F401
 from tests.replicas import Replica
 from tests.slack_dialog import run_command
 from tests.slack_requests import SlackRequestSender
@@ -586,3 +591,51 @@ def test_a_watch_message_cut_off_by_kill_9_mid_post_is_found_after_the_restart_a
             what="the restarted bot to find the watch message",
         )
         assert len(top_level(slack, BATCH_CHANNEL)) == 1
+
+
+def test_a_watch_finished_by_a_replica_killed_before_its_post_is_still_announced_once(
+    make_settings: Callable[..., Settings],
+    slack: SlackEmulator,
+    bol: BolEmulator,
+    tmp_path: Path,
+    fresh_postgres_url: str,
+) -> None:
+    """The replica dies after its round found the process finished and before anything was posted,
+    while the database is slow (here: a lock on the post attempts). What it finished is announced after
+    the restart, once: finishing a watch and recording its post attempt are one transaction."""
+    settings = make_settings(
+        port=free_port(),
+        notifier_enabled=True,
+        process_status_poll_seconds=0.5,
+        database_url=fresh_postgres_url,
+    )
+    process_id = bol.add_process()
+    plain_url = fresh_postgres_url.replace("postgresql+psycopg", "postgresql")
+    replicas = [Replica(settings, tmp_path / "first")]
+    try:
+        replicas[0].wait_until_listening()
+        sender = SlackRequestSender(replicas[0].url, SIGNING_SECRET)
+        run_command(
+            sender, slack, "/process-status", f"watch {process_id}", user=APPROVER, channel=BATCH_CHANNEL
+        )
+        with psycopg.connect(plain_url) as lock, psycopg.connect(plain_url, autocommit=True) as watcher:
+            lock.execute("LOCK TABLE post_attempts IN ACCESS EXCLUSIVE MODE")
+            bol.set_status(process_id, "FAILURE", error_message="nope")
+            waiting_write = (
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query NOT ILIKE 'SELECT%%'"
+            )
+            wait_for(
+                lambda: watcher.execute(waiting_write).fetchone() == (1,),
+                what="the round's write to wait for the post attempts",
+            )
+            replicas[0].kill()
+            lock.rollback()
+        replicas.append(Replica(settings, tmp_path / "second"))
+        wait_for(lambda: top_level(slack, BATCH_CHANNEL), timeout=60, what="the announcement, restarted")
+        rounds = replicas[1].polls("process_status")
+        wait_for(lambda: replicas[1].polls("process_status") >= rounds + 2, what="two more rounds")
+        assert len(top_level(slack, BATCH_CHANNEL)) == 1
+    finally:
+        for replica in replicas:
+            replica.stop()

@@ -47,12 +47,15 @@ class WatchStore(PostingStore, Protocol):
         channel: str,
         last_state: str,
         *,
+        announcement: str | None = None,
         entity_id: str | None = None,
         event_type: str | None = None,
         error_message: str | None = None,
     ) -> bool: ...
 
-    async def record_watch_batch_message(self, batch_id: str, message_ts: str) -> None: ...
+    async def record_watch_batch_message(
+        self, batch_id: str, message_ts: str, *, announcement: str | None = None
+    ) -> None: ...
 
     async def reopen_watch_batch(self, batch_id: str) -> None: ...
 
@@ -159,22 +162,25 @@ class ProcessStatusNotifier:
             )
         else:
             return 0
+        assert watch.batch_id is not None  # read from the store
+        batch_id, kind = watch.batch_id, self.announces.value
+        # The finish is the claim, and starts the post attempt in the watch's channel.
         finished = await self._store.finish_watch(
             watch.process_status_id,
             watch.channel,
             final_state,
+            announcement=kind,
             entity_id=status.entity_id if status else None,
             event_type=status.event_type if status else None,
             error_message=status.error_message if status else None,
         )
         if not finished:
             return 0
-        assert watch.batch_id is not None  # read from the store
-        batch_id, kind = watch.batch_id, self.announces.value
         key = MessageKey(self.announces, batch_id, (("process_status_id", watch.process_status_id),))
 
         async def before_post(channel: str) -> None:
-            await self._store.start_post(kind, batch_id, channel)
+            if channel != watch.channel:  # the fallback channel: its own attempt
+                await self._store.start_post(kind, batch_id, channel)
 
         async with posting(self._store, self, batch_id):
             _, ts = await post_with_fallback(
@@ -195,8 +201,7 @@ class ProcessStatusNotifier:
 
     async def adopt(self, batch_id: str, ref: MessageRef) -> None:
         """Records where the watch's announcement went (also one found again after its answer was lost)."""
-        await self._store.record_watch_batch_message(batch_id, ref.ts)
-        await self._store.end_post(self.announces.value, batch_id)
+        await self._store.record_watch_batch_message(batch_id, ref.ts, announcement=self.announces.value)
 
     async def release(self, batch_id: str) -> None:
         """The announcement was not posted: the watch is active again and the next round announces it."""

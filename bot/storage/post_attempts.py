@@ -36,21 +36,27 @@ class PostAttemptRows(InstanceRows):
         """This process is about to post the announcement in ``channel`` (in ``thread_ts``'s thread when
         given; the caller holds its claim); replaces an earlier attempt of the same announcement (a
         definite failure, a fallback channel)."""
-        attempt = {
-            "kind": kind,
-            "subject_id": subject_id,
-            "channel": channel,
-            "thread_ts": thread_ts,
-            "owner": self._instance_id,
-            "state": PostState.POSTING.value,
-            "started_at": self._clock(),
-        }
+        await self._transactions.write(  # before every post: one hand-over
+            lambda conn: self._start_attempt(conn, kind, subject_id, channel, thread_ts=thread_ts)
+        )
 
-        def start(conn: Connection) -> None:
-            conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
-            conn.execute(_ATTEMPT, attempt)
-
-        await self._transactions.write(start)  # before every post: one hand-over
+    def _start_attempt(
+        self, conn: Connection, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
+    ) -> None:
+        """:meth:`start_post` inside the transaction of ``conn`` (the one that takes the claim)."""
+        conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
+        conn.execute(
+            _ATTEMPT,
+            {
+                "kind": kind,
+                "subject_id": subject_id,
+                "channel": channel,
+                "thread_ts": thread_ts,
+                "owner": self._instance_id,
+                "state": PostState.POSTING.value,
+                "started_at": self._clock(),
+            },
+        )
 
     async def post_outcome_unknown(self, kind: str, subject_id: str) -> None:
         """The post got no answer: it may be in Slack. The claim stays; a reconciler looks it up."""
@@ -63,11 +69,7 @@ class PostAttemptRows(InstanceRows):
 
     async def end_post(self, kind: str, subject_id: str) -> None:
         """The outcome is recorded (posted, or definitely not): nothing is left to reconcile."""
-
-        def end(conn: Connection) -> None:
-            conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
-
-        await self._transactions.write(end)
+        await self._transactions.write(lambda conn: _end_attempt(conn, kind, subject_id))
 
     async def posts_to_reconcile(
         self, *, started_before: datetime, own_started_before: datetime, limit: int
@@ -132,3 +134,9 @@ def _attempt(row: Row[Any]) -> PostAttempt:
         started_at=row.started_at,
         thread_ts=row.thread_ts,
     )
+
+
+def _end_attempt(conn: Connection, kind: str, subject_id: str) -> None:
+    """:meth:`PostAttemptRows.end_post` inside the transaction of ``conn`` (the one that records the
+    outcome)."""
+    conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})

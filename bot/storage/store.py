@@ -47,9 +47,9 @@ log = logging.getLogger(__name__)
 class Store(
     CardRows,
     DecisionRows,
+    WatchRows,
     PostAttemptRows,
     AuditRows,
-    WatchRows,
     BatchRows,
     FollowRows,
     FollowupRows,

@@ -13,18 +13,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, exists, insert, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.storage.post_attempts import PostAttemptRows, _end_attempt
 from bot.storage.records import ActiveProcess, BatchMember, MemberState, Watch
-from bot.storage.rows import CLAIM_ATTEMPTS, Rows
+from bot.storage.rows import CLAIM_ATTEMPTS
 from bot.storage.schema import batch_processes, process_batches
 
 _b = process_batches.c
 _m = batch_processes.c
 
 
-class WatchRows(Rows):
+class WatchRows(PostAttemptRows):
     async def add_watch(self, process_status_id: str, channel: str, slack_user_id: str) -> bool:
         """Starts watching as a new batch of one; False if the process is already actively watched in
         ``channel`` (by a single watch or a batch)."""
@@ -113,47 +114,57 @@ class WatchRows(Rows):
         channel: str,
         last_state: str,
         *,
+        announcement: str | None = None,
         entity_id: str | None = None,
         event_type: str | None = None,
         error_message: str | None = None,
     ) -> bool:
         """Marks an active single watch finished in ``last_state`` (a ``MemberState`` value), and its
-        batch of one complete.
+        batch of one complete; with ``announcement`` (its kind), starts the post attempt of the
+        announcement in ``channel`` in the same transaction.
 
         Returns False when the watch was not active (another poller finished it first): only the
-        caller that gets True may announce the result.
+        caller that gets True may announce the result. A watch is never finished without its attempt:
+        a process that dies before posting leaves the attempt to the reconciler, or (dying before the
+        commit) the watch active.
         """
         now = self._clock()
-        async with self._writer.begin() as conn:
-            found = select(_m.batch_id).where(*_active_key(process_status_id, channel), _single())
-            batch_id = (await conn.execute(found)).scalar()
+        found = select(_m.batch_id).where(*_active_key(process_status_id, channel), _single())
+        member = {
+            "state": last_state,
+            "entity_id": (entity_id or None) and entity_id[:100],
+            "event_type": (event_type or None) and event_type[:64],
+            "error_message": error_message,
+            "finished_at": now,
+        }
+
+        def finish(conn: Connection) -> bool:
+            batch_id = conn.execute(found).scalar()
             if batch_id is None:
                 return False
             # The whole primary key: with only ``batch_id``, SQLite searched the index on finished_at
             # (every active process) instead, so each finish cost more the more were watched.
-            result = await conn.execute(
+            finished = conn.execute(
                 update(batch_processes)
                 .where(
                     _m.batch_id == batch_id,
                     _m.process_status_id == process_status_id,
                     _m.finished_at.is_(None),
                 )
-                .values(
-                    state=last_state,
-                    entity_id=(entity_id or None) and entity_id[:100],
-                    event_type=(event_type or None) and event_type[:64],
-                    error_message=error_message,
-                    finished_at=now,
-                )
+                .values(member)
             )
-            if not result.rowcount:
+            if not finished.rowcount:
                 return False
-            await conn.execute(
+            conn.execute(
                 update(process_batches)
                 .where(_b.batch_id == batch_id)
                 .values(completed_at=now, changes=_b.changes + 1)
             )
-        return True
+            if announcement is not None:
+                self._start_attempt(conn, announcement, batch_id, channel)
+            return True
+
+        return await self._transactions.write(finish)
 
     async def reopen_watch_batch(self, batch_id: str) -> None:
         """Makes the finished, unannounced single watch of ``batch_id`` active again (the announcement was
@@ -171,12 +182,19 @@ class WatchRows(Rows):
                     .values(completed_at=None, changes=_b.changes + 1)
                 )
 
-    async def record_watch_batch_message(self, batch_id: str, message_ts: str) -> None:
-        """Records where the announcement of the single watch ``batch_id`` was posted."""
-        async with self._writer.begin() as conn:
-            await conn.execute(
-                update(batch_processes).where(_m.batch_id == batch_id).values(reply_ts=message_ts)
-            )
+    async def record_watch_batch_message(
+        self, batch_id: str, message_ts: str, *, announcement: str | None = None
+    ) -> None:
+        """Records where the announcement of the single watch ``batch_id`` was posted; with
+        ``announcement`` (its kind), ends its post attempt in the same transaction."""
+        posted = update(batch_processes).where(_m.batch_id == batch_id).values(reply_ts=message_ts)
+
+        def record(conn: Connection) -> None:
+            conn.execute(posted)
+            if announcement is not None:
+                _end_attempt(conn, announcement, batch_id)
+
+        await self._transactions.write(record)
 
 
 def _key(process_status_id: str, channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
