@@ -90,14 +90,18 @@ def parse_status(body: Mapping[str, Any], default_id: str | None = None) -> Proc
     )
 
 
+_STATES: dict[object, ProcessState] = {state.value: state for state in ProcessState}
+"""A status by its wire text: one dict look-up per process, not an enum call (a poll reads 1000 a call)."""
+
+
 def _state(raw: Any, process_status_id: str) -> ProcessState:
-    try:
-        return ProcessState(raw)
-    except ValueError:
+    state = _STATES.get(raw) if isinstance(raw, str) else None
+    if state is None:
         log.warning(
             "unknown status %r of process %s from bol.com; treating it as PENDING", raw, process_status_id
         )
         return ProcessState.PENDING
+    return state
 
 
 def _timestamp(raw: Any) -> datetime | None:
@@ -111,11 +115,18 @@ def _timestamp(raw: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+_LINK_VALUE = (str, int, float)
+
+
 def _links(raw: Any) -> list[dict[str, str]]:
+    """Each link object with its text and number values as text; a link of strings only (what bol.com
+    sends) is taken as it is."""
     if not isinstance(raw, list):
         return []
     return [
-        {str(k): str(v) for k, v in link.items() if isinstance(v, str | int | float)}
+        link
+        if type(link) is dict and all(type(k) is str and type(v) is str for k, v in link.items())
+        else {str(k): str(v) for k, v in link.items() if isinstance(v, _LINK_VALUE)}
         for link in raw
         if isinstance(link, Mapping)
     ]

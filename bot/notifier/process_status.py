@@ -12,6 +12,7 @@ One failing watch never stops the others.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -65,6 +66,9 @@ class WatchStore(PostingStore, Protocol):
 
 
 PURGED = "PURGED"
+ANNOUNCING = 8
+"""Ended watches of one chunk announced at once: their posts and store transactions overlap, where
+one after the other a round with many ending took a wait on Slack and the database for each."""
 PAGE_ROWS = 1000
 """Rows read from the store per query while a round goes through the active processes."""
 
@@ -102,8 +106,10 @@ class ProcessStatusNotifier:
         async for chunk in self._chunks():
             watched += len(chunk)
             result = await self._bol.get_process_statuses([p.process_status_id for p in chunk])
-            for watch in (p.watch for p in chunk if p.watch is not None):
-                posted += await self._handle_logged(watch, result)
+            ended = [
+                watch for p in chunk if _ended(p.process_status_id, result) and (watch := p.watch) is not None
+            ]
+            posted += await self._announce(ended, result)
             if self._batches is not None:
                 await self._batches.finish(result, [p.member for p in chunk if p.member is not None])
         self._metrics.watches.set(watched)
@@ -133,6 +139,19 @@ class ProcessStatusNotifier:
             after = page[-1].key
         if chunk:
             yield chunk
+
+    async def _announce(self, ended: list[Watch], result: BulkResult) -> int:
+        """Announces the watches whose processes ended, ``ANNOUNCING`` at a time (the poster keeps a
+        channel's posts one at a time); how many were posted."""
+        if not ended:
+            return 0
+        turns = asyncio.Semaphore(ANNOUNCING)
+
+        async def announce(watch: Watch) -> int:
+            async with turns:
+                return await self._handle_logged(watch, result)
+
+        return sum(await asyncio.gather(*(announce(watch) for watch in ended)))
 
     async def _handle_logged(self, watch: Watch, result: BulkResult) -> int:
         with log_context(process_status_id=watch.process_status_id, slack_user=watch.slack_user_id):
@@ -207,3 +226,9 @@ class ProcessStatusNotifier:
         """The announcement was not posted: the watch is active again and the next round announces it."""
         await self._store.end_post(self.announces.value, batch_id)
         await self._store.reopen_watch_batch(batch_id)
+
+
+def _ended(process_status_id: str, result: BulkResult) -> bool:
+    """Whether bol.com says the process ended (a final state, or purged: no longer known)."""
+    status = result.found.get(process_status_id)
+    return status is None or status.state.is_final or process_status_id in result.purged

@@ -178,24 +178,45 @@ class BatchMember:
     stuck: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActiveProcess:
-    """An unfinished process a process-status poll asks about: a single watch (``watch``) or a process
-    of a batch (``member``), exactly one of them; ``key`` orders them (process id, then batch)."""
+    """An unfinished process a process-status poll asks about: of a single watch (``watch``) or of a
+    batch (``member``), exactly one of them; ``key`` orders them (process id, then batch).
+
+    A round reads one for every watched process, and makes a ``Watch`` only for those that ended: so
+    this holds its row's values, and ``watch`` and ``member`` are made when asked for."""
 
     batch_id: str
-    watch: Watch | None
-    member: BatchMember | None
-
-    @property
-    def process_status_id(self) -> str:
-        item = self.watch or self.member
-        assert item is not None
-        return item.process_status_id
+    process_status_id: str
+    channel: str
+    single_watch: bool
+    stuck: bool
+    requested_by: str
+    created_at: datetime
+    message_ts: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         return self.process_status_id, self.batch_id
+
+    @property
+    def watch(self) -> Watch | None:
+        if not self.single_watch:
+            return None
+        return Watch(
+            process_status_id=self.process_status_id,
+            channel=self.channel,
+            slack_user_id=self.requested_by,
+            created_at=self.created_at,
+            message_ts=self.message_ts,
+            batch_id=self.batch_id,
+        )
+
+    @property
+    def member(self) -> BatchMember | None:
+        if self.single_watch:
+            return None
+        return BatchMember(self.batch_id, self.process_status_id, self.channel, self.stuck)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, l
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.post_attempts import PostAttemptRows, _end_attempt
-from bot.storage.records import ActiveProcess, BatchMember, MemberState, Watch
+from bot.storage.records import ActiveProcess, MemberState, Watch
 from bot.storage.rows import CLAIM_ATTEMPTS
 from bot.storage.schema import batch_processes, process_batches
 
@@ -76,8 +76,17 @@ class WatchRows(PostAttemptRows):
         query each (keyset, on the index of active processes, read in order), so a poll never holds
         them all."""
         query = (
-            watch_query(single=not batches)
-            .add_columns(_m.stuck, _b.single_watch)
+            select(
+                _m.batch_id,
+                _m.process_status_id,
+                _m.channel,
+                _b.single_watch,
+                _m.stuck,
+                _b.requested_by,
+                _b.created_at,
+                _m.reply_ts,
+            )
+            .join(process_batches, _b.batch_id == _m.batch_id)
             .where(_m.finished_at.is_(None))
             # finished_at first although it is NULL throughout: so the order is the index's own
             # (ix_batch_processes_unfinished_by_id), which PostgreSQL then reads in order instead of
@@ -85,6 +94,8 @@ class WatchRows(PostAttemptRows):
             .order_by(_m.finished_at, _m.process_status_id, _m.batch_id)
             .limit(limit)
         )
+        if not batches:
+            query = query.where(_b.single_watch.is_(True))
         if after is not None:
             process_status_id, batch_id = after
             # A row value: one range on the index, on SQLite and PostgreSQL alike.
@@ -93,7 +104,10 @@ class WatchRows(PostAttemptRows):
                 > tuple_(literal(process_status_id), literal(batch_id))
             )
         rows = await self._transactions.select(query)  # PostgreSQL: one round trip
-        return [_active_process_of(row) for row in rows]
+        return [
+            ActiveProcess(batch, process, channel, single, stuck, by, created, reply)
+            for batch, process, channel, single, stuck, by, created, reply in map(tuple, rows)
+        ]
 
     async def prune_finished_watches(self, older_than: datetime) -> int:
         """Deletes single watches that finished before ``older_than``; how many went."""
@@ -226,13 +240,6 @@ def watch_query(*, single: bool) -> Any:
         _b.created_at,
     ).join(process_batches, _b.batch_id == _m.batch_id)
     return query.where(_b.single_watch.is_(True)) if single else query
-
-
-def _active_process_of(row: Any) -> ActiveProcess:  # a Row of watch_query's columns, stuck, single_watch
-    if row.single_watch:
-        return ActiveProcess(row.batch_id, watch_of(row), None)
-    member = BatchMember(row.batch_id, row.process_status_id, row.channel, bool(row.stuck))
-    return ActiveProcess(row.batch_id, None, member)
 
 
 def watch_of(row: Row[Any]) -> Watch:
