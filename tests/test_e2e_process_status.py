@@ -7,9 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from bot.bol.errors import BolError
 from bot.bol.models import MAX_BULK_IDS
 from bot.notifier.process_status import ProcessStatusNotifier
-from bot.sandbox.base import Response
+from bot.sandbox.base import RecordedRequest, Response
 from bot.sandbox.bol import BolEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.storage.store import Store
@@ -95,6 +98,38 @@ def test_many_watches_are_polled_in_bulk_calls_of_at_most_1000(
     bol.set_status(ids[1500], "TIMEOUT")
     assert bot.poll_processes() == 1
     assert len(messages_in(slack, PROCESS_CHANNEL)) == 1
+
+
+def test_a_bulk_call_refused_mid_round_fails_the_round_and_the_next_announces_the_rest_once(
+    bot: RunningBot, slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    """The round asks for the next chunk while it handles the one before: a refused call ends the round
+    after what was already answered, leaves nothing in flight, and the next round does the rest."""
+    ids = sorted(bol.add_processes(2 * MAX_BULK_IDS + 10))
+    for process_id in ids:
+        bot.call(bot.runtime.store.add_watch(process_id, PROCESS_CHANNEL, APPROVER))
+    ended = [ids[10], ids[1500], ids[2005]]  # one in each chunk
+    for process_id in ended:
+        bol.set_status(process_id, "SUCCESS")
+    bulk_calls = [0]
+
+    def second_bulk_call(request: RecordedRequest) -> bool:
+        if request.method == "POST" and request.path.endswith("/shared/process-status"):
+            bulk_calls[0] += 1
+            return bulk_calls[0] == 2
+        return False
+
+    problem = {"type": "https://api.bol.com/problems", "title": "Bad Request", "status": 400}
+    bol.fail_next(1, Response(status=400, body=problem), when=second_bulk_call)
+
+    with pytest.raises(BolError):
+        bot.poll_processes()
+    [first] = messages_in(slack, PROCESS_CHANNEL)  # the first chunk's, answered before the refusal
+    assert ended[0] in text_of(first)
+
+    assert bot.poll_processes() == 2
+    announced = [p for p in ended for m in messages_in(slack, PROCESS_CHANNEL) if p in text_of(m)]
+    assert sorted(announced) == sorted(ended)
 
 
 def test_an_id_watched_in_two_channels_at_a_chunk_boundary_is_asked_once_and_announced_in_both(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -28,7 +28,6 @@ class ProcessStatus:
     entity_id: str | None = None
     error_message: str | None = None
     created_at: datetime | None = None
-    links: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Invariant: parsing is tolerant. A list bol.com leaves out (it sends ``{}``) is empty, an entry
 without ``processStatusId`` is skipped (logged), an unknown status is read as ``PENDING``
-(logged), and an unreadable timestamp or link is left out; only a body that is not a JSON object
-at all is an error. Error messages carry the Problem's violations, detail or title, never a token.
+(logged), and an unreadable timestamp is left out; only a body that is not a JSON object at all is
+an error. The ``links`` of a status are not read: nothing the bot shows or decides uses them, and a
+poll reads 1000 statuses a call. Error messages carry the Problem's violations, detail or title, never a token.
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ def parse_status(body: Mapping[str, Any], default_id: str | None = None) -> Proc
         entity_id=text(body.get("entityId")),
         error_message=text(body.get("errorMessage")),
         created_at=_timestamp(body.get("createTimestamp")),
-        links=_links(body.get("links")),
     )
 
 
@@ -113,23 +113,6 @@ def _timestamp(raw: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-_LINK_VALUE = (str, int, float)
-
-
-def _links(raw: Any) -> list[dict[str, str]]:
-    """Each link object with its text and number values as text; a link of strings only (what bol.com
-    sends) is taken as it is."""
-    if not isinstance(raw, list):
-        return []
-    return [
-        link
-        if type(link) is dict and all(type(k) is str and type(v) is str for k, v in link.items())
-        else {str(k): str(v) for k, v in link.items() if isinstance(v, _LINK_VALUE)}
-        for link in raw
-        if isinstance(link, Mapping)
-    ]
 
 
 # -- problems ---------------------------------------------------------------------------

@@ -100,21 +100,40 @@ class ProcessStatusNotifier:
         """One round over every active watch and batch process (ceil(N/1000) bulk calls for N distinct
         ids, whatever mix of watches and batches they come from); returns messages posted.
 
-        Read, asked and handled a chunk of 1000 ids at a time, so a round holds one chunk's rows and
-        answers, never all of them."""
+        Read, asked and handled a chunk of 1000 ids at a time, so a round holds at most two chunks'
+        rows and answers, never all of them. One bulk call is in flight at a time, and while it is,
+        the next page is read and the chunk before is handled: bol.com's answer time overlaps the
+        store's and the bot's own work instead of adding to it."""
         posted = watched = 0
-        async for chunk in self._chunks():
-            watched += len(chunk)
-            result = await self._bol.get_process_statuses([p.process_status_id for p in chunk])
-            ended = [
-                watch for p in chunk if _ended(p.process_status_id, result) and (watch := p.watch) is not None
-            ]
-            posted += await self._announce(ended, result)
-            if self._batches is not None:
-                await self._batches.finish(result, [p.member for p in chunk if p.member is not None])
+        asked: tuple[list[ActiveProcess], asyncio.Task[BulkResult]] | None = None
+        try:
+            async for chunk in self._chunks():
+                watched += len(chunk)
+                answered = None if asked is None else (asked[0], await asked[1])
+                ids = [p.process_status_id for p in chunk]
+                asked = chunk, asyncio.create_task(self._bol.get_process_statuses(ids))
+                if answered is not None:
+                    posted += await self._handle_chunk(*answered)
+            if asked is not None:
+                posted += await self._handle_chunk(asked[0], await asked[1])
+        finally:
+            if asked is not None and not asked[1].done():
+                asked[1].cancel()  # the round failed while a call was in flight
+            elif asked is not None and not asked[1].cancelled():
+                asked[1].exception()  # read: the round's own error is the one raised
         self._metrics.watches.set(watched)
         if self._batches is not None:
             posted += await self._batches.run()
+        return posted
+
+    async def _handle_chunk(self, chunk: list[ActiveProcess], result: BulkResult) -> int:
+        """Announces the chunk's single watches that ended and records its batches' final processes."""
+        ended = [
+            watch for p in chunk if _ended(p.process_status_id, result) and (watch := p.watch) is not None
+        ]
+        posted = await self._announce(ended, result)
+        if self._batches is not None:
+            await self._batches.finish(result, [p.member for p in chunk if p.member is not None])
         return posted
 
     async def _chunks(self) -> AsyncIterator[list[ActiveProcess]]:
