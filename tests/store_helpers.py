@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from bot.messaging import Announced
 from bot.storage.records import (
     ActiveProcess,
     AuditEntry,
@@ -17,6 +18,7 @@ from bot.storage.records import (
     PostAttempt,
     PostState,
     Watch,
+    WatchEnding,
 )
 from bot.storage.schema import bot_instances, decision_claims, post_attempts, process_batches
 from bot.storage.store import Store
@@ -108,6 +110,17 @@ async def active_watches(store: Store) -> list[Watch]:
     """Unfinished single watches, oldest first."""
     watches = [p.watch for p in await _active(store, batches=False) if p.watch is not None]
     return sorted(watches, key=lambda w: (w.created_at, w.process_status_id, w.channel))
+
+
+async def finish_watch(store: Store, process_status_id: str, channel: str, state: str) -> bool:
+    """Finishes the active single watch of the process in ``channel`` as a process round does (with its
+    announcement's post attempt); False when none is active."""
+    wanted = (process_status_id, channel)
+    active = [w for w in await active_watches(store) if (w.process_status_id, w.channel) == wanted]
+    if not active or active[0].batch_id is None:
+        return False
+    ending = WatchEnding(active[0].batch_id, process_status_id, channel, state)
+    return bool(await store.finish_watches([ending], announcement=Announced.PROCESS_STATUS.value))
 
 
 async def active_batch_members(store: Store) -> list[BatchMember]:

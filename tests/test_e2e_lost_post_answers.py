@@ -28,7 +28,7 @@ import pytest
 from bot.commerce.models import ApprovalKind, ApprovalState
 from bot.notifier.failures import NotifierRoundIncomplete
 from bot.notifier.reconcile import RECONCILE_AFTER
-from bot.sandbox.base import Response
+from bot.sandbox.base import RecordedRequest, Response
 from bot.sandbox.bol import BolEmulator
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
@@ -639,3 +639,44 @@ def test_a_watch_finished_by_a_replica_killed_before_its_post_is_still_announced
     finally:
         for replica in replicas:
             replica.stop()
+
+
+def test_watches_ending_together_are_each_posted_released_or_left_to_the_reconciler_on_their_own(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, clock: ManualClock
+) -> None:
+    """Ended watches of a round are finished in one transaction and recorded in one: a post Slack
+    refuses and one with no answer in the same group change nothing for the others."""
+    bot = start_bot(clock=clock)
+    channels = {"posted": "C_POSTED", "refused": "C_REFUSED", "unanswered": "C_UNANSWERED"}
+    ids = {case: bol.add_process() for case in channels}
+    for case, channel in channels.items():
+        bot.call(bot.runtime.store.add_watch(ids[case], channel, APPROVER))
+        bol.set_status(ids[case], "SUCCESS")
+
+    def posting_in(channel: str) -> Callable[[RecordedRequest], bool]:
+        return lambda r: r.path.endswith("chat.postMessage") and r.json().get("channel") == channel
+
+    slack.fail_next(
+        1, Response(body={"ok": False, "error": "invalid_blocks"}), when=posting_in(channels["refused"])
+    )
+    slack.fail_next(1, Response(withhold="drop"), when=posting_in(channels["unanswered"]))
+
+    assert bot.poll_processes() == 1
+    [posted] = slack.top_level_messages(channels["posted"])
+    watch = bot.call(get_watch(bot.runtime.store, ids["posted"], channels["posted"]))
+    assert watch is not None and watch.message_ts == posted.ts
+    kind = "process_status"
+    assert bot.call(post_attempt(bot.runtime.store, kind, watch.batch_id or "")) is None
+    refused = bot.call(get_watch(bot.runtime.store, ids["refused"], channels["refused"]))
+    assert refused is not None and refused.finished_at is None  # released: active again
+    unanswered = bot.call(get_watch(bot.runtime.store, ids["unanswered"], channels["unanswered"]))
+    assert unanswered is not None and unanswered.finished_at is not None
+    attempt = bot.call(post_attempt(bot.runtime.store, kind, unanswered.batch_id or ""))
+    assert attempt is not None and attempt.state is PostState.UNKNOWN
+
+    assert bot.poll_processes() == 1  # the refused one, once
+    assert len(slack.top_level_messages(channels["refused"])) == 1
+    clock.advance(SETTLED)
+    assert bot.poll("reconcile_posts") == 0  # not in Slack: released
+    assert bot.poll_processes() == 1
+    assert [len(slack.top_level_messages(c)) for c in channels.values()] == [1, 1, 1]

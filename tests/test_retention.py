@@ -12,7 +12,7 @@ from bot.notifier.retention import RetentionPruner
 from bot.storage.records import CardState
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
-from tests.store_helpers import audit_entries, claim_decision, finish_decision, get_watch
+from tests.store_helpers import audit_entries, claim_decision, finish_decision, finish_watch, get_watch
 
 
 class Clock:
@@ -40,7 +40,7 @@ def test_pruning_removes_only_what_ended_before_the_retention_period(database_ur
             assert await claim_decision(store, "A1", "U1", "approve") is None
             await finish_decision(store, "A1")  # with its audit row
             assert await store.add_watch("P1", "C1", "U1")
-            assert await store.finish_watch("P1", "C1", "SUCCESS")
+            assert await finish_watch(store, "P1", "C1", "SUCCESS")
             assert await store.add_watch("P2", "C1", "U1")  # still active
             assert await store.claim_bulk_submission("V1", "U1")  # a submitted selection
 

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
+from bot.messaging import Announced
 from bot.storage.engine import create_engine, safe_url, to_async_url
 from bot.storage.migrations import head
 from bot.storage.records import (
@@ -27,6 +28,7 @@ from bot.storage.records import (
     Notify,
     PostAttempt,
     PostState,
+    WatchEnding,
 )
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
@@ -37,6 +39,7 @@ from tests.store_helpers import (
     audit_entries,
     claim_decision,
     finish_decision,
+    finish_watch,
     get_watch,
     post_attempt,
     silence_instance,
@@ -522,10 +525,13 @@ def test_watch_lifecycle(database_url: str) -> None:
         assert active[0].slack_user_id == "U1"
         assert (active[0].last_state, active[0].message_ts, active[0].finished_at) == (None, None, None)
 
-        assert await store.finish_watch("P1", "C1", "SUCCESS") is True
-        assert await store.finish_watch("P1", "C1", "SUCCESS") is False  # only one finisher announces
         assert active[0].batch_id is not None
-        await store.record_watch_batch_message(active[0].batch_id, "9.1")
+        ending = WatchEnding(active[0].batch_id, "P1", "C1", "SUCCESS")
+        kind = Announced.PROCESS_STATUS.value
+        assert await store.finish_watches([ending], announcement=kind) == {active[0].batch_id}
+        assert await store.finish_watches([ending], announcement=kind) == set()  # one finisher announces
+        assert await finish_watch(store, "P1", "C1", "SUCCESS") is False
+        await store.record_watch_messages([(active[0].batch_id, "9.1")], announcement=kind)
         assert [(w.process_status_id, w.channel) for w in await active_watches(store)] == [
             ("P1", "C2"),
             ("P2", "C1"),
@@ -552,7 +558,7 @@ def test_watch_lifecycle(database_url: str) -> None:
 
         assert await store.remove_watch("P1", "C2") is True
         assert await store.remove_watch("P1", "C2") is False
-        assert await store.finish_watch("P2", "C1", "FAILURE") is True
+        assert await finish_watch(store, "P2", "C1", "FAILURE") is True
         assert [(w.process_status_id, w.channel) for w in await active_watches(store)] == [("P1", "C1")]
 
     with_store(database_url, body)
@@ -563,7 +569,7 @@ def test_active_processes_are_read_a_page_at_a_time_each_once_in_id_order(databa
         for process_id, channel in [("P3", "C1"), ("P1", "C1"), ("P2", "C1"), ("P1", "C2"), ("P4", "C1")]:
             assert await store.add_watch(process_id, channel, "U1")
         await store.create_batch(["P2", "P5"], "C3", label=None, notify=Notify.FAILURES, requested_by="api")
-        assert await store.finish_watch("P4", "C1", "SUCCESS")
+        assert await finish_watch(store, "P4", "C1", "SUCCESS")
 
         async def every_page(*, batches: bool) -> list[list[tuple[str, str]]]:
             pages, after = [], None

@@ -4,7 +4,8 @@ Invariant: parsing is tolerant. A list bol.com leaves out (it sends ``{}``) is e
 without ``processStatusId`` is skipped (logged), an unknown status is read as ``PENDING``
 (logged), and an unreadable timestamp is left out; only a body that is not a JSON object at all is
 an error. The ``links`` of a status are not read: nothing the bot shows or decides uses them, and a
-poll reads 1000 statuses a call. Error messages carry the Problem's violations, detail or title, never a token.
+poll reads 1000 statuses a call. Error messages carry the Problem's violations, detail or title,
+never a token.
 """
 
 from __future__ import annotations

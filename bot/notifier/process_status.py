@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from bot.bol.client import BolClient
@@ -28,7 +28,7 @@ from bot.notifier.process_batches import BatchProgress
 from bot.notifier.reconcile import PostingStore, posting
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.records import ActiveProcess, Watch
+from bot.storage.records import ActiveProcess, Watch, WatchEnding
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +42,10 @@ class WatchStore(PostingStore, Protocol):
 
     async def end_post(self, kind: str, subject_id: str) -> None: ...
 
-    async def finish_watch(
-        self,
-        process_status_id: str,
-        channel: str,
-        last_state: str,
-        *,
-        announcement: str | None = None,
-        entity_id: str | None = None,
-        event_type: str | None = None,
-        error_message: str | None = None,
-    ) -> bool: ...
+    async def finish_watches(self, endings: Sequence[WatchEnding], *, announcement: str) -> set[str]: ...
 
-    async def record_watch_batch_message(
-        self, batch_id: str, message_ts: str, *, announcement: str | None = None
+    async def record_watch_messages(
+        self, posted: Sequence[tuple[str, str]], *, announcement: str
     ) -> None: ...
 
     async def reopen_watch_batch(self, batch_id: str) -> None: ...
@@ -67,8 +57,13 @@ class WatchStore(PostingStore, Protocol):
 
 PURGED = "PURGED"
 ANNOUNCING = 8
-"""Ended watches of one chunk announced at once: their posts and store transactions overlap, where
-one after the other a round with many ending took a wait on Slack and the database for each."""
+"""Ended watches posted at once: their posts overlap, where one after the other a round with many
+ending took a wait on Slack for each."""
+ANNOUNCED_TOGETHER = 50
+"""Ended watches finished in one transaction, then posted, then recorded in one: two transactions for
+50 announcements instead of two for each. Few enough that the last of them is posted well within the
+time after which the reconciler takes a post attempt of a live process as stuck (one channel's 50
+posts take about 50 s at Slack's pace)."""
 PAGE_ROWS = 1000
 """Rows read from the store per query while a round goes through the active processes."""
 
@@ -160,60 +155,66 @@ class ProcessStatusNotifier:
             yield chunk
 
     async def _announce(self, ended: list[Watch], result: BulkResult) -> int:
-        """Announces the watches whose processes ended, ``ANNOUNCING`` at a time (the poster keeps a
-        channel's posts one at a time); how many were posted."""
-        if not ended:
+        """Announces the watches whose processes ended, ``ANNOUNCED_TOGETHER`` at a time; how many were
+        posted."""
+        posted = 0
+        for start in range(0, len(ended), ANNOUNCED_TOGETHER):
+            posted += await self._announce_together(ended[start : start + ANNOUNCED_TOGETHER], result)
+        return posted
+
+    async def _announce_together(self, ended: list[Watch], result: BulkResult) -> int:
+        """Finishes the watches of ``ended`` in one transaction (each finish the claim to announce it,
+        with its post attempt), posts those finished here ``ANNOUNCING`` at a time (the poster keeps a
+        channel's posts one at a time), and records where they went in one more. A watch whose post
+        failed is released or left to the reconciler by its own attempt; the others go on."""
+        kind = self.announces.value
+        endings = {watch.batch_id: _ending(watch, result) for watch in ended if watch.batch_id}
+        try:
+            finished = await self._store.finish_watches(list(endings.values()), announcement=kind)
+        except Exception as error:
+            # The watches stay active: the next round tries again.
+            log.warning("could not finish %d ended watches: %s", len(endings), describe(error))
             return 0
         turns = asyncio.Semaphore(ANNOUNCING)
 
-        async def announce(watch: Watch) -> int:
+        async def announce(watch: Watch) -> tuple[str, str] | None:
             async with turns:
-                return await self._handle_logged(watch, result)
+                ts = await self._post_logged(watch, endings[watch.batch_id or ""], result)
+            return None if ts is None else (watch.batch_id or "", ts)
 
-        return sum(await asyncio.gather(*(announce(watch) for watch in ended)))
+        posts = await asyncio.gather(*(announce(w) for w in ended if w.batch_id in finished))
+        posted = [post for post in posts if post is not None]
+        try:
+            await self._store.record_watch_messages(posted, announcement=kind)
+        except Exception as error:
+            # Posted: their attempts stay, and the reconciler finds the messages and records them.
+            log.warning("could not record %d watch messages: %s", len(posted), describe(error))
+        for batch_id, _ in posted:
+            if endings[batch_id].state != PURGED:
+                self._metrics.process_notifications.labels(endings[batch_id].state).inc()
+        return len(posted)
 
-    async def _handle_logged(self, watch: Watch, result: BulkResult) -> int:
+    async def _post_logged(self, watch: Watch, ending: WatchEnding, result: BulkResult) -> str | None:
+        """Posts the announcement of the finished ``watch``; its ``ts``, or None when it failed (logged;
+        ``posting`` released the watch or left its attempt to the reconciler)."""
         with log_context(process_status_id=watch.process_status_id, slack_user=watch.slack_user_id):
             try:
-                return await self._handle(
-                    watch,
-                    result.found.get(watch.process_status_id),
-                    watch.process_status_id in result.purged,
-                )
+                return await self._post(watch, ending, result.found.get(watch.process_status_id))
             except Exception as error:
-                # The watch stays active: the next round tries again; the other watches go on.
                 log.warning(
                     "could not notify %s about %s: %s",
                     watch.channel,
                     watch.process_status_id,
                     describe(error),
                 )
-                return 0
+                return None
 
-    async def _handle(self, watch: Watch, status: ProcessStatus | None, purged: bool) -> int:
-        if purged or status is None:
-            final_state, message = PURGED, process_purged_message(watch.process_status_id)
-        elif status.state.is_final:
-            final_state, message = (
-                status.state.value,
-                process_status_message(status, watched_by=watch.slack_user_id),
-            )
+    async def _post(self, watch: Watch, ending: WatchEnding, status: ProcessStatus | None) -> str:
+        batch_id, kind = ending.batch_id, self.announces.value
+        if ending.state == PURGED or status is None:
+            message = process_purged_message(watch.process_status_id)
         else:
-            return 0
-        assert watch.batch_id is not None  # read from the store
-        batch_id, kind = watch.batch_id, self.announces.value
-        # The finish is the claim, and starts the post attempt in the watch's channel.
-        finished = await self._store.finish_watch(
-            watch.process_status_id,
-            watch.channel,
-            final_state,
-            announcement=kind,
-            entity_id=status.entity_id if status else None,
-            event_type=status.event_type if status else None,
-            error_message=status.error_message if status else None,
-        )
-        if not finished:
-            return 0
+            message = process_status_message(status, watched_by=watch.slack_user_id)
         key = MessageKey(self.announces, batch_id, (("process_status_id", watch.process_status_id),))
 
         async def before_post(channel: str) -> None:
@@ -229,17 +230,14 @@ class ProcessStatusNotifier:
                 key=key,
                 before_post=before_post,
             )
-        await self.adopt(batch_id, MessageRef(watch.channel, ts))
-        if final_state != PURGED:
-            self._metrics.process_notifications.labels(final_state).inc()
-        return 1
+        return ts
 
     def message_key(self, subject_id: str) -> MessageKey:
         return MessageKey(self.announces, subject_id)
 
     async def adopt(self, batch_id: str, ref: MessageRef) -> None:
         """Records where the watch's announcement went (also one found again after its answer was lost)."""
-        await self._store.record_watch_batch_message(batch_id, ref.ts, announcement=self.announces.value)
+        await self._store.record_watch_messages([(batch_id, ref.ts)], announcement=self.announces.value)
 
     async def release(self, batch_id: str) -> None:
         """The announcement was not posted: the watch is active again and the next round announces it."""
@@ -251,3 +249,18 @@ def _ended(process_status_id: str, result: BulkResult) -> bool:
     """Whether bol.com says the process ended (a final state, or purged: no longer known)."""
     status = result.found.get(process_status_id)
     return status is None or status.state.is_final or process_status_id in result.purged
+
+
+def _ending(watch: Watch, result: BulkResult) -> WatchEnding:
+    """How the ended ``watch``'s process ended, as the store records it."""
+    status = result.found.get(watch.process_status_id)
+    purged = status is None or watch.process_status_id in result.purged
+    return WatchEnding(
+        batch_id=watch.batch_id or "",
+        process_status_id=watch.process_status_id,
+        channel=watch.channel,
+        state=PURGED if purged or status is None else status.state.value,
+        entity_id=None if status is None else status.entity_id,
+        event_type=None if status is None else status.event_type,
+        error_message=None if status is None else status.error_message,
+    )

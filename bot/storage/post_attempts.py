@@ -11,6 +11,7 @@ recorded; not found, the claim is released and posted again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,18 +45,34 @@ class PostAttemptRows(InstanceRows):
         self, conn: Connection, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
     ) -> None:
         """:meth:`start_post` inside the transaction of ``conn`` (the one that takes the claim)."""
-        conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
+        self._start_attempts(conn, kind, [(subject_id, channel)], thread_ts=thread_ts)
+
+    def _start_attempts(
+        self,
+        conn: Connection,
+        kind: str,
+        subjects: Sequence[tuple[str, str]],
+        *,
+        thread_ts: str | None = None,
+    ) -> None:
+        """:meth:`start_post` of each (subject id, channel) in ``subjects``, in the transaction of
+        ``conn``: one delete and one insert of many rows."""
+        _end_attempts(conn, kind, [subject_id for subject_id, _ in subjects])
+        started_at = self._clock()
         conn.execute(
             _ATTEMPT,
-            {
-                "kind": kind,
-                "subject_id": subject_id,
-                "channel": channel,
-                "thread_ts": thread_ts,
-                "owner": self._instance_id,
-                "state": PostState.POSTING.value,
-                "started_at": self._clock(),
-            },
+            [
+                {
+                    "kind": kind,
+                    "subject_id": subject_id,
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "owner": self._instance_id,
+                    "state": PostState.POSTING.value,
+                    "started_at": started_at,
+                }
+                for subject_id, channel in subjects
+            ],
         )
 
     async def post_outcome_unknown(self, kind: str, subject_id: str) -> None:
@@ -140,3 +157,8 @@ def _end_attempt(conn: Connection, kind: str, subject_id: str) -> None:
     """:meth:`PostAttemptRows.end_post` inside the transaction of ``conn`` (the one that records the
     outcome)."""
     conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
+
+
+def _end_attempts(conn: Connection, kind: str, subject_ids: Sequence[str]) -> None:
+    """:func:`_end_attempt` of each of ``subject_ids``, as one statement."""
+    conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id.in_(subject_ids)))

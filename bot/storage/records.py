@@ -220,6 +220,20 @@ class ActiveProcess:
 
 
 @dataclass(frozen=True)
+class WatchEnding:
+    """A single watch whose process bol.com reports ended, as a round finishes it (``state``: a
+    ``MemberState`` value, or ``PURGED``)."""
+
+    batch_id: str
+    process_status_id: str
+    channel: str
+    state: str
+    entity_id: str | None = None
+    event_type: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
 class MemberOutcome:
     """A final state bol.com reported for a process."""
 

@@ -10,14 +10,27 @@ one posts; a failed announcement reopens the watch for the next round.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.post_attempts import PostAttemptRows, _end_attempt
-from bot.storage.records import ActiveProcess, MemberState, Watch
+from bot.storage.post_attempts import PostAttemptRows, _end_attempts
+from bot.storage.records import ActiveProcess, MemberState, Watch, WatchEnding
 from bot.storage.rows import CLAIM_ATTEMPTS
 from bot.storage.schema import batch_processes, process_batches
 
@@ -122,61 +135,38 @@ class WatchRows(PostAttemptRows):
             await conn.execute(delete(process_batches).where(_b.batch_id.in_(batch_ids)))
         return len(batch_ids)
 
-    async def finish_watch(
-        self,
-        process_status_id: str,
-        channel: str,
-        last_state: str,
-        *,
-        announcement: str | None = None,
-        entity_id: str | None = None,
-        event_type: str | None = None,
-        error_message: str | None = None,
-    ) -> bool:
-        """Marks an active single watch finished in ``last_state`` (a ``MemberState`` value), and its
-        batch of one complete; with ``announcement`` (its kind), starts the post attempt of the
-        announcement in ``channel`` in the same transaction.
+    async def finish_watches(self, endings: Sequence[WatchEnding], *, announcement: str) -> set[str]:
+        """Marks the single watches of ``endings`` that are still active finished (each in its state),
+        their batches of one complete, and starts the post attempt of each one's announcement (of kind
+        ``announcement``) in its channel: one transaction. Returns the batch ids finished here.
 
-        Returns False when the watch was not active (another poller finished it first): only the
-        caller that gets True may announce the result. A watch is never finished without its attempt:
-        a process that dies before posting leaves the attempt to the reconciler, or (dying before the
-        commit) the watch active.
+        Only the caller that finished a watch may announce it (another poller may have finished some
+        first: PostgreSQL locks the rows it reads, SQLite has one writer). A watch is never finished
+        without its attempt: a process that dies before posting leaves the attempt to the reconciler,
+        or (dying before the commit) the watch active.
         """
+        if not endings:
+            return set()
         now = self._clock()
-        found = select(_m.batch_id).where(*_active_key(process_status_id, channel), _single())
-        member = {
-            "state": last_state,
-            "entity_id": (entity_id or None) and entity_id[:100],
-            "event_type": (event_type or None) and event_type[:64],
-            "error_message": error_message,
-            "finished_at": now,
-        }
+        active = (
+            select(_m.batch_id)
+            .where(_m.batch_id.in_([ending.batch_id for ending in endings]), _m.finished_at.is_(None))
+            .with_for_update()
+        )
 
-        def finish(conn: Connection) -> bool:
-            batch_id = conn.execute(found).scalar()
-            if batch_id is None:
-                return False
-            # The whole primary key: with only ``batch_id``, SQLite searched the index on finished_at
-            # (every active process) instead, so each finish cost more the more were watched.
-            finished = conn.execute(
-                update(batch_processes)
-                .where(
-                    _m.batch_id == batch_id,
-                    _m.process_status_id == process_status_id,
-                    _m.finished_at.is_(None),
-                )
-                .values(member)
-            )
-            if not finished.rowcount:
-                return False
+        def finish(conn: Connection) -> set[str]:
+            finished = set(conn.execute(active).scalars())
+            mine = [ending for ending in endings if ending.batch_id in finished]
+            if not mine:
+                return set()
+            conn.execute(_FINISH_MEMBER, [_finished_member(ending, now) for ending in mine])
             conn.execute(
                 update(process_batches)
-                .where(_b.batch_id == batch_id)
+                .where(_b.batch_id.in_(finished))
                 .values(completed_at=now, changes=_b.changes + 1)
             )
-            if announcement is not None:
-                self._start_attempt(conn, announcement, batch_id, channel)
-            return True
+            self._start_attempts(conn, announcement, [(ending.batch_id, ending.channel) for ending in mine])
+            return finished
 
         return await self._transactions.write(finish)
 
@@ -196,19 +186,54 @@ class WatchRows(PostAttemptRows):
                     .values(completed_at=None, changes=_b.changes + 1)
                 )
 
-    async def record_watch_batch_message(
-        self, batch_id: str, message_ts: str, *, announcement: str | None = None
-    ) -> None:
-        """Records where the announcement of the single watch ``batch_id`` was posted; with
-        ``announcement`` (its kind), ends its post attempt in the same transaction."""
-        posted = update(batch_processes).where(_m.batch_id == batch_id).values(reply_ts=message_ts)
+    async def record_watch_messages(self, posted: Sequence[tuple[str, str]], *, announcement: str) -> None:
+        """Records where the announcements of single watches were posted (batch id, message ``ts``), and
+        ends their post attempts (of kind ``announcement``): one transaction."""
+        if not posted:
+            return
 
         def record(conn: Connection) -> None:
-            conn.execute(posted)
-            if announcement is not None:
-                _end_attempt(conn, announcement, batch_id)
+            conn.execute(_WATCH_POSTED, [{"b_batch_id": b, "b_reply_ts": ts} for b, ts in posted])
+            _end_attempts(conn, announcement, [batch_id for batch_id, _ in posted])
 
         await self._transactions.write(record)
+
+
+# Built once (bound parameters), each run with the rows of a group of watches (executemany).
+# The whole primary key: with only ``batch_id``, SQLite searched the index on finished_at (every active
+# process) instead, so each finish cost more the more were watched.
+_FINISH_MEMBER = (
+    update(batch_processes)
+    .where(
+        _m.batch_id == bindparam("b_batch_id"),
+        _m.process_status_id == bindparam("b_process_status_id"),
+        _m.finished_at.is_(None),
+    )
+    .values(
+        state=bindparam("b_state"),
+        entity_id=bindparam("b_entity_id"),
+        event_type=bindparam("b_event_type"),
+        error_message=bindparam("b_error_message"),
+        finished_at=bindparam("b_finished_at"),
+    )
+)
+_WATCH_POSTED = (
+    update(batch_processes)
+    .where(_m.batch_id == bindparam("b_batch_id"))
+    .values(reply_ts=bindparam("b_reply_ts"))
+)
+
+
+def _finished_member(ending: WatchEnding, now: datetime) -> dict[str, Any]:
+    return {
+        "b_batch_id": ending.batch_id,
+        "b_process_status_id": ending.process_status_id,
+        "b_state": ending.state,
+        "b_entity_id": (ending.entity_id or None) and ending.entity_id[:100],
+        "b_event_type": (ending.event_type or None) and ending.event_type[:64],
+        "b_error_message": ending.error_message,
+        "b_finished_at": now,
+    }
 
 
 def _key(process_status_id: str, channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
