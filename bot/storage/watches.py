@@ -148,14 +148,16 @@ class WatchRows(PostAttemptRows):
         if not endings:
             return set()
         now = self._clock()
-        active = (
-            select(_m.batch_id)
-            .where(_m.batch_id.in_([ending.batch_id for ending in endings]), _m.finished_at.is_(None))
+        # By batch id alone (the primary key's start), whether finished or not: with ``finished_at IS
+        # NULL`` in the query SQLite searched the index of every active process instead.
+        rows = (
+            select(_m.batch_id, _m.finished_at)
+            .where(_m.batch_id.in_([ending.batch_id for ending in endings]))
             .with_for_update()
         )
 
         def finish(conn: Connection) -> set[str]:
-            finished = set(conn.execute(active).scalars())
+            finished = {batch_id for batch_id, finished_at in conn.execute(rows) if finished_at is None}
             mine = [ending for ending in endings if ending.batch_id in finished]
             if not mine:
                 return set()
