@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.bol.client import BolClient
@@ -68,6 +69,16 @@ PAGE_ROWS = 1000
 """Rows read from the store per query while a round goes through the active processes."""
 
 
+@dataclass(frozen=True)
+class _Ended:
+    """A single watch whose process ended, waiting in a round to be announced with others."""
+
+    watch: Watch
+    ending: WatchEnding
+    status: ProcessStatus | None
+    """bol.com's last word on the process; None when it no longer knows it (purged)."""
+
+
 class ProcessStatusNotifier:
     name = "process_status"
     announces = Announced.PROCESS_STATUS
@@ -98,9 +109,12 @@ class ProcessStatusNotifier:
         Read, asked and handled a chunk of 1000 ids at a time, so a round holds at most two chunks'
         rows and answers, never all of them. One bulk call is in flight at a time, and while it is,
         the next page is read and the chunk before is handled: bol.com's answer time overlaps the
-        store's and the bot's own work instead of adding to it."""
+        store's and the bot's own work instead of adding to it. Ended watches are announced
+        ``ANNOUNCED_TOGETHER`` at a time across chunks (the rest at the round's end, also when the
+        round fails)."""
         posted = watched = 0
         asked: tuple[list[ActiveProcess], asyncio.Task[BulkResult]] | None = None
+        waiting: list[_Ended] = []
         try:
             async for chunk in self._chunks():
                 watched += len(chunk)
@@ -108,25 +122,36 @@ class ProcessStatusNotifier:
                 ids = [p.process_status_id for p in chunk]
                 asked = chunk, asyncio.create_task(self._bol.get_process_statuses(ids))
                 if answered is not None:
-                    posted += await self._handle_chunk(*answered)
+                    posted += await self._handle_chunk(*answered, waiting)
             if asked is not None:
-                posted += await self._handle_chunk(asked[0], await asked[1])
+                posted += await self._handle_chunk(asked[0], await asked[1], waiting)
+        except Exception:
+            await self._announce(waiting)  # what ended before the failure is announced all the same
+            raise
         finally:
             if asked is not None and not asked[1].done():
                 asked[1].cancel()  # the round failed while a call was in flight
             elif asked is not None and not asked[1].cancelled():
                 asked[1].exception()  # read: the round's own error is the one raised
+        posted += await self._announce(waiting)
         self._metrics.watches.set(watched)
         if self._batches is not None:
             posted += await self._batches.run()
         return posted
 
-    async def _handle_chunk(self, chunk: list[ActiveProcess], result: BulkResult) -> int:
-        """Announces the chunk's single watches that ended and records its batches' final processes."""
-        ended = [
-            watch for p in chunk if _ended(p.process_status_id, result) and (watch := p.watch) is not None
-        ]
-        posted = await self._announce(ended, result)
+    async def _handle_chunk(
+        self, chunk: list[ActiveProcess], result: BulkResult, waiting: list[_Ended]
+    ) -> int:
+        """Adds the chunk's single watches that ended to ``waiting`` and announces every full group of
+        it; records the chunk's batches' final processes. How many were posted."""
+        for process in chunk:
+            if _ended(process.process_status_id, result) and (watch := process.watch) is not None:
+                status = result.found.get(watch.process_status_id)
+                waiting.append(_Ended(watch, _ending(watch, result), status))
+        posted = 0
+        while len(waiting) >= ANNOUNCED_TOGETHER:
+            posted += await self._announce_together(waiting[:ANNOUNCED_TOGETHER])
+            del waiting[:ANNOUNCED_TOGETHER]
         if self._batches is not None:
             await self._batches.finish(result, [p.member for p in chunk if p.member is not None])
         return posted
@@ -154,52 +179,54 @@ class ProcessStatusNotifier:
         if chunk:
             yield chunk
 
-    async def _announce(self, ended: list[Watch], result: BulkResult) -> int:
-        """Announces the watches whose processes ended, ``ANNOUNCED_TOGETHER`` at a time; how many were
-        posted."""
+    async def _announce(self, waiting: list[_Ended]) -> int:
+        """Announces every watch in ``waiting``, ``ANNOUNCED_TOGETHER`` at a time, and empties it; how
+        many were posted."""
         posted = 0
-        for start in range(0, len(ended), ANNOUNCED_TOGETHER):
-            posted += await self._announce_together(ended[start : start + ANNOUNCED_TOGETHER], result)
+        for start in range(0, len(waiting), ANNOUNCED_TOGETHER):
+            posted += await self._announce_together(waiting[start : start + ANNOUNCED_TOGETHER])
+        waiting.clear()
         return posted
 
-    async def _announce_together(self, ended: list[Watch], result: BulkResult) -> int:
-        """Finishes the watches of ``ended`` in one transaction (each finish the claim to announce it,
+    async def _announce_together(self, group: list[_Ended]) -> int:
+        """Finishes the watches of ``group`` in one transaction (each finish the claim to announce it,
         with its post attempt), posts those finished here ``ANNOUNCING`` at a time (the poster keeps a
         channel's posts one at a time), and records where they went in one more. A watch whose post
         failed is released or left to the reconciler by its own attempt; the others go on."""
         kind = self.announces.value
-        endings = {watch.batch_id: _ending(watch, result) for watch in ended if watch.batch_id}
         try:
-            finished = await self._store.finish_watches(list(endings.values()), announcement=kind)
+            finished = await self._store.finish_watches([e.ending for e in group], announcement=kind)
         except Exception as error:
             # The watches stay active: the next round tries again.
-            log.warning("could not finish %d ended watches: %s", len(endings), describe(error))
+            log.warning("could not finish %d ended watches: %s", len(group), describe(error))
             return 0
         turns = asyncio.Semaphore(ANNOUNCING)
 
-        async def announce(watch: Watch) -> tuple[str, str] | None:
+        async def announce(ended: _Ended) -> tuple[str, str] | None:
             async with turns:
-                ts = await self._post_logged(watch, endings[watch.batch_id or ""], result)
-            return None if ts is None else (watch.batch_id or "", ts)
+                ts = await self._post_logged(ended)
+            return None if ts is None else (ended.ending.batch_id, ts)
 
-        posts = await asyncio.gather(*(announce(w) for w in ended if w.batch_id in finished))
+        posts = await asyncio.gather(*(announce(e) for e in group if e.ending.batch_id in finished))
         posted = [post for post in posts if post is not None]
         try:
             await self._store.record_watch_messages(posted, announcement=kind)
         except Exception as error:
             # Posted: their attempts stay, and the reconciler finds the messages and records them.
             log.warning("could not record %d watch messages: %s", len(posted), describe(error))
+        states = {e.ending.batch_id: e.ending.state for e in group}
         for batch_id, _ in posted:
-            if endings[batch_id].state != PURGED:
-                self._metrics.process_notifications.labels(endings[batch_id].state).inc()
+            if states[batch_id] != PURGED:
+                self._metrics.process_notifications.labels(states[batch_id]).inc()
         return len(posted)
 
-    async def _post_logged(self, watch: Watch, ending: WatchEnding, result: BulkResult) -> str | None:
-        """Posts the announcement of the finished ``watch``; its ``ts``, or None when it failed (logged;
+    async def _post_logged(self, ended: _Ended) -> str | None:
+        """Posts the announcement of the finished watch; its ``ts``, or None when it failed (logged;
         ``posting`` released the watch or left its attempt to the reconciler)."""
+        watch = ended.watch
         with log_context(process_status_id=watch.process_status_id, slack_user=watch.slack_user_id):
             try:
-                return await self._post(watch, ending, result.found.get(watch.process_status_id))
+                return await self._post(ended)
             except Exception as error:
                 log.warning(
                     "could not notify %s about %s: %s",
@@ -209,9 +236,10 @@ class ProcessStatusNotifier:
                 )
                 return None
 
-    async def _post(self, watch: Watch, ending: WatchEnding, status: ProcessStatus | None) -> str:
-        batch_id, kind = ending.batch_id, self.announces.value
-        if ending.state == PURGED or status is None:
+    async def _post(self, ended: _Ended) -> str:
+        watch, status = ended.watch, ended.status
+        batch_id, kind = ended.ending.batch_id, self.announces.value
+        if ended.ending.state == PURGED or status is None:
             message = process_purged_message(watch.process_status_id)
         else:
             message = process_status_message(status, watched_by=watch.slack_user_id)
