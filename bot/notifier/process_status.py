@@ -153,7 +153,7 @@ class ProcessStatusNotifier:
             posted += await self._announce_together(waiting[:ANNOUNCED_TOGETHER])
             del waiting[:ANNOUNCED_TOGETHER]
         if self._batches is not None:
-            await self._batches.finish(result, [p.member for p in chunk if p.member is not None])
+            await self._batches.finish(result, [m for p in chunk if (m := p.member) is not None])
         return posted
 
     async def _chunks(self) -> AsyncIterator[list[ActiveProcess]]:
