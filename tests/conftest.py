@@ -67,6 +67,10 @@ def make_settings(
             "commerce_logon_id": commerce.logon_id,
             "commerce_logon_password": commerce.password,
             "commerce_timeout_seconds": 3,
+            # What a test of `check` waits for at most before a dependency counts as not answering: a
+            # first `check` creates and migrates the database, and on a machine busy with CI's
+            # parallel jobs that took more than the default 10 s. Tests of the limit set their own.
+            "check_timeout_seconds": 45,
             "bol_client_id": bol.client_id,
             "bol_client_secret": bol.client_secret,
             "bol_api_url": bol.api_url,
