@@ -49,7 +49,7 @@ from bot.storage.records import (
     MemberState,
     Notify,
 )
-from bot.storage.rows import CLAIM_ATTEMPTS, IN_LIST_CHUNK, Rows
+from bot.storage.rows import CLAIM_ATTEMPTS, IN_LIST_CHUNK, Rows, fitted
 from bot.storage.schema import batch_processes, process_batches
 
 POSTING = "posting"
@@ -603,8 +603,8 @@ def _finish_params(outcome: MemberOutcome, now: datetime, notify: str | None) ->
     return {
         "p_id": outcome.process_status_id,
         "p_state": outcome.state.value,
-        "p_entity": (outcome.entity_id or None) and outcome.entity_id[:100],
-        "p_event": (outcome.event_type or None) and outcome.event_type[:64],
+        "p_entity": fitted(outcome.entity_id, _m.entity_id),
+        "p_event": fitted(outcome.event_type, _m.event_type),
         "p_error": outcome.error_message,
         "p_at": now,
         "p_reply": DUE if wants_reply else None,

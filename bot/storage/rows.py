@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import Column, Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,6 +28,12 @@ IN_LIST_CHUNK = 500
 def storable(text: str | None) -> str | None:
     """``text`` without the characters PostgreSQL refuses in text columns (NUL); SQLite keeps the same."""
     return None if text is None else text.replace("\x00", "")
+
+
+def fitted(text: str | None, column: Column[Any]) -> str | None:
+    """``text`` cut to the length of ``column`` (a ``String(n)``); None for an empty or missing one."""
+    length = getattr(column.type, "length", None)
+    return (text or None) and text[:length]
 
 
 def insert_unless_present(conn: Connection, table: Table, values: dict[str, Any]) -> bool:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.storage.post_attempts import PostAttemptRows, _end_attempts
 from bot.storage.records import ActiveProcess, MemberState, Watch, WatchEnding
-from bot.storage.rows import CLAIM_ATTEMPTS
+from bot.storage.rows import CLAIM_ATTEMPTS, fitted
 from bot.storage.schema import batch_processes, process_batches
 
 _b = process_batches.c
@@ -231,8 +231,8 @@ def _finished_member(ending: WatchEnding, now: datetime) -> dict[str, Any]:
         "b_batch_id": ending.batch_id,
         "b_process_status_id": ending.process_status_id,
         "b_state": ending.state,
-        "b_entity_id": (ending.entity_id or None) and ending.entity_id[:100],
-        "b_event_type": (ending.event_type or None) and ending.event_type[:64],
+        "b_entity_id": fitted(ending.entity_id, _m.entity_id),
+        "b_event_type": fitted(ending.event_type, _m.event_type),
         "b_error_message": ending.error_message,
         "b_finished_at": now,
     }
