@@ -25,8 +25,8 @@ _p = post_attempts.c
 
 # Built once (bound parameters): before and after every post, their compiled form is reused.
 _ATTEMPT = insert(post_attempts)
-_ATTEMPT_GONE = delete(post_attempts).where(
-    _p.kind == bindparam("b_kind"), _p.subject_id == bindparam("b_subject_id")
+_ATTEMPTS_GONE = delete(post_attempts).where(
+    _p.kind == bindparam("b_kind"), _p.subject_id.in_(bindparam("b_subject_ids", expanding=True))
 )
 
 
@@ -38,14 +38,8 @@ class PostAttemptRows(InstanceRows):
         given; the caller holds its claim); replaces an earlier attempt of the same announcement (a
         definite failure, a fallback channel)."""
         await self._transactions.write(  # before every post: one hand-over
-            lambda conn: self._start_attempt(conn, kind, subject_id, channel, thread_ts=thread_ts)
+            lambda conn: self._start_attempts(conn, kind, [(subject_id, channel)], thread_ts=thread_ts)
         )
-
-    def _start_attempt(
-        self, conn: Connection, kind: str, subject_id: str, channel: str, *, thread_ts: str | None = None
-    ) -> None:
-        """:meth:`start_post` inside the transaction of ``conn`` (the one that takes the claim)."""
-        self._start_attempts(conn, kind, [(subject_id, channel)], thread_ts=thread_ts)
 
     def _start_attempts(
         self,
@@ -56,8 +50,8 @@ class PostAttemptRows(InstanceRows):
         thread_ts: str | None = None,
     ) -> None:
         """:meth:`start_post` of each (subject id, channel) in ``subjects``, in the transaction of
-        ``conn``: one delete and one insert of many rows."""
-        _end_attempts(conn, kind, [subject_id for subject_id, _ in subjects])
+        ``conn`` (the one that takes their claims): one delete and one insert of many rows."""
+        self._end_attempts(conn, kind, [subject_id for subject_id, _ in subjects])
         started_at = self._clock()
         conn.execute(
             _ATTEMPT,
@@ -75,6 +69,12 @@ class PostAttemptRows(InstanceRows):
             ],
         )
 
+    @staticmethod
+    def _end_attempts(conn: Connection, kind: str, subject_ids: Sequence[str]) -> None:
+        """:meth:`end_post` of each of ``subject_ids`` inside the transaction of ``conn`` (the one that
+        records their outcomes), as one statement."""
+        conn.execute(_ATTEMPTS_GONE, {"b_kind": kind, "b_subject_ids": list(subject_ids)})
+
     async def post_outcome_unknown(self, kind: str, subject_id: str) -> None:
         """The post got no answer: it may be in Slack. The claim stays; a reconciler looks it up."""
         async with self._writer.begin() as conn:
@@ -86,7 +86,7 @@ class PostAttemptRows(InstanceRows):
 
     async def end_post(self, kind: str, subject_id: str) -> None:
         """The outcome is recorded (posted, or definitely not): nothing is left to reconcile."""
-        await self._transactions.write(lambda conn: _end_attempt(conn, kind, subject_id))
+        await self._transactions.write(lambda conn: self._end_attempts(conn, kind, [subject_id]))
 
     async def posts_to_reconcile(
         self, *, started_before: datetime, own_started_before: datetime, limit: int
@@ -151,14 +151,3 @@ def _attempt(row: Row[Any]) -> PostAttempt:
         started_at=row.started_at,
         thread_ts=row.thread_ts,
     )
-
-
-def _end_attempt(conn: Connection, kind: str, subject_id: str) -> None:
-    """:meth:`PostAttemptRows.end_post` inside the transaction of ``conn`` (the one that records the
-    outcome)."""
-    conn.execute(_ATTEMPT_GONE, {"b_kind": kind, "b_subject_id": subject_id})
-
-
-def _end_attempts(conn: Connection, kind: str, subject_ids: Sequence[str]) -> None:
-    """:func:`_end_attempt` of each of ``subject_ids``, as one statement."""
-    conn.execute(delete(post_attempts).where(_p.kind == kind, _p.subject_id.in_(subject_ids)))

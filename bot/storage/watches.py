@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.post_attempts import PostAttemptRows, _end_attempts
+from bot.storage.post_attempts import PostAttemptRows
 from bot.storage.records import ActiveProcess, MemberState, Watch, WatchEnding
 from bot.storage.rows import CLAIM_ATTEMPTS, fitted
 from bot.storage.schema import batch_processes, process_batches
@@ -196,7 +196,7 @@ class WatchRows(PostAttemptRows):
 
         def record(conn: Connection) -> None:
             conn.execute(_WATCH_POSTED, [{"b_batch_id": b, "b_reply_ts": ts} for b, ts in posted])
-            _end_attempts(conn, announcement, [batch_id for batch_id, _ in posted])
+            self._end_attempts(conn, announcement, [batch_id for batch_id, _ in posted])
 
         await self._transactions.write(record)
 
