@@ -146,8 +146,7 @@ class ProcessStatusNotifier:
         it; records the chunk's batches' final processes. How many were posted."""
         for process in chunk:
             if _ended(process.process_status_id, result) and (watch := process.watch) is not None:
-                status = result.found.get(watch.process_status_id)
-                waiting.append(_Ended(watch, _ending(watch, result), status))
+                waiting.append(_ended_watch(process.batch_id, watch, result))
         posted = 0
         while len(waiting) >= ANNOUNCED_TOGETHER:
             posted += await self._announce_together(waiting[:ANNOUNCED_TOGETHER])
@@ -279,12 +278,13 @@ def _ended(process_status_id: str, result: BulkResult) -> bool:
     return status is None or status.state.is_final or process_status_id in result.purged
 
 
-def _ending(watch: Watch, result: BulkResult) -> WatchEnding:
-    """How the ended ``watch``'s process ended, as the store records it."""
+def _ended_watch(batch_id: str, watch: Watch, result: BulkResult) -> _Ended:
+    """The ended ``watch`` (of the batch of one ``batch_id``) with how its process ended, as the store
+    records it."""
     status = result.found.get(watch.process_status_id)
     purged = status is None or watch.process_status_id in result.purged
-    return WatchEnding(
-        batch_id=watch.batch_id or "",
+    ending = WatchEnding(
+        batch_id=batch_id,
         process_status_id=watch.process_status_id,
         channel=watch.channel,
         state=PURGED if purged or status is None else status.state.value,
@@ -292,3 +292,4 @@ def _ending(watch: Watch, result: BulkResult) -> WatchEnding:
         event_type=None if status is None else status.event_type,
         error_message=None if status is None else status.error_message,
     )
+    return _Ended(watch, ending, status)
