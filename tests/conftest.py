@@ -12,6 +12,7 @@ from bot.sandbox.bol import BolEmulator
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
+from tests import replicas
 from tests.bot_runner import RunningBot
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.slack_requests import SlackRequestSender
@@ -111,3 +112,14 @@ def bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
 @pytest.fixture
 def sender(bot: RunningBot) -> SlackRequestSender:
     return SlackRequestSender(bot.url, SIGNING_SECRET)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report ends with the logs of the ``serve`` processes it started."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and report.when in ("call", "setup"):
+        report.sections.extend(replicas.failure_sections())
+    if report.when == "teardown":
+        replicas.started.clear()

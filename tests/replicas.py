@@ -15,6 +15,10 @@ from tests.cli_process import environment
 from tests.waiting import wait_for
 
 EXECUTABLE = str(Path(sys.executable).with_name("approvals-bot"))
+LOG_LINES_ON_FAILURE = 120
+
+started: list[Replica] = []
+"""The replicas the running test started: a failed test's report ends with their logs."""
 
 
 class Replica:
@@ -34,6 +38,7 @@ class Replica:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
+        started.append(self)
 
     def __repr__(self) -> str:
         return f"Replica({self.name})"
@@ -119,3 +124,17 @@ def wait_for_leader(replicas: list[Replica], *, what: str = "one replica to lead
 
     wait_for(probe, timeout=30, what=what)
     return found[-1]
+
+
+def failure_sections() -> list[tuple[str, str]]:
+    """The last lines of each started replica's log, as report sections (CI prints no other trace of
+    what a bot process did)."""
+    return [
+        (f"log of {replica.name}, last lines", _tail(replica.log(), LOG_LINES_ON_FAILURE))
+        for replica in started
+        if replica.log_path.exists()
+    ]
+
+
+def _tail(text: str, lines: int) -> str:
+    return "\n".join(text.splitlines()[-lines:])
