@@ -9,6 +9,7 @@ Commerce closed on its card, the App Home, and one backlog summary instead of a 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -181,6 +182,82 @@ def test_serve_sums_up_a_backlog_in_one_message_instead_of_a_card_each(
         assert bot.stop() == 0
 
 
+def _in_database(settings: Settings, query: str, approval_id: str) -> object:
+    """The first column of ``query``'s first row (or ``None``), read from the bot's own SQLite file."""
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as db:
+        row = db.execute(query, (approval_id,)).fetchone()
+    return row[0] if row else None
+
+
+def _post_recorded(settings: Settings, approval_id: str) -> object:
+    return _in_database(settings, "SELECT ts FROM approval_cards WHERE approval_id = ?", approval_id)
+
+
+def _decision_recorded(settings: Settings, approval_id: str) -> object:
+    return _in_database(settings, "SELECT id FROM audit_log WHERE approval_id = ?", approval_id)
+
+
+def _history_in_details(
+    sender: SlackRequestSender, slack: SlackEmulator, approval_id: str, card: StoredMessage, history: str
+) -> None:
+    sender.block_action(
+        DETAILS_ACTION_ID,
+        approval_id,
+        user_id=APPROVER,
+        channel_id=APPROVALS_CHANNEL,
+        message_ts=card.ts,
+        response_url=slack.new_response_url(),
+    )
+    wait_for(
+        lambda: any(history in json.dumps(v["blocks"]) for v in slack.modals.values()),
+        what=f"the Details with the organization's history ({history!r})",
+    )
+
+
+@pytest.mark.parametrize("recorded", ["before the decision", "after the decision"])
+def test_serve_counts_a_decision_clicked_before_its_card_was_recorded_in_the_history(
+    make_settings: Callable[..., Settings],
+    slack: SlackEmulator,
+    commerce: CommerceEmulator,
+    tmp_path: Path,
+    recorded: str,
+) -> None:
+    """Slack shows a card before the bot has its answer to the post, so a click can come before the
+    card (and the organization it shows) is recorded. The decision counts in the organization's
+    history all the same, whether the post is recorded before the decision is or after."""
+    settings = make_settings(notifier_enabled=True, port=free_port(), approvals_poll_seconds=0.5)
+    acme = "7000000000000000555"
+    ann = commerce.people.add("ann", email="ann@acme.example", organization_id=acme)
+    first = commerce.add_approval(ApprovalKind.BUYER, submitter_id=ann.user_id)
+    posted = slack.answer_late(lambda r: r.path.endswith("/chat.postMessage") and first.encode() in r.body)
+    decided = commerce.answer_late(lambda r: r.method == "POST" and f"/approval_status/{first}" in r.path)
+    bot = _serve(settings, tmp_path / "serve")
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET)
+    try:
+        card = wait_for(lambda: _card(slack, APPROVALS_CHANNEL, first), what="the buyer card in Slack")
+        assert not _post_recorded(settings, first)  # Slack shows it; the bot has no answer yet
+        _click(sender, slack, card, first, APPROVER)
+        wait_for(lambda: commerce.approval(first)["status"] == "1", what="Commerce to apply the approve")
+        if recorded == "before the decision":
+            posted.set()
+            wait_for(lambda: _post_recorded(settings, first), what="the post recorded")
+            decided.set()
+        else:
+            decided.set()
+            wait_for(lambda: _decision_recorded(settings, first), what="the decision recorded")
+            posted.set()
+        wait_for(lambda: "Approved" in _text(slack.message(APPROVALS_CHANNEL, card.ts)), what="decided")
+
+        bob = commerce.people.add("bob", email="bob@acme.example", organization_id=acme)
+        second = commerce.add_approval(ApprovalKind.BUYER, submitter_id=bob.user_id)
+        other = wait_for(lambda: _card(slack, APPROVALS_CHANNEL, second), what="the second buyer card")
+        _history_in_details(sender, slack, second, other, "1 approved, 0 rejected")
+    finally:
+        posted.set()
+        decided.set()
+        assert bot.stop() == 0
+
+
 @pytest.mark.parametrize("answer", ["answered", "lost"])
 def test_serve_keeps_who_registered_on_a_decided_buyer_card_and_counts_it_in_details(
     make_settings: Callable[..., Settings],
@@ -217,17 +294,6 @@ def test_serve_keeps_who_registered_on_a_decided_buyer_card_and_counts_it_in_det
         bob = commerce.people.add("bob", email="bob@acme.example", organization_id=acme)
         second = commerce.add_approval(ApprovalKind.BUYER, submitter_id=bob.user_id)
         other = wait_for(lambda: _card(slack, APPROVALS_CHANNEL, second), what="the second buyer card")
-        sender.block_action(
-            DETAILS_ACTION_ID,
-            second,
-            user_id=APPROVER,
-            channel_id=APPROVALS_CHANNEL,
-            message_ts=other.ts,
-            response_url=slack.new_response_url(),
-        )
-        wait_for(
-            lambda: any("1 approved, 0 rejected" in json.dumps(v["blocks"]) for v in slack.modals.values()),
-            what="the Details with the organization's history",
-        )
+        _history_in_details(sender, slack, second, other, "1 approved, 0 rejected")
     finally:
         assert bot.stop() == 0

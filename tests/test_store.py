@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import inspect, text
+from alembic import command
+from sqlalchemy import String, column, insert, inspect, table, text
 from sqlalchemy.exc import StatementError
 
+from bot.clock import utcnow
 from bot.messaging import Announced
-from bot.storage.engine import create_engine, safe_url, to_async_url
-from bot.storage.migrations import head
+from bot.storage.engine import create_engine, safe_url, to_async_url, writer
+from bot.storage.migrations import alembic_config, head
 from bot.storage.records import (
     AuditEntry,
     CardState,
@@ -30,6 +32,7 @@ from bot.storage.records import (
     PostState,
     WatchEnding,
 )
+from bot.storage.schema import UTCDateTime
 from bot.storage.store import Store
 from tests.pg import database_url, fresh_postgres_url, postgres_url, sqlite_url  # noqa: F401
 from tests.store_helpers import (
@@ -456,6 +459,133 @@ def test_finish_and_release_decision(database_url: str) -> None:
         assert kept.state is DecisionState.DONE
 
     with_store(database_url, body)
+
+
+def test_a_decision_names_the_organization_its_card_shows_whichever_is_recorded_first(
+    database_url: str,
+) -> None:
+    """Slack shows a card before the bot records the post, so a click can be recorded before the card
+    says which buyer organization it shows: the audit row names it either way (on PostgreSQL the
+    record is one statement; its audit row takes it from the card it moves)."""
+
+    async def decide(store: Store, approval_id: str) -> None:
+        assert await claim_decision(store, approval_id, "U1", "approve") is None
+        await finish_decision(store, approval_id)
+
+    async def body(store: Store) -> None:
+        for approval_id in ("POSTED_FIRST", "DECIDED_FIRST", "DETAILS_LATER"):
+            assert await store.claim_card(approval_id, "buyer")
+
+        assert await store.card_posted("POSTED_FIRST", "C1", "1.1", organization_id="ORG")
+        await decide(store, "POSTED_FIRST")
+
+        await decide(store, "DECIDED_FIRST")
+        assert not await store.card_posted("DECIDED_FIRST", "C1", "1.2", organization_id="ORG")
+
+        assert await store.card_posted("DETAILS_LATER", "C1", "1.3")
+        await decide(store, "DETAILS_LATER")
+        await store.card_shows_order_details("DETAILS_LATER", '{"order_id": "7"}', "ORG")
+
+        named = {e.approval_id: e.organization_id for e in await audit_entries(store)}
+        assert named == {"POSTED_FIRST": "ORG", "DECIDED_FIRST": "ORG", "DETAILS_LATER": "ORG"}
+        assert (await store.organization_history("ORG", 90)).approved == 3
+
+    with_store(database_url, body)
+
+
+def test_the_card_organization_step_names_it_on_cards_and_on_their_decisions(database_url: str) -> None:
+    """Revision 0011 reads the organization from what each card keeps (the JSON the bot wrote), and
+    gives it to the decisions recorded without one."""
+    registrant = '{"user_id": "5001", "name": "Ann", "organization_id": "ORG_BUYER"}'
+    order = '{"order_id": "7", "organization_id": "ORG_ORDER"}'
+    cards_then = table(
+        "approval_cards",
+        *(column(name, String) for name in ("approval_id", "kind", "state", "order_details", "registrant")),
+        column("updated_at", UTCDateTime),
+    )
+    audit_then = table(
+        "audit_log",
+        *(
+            column(name, String)
+            for name in ("slack_user_id", "action", "approval_id", "outcome", "organization_id")
+        ),
+        column("at", UTCDateTime),
+    )
+    shown = {
+        "BUYER": (None, registrant),
+        "ORDER": (order, None),
+        "UNREADABLE": ("{", "[1]"),
+        "NONE": (None, None),
+    }
+    decided: list[tuple[str, str, str | None]] = [
+        ("approve", "BUYER", None),
+        ("reject", "ORDER", None),
+        ("details", "ORDER", None),
+        ("approve", "UNREADABLE", None),
+        ("approve", "NONE", None),
+        ("approve", "KEPT", "ORG_KEPT"),
+    ]
+
+    async def before_the_step() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with writer(engine).begin() as conn:
+                await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0010"))
+                await conn.execute(
+                    insert(cards_then),
+                    [
+                        {
+                            "approval_id": a,
+                            "kind": "order",
+                            "state": "approved",
+                            "order_details": o,
+                            "registrant": r,
+                            "updated_at": utcnow(),
+                        }
+                        for a, (o, r) in shown.items()
+                    ],
+                )
+                await conn.execute(
+                    insert(audit_then),
+                    [
+                        {
+                            "slack_user_id": "U1",
+                            "action": action,
+                            "approval_id": a,
+                            "outcome": "ok",
+                            "organization_id": organization,
+                            "at": utcnow(),
+                        }
+                        for action, a, organization in decided
+                    ],
+                )
+        finally:
+            await engine.dispose()
+
+    async def body() -> None:
+        await before_the_step()
+        store = await Store.open(database_url)
+        try:
+            cards = {a: await store.get_card(a) for a in shown}
+            assert {a: c.organization_id for a, c in cards.items() if c is not None} == {
+                "BUYER": "ORG_BUYER",
+                "ORDER": "ORG_ORDER",
+                "UNREADABLE": None,
+                "NONE": None,
+            }
+            named = {(e.action, e.approval_id): e.organization_id for e in await audit_entries(store)}
+            assert named == {
+                ("approve", "BUYER"): "ORG_BUYER",
+                ("reject", "ORDER"): "ORG_ORDER",
+                ("details", "ORDER"): None,  # not a decision
+                ("approve", "UNREADABLE"): None,
+                ("approve", "NONE"): None,
+                ("approve", "KEPT"): "ORG_KEPT",
+            }
+        finally:
+            await store.close()
+
+    asyncio.run(body())
 
 
 def test_a_done_decision_is_not_marked_unknown(database_url: str) -> None:

@@ -46,6 +46,7 @@ class AnnouncementStore(PostingStore, Protocol):
         submitter_name: str | None = None,
         order_details: str | None = None,
         registrant: str | None = None,
+        organization_id: str | None = None,
     ) -> bool: ...
 
     async def claim_card(self, approval_id: str, kind: str) -> bool: ...
@@ -191,6 +192,7 @@ class CardAnnouncer:
         order: OrderSummary | None,
         registrant: Registrant | None = None,
     ) -> None:
+        shown = registrant or order  # whichever the card shows names its buyer organization
         posted = await self._store.card_posted(
             approval_id,
             ref.channel,
@@ -198,6 +200,7 @@ class CardAnnouncer:
             submitter_name=submitter_name,
             order_details=None if order is None else encoded(order),
             registrant=None if registrant is None else persons.encoded(registrant),
+            organization_id=shown.organization_id if shown is not None else None,
         )
         await self._store.end_post(self.announces.value, approval_id)
         if not posted:

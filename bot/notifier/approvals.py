@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 class ListingStore(Protocol):
     """The store operations the approvals poll uses."""
 
-    async def card_shows_order_details(self, approval_id: str, order_details: str) -> None: ...
+    async def card_shows_order_details(
+        self, approval_id: str, order_details: str, organization_id: str | None
+    ) -> None: ...
 
     async def cards_summarised(self, approval_ids: Collection[str], channel: str, ts: str) -> None: ...
 
@@ -350,7 +352,9 @@ class ApprovalsNotifier:
                         needed=needed,
                         note=self._routing.routes.currency_note(order),
                     )
-                    await self._store.card_shows_order_details(approval_id, encoded(order))
+                    await self._store.card_shows_order_details(
+                        approval_id, encoded(order), order.organization_id
+                    )
                 except Exception as error:
                     log.warning(
                         "could not add the order's details to the card of approval %s: %s",

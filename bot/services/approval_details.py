@@ -21,13 +21,11 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from bot.commerce import persons
 from bot.commerce.client import CommerceClient
 from bot.commerce.errors import ApprovalNotFound, CommerceError, OrderNotFound
 from bot.commerce.models import Approval, ApprovalKind
 from bot.commerce.orders import OrderDetail
 from bot.commerce.persons import Registrant
-from bot.services.order_details import shown_on_card
 from bot.storage.records import OrganizationHistory
 from bot.storage.store import Store
 
@@ -89,7 +87,7 @@ class ApprovalDetails:
             organization = (
                 registrant.organization_id
                 if registrant is not None
-                else await self._registrant_organization_shown(approval)
+                else await self._organization_shown(approval)
             )
             history = await self._history(organization)
             return ApprovalFacts(approval, history=history, registrant=registrant, registrant_failure=failure)
@@ -112,17 +110,11 @@ class ApprovalDetails:
         except ValueError:
             return None, f"{user_id!r} is not a user id Commerce can be asked about."
 
-    async def _registrant_organization_shown(self, approval: Approval) -> str | None:
-        """The registrant's organization the approval's card shows (when the person could not be read
-        now)."""
-        card = await self._store.get_card(approval.id)
-        shown = persons.decoded(card.registrant) if card is not None else None
-        return shown.organization_id if shown is not None else None
-
     async def _organization_shown(self, approval: Approval) -> str | None:
-        """The organization the approval's card shows (when the order could not be read now)."""
-        shown = shown_on_card(await self._store.get_card(approval.id), approval)
-        return shown.organization_id if shown is not None else None
+        """The buyer organization the approval's card shows (when the order or the person could not be
+        read now)."""
+        card = await self._store.get_card(approval.id)
+        return card.organization_id if card is not None else None
 
     async def _history(self, organization_id: str | None) -> OrganizationHistory | None:
         if not organization_id:

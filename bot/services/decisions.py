@@ -17,7 +17,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
-from bot.commerce import persons
 from bot.commerce.client import CommerceClient
 from bot.commerce.comments import read_signature, signed_comment
 from bot.commerce.errors import ApprovalNotFound, CommerceError, CommerceUnavailable
@@ -473,8 +472,7 @@ class DecisionService:
         log.info("approval %s %s by %s", approval_id, request.decision.verb, request.slack_user_id)
         # Commerce has the decision: from here on nothing may fail the user's answer. It is recorded
         # while the card is rewritten (the rewrite's follow-ups wait for the record).
-        organization = _organization_shown(approval, card)
-        recorded = asyncio.create_task(self._record_accepted(request, result, organization))
+        recorded = asyncio.create_task(self._record_accepted(request, result))
         try:
             if card is None or not card.ts:  # not posted yet: where it goes may be recorded meanwhile
                 record = await asyncio.shield(recorded)
@@ -505,12 +503,12 @@ class DecisionService:
         return shown if shown is not None else await self._order_details.for_approval(approval)
 
     async def _record_accepted(
-        self, request: DecisionRequest, result: DecisionResult, organization_id: str | None = None
+        self, request: DecisionRequest, result: DecisionResult
     ) -> RecordedDecision | None:
-        """Records a decision Commerce accepted (claim DONE, card state, audit row, with the buyer
-        organization when known), trying a few times; if the store still fails, logs every field at
-        ERROR so nothing is lost (and returns None)."""
-        entry = replace(_audit_entry(request, result), organization_id=organization_id)
+        """Records a decision Commerce accepted (claim DONE, card state, audit row, which names the
+        buyer organization its card shows), trying a few times; if the store still fails, logs every
+        field at ERROR so nothing is lost (and returns None)."""
+        entry = _audit_entry(request, result)
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 return await self._store.record_decision(
@@ -554,7 +552,7 @@ class DecisionService:
     async def settle(self, approval: Approval, *, on: list[MessageRef] | None = None) -> bool:
         """Credits a decided approval to the Slack user its Commerce comment names (a decision from
         Slack whose answer was lost): claim DONE in their name, card state, audit row (naming the buyer
-        organization its card shows, as a click's row does), and the card rewritten. False when the
+        organization its card shows, as a click's does), and the card rewritten. False when the
         comment names nobody."""
         signature = read_signature(approval.comment)
         if signature is None:
@@ -566,7 +564,6 @@ class DecisionService:
             outcome=Outcome.OK.value,
             comment=signature.note,
             detail="confirmed from Commerce after the answer was lost",
-            organization_id=_organization_shown(approval, await self._store.get_card(approval.id)),
         )
         recorded = await self._store.settle_decision(
             approval.id,
@@ -642,18 +639,6 @@ def _read_failure(approval_id: str, error: CommerceError | TimeoutError, seconds
         f"{_unanswered_commerce(error)} (waited {waited(seconds)} in all). "
         "Nothing was sent; try again shortly."
     )
-
-
-def _organization_shown(approval: Approval, card: CardRecord | None) -> str | None:
-    """The buyer organization ``card`` names, for the audit row (what the Details modal's history
-    counts): an order's, when the card shows the order's details; a buyer registration's, the
-    organization of the registrant the card shows. ``None`` when it shows neither (never read from
-    Commerce here: a decision waits on no extra read)."""
-    if approval.guessed_kind is ApprovalKind.BUYER:
-        registrant = persons.decoded(card.registrant) if card is not None else None
-        return registrant.organization_id if registrant is not None else None
-    shown = shown_on_card(card, approval)
-    return shown.organization_id if shown is not None else None
 
 
 def as_its_card_showed(approval: Approval, card: CardRecord | None) -> Approval:

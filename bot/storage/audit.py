@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select
 
 from bot.storage.records import AuditEntry, OrganizationHistory
 from bot.storage.rows import Rows, storable
-from bot.storage.schema import audit_log
+from bot.storage.schema import DECIDED_ACTIONS, audit_log
 
 AUDIT_ROW = insert(audit_log)
 """The INSERT of one audit row, executed with :func:`audit_values` inside any transaction (built once,
@@ -61,7 +61,7 @@ class AuditRows(Rows):
         )
         counts = (
             select(audit_log.c.action, func.count())
-            .where(*decided, audit_log.c.action.in_(("approve", "reject")))
+            .where(*decided, audit_log.c.action.in_(DECIDED_ACTIONS))
             .group_by(audit_log.c.action)
         )
         last = (

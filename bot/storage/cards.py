@@ -21,7 +21,7 @@ from bot.messaging import Announced
 from bot.storage.post_attempts import attempt_exists
 from bot.storage.records import CardRecord, CardState
 from bot.storage.rows import IN_LIST_CHUNK, Rows, storable
-from bot.storage.schema import approval_cards
+from bot.storage.schema import DECIDED_ACTIONS, approval_cards, audit_log
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,12 @@ class CardRows(Rows):
         submitter_name: str | None = None,
         order_details: str | None = None,
         registrant: str | None = None,
+        organization_id: str | None = None,
     ) -> bool:
-        """Records where the card went (and the submitter's name, order details and registrant it
-        shows). True if
-        it is now PENDING; False if, while it was being posted, the approval was decided from Slack
-        (its state is kept, only where it went and what it shows are recorded)."""
+        """Records where the card went (and the submitter's name, order details, registrant and buyer
+        organization it shows). True if it is now PENDING; False if, while it was being posted, the
+        approval was decided from Slack (its state is kept, only where it went and what it shows are
+        recorded, and the decision's audit row gets the organization its click could not yet see)."""
         now = self._clock()
         where = {
             "channel": channel,
@@ -99,6 +100,7 @@ class CardRows(Rows):
             "submitter_name": (storable(submitter_name) or "")[:SUBMITTER_NAME_LIMIT] or None,
             "order_details": storable(order_details),
             "registrant": storable(registrant),
+            "organization_id": organization_id,
         }
         async with self._writer.begin() as conn:
             result = await conn.execute(
@@ -115,6 +117,9 @@ class CardRows(Rows):
                 update(approval_cards).where(approval_cards.c.approval_id == approval_id).values(**where)
             )
             if result.rowcount == 1:
+                await conn.execute(
+                    _AUDIT_ORGANIZATION, {"b_approval_id": approval_id, "b_organization_id": organization_id}
+                )
                 return False
             # The claim was released meanwhile (e.g. treated as stale): record the card anyway so it is
             # tracked; kind is unknown here.
@@ -126,16 +131,22 @@ class CardRows(Rows):
             )
             return True
 
-    async def card_shows_order_details(self, approval_id: str, order_details: str) -> None:
-        """The card was rewritten with its order's details (they came after it was posted)."""
+    async def card_shows_order_details(
+        self, approval_id: str, order_details: str, organization_id: str | None
+    ) -> None:
+        """The card was rewritten with its order's details (they came after it was posted); a decision
+        recorded meanwhile gets the organization they name."""
         change = (
             update(approval_cards)
             .where(approval_cards.c.approval_id == approval_id)
-            .values(order_details=storable(order_details))
+            .values(order_details=storable(order_details), organization_id=organization_id)
         )
 
         def record(conn: Connection) -> None:
             conn.execute(change)
+            conn.execute(
+                _AUDIT_ORGANIZATION, {"b_approval_id": approval_id, "b_organization_id": organization_id}
+            )
 
         await self._transactions.write(record)
 
@@ -306,6 +317,20 @@ def _claim_many_pg() -> Insert:
 
 _CLAIM_MANY_PG = _claim_many_pg()
 
+_SHOWN_ORGANIZATION = bindparam("b_organization_id", type_=audit_log.c.organization_id.type)
+_AUDIT_ORGANIZATION = (
+    update(audit_log)
+    .where(
+        audit_log.c.approval_id == bindparam("b_approval_id"),
+        audit_log.c.action.in_(DECIDED_ACTIONS),
+        audit_log.c.organization_id.is_(None),
+        _SHOWN_ORGANIZATION.is_not(None),
+    )
+    .values(organization_id=_SHOWN_ORGANIZATION)
+)
+"""A decision recorded before its card showed its buyer organization gets it (whichever of the two
+the store records first, the audit row ends up naming it)."""
+
 _CARD_OF = select(approval_cards).where(approval_cards.c.approval_id == bindparam("approval_id"))
 """Built once (a bound parameter): read on every click, its compiled form is reused."""
 
@@ -328,4 +353,5 @@ def card_of(row: Any) -> CardRecord:  # a Row of approval_cards, or its part of 
         submitter_name=row.submitter_name,
         order_details=row.order_details,
         registrant=row.registrant,
+        organization_id=row.organization_id,
     )

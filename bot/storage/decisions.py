@@ -326,9 +326,13 @@ def _move_card_and_audit(
     conn: Connection, approval_id: str, card_state: CardState, audit: AuditEntry, now: datetime
 ) -> CardRecord | None:
     """Inside a decision's transaction: the card (if any) moves to ``card_state`` and the audit row
-    is written. Returns the card as it is now."""
+    is written, naming the buyer organization the card shows now unless ``audit`` names one. Returns
+    the card as it is now."""
     row = conn.execute(
         _CARD_MOVED, {"b_approval_id": approval_id, "b_state": card_state.value, "b_now": now}
     ).first()
-    conn.execute(AUDIT_ROW, audit_values(audit, now))
+    values = audit_values(audit, now)
+    if values["organization_id"] is None and row is not None:
+        values["organization_id"] = row.organization_id
+    conn.execute(AUDIT_ROW, values)
     return None if row is None else card_of(row)

@@ -14,10 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.storage.audit import audit_entry_of
 from bot.storage.records import AuditEntry, Watch
 from bot.storage.rows import Rows
-from bot.storage.schema import audit_log, batch_processes, daily_digests, process_batches
+from bot.storage.schema import DECIDED_ACTIONS, audit_log, batch_processes, daily_digests, process_batches
 from bot.storage.watches import watch_of, watch_query
 
-DECIDED_ACTIONS = ("approve", "reject")
 OK = "ok"
 
 

@@ -2,10 +2,11 @@
 
 The claim: INSERT the claim unless one is there, and read the claim in the way, the card and the
 claimant's link, all in one statement. The record: mark the claim DONE and, only if that marked it,
-move the card and write the audit row. Data-modifying CTEs run once whether or not the outer query
-reads them, and every part of the statement sees the same snapshot (taken as it starts), so a claim
-a concurrent click committed after that moment is not seen: the caller treats that as it treats a
-claim released meanwhile, and looks again.
+move the card and write the audit row (naming the organization the moved card shows).
+Data-modifying CTEs run once whether or not the outer query reads them, and every part of the
+statement sees the same snapshot (taken as it starts), so a claim a concurrent click committed after
+that moment is not seen: the caller treats that as it treats a claim released meanwhile, and looks
+again. (An UPDATE is the exception: it moves the row as last committed, and returns that.)
 
 Built once (bound parameters), so SQLAlchemy reuses their compiled form on every click.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, exists, literal, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.expression import update
 
@@ -93,12 +94,15 @@ def _record() -> Select[Any]:
         .cte("moved")
     )
     columns = [c for c in audit_log.c if c.name != "id"]
+    values: dict[str, ColumnElement[Any]] = {c.name: bindparam("a_" + c.name, type_=c.type) for c in columns}
+    # Unless the entry names one, the organization the card shows as it is moved (after any post
+    # recorded meanwhile: the move waits for that row and returns it as committed).
+    values["organization_id"] = func.coalesce(
+        values["organization_id"], select(moved.c.organization_id).scalar_subquery()
+    )
     audited = (
         pg_insert(audit_log)
-        .from_select(
-            [c.name for c in columns],
-            select(*(bindparam("a_" + c.name, type_=c.type) for c in columns)).where(marked),
-        )
+        .from_select(list(values), select(*values.values()).where(marked))
         .returning(audit_log.c.id)
         .cte("audited")
     )

@@ -32,6 +32,9 @@ class CardRecord:
     registrant: str | None = None
     """Who registered, as a buyer approval's card shows them (``bot.commerce.persons.encoded``, opaque
     to the store); ``None`` when it shows nobody."""
+    organization_id: str | None = None
+    """The buyer organization the card shows (its registrant's or its order's): what a decision's
+    audit row names."""
 
 
 class DecisionState(str, Enum):

@@ -15,7 +15,7 @@ from bot.storage.schema.approvals import (
     decision_claims,
     reminder_snoozes,
 )
-from bot.storage.schema.audit import audit_log, identity_links
+from bot.storage.schema.audit import DECIDED_ACTIONS, audit_log, identity_links
 from bot.storage.schema.base import UTCDateTime, metadata
 from bot.storage.schema.instances import bot_instances, post_attempts
 from bot.storage.schema.processes import (
@@ -26,6 +26,7 @@ from bot.storage.schema.processes import (
 )
 
 __all__ = [
+    "DECIDED_ACTIONS",
     "UTCDateTime",
     "approval_cards",
     "approval_followups",

@@ -25,6 +25,9 @@ approval_cards = Table(
     # Who registered, as a buyer approval's card shows them: the JSON ``bot.commerce.persons`` writes
     # (opaque here), so every rewrite of the card (and its DM copies) keeps them; NULL: none shown.
     Column("registrant", Text),
+    # The buyer organization the card shows (its registrant's, or its order's): a decision's audit
+    # row names it, whenever the card's post is recorded. NULL: the card shows none.
+    Column("organization_id", String(64)),
 )
 
 decision_claims = Table(

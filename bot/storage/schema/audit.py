@@ -27,6 +27,9 @@ audit_log = Table(
 )
 Index("ix_audit_log_organization_id", audit_log.c.organization_id, audit_log.c.at)
 
+DECIDED_ACTIONS = ("approve", "reject")
+"""The ``action`` of an audit row that records a decision."""
+
 identity_links = Table(
     "identity_links",
     metadata,
