@@ -11,8 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
-from bot.sandbox.base import Response
+from bot.bol.errors import BolError
+from bot.bol.models import MAX_BULK_IDS
+from bot.sandbox.base import RecordedRequest, Response
 from bot.sandbox.bol import BolEmulator
 from bot.sandbox.slack import SlackEmulator
 from tests.bot_runner import RunningBot
@@ -98,6 +101,74 @@ def test_a_500_process_batch_is_one_card_updated_per_round_with_failures_threade
     assert batch["counts"] == {"PENDING": 0, "SUCCESS": 492, "FAILURE": 3, "TIMEOUT": 3, "PURGED": 2}
     assert batch["completed_at"] is not None
     assert [f["process_status_id"] for f in batch["failures"]] == sorted(ids[200:203]) + sorted(ids[495:498])
+
+
+def _finishing_statements(bot: RunningBot) -> list[str]:
+    """The statements that record batch processes as finished, as the bot's engine sends them from
+    here on (an ``executemany`` is one)."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE BATCH_PROCESSES SET STATE"):
+            sent.append(statement)
+
+    event.listen(bot.runtime.store.engine.sync_engine, "before_cursor_execute", record)
+    return sent
+
+
+def test_processes_of_several_batches_ending_across_chunks_are_recorded_together(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator, database_url: str
+) -> None:
+    """1,000 ending among 100,000 watched are a few in each of a hundred chunks: recorded chunk by
+    chunk and batch by batch, their cost grew with what is watched. A round records them together."""
+    bot = start_bot(api_tokens=API_CALLERS, database_url=database_url)
+    first, second = bol.add_processes(MAX_BULK_IDS), bol.add_processes(MAX_BULK_IDS, entity_prefix="price")
+    batches = [
+        post_watches(bot, {"ids": ids, "label": label, "channel": CHANNEL}).json()["batch_id"]
+        for label, ids in (("offers", first), ("prices", second))
+    ]
+    assert bot.poll_processes() == 2  # the two cards
+    ended = sorted(first)[:2] + sorted(first)[-2:] + sorted(second)[:2] + sorted(second)[-2:]
+    first_chunk = sorted(first + second)[:MAX_BULK_IDS]  # the round reads processes in id order
+    assert {p in first_chunk for p in ended} == {True, False}  # of both batches, in both chunks
+    bol.finish(ended, "FAILURE", error_message="Unknown EAN")
+    finishing = _finishing_statements(bot)
+
+    assert bot.poll_processes() == len(ended)  # a thread reply for each failure
+    assert len(finishing) == 1
+    assert [get_batch(bot, b)["counts"]["FAILURE"] for b in batches] == [4, 4]
+
+
+def test_batch_processes_that_ended_before_a_refused_bulk_call_are_recorded(
+    start_bot: Callable[..., RunningBot], slack: SlackEmulator, bol: BolEmulator
+) -> None:
+    bot = start_bot(api_tokens=API_CALLERS)
+    ids = bol.add_processes(MAX_BULK_IDS) + bol.add_processes(MAX_BULK_IDS, entity_prefix="price")
+    batches = [
+        post_watches(
+            bot, {"ids": ids[start : start + MAX_BULK_IDS], "label": "upload", "channel": CHANNEL}
+        ).json()["batch_id"]
+        for start in (0, MAX_BULK_IDS)
+    ]
+    assert bot.poll_processes() == 2
+    in_order = sorted(ids)
+    bol.finish([in_order[0], in_order[-1]], "SUCCESS")  # one in each chunk
+    bulk_calls = [0]
+
+    def second_bulk_call(request: RecordedRequest) -> bool:
+        if request.method == "POST" and request.path.endswith("/shared/process-status"):
+            bulk_calls[0] += 1
+            return bulk_calls[0] == 2
+        return False
+
+    problem = {"type": "https://api.bol.com/problems", "title": "Bad Request", "status": 400}
+    bol.fail_next(1, Response(status=400, body=problem), when=second_bulk_call)
+    with pytest.raises(BolError):
+        bot.poll_processes()
+    assert sum(get_batch(bot, b)["counts"]["SUCCESS"] for b in batches) == 1  # the first chunk's
+
+    bot.poll_processes()
+    assert sum(get_batch(bot, b)["counts"]["SUCCESS"] for b in batches) == 2
 
 
 def test_notify_all_threads_every_finished_process(

@@ -1,20 +1,20 @@
 """One live Slack card per process batch, updated in place as its processes finish.
 
 Part of the process-status round: ``ProcessStatusNotifier`` asks bol.com once for every watched id
-(single watches and batch processes together, a chunk at a time) and hands each chunk's answer here
-(``finish``), then runs the rest of the round (``run``). A round finishes processes
-in the store (the claim), marks stuck ones, completes batches, posts new cards, redraws each changed
-card once (however many of its processes finished), and posts the thread replies and summaries that
-are due (``BatchReplies``, ``BatchSummaries``). A card carries its batch id in its metadata: a card
-post with no answer keeps its claim and leaves a post attempt for the ``PostReconciler`` (``adopt`` the
-card found in the channel, or ``release`` to post again); the replies follow the same rule.
+(single watches and batch processes together, a chunk at a time), gathers the batch processes that
+ended across chunks and hands them here (``finish``), then runs the rest of the round (``run``). A
+round finishes processes in the store (the claim), marks stuck ones, completes batches, posts new
+cards, redraws each changed card once (however many of its processes finished), and posts the thread
+replies and summaries that are due (``BatchReplies``, ``BatchSummaries``). A card carries its batch
+id in its metadata: a card post with no answer keeps its claim and leaves a post attempt for the
+``PostReconciler`` (``adopt`` the card found in the channel, or ``release`` to post again); the
+replies follow the same rule.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -33,6 +33,24 @@ from bot.storage.records import BatchMember, BatchView, MemberOutcome, MemberSta
 log = logging.getLogger(__name__)
 
 
+def ended_members(result: BulkResult, members: Iterable[BatchMember]) -> Iterator[tuple[str, MemberOutcome]]:
+    """Each of ``members`` that bol.com reports final (or no longer knows: purged), with its batch id."""
+    for member in members:
+        process_id = member.process_status_id
+        status = result.found.get(process_id)
+        if status is None:
+            yield member.batch_id, MemberOutcome(process_id, MemberState.PURGED)
+        elif status.state.is_final:
+            outcome = MemberOutcome(
+                process_id,
+                MemberState(status.state.value),
+                entity_id=status.entity_id,
+                event_type=status.event_type,
+                error_message=status.error_message,
+            )
+            yield member.batch_id, outcome
+
+
 class BatchStore(BatchReplyStore, Protocol):
     """The store operations batch cards use."""
 
@@ -48,7 +66,7 @@ class BatchStore(BatchReplyStore, Protocol):
 
     async def end_post(self, kind: str, subject_id: str) -> None: ...
 
-    async def finish_batch_members(self, batch_id: str, outcomes: Sequence[MemberOutcome]) -> list[str]: ...
+    async def finish_batch_members(self, finished: Mapping[str, Sequence[MemberOutcome]]) -> list[str]: ...
 
     async def mark_batch_shown(self, batch_id: str, changes: int) -> None: ...
 
@@ -102,29 +120,14 @@ class BatchProgress:
         posted += await self.summaries.post_due()
         return posted
 
-    async def finish(self, result: BulkResult, members: list[BatchMember]) -> None:
-        """Records the processes of ``members`` that bol.com reports final (or no longer knows), batch
-        by batch; one chunk of a round at a time."""
-        by_batch: dict[str, list[MemberOutcome]] = defaultdict(list)
-        for member in members:
-            process_id = member.process_status_id
-            status = result.found.get(process_id)
-            if status is None:
-                by_batch[member.batch_id].append(MemberOutcome(process_id, MemberState.PURGED))
-            elif status.state.is_final:
-                outcome = MemberOutcome(
-                    process_id,
-                    MemberState(status.state.value),
-                    entity_id=status.entity_id,
-                    event_type=status.event_type,
-                    error_message=status.error_message,
-                )
-                by_batch[member.batch_id].append(outcome)
-        for batch_id, outcomes in by_batch.items():
-            try:
-                await self._store.finish_batch_members(batch_id, outcomes)
-            except Exception as error:
-                log.warning("could not record finished processes of batch %s: %s", batch_id, describe(error))
+    async def finish(self, finished: Mapping[str, Sequence[MemberOutcome]]) -> None:
+        """Records ``finished`` (batch id -> its processes that ended, from ``ended_members``), every
+        batch in one transaction; a failure leaves them unfinished, for the next round."""
+        try:
+            await self._store.finish_batch_members(finished)
+        except Exception as error:
+            ended = sum(map(len, finished.values()))
+            log.warning("could not record %d finished batch processes: %s", ended, describe(error))
 
     async def post_new_cards(self) -> int:
         """Posts the card of every batch that has none yet (claimed first: one poster across replicas);

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,11 +26,11 @@ from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.delivery import post_with_fallback
 from bot.notifier.failures import describe
-from bot.notifier.process_batches import BatchProgress
+from bot.notifier.process_batches import BatchProgress, ended_members
 from bot.notifier.reconcile import PostingStore, posting
 from bot.slack.outbound.blocks.process_status import process_purged_message, process_status_message
 from bot.slack.outbound.poster import SlackPoster
-from bot.storage.records import ActiveProcess, Watch, WatchEnding
+from bot.storage.records import ActiveProcess, MemberOutcome, Watch, WatchEnding
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,10 @@ ANNOUNCED_TOGETHER = 50
 50 announcements instead of two for each. Few enough that the last of them is posted well within the
 time after which the reconciler takes a post attempt of a live process as stuck (one channel's 50
 posts take about 50 s at Slack's pace)."""
+FINISHED_TOGETHER = 1000
+"""Batch processes recorded as finished in one transaction, gathered across chunks: 1,000 ending
+among 100,000 watched are a few in each of a hundred chunks, and a transaction per chunk made their
+cost grow with what is watched."""
 PAGE_ROWS = 1000
 """Rows read from the store per query while a round goes through the active processes."""
 
@@ -110,11 +115,12 @@ class ProcessStatusNotifier:
         rows and answers, never all of them. One bulk call is in flight at a time, and while it is,
         the next page is read and the chunk before is handled: bol.com's answer time overlaps the
         store's and the bot's own work instead of adding to it. Ended watches are announced
-        ``ANNOUNCED_TOGETHER`` at a time across chunks (the rest at the round's end, also when the
-        round fails)."""
+        ``ANNOUNCED_TOGETHER`` at a time across chunks, and ended batch processes recorded
+        ``FINISHED_TOGETHER`` at a time (the rest at the round's end, also when the round fails)."""
         posted = watched = 0
         asked: tuple[list[ActiveProcess], asyncio.Task[BulkResult]] | None = None
         waiting: list[_Ended] = []
+        members: dict[str, list[MemberOutcome]] = defaultdict(list)
         try:
             async for chunk in self._chunks():
                 watched += len(chunk)
@@ -122,11 +128,13 @@ class ProcessStatusNotifier:
                 ids = [p.process_status_id for p in chunk]
                 asked = chunk, asyncio.create_task(self._bol.get_process_statuses(ids))
                 if answered is not None:
-                    posted += await self._handle_chunk(*answered, waiting)
+                    posted += await self._handle_chunk(*answered, waiting, members)
             if asked is not None:
-                posted += await self._handle_chunk(asked[0], await asked[1], waiting)
+                posted += await self._handle_chunk(asked[0], await asked[1], waiting, members)
         except Exception:
-            await self._announce(waiting)  # what ended before the failure is announced all the same
+            # What ended before the failure is recorded and announced all the same.
+            await self._finish_members(members)
+            await self._announce(waiting)
             raise
         finally:
             if asked is not None and not asked[1].done():
@@ -134,16 +142,22 @@ class ProcessStatusNotifier:
             elif asked is not None and not asked[1].cancelled():
                 asked[1].exception()  # read: the round's own error is the one raised
         posted += await self._announce(waiting)
+        await self._finish_members(members)
         self._metrics.watches.set(watched)
         if self._batches is not None:
             posted += await self._batches.run()
         return posted
 
     async def _handle_chunk(
-        self, chunk: list[ActiveProcess], result: BulkResult, waiting: list[_Ended]
+        self,
+        chunk: list[ActiveProcess],
+        result: BulkResult,
+        waiting: list[_Ended],
+        members: dict[str, list[MemberOutcome]],
     ) -> int:
         """Adds the chunk's single watches that ended to ``waiting`` and announces every full group of
-        it; records the chunk's batches' final processes. How many were posted."""
+        it; adds its batch processes that ended to ``members`` and records them once there are
+        ``FINISHED_TOGETHER``. How many were posted."""
         for process in chunk:
             if _ended(process.process_status_id, result) and (watch := process.watch) is not None:
                 waiting.append(_ended_watch(process.batch_id, watch, result))
@@ -152,8 +166,17 @@ class ProcessStatusNotifier:
             posted += await self._announce_together(waiting[:ANNOUNCED_TOGETHER])
             del waiting[:ANNOUNCED_TOGETHER]
         if self._batches is not None:
-            await self._batches.finish(result, [m for p in chunk if (m := p.member) is not None])
+            for batch_id, outcome in ended_members(result, (m for p in chunk if (m := p.member) is not None)):
+                members[batch_id].append(outcome)
+            if sum(map(len, members.values())) >= FINISHED_TOGETHER:
+                await self._finish_members(members)
         return posted
+
+    async def _finish_members(self, members: dict[str, list[MemberOutcome]]) -> None:
+        """Records the batch processes gathered in ``members`` as finished, and empties it."""
+        if self._batches is not None and members:
+            await self._batches.finish(members)
+        members.clear()
 
     async def _chunks(self) -> AsyncIterator[list[ActiveProcess]]:
         """Every active process, in chunks of at most ``MAX_BULK_IDS`` distinct ids, read a page at a

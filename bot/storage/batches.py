@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -152,41 +152,39 @@ class BatchRows(Rows):
         return len(batch_ids)
 
     # -- polling -----------------------------------------------------------------------------------
-    async def finish_batch_members(self, batch_id: str, outcomes: Sequence[MemberOutcome]) -> list[str]:
-        """Moves unfinished processes of the batch to their final state; returns the ids this call moved
-        (another poller may have moved some first). Those that want a thread reply become due."""
-        by_id = {o.process_status_id: o for o in outcomes}
-        if not by_id:
+    async def finish_batch_members(self, finished: Mapping[str, Sequence[MemberOutcome]]) -> list[str]:
+        """Moves the unfinished processes of ``finished`` (batch id -> its processes that ended) to
+        their final state, every batch in one transaction; returns the ids this call moved (another
+        poller may have moved some first). Those that want a thread reply become due."""
+        if not any(finished.values()):
             return []
         async with self._writer.begin() as conn:
-            notify = (await conn.execute(select(_b.notify).where(_b.batch_id == batch_id))).scalar()
-            moved: list[str] = []
-            for chunk in _chunks(list(by_id)):
-                rows = await conn.execute(
-                    select(_m.process_status_id)
-                    .where(_m.batch_id == batch_id, _m.process_status_id.in_(chunk), _m.finished_at.is_(None))
-                    .with_for_update()
-                )
-                moved.extend(str(r[0]) for r in rows)
-            if not moved:
-                return []
+            notify = dict(
+                (await conn.execute(select(_b.batch_id, _b.notify).where(_b.batch_id.in_(finished)))).all()
+            )
             now = self._clock()
-            await conn.execute(
-                update(batch_processes)
-                .where(_m.batch_id == batch_id, _m.process_status_id == bindparam("p_id"))
-                .values(
-                    state=bindparam("p_state"),
-                    entity_id=bindparam("p_entity"),
-                    event_type=bindparam("p_event"),
-                    error_message=bindparam("p_error"),
-                    finished_at=bindparam("p_at"),
-                    reply_state=bindparam("p_reply"),
-                ),
-                [_finish_params(by_id[i], now, notify) for i in moved],
-            )
-            await conn.execute(
-                update(process_batches).where(_b.batch_id == batch_id).values(changes=_b.changes + len(moved))
-            )
+            moved: list[str] = []
+            finishes: list[dict[str, Any]] = []
+            changes: list[dict[str, Any]] = []
+            for batch_id, outcomes in finished.items():
+                by_id = {o.process_status_id: o for o in outcomes}
+                ours: list[str] = []
+                for chunk in _chunks(list(by_id)):
+                    rows = await conn.execute(
+                        select(_m.process_status_id)
+                        .where(
+                            _m.batch_id == batch_id, _m.process_status_id.in_(chunk), _m.finished_at.is_(None)
+                        )
+                        .with_for_update()
+                    )
+                    ours.extend(str(r[0]) for r in rows)
+                if ours:
+                    finishes += [_finish_params(batch_id, by_id[i], now, notify.get(batch_id)) for i in ours]
+                    changes.append({"p_batch": batch_id, "p_changes": len(ours)})
+                    moved += ours
+            if finishes:
+                await conn.execute(_FINISH_MEMBER, finishes)
+                await conn.execute(_COUNT_CHANGES, changes)
         return moved
 
     async def mark_stuck(self, started_before: datetime) -> int:
@@ -598,9 +596,31 @@ def _active_batch_of(conn: Connection, channel: str, process_status_id: str) -> 
     return None if batch_id is None else str(batch_id)
 
 
-def _finish_params(outcome: MemberOutcome, now: datetime, notify: str | None) -> dict[str, Any]:
+_FINISH_MEMBER = (
+    update(batch_processes)
+    .where(_m.batch_id == bindparam("p_batch"), _m.process_status_id == bindparam("p_id"))
+    .values(
+        state=bindparam("p_state"),
+        entity_id=bindparam("p_entity"),
+        event_type=bindparam("p_event"),
+        error_message=bindparam("p_error"),
+        finished_at=bindparam("p_at"),
+        reply_state=bindparam("p_reply"),
+    )
+)
+_COUNT_CHANGES = (
+    update(process_batches)
+    .where(_b.batch_id == bindparam("p_batch"))
+    .values(changes=_b.changes + bindparam("p_changes"))
+)
+
+
+def _finish_params(
+    batch_id: str, outcome: MemberOutcome, now: datetime, notify: str | None
+) -> dict[str, Any]:
     wants_reply = outcome.state.failed or notify == Notify.ALL.value
     return {
+        "p_batch": batch_id,
         "p_id": outcome.process_status_id,
         "p_state": outcome.state.value,
         "p_entity": fitted(outcome.entity_id, _m.entity_id),
