@@ -51,6 +51,7 @@ from bot.storage.records import (
 )
 from bot.storage.rows import CLAIM_ATTEMPTS, IN_LIST_CHUNK, Rows, fitted
 from bot.storage.schema import batch_processes, process_batches
+from bot.storage.watches import FINISH_MEMBER
 
 POSTING = "posting"
 POSTED = "posted"
@@ -180,10 +181,10 @@ class BatchRows(Rows):
                     ours.extend(str(r[0]) for r in rows)
                 if ours:
                     finishes += [_finish_params(batch_id, by_id[i], now, notify.get(batch_id)) for i in ours]
-                    changes.append({"p_batch": batch_id, "p_changes": len(ours)})
+                    changes.append({"b_batch_id": batch_id, "b_changes": len(ours)})
                     moved += ours
             if finishes:
-                await conn.execute(_FINISH_MEMBER, finishes)
+                await conn.execute(FINISH_MEMBER, finishes)
                 await conn.execute(_COUNT_CHANGES, changes)
         return moved
 
@@ -596,22 +597,10 @@ def _active_batch_of(conn: Connection, channel: str, process_status_id: str) -> 
     return None if batch_id is None else str(batch_id)
 
 
-_FINISH_MEMBER = (
-    update(batch_processes)
-    .where(_m.batch_id == bindparam("p_batch"), _m.process_status_id == bindparam("p_id"))
-    .values(
-        state=bindparam("p_state"),
-        entity_id=bindparam("p_entity"),
-        event_type=bindparam("p_event"),
-        error_message=bindparam("p_error"),
-        finished_at=bindparam("p_at"),
-        reply_state=bindparam("p_reply"),
-    )
-)
 _COUNT_CHANGES = (
     update(process_batches)
-    .where(_b.batch_id == bindparam("p_batch"))
-    .values(changes=_b.changes + bindparam("p_changes"))
+    .where(_b.batch_id == bindparam("b_batch_id"))
+    .values(changes=_b.changes + bindparam("b_changes"))
 )
 
 
@@ -620,14 +609,14 @@ def _finish_params(
 ) -> dict[str, Any]:
     wants_reply = outcome.state.failed or notify == Notify.ALL.value
     return {
-        "p_batch": batch_id,
-        "p_id": outcome.process_status_id,
-        "p_state": outcome.state.value,
-        "p_entity": fitted(outcome.entity_id, _m.entity_id),
-        "p_event": fitted(outcome.event_type, _m.event_type),
-        "p_error": outcome.error_message,
-        "p_at": now,
-        "p_reply": DUE if wants_reply else None,
+        "b_batch_id": batch_id,
+        "b_process_status_id": outcome.process_status_id,
+        "b_state": outcome.state.value,
+        "b_entity_id": fitted(outcome.entity_id, _m.entity_id),
+        "b_event_type": fitted(outcome.event_type, _m.event_type),
+        "b_error_message": outcome.error_message,
+        "b_finished_at": now,
+        "b_reply_state": DUE if wants_reply else None,
     }
 
 

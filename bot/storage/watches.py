@@ -161,7 +161,7 @@ class WatchRows(PostAttemptRows):
             mine = [ending for ending in endings if ending.batch_id in finished]
             if not mine:
                 return set()
-            conn.execute(_FINISH_MEMBER, [_finished_member(ending, now) for ending in mine])
+            conn.execute(FINISH_MEMBER, [_finished_member(ending, now) for ending in mine])
             conn.execute(
                 update(process_batches)
                 .where(_b.batch_id.in_(finished))
@@ -201,10 +201,7 @@ class WatchRows(PostAttemptRows):
         await self._transactions.write(record)
 
 
-# Built once (bound parameters), each run with the rows of a group of watches (executemany).
-# The whole primary key: with only ``batch_id``, SQLite searched the index on finished_at (every active
-# process) instead, so each finish cost more the more were watched.
-_FINISH_MEMBER = (
+FINISH_MEMBER = (
     update(batch_processes)
     .where(
         _m.batch_id == bindparam("b_batch_id"),
@@ -217,8 +214,13 @@ _FINISH_MEMBER = (
         event_type=bindparam("b_event_type"),
         error_message=bindparam("b_error_message"),
         finished_at=bindparam("b_finished_at"),
+        reply_state=bindparam("b_reply_state"),
     )
 )
+"""Finishes one unfinished process row, a single watch's or a batch's; built once (bound parameters)
+and run with many rows at once (executemany). By the whole primary key: with only ``batch_id``,
+SQLite searched the index on finished_at (every active process) instead, so each finish cost more
+the more were watched."""
 _WATCH_POSTED = (
     update(batch_processes)
     .where(_m.batch_id == bindparam("b_batch_id"))
@@ -235,6 +237,7 @@ def _finished_member(ending: WatchEnding, now: datetime) -> dict[str, Any]:
         "b_event_type": fitted(ending.event_type, _m.event_type),
         "b_error_message": ending.error_message,
         "b_finished_at": now,
+        "b_reply_state": None,  # a single watch's end is its own message, never a reply
     }
 
 
