@@ -15,9 +15,10 @@ from sqlalchemy import event
 
 from bot.bol.errors import BolError
 from bot.bol.models import MAX_BULK_IDS
-from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.base import Response
 from bot.sandbox.bol import BolEmulator
 from bot.sandbox.slack import SlackEmulator
+from tests.bol_faults import refuse_second_bulk_call
 from tests.bot_runner import RunningBot
 from tests.conftest import PROCESS_CHANNEL
 from tests.ingest_api import API_CALLERS, get_batch, post_watches
@@ -153,16 +154,7 @@ def test_batch_processes_that_ended_before_a_refused_bulk_call_are_recorded(
     assert bot.poll_processes() == 2
     in_order = sorted(ids)
     bol.finish([in_order[0], in_order[-1]], "SUCCESS")  # one in each chunk
-    bulk_calls = [0]
-
-    def second_bulk_call(request: RecordedRequest) -> bool:
-        if request.method == "POST" and request.path.endswith("/shared/process-status"):
-            bulk_calls[0] += 1
-            return bulk_calls[0] == 2
-        return False
-
-    problem = {"type": "https://api.bol.com/problems", "title": "Bad Request", "status": 400}
-    bol.fail_next(1, Response(status=400, body=problem), when=second_bulk_call)
+    refuse_second_bulk_call(bol)
     with pytest.raises(BolError):
         bot.poll_processes()
     assert sum(get_batch(bot, b)["counts"]["SUCCESS"] for b in batches) == 1  # the first chunk's

@@ -12,10 +12,11 @@ import pytest
 from bot.bol.errors import BolError
 from bot.bol.models import MAX_BULK_IDS
 from bot.notifier.process_status import ProcessStatusNotifier
-from bot.sandbox.base import RecordedRequest, Response
+from bot.sandbox.base import Response
 from bot.sandbox.bol import BolEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.storage.store import Store
+from tests.bol_faults import refuse_second_bulk_call
 from tests.bot_runner import RunningBot
 from tests.conftest import APPROVER, PROCESS_CHANNEL, SIGNING_SECRET
 from tests.ingest_api import API_CALLERS, BATCHES, WATCHES, api_client
@@ -111,16 +112,7 @@ def test_a_bulk_call_refused_mid_round_fails_the_round_and_the_next_announces_th
     ended = [ids[10], ids[1500], ids[2005]]  # one in each chunk
     for process_id in ended:
         bol.set_status(process_id, "SUCCESS")
-    bulk_calls = [0]
-
-    def second_bulk_call(request: RecordedRequest) -> bool:
-        if request.method == "POST" and request.path.endswith("/shared/process-status"):
-            bulk_calls[0] += 1
-            return bulk_calls[0] == 2
-        return False
-
-    problem = {"type": "https://api.bol.com/problems", "title": "Bad Request", "status": 400}
-    bol.fail_next(1, Response(status=400, body=problem), when=second_bulk_call)
+    refuse_second_bulk_call(bol)
 
     with pytest.raises(BolError):
         bot.poll_processes()
