@@ -53,6 +53,26 @@ class Check:
     run: Callable[[Settings], Coroutine[Any, Any, CheckResult]]
 
 
+@dataclass(frozen=True)
+class StoreCheck:
+    """A check that reads the bot's database: it runs on the store the database check opened, once
+    that check passed, so a new database is created by one check, not raced for by several."""
+
+    name: str
+    run: Callable[[Settings, Store], Coroutine[Any, Any, CheckResult]]
+
+
+@dataclass(frozen=True)
+class DatabaseCheck:
+    """The database check (:func:`open_database`); one per run, first of the checks that read it."""
+
+    name: str = "database"
+
+
+DATABASE = DatabaseCheck.name
+NOT_OPENED = "not checked: the database did not open (see the database line)"
+
+
 # -- causes ------------------------------------------------------------------------------------------
 
 
@@ -192,25 +212,32 @@ async def check_bol(settings: Settings) -> CheckResult:
     return CheckResult("bol", True, "client credentials accepted")
 
 
-async def check_database(settings: Settings) -> CheckResult:
+async def open_database(settings: Settings) -> tuple[CheckResult, Store | None]:
+    """The database check: opens the store (creating or upgrading the schema) and writes to it. The
+    store stays open for the checks that read it (:class:`StoreCheck`); ``None`` when it did not open."""
     seconds = settings.check_timeout_seconds
     where = safe_url(settings.database_url)
     try:
         async with asyncio.timeout(seconds):
             store = await Store.open(settings.database_url)
     except TimeoutError:
-        return CheckResult("database", False, f"cannot open {where}: no answer within {seconds:g} s")
+        return CheckResult(DATABASE, False, f"cannot open {where}: no answer within {seconds:g} s"), None
     except Exception as error:
         first_line = str(error).splitlines()[0] if str(error) else ""
-        return CheckResult("database", False, f"cannot open {where}: {type(error).__name__}: {first_line}")
+        cause = f"{type(error).__name__}: {first_line}"
+        return CheckResult(DATABASE, False, f"cannot open {where}: {cause}"), None
     try:
         async with asyncio.timeout(seconds):
             ok = await store.ping()
     except TimeoutError:
         ok = False
-    finally:
+    except BaseException:
         await store.close()
-    return CheckResult("database", ok, f"{where} {'ready' if ok else 'did not answer'}")
+        raise
+    if not ok:
+        await store.close()
+        return CheckResult(DATABASE, False, f"{where} did not answer"), None
+    return CheckResult(DATABASE, True, f"{where} ready"), store
 
 
 RUN_AS_ROLES = (
@@ -221,18 +248,14 @@ RUN_AS_ROLES = (
 """The Commerce roles that may act for other users, as the README lists them."""
 
 
-async def check_run_as(settings: Settings) -> CheckResult:
+async def check_run_as(settings: Settings, store: Store) -> CheckResult:
     """``DECIDE_AS=linked-user``: one harmless read (a page of one pending approval) as a linked user,
     so a service account without the authority to act for others fails here, not on a click."""
     seconds = settings.check_timeout_seconds
     client = commerce_client(settings.model_copy(update={"commerce_timeout_seconds": seconds}))
     try:
         async with asyncio.timeout(seconds):
-            store = await Store.open(settings.database_url)
-            try:
-                links = await store.identity_links()
-            finally:
-                await store.close()
+            links = await store.identity_links()
             if not links:
                 return CheckResult(
                     "run-as",
@@ -260,7 +283,7 @@ async def check_run_as(settings: Settings) -> CheckResult:
     )
 
 
-async def check_approver_links(settings: Settings) -> CheckResult:
+async def check_approver_links(settings: Settings, store: Store) -> CheckResult:
     """Which approvers (groups expanded) are not linked, and what that means under ``DECIDE_AS``,
     ``REQUIRE_LINKED_APPROVERS`` and two-person routes (``bot.services.linked_approvers``)."""
     seconds = settings.check_timeout_seconds
@@ -272,11 +295,7 @@ async def check_approver_links(settings: Settings) -> CheckResult:
     )
     try:
         async with asyncio.timeout(seconds):
-            store = await Store.open(settings.database_url)
-            try:
-                warnings = await link_warnings(routes, directory, store, identity_policy(settings))
-            finally:
-                await store.close()
+            warnings = await link_warnings(routes, directory, store, identity_policy(settings))
     except Exception as error:
         cause = describe_failure(error, settings.slack_api_url, seconds)
         return CheckResult("approver-links", False, f"cannot compare approvers with links: {cause}")
@@ -303,28 +322,55 @@ async def bol_off(settings: Settings) -> CheckResult:
     return CheckResult("bol", True, BOL_OFF, off=True)
 
 
-def checks_for(settings: Settings) -> tuple[Check, ...]:
+def checks_for(settings: Settings) -> tuple[Check | StoreCheck | DatabaseCheck, ...]:
     """Every check; a backend that is not configured gets an ``OFF`` line instead of its check, and the
     run-as check comes with Commerce when decisions go out as linked users."""
-    checks = [
+    checks: list[Check | StoreCheck | DatabaseCheck] = [
         Check("slack", check_slack),
         Check("commerce", check_commerce if settings.commerce_configured else commerce_off),
         Check("bol", check_bol if settings.bol_configured else bol_off),
-        Check("database", check_database),
+        DatabaseCheck(),
     ]
     if settings.commerce_configured:
-        checks.append(Check("approver-links", check_approver_links))
+        checks.append(StoreCheck("approver-links", check_approver_links))
     if settings.decide_as == "linked-user" and settings.commerce_configured:
-        checks.append(Check("run-as", check_run_as))
+        checks.append(StoreCheck("run-as", check_run_as))
     return tuple(checks)
 
 
 async def run_checks(settings: Settings) -> AsyncIterator[CheckResult]:
-    """Runs every check at once and yields each result as soon as it is in (so in no fixed order)."""
-    tasks = [asyncio.create_task(check.run(settings)) for check in checks_for(settings)]
+    """Runs every check at once and yields each result as soon as it is in (so in no fixed order).
+
+    The database check alone opens the database (creating or upgrading a schema); the checks that
+    read it wait for it and share its store, or are not run when it did not open. The store is closed
+    when the last result is in.
+    """
+    opened: asyncio.Future[Store | None] = asyncio.get_running_loop().create_future()
+
+    async def run(check: Check | StoreCheck | DatabaseCheck) -> CheckResult:
+        if isinstance(check, DatabaseCheck):
+            try:
+                result, store = await open_database(settings)
+            except BaseException:
+                opened.set_result(None)
+                raise
+            opened.set_result(store)
+            return result
+        if isinstance(check, StoreCheck):
+            store = await asyncio.shield(opened)
+            if store is None:
+                return CheckResult(check.name, False, NOT_OPENED)
+            return await check.run(settings, store)
+        return await check.run(settings)
+
+    tasks = [asyncio.create_task(run(check)) for check in checks_for(settings)]
     try:
         for finished in asyncio.as_completed(tasks):
             yield await finished
     finally:
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        store = opened.result() if opened.done() and not opened.cancelled() else None
+        if store is not None:
+            await store.close()

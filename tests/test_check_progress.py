@@ -113,3 +113,20 @@ def _read(fd: int) -> bytes:
         return os.read(fd, 4096)
     except OSError:
         return b""
+
+
+def test_the_checks_that_read_the_database_wait_for_it_and_name_it_when_it_fails(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    closed_port = free_port()  # nothing listens here: PostgreSQL refuses the connection
+    database_url = f"postgresql://bot:secret@127.0.0.1:{closed_port}/approvals"
+    settings = make_settings(database_url=database_url, decide_as="linked-user")
+    result = run_check(settings, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    # The database's failure is one line; the checks that read it were not run, and say why.
+    assert sum(f"127.0.0.1:{closed_port}" in line for line in lines) == 1, lines
+    assert "FAIL approver-links: not checked: the database did not open (see the database line)" in lines
+    assert "FAIL run-as: not checked: the database did not open (see the database line)" in lines
+    # The database opened first is the only one: a fresh file is migrated by one check, not three at
+    # once (the losers of that race waited out SQLite's busy timeout on a busy machine and failed).
