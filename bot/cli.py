@@ -8,13 +8,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
 from bot.checks import CheckResult, checks_for, run_checks
-from bot.db_commands import add_db_command, db
+from bot.db_commands import DATABASE_ERRORS, EXIT_REFUSED, add_db_command, database_refusal, db
 from bot.features.parts import process_status_service, secret_values
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
@@ -244,6 +245,15 @@ async def _serve(settings: Settings) -> None:
     await serve_forever(settings, stop)
 
 
+def _on_database(command: str, settings: Settings, work: Coroutine[Any, Any, int]) -> int:
+    """Runs a command that opens the database; a database it cannot use is one line, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except DATABASE_ERRORS as error:
+        print(database_refusal(command, settings.database_url, error), file=sys.stderr)
+        return EXIT_REFUSED
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="approvals-bot",
@@ -272,11 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     if args.command == "watch":
-        return asyncio.run(_watch(settings, args))
+        return _on_database("watch", settings, _watch(settings, args))
     if args.command == "approvers":
-        return asyncio.run(approvers(settings, args))
+        return _on_database(f"approvers {args.approvers_command}", settings, approvers(settings, args))
     if args.command == "audit":
-        return asyncio.run(audit(settings, args))
+        return _on_database("audit", settings, audit(settings, args))
     if args.command == "db":
         return asyncio.run(db(settings.database_url, args))
 

@@ -14,10 +14,26 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.backup import BackupRefused, back_up_sqlite, sqlite_database
-from bot.storage.engine import create_engine, safe_url
+from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, safe_url
 from bot.storage.migrations import SchemaError, Standing, history, migrate, where
 
 EXIT_REFUSED = 1
+
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
+"""What a command that opens the database reports as :func:`database_refusal`, not a traceback."""
+
+
+def database_refusal(command: str, database_url: str, error: BaseException) -> str:
+    """The one line saying why ``approvals-bot <command>`` could not use the database: its URL with
+    the password masked and the error's first line (a busy SQLite file in plain words)."""
+    first_line = (str(error).splitlines() or [""])[0]
+    cause = f"{type(error).__name__}: {first_line}"
+    if "database is locked" in first_line:
+        cause = (
+            f"it is busy: another process held its write lock for {SQLITE_BUSY_TIMEOUT_MS // 1000} s "
+            "(SQLite lets one process write at a time); try again"
+        )
+    return f"approvals-bot {command}: cannot use the database {safe_url(database_url)}: {cause}"
 
 
 def add_db_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,13 +54,8 @@ async def db(database_url: str, args: argparse.Namespace) -> int:
         if args.db_command == "upgrade":
             return await _upgrade(engine, database_url)
         standing = await where(engine)
-    except (SQLAlchemyError, OSError) as error:
-        first_line = (str(error).splitlines() or [""])[0]
-        print(
-            f"approvals-bot db {args.db_command}: cannot use the database {safe_url(database_url)}: "
-            f"{type(error).__name__}: {first_line}",
-            file=sys.stderr,
-        )
+    except DATABASE_ERRORS as error:
+        print(database_refusal(f"db {args.db_command}", database_url, error), file=sys.stderr)
         return EXIT_REFUSED
     finally:
         await engine.dispose()

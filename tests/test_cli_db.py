@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.commerce.models import ApprovalKind
+from bot.db_commands import database_refusal
 from bot.sandbox.commerce import CommerceEmulator
 from bot.sandbox.slack import SlackEmulator
 from bot.settings import Settings
@@ -143,3 +144,40 @@ def test_an_unreachable_database_is_one_plain_line(
         assert told.returncode == 1, command
         assert f"approvals-bot db {command}: cannot use the database" in told.stderr
         assert "Traceback" not in told.stderr and "s3cret" not in told.stderr
+
+
+def test_every_command_that_opens_the_database_says_in_one_line_that_it_cannot(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(database_url="postgresql://bot:s3cret@127.0.0.1:1/approvals")
+
+    for command in (["audit"], ["approvers", "list"], ["watch", "1234"]):
+        told = run(settings, tmp_path, *command)
+        name = " ".join(command[:2] if command[0] == "approvers" else command[:1])
+        assert told.returncode == 1, (command, told.stderr)
+        assert told.stderr.startswith(
+            f"approvals-bot {name}: cannot use the database postgresql://bot:***@127.0.0.1:1/approvals: "
+        ), told.stderr
+        assert len(told.stderr.splitlines()) == 1, told.stderr
+        assert "Traceback" not in told.stderr and "s3cret" not in told.stderr
+
+
+def test_a_sqlite_file_another_process_keeps_locked_is_said_to_be_busy(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    waiter = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        waiter.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        locked = error
+    finally:
+        holder.close()
+        waiter.close()
+
+    line = database_refusal("audit", f"sqlite:///{path}", locked)
+
+    assert line == (
+        f"approvals-bot audit: cannot use the database sqlite:///{path}: it is busy: another process "
+        "held its write lock for 30 s (SQLite lets one process write at a time); try again"
+    )
