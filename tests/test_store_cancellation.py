@@ -1,0 +1,73 @@
+"""Store calls cancelled part-way (a shutdown cancels the pollers wherever they are; a call over its
+time limit is cancelled) leave no SQLite connection behind: each one left open keeps the file open,
+and one left inside a transaction keeps the write lock, so every later write in any process waits
+out SQLite's busy timeout and fails."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from bot.storage.store import Store
+
+CANCELLATIONS = 200
+
+
+def open_files_on(database: Path) -> list[str]:
+    """This process's open files that are the database or its WAL and shared-memory files."""
+    names = {str(database), f"{database}-wal", f"{database}-shm"}
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target in names:
+            found.append(target)
+    return found
+
+
+def test_store_calls_cancelled_at_any_point_leave_no_connection_open(tmp_path: Path) -> None:
+    database = tmp_path / "bot.db"
+    stop = threading.Event()
+
+    def another_writer() -> None:
+        """Takes the write lock now and then, so some calls are cancelled while they wait for it."""
+        other = sqlite3.connect(database, timeout=30, isolation_level=None)
+        try:
+            while not stop.wait(0.01):
+                other.execute("BEGIN IMMEDIATE")
+                stop.wait(0.02)
+                other.execute("COMMIT")
+        finally:
+            other.close()
+
+    async def scenario() -> list[str]:
+        store = await Store.open(f"sqlite:///{database}")
+        await store.register_instance()
+        writer = threading.Thread(target=another_writer)
+        writer.start()
+        try:
+            for n in range(CANCELLATIONS):
+                call = asyncio.ensure_future(store.beat())
+                await asyncio.sleep((n % 50) / 1000)  # cancelled from before its connect to after its commit
+                call.cancel()
+                await asyncio.gather(call, return_exceptions=True)
+        finally:
+            stop.set()
+            writer.join()
+        await store.beat()  # the store still writes
+        await store.close()
+        return open_files_on(database)
+
+    assert asyncio.run(scenario()) == []
+    # And nothing holds the write lock: another process's write goes through at once.
+    probe = sqlite3.connect(database, timeout=1, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+    finally:
+        probe.close()
