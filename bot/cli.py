@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.checks import CheckResult, checks_for, run_checks
-from bot.db_commands import DATABASE_ERRORS, EXIT_REFUSED, add_db_command, database_refusal, db
+from bot.db_commands import EXIT_REFUSED, add_db_command, database_refusal, db
 from bot.features.parts import process_status_service, secret_values
 from bot.logging_setup import SecretMaskingFilter, configure_logging
 from bot.operators import add_commands, approvers, audit
@@ -246,10 +247,13 @@ async def _serve(settings: Settings) -> None:
 
 
 def _on_database(command: str, settings: Settings, work: Coroutine[Any, Any, int]) -> int:
-    """Runs a command that opens the database; a database it cannot use is one line, not a traceback."""
+    """Runs a command that opens the database; a database it cannot use is one line, not a traceback.
+
+    Only the database's errors: an ``OSError`` here may be a closed pipe on standard output
+    (``approvals-bot audit | head``), which is not the database's fault."""
     try:
         return asyncio.run(work)
-    except DATABASE_ERRORS as error:
+    except SQLAlchemyError as error:
         print(database_refusal(command, settings.database_url, error), file=sys.stderr)
         return EXIT_REFUSED
 

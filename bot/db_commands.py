@@ -19,9 +19,6 @@ from bot.storage.migrations import SchemaError, Standing, history, migrate, wher
 
 EXIT_REFUSED = 1
 
-DATABASE_ERRORS = (SQLAlchemyError, OSError)
-"""What a command that opens the database reports as :func:`database_refusal`, not a traceback."""
-
 
 def database_refusal(command: str, database_url: str, error: BaseException) -> str:
     """The one line saying why ``approvals-bot <command>`` could not use the database: its URL with
@@ -54,7 +51,7 @@ async def db(database_url: str, args: argparse.Namespace) -> int:
         if args.db_command == "upgrade":
             return await _upgrade(engine, database_url)
         standing = await where(engine)
-    except DATABASE_ERRORS as error:
+    except (SQLAlchemyError, OSError) as error:
         print(database_refusal(f"db {args.db_command}", database_url, error), file=sys.stderr)
         return EXIT_REFUSED
     finally:
