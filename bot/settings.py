@@ -85,9 +85,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
-        # A setting's description is the docs' (``python -m bot.docs``): a docstring under a field
-        # counts as one too.
-        use_attribute_docstrings=True,
+        # A setting's ``description`` is the docs' (``python -m bot.docs``). Not
+        # ``use_attribute_docstrings``: it reads and parses this file's source at every start.
     )
 
     # -- Slack -----------------------------------------------------------------------------------------
