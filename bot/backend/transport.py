@@ -9,6 +9,8 @@ response body is in.
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -55,8 +57,16 @@ class BoundedTransport(httpx.AsyncBaseTransport):
 def bounded_transport(inner: httpx.AsyncBaseTransport | None, limit: int) -> BoundedTransport:
     """``inner`` (or a pooled HTTP transport with ``limit`` connections) behind a ``limit`` bound."""
     if inner is None:
-        inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit))
+        inner = httpx.AsyncHTTPTransport(verify=verified_tls(), limits=httpx.Limits(max_connections=limit))
     return BoundedTransport(inner, limit)
+
+
+@functools.cache
+def verified_tls() -> ssl.SSLContext:
+    """The TLS context of every backend transport: httpx's default (certifi's CA bundle, or the one
+    ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` names), made once. Each context loads and parses the whole
+    bundle, tens of milliseconds of a start-up; the contexts would all be the same."""
+    return httpx.create_ssl_context()
 
 
 class OwnsHttpClient:
