@@ -93,6 +93,7 @@ def build_bolt_app(bot_token: str, signing_secret: str) -> AsyncApp:
     the environment and warns on every start that the token is unused.
     """
     app = AsyncApp(
+        name="approvals-bot",  # else Bolt names the app after its caller's file, from inspect.stack()
         token=bot_token,
         signing_secret=signing_secret,
         process_before_response=True,
