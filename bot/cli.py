@@ -9,30 +9,22 @@ import os
 import signal
 import sys
 from collections.abc import Coroutine
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from bot.commands import DEMO_PORT, parser
 
-from bot.checks import CheckResult, checks_for, run_checks
-from bot.db_commands import EXIT_REFUSED, add_db_command, database_refusal, db
-from bot.features.parts import process_status_service, secret_values
-from bot.logging_setup import SecretMaskingFilter, configure_logging
-from bot.operators import add_commands, approvers, audit
-from bot.server import serve_forever
-from bot.services.process_batches import InvalidRequest, WatchRequest, parsed
-from bot.services.routes_file import RoutesFileError, read_routes
-from bot.settings import Settings, describe_errors
-from bot.storage.engine import safe_url
-from bot.storage.sqlite_files import sqlite_write_problem
-from bot.storage.store import Store
-from bot.version import VERSION
+if TYPE_CHECKING:
+    from bot.checks import CheckResult
+    from bot.logging_setup import SecretMaskingFilter
+    from bot.settings import Settings
+
+# Each command imports what it runs when it runs (``bot.commands`` parses without them): `audit` or
+# `db` never load Slack's libraries, and `--help` answers at once.
 
 EXIT_BAD_SETTINGS = 2
 CHECK_QUIET_LOGGERS = ("bot.storage", "alembic")
 EXIT_CHECK_FAILED = 1
-DEMO_PORT = 3000
+EXIT_REFUSED = 1
 
 log = logging.getLogger("bot")
 
@@ -46,6 +38,10 @@ README.md (Settings) says what each variable means."""
 
 
 def load_settings() -> Settings | None:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings, describe_errors
+
     try:
         return Settings()
     except ValidationError as error:
@@ -58,6 +54,8 @@ def load_settings() -> Settings | None:
 
 def routes_valid(settings: Settings) -> bool:
     """False, after naming the file, the line and the problem, when ``APPROVALS_ROUTES_FILE`` is bad."""
+    from bot.services.routes_file import RoutesFileError, read_routes
+
     try:
         read_routes(settings.approvals_routes_file, settings.approvals_channel)
     except RoutesFileError as error:
@@ -76,6 +74,9 @@ CONTAINER_UID = 10001
 
 def database_writable(database_url: str) -> bool:
     """False, after saying why and what to do, when the SQLite database could not be written."""
+    from bot.storage.engine import safe_url
+    from bot.storage.sqlite_files import sqlite_write_problem
+
     problem = sqlite_write_problem(database_url)
     if problem is None:
         return True
@@ -121,6 +122,10 @@ class CheckProgress:
 
 
 async def _check(settings: Settings) -> int:
+    from bot.checks import checks_for, run_checks
+    from bot.logging_setup import SecretMaskingFilter
+    from bot.settings import secret_values
+
     names = [check.name for check in checks_for(settings)]
     progress = CheckProgress(sys.stdout, names, SecretMaskingFilter(secret_values(settings)))
     all_ok = True
@@ -131,19 +136,6 @@ async def _check(settings: Settings) -> int:
 
 
 # -- watch: process ids from cron jobs and shell pipelines -----------------------------------------
-
-
-def _add_watch_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    watch = sub.add_parser(
-        "watch",
-        help="watch bol.com process ids as one batch card (ids as arguments, or from stdin when none)",
-    )
-    watch.add_argument("ids", nargs="*", metavar="ID", help="process status ids (default: read stdin)")
-    watch.add_argument("--channel", help="channel id for the batch card (default PROCESS_STATUS_CHANNEL)")
-    watch.add_argument("--label", help="what the batch is, e.g. 'offer upload 2026-11-23'")
-    watch.add_argument(
-        "--notify", choices=["failures", "all"], help="thread replies (default PROCESS_STATUS_NOTIFY)"
-    )
 
 
 def _ids_from(arguments: list[str]) -> tuple[str, ...]:
@@ -162,6 +154,10 @@ def _field_name(pointer: str, ids: tuple[str, ...]) -> str:
 
 
 async def _watch(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.features.parts import process_status_service
+    from bot.services.process_batches import InvalidRequest, WatchRequest, parsed
+    from bot.storage.store import Store
+
     ids = _ids_from(args.ids)
     try:
         fields = {"ids": list(ids), "channel": args.channel, "label": args.label, "notify": args.notify}
@@ -183,27 +179,8 @@ async def _watch(settings: Settings, args: argparse.Namespace) -> int:
 # -- demo: the bot against the built-in sandbox, with a page to click in ----------------------------
 
 
-def _add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = sub.add_parser(
-        "demo",
-        help="try the bot in a sandbox on this machine: no settings, no network; prints a URL to open",
-    )
-    demo.add_argument(
-        "--host",
-        default=os.environ.get("DEMO_HOST", "127.0.0.1"),
-        help="address of the page (default 127.0.0.1, or $DEMO_HOST; the image sets 0.0.0.0 so that "
-        "`docker run -p 127.0.0.1:3000:3000` reaches it)",
-    )
-    demo.add_argument(
-        "--port", type=int, help="port of the page (default $PORT, else 3000; 0: any free port)"
-    )
-    demo.add_argument(
-        "--db", type=Path, help="a new SQLite file, kept after the demo (default: in a temporary directory)"
-    )
-
-
 def _demo(args: argparse.Namespace) -> int:
-    # Imported here: the sandbox is no part of the bot that `serve` runs.
+    from bot.logging_setup import configure_logging
     from bot.sandbox.demo import DemoOptions, run_demo
 
     port = args.port
@@ -239,6 +216,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings) -> None:
+    from bot.server import serve_forever
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -251,6 +230,10 @@ def _on_database(command: str, settings: Settings, work: Coroutine[Any, Any, int
 
     Only the database's errors: an ``OSError`` here may be a closed pipe on standard output
     (``approvals-bot audit | head``), which is not the database's fault."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db_commands import database_refusal
+
     try:
         return asyncio.run(work)
     except SQLAlchemyError as error:
@@ -259,25 +242,16 @@ def _on_database(command: str, settings: Settings, work: Coroutine[Any, Any, int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="approvals-bot",
-        description="Slack bot for HCL Commerce approvals and bol.com process statuses.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the bot (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
-    sub.add_parser("check", help="validate settings and reach Slack, Commerce, bol.com and the database")
-    _add_watch_command(sub)
-    add_commands(sub)
-    add_db_command(sub)
-    _add_demo_command(sub)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args)
 
     settings = load_settings()
     if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
+    from bot.logging_setup import configure_logging
+    from bot.settings import secret_values
+
     configure_logging(
         settings.log_level,
         secret_values(settings),
@@ -287,11 +261,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "watch":
         return _on_database("watch", settings, _watch(settings, args))
+    from bot.operators import approvers, audit
+
     if args.command == "approvers":
         return _on_database(f"approvers {args.approvers_command}", settings, approvers(settings, args))
     if args.command == "audit":
         return _on_database("audit", settings, audit(settings, args))
     if args.command == "db":
+        from bot.db_commands import db
+
         return asyncio.run(db(settings.database_url, args))
 
     if args.command == "check":

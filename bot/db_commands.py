@@ -33,16 +33,6 @@ def database_refusal(command: str, database_url: str, error: BaseException) -> s
     return f"approvals-bot {command}: cannot use the database {safe_url(database_url)}: {cause}"
 
 
-def add_db_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", help="the database: upgrade, current, history, backup")
-    actions = db.add_subparsers(dest="db_command", required=True)
-    actions.add_parser("upgrade", help="bring the schema to the newest revision (starting the bot does too)")
-    actions.add_parser("current", help="the revision the database is at")
-    actions.add_parser("history", help="every revision, newest first; > marks the database's")
-    backup = actions.add_parser("backup", help="copy a live SQLite database to PATH (PostgreSQL: pg_dump)")
-    backup.add_argument("path", type=Path, help="the new file to write, e.g. /data/backup-2026-12-06.db")
-
-
 async def db(database_url: str, args: argparse.Namespace) -> int:
     if args.db_command == "backup":
         return backup(database_url, args.path)

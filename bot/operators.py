@@ -12,11 +12,10 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 from bot.commerce.errors import CommerceError
-from bot.features.parts import commerce_client, identities
 from bot.services.identity import AmbiguousLogonId, LinkedElsewhere, UnknownLogonId
 from bot.settings import Settings
 from bot.storage.records import AuditEntry, IdentityLink
@@ -24,7 +23,6 @@ from bot.storage.store import Store
 
 EXIT_REFUSED = 1
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9_]{1,40}")
-AUDIT_FORMATS = ("table", "csv", "json")
 AUDIT_COLUMNS = (
     "at",
     "approval_id",
@@ -38,42 +36,6 @@ AUDIT_COLUMNS = (
     "detail",
 )
 SERVICE_ACCOUNT = "service account"
-
-
-# -- argument parsing -------------------------------------------------------------------------------
-
-
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    approvers = sub.add_parser("approvers", help="link Slack users to Commerce users (list, link, unlink)")
-    actions = approvers.add_subparsers(dest="approvers_command", required=True)
-    link = actions.add_parser("link", help="link a Slack user to the Commerce user with that logon id")
-    link.add_argument(
-        "slack_user_id", help="the Slack user id, e.g. U0123ABCD (profile > ⋮ > Copy member ID)"
-    )
-    link.add_argument("logon_id", help="the Commerce logon id, as the user logs in to the store")
-    unlink = actions.add_parser("unlink", help="remove a Slack user's link")
-    unlink.add_argument("slack_user_id")
-    actions.add_parser("list", help="every link, as a table")
-
-    audit = sub.add_parser("audit", help="print the audit log of decisions (oldest first)")
-    audit.add_argument("--since", type=_since, help="only entries from this day (YYYY-MM-DD, UTC) or time on")
-    audit.add_argument("--approval", help="only this approval id's entries")
-    audit.add_argument(
-        "--format", choices=AUDIT_FORMATS, default="table", help="table (default, for reading), csv or json"
-    )
-
-
-def _since(value: str) -> datetime:
-    """A day (midnight UTC) or an ISO 8601 time (UTC when it names no zone)."""
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM): {value!r}"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # -- approvers ----------------------------------------------------------------------------------------
@@ -101,6 +63,8 @@ async def approvers(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _link(settings: Settings, store: Store, slack_user_id: str, logon_id: str) -> int:
+    from bot.features.parts import commerce_client, identities  # the one command here that needs them
+
     commerce = commerce_client(settings)
     try:
         link, replaced = await identities(settings, store, commerce, None).link(slack_user_id, logon_id)

@@ -710,6 +710,26 @@ COMMERCE_SETTINGS = ("commerce_base_url", "commerce_store_id", "commerce_logon_i
 BOL_SETTINGS = ("bol_client_id", "bol_client_secret")
 
 
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, for masking in logs and in what users see.
+
+    Leaves out a secret whose value is also a plain setting (a store id, a logon id): masking it
+    would blank that setting in every line (``/store/***/loginidentity``) and hide nothing, as the
+    value is shown as the plain setting anyway.
+    """
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.commerce_logon_password,
+        settings.bol_client_secret,
+    ]
+    if settings.slack_app_token is not None:
+        secrets.append(settings.slack_app_token)
+    secrets.extend(caller.token for caller in settings.api_tokens)
+    plain = {str(value) for value in settings.model_dump().values() if isinstance(value, str)}
+    return [s.get_secret_value() for s in secrets if s.get_secret_value() not in plain]
+
+
 def _is_set(value: object) -> bool:
     if isinstance(value, SecretStr):
         value = value.get_secret_value()

@@ -1,10 +1,16 @@
 """The entry point loads what a command needs when it needs it: a bot on SQLite never loads the
-PostgreSQL driver."""
+PostgreSQL driver, and a command that does not speak to Slack never loads Slack's libraries."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
+
+import pytest
+
+from bot.settings import Settings
+from tests.cli_process import environment
 
 LOADED_AFTER_IMPORT = (
     "import sys, bot.cli, bot.server, bot.runtime; "
@@ -18,3 +24,38 @@ def test_importing_the_entry_point_and_the_runtime_does_not_load_the_postgresql_
     ).stdout.split()
 
     assert loaded == []
+
+
+# A command run in-process, then the names of the packages it loaded that only Slack's side needs.
+LOADED_BY_COMMAND = (
+    "import sys\n"
+    "from bot.cli import main\n"
+    "try:\n"
+    "    code = main(sys.argv[1:])\n"
+    "except SystemExit as exit:\n"
+    "    code = exit.code\n"
+    "slack = {'slack_bolt', 'slack_sdk', 'aiohttp'}\n"
+    "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & slack)))\n"
+    "sys.exit(code)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--version"], ["db", "current"], ["audit"], ["approvers", "list"]],
+    ids=" ".join,
+)
+def test_a_command_that_does_not_speak_to_slack_does_not_load_it(
+    command: list[str], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings()
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_COMMAND, *command],
+        env=environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == ""

@@ -34,7 +34,7 @@ from bot.services.order_details import OrderDetails
 from bot.services.process_status import ProcessStatusService
 from bot.services.routes_file import read_routes
 from bot.services.routing import Routes
-from bot.settings import Settings
+from bot.settings import Settings, secret_values
 from bot.slack.inbound.app import build_bolt_app
 from bot.slack.outbound.approvers import RoutedApproverDirectory, SlackApproverDirectory
 from bot.slack.outbound.auth_errors import SlackAuthErrorCounter, SlackToken
@@ -136,26 +136,6 @@ def configure_slack_client(
         # Sees every answer and retries none: counts refusals and keeps the token's state for /readyz.
         client.retry_handlers.insert(0, SlackAuthErrorCounter(metrics, token))
     return client
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """Every configured secret, for masking in logs and in what users see.
-
-    Leaves out a secret whose value is also a plain setting (a store id, a logon id): masking it
-    would blank that setting in every line (``/store/***/loginidentity``) and hide nothing, as the
-    value is shown as the plain setting anyway.
-    """
-    secrets = [
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.commerce_logon_password,
-        settings.bol_client_secret,
-    ]
-    if settings.slack_app_token is not None:
-        secrets.append(settings.slack_app_token)
-    secrets.extend(caller.token for caller in settings.api_tokens)
-    plain = {str(value) for value in settings.model_dump().values() if isinstance(value, str)}
-    return [s.get_secret_value() for s in secrets if s.get_secret_value() not in plain]
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
