@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -216,13 +217,24 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings) -> None:
-    from bot.server import serve_forever
+    """Serves until SIGINT or SIGTERM. Start-up runs with the cyclic garbage collector paused (see
+    :func:`main`): it makes about 100,000 objects that live as long as the process, and few cycles.
+    Once serving, they are frozen out of every later collection, which then walks only the objects
+    made since: a full collection no longer stalls a request for the ~100 ms it takes to walk them."""
+    from bot.server import BotServer
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await serve_forever(settings, stop)
+    server = BotServer(settings)
+    await server.start()
+    gc.freeze()
+    gc.enable()
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
 
 
 def _on_database(command: str, settings: Settings, work: Coroutine[Any, Any, int]) -> int:
@@ -245,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "serve":
+        gc.disable()  # until the bot serves (_serve): its imports alone would run 280 collections
 
     settings = load_settings()
     if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):

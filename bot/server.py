@@ -220,12 +220,3 @@ class BotServer:
                 approval_id,
                 extra={"approval_id": approval_id},
             )
-
-
-async def serve_forever(settings: Settings, stop: asyncio.Event) -> None:
-    server = BotServer(settings)
-    await server.start()
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.settings import Settings
-from tests.cli_process import environment
+from tests.cli_process import environment, free_port
 
 LOADED_AFTER_IMPORT = (
     "import sys, bot.cli, bot.server, bot.runtime; "
@@ -59,3 +59,40 @@ def test_a_command_that_does_not_speak_to_slack_does_not_load_it(
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == ""
+
+
+# `approvals-bot serve` as the executable runs it, and a thread in the same process that, once
+# /healthz answers, prints the collector's state and stops the bot as an operator would (SIGTERM).
+SERVE_AND_PROBE = (
+    "import gc, os, signal, sys, threading, time, urllib.request\n"
+    "from bot.cli import main\n"
+    "def probe():\n"
+    "    while True:\n"
+    "        try:\n"
+    "            urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=1)\n"
+    "            break\n"
+    "        except OSError:\n"
+    "            time.sleep(0.05)\n"
+    "    print('enabled', gc.isenabled(), 'frozen', gc.get_freeze_count(), flush=True)\n"
+    "    os.kill(os.getpid(), signal.SIGTERM)\n"
+    "threading.Thread(target=probe, daemon=True).start()\n"
+    "sys.exit(main(['serve']))\n"
+)
+
+
+def test_serve_builds_with_the_collector_paused_then_freezes_what_it_built_and_collects_again(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(port=free_port(), notifier_enabled=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_PROBE],
+        env=environment(settings, LOG_LEVEL="WARNING"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    state = done.stdout.split()
+    assert state[:2] == ["enabled", "True"], done.stdout
+    assert state[2] == "frozen" and int(state[3]) > 50_000, done.stdout  # start-up's objects, at least
