@@ -13,7 +13,6 @@ queue before it is posted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.notifier.reconcile import PostingStore, posting
 from bot.services.order_details import OrderDetails, Registrants, encoded
+from bot.shielded import shielded
 from bot.slack.outbound.cards import ApprovalCards
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class CardAnnouncer:
             with log_context(approval_id=approval_id):
                 try:
                     # A shutdown must not cut a post off between Slack and the store (that would post twice).
-                    posted += await asyncio.shield(self._post_card(card))
+                    posted += await shielded(self._post_card(card), f"the card of approval {approval_id}")
                 except Exception as error:
                     log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
                     failures += 1

@@ -10,7 +10,6 @@ announced by one summary message instead of a card each.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import logging
 from collections.abc import Collection, Iterable, Mapping
@@ -27,6 +26,7 @@ from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.services.decisions import DecisionService, as_its_card_showed
 from bot.services.order_details import OrderDetails, encoded
 from bot.services.routing import ApprovalRouting, OrderUnreadable, Routes
+from bot.shielded import shielded
 from bot.slack.outbound.cards import ApprovalCards
 from bot.storage.records import CardRecord, CardState
 
@@ -139,7 +139,9 @@ class ApprovalsNotifier:
                 unannounced.update((card.approval.id, card) for card in new)
                 continue
             try:
-                summaries += await asyncio.shield(self._post_summary(channel, [c.approval for c in new]))
+                summaries += await shielded(
+                    self._post_summary(channel, [c.approval for c in new]), f"the summary in {channel}"
+                )
             except Exception as error:
                 log.warning("could not post the summary of %d approvals: %s", len(new), describe(error))
                 failures += 1

@@ -8,7 +8,6 @@ it for the next round, one with no answer keeps it for the ``PostReconciler`` (`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import time
@@ -20,6 +19,7 @@ from bot.messaging import Announced, MessageKey, MessageRef
 from bot.metrics import Metrics
 from bot.notifier.reconcile import PostingStore, posting
 from bot.schedule import local_day
+from bot.shielded import shielded
 from bot.slack.outbound.digest import DailyDigest
 from bot.slack.outbound.poster import SlackPoster
 
@@ -87,7 +87,7 @@ class DigestNotifier:
             self._done_day = day
             return 0
         # A shutdown must not cut the post off between Slack and the store (that would post it twice).
-        return await asyncio.shield(self._post(day))
+        return await shielded(self._post(day), f"the digest of {day}")
 
     async def _post(self, day: str) -> int:
         """Posts the claimed digest of ``day``: a definite failure releases the claim, no answer keeps

@@ -26,6 +26,7 @@ from typing import Protocol
 from bot.logging_setup import log_context
 from bot.messaging import Announced, MessageKey, MessageRef
 from bot.notifier.failures import NotifierRoundIncomplete, describe
+from bot.shielded import shielded
 from bot.slack.outbound.poster import HistoryUnreadable, PostOutcomeUnknown, SlackPoster
 from bot.storage.records import PostAttempt, PostState
 
@@ -155,7 +156,10 @@ class PostReconciler:
                     await announcer.release(attempt.subject_id)
                 except asyncio.CancelledError:
                     # Cut off (the poller role lost, a shutdown): left for whoever reconciles next.
-                    await asyncio.shield(self._store.post_outcome_unknown(attempt.kind, attempt.subject_id))
+                    await shielded(
+                        self._store.post_outcome_unknown(attempt.kind, attempt.subject_id),
+                        f"recording the unknown outcome of {attempt.kind} {attempt.subject_id}",
+                    )
                     raise
                 except Exception as error:
                     await self._store.post_outcome_unknown(attempt.kind, attempt.subject_id)

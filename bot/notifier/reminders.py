@@ -11,7 +11,6 @@ In quiet hours nothing is posted: what is due waits for their end.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from bot.metrics import Metrics
 from bot.notifier.failures import NotifierRoundIncomplete, describe
 from bot.schedule import QuietHours
 from bot.services.routing import Routes
+from bot.shielded import shielded
 from bot.slack.outbound.blocks.followups import SUMMARY_LINES, Waiting, escalation, reminder, reminder_summary
 from bot.slack.outbound.poster import PostOutcomeUnknown, SlackPoster
 from bot.storage.records import OpenApproval, Snooze
@@ -146,18 +146,18 @@ class ReminderNotifier:
             for batch in [due_here] if many else [[item] for item in due_here]:
                 try:
                     # A shutdown must not cut a post off between Slack and the store (that would repeat it).
-                    posted += await asyncio.shield(self._remind(channel, batch, now))
+                    posted += await shielded(self._remind(channel, batch, now), f"a reminder in {channel}")
                 except Exception as error:
                     log.warning("could not post a reminder in %s: %s", channel, describe(error))
                     failures += 1
         try:
-            posted += await asyncio.shield(self._snoozed(now))
+            posted += await shielded(self._snoozed(now), "a snoozed reminder")
         except Exception as error:
             log.warning("could not post a snoozed reminder: %s", describe(error))
             failures += 1
         if escalations and self._escalation is not None:
             try:
-                posted += await asyncio.shield(self._escalate(self._escalation, escalations, now))
+                posted += await shielded(self._escalate(self._escalation, escalations, now), "the escalation")
             except Exception as error:
                 log.warning("could not post the escalation: %s", describe(error))
                 failures += 1

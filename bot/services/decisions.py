@@ -31,6 +31,7 @@ from bot.services.order_details import OrderDetails, shown_on_card
 from bot.services.ports import ApproverDirectory, CardPresenter
 from bot.services.routing import ApprovalRouting, OrderUnreadable, RoutedApproval, Routes
 from bot.services.votes import Ballot, Tally, TwoPersonRule, VoteStore
+from bot.shielded import shielded
 from bot.storage.records import (
     AuditEntry,
     CardRecord,
@@ -414,7 +415,10 @@ class DecisionService:
                 # Cancelled (a shutdown) or failed after the decision went out: Commerce may have it.
                 # The claim is kept as UNKNOWN and the next read of the approval settles it.
                 entry = _audit_entry(request, DecisionResult(Outcome.UNKNOWN, _unanswered(error)))
-                await asyncio.shield(self._store.mark_decision_unknown(request.approval_id, entry))
+                await shielded(
+                    self._store.mark_decision_unknown(request.approval_id, entry),
+                    f"recording the unknown outcome of the decision on {request.approval_id}",
+                )
             else:
                 await self._store.release_decision(request.approval_id)
             raise
@@ -493,7 +497,8 @@ class DecisionService:
             )
             shown = False
         finally:
-            await asyncio.shield(recorded)  # even a shutdown waits for the record of what Commerce has
+            # Even a shutdown waits for the record of what Commerce has.
+            await shielded(recorded, f"the record of the decision on {approval_id}")
         return result if shown else replace(result, card_updated=False)
 
     async def _order_shown(self, approval: Approval, card: CardRecord | None) -> OrderSummary | None:
