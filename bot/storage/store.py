@@ -73,7 +73,7 @@ class Store(
         self._replica = replica or socket.gethostname()
         self._instance_id = f"{self._replica}:{uuid.uuid4().hex[:12]}"
         self._engine = engine
-        self._time_limit = TimeLimit(time_limit_seconds)
+        self._time_limit = TimeLimit(time_limit_seconds, cancels=engine.dialect.name != "sqlite")
         self._writer = Writer(writer(engine), one_at_a_time=engine.dialect.name == "sqlite")
         self._transactions = Transactions(engine, self._writer)
         self._clock = clock
@@ -111,6 +111,7 @@ class Store(
         return self._engine
 
     async def close(self) -> None:
+        await self._time_limit.settle()  # SQLite: calls abandoned by their callers end first
         await asyncio.to_thread(self._transactions.close)  # waits for transactions under way
         await self._engine.dispose()
 

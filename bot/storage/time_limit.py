@@ -1,9 +1,18 @@
 """A time limit around every store call, so a database that accepts and never answers cannot hang the bot.
 
-A hung call is cancelled, but its cleanup is not waited for: psycopg answers a cancellation by asking
-the server to cancel the query (on a new connection, waiting up to seconds) before closing the
-connection, and that is exactly what a silent server never allows. The caller gets
-:class:`StoreUnavailable` at the limit; the abandoned call finishes its cleanup in the background.
+A call over the limit, or whose caller is cancelled (a shutdown), is abandoned: the caller gets
+:class:`StoreUnavailable` (or its cancellation) at once, and the call ends in the background.
+
+On PostgreSQL the abandoned call is cancelled, and its cleanup is not waited for: psycopg answers a
+cancellation by asking the server to cancel the query (on a new connection, waiting up to seconds)
+before closing the connection, and that is exactly what a silent server never allows.
+
+On SQLite it is not cancelled but left to end, which it does within the busy timeout. aiosqlite runs
+each statement in its own thread whatever happens to the caller, so a call cancelled while a SELECT
+is under way gets its connection closed with that statement open; Python's sqlite3 then keeps the
+connection alive, its transaction and write lock with it, until the garbage collector frees the
+statement. Until then every other write, in this process or another, waits out the busy timeout and
+fails. :meth:`TimeLimit.settle` waits for the calls left to end.
 
 Error hierarchy: ``StoreUnavailable`` (a ``TimeoutError``).
 """
@@ -28,26 +37,38 @@ class StoreUnavailable(TimeoutError):
 
 
 class TimeLimit:
-    def __init__(self, seconds: float | None) -> None:
+    def __init__(self, seconds: float | None, *, cancels: bool = True) -> None:
+        """``cancels``: whether an abandoned call is cancelled (PostgreSQL) or left to end (SQLite)."""
         self.seconds = seconds
+        self._cancels = cancels
         self._abandoned: set[asyncio.Task[Any]] = set()
 
     async def run(self, call: Coroutine[Any, Any, T], what: str) -> T:
         """``call``'s result; :class:`StoreUnavailable` when it takes longer than the limit."""
-        if self.seconds is None:
+        if self.seconds is None and self._cancels:
             return await call
         task = asyncio.ensure_future(call)
         try:
             done, _ = await asyncio.wait({task}, timeout=self.seconds)
         except asyncio.CancelledError:
-            task.cancel()
+            self._abandon(task)
             raise
         if task in done:
             return task.result()
-        task.cancel()
-        self._abandoned.add(task)  # held until its cleanup ends (the loop keeps only weak references)
-        task.add_done_callback(self._forget)
+        self._abandon(task)
         raise StoreUnavailable(f"the database did not answer within {self.seconds:g} s ({what})")
+
+    async def settle(self) -> None:
+        """Returns when every call left to end has ended (at once where abandoned calls are cancelled:
+        their cleanup may wait on a server that never answers)."""
+        if not self._cancels:
+            await asyncio.gather(*self._abandoned, return_exceptions=True)
+
+    def _abandon(self, task: asyncio.Task[Any]) -> None:
+        if self._cancels:
+            task.cancel()
+        self._abandoned.add(task)  # held until it ends (the loop keeps only weak references to tasks)
+        task.add_done_callback(self._forget)
 
     def _forget(self, task: asyncio.Task[Any]) -> None:
         self._abandoned.discard(task)
