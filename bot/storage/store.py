@@ -26,7 +26,7 @@ from bot.storage.cards import CardRows
 from bot.storage.decisions import DecisionRows
 from bot.storage.digests import DigestRows
 from bot.storage.disk import disk_problem
-from bot.storage.engine import create_engine, safe_url, writer
+from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, safe_url, writer
 from bot.storage.follows import FollowRows
 from bot.storage.followups import FollowupRows
 from bot.storage.identity_links import IdentityLinkRows
@@ -41,6 +41,9 @@ from bot.storage.votes import VoteRows
 from bot.storage.watches import WatchRows
 
 log = logging.getLogger(__name__)
+
+CLOSE_MARGIN_SECONDS = 5.0
+"""What ``close`` gives the SQLite calls left to end beyond the busy timeout, before it closes anyway."""
 
 
 @limit_every_call
@@ -111,7 +114,10 @@ class Store(
         return self._engine
 
     async def close(self) -> None:
-        await self._time_limit.settle()  # SQLite: calls abandoned by their callers end first
+        """Closes the engine, once the calls their callers abandoned have ended (on SQLite; a disk that
+        stopped answering is given the busy timeout and a margin, then left behind)."""
+        if not await self._time_limit.settle(SQLITE_BUSY_TIMEOUT_MS / 1000 + CLOSE_MARGIN_SECONDS):
+            log.warning("closing the database with store calls still running (the disk did not answer)")
         await asyncio.to_thread(self._transactions.close)  # waits for transactions under way
         await self._engine.dispose()
 

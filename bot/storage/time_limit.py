@@ -7,12 +7,18 @@ On PostgreSQL the abandoned call is cancelled, and its cleanup is not waited for
 cancellation by asking the server to cancel the query (on a new connection, waiting up to seconds)
 before closing the connection, and that is exactly what a silent server never allows.
 
-On SQLite it is not cancelled but left to end, which it does within the busy timeout. aiosqlite runs
-each statement in its own thread whatever happens to the caller, so a call cancelled while a SELECT
-is under way gets its connection closed with that statement open; Python's sqlite3 then keeps the
-connection alive, its transaction and write lock with it, until the garbage collector frees the
-statement. Until then every other write, in this process or another, waits out the busy timeout and
-fails. :meth:`TimeLimit.settle` waits for the calls left to end.
+On SQLite it is not cancelled but left to end: once the writes queued before it have, each within
+the busy timeout. aiosqlite runs each statement in its own thread whatever happens to the caller, so
+a call cancelled while a SELECT is under way gets its connection closed with that statement open;
+Python's sqlite3 then keeps the connection alive, its transaction and write lock with it, until the
+garbage collector frees the statement. Until then every other write, in this process or another,
+waits out the busy timeout and fails. :meth:`TimeLimit.settle` waits for the calls left to end.
+
+Either way :class:`StoreUnavailable` means the call's outcome is unknown: a call left to end may
+still commit, as a cancelled one could (aiosqlite's thread finishes a COMMIT it has begun, and
+PostgreSQL may have committed before the cancel). The store's writes are claims and
+compare-and-sets that a caller which did not hear back treats as not done, and at worst skips
+(a reminder claimed, never posted); none is done twice.
 
 Error hierarchy: ``StoreUnavailable`` (a ``TimeoutError``).
 """
@@ -58,11 +64,19 @@ class TimeLimit:
         self._abandon(task)
         raise StoreUnavailable(f"the database did not answer within {self.seconds:g} s ({what})")
 
-    async def settle(self) -> None:
-        """Returns when every call left to end has ended (at once where abandoned calls are cancelled:
-        their cleanup may wait on a server that never answers)."""
-        if not self._cancels:
-            await asyncio.gather(*self._abandoned, return_exceptions=True)
+    async def settle(self, seconds: float) -> bool:
+        """Waits at most ``seconds`` for every call left to end, those abandoned meanwhile too; whether
+        they all ended. At once where abandoned calls are cancelled: their cleanup may wait on a
+        server that never answers. Cancelling this wait cancels none of them."""
+        if self._cancels:
+            return True
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self._abandoned:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            await asyncio.wait(set(self._abandoned), timeout=left)
+        return True
 
     def _abandon(self, task: asyncio.Task[Any]) -> None:
         if self._cancels:
