@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 EXIT_BAD_SETTINGS = 2
 CHECK_QUIET_LOGGERS = ("bot.storage", "alembic")
 EXIT_CHECK_FAILED = 1
-EXIT_REFUSED = 1
 
 log = logging.getLogger("bot")
 
@@ -244,7 +243,7 @@ def _on_database(command: str, settings: Settings, work: Coroutine[Any, Any, int
     (``approvals-bot audit | head``), which is not the database's fault."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db_commands import database_refusal
+    from bot.db_commands import EXIT_REFUSED, database_refusal
 
     try:
         return asyncio.run(work)
@@ -257,9 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args)
-    if args.command == "serve":
-        gc.disable()  # until the bot serves (_serve): its imports alone would run 280 collections
+    if args.command != "serve":
+        return _run(args)
+    gc.disable()  # until the bot serves (_serve): its imports alone would run 280 collections
+    try:
+        return _run(args)
+    finally:
+        gc.enable()  # after a start that failed; a no-op once _serve froze start-up and enabled it
 
+
+def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings is None or not routes_valid(settings) or not database_writable(settings.database_url):
         return EXIT_BAD_SETTINGS
@@ -275,11 +281,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "watch":
         return _on_database("watch", settings, _watch(settings, args))
-    from bot.operators import approvers, audit
-
     if args.command == "approvers":
+        from bot.operators import approvers
+
         return _on_database(f"approvers {args.approvers_command}", settings, approvers(settings, args))
     if args.command == "audit":
+        from bot.operators import audit
+
         return _on_database("audit", settings, audit(settings, args))
     if args.command == "db":
         from bot.db_commands import db
