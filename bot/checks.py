@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
+from bot.error_text import one_line
 from bot.features.parts import bol_client, commerce_client, identity_policy, slack_client
 from bot.services.linked_approvers import link_warnings
 from bot.services.routes_file import read_routes
@@ -223,9 +224,7 @@ async def open_database(settings: Settings) -> tuple[CheckResult, Store | None]:
     except TimeoutError:
         return CheckResult(DATABASE, False, f"cannot open {where}: no answer within {seconds:g} s"), None
     except Exception as error:
-        first_line = str(error).splitlines()[0] if str(error) else ""
-        cause = f"{type(error).__name__}: {first_line}"
-        return CheckResult(DATABASE, False, f"cannot open {where}: {cause}"), None
+        return CheckResult(DATABASE, False, f"cannot open {where}: {one_line(error)}"), None
     try:
         async with asyncio.timeout(seconds):
             ok = await store.ping()

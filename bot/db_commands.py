@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.error_text import one_line
 from bot.storage.backup import BackupRefused, back_up_sqlite, sqlite_database
 from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, safe_url
 from bot.storage.migrations import SchemaError, Standing, history, migrate, where
@@ -23,9 +24,8 @@ EXIT_REFUSED = 1
 def database_refusal(command: str, database_url: str, error: BaseException) -> str:
     """The one line saying why ``approvals-bot <command>`` could not use the database: its URL with
     the password masked and the error's first line (a busy SQLite file in plain words)."""
-    first_line = (str(error).splitlines() or [""])[0]
-    cause = f"{type(error).__name__}: {first_line}"
-    if "database is locked" in first_line:
+    cause = one_line(error)
+    if "database is locked" in cause:
         cause = (
             f"it is busy: another process held its write lock for {SQLITE_BUSY_TIMEOUT_MS // 1000} s "
             "(SQLite lets one process write at a time); try again"

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from bot.error_text import one_line
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -34,7 +36,4 @@ def _report_unheard(what: str, task: asyncio.Future[Any]) -> None:
         return
     error = task.exception()  # retrieved here: no one else is left to
     if error is not None:
-        first_line = (str(error).splitlines() or [""])[0]
-        log.warning(
-            "%s failed after its caller was cancelled: %s: %s", what, type(error).__name__, first_line
-        )
+        log.warning("%s failed after its caller was cancelled: %s", what, one_line(error))

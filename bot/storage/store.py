@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
+from bot.error_text import one_line
 from bot.storage.audit import AuditRows
 from bot.storage.batches import BatchRows
 from bot.storage.bulk_submissions import BulkSubmissionRows
@@ -133,8 +134,7 @@ class Store(
         try:
             await self._time_limit.run(self._write_something(), what="ping")
         except Exception as error:
-            first_line = str(error).splitlines()[0] if str(error) else ""
-            log.warning("database not ready: %s: %s", type(error).__name__, first_line)
+            log.warning("database not ready: %s", one_line(error))
             return False
         return True
 
