@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from bot.error_text import one_line
@@ -21,19 +21,20 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def shielded(work: Awaitable[T], what: str) -> T:
-    """``work``'s result; a cancellation of the caller is raised at once and does not reach ``work``."""
+async def shielded(work: Awaitable[T], what: str, describe: Callable[[BaseException], str] = one_line) -> T:
+    """``work``'s result; a cancellation of the caller is raised at once and does not reach ``work``.
+    ``describe`` words a failure nobody is left to hear of, as the caller words its own."""
     task = asyncio.ensure_future(work)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        task.add_done_callback(functools.partial(_report_unheard, what))  # also if done already
+        task.add_done_callback(functools.partial(_report_unheard, what, describe))  # also if done already
         raise
 
 
-def _report_unheard(what: str, task: asyncio.Future[Any]) -> None:
+def _report_unheard(what: str, describe: Callable[[BaseException], str], task: asyncio.Future[Any]) -> None:
     if task.cancelled():
         return
     error = task.exception()  # retrieved here: no one else is left to
     if error is not None:
-        log.warning("%s failed after its caller was cancelled: %s", what, one_line(error))
+        log.warning("%s failed after its caller was cancelled: %s", what, describe(error))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import Callable
 
 import pytest
 
+from bot.error_text import one_line
 from bot.shielded import shielded
 
 
@@ -30,7 +32,20 @@ def test_work_whose_caller_was_cancelled_runs_to_its_end_and_reports_its_failure
     ]
 
 
-async def _cancel_the_caller_of_a_failing_post(ended: list[str]) -> None:
+def test_the_report_words_the_failure_as_its_caller_words_its_own(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    ended: list[str] = []
+    asyncio.run(_cancel_the_caller_of_a_failing_post(ended, lambda error: "Slack answered ratelimited"))
+    gc.collect()
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "the reminder's post in C1 failed after its caller was cancelled: Slack answered ratelimited"
+    ]
+
+
+async def _cancel_the_caller_of_a_failing_post(
+    ended: list[str], describe: Callable[[BaseException], str] = one_line
+) -> None:
     started, release = asyncio.Event(), asyncio.Event()
 
     async def post() -> int:
@@ -39,7 +54,7 @@ async def _cancel_the_caller_of_a_failing_post(ended: list[str]) -> None:
         ended.append("post")
         raise RuntimeError("Slack did not answer\nsecond line")
 
-    caller = asyncio.create_task(shielded(post(), "the reminder's post in C1"))
+    caller = asyncio.create_task(shielded(post(), "the reminder's post in C1", describe))
     await started.wait()
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):

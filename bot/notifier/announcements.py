@@ -132,7 +132,9 @@ class CardAnnouncer:
             with log_context(approval_id=approval_id):
                 try:
                     # A shutdown must not cut a post off between Slack and the store (that would post twice).
-                    posted += await shielded(self._post_card(card), f"the card of approval {approval_id}")
+                    posted += await shielded(
+                        self._post_card(card), f"the card of approval {approval_id}", describe
+                    )
                 except Exception as error:
                     log.warning("could not post the card for approval %s: %s", approval_id, describe(error))
                     failures += 1

@@ -139,9 +139,8 @@ class ApprovalsNotifier:
                 unannounced.update((card.approval.id, card) for card in new)
                 continue
             try:
-                summaries += await shielded(
-                    self._post_summary(channel, [c.approval for c in new]), f"the summary in {channel}"
-                )
+                summary = self._post_summary(channel, [c.approval for c in new])
+                summaries += await shielded(summary, f"the summary in {channel}", describe)
             except Exception as error:
                 log.warning("could not post the summary of %d approvals: %s", len(new), describe(error))
                 failures += 1

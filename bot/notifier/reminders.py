@@ -146,18 +146,22 @@ class ReminderNotifier:
             for batch in [due_here] if many else [[item] for item in due_here]:
                 try:
                     # A shutdown must not cut a post off between Slack and the store (that would repeat it).
-                    posted += await shielded(self._remind(channel, batch, now), f"a reminder in {channel}")
+                    posted += await shielded(
+                        self._remind(channel, batch, now), f"a reminder in {channel}", describe
+                    )
                 except Exception as error:
                     log.warning("could not post a reminder in %s: %s", channel, describe(error))
                     failures += 1
         try:
-            posted += await shielded(self._snoozed(now), "a snoozed reminder")
+            posted += await shielded(self._snoozed(now), "a snoozed reminder", describe)
         except Exception as error:
             log.warning("could not post a snoozed reminder: %s", describe(error))
             failures += 1
         if escalations and self._escalation is not None:
             try:
-                posted += await shielded(self._escalate(self._escalation, escalations, now), "the escalation")
+                posted += await shielded(
+                    self._escalate(self._escalation, escalations, now), "the escalation", describe
+                )
             except Exception as error:
                 log.warning("could not post the escalation: %s", describe(error))
                 failures += 1
