@@ -22,7 +22,8 @@ from bot.bol.errors import BolError
 from bot.commerce.errors import CommerceAuthError, CommerceError
 from bot.commerce.models import ApprovalQuery
 from bot.error_text import one_line
-from bot.features.parts import bol_client, commerce_client, identity_policy, slack_client
+from bot.features.backend_parts import bol_client, commerce_client, identity_policy
+from bot.features.parts import slack_client
 from bot.services.linked_approvers import link_warnings
 from bot.services.routes_file import read_routes
 from bot.settings import Settings

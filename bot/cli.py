@@ -154,7 +154,7 @@ def _field_name(pointer: str, ids: tuple[str, ...]) -> str:
 
 
 async def _watch(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.features.parts import process_status_service
+    from bot.features.backend_parts import process_status_service
     from bot.services.process_batches import InvalidRequest, WatchRequest, parsed
     from bot.storage.store import Store
 

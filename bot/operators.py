@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from bot.commerce.errors import CommerceError
-from bot.services.identity import AmbiguousLogonId, LinkedElsewhere, UnknownLogonId
+from bot.services.identity import AmbiguousLogonId, Identities, LinkedElsewhere, UnknownLogonId
 from bot.settings import Settings
 from bot.storage.records import AuditEntry, IdentityLink
 from bot.storage.store import Store
@@ -63,11 +63,13 @@ async def approvers(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _link(settings: Settings, store: Store, slack_user_id: str, logon_id: str) -> int:
-    from bot.features.parts import commerce_client, identities  # the one command here that needs them
+    from bot.features.backend_parts import commerce_client, identity_policy  # the one command that needs them
 
     commerce = commerce_client(settings)
     try:
-        link, replaced = await identities(settings, store, commerce, None).link(slack_user_id, logon_id)
+        # Without Slack: no auto-link by e-mail, no notices (``approvers link`` needs neither).
+        identities = Identities(store, commerce, identity_policy(settings))
+        link, replaced = await identities.link(slack_user_id, logon_id)
     except UnknownLogonId:
         return _refuse(
             f"Commerce has no user with logon id {logon_id!r} (or the service account "

@@ -9,8 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.sandbox.commerce import CommerceEmulator
 from bot.settings import Settings
 from tests.cli_process import environment, free_port
+from tests.identity_helpers import add_approver
 
 LOADED_AFTER_IMPORT = (
     "import sys, bot.cli, bot.server, bot.runtime; "
@@ -42,13 +44,21 @@ LOADED_BY_COMMAND = (
 
 @pytest.mark.parametrize(
     "command",
-    [["--version"], ["db", "current"], ["audit"], ["approvers", "list"]],
+    [
+        ["--version"],
+        ["db", "current"],
+        ["audit"],
+        ["approvers", "list"],
+        ["approvers", "link", "U_APPROVER", "jane.approver"],
+        ["watch", "process-1"],
+    ],
     ids=" ".join,
 )
 def test_a_command_that_does_not_speak_to_slack_does_not_load_it(
-    command: list[str], make_settings: Callable[..., Settings]
+    command: list[str], make_settings: Callable[..., Settings], commerce: CommerceEmulator
 ) -> None:
     settings = make_settings()
+    add_approver(commerce, "Jane.Approver")  # whom `approvers link` links
     done = subprocess.run(
         [sys.executable, "-c", LOADED_BY_COMMAND, *command],
         env=environment(settings),

@@ -1,4 +1,5 @@
-"""The bot's features, one module each, and the shared parts they are built from (``parts.py``).
+"""The bot's features, one module each, and the shared parts they are built from (``parts.py``, and
+``backend_parts.py`` for the parts with nothing of Slack).
 
 A feature module has ``contribute(parts) -> Contribution``: the pollers, announcers, Bolt listeners
 and HTTP routes it adds. ``FEATURE_MODULES`` lists the features once, a line each; ``bot/runtime.py``

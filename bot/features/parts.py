@@ -17,19 +17,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backend.transport import HttpOptions
 from bot.background import BackgroundWork
 from bot.bol.client import BolClient
-from bot.bol.rate_limit import RateLimitPacer
 from bot.clock import Clock
 from bot.commerce.client import CommerceClient
+from bot.features.backend_parts import bol_client, commerce_client, identity_policy, process_status_service
 from bot.logging_setup import SecretMaskingFilter
 from bot.metrics import Metrics
 from bot.notifier.poller import Poller
 from bot.notifier.reconcile import Announcer
 from bot.services.budget import DecisionBudget
 from bot.services.decisions import DecisionPolicy, DecisionService
-from bot.services.identity import DecideAs, Identities, IdentityPolicy
+from bot.services.identity import Identities
 from bot.services.order_details import OrderDetails
 from bot.services.process_status import ProcessStatusService
 from bot.services.routes_file import read_routes
@@ -47,7 +46,6 @@ from bot.slack.outbound.poster import SlackPoster
 from bot.slack.outbound.responses import ResponseUrls
 from bot.slack.outbound.user_agent import with_our_user_agent
 from bot.slack.outbound.viewers import SlackViewerDirectory
-from bot.storage.records import Notify
 from bot.storage.store import Store
 
 SLACK_RATE_LIMIT_RETRIES = 5
@@ -142,54 +140,14 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     return configure_slack_client(AsyncWebClient(token=settings.slack_bot_token.get_secret_value()), settings)
 
 
-def commerce_client(settings: Settings) -> CommerceClient:
-    return CommerceClient(
-        settings.commerce_base_url,
-        settings.commerce_store_id,
-        settings.commerce_logon_id,
-        settings.commerce_logon_password,
-        http=HttpOptions(settings.commerce_timeout_seconds, settings.max_concurrent_work),
-    )
-
-
-def bol_client(settings: Settings) -> BolClient:
-    return BolClient(
-        settings.bol_api_url,
-        settings.bol_token_url,
-        settings.bol_client_id,
-        settings.bol_client_secret,
-        http=HttpOptions(settings.bol_timeout_seconds, settings.max_concurrent_work),
-        pacer=RateLimitPacer(),  # one client, so one pacer, for the whole process
-    )
-
-
-def identity_policy(settings: Settings) -> IdentityPolicy:
-    return IdentityPolicy(
-        decide_as=DecideAs(settings.decide_as),
-        allow_self_approval=settings.allow_self_approval,
-        service_logon_id=settings.commerce_logon_id,
-        require_linked=settings.require_linked_approvers,
-        auto_link_domains=frozenset(settings.auto_link_email_domains),
-    )
-
-
 def identities(
-    settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient | None
+    settings: Settings, store: Store, commerce: CommerceClient, slack: AsyncWebClient
 ) -> Identities:
-    """Identity links and what they mean for deciding; auto-link by e-mail only with a Slack client."""
-    policy = identity_policy(settings)
-    emails = SlackUserEmails(slack) if settings.auto_link_by_email and slack is not None else None
-    notices = SlackDirectMessages(slack) if slack is not None else None
-    return Identities(store, commerce, policy, emails=emails, notices=notices)
-
-
-def process_status_service(store: Store, settings: Settings) -> ProcessStatusService:
-    """The process-status core the slash command, the ingest API and the CLI share."""
-    return ProcessStatusService(
-        store,
-        default_channel=settings.process_status_channel,
-        default_notify=Notify(settings.process_status_notify),
-        follows_total=settings.api_follows_total,
+    """Identity links and what they mean for deciding, with Slack for auto-link by e-mail and notices
+    (``approvers link`` builds its ``Identities`` without them)."""
+    emails = SlackUserEmails(slack) if settings.auto_link_by_email else None
+    return Identities(
+        store, commerce, identity_policy(settings), emails=emails, notices=SlackDirectMessages(slack)
     )
 
 
